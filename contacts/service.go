@@ -1,0 +1,100 @@
+package contacts
+
+import (
+	"context"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// Store is what the contacts package needs from a storage adapter. The
+// tables go through the adapter's one generic CRUD path; Search and Timeline
+// are the queries that are the package's own.
+type Store interface {
+	storage.Transactor
+	storage.Searcher
+	Contacts() storage.Table[*Contact]
+	Accounts() storage.Table[*Account]
+	Activities() storage.Table[*Activity]
+	FieldDefs() storage.Table[*FieldDef]
+	// Timeline returns, newest first, the activities linked to ref and the
+	// change events whose subject is ref.
+	Timeline(ctx context.Context, ref storage.Ref, q storage.PageQuery) (storage.Page[TimelineEntry], error)
+}
+
+// TimelineEntry is one entry of a timeline: an activity or a change event.
+type TimelineEntry struct {
+	// At is the activity's OccurredAt or the event's OccurredAt.
+	At time.Time `json:"at"`
+	// Activity is set for an activity entry.
+	Activity *Activity `json:"activity,omitempty"`
+	// Event is set for a change event entry.
+	Event *storage.Event `json:"event,omitempty"`
+}
+
+// Options configure the contacts service. The zero value works.
+type Options struct {
+	// DefaultRegion is the ISO 3166-1 alpha-2 region of phone numbers written
+	// without a country code, such as "US". Default: "" (numbers must start with +).
+	DefaultRegion string
+}
+
+// Service is the contacts module: contacts, accounts, activities, custom
+// fields and search.
+type Service struct {
+	store Store
+	opts  Options
+
+	// Contacts manages people.
+	Contacts *Contacts
+	// Accounts manages companies.
+	Accounts *Accounts
+	// Activities manages the communication history.
+	Activities *Activities
+	// Fields manages custom field definitions.
+	Fields *Fields
+}
+
+// NewService returns the contacts module on store.
+func NewService(store Store, opts Options) *Service {
+	s := &Service{store: store, opts: opts}
+	s.Contacts = &Contacts{s}
+	s.Accounts = &Accounts{s}
+	s.Activities = &Activities{s}
+	s.Fields = &Fields{s}
+	return s
+}
+
+// SearchResult is one person or company found by Search.
+type SearchResult struct {
+	storage.SearchHit
+	// Contact is set when the hit is a contact.
+	Contact *Contact
+	// Account is set when the hit is an account.
+	Account *Account
+}
+
+// Search finds contacts and accounts by name, email, phone, domain, job title
+// and tags. Each word of text matches as a prefix; a result has every word.
+// Results come best first, at most limit (0 means 20).
+func (s *Service) Search(ctx context.Context, text string, limit int) ([]SearchResult, error) {
+	hits, err := s.store.Search(ctx, storage.SearchQuery{Text: text, Types: []string{ObjectContact, ObjectAccount}, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SearchResult, 0, len(hits))
+	for _, h := range hits {
+		r := SearchResult{SearchHit: h}
+		switch h.Ref.Type {
+		case ObjectContact:
+			r.Contact, err = s.store.Contacts().Get(ctx, h.Ref.ID)
+		case ObjectAccount:
+			r.Account, err = s.store.Accounts().Get(ctx, h.Ref.ID)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

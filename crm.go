@@ -1,0 +1,148 @@
+// Package crm is an embeddable CRM for Go programs: contacts, accounts,
+// activities, custom fields, search, timelines and an audit trail, inside the
+// host program's own process and database.
+//
+// Open a store (storage/sqlite for the embedded default, storage/postgres to
+// scale out, or storage/bunstore on a *bun.DB the program already has), then
+// call New:
+//
+//	store, err := sqlite.Open(ctx, "crm.db")
+//	app, err := crm.New(ctx, store, crm.Config{})
+//	c, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+//
+// Every call works inside the workspace and as the actor its context names
+// (WithWorkspace, WithActor). Every write appends a change event in the same
+// transaction; Changes reads them as a feed and History as a record's audit
+// trail.
+package crm
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+// The sentinel errors, re-exported from storage; test with errors.Is.
+var (
+	ErrNotFound  = storage.ErrNotFound  // no such record in the workspace
+	ErrConflict  = storage.ErrConflict  // a unique field is taken, or the state forbids the operation
+	ErrStale     = storage.ErrStale     // the record changed since it was read
+	ErrInvalid   = storage.ErrInvalid   // bad input; errors.As finds a *ValidationError
+	ErrForbidden = storage.ErrForbidden // the actor may not do this
+)
+
+// Types re-exported from storage that most callers need.
+type (
+	// ValidationError lists every bad field of an input.
+	ValidationError = storage.ValidationError
+	// ConflictError names the unique field a write collided on.
+	ConflictError = storage.ConflictError
+	// Event is one entry of the change log.
+	Event = storage.Event
+	// Feed is one read of the change feed.
+	Feed = storage.Feed
+	// ListQuery selects, sorts and pages a list.
+	ListQuery = storage.ListQuery
+	// PageQuery asks for one page.
+	PageQuery = storage.PageQuery
+)
+
+// WithWorkspace returns a context whose calls act inside workspace id; see
+// storage.WithWorkspace. A context without one uses storage.DefaultWorkspace.
+func WithWorkspace(ctx context.Context, id string) context.Context {
+	return storage.WithWorkspace(ctx, id)
+}
+
+// WithActor returns a context whose writes are recorded as made by actor (a
+// user ID of the host application); see storage.WithActor.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return storage.WithActor(ctx, actor)
+}
+
+// Store is what New needs: the stores of every module, the change log and
+// transactions. *bunstore.Store, returned by sqlite.Open and postgres.Open,
+// implements it.
+type Store interface {
+	contacts.Store
+	storage.EventLog
+}
+
+// Config configures New. The zero value works; each field's doc gives its
+// default.
+type Config struct {
+	// DefaultPhoneRegion is the ISO 3166-1 alpha-2 region of phone numbers
+	// written without a country code, such as "US". Default: "" (numbers
+	// must start with +).
+	DefaultPhoneRegion string
+	// Logger receives the library's diagnostics. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// CRM is the handle an application holds: one field per module. It is safe
+// for concurrent use.
+type CRM struct {
+	store Store
+	cfg   Config
+
+	// Contacts manages people.
+	Contacts *contacts.Contacts
+	// Accounts manages companies and their hierarchy.
+	Accounts *contacts.Accounts
+	// Activities manages calls, emails, meetings and notes.
+	Activities *contacts.Activities
+	// Fields manages custom field definitions.
+	Fields *contacts.Fields
+
+	people *contacts.Service
+}
+
+// New returns a CRM on store. It starts nothing in the background. The
+// store must be migrated (sqlite.Open and postgres.Open do it).
+func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
+	if store == nil {
+		return nil, errors.New("crm: New needs a store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion})
+	return &CRM{
+		store:      store,
+		cfg:        cfg,
+		Contacts:   people.Contacts,
+		Accounts:   people.Accounts,
+		Activities: people.Activities,
+		Fields:     people.Fields,
+		people:     people,
+	}, nil
+}
+
+// RunInTx runs fn in one transaction: every CRM call made with the context fn
+// receives commits together, or not at all when fn returns an error. Calls
+// inside fn that run their own RunInTx join it.
+func (c *CRM) RunInTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return c.store.RunInTx(ctx, fn)
+}
+
+// Search finds contacts and accounts whose words start with each word of
+// text, best first, at most limit (0 means 20).
+func (c *CRM) Search(ctx context.Context, text string, limit int) ([]contacts.SearchResult, error) {
+	return c.people.Search(ctx, text, limit)
+}
+
+// Changes reads the change feed of the context's workspace: up to limit
+// events committed after cursor ("" starts at the beginning), oldest first.
+// Store the returned Feed.Cursor and pass it to the next call; a reader never
+// misses a committed event and never sees a rolled-back one.
+func (c *CRM) Changes(ctx context.Context, cursor string, limit int) (Feed, error) {
+	return c.store.ChangeFeed(ctx, cursor, limit)
+}
+
+// History returns the audit trail of any record: its change events, newest
+// first, one page at a time.
+func (c *CRM) History(ctx context.Context, recordID string, q PageQuery) (storage.Page[Event], error) {
+	return c.store.History(ctx, recordID, q)
+}

@@ -1,0 +1,207 @@
+// Command quickstart shows the CRM at work on an embedded SQLite file: it
+// creates accounts, contacts and activities, searches, prints a contact's
+// timeline and the audit history of a change, and reads the change feed.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crm"
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/sqlite"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "crm-quickstart-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "crm.db")
+
+	start := time.Now()
+	store, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{DefaultPhoneRegion: "GB"})
+	if err != nil {
+		return err
+	}
+	// Work in the "acme" workspace, as the user "alice".
+	ctx = crm.WithActor(crm.WithWorkspace(ctx, "acme"), "alice")
+	fmt.Printf("Opened %s (SQLite, migrated) in %v\n\n", path, time.Since(start).Round(time.Millisecond))
+
+	// A custom field for contacts.
+	if _, err := app.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "tier",
+		Type: contacts.FieldEnum, Options: []string{"gold", "silver", "bronze"}}); err != nil {
+		return err
+	}
+
+	// Accounts, one the subsidiary of another.
+	analytical, err := app.Accounts.Create(ctx, contacts.NewAccount{Name: "Analytical Engines Ltd",
+		Domain: "https://www.analytical.example/", Industry: "Computing", Employees: 120,
+		AnnualRevenue: storage.Money{Amount: 1250000000, Currency: "GBP"}})
+	if err != nil {
+		return err
+	}
+	difference, err := app.Accounts.Create(ctx, contacts.NewAccount{Name: "Difference Works",
+		Domain: "difference.example", Industry: "Computing", ParentID: analytical.ID})
+	if err != nil {
+		return err
+	}
+	fmt.Println("Accounts")
+	for _, a := range []*contacts.Account{analytical, difference} {
+		fmt.Printf("  %-24s %-22s revenue %s\n", a.Name, a.Domain, a.AnnualRevenue)
+	}
+
+	// Contacts: emails are stored lower-case, phones in E.164.
+	ada, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", LastName: "Lovelace",
+		Email: "Ada@Analytical.example", Phones: []contacts.Phone{{Number: "020 7946 0958", Label: "work"}},
+		JobTitle: "Analyst", AccountID: analytical.ID, Lifecycle: contacts.LifecycleLead,
+		Tags: []string{"vip", "math"}, Custom: map[string]any{"tier": "gold"}})
+	if err != nil {
+		return err
+	}
+	charles, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Charles", LastName: "Babbage",
+		Email: "charles@difference.example", JobTitle: "Engineer", AccountID: difference.ID})
+	if err != nil {
+		return err
+	}
+	fmt.Println("\nContacts")
+	for _, c := range []*contacts.Contact{ada, charles} {
+		phone := ""
+		if len(c.Phones) > 0 {
+			phone = c.Phones[0].Number
+		}
+		fmt.Printf("  %-18s %-28s %-14s %v\n", c.Name(), c.Email, phone, c.Tags)
+	}
+
+	// Bad input is refused with every bad field named, and nothing is written.
+	_, err = app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ghost", Email: "not-an-email",
+		Custom: map[string]any{"tier": "platinum", "shoe_size": 42}})
+	var verr *crm.ValidationError
+	if errors.As(err, &verr) {
+		fmt.Println("\nRefused an invalid contact:")
+		for _, f := range verr.Fields {
+			fmt.Printf("  %-16s %s\n", f.Field, f.Reason)
+		}
+	}
+	_, err = app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada again", Email: "ada@analytical.example"})
+	fmt.Printf("  duplicate email: %v (ErrConflict: %t)\n", err, errors.Is(err, crm.ErrConflict))
+
+	// Activities: the communication history.
+	day := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	for _, a := range []contacts.NewActivity{
+		{Kind: contacts.KindCall, Subject: "Intro call", Direction: contacts.Outbound, OccurredAt: day,
+			Duration: 25 * time.Minute, Outcome: "connected", ContactIDs: []string{ada.ID}},
+		{Kind: contacts.KindEmail, Subject: "Notes on the engine", Direction: contacts.Inbound,
+			OccurredAt: day.Add(48 * time.Hour), ContactIDs: []string{ada.ID}},
+		{Kind: contacts.KindMeeting, Subject: "Design review", OccurredAt: day.Add(96 * time.Hour),
+			Duration: time.Hour, ContactIDs: []string{ada.ID, charles.ID}},
+	} {
+		if _, err := app.Activities.Log(ctx, a); err != nil {
+			return err
+		}
+	}
+
+	// An update as another user: version checked, change recorded.
+	bob := crm.WithActor(ctx, "bob")
+	customer := contacts.LifecycleCustomer
+	title := "Lead Analyst"
+	ada, err = app.Contacts.Update(bob, ada.ID, contacts.UpdateContact{Version: ada.Version,
+		Lifecycle: &customer, JobTitle: &title, Custom: map[string]any{"tier": "silver"}})
+	if err != nil {
+		return err
+	}
+	_, err = app.Contacts.Update(ctx, ada.ID, contacts.UpdateContact{Version: 1, JobTitle: &title})
+	fmt.Printf("\nAn update from a stale read: ErrStale: %t\n", errors.Is(err, crm.ErrStale))
+
+	// Full-text search over people and companies.
+	for _, q := range []string{"ada", "analyt", "engineer babb"} {
+		res, err := app.Search(ctx, q, 5)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, r := range res {
+			names = append(names, fmt.Sprintf("%s %q", r.Ref.Type, r.Title))
+		}
+		fmt.Printf("Search %-16q → %s\n", q, strings.Join(names, ", "))
+	}
+
+	// A filtered, sorted list.
+	page, err := app.Contacts.List(ctx, crm.ListQuery{
+		Filter: storage.And{storage.HasTag("vip"), storage.Eq("custom.tier", "silver")},
+		Sort:   []storage.Sort{{Field: "last_name"}},
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nVIP contacts of tier silver: %d (%s)\n", len(page.Items), page.Items[0].Name())
+
+	// The contact's timeline: activities and changes, newest first.
+	tl, err := app.Contacts.Timeline(ctx, ada.ID, crm.PageQuery{Limit: 10})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nTimeline of %s\n", ada.Name())
+	for _, e := range tl.Items {
+		if e.Activity != nil {
+			fmt.Printf("  %s  %-8s %s\n", e.At.Format("2006-01-02 15:04"), e.Activity.Kind, e.Activity.Subject)
+		} else {
+			fmt.Printf("  %s  %-8s %s by %s\n", e.At.Format("2006-01-02 15:04"), "change", e.Event.Type, e.Event.Actor)
+		}
+	}
+
+	// The audit history of the contact: who changed what.
+	hist, err := app.History(ctx, ada.ID, crm.PageQuery{})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nAudit history of %s\n", ada.Name())
+	for _, e := range hist.Items {
+		fmt.Printf("  v%-2d %-16s by %-6s", len(hist.Items), e.Type, e.Actor)
+		var parts []string
+		for _, c := range e.Changes {
+			if c.Old == nil {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%s: %s → %s", c.Field, c.Old, c.New))
+		}
+		if len(parts) == 0 {
+			parts = append(parts, fmt.Sprintf("%d fields set", len(e.Changes)))
+		}
+		fmt.Println(strings.Join(parts, "; "))
+	}
+
+	// The change feed a host application would consume.
+	feed, err := app.Changes(ctx, "", 100)
+	if err != nil {
+		return err
+	}
+	counts := map[string]int{}
+	for _, e := range feed.Events {
+		counts[e.Type]++
+	}
+	fmt.Printf("\nChange feed: %d events %v\n", len(feed.Events), counts)
+	fmt.Printf("Done in %v\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,332 @@
+package bunstore
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+	"github.com/uptrace/bun/schema"
+)
+
+// kind is how a column's Go value is stored.
+type kind int
+
+const (
+	kString kind = iota
+	kInt
+	kBool
+	kFloat
+	kTime
+	kJSON // slices, maps and structs, as JSON text (jsonb on Postgres)
+)
+
+// column is one stored field of a record type.
+type column struct {
+	name     string
+	index    []int
+	kind     kind
+	nullZero bool // "" is stored as NULL (optional references)
+	list     bool // a JSON list (tags): OpContains means membership
+	typ      reflect.Type
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// codec maps one record type to its table: columns, and the statements of
+// the generic CRUD path, built once.
+type codec struct {
+	table   string
+	recType string
+	typ     reflect.Type // the struct type
+	cols    []column
+	byName  map[string]*column
+
+	selectCols string // "t.id, t.workspace_id, …"
+	insertSQL  string
+	getSQL     string
+	updateSQL  string
+	deleteSQL  string
+	// updCols are the columns the update writes, in order: every column but
+	// id, workspace_id, created_at and created_by.
+	updCols []int
+}
+
+// newCodec reads the struct tags of the record type (through bun's table
+// metadata) and builds its statements.
+func newCodec(d dialect, bt *schema.Table, table, recType string) (*codec, error) {
+	c := &codec{table: table, recType: recType, typ: bt.Type, byName: map[string]*column{}}
+	for _, f := range bt.Fields {
+		col := column{name: f.Name, index: f.Index, nullZero: f.NullZero, typ: f.IndirectType}
+		switch t := f.StructField.Type; {
+		case t == timeType:
+			col.kind = kTime
+		case t.Kind() == reflect.String:
+			col.kind = kString
+		case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+			col.kind = kInt
+		case t.Kind() == reflect.Bool:
+			col.kind = kBool
+		case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+			col.kind = kFloat
+		case t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Struct:
+			col.kind = kJSON
+			col.list = t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String
+		default:
+			return nil, fmt.Errorf("bunstore: %s.%s: unsupported type %s", bt.TypeName, f.GoName, t)
+		}
+		c.cols = append(c.cols, col)
+	}
+	names := make([]string, len(c.cols))
+	qualified := make([]string, len(c.cols))
+	var sets []string
+	for i := range c.cols {
+		col := &c.cols[i]
+		c.byName[col.name] = col
+		names[i] = col.name
+		qualified[i] = "t." + col.name
+		switch col.name {
+		case "id", "workspace_id", "created_at", "created_by":
+		default:
+			sets = append(sets, col.name+" = ?")
+			c.updCols = append(c.updCols, i)
+		}
+	}
+	for _, need := range []string{"id", "workspace_id", "version", "created_at", "updated_at"} {
+		if c.byName[need] == nil {
+			return nil, fmt.Errorf("bunstore: %s has no %s column; embed storage.Meta", bt.TypeName, need)
+		}
+	}
+	c.selectCols = strings.Join(qualified, ", ")
+	c.insertSQL = d.rebind(fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(names, ", "), placeholders(len(names))))
+	c.getSQL = d.rebind(fmt.Sprintf("SELECT %s FROM %s t WHERE t.workspace_id = ? AND t.id = ?", c.selectCols, table))
+	c.updateSQL = d.rebind(fmt.Sprintf("UPDATE %s SET %s WHERE workspace_id = ? AND id = ? AND version = ?", table, strings.Join(sets, ", ")))
+	c.deleteSQL = d.rebind(fmt.Sprintf("DELETE FROM %s WHERE workspace_id = ? AND id = ? AND version = ?", table))
+	return c, nil
+}
+
+// field returns the field of rec (a pointer to the struct) for col.
+func (col *column) field(rec reflect.Value) reflect.Value {
+	return rec.Elem().FieldByIndex(col.index)
+}
+
+// arg returns the bind value of col's field in rec.
+func (col *column) arg(d dialect, rec reflect.Value) (any, error) {
+	return col.valueArg(d, col.field(rec))
+}
+
+// valueArg returns the bind value of v, a value of col's Go type.
+func (col *column) valueArg(d dialect, v reflect.Value) (any, error) {
+	switch col.kind {
+	case kString:
+		if col.nullZero && v.Len() == 0 {
+			return nil, nil
+		}
+		return v.String(), nil
+	case kInt:
+		return v.Int(), nil
+	case kBool:
+		return v.Bool(), nil
+	case kFloat:
+		return v.Float(), nil
+	case kTime:
+		return d.timeArg(v.Interface().(time.Time)), nil
+	}
+	if (v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return nil, fmt.Errorf("bunstore: encode %s: %w", col.name, err)
+	}
+	return string(b), nil
+}
+
+// jsonValue returns the field's value as JSON, for change events; nil for a
+// zero value.
+func (col *column) jsonValue(rec reflect.Value) json.RawMessage {
+	v := col.field(rec)
+	if v.IsZero() || ((v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() == 0) {
+		return nil
+	}
+	b, err := json.Marshal(v.Interface())
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// set stores a scanned driver value into col's field of rec.
+func (col *column) set(rec reflect.Value, src any) error {
+	v := col.field(rec)
+	if src == nil {
+		v.SetZero()
+		return nil
+	}
+	switch col.kind {
+	case kString:
+		switch s := src.(type) {
+		case string:
+			v.SetString(s)
+		case []byte:
+			v.SetString(string(s))
+		default:
+			return fmt.Errorf("bunstore: column %s: cannot read %T as text", col.name, src)
+		}
+	case kInt:
+		switch n := src.(type) {
+		case int64:
+			v.SetInt(n)
+		case int32:
+			v.SetInt(int64(n))
+		default:
+			return fmt.Errorf("bunstore: column %s: cannot read %T as an integer", col.name, src)
+		}
+	case kBool:
+		switch b := src.(type) {
+		case bool:
+			v.SetBool(b)
+		case int64:
+			v.SetBool(b != 0)
+		default:
+			return fmt.Errorf("bunstore: column %s: cannot read %T as a bool", col.name, src)
+		}
+	case kFloat:
+		switch f := src.(type) {
+		case float64:
+			v.SetFloat(f)
+		case int64:
+			v.SetFloat(float64(f))
+		default:
+			return fmt.Errorf("bunstore: column %s: cannot read %T as a number", col.name, src)
+		}
+	case kTime:
+		t, err := parseTime(src)
+		if err != nil {
+			return err
+		}
+		v.Set(reflect.ValueOf(t))
+	case kJSON:
+		var b []byte
+		switch s := src.(type) {
+		case string:
+			b = []byte(s)
+		case []byte:
+			b = s
+		default:
+			// pgx hands jsonb to *any already decoded; encode it again.
+			var err error
+			if b, err = json.Marshal(s); err != nil {
+				return err
+			}
+		}
+		v.SetZero()
+		if len(b) == 0 || bytes.Equal(b, []byte("null")) {
+			return nil
+		}
+		if err := json.Unmarshal(b, v.Addr().Interface()); err != nil {
+			return fmt.Errorf("bunstore: column %s: %w", col.name, err)
+		}
+	}
+	return nil
+}
+
+// args returns the bind values of every column of rec, in column order.
+func (c *codec) args(d dialect, rec reflect.Value) ([]any, error) {
+	out := make([]any, len(c.cols))
+	for i := range c.cols {
+		a, err := c.cols[i].arg(d, rec)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// scanner scans rows of the codec's columns.
+type scanner struct {
+	vals []any
+	ptrs []any
+}
+
+func (c *codec) newScanner() *scanner {
+	s := &scanner{vals: make([]any, len(c.cols)), ptrs: make([]any, len(c.cols))}
+	for i := range s.vals {
+		s.ptrs[i] = &s.vals[i]
+	}
+	return s
+}
+
+// scan reads the current row into a new record.
+func (c *codec) scan(rows interface{ Scan(...any) error }, s *scanner) (reflect.Value, error) {
+	if err := rows.Scan(s.ptrs...); err != nil {
+		return reflect.Value{}, err
+	}
+	rec := reflect.New(c.typ)
+	for i := range c.cols {
+		if err := c.cols[i].set(rec, s.vals[i]); err != nil {
+			return reflect.Value{}, err
+		}
+	}
+	return rec, nil
+}
+
+// diff lists the fields that differ between a and b (either may be invalid,
+// for a create or a delete). Custom values are compared key by key, as
+// "custom.<key>".
+func (c *codec) diff(a, b reflect.Value) []storage.Change {
+	var out []storage.Change
+	for i := range c.cols {
+		col := &c.cols[i]
+		switch col.name {
+		case "id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by":
+			continue
+		}
+		var av, bv json.RawMessage
+		if a.IsValid() {
+			av = col.jsonValue(a)
+		}
+		if b.IsValid() {
+			bv = col.jsonValue(b)
+		}
+		if bytes.Equal(av, bv) {
+			continue
+		}
+		if col.name == "custom" && col.typ.Kind() == reflect.Map {
+			out = append(out, diffMap(av, bv)...)
+			continue
+		}
+		out = append(out, storage.Change{Field: col.name, Old: av, New: bv})
+	}
+	return out
+}
+
+func diffMap(a, b json.RawMessage) []storage.Change {
+	var am, bm map[string]json.RawMessage
+	_ = json.Unmarshal(a, &am)
+	_ = json.Unmarshal(b, &bm)
+	keys := map[string]bool{}
+	for k := range am {
+		keys[k] = true
+	}
+	for k := range bm {
+		keys[k] = true
+	}
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	slices.Sort(sorted)
+	var out []storage.Change
+	for _, k := range sorted {
+		if !bytes.Equal(am[k], bm[k]) {
+			out = append(out, storage.Change{Field: "custom." + k, Old: am[k], New: bm[k]})
+		}
+	}
+	return out
+}

@@ -1,0 +1,295 @@
+package bunstore
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// dialect holds what differs between SQLite and Postgres. Each dialect
+// translates its driver's errors in exactly one function, translate.
+type dialect interface {
+	// name is "sqlite" or "postgres".
+	name() string
+	// rebind turns ? placeholders into the dialect's.
+	rebind(query string) string
+	// timeArg is the bind value of a time.
+	timeArg(t time.Time) any
+	// prepare reports whether statements should be prepared once and reused
+	// (the driver does not cache them itself).
+	prepare() bool
+	// listHas is a condition that the JSON list column col holds the one
+	// bind value.
+	listHas(col string) string
+	// listEmpty is a condition that the JSON list column col is null or [].
+	listEmpty(col string) string
+	// jsonText is the text at key of the JSON object column col, or NULL.
+	// key must be a checked custom field name.
+	jsonText(col, key string) string
+	// jsonNum is like jsonText, as a number.
+	jsonNum(col, key string) string
+	// jsonBool is like jsonText, as a bool.
+	jsonBool(col, key string) string
+	// textOp is the condition op (OpContains, OpStartsWith or OpEndsWith)
+	// on the text column col, and how many times the text must be bound.
+	textOp(op storage.Op, col string) (cond string, binds int)
+	// feedHorizon is a condition that keeps only events whose transaction
+	// is certainly finished, or "".
+	feedHorizon() string
+	// upsertSearch is the statement that stores one search document:
+	// workspace_id, record_type, record_id, title, body.
+	upsertSearch() string
+	// deleteSearch deletes the document of one record_id.
+	deleteSearch() string
+	// search is the search query: text (the dialect's query syntax, from
+	// searchQuery), workspace_id, then the type filter and the limit are
+	// appended by the caller.
+	search(types int) string
+	// searchQuery turns words into the dialect's full-text query.
+	searchQuery(words []string) string
+	// translate turns a driver error into the storage sentinels.
+	translate(err error, recordType string) error
+}
+
+// sqliteDialect is SQLite through modernc.org/sqlite (or any driver whose
+// errors have a Code() int method).
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string            { return "sqlite" }
+func (sqliteDialect) rebind(q string) string  { return q }
+func (sqliteDialect) prepare() bool           { return true }
+func (sqliteDialect) timeArg(t time.Time) any { return formatTime(t) }
+func (sqliteDialect) listHas(col string) string {
+	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_each.value = ?)"
+}
+func (sqliteDialect) listEmpty(col string) string {
+	return "(" + col + " IS NULL OR json_array_length(" + col + ") = 0)"
+}
+func (sqliteDialect) jsonText(col, key string) string {
+	return "json_extract(" + col + ", '$." + key + "')"
+}
+func (sqliteDialect) jsonNum(col, key string) string {
+	return "json_extract(" + col + ", '$." + key + "')"
+}
+func (sqliteDialect) jsonBool(col, key string) string {
+	return "json_extract(" + col + ", '$." + key + "')"
+}
+
+func (sqliteDialect) textOp(op storage.Op, col string) (string, int) {
+	switch op {
+	case storage.OpStartsWith:
+		return "substr(" + col + ", 1, length(?)) = ?", 2
+	case storage.OpEndsWith:
+		return "(length(?) = 0 OR substr(" + col + ", -length(?)) = ?)", 3
+	}
+	return "instr(" + col + ", ?) > 0", 1
+}
+func (sqliteDialect) feedHorizon() string { return "" }
+
+func (sqliteDialect) upsertSearch() string {
+	return `INSERT INTO crm_search_docs (workspace_id, record_type, record_id, title, body) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.body`
+}
+
+func (sqliteDialect) deleteSearch() string { return `DELETE FROM crm_search_docs WHERE record_id = ?` }
+
+func (sqliteDialect) search(types int) string {
+	q := `SELECT d.record_type, d.record_id, d.title, bm25(crm_search, 10.0, 1.0)
+FROM crm_search JOIN crm_search_docs d ON d.id = crm_search.rowid
+WHERE crm_search MATCH ? AND d.workspace_id = ?`
+	if types > 0 {
+		q += " AND d.record_type IN (" + placeholders(types) + ")"
+	}
+	return q + " ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ?"
+}
+
+func (sqliteDialect) searchQuery(words []string) string {
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = `"` + w + `"*`
+	}
+	return strings.Join(parts, " ")
+}
+
+var sqliteUniqueRE = regexp.MustCompile(`UNIQUE constraint failed: ([^ ]+)`)
+
+// translate maps SQLite's result codes: a unique or primary key violation is
+// a *storage.ConflictError naming the column; a foreign key violation is
+// ErrConflict; SQLITE_BUSY stays itself, wrapped, since it must never reach
+// callers and a test looks for it.
+func (sqliteDialect) translate(err error, recordType string) error {
+	var coded interface{ Code() int }
+	if err == nil || !errors.As(err, &coded) {
+		return err
+	}
+	switch coded.Code() {
+	case 2067, 1555: // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+		field := ""
+		if m := sqliteUniqueRE.FindStringSubmatch(err.Error()); m != nil {
+			cols := strings.Split(m[1], ",")
+			last := strings.TrimSpace(cols[len(cols)-1])
+			field = last[strings.LastIndexByte(last, '.')+1:]
+		}
+		return &storage.ConflictError{RecordType: recordType, Field: field, Err: err}
+	case 787: // SQLITE_CONSTRAINT_FOREIGNKEY
+		return fmt.Errorf("%w: %s refers to a record that does not exist, or is referred to: %v", storage.ErrConflict, recordType, err)
+	case 275, 19: // SQLITE_CONSTRAINT_CHECK, SQLITE_CONSTRAINT
+		return fmt.Errorf("%w: %s: %v", storage.ErrInvalid, recordType, err)
+	}
+	return err
+}
+
+// postgresDialect is Postgres through pgx (or any driver whose errors have a
+// SQLState() string method).
+type postgresDialect struct{}
+
+func (postgresDialect) name() string            { return "postgres" }
+func (postgresDialect) prepare() bool           { return false } // pgx caches prepared statements per connection
+func (postgresDialect) timeArg(t time.Time) any { return t.UTC() }
+func (postgresDialect) listHas(col string) string {
+	return col + " @> jsonb_build_array(?::text)"
+}
+func (postgresDialect) listEmpty(col string) string {
+	return "(" + col + " IS NULL OR jsonb_array_length(" + col + ") = 0)"
+}
+func (postgresDialect) jsonText(col, key string) string { return "(" + col + " ->> '" + key + "')" }
+func (postgresDialect) jsonNum(col, key string) string {
+	return "(" + col + " ->> '" + key + "')::numeric"
+}
+func (postgresDialect) jsonBool(col, key string) string {
+	return "(" + col + " ->> '" + key + "')::boolean"
+}
+
+func (postgresDialect) textOp(op storage.Op, col string) (string, int) {
+	switch op {
+	case storage.OpStartsWith:
+		return "starts_with(" + col + ", ?::text)", 1
+	case storage.OpEndsWith:
+		return "(length(?::text) = 0 OR right(" + col + ", length(?::text)) = ?::text)", 3
+	}
+	return "strpos(" + col + ", ?::text) > 0", 1
+}
+
+// feedHorizon keeps events of transactions older than the oldest one still
+// running: a transaction that started earlier but commits later can then
+// never slip in behind a reader's cursor.
+func (postgresDialect) feedHorizon() string {
+	return "tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+}
+
+func (postgresDialect) upsertSearch() string {
+	return `INSERT INTO crm_search (workspace_id, record_type, record_id, title, body) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.body`
+}
+
+func (postgresDialect) deleteSearch() string { return `DELETE FROM crm_search WHERE record_id = ?` }
+
+func (postgresDialect) search(types int) string {
+	q := `SELECT record_type, record_id, title, -ts_rank(tsv, q)
+FROM crm_search, to_tsquery('simple', ?::text) q
+WHERE tsv @@ q AND workspace_id = ?`
+	if types > 0 {
+		q += " AND record_type IN (" + placeholders(types) + ")"
+	}
+	return q + " ORDER BY ts_rank(tsv, q) DESC, record_id LIMIT ?"
+}
+
+func (postgresDialect) searchQuery(words []string) string {
+	parts := make([]string, len(words))
+	for i, w := range words {
+		parts[i] = w + ":*"
+	}
+	return strings.Join(parts, " & ")
+}
+
+// rebind numbers the placeholders: ? becomes $1, $2, ….
+func (postgresDialect) rebind(q string) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] != '?' {
+			b.WriteByte(q[i])
+			continue
+		}
+		n++
+		b.WriteString("$" + strconv.Itoa(n))
+	}
+	return b.String()
+}
+
+var pgConstraintRE = regexp.MustCompile(`constraint "([^"]+)"`)
+
+// translate maps Postgres SQLSTATEs: 23505 (unique) is a
+// *storage.ConflictError naming the field from the index name
+// (crm_<table>_<field>_uq, or the key of a primary key); 23503 (foreign key)
+// is ErrConflict; 23514/22xxx are ErrInvalid; 40001/40P01 are ErrStale.
+func (postgresDialect) translate(err error, recordType string) error {
+	var coded interface{ SQLState() string }
+	if err == nil || !errors.As(err, &coded) {
+		return err
+	}
+	state := coded.SQLState()
+	switch {
+	case state == "23505":
+		field := ""
+		if m := pgConstraintRE.FindStringSubmatch(err.Error()); m != nil {
+			name := m[1]
+			switch {
+			case strings.HasSuffix(name, "_uq"):
+				name = strings.TrimSuffix(name, "_uq")
+				field = name[strings.LastIndexByte(name, '_')+1:]
+			case strings.HasSuffix(name, "_pkey"):
+				field = "id"
+			}
+		}
+		return &storage.ConflictError{RecordType: recordType, Field: field, Err: err}
+	case state == "23503":
+		return fmt.Errorf("%w: %s refers to a record that does not exist, or is referred to: %v", storage.ErrConflict, recordType, err)
+	case state == "23514" || strings.HasPrefix(state, "22"):
+		return fmt.Errorf("%w: %s: %v", storage.ErrInvalid, recordType, err)
+	case state == "40001" || state == "40P01":
+		return fmt.Errorf("%w: %s: %v", storage.ErrStale, recordType, err)
+	}
+	return err
+}
+
+// timeLayout is how SQLite keeps times: fixed width, UTC, microseconds, so
+// that text order is time order.
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// parseTime reads a time as a driver returns it.
+func parseTime(v any) (time.Time, error) {
+	switch t := v.(type) {
+	case time.Time:
+		return storage.Truncate(t), nil
+	case string:
+		return parseTimeText(t)
+	case []byte:
+		return parseTimeText(string(t))
+	case nil:
+		return time.Time{}, nil
+	}
+	return time.Time{}, fmt.Errorf("bunstore: cannot read %T as a time", v)
+}
+
+func parseTimeText(s string) (time.Time, error) {
+	t, err := time.Parse(timeLayout, s)
+	if err != nil {
+		t, err = time.Parse(time.RFC3339Nano, s)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bunstore: cannot read %q as a time", s)
+	}
+	return storage.Truncate(t), nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -1,0 +1,120 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/crmkit/crm/storage"
+)
+
+const eventCols = "seq, tx_id, id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes"
+
+// scanEvent reads one row of eventCols.
+func scanEvent(rows *sql.Rows, txID *int64) (storage.Event, error) {
+	var e storage.Event
+	var at any
+	var changes sql.NullString
+	if err := rows.Scan(&e.Seq, txID, &e.ID, &e.WorkspaceID, &e.Type, &e.Subject.Type, &e.Subject.ID,
+		&e.Actor, &at, &changes); err != nil {
+		return e, err
+	}
+	t, err := parseTime(at)
+	if err != nil {
+		return e, err
+	}
+	e.OccurredAt = t
+	if changes.Valid && changes.String != "" {
+		if err := json.Unmarshal([]byte(changes.String), &e.Changes); err != nil {
+			return e, fmt.Errorf("bunstore: event %s: %w", e.ID, err)
+		}
+	}
+	return e, nil
+}
+
+// ChangeFeed implements storage.EventLog. The cursor holds the position
+// (transaction, sequence) of the last event read. On Postgres only events of
+// transactions older than every running one are returned, so an event that
+// commits late never lands behind a stored cursor.
+func (s *Store) ChangeFeed(ctx context.Context, cursor string, limit int) (storage.Feed, error) {
+	feed := storage.Feed{Cursor: cursor}
+	var txID, seq int64
+	if cursor != "" {
+		keys, err := storage.DecodeCursor(cursor, "feed", 2)
+		if err != nil {
+			return feed, err
+		}
+		if json.Unmarshal(keys[0], &txID) != nil || json.Unmarshal(keys[1], &seq) != nil {
+			return feed, storage.Invalid("cursor", "is malformed")
+		}
+	}
+	limit = storage.PageQuery{Limit: limit}.PageSize()
+	q := "SELECT " + eventCols + " FROM crm_events WHERE workspace_id = ? AND (tx_id > ? OR (tx_id = ? AND seq > ?))"
+	if h := s.d.feedHorizon(); h != "" {
+		q += " AND " + h
+	}
+	q += " ORDER BY tx_id, seq LIMIT ?"
+	rows, err := s.query(ctx, s.d.rebind(q), storage.WorkspaceFrom(ctx), txID, txID, seq, limit)
+	if err != nil {
+		return feed, s.d.translate(err, "event")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEvent(rows, &txID)
+		if err != nil {
+			return feed, err
+		}
+		feed.Events = append(feed.Events, e)
+		seq = e.Seq
+	}
+	if err := rows.Err(); err != nil {
+		return feed, s.d.translate(err, "event")
+	}
+	if len(feed.Events) > 0 {
+		feed.Cursor = storage.EncodeCursor("feed", txID, seq)
+	}
+	return feed, nil
+}
+
+// History implements storage.EventLog: the events of one record, newest
+// first.
+func (s *Store) History(ctx context.Context, subjectID string, pq storage.PageQuery) (storage.Page[storage.Event], error) {
+	var page storage.Page[storage.Event]
+	fp := storage.Fingerprint("history", subjectID)
+	q := "SELECT " + eventCols + " FROM crm_events WHERE workspace_id = ? AND subject_id = ?"
+	args := []any{storage.WorkspaceFrom(ctx), subjectID}
+	if pq.Cursor != "" {
+		keys, err := storage.DecodeCursor(pq.Cursor, fp, 1)
+		if err != nil {
+			return page, err
+		}
+		var seq int64
+		if json.Unmarshal(keys[0], &seq) != nil {
+			return page, storage.Invalid("cursor", "is malformed")
+		}
+		q += " AND seq < ?"
+		args = append(args, seq)
+	}
+	limit := pq.PageSize()
+	q += " ORDER BY seq DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := s.query(ctx, s.d.rebind(q), args...)
+	if err != nil {
+		return page, s.d.translate(err, "event")
+	}
+	defer rows.Close()
+	var txID int64
+	for rows.Next() {
+		e, err := scanEvent(rows, &txID)
+		if err != nil {
+			return page, err
+		}
+		if len(page.Items) == limit {
+			page.Next = storage.EncodeCursor(fp, page.Items[limit-1].Seq)
+			break
+		}
+		page.Items = append(page.Items, e)
+	}
+	return page, rows.Err()
+}

@@ -1,0 +1,407 @@
+package bunstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// sqlBuilder accumulates SQL text and its bind values.
+type sqlBuilder struct {
+	sb   strings.Builder
+	args []any
+}
+
+func (b *sqlBuilder) add(sql string, args ...any) {
+	b.sb.WriteString(sql)
+	b.args = append(b.args, args...)
+}
+
+var customNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// expr is the SQL of a column, read so that "" and NULL are alike for
+// optional references.
+func (col *column) expr() string {
+	if col.nullZero {
+		return "COALESCE(t." + col.name + ", '')"
+	}
+	return "t." + col.name
+}
+
+// where appends the SQL of f. Field names come only from the codec's
+// columns; values only become bind values.
+func (s *Store) where(c *codec, f storage.Filter, b *sqlBuilder) error {
+	switch f := f.(type) {
+	case nil:
+		b.add("1 = 1")
+	case storage.And:
+		return s.junction(c, f, " AND ", "1 = 1", b)
+	case storage.Or:
+		return s.junction(c, f, " OR ", "1 = 0", b)
+	case storage.Not:
+		b.add("NOT (")
+		if err := s.where(c, f.Filter, b); err != nil {
+			return err
+		}
+		b.add(")")
+	case storage.Cmp:
+		return s.cmp(c, f, b)
+	case *storage.Cmp:
+		return s.cmp(c, *f, b)
+	default:
+		return storage.Invalid("filter", "unsupported filter node %T", f)
+	}
+	return nil
+}
+
+func (s *Store) junction(c *codec, fs []storage.Filter, sep, empty string, b *sqlBuilder) error {
+	if len(fs) == 0 {
+		b.add(empty)
+		return nil
+	}
+	b.add("(")
+	for i, f := range fs {
+		if i > 0 {
+			b.add(sep)
+		}
+		if err := s.where(c, f, b); err != nil {
+			return err
+		}
+	}
+	b.add(")")
+	return nil
+}
+
+var sqlOps = map[storage.Op]string{storage.OpEq: " = ", storage.OpNe: " <> ", storage.OpLt: " < ",
+	storage.OpLe: " <= ", storage.OpGt: " > ", storage.OpGe: " >= "}
+
+func (s *Store) cmp(c *codec, f storage.Cmp, b *sqlBuilder) error {
+	field := "filter." + f.Field
+	if name, ok := strings.CutPrefix(f.Field, "custom."); ok {
+		return s.customCmp(c, name, f, b)
+	}
+	col := c.byName[f.Field]
+	if col == nil {
+		return storage.Invalid(field, "%s has no field %q", c.recType, f.Field)
+	}
+	if col.kind == kJSON {
+		switch {
+		case f.Op == storage.OpEmpty && col.list:
+			b.add(s.d.listEmpty("t." + col.name))
+		case f.Op == storage.OpEmpty:
+			b.add("t." + col.name + " IS NULL")
+		case f.Op == storage.OpContains && col.list:
+			v, ok := f.Value.(string)
+			if !ok {
+				return storage.Invalid(field, "contains needs a text value, not %T", f.Value)
+			}
+			b.add(s.d.listHas("t."+col.name), v)
+		default:
+			return storage.Invalid(field, "operator %s is not supported on %s", f.Op, f.Field)
+		}
+		return nil
+	}
+	switch f.Op {
+	case storage.OpEq, storage.OpNe, storage.OpLt, storage.OpLe, storage.OpGt, storage.OpGe:
+		v, err := s.filterArg(col, f.Value)
+		if err != nil {
+			return storage.Invalid(field, "%v", err)
+		}
+		b.add(col.expr()+sqlOps[f.Op]+"?", v)
+	case storage.OpIn:
+		rv := reflect.ValueOf(f.Value)
+		if rv.Kind() != reflect.Slice {
+			return storage.Invalid(field, "in needs a list, not %T", f.Value)
+		}
+		if rv.Len() == 0 {
+			b.add("1 = 0")
+			return nil
+		}
+		args := make([]any, rv.Len())
+		for i := range args {
+			v, err := s.filterArg(col, rv.Index(i).Interface())
+			if err != nil {
+				return storage.Invalid(field, "%v", err)
+			}
+			args[i] = v
+		}
+		b.add(col.expr()+" IN ("+placeholders(len(args))+")", args...)
+	case storage.OpContains, storage.OpStartsWith, storage.OpEndsWith:
+		v, ok := f.Value.(string)
+		if col.kind != kString || !ok {
+			return storage.Invalid(field, "%s needs a text field and a text value", f.Op)
+		}
+		cond, n := s.d.textOp(f.Op, col.expr())
+		b.add(cond, repeat(v, n)...)
+	case storage.OpEmpty:
+		if col.kind == kString {
+			b.add("(" + col.expr() + " = '')")
+		} else {
+			b.add("t." + col.name + " IS NULL")
+		}
+	default:
+		return storage.Invalid(field, "unknown operator %q", f.Op)
+	}
+	return nil
+}
+
+func repeat(v any, n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// customCmp compares a custom field, whose SQL type follows the value's Go
+// type: text, number or bool. The name is checked against the custom field
+// name pattern before it enters the SQL text, as a JSON key.
+func (s *Store) customCmp(c *codec, name string, f storage.Cmp, b *sqlBuilder) error {
+	field := "filter." + f.Field
+	if c.byName["custom"] == nil {
+		return storage.Invalid(field, "%s has no custom fields", c.recType)
+	}
+	if !customNameRE.MatchString(name) {
+		return storage.Invalid(field, "%q is not a custom field name", name)
+	}
+	text := s.d.jsonText("t.custom", name)
+	if f.Op == storage.OpEmpty {
+		b.add("(" + text + " IS NULL OR " + text + " = '')")
+		return nil
+	}
+	op, cmp := sqlOps[f.Op]
+	switch v := f.Value.(type) {
+	case string:
+		switch f.Op {
+		case storage.OpContains, storage.OpStartsWith, storage.OpEndsWith:
+			cond, n := s.d.textOp(f.Op, "COALESCE("+text+", '')")
+			b.add(cond, repeat(v, n)...)
+			return nil
+		}
+		if cmp {
+			b.add(text+op+"?", v)
+			return nil
+		}
+	case bool:
+		if f.Op == storage.OpEq || f.Op == storage.OpNe {
+			b.add(s.d.jsonBool("t.custom", name)+op+"?", v)
+			return nil
+		}
+	case int, int32, int64, float32, float64:
+		if cmp {
+			n, _ := toFloat(v)
+			b.add(s.d.jsonNum("t.custom", name)+op+"?", n)
+			return nil
+		}
+	}
+	return storage.Invalid(field, "operator %s with a %T value is not supported on custom fields", f.Op, f.Value)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int32:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float32:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
+}
+
+// filterArg converts a filter value to the bind value of col.
+func (s *Store) filterArg(col *column, v any) (any, error) {
+	rv := reflect.ValueOf(v)
+	switch col.kind {
+	case kString:
+		if rv.Kind() == reflect.String {
+			return rv.String(), nil
+		}
+	case kInt:
+		switch rv.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			return rv.Int(), nil
+		case reflect.Float32, reflect.Float64:
+			if f := rv.Float(); f == float64(int64(f)) {
+				return int64(f), nil
+			}
+		}
+	case kFloat:
+		if f, ok := toFloat(v); ok {
+			return f, nil
+		}
+	case kBool:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+	case kTime:
+		switch t := v.(type) {
+		case time.Time:
+			return s.d.timeArg(storage.Truncate(t)), nil
+		case string:
+			tt, err := time.Parse(time.RFC3339Nano, t)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an RFC 3339 time", t)
+			}
+			return s.d.timeArg(storage.Truncate(tt)), nil
+		}
+	}
+	return nil, fmt.Errorf("a %T value cannot be compared with this field", v)
+}
+
+// order resolves the sorts of a list query, appending the ID as the last key.
+func (c *codec) order(sorts []storage.Sort) ([]*column, []bool, error) {
+	var cols []*column
+	var desc []bool
+	for i, s := range sorts {
+		col := c.byName[s.Field]
+		if col == nil || col.kind == kJSON {
+			return nil, nil, storage.Invalid(fmt.Sprintf("sort[%d]", i), "%s cannot be sorted by %q", c.recType, s.Field)
+		}
+		if col.name == "id" {
+			break
+		}
+		cols = append(cols, col)
+		desc = append(desc, s.Desc)
+	}
+	last := false
+	if len(desc) > 0 {
+		last = desc[len(desc)-1]
+	}
+	return append(cols, c.byName["id"]), append(desc, last), nil
+}
+
+// List implements storage.Table.
+func (t *table[T]) List(ctx context.Context, q storage.ListQuery) (storage.Page[T], error) {
+	var page storage.Page[T]
+	cols, desc, err := t.c.order(q.Sort)
+	if err != nil {
+		return page, err
+	}
+	var b sqlBuilder
+	b.add("SELECT " + t.c.selectCols + " FROM " + t.c.table + " t WHERE t.workspace_id = ? AND ")
+	b.args = append(b.args, storage.WorkspaceFrom(ctx))
+	if err := t.s.where(t.c, q.Filter, &b); err != nil {
+		return page, err
+	}
+	fp := storage.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort)
+	if q.Cursor != "" {
+		keys, err := storage.DecodeCursor(q.Cursor, fp, len(cols))
+		if err != nil {
+			return page, err
+		}
+		b.add(" AND ")
+		if err := t.s.keyset(cols, desc, keys, &b); err != nil {
+			return page, err
+		}
+	}
+	b.add(" ORDER BY ")
+	for i, col := range cols {
+		if i > 0 {
+			b.add(", ")
+		}
+		b.add(col.expr())
+		if desc[i] {
+			b.add(" DESC")
+		}
+	}
+	limit := q.PageSize()
+	b.add(" LIMIT ?", limit+1)
+	rows, err := t.s.query(ctx, t.s.d.rebind(b.sb.String()), b.args...)
+	if err != nil {
+		return page, t.s.d.translate(err, t.rt)
+	}
+	defer rows.Close()
+	sc := t.c.newScanner()
+	page.Items = make([]T, 0, min(limit, 64))
+	var last reflect.Value
+	for rows.Next() {
+		if len(page.Items) == limit {
+			keys := make([]any, len(cols))
+			for i, col := range cols {
+				keys[i] = col.field(last).Interface()
+			}
+			page.Next = storage.EncodeCursor(fp, keys...)
+			break
+		}
+		rv, err := t.c.scan(rows, sc)
+		if err != nil {
+			return page, err
+		}
+		last = rv
+		page.Items = append(page.Items, rv.Interface().(T))
+	}
+	if err := rows.Err(); err != nil {
+		return page, t.s.d.translate(err, t.rt)
+	}
+	return page, nil
+}
+
+// keyset appends the condition "after the row whose sort keys are keys":
+// (a ⋗ ka) OR (a = ka AND b ⋗ kb) OR …, where ⋗ is > ascending, < descending.
+func (s *Store) keyset(cols []*column, desc []bool, keys []json.RawMessage, b *sqlBuilder) error {
+	vals := make([]any, len(cols))
+	for i, col := range cols {
+		v := reflect.New(col.typ)
+		if err := json.Unmarshal(keys[i], v.Interface()); err != nil {
+			return storage.Invalid("cursor", "is malformed")
+		}
+		a, err := col.valueArg(s.d, v.Elem())
+		if err != nil {
+			return storage.Invalid("cursor", "is malformed")
+		}
+		if a == nil {
+			a = ""
+		}
+		vals[i] = a
+	}
+	b.add("(")
+	for i := range cols {
+		if i > 0 {
+			b.add(" OR ")
+		}
+		b.add("(")
+		for j := 0; j < i; j++ {
+			b.add(cols[j].expr()+" = ? AND ", vals[j])
+		}
+		op := " > ?"
+		if desc[i] {
+			op = " < ?"
+		}
+		b.add(cols[i].expr()+op, vals[i])
+		b.add(")")
+	}
+	b.add(")")
+	return nil
+}
+
+// Count implements storage.Table.
+func (t *table[T]) Count(ctx context.Context, f storage.Filter) (int64, error) {
+	var b sqlBuilder
+	b.add("SELECT COUNT(*) FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", storage.WorkspaceFrom(ctx))
+	if err := t.s.where(t.c, f, &b); err != nil {
+		return 0, err
+	}
+	rows, err := t.s.query(ctx, t.s.d.rebind(b.sb.String()), b.args...)
+	if err != nil {
+		return 0, t.s.d.translate(err, t.rt)
+	}
+	defer rows.Close()
+	var n int64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
+}

@@ -1,0 +1,212 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+	"github.com/uptrace/bun"
+	bundialect "github.com/uptrace/bun/dialect"
+)
+
+// Options configure a Store. The zero value works.
+type Options struct {
+	// ReadDB, when set, serves the reads made outside a transaction, and the
+	// *bun.DB given to New serves writes only. storage/sqlite uses it to keep
+	// one writer connection beside a pool of readers. Default: nil (one DB).
+	ReadDB *bun.DB
+	// CloseDB makes Close close the databases. Default: false (the caller
+	// owns them).
+	CloseDB bool
+}
+
+// Store implements the Store of every domain package on one bun database.
+// It is safe for concurrent use.
+type Store struct {
+	db, rdb *bun.DB
+	d       dialect
+	closeDB bool
+
+	w      *writer   // SQLite's single writer; nil on Postgres
+	rstmts stmtCache // prepared reads on rdb (SQLite)
+
+	contacts   *table[*contacts.Contact]
+	accounts   *table[*contacts.Account]
+	activities *table[*contacts.Activity]
+	fieldDefs  *table[*contacts.FieldDef]
+	codecs     map[string]*codec // by record type
+
+	eventSQL, linkSQL string
+}
+
+// New returns a Store on db, which must use bun's sqlitedialect or pgdialect.
+// It does not migrate: call Migrate, or use storage/sqlite or
+// storage/postgres, whose Open does.
+func New(db *bun.DB, opts Options) (*Store, error) {
+	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB}
+	if opts.ReadDB != nil {
+		s.rdb = opts.ReadDB
+	}
+	switch db.Dialect().Name() {
+	case bundialect.SQLite:
+		s.d = sqliteDialect{}
+	case bundialect.PG:
+		s.d = postgresDialect{}
+	default:
+		return nil, fmt.Errorf("bunstore: unsupported dialect %s", db.Dialect().Name())
+	}
+	s.rstmts.db = s.rdb.DB
+	if s.d.prepare() {
+		s.w = newWriter(db.DB)
+	}
+	s.codecs = map[string]*codec{}
+	var err error
+	if s.contacts, err = newTable[*contacts.Contact](s, "crm_contacts"); err != nil {
+		return nil, err
+	}
+	if s.accounts, err = newTable[*contacts.Account](s, "crm_accounts"); err != nil {
+		return nil, err
+	}
+	if s.activities, err = newTable[*contacts.Activity](s, "crm_activities"); err != nil {
+		return nil, err
+	}
+	if s.fieldDefs, err = newTable[*contacts.FieldDef](s, "crm_field_defs"); err != nil {
+		return nil, err
+	}
+	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	s.linkSQL = s.d.rebind(`INSERT INTO crm_links (workspace_id, from_type, from_id, to_type, to_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+	return s, nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name() }
+
+// DB returns the database writes go to.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Close releases the prepared statements and, when Options.CloseDB was set,
+// closes the databases.
+func (s *Store) Close() error {
+	if s.w != nil {
+		s.w.close()
+	}
+	s.rstmts.close()
+	if !s.closeDB {
+		return nil
+	}
+	err := s.db.Close()
+	if s.rdb != s.db {
+		err = errors.Join(err, s.rdb.Close())
+	}
+	return err
+}
+
+// Contacts returns the contacts table.
+func (s *Store) Contacts() storage.Table[*contacts.Contact] { return s.contacts }
+
+// Accounts returns the accounts table.
+func (s *Store) Accounts() storage.Table[*contacts.Account] { return s.accounts }
+
+// Activities returns the activities table.
+func (s *Store) Activities() storage.Table[*contacts.Activity] { return s.activities }
+
+// FieldDefs returns the custom field definitions table.
+func (s *Store) FieldDefs() storage.Table[*contacts.FieldDef] { return s.fieldDefs }
+
+// maxCachedStmts bounds a stmtCache: list queries vary with the shape of
+// their filters, and past this many a query runs unprepared.
+const maxCachedStmts = 512
+
+// stmtCache keeps one prepared statement per query text on one *sql.DB.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	if len(c.m) >= maxCachedStmts {
+		return nil, nil // full: the caller runs the query unprepared
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.m {
+		st.Close()
+	}
+	c.m = nil
+}
+
+// query runs a statement that returns rows: in the context's transaction if
+// there is one, else on the read database.
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if tx := txFrom(ctx, s); tx != nil {
+		if st := tx.stmt(ctx, q); st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+		return tx.run.QueryContext(ctx, q, args...)
+	}
+	if s.d.prepare() {
+		st, err := s.rstmts.get(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
+	return s.rdb.DB.QueryContext(ctx, q, args...)
+}
+
+// exec runs a statement that returns no rows in the context's transaction,
+// which every write has (see write).
+func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	tx := txFrom(ctx, s)
+	if tx == nil {
+		return nil, errors.New("bunstore: write outside a transaction")
+	}
+	if st := tx.stmt(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.run.ExecContext(ctx, q, args...)
+}
+
+// stmt returns the prepared statement of q on the SQLite writer connection,
+// or nil where statements are not cached (Postgres, a host transaction).
+func (tx *txState) stmt(ctx context.Context, q string) *sql.Stmt {
+	if tx.w == nil {
+		return nil
+	}
+	st, err := tx.w.stmt(ctx, q)
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+// recordType returns the record type name of T.
+func recordType[T storage.Record]() string {
+	var zero T
+	return reflect.New(reflect.TypeOf(zero).Elem()).Interface().(T).RecordType()
+}

@@ -1,0 +1,243 @@
+package bunstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// table is the one generic CRUD path: every record type is a table[T].
+type table[T storage.Record] struct {
+	s  *Store
+	c  *codec
+	rt string
+}
+
+func newTable[T storage.Record](s *Store, name string) (*table[T], error) {
+	var zero T
+	typ := reflect.TypeOf(zero)
+	if typ.Kind() != reflect.Pointer || typ.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("bunstore: record type %s must be a pointer to a struct", typ)
+	}
+	rt := recordType[T]()
+	c, err := newCodec(s.d, s.db.Table(typ.Elem()), name, rt)
+	if err != nil {
+		return nil, err
+	}
+	s.codecs[rt] = c
+	return &table[T]{s: s, c: c, rt: rt}, nil
+}
+
+// Insert implements storage.Table.
+func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOption) error {
+	o := writeOptions(opts, t.rt+".created")
+	m := rec.RecordMeta()
+	if m.ID == "" {
+		m.ID = storage.NewID()
+	} else if !storage.ValidID(m.ID) {
+		return storage.Invalid("id", "%q is not a record ID", m.ID)
+	}
+	now, actor := storage.Now(), storage.ActorFrom(ctx)
+	m.WorkspaceID = storage.WorkspaceFrom(ctx)
+	m.Version = 1
+	m.CreatedAt, m.UpdatedAt = now, now
+	m.CreatedBy, m.UpdatedBy = actor, actor
+	rv := reflect.ValueOf(rec)
+	args, err := t.c.args(t.s.d, rv)
+	if err != nil {
+		return err
+	}
+	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
+		if _, err := t.s.exec(ctx, t.c.insertSQL, args...); err != nil {
+			return err
+		}
+		if err := t.s.appendEvent(ctx, o.EventType, rec, t.c.diff(reflect.Value{}, rv)); err != nil {
+			return err
+		}
+		if err := t.s.index(ctx, rec, nil); err != nil {
+			return err
+		}
+		return t.s.link(ctx, rec, nil, false)
+	})
+}
+
+// Get implements storage.Table.
+func (t *table[T]) Get(ctx context.Context, id string) (T, error) {
+	var zero T
+	rows, err := t.s.query(ctx, t.c.getSQL, storage.WorkspaceFrom(ctx), id)
+	if err != nil {
+		return zero, t.s.d.translate(err, t.rt)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return zero, t.s.d.translate(err, t.rt)
+		}
+		return zero, fmt.Errorf("%w: %s %s", storage.ErrNotFound, t.rt, id)
+	}
+	rv, err := t.c.scan(rows, t.c.newScanner())
+	if err != nil {
+		return zero, err
+	}
+	return rv.Interface().(T), rows.Close()
+}
+
+// Update implements storage.Table.
+func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.WriteOption) error {
+	o := writeOptions(opts, t.rt+".updated")
+	pm, nm := prev.RecordMeta(), next.RecordMeta()
+	pv, nv := reflect.ValueOf(prev), reflect.ValueOf(next)
+	if pv.Pointer() == nv.Pointer() {
+		return errors.New("bunstore: Update needs two records, prev and next; got the same pointer twice")
+	}
+	// next keeps prev's identity whatever the caller did to it.
+	nm.ID, nm.WorkspaceID, nm.CreatedAt, nm.CreatedBy = pm.ID, storage.WorkspaceFrom(ctx), pm.CreatedAt, pm.CreatedBy
+	nm.Version, nm.UpdatedAt, nm.UpdatedBy = pm.Version, pm.UpdatedAt, pm.UpdatedBy
+	changes := t.c.diff(pv, nv)
+	if len(changes) == 0 {
+		return nil
+	}
+	nm.Version = pm.Version + 1
+	nm.UpdatedAt, nm.UpdatedBy = storage.Now(), storage.ActorFrom(ctx)
+	args := make([]any, 0, len(t.c.updCols)+3)
+	for _, i := range t.c.updCols {
+		a, err := t.c.cols[i].arg(t.s.d, nv)
+		if err != nil {
+			return err
+		}
+		args = append(args, a)
+	}
+	args = append(args, nm.WorkspaceID, nm.ID, pm.Version)
+	err := t.s.write(ctx, t.rt, func(ctx context.Context) error {
+		res, err := t.s.exec(ctx, t.c.updateSQL, args...)
+		if err != nil {
+			return err
+		}
+		if err := t.s.checkOne(ctx, res, t.c, pm); err != nil {
+			return err
+		}
+		if err := t.s.appendEvent(ctx, o.EventType, next, changes); err != nil {
+			return err
+		}
+		if err := t.s.index(ctx, next, prev); err != nil {
+			return err
+		}
+		return t.s.link(ctx, next, prev, false)
+	})
+	if err != nil {
+		nm.Version, nm.UpdatedAt, nm.UpdatedBy = pm.Version, pm.UpdatedAt, pm.UpdatedBy
+	}
+	return err
+}
+
+// Delete implements storage.Table.
+func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOption) error {
+	o := writeOptions(opts, t.rt+".deleted")
+	pm := prev.RecordMeta()
+	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
+		res, err := t.s.exec(ctx, t.c.deleteSQL, storage.WorkspaceFrom(ctx), pm.ID, pm.Version)
+		if err != nil {
+			return err
+		}
+		if err := t.s.checkOne(ctx, res, t.c, pm); err != nil {
+			return err
+		}
+		if err := t.s.appendEvent(ctx, o.EventType, prev, t.c.diff(reflect.ValueOf(prev), reflect.Value{})); err != nil {
+			return err
+		}
+		if _, ok := any(prev).(storage.Searchable); ok {
+			if _, err := t.s.exec(ctx, t.s.d.rebind(t.s.d.deleteSearch()), pm.ID); err != nil {
+				return err
+			}
+		}
+		return t.s.link(ctx, prev, nil, true)
+	})
+}
+
+// checkOne turns an update or delete that touched no row into ErrStale (the
+// row exists at another version) or ErrNotFound (it does not exist).
+func (s *Store) checkOne(ctx context.Context, res sql.Result, c *codec, m *storage.Meta) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		return nil
+	}
+	rows, err := s.query(ctx, c.getSQL, storage.WorkspaceFrom(ctx), m.ID)
+	if err != nil {
+		return err
+	}
+	found := rows.Next()
+	rows.Close()
+	if !found {
+		return fmt.Errorf("%w: %s %s", storage.ErrNotFound, c.recType, m.ID)
+	}
+	return fmt.Errorf("%w: %s %s changed since version %d was read", storage.ErrStale, c.recType, m.ID, m.Version)
+}
+
+// write runs fn in the context's transaction, or in a new one, and
+// translates driver errors.
+func (s *Store) write(ctx context.Context, recType string, fn func(ctx context.Context) error) error {
+	return s.d.translate(s.RunInTx(ctx, fn), recType)
+}
+
+func writeOptions(opts []storage.WriteOption, eventType string) storage.WriteOptions {
+	o := storage.WriteOptions{EventType: eventType}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
+}
+
+// appendEvent adds the change event of a write to the log.
+func (s *Store) appendEvent(ctx context.Context, typ string, rec storage.Record, changes []storage.Change) error {
+	m := rec.RecordMeta()
+	var ch any
+	if len(changes) > 0 {
+		b, err := json.Marshal(changes)
+		if err != nil {
+			return err
+		}
+		ch = string(b)
+	}
+	_, err := s.exec(ctx, s.eventSQL, storage.NewID(), m.WorkspaceID, typ, rec.RecordType(), m.ID,
+		storage.ActorFrom(ctx), s.d.timeArg(storage.Now()), ch)
+	return err
+}
+
+// link keeps the link index of a storage.Linked record: the links of rec
+// replace those of prev; with drop, rec's links are removed.
+func (s *Store) link(ctx context.Context, rec, prev storage.Record, drop bool) error {
+	l, ok := rec.(storage.Linked)
+	if !ok {
+		return nil
+	}
+	m := rec.RecordMeta()
+	var links []storage.Ref
+	if !drop {
+		links = l.Links()
+	}
+	if prev != nil {
+		if slices.Equal(prev.(storage.Linked).Links(), links) {
+			return nil
+		}
+	}
+	if prev != nil || drop {
+		if _, err := s.exec(ctx, s.d.rebind(`DELETE FROM crm_links WHERE from_id = ?`), m.ID); err != nil {
+			return err
+		}
+	}
+	for _, to := range links {
+		if _, err := s.exec(ctx, s.linkSQL, m.WorkspaceID, rec.RecordType(), m.ID, to.Type, to.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

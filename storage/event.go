@@ -1,0 +1,72 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// Event is one entry of the change log. Every write appends one in the same
+// transaction, so the log is at once the audit trail, the timeline's source,
+// the outbox the workflow engine consumes and the change feed a host reads.
+type Event struct {
+	// Seq is the event's position in the store; it grows with every event.
+	Seq int64 `json:"seq"`
+	// ID is the event's UUIDv7; use it to make consumers idempotent.
+	ID string `json:"id"`
+	// WorkspaceID is the workspace of the subject.
+	WorkspaceID string `json:"workspace_id"`
+	// Type is "<record type>.<what happened>", such as "contact.created",
+	// "contact.updated" or "contact.deleted".
+	Type string `json:"type"`
+	// Subject is the record the event is about.
+	Subject Ref `json:"subject"`
+	// Actor is who made the change (see WithActor).
+	Actor string `json:"actor"`
+	// OccurredAt is the time of the write, in UTC.
+	OccurredAt time.Time `json:"occurred_at"`
+	// Changes lists each field that changed, with its old and new values. A
+	// created record lists its non-empty fields with no old value; a deleted
+	// one its non-empty fields with no new value.
+	Changes []Change `json:"changes,omitempty"`
+}
+
+// Change is one changed field of an Event. Values are JSON, as the field's Go
+// value marshals; a missing value is absent (nil).
+type Change struct {
+	// Field is the field's name, such as "email" or "custom.tier".
+	Field string `json:"field"`
+	// Old is the value before the change, or nil.
+	Old json.RawMessage `json:"old,omitempty"`
+	// New is the value after the change, or nil.
+	New json.RawMessage `json:"new,omitempty"`
+}
+
+// Change returns the change of field, and whether the event has one.
+func (e Event) Change(field string) (Change, bool) {
+	for _, c := range e.Changes {
+		if c.Field == field {
+			return c, true
+		}
+	}
+	return Change{}, false
+}
+
+// Feed is one read of the change feed.
+type Feed struct {
+	// Events are the events after the cursor that was read from, oldest first.
+	Events []Event
+	// Cursor is where the next read starts. It is set even when Events is
+	// empty, so a consumer can store it and poll again.
+	Cursor string
+}
+
+// EventLog reads the change log of the context's workspace.
+type EventLog interface {
+	// ChangeFeed returns up to limit events committed after cursor ("" reads
+	// from the start), oldest first. A reader never misses a committed event
+	// and never sees a rolled-back one.
+	ChangeFeed(ctx context.Context, cursor string, limit int) (Feed, error)
+	// History returns the events of one record, newest first.
+	History(ctx context.Context, subjectID string, q PageQuery) (Page[Event], error)
+}

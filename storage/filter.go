@@ -1,0 +1,57 @@
+package storage
+
+// Filter is a node of the filter tree: Cmp, And, Or or Not. Adapters turn a
+// tree into parameterised SQL, and only fields the record type declares as
+// filterable may appear in it; the expression language (workflow conditions,
+// segments, report filters) compiles to the same tree.
+type Filter interface{ isFilter() }
+
+// Op is a comparison operator of a Cmp.
+type Op string
+
+// The operators of a Cmp.
+const (
+	OpEq         Op = "=="
+	OpNe         Op = "!="
+	OpLt         Op = "<"
+	OpLe         Op = "<="
+	OpGt         Op = ">"
+	OpGe         Op = ">="
+	OpIn         Op = "in"         // Value is a slice; the field equals one of its elements
+	OpContains   Op = "contains"   // text: substring; list fields (tags): membership
+	OpStartsWith Op = "startsWith" // text prefix
+	OpEndsWith   Op = "endsWith"   // text suffix
+	OpEmpty      Op = "empty"      // the field has no value (null, "" or an empty list); Value is ignored
+)
+
+// Cmp compares one field with a value.
+type Cmp struct {
+	// Field is a filterable field, such as "email", or a custom field as
+	// "custom.<name>".
+	Field string
+	// Op is the comparison.
+	Op Op
+	// Value is what the field is compared with: a string, number, bool or
+	// time.Time, or a slice of them for OpIn.
+	Value any
+}
+
+// And matches records that every element matches; an empty And matches all.
+type And []Filter
+
+// Or matches records that any element matches; an empty Or matches none.
+type Or []Filter
+
+// Not matches the records its filter does not match.
+type Not struct{ Filter Filter }
+
+func (Cmp) isFilter() {}
+func (And) isFilter() {}
+func (Or) isFilter()  {}
+func (Not) isFilter() {}
+
+// Eq returns the filter field == value.
+func Eq(field string, value any) Filter { return Cmp{Field: field, Op: OpEq, Value: value} }
+
+// HasTag returns the filter that matches records tagged tag.
+func HasTag(tag string) Filter { return Cmp{Field: "tags", Op: OpContains, Value: tag} }

@@ -1,0 +1,29 @@
+package storage
+
+import (
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// NewID returns a new record ID: a UUIDv7 in its canonical text form. IDs sort
+// by creation time, are safe to show to users and are made by the library,
+// never by the database.
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		// NewV7 fails only when the system's random source fails, which
+		// leaves nothing sensible to do.
+		panic(fmt.Sprintf("storage: uuid.NewV7: %v", err))
+	}
+	return id.String()
+}
+
+// ValidID reports whether s is a UUID in canonical text form, as made by NewID.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	_, err := uuid.Parse(s)
+	return err == nil
+}

@@ -1,0 +1,75 @@
+package storage
+
+import "time"
+
+// Meta is the metadata every stored record embeds. The store fills it in:
+// callers never set it, except Version, which an update compares with the
+// stored one (optimistic locking).
+type Meta struct {
+	// ID is the record's UUIDv7 (see NewID).
+	ID string `bun:"id,pk" json:"id"`
+	// WorkspaceID is the tenant the record belongs to, taken from the context
+	// of the call that created it.
+	WorkspaceID string `bun:"workspace_id,notnull" json:"workspace_id"`
+	// Version starts at 1 and grows by one with every update.
+	Version int64 `bun:"version,notnull" json:"version"`
+	// CreatedAt is when the record was created, in UTC with microsecond precision.
+	CreatedAt time.Time `bun:"created_at,notnull" json:"created_at"`
+	// CreatedBy is the actor that created the record.
+	CreatedBy string `bun:"created_by,notnull" json:"created_by"`
+	// UpdatedAt is when the record last changed, in UTC with microsecond precision.
+	UpdatedAt time.Time `bun:"updated_at,notnull" json:"updated_at"`
+	// UpdatedBy is the actor of the last change.
+	UpdatedBy string `bun:"updated_by,notnull" json:"updated_by"`
+}
+
+// RecordMeta returns m itself; embedding Meta gives a type this method, which
+// the Record interface asks for.
+func (m *Meta) RecordMeta() *Meta { return m }
+
+// Record is what every stored record type is: a struct that embeds Meta and
+// names its type.
+type Record interface {
+	// RecordMeta returns a pointer to the record's embedded Meta.
+	RecordMeta() *Meta
+	// RecordType returns the record's type name, such as "contact". It is the
+	// prefix of the record's change events ("contact.created").
+	RecordType() string
+}
+
+// Searchable is a Record that is kept in the full-text search index.
+type Searchable interface {
+	Record
+	// SearchTitle returns the short text shown for a search hit, such as a
+	// person's full name.
+	SearchTitle() string
+	// SearchText returns every word the record should be found by.
+	SearchText() string
+}
+
+// Ref names one record of any type.
+type Ref struct {
+	// Type is the record type, such as "contact".
+	Type string `json:"type"`
+	// ID is the record's ID.
+	ID string `json:"id"`
+}
+
+// Linked is a Record that points at other records (an activity at its contacts
+// and account, later a task at whatever it is about). The store keeps those
+// links in an index so that the records pointed at can find it, for example
+// for a contact's timeline.
+type Linked interface {
+	Record
+	// Links returns the records this one points at.
+	Links() []Ref
+}
+
+// Now returns the current time as the store keeps it: UTC, truncated to the
+// microsecond so that it survives a round trip through SQLite and Postgres
+// unchanged.
+func Now() time.Time { return Truncate(time.Now()) }
+
+// Truncate returns t in UTC truncated to the microsecond, the precision the
+// store keeps.
+func Truncate(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

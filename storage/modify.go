@@ -1,0 +1,65 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+)
+
+// Modify is the read-modify-write every service update goes through. In one
+// transaction it reads the record id, checks that its version is version
+// (when version is not 0), applies apply to a shallow copy, and stores the
+// copy with tbl.Update, which fails with ErrStale if another writer got
+// there first.
+//
+// apply must replace slices and maps it changes rather than change them in
+// place, since the copy shares them with the record read. An error from
+// apply aborts the update and nothing is written.
+func Modify[R any, T interface {
+	*R
+	Record
+}](ctx context.Context, tx Transactor, tbl Table[T], id string, version int64, apply func(next T) error, opts ...WriteOption) (T, error) {
+	var out T
+	err := tx.RunInTx(ctx, func(ctx context.Context) error {
+		prev, err := tbl.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if version != 0 && prev.RecordMeta().Version != version {
+			return fmt.Errorf("%w: %s %s is at version %d, not %d", ErrStale,
+				prev.RecordType(), id, prev.RecordMeta().Version, version)
+		}
+		cp := *prev
+		next := T(&cp)
+		if err := apply(next); err != nil {
+			return err
+		}
+		if err := tbl.Update(ctx, prev, next, opts...); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	return out, err
+}
+
+// Remove deletes the record id in a transaction, after checking that its
+// version is version (when version is not 0). check, when not nil, may veto
+// the delete with an error; nothing is written then.
+func Remove[T Record](ctx context.Context, tx Transactor, tbl Table[T], id string, version int64, check func(ctx context.Context, prev T) error, opts ...WriteOption) error {
+	return tx.RunInTx(ctx, func(ctx context.Context) error {
+		prev, err := tbl.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if version != 0 && prev.RecordMeta().Version != version {
+			return fmt.Errorf("%w: %s %s is at version %d, not %d", ErrStale,
+				prev.RecordType(), id, prev.RecordMeta().Version, version)
+		}
+		if check != nil {
+			if err := check(ctx, prev); err != nil {
+				return err
+			}
+		}
+		return tbl.Delete(ctx, prev, opts...)
+	})
+}

@@ -1,0 +1,89 @@
+// Package postgres opens the Postgres store of crm, the scale-out path: many
+// application processes share one database through a connection pool (pgx).
+// Full-text search uses a tsvector column with a GIN index; migrations hold
+// an advisory lock, so processes that start together are safe.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/crmkit/crm/storage/bunstore"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+)
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	migrate  bool
+	maxConns int
+	schema   string
+}
+
+// WithoutMigrations makes Open skip the schema migrations; call
+// (*bunstore.Store).Migrate yourself. Default: Open migrates.
+func WithoutMigrations() Option { return func(c *config) { c.migrate = false } }
+
+// WithMaxConns sets the pool's maximum number of open connections.
+// Default: 20.
+func WithMaxConns(n int) Option { return func(c *config) { c.maxConns = n } }
+
+// WithSchema keeps the CRM's tables in the Postgres schema name, created if
+// missing, by setting the search_path of every connection. Default: the
+// DSN's search_path (usually public).
+func WithSchema(name string) Option { return func(c *config) { c.schema = name } }
+
+var schemaRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// Open connects to the Postgres database at dsn (a URL or key=value string,
+// as pgx reads it) and returns the CRM store on it, migrated unless
+// WithoutMigrations is given.
+func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, error) {
+	cfg := config{migrate: true, maxConns: 20}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	pc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if cfg.schema != "" {
+		if !schemaRE.MatchString(cfg.schema) {
+			return nil, fmt.Errorf("postgres: schema name %q must be lower-case letters, digits and underscores", cfg.schema)
+		}
+		pc.RuntimeParams["search_path"] = cfg.schema
+	}
+	sqldb := stdlib.OpenDB(*pc)
+	sqldb.SetMaxOpenConns(cfg.maxConns)
+	sqldb.SetMaxIdleConns(cfg.maxConns)
+	sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	if err := sqldb.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	if cfg.schema != "" {
+		if _, err := sqldb.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+cfg.schema); err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("postgres: create schema: %w", err)
+		}
+	}
+	db := bun.NewDB(sqldb, pgdialect.New())
+	store, err := bunstore.New(db, bunstore.Options{CloseDB: true})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if cfg.migrate {
+		if err := store.Migrate(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	return store, nil
+}

@@ -1,0 +1,44 @@
+package storage
+
+import "context"
+
+// DefaultWorkspace is the workspace of a context that names none. An
+// application with a single tenant never has to set one.
+const DefaultWorkspace = "default"
+
+// SystemActor is the actor recorded for writes whose context names none, and
+// for the library's own writes (workflow actions, imports).
+const SystemActor = "system"
+
+type workspaceKey struct{}
+type actorKey struct{}
+
+// WithWorkspace returns a context whose calls act inside workspace id. Every
+// read and write of the store is confined to that workspace: a record of
+// another workspace is ErrNotFound.
+func WithWorkspace(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, workspaceKey{}, id)
+}
+
+// WorkspaceFrom returns the context's workspace, or DefaultWorkspace when it
+// names none.
+func WorkspaceFrom(ctx context.Context) string {
+	if id, ok := ctx.Value(workspaceKey{}).(string); ok && id != "" {
+		return id
+	}
+	return DefaultWorkspace
+}
+
+// WithActor returns a context whose writes are recorded as made by actor (a
+// user ID of the host application).
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorFrom returns the context's actor, or SystemActor when it names none.
+func ActorFrom(ctx context.Context) string {
+	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
+		return a
+	}
+	return SystemActor
+}

@@ -1,0 +1,112 @@
+// Package sqlite opens the embedded SQLite store of crm on the pure-Go
+// modernc.org/sqlite driver, so programs build with CGO_ENABLED=0.
+//
+// Every connection runs with WAL, foreign keys, synchronous=NORMAL and a busy
+// timeout. Writes go through one connection, one transaction at a time
+// (BEGIN IMMEDIATE), so concurrent writers in the process queue up instead of
+// ever seeing SQLITE_BUSY; reads outside transactions use a pool of
+// read-only connections that WAL lets run beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+
+	"github.com/crmkit/crm/storage/bunstore"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	migrate     bool
+	readConns   int
+	busyTimeout int
+}
+
+// WithoutMigrations makes Open skip the schema migrations; call
+// (*bunstore.Store).Migrate yourself. Default: Open migrates.
+func WithoutMigrations() Option { return func(c *config) { c.migrate = false } }
+
+// WithReadConns sets how many read-only connections serve reads outside
+// transactions. Default: the number of CPUs, at least 2.
+func WithReadConns(n int) Option { return func(c *config) { c.readConns = n } }
+
+// WithBusyTimeout sets how long, in milliseconds, a connection waits for a
+// lock held by another process before failing. Default: 10000.
+func WithBusyTimeout(ms int) Option { return func(c *config) { c.busyTimeout = ms } }
+
+// Open opens (creating it if needed) the SQLite database at path and returns
+// the CRM store on it, migrated unless WithoutMigrations is given. The path
+// ":memory:" opens a private in-memory database, for examples and tests;
+// it lives on one connection and ends with Close.
+func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, error) {
+	cfg := config{migrate: true, readConns: max(2, runtime.NumCPU()), busyTimeout: 10000}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("sqlite: empty path")
+	}
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlite: path %q must not hold '?'", path)
+	}
+	memory := path == ":memory:"
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	rq := q.Encode()
+	if !memory {
+		q.Add("_pragma", "journal_mode(WAL)")
+	}
+	q.Set("_txlock", "immediate")
+
+	wsql, err := sql.Open("sqlite", path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wsql.SetMaxOpenConns(1)
+	wsql.SetMaxIdleConns(1)
+	wsql.SetConnMaxLifetime(0)
+	wsql.SetConnMaxIdleTime(0)
+	if err := wsql.PingContext(ctx); err != nil {
+		wsql.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wdb := bun.NewDB(wsql, sqlitedialect.New())
+	bopts := bunstore.Options{CloseDB: true}
+	if !memory {
+		rsql, err := sql.Open("sqlite", path+"?"+rq+"&_pragma=query_only(1)")
+		if err != nil {
+			wsql.Close()
+			return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+		}
+		rsql.SetMaxOpenConns(cfg.readConns)
+		rsql.SetMaxIdleConns(cfg.readConns)
+		rsql.SetConnMaxIdleTime(0)
+		bopts.ReadDB = bun.NewDB(rsql, sqlitedialect.New())
+	}
+	store, err := bunstore.New(wdb, bopts)
+	if err != nil {
+		wdb.Close()
+		if bopts.ReadDB != nil {
+			bopts.ReadDB.Close()
+		}
+		return nil, err
+	}
+	if cfg.migrate {
+		if err := store.Migrate(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	return store, nil
+}

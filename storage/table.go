@@ -1,0 +1,78 @@
+package storage
+
+import "context"
+
+// Transactor runs functions in a transaction.
+type Transactor interface {
+	// RunInTx runs fn in a transaction, committed when fn returns nil and
+	// rolled back otherwise. Every store call made with the context fn gets
+	// joins the transaction; a RunInTx inside it joins the same one.
+	RunInTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Table is the one generic CRUD path every record type goes through. An
+// adapter implements it once; every write appends its change event in the
+// same transaction, keeps the search index and the link index up to date,
+// and is confined to the context's workspace.
+type Table[T Record] interface {
+	// Insert stores a new record. The store sets its Meta: a new ID unless
+	// one is set, the context's workspace and actor, version 1, the times.
+	// A taken unique field is a *ConflictError (ErrConflict).
+	Insert(ctx context.Context, rec T, opts ...WriteOption) error
+	// Get returns the record with id in the context's workspace, or ErrNotFound.
+	Get(ctx context.Context, id string) (T, error)
+	// Update stores next in place of prev. prev is the record as it was read:
+	// the write succeeds only if the stored version is still prev's version,
+	// else it is ErrStale. The event lists the fields that differ between
+	// prev and next; when none differ, nothing is written. next's Meta is
+	// updated.
+	Update(ctx context.Context, prev, next T, opts ...WriteOption) error
+	// Delete removes prev, if its stored version is still prev's (else ErrStale).
+	Delete(ctx context.Context, prev T, opts ...WriteOption) error
+	// List returns one page of the records the query selects.
+	List(ctx context.Context, q ListQuery) (Page[T], error)
+	// Count returns how many records the filter matches.
+	Count(ctx context.Context, f Filter) (int64, error)
+}
+
+// WriteOptions adjust one write of a Table.
+type WriteOptions struct {
+	// EventType replaces the default event type ("<type>.created",
+	// "<type>.updated", "<type>.deleted").
+	EventType string
+}
+
+// WriteOption sets a field of WriteOptions.
+type WriteOption func(*WriteOptions)
+
+// WithEventType makes the write's change event of type t.
+func WithEventType(t string) WriteOption {
+	return func(o *WriteOptions) { o.EventType = t }
+}
+
+// SearchQuery asks the full-text index.
+type SearchQuery struct {
+	// Text is what the user typed; each word matches as a prefix, and a hit
+	// has every word.
+	Text string
+	// Types keeps hits of these record types; empty keeps all.
+	Types []string
+	// Limit caps the hits; 0 means 20.
+	Limit int
+}
+
+// SearchHit is one record found by a search.
+type SearchHit struct {
+	// Ref is the record found.
+	Ref Ref
+	// Title is the record's search title, such as a person's name.
+	Title string
+	// Rank orders hits: lower is better.
+	Rank float64
+}
+
+// Searcher queries the full-text index of the context's workspace.
+type Searcher interface {
+	// Search returns the best hits first.
+	Search(ctx context.Context, q SearchQuery) ([]SearchHit, error)
+}
