@@ -122,6 +122,7 @@ func (as *Accounts) normalize(ctx context.Context, ck *checker, a, prev *Account
 	if a.Employees < 0 {
 		ck.Add("employees", "must not be negative")
 	}
+	a.AnnualRevenue.Currency = strings.ToUpper(strings.TrimSpace(a.AnnualRevenue.Currency))
 	if err := a.AnnualRevenue.Validate("annual_revenue"); err != nil {
 		ck.Merge("", err.(*storage.ValidationError))
 	}
@@ -175,7 +176,7 @@ func (as *Accounts) Get(ctx context.Context, id string) (*Account, error) {
 
 // Update applies in to the account with id and returns the new state.
 func (as *Accounts) Update(ctx context.Context, id string, in UpdateAccount) (*Account, error) {
-	return storage.Modify(ctx, as.s.store, as.s.store.Accounts(), id, in.Version, func(a *Account) error {
+	return storage.Modify(ctx, as.s.store, as.s.store.Accounts(), id, in.Version, func(ctx context.Context, a *Account) error {
 		prev := *a
 		set(&a.Name, in.Name)
 		set(&a.Domain, in.Domain)
@@ -222,14 +223,22 @@ func (as *Accounts) List(ctx context.Context, q storage.ListQuery) (storage.Page
 	return as.s.store.Accounts().List(ctx, q)
 }
 
-// Children returns the direct child accounts of id, by name.
+// Children returns the direct child accounts of id, by name; ErrNotFound
+// when the workspace has no account id.
 func (as *Accounts) Children(ctx context.Context, id string, q storage.PageQuery) (storage.Page[*Account], error) {
+	if _, err := as.Get(ctx, id); err != nil {
+		return storage.Page[*Account]{}, err
+	}
 	return as.List(ctx, storage.ListQuery{Filter: storage.Eq("parent_id", id),
 		Sort: []storage.Sort{{Field: "name"}}, PageQuery: q})
 }
 
-// Contacts returns the contacts of the account id, by last name.
+// Contacts returns the contacts of the account id, by last name; ErrNotFound
+// when the workspace has no account id.
 func (as *Accounts) Contacts(ctx context.Context, id string, q storage.PageQuery) (storage.Page[*Contact], error) {
+	if _, err := as.Get(ctx, id); err != nil {
+		return storage.Page[*Contact]{}, err
+	}
 	return as.s.store.Contacts().List(ctx, storage.ListQuery{Filter: storage.Eq("account_id", id),
 		Sort: []storage.Sort{{Field: "last_name"}, {Field: "first_name"}}, PageQuery: q})
 }

@@ -226,7 +226,7 @@ func (as *Activities) Get(ctx context.Context, id string) (*Activity, error) {
 
 // Update applies in to the activity with id and returns the new state.
 func (as *Activities) Update(ctx context.Context, id string, in UpdateActivity) (*Activity, error) {
-	return storage.Modify(ctx, as.s.store, as.s.store.Activities(), id, in.Version, func(a *Activity) error {
+	return storage.Modify(ctx, as.s.store, as.s.store.Activities(), id, in.Version, func(ctx context.Context, a *Activity) error {
 		prev := *a
 		set(&a.Subject, in.Subject)
 		set(&a.Body, in.Body)

@@ -212,7 +212,7 @@ func (cs *Contacts) Get(ctx context.Context, id string) (*Contact, error) {
 // Update applies in to the contact with id and returns the new state. Errors
 // are those of Create, plus ErrNotFound and ErrStale.
 func (cs *Contacts) Update(ctx context.Context, id string, in UpdateContact) (*Contact, error) {
-	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, in.Version, func(c *Contact) error {
+	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, in.Version, func(ctx context.Context, c *Contact) error {
 		prev := *c
 		set(&c.Prefix, in.Prefix)
 		set(&c.FirstName, in.FirstName)
@@ -264,7 +264,7 @@ func (cs *Contacts) Count(ctx context.Context, f storage.Filter) (int64, error) 
 
 // AddTags adds tags to the contact with id; tags it has already are skipped.
 func (cs *Contacts) AddTags(ctx context.Context, id string, tags ...string) (*Contact, error) {
-	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, 0, func(c *Contact) error {
+	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, 0, func(ctx context.Context, c *Contact) error {
 		var ck checker
 		c.Tags = ck.tags("tags", append(append([]string(nil), c.Tags...), tags...))
 		return ck.Err()
@@ -273,7 +273,7 @@ func (cs *Contacts) AddTags(ctx context.Context, id string, tags ...string) (*Co
 
 // RemoveTags removes tags from the contact with id.
 func (cs *Contacts) RemoveTags(ctx context.Context, id string, tags ...string) (*Contact, error) {
-	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, 0, func(c *Contact) error {
+	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, 0, func(ctx context.Context, c *Contact) error {
 		c.Tags = removeTags(c.Tags, tags)
 		return nil
 	})
@@ -284,7 +284,7 @@ func removeTags(have, drop []string) []string {
 	for _, t := range have {
 		keep := true
 		for _, d := range drop {
-			if strings.TrimSpace(d) == t {
+			if strings.ToLower(strings.TrimSpace(d)) == t {
 				keep = false
 			}
 		}

@@ -141,7 +141,7 @@ func (f *Fields) List(ctx context.Context, object string) ([]*FieldDef, error) {
 
 // Update changes a definition's label, required flag or options.
 func (f *Fields) Update(ctx context.Context, id string, in UpdateFieldDef) (*FieldDef, error) {
-	return storage.Modify(ctx, f.s.store, f.s.store.FieldDefs(), id, in.Version, func(d *FieldDef) error {
+	return storage.Modify(ctx, f.s.store, f.s.store.FieldDefs(), id, in.Version, func(ctx context.Context, d *FieldDef) error {
 		var c checker
 		if in.Label != nil {
 			d.Label = *in.Label

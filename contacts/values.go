@@ -246,8 +246,8 @@ func (c *checker) profiles(field string, list []SocialProfile) []SocialProfile {
 	return out
 }
 
-// NormalizeTags trims tags, drops empty ones and repeats, and checks their
-// length and count. The result keeps the first spelling of each tag.
+// NormalizeTags trims and lower-cases tags, drops empty ones and repeats,
+// and checks their length and count: "VIP" and "vip" are one tag.
 func NormalizeTags(tags []string) ([]string, error) {
 	var c checker
 	out := c.tags("tags", tags)
@@ -262,6 +262,7 @@ func (c *checker) tags(field string, tags []string) []string {
 	out := make([]string, 0, len(tags))
 	for i, t := range tags {
 		c.text(fmt.Sprintf("%s[%d]", field, i), &t, MaxTagLen)
+		t = strings.ToLower(t)
 		if t == "" || seen[t] {
 			continue
 		}

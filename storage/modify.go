@@ -9,7 +9,9 @@ import (
 // transaction it reads the record id, checks that its version is version
 // (when version is not 0), applies apply to a shallow copy, and stores the
 // copy with tbl.Update, which fails with ErrStale if another writer got
-// there first.
+// there first. apply gets the transaction's context: every store call it
+// makes must use that one, not an outer context, or it runs outside the
+// transaction (and on Postgres may wait for a pooled connection forever).
 //
 // apply must replace slices and maps it changes rather than change them in
 // place, since the copy shares them with the record read. An error from
@@ -17,7 +19,7 @@ import (
 func Modify[R any, T interface {
 	*R
 	Record
-}](ctx context.Context, tx Transactor, tbl Table[T], id string, version int64, apply func(next T) error, opts ...WriteOption) (T, error) {
+}](ctx context.Context, tx Transactor, tbl Table[T], id string, version int64, apply func(ctx context.Context, next T) error, opts ...WriteOption) (T, error) {
 	var out T
 	err := tx.RunInTx(ctx, func(ctx context.Context) error {
 		prev, err := tbl.Get(ctx, id)
@@ -30,7 +32,7 @@ func Modify[R any, T interface {
 		}
 		cp := *prev
 		next := T(&cp)
-		if err := apply(next); err != nil {
+		if err := apply(ctx, next); err != nil {
 			return err
 		}
 		if err := tbl.Update(ctx, prev, next, opts...); err != nil {

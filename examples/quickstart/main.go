@@ -178,7 +178,7 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("\nAudit history of %s\n", ada.Name())
 	for _, e := range hist.Items {
-		fmt.Printf("  v%-2d %-16s by %-6s", len(hist.Items), e.Type, e.Actor)
+		fmt.Printf("  %s  %-16s by %-6s", e.OccurredAt.Format("15:04:05"), e.Type, e.Actor)
 		var parts []string
 		for _, c := range e.Changes {
 			if c.Old == nil {

@@ -116,7 +116,10 @@ func (sqliteDialect) searchQuery(words []string) string {
 	return strings.Join(parts, " ")
 }
 
-var sqliteUniqueRE = regexp.MustCompile(`UNIQUE constraint failed: ([^ ]+)`)
+// sqliteUniqueRE matches both forms of SQLite's message: the columns of a
+// plain unique index ("t.a, t.b") and the name of a partial one
+// ("index 'crm_contacts_email_uq'"), with the driver's " (2067)" after.
+var sqliteUniqueRE = regexp.MustCompile(`UNIQUE constraint failed: (?:index '([^']+)'|([^()]+?))(?: \(\d+\))?$`)
 
 // translate maps SQLite's result codes: a unique or primary key violation is
 // a *storage.ConflictError naming the column; a foreign key violation is
@@ -131,9 +134,13 @@ func (sqliteDialect) translate(err error, recordType string) error {
 	case 2067, 1555: // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
 		field := ""
 		if m := sqliteUniqueRE.FindStringSubmatch(err.Error()); m != nil {
-			cols := strings.Split(m[1], ",")
-			last := strings.TrimSpace(cols[len(cols)-1])
-			field = last[strings.LastIndexByte(last, '.')+1:]
+			if m[1] != "" {
+				field = indexField(m[1])
+			} else {
+				cols := strings.Split(m[2], ",")
+				last := strings.TrimSpace(cols[len(cols)-1])
+				field = last[strings.LastIndexByte(last, '.')+1:]
+			}
 		}
 		return &storage.ConflictError{RecordType: recordType, Field: field, Err: err}
 	case 787: // SQLITE_CONSTRAINT_FOREIGNKEY
@@ -238,14 +245,7 @@ func (postgresDialect) translate(err error, recordType string) error {
 	case state == "23505":
 		field := ""
 		if m := pgConstraintRE.FindStringSubmatch(err.Error()); m != nil {
-			name := m[1]
-			switch {
-			case strings.HasSuffix(name, "_uq"):
-				name = strings.TrimSuffix(name, "_uq")
-				field = name[strings.LastIndexByte(name, '_')+1:]
-			case strings.HasSuffix(name, "_pkey"):
-				field = "id"
-			}
+			field = indexField(m[1])
 		}
 		return &storage.ConflictError{RecordType: recordType, Field: field, Err: err}
 	case state == "23503":
@@ -256,6 +256,19 @@ func (postgresDialect) translate(err error, recordType string) error {
 		return fmt.Errorf("%w: %s: %v", storage.ErrStale, recordType, err)
 	}
 	return err
+}
+
+// indexField returns the field a unique index guards, from the naming rule
+// of the migrations: crm_<table>_<field>_uq, or <table>_pkey for the ID.
+func indexField(name string) string {
+	switch {
+	case strings.HasSuffix(name, "_uq"):
+		name = strings.TrimSuffix(name, "_uq")
+		return name[strings.LastIndexByte(name, '_')+1:]
+	case strings.HasSuffix(name, "_pkey"):
+		return "id"
+	}
+	return ""
 }
 
 // timeLayout is how SQLite keeps times: fixed width, UTC, microseconds, so

@@ -1,0 +1,153 @@
+// Package testdb opens the databases tests run on: a fresh SQLite file, or a
+// fresh schema in the Postgres database named by CRM_TEST_POSTGRES.
+//
+// Postgres tests take the DSN in CRM_TEST_POSTGRES; unset, they try
+// DefaultPostgresDSN. When no server answers they are skipped with a loud
+// message, or fail when CRM_TEST_POSTGRES_REQUIRED=1 (as in CI).
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+
+	"github.com/crmkit/crm/storage/bunstore"
+	"github.com/crmkit/crm/storage/postgres"
+	"github.com/crmkit/crm/storage/sqlite"
+)
+
+// DefaultPostgresDSN is tried when CRM_TEST_POSTGRES is unset.
+const DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// SQLite returns a migrated store on a new SQLite file in t's temporary
+// directory, closed when t ends.
+func SQLite(t testing.TB, opts ...sqlite.Option) *bunstore.Store {
+	t.Helper()
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "crm.db"), opts...)
+	if err != nil {
+		t.Fatalf("open sqlite: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// IsSQLiteBusy reports whether err is SQLITE_BUSY or SQLITE_LOCKED, in any
+// of their extended forms.
+func IsSQLiteBusy(err error) bool {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3lib.SQLITE_BUSY, sqlite3lib.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
+}
+
+var (
+	pgOnce sync.Once
+	pgDSN  string
+	pgErr  error
+)
+
+// PostgresDSN returns the DSN of the test server, or skips t (fails it when
+// CRM_TEST_POSTGRES_REQUIRED=1) when no server answers.
+func PostgresDSN(t testing.TB) string {
+	t.Helper()
+	pgOnce.Do(func() {
+		pgDSN = os.Getenv("CRM_TEST_POSTGRES")
+		if pgDSN == "" {
+			pgDSN = DefaultPostgresDSN
+		}
+		pgErr = ping(pgDSN)
+	})
+	if pgErr != nil {
+		msg := fmt.Sprintf("\n\n*** POSTGRES TESTS NOT RUN: no server at %s: %v\n*** Set CRM_TEST_POSTGRES to a DSN; CRM_TEST_POSTGRES_REQUIRED=1 makes this a failure.\n\n", pgDSN, pgErr)
+		if os.Getenv("CRM_TEST_POSTGRES_REQUIRED") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return pgDSN
+}
+
+func ping(dsn string) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return err
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return db.PingContext(ctx)
+}
+
+// NewSchemaName returns a fresh schema name for one test.
+func NewSchemaName() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "crmtest_" + hex.EncodeToString(b)
+}
+
+// Postgres returns a migrated store in a new schema of the test server,
+// dropped when t ends. It skips or fails t as PostgresDSN does.
+func Postgres(t testing.TB, opts ...postgres.Option) *bunstore.Store {
+	t.Helper()
+	dsn := PostgresDSN(t)
+	schema := NewSchemaName()
+	opts = append([]postgres.Option{postgres.WithMaxConns(8)}, opts...)
+	store, err := postgres.Open(t.Context(), dsn, append(opts, postgres.WithSchema(schema))...)
+	if err != nil {
+		t.Fatalf("open postgres: %v", err)
+	}
+	t.Cleanup(func() {
+		store.Close()
+		DropSchema(t, dsn, schema)
+	})
+	return store
+}
+
+// DropSchema drops schema and everything in it.
+func DropSchema(t testing.TB, dsn, schema string) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Errorf("drop schema: %v", err)
+		return
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		t.Errorf("drop schema %s: %v", schema, err)
+	}
+}
+
+// OpenRaw opens a plain database/sql handle on the test server with
+// search_path set to schema, for baselines that bypass the library.
+func OpenRaw(t testing.TB, schema string) *sql.DB {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(PostgresDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+	return db
+}

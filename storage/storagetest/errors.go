@@ -1,0 +1,135 @@
+package storagetest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+func testNotFound(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	for _, id := range []string{storage.NewID(), "not-an-id", ""} {
+		_, err := e.svc.Contacts.Get(e.ctx, id)
+		wantErr(t, "get contact "+id, err, storage.ErrNotFound)
+		_, err = e.svc.Accounts.Get(e.ctx, id)
+		wantErr(t, "get account "+id, err, storage.ErrNotFound)
+		_, err = e.svc.Activities.Get(e.ctx, id)
+		wantErr(t, "get activity "+id, err, storage.ErrNotFound)
+		_, err = e.svc.Fields.Get(e.ctx, id)
+		wantErr(t, "get field "+id, err, storage.ErrNotFound)
+		_, err = e.svc.Contacts.Update(e.ctx, id, contacts.UpdateContact{FirstName: ptr("x")})
+		wantErr(t, "update contact "+id, err, storage.ErrNotFound)
+		wantErr(t, "delete contact "+id, e.svc.Contacts.Delete(e.ctx, id), storage.ErrNotFound)
+		wantErr(t, "delete account "+id, e.svc.Accounts.Delete(e.ctx, id), storage.ErrNotFound)
+	}
+	if n := e.counts(e.ctx); n != (counts{}) {
+		t.Fatalf("failed calls wrote: %+v", n)
+	}
+}
+
+func testConflict(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	first := e.contact(e.ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	before := e.counts(e.ctx)
+	for _, email := range []string{"ada@example.com", "  ADA@Example.COM "} {
+		_, err := e.svc.Contacts.Create(e.ctx, contacts.NewContact{FirstName: "Twin", Email: email})
+		var ce *storage.ConflictError
+		if !errors.As(err, &ce) || !errors.Is(err, storage.ErrConflict) || ce.Field != "email" || ce.RecordType != "contact" {
+			t.Fatalf("duplicate %q: got %v, want a *ConflictError on contact email", email, err)
+		}
+	}
+	// Update into a taken email conflicts too.
+	other := e.contact(e.ctx, contacts.NewContact{FirstName: "Bob", Email: "bob@example.com"})
+	before.Contacts++
+	before.Events++
+	_, err := e.svc.Contacts.Update(e.ctx, other.ID, contacts.UpdateContact{Email: ptr("ADA@example.com")})
+	var ce *storage.ConflictError
+	if !errors.As(err, &ce) || ce.Field != "email" {
+		t.Fatalf("update into a taken email: got %v, want a *ConflictError on email", err)
+	}
+	if after := e.counts(e.ctx); after != before {
+		t.Fatalf("conflicting writes wrote: before %+v, after %+v", before, after)
+	}
+	got, err := e.svc.Contacts.Get(e.ctx, other.ID)
+	must(t, "get", err)
+	if got.Email != "bob@example.com" || got.Version != 1 {
+		t.Fatalf("conflicting update changed the record: %+v", got)
+	}
+	// Contacts without email do not collide; the same email in another
+	// workspace is fine.
+	e.contact(e.ctx, contacts.NewContact{FirstName: "No"})
+	e.contact(e.ctx, contacts.NewContact{FirstName: "Mail"})
+	e.contact(e.in("ws-b"), contacts.NewContact{FirstName: "Ada", Email: first.Email})
+}
+
+func testStale(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	c := e.contact(e.ctx, contacts.NewContact{FirstName: "Grace", Email: "grace@example.com"})
+	_, err := e.svc.Contacts.Update(e.ctx, c.ID, contacts.UpdateContact{Version: c.Version, JobTitle: ptr("Admiral")})
+	must(t, "update at version 1", err)
+	before := e.counts(e.ctx)
+	_, err = e.svc.Contacts.Update(e.ctx, c.ID, contacts.UpdateContact{Version: c.Version, JobTitle: ptr("Captain")})
+	wantErr(t, "update at old version", err, storage.ErrStale)
+	if after := e.counts(e.ctx); after != before {
+		t.Fatalf("stale update wrote: before %+v, after %+v", before, after)
+	}
+	got, err := e.svc.Contacts.Get(e.ctx, c.ID)
+	must(t, "get", err)
+	if got.JobTitle != "Admiral" || got.Version != 2 {
+		t.Fatalf("stale update changed the record: %+v", got)
+	}
+
+	// The table contract itself: Update and Delete from a stale read.
+	tbl := e.store.Contacts()
+	old, err := tbl.Get(e.ctx, c.ID)
+	must(t, "get", err)
+	next := *old
+	next.JobTitle = "Rear Admiral"
+	must(t, "table update", tbl.Update(e.ctx, old, &next))
+	again := *old
+	again.JobTitle = "Commodore"
+	wantErr(t, "table update from stale read", tbl.Update(e.ctx, old, &again), storage.ErrStale)
+	wantErr(t, "table delete from stale read", tbl.Delete(e.ctx, old), storage.ErrStale)
+
+	a := e.account(e.ctx, contacts.NewAccount{Name: "Navy"})
+	_, err = e.svc.Accounts.Update(e.ctx, a.ID, contacts.UpdateAccount{Version: a.Version + 1, Name: ptr("Fleet")})
+	wantErr(t, "account update at a future version", err, storage.ErrStale)
+}
+
+func testBadInput(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	_, err := e.svc.Fields.Define(e.ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "region", Type: contacts.FieldText, Required: true})
+	must(t, "define", err)
+	long := strings.Repeat("x", contacts.MaxNameLen+1)
+	cases := []struct {
+		name   string
+		in     contacts.NewContact
+		fields []string
+	}{
+		{"invalid email", contacts.NewContact{FirstName: "A", Email: "not-an-email", Custom: map[string]any{"region": "x"}}, []string{"email"}},
+		{"email with a name", contacts.NewContact{FirstName: "A", Email: "A <a@example.com>", Custom: map[string]any{"region": "x"}}, []string{"email"}},
+		{"unknown custom field", contacts.NewContact{FirstName: "A", Custom: map[string]any{"region": "x", "shoe": 1}}, []string{"custom.shoe"}},
+		{"wrong custom type", contacts.NewContact{FirstName: "A", Custom: map[string]any{"region": 5}}, []string{"custom.region"}},
+		{"missing required", contacts.NewContact{FirstName: "A"}, []string{"custom.region"}},
+		{"no name", contacts.NewContact{Custom: map[string]any{"region": "x"}}, []string{"first_name"}},
+		{"over-long name", contacts.NewContact{FirstName: long, Custom: map[string]any{"region": "x"}}, []string{"first_name"}},
+		{"bad phone", contacts.NewContact{FirstName: "A", Phones: []contacts.Phone{{Number: "12"}}, Custom: map[string]any{"region": "x"}}, []string{"phones[0].number"}},
+		{"bad lifecycle", contacts.NewContact{FirstName: "A", Lifecycle: "zombie", Custom: map[string]any{"region": "x"}}, []string{"lifecycle"}},
+		{"unknown account", contacts.NewContact{FirstName: "A", AccountID: storage.NewID(), Custom: map[string]any{"region": "x"}}, []string{"account_id"}},
+		{"every problem at once", contacts.NewContact{FirstName: long, Email: "@", Lifecycle: "zombie"}, []string{"first_name", "email", "lifecycle", "custom.region"}},
+	}
+	before := e.counts(e.ctx)
+	for _, tc := range cases {
+		_, err := e.svc.Contacts.Create(e.ctx, tc.in)
+		wantErr(t, tc.name, err, storage.ErrInvalid)
+		wantFields(t, tc.name, err, tc.fields...)
+	}
+	_, err = e.svc.Accounts.Create(e.ctx, contacts.NewAccount{Domain: "not a domain", AnnualRevenue: storage.Money{Amount: 1, Currency: "XYZ"}})
+	wantFields(t, "bad account", err, "name", "domain", "annual_revenue.currency")
+	if after := e.counts(e.ctx); after != before {
+		t.Fatalf("refused input wrote: before %+v, after %+v", before, after)
+	}
+}

@@ -1,0 +1,241 @@
+// Package storagetest is the conformance suite every storage adapter runs.
+// An adapter's tests call Run with a Harness that opens a fresh store; the
+// suite then drives the store through the domain services, exactly as an
+// application does, and checks the contract of package storage: CRUD round
+// trips of every record type, the sentinel errors, workspace isolation of
+// every method, transactions that roll back without a trace, optimistic
+// locking under contention, writers that never see "database is busy", and
+// keyset pagination that is stable under concurrent inserts.
+//
+// A module that adds record types adds its checks here, so that every adapter
+// runs them.
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+// Store is what the suite needs of an adapter: the stores of every module and
+// the change log. *bunstore.Store implements it.
+type Store interface {
+	contacts.Store
+	storage.EventLog
+}
+
+// Harness describes the adapter under test.
+type Harness struct {
+	// Open returns a new, migrated and empty store owned by the calling test,
+	// and registers its closing with t.Cleanup. Each call must be independent
+	// of the others (a new file, a new schema), since tests run in parallel.
+	Open func(t testing.TB) Store
+	// IsBusy reports whether err is the adapter's "database is locked" error
+	// (SQLite's SQLITE_BUSY). The suite fails if such an error ever reaches a
+	// caller. Nil means the adapter has no such error.
+	IsBusy func(err error) bool
+}
+
+// Run runs the whole suite against the adapter h describes, each check as a
+// parallel subtest.
+func Run(t *testing.T, h Harness) {
+	if h.Open == nil {
+		t.Fatal("storagetest: Harness.Open is nil")
+	}
+	if h.IsBusy == nil {
+		h.IsBusy = func(error) bool { return false }
+	}
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h Harness)
+	}{
+		{"ContactRoundTrip", testContactRoundTrip},
+		{"AccountRoundTrip", testAccountRoundTrip},
+		{"AccountHierarchy", testAccountHierarchy},
+		{"ActivityRoundTrip", testActivityRoundTrip},
+		{"FieldDefRoundTrip", testFieldDefRoundTrip},
+		{"CustomFields", testCustomFields},
+		{"NotFound", testNotFound},
+		{"Conflict", testConflict},
+		{"Stale", testStale},
+		{"BadInputWritesNothing", testBadInput},
+		{"WorkspaceIsolation", testWorkspaceIsolation},
+		{"RollbackLeavesNothing", testRollback},
+		{"NestedTransactionsJoin", testNestedTx},
+		{"ConcurrentUpdatesLoseNothing", testConcurrentUpdates},
+		{"ConcurrentWritersNeverBusy", testConcurrentWriters},
+		{"PaginationUnderInserts", testPaginationUnderInserts},
+		{"ListFilterSort", testListFilterSort},
+		{"ListRejectsBadQueries", testListBadQueries},
+		{"Search", testSearch},
+		{"ChangeFeed", testChangeFeed},
+		{"History", testHistory},
+		{"Timeline", testTimeline},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, h)
+		})
+	}
+}
+
+// env is one test's store and services.
+type env struct {
+	t     testing.TB
+	store Store
+	svc   *contacts.Service
+	ctx   context.Context
+}
+
+func newEnv(t testing.TB, h Harness) *env {
+	t.Helper()
+	store := h.Open(t)
+	ctx := storage.WithActor(storage.WithWorkspace(t.Context(), "ws-a"), "tester")
+	return &env{t: t, store: store, svc: contacts.NewService(store, contacts.Options{DefaultRegion: "US"}), ctx: ctx}
+}
+
+// in returns a context of workspace ws.
+func (e *env) in(ws string) context.Context {
+	return storage.WithActor(storage.WithWorkspace(e.t.Context(), ws), "tester-"+ws)
+}
+
+func (e *env) contact(ctx context.Context, in contacts.NewContact) *contacts.Contact {
+	e.t.Helper()
+	c, err := e.svc.Contacts.Create(ctx, in)
+	if err != nil {
+		e.t.Fatalf("create contact %+v: %v", in, err)
+	}
+	return c
+}
+
+func (e *env) account(ctx context.Context, in contacts.NewAccount) *contacts.Account {
+	e.t.Helper()
+	a, err := e.svc.Accounts.Create(ctx, in)
+	if err != nil {
+		e.t.Fatalf("create account %+v: %v", in, err)
+	}
+	return a
+}
+
+// sync waits until the change feed shows every transaction committed so
+// far. The feed may lag behind commits (on Postgres it waits for older
+// transactions of the whole server to end), so the suite writes a marker in
+// a workspace of its own and waits for the marker's event: once it shows,
+// so does every event committed before it.
+func (e *env) sync() {
+	e.t.Helper()
+	ctx := e.in("ws-sync")
+	c, err := e.svc.Contacts.Create(ctx, contacts.NewContact{FirstName: "sync"})
+	if err != nil {
+		e.t.Fatalf("sync marker: %v", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for cursor := ""; ; {
+		f, err := e.store.ChangeFeed(ctx, cursor, 1000)
+		if err != nil {
+			e.t.Fatalf("sync feed: %v", err)
+		}
+		for _, ev := range f.Events {
+			if ev.Subject.ID == c.ID {
+				return
+			}
+		}
+		cursor = f.Cursor
+		if time.Now().After(deadline) {
+			e.t.Fatal("the change feed did not show a committed event within 30s")
+		}
+		if len(f.Events) == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// events returns every event of ctx's workspace, oldest first, after
+// waiting for the feed to catch up. ctx must not carry a transaction.
+func (e *env) events(ctx context.Context) []storage.Event {
+	e.t.Helper()
+	e.sync()
+	var all []storage.Event
+	cursor := ""
+	for {
+		f, err := e.store.ChangeFeed(ctx, cursor, 500)
+		if err != nil {
+			e.t.Fatalf("change feed: %v", err)
+		}
+		all = append(all, f.Events...)
+		if len(f.Events) == 0 {
+			return all
+		}
+		cursor = f.Cursor
+	}
+}
+
+// counts is how many rows of each kind a workspace holds.
+type counts struct {
+	Contacts, Accounts, Activities, FieldDefs, Events int
+}
+
+func (e *env) counts(ctx context.Context) counts {
+	e.t.Helper()
+	var c counts
+	c.Contacts = count(e.t, ctx, e.store.Contacts())
+	c.Accounts = count(e.t, ctx, e.store.Accounts())
+	c.Activities = count(e.t, ctx, e.store.Activities())
+	c.FieldDefs = count(e.t, ctx, e.store.FieldDefs())
+	c.Events = len(e.events(ctx))
+	return c
+}
+
+func count[T storage.Record](t testing.TB, ctx context.Context, tbl storage.Table[T]) int {
+	t.Helper()
+	n, err := tbl.Count(ctx, nil)
+	if err != nil {
+		t.Fatalf("count: %v", err)
+	}
+	return int(n)
+}
+
+// wantErr fails unless err matches target.
+func wantErr(t testing.TB, what string, err, target error) {
+	t.Helper()
+	if !errors.Is(err, target) {
+		t.Fatalf("%s: got error %v, want %v", what, err, target)
+	}
+}
+
+// wantFields fails unless err is a *ValidationError naming each of fields.
+func wantFields(t testing.TB, what string, err error, fields ...string) {
+	t.Helper()
+	var ve *storage.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("%s: got error %v, want a *ValidationError", what, err)
+	}
+	for _, f := range fields {
+		found := false
+		for _, fe := range ve.Fields {
+			if fe.Field == f {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("%s: error %v does not name field %q", what, err, f)
+		}
+	}
+}
+
+func must(t testing.TB, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func name(i int) string { return fmt.Sprintf("n%04d", i) }
