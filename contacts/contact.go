@@ -31,11 +31,11 @@ var lifecycles = []string{string(LifecycleSubscriber), string(LifecycleLead), st
 // Contact is a person the business deals with.
 type Contact struct {
 	storage.Meta
-	Prefix     string `bun:"prefix,notnull" json:"prefix,omitempty"`      // such as "Dr."
-	FirstName  string `bun:"first_name,notnull" json:"first_name"`        // given name
+	Prefix     string `bun:"prefix,notnull" json:"prefix,omitempty"`           // such as "Dr."
+	FirstName  string `bun:"first_name,notnull" json:"first_name"`             // given name
 	MiddleName string `bun:"middle_name,notnull" json:"middle_name,omitempty"` // middle names
-	LastName   string `bun:"last_name,notnull" json:"last_name"`          // family name
-	Suffix     string `bun:"suffix,notnull" json:"suffix,omitempty"`      // such as "Jr."
+	LastName   string `bun:"last_name,notnull" json:"last_name"`               // family name
+	Suffix     string `bun:"suffix,notnull" json:"suffix,omitempty"`           // such as "Jr."
 	// Email is the primary email address, lower-case; unique within the
 	// workspace when set.
 	Email string `bun:"email,notnull" json:"email"`
@@ -303,4 +303,3 @@ func (cs *Contacts) Timeline(ctx context.Context, id string, q storage.PageQuery
 	}
 	return cs.s.store.Timeline(ctx, storage.Ref{Type: ObjectContact, ID: id}, q)
 }
-

@@ -44,8 +44,11 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 	before := snapshot()
 
 	notFound := map[string]func(ctx context.Context) error{
-		"Contacts.Get":    func(ctx context.Context) error { _, err := e.svc.Contacts.Get(ctx, c.ID); return err },
-		"Contacts.Update": func(ctx context.Context) error { _, err := e.svc.Contacts.Update(ctx, c.ID, contacts.UpdateContact{FirstName: ptr("Hacked")}); return err },
+		"Contacts.Get": func(ctx context.Context) error { _, err := e.svc.Contacts.Get(ctx, c.ID); return err },
+		"Contacts.Update": func(ctx context.Context) error {
+			_, err := e.svc.Contacts.Update(ctx, c.ID, contacts.UpdateContact{FirstName: ptr("Hacked")})
+			return err
+		},
 		"Contacts.Update with version": func(ctx context.Context) error {
 			_, err := e.svc.Contacts.Update(ctx, c.ID, contacts.UpdateContact{Version: c.Version, FirstName: ptr("Hacked")})
 			return err
@@ -53,22 +56,40 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 		"Contacts.Delete":     func(ctx context.Context) error { return e.svc.Contacts.Delete(ctx, c.ID) },
 		"Contacts.AddTags":    func(ctx context.Context) error { _, err := e.svc.Contacts.AddTags(ctx, c.ID, "pwned"); return err },
 		"Contacts.RemoveTags": func(ctx context.Context) error { _, err := e.svc.Contacts.RemoveTags(ctx, c.ID, "secret"); return err },
-		"Contacts.Timeline":   func(ctx context.Context) error { _, err := e.svc.Contacts.Timeline(ctx, c.ID, storage.PageQuery{}); return err },
-		"Accounts.Get":        func(ctx context.Context) error { _, err := e.svc.Accounts.Get(ctx, acct.ID); return err },
-		"Accounts.Update":     func(ctx context.Context) error { _, err := e.svc.Accounts.Update(ctx, acct.ID, contacts.UpdateAccount{Name: ptr("Hacked")}); return err },
-		"Accounts.Delete":     func(ctx context.Context) error { return e.svc.Accounts.Delete(ctx, parent.ID) },
-		"Accounts.Children":   func(ctx context.Context) error { _, err := e.svc.Accounts.Children(ctx, parent.ID, storage.PageQuery{}); return err },
-		"Accounts.Contacts":   func(ctx context.Context) error { _, err := e.svc.Accounts.Contacts(ctx, acct.ID, storage.PageQuery{}); return err },
-		"Accounts.Timeline":   func(ctx context.Context) error { _, err := e.svc.Accounts.Timeline(ctx, acct.ID, storage.PageQuery{}); return err },
-		"Activities.Get":      func(ctx context.Context) error { _, err := e.svc.Activities.Get(ctx, act.ID); return err },
+		"Contacts.Timeline": func(ctx context.Context) error {
+			_, err := e.svc.Contacts.Timeline(ctx, c.ID, storage.PageQuery{})
+			return err
+		},
+		"Accounts.Get": func(ctx context.Context) error { _, err := e.svc.Accounts.Get(ctx, acct.ID); return err },
+		"Accounts.Update": func(ctx context.Context) error {
+			_, err := e.svc.Accounts.Update(ctx, acct.ID, contacts.UpdateAccount{Name: ptr("Hacked")})
+			return err
+		},
+		"Accounts.Delete": func(ctx context.Context) error { return e.svc.Accounts.Delete(ctx, parent.ID) },
+		"Accounts.Children": func(ctx context.Context) error {
+			_, err := e.svc.Accounts.Children(ctx, parent.ID, storage.PageQuery{})
+			return err
+		},
+		"Accounts.Contacts": func(ctx context.Context) error {
+			_, err := e.svc.Accounts.Contacts(ctx, acct.ID, storage.PageQuery{})
+			return err
+		},
+		"Accounts.Timeline": func(ctx context.Context) error {
+			_, err := e.svc.Accounts.Timeline(ctx, acct.ID, storage.PageQuery{})
+			return err
+		},
+		"Activities.Get": func(ctx context.Context) error { _, err := e.svc.Activities.Get(ctx, act.ID); return err },
 		"Activities.Update": func(ctx context.Context) error {
 			_, err := e.svc.Activities.Update(ctx, act.ID, contacts.UpdateActivity{Subject: ptr("Hacked")})
 			return err
 		},
 		"Activities.Delete": func(ctx context.Context) error { return e.svc.Activities.Delete(ctx, act.ID) },
 		"Fields.Get":        func(ctx context.Context) error { _, err := e.svc.Fields.Get(ctx, def.ID); return err },
-		"Fields.Update":     func(ctx context.Context) error { _, err := e.svc.Fields.Update(ctx, def.ID, contacts.UpdateFieldDef{Label: ptr("Hacked")}); return err },
-		"Fields.Delete":     func(ctx context.Context) error { return e.svc.Fields.Delete(ctx, def.ID) },
+		"Fields.Update": func(ctx context.Context) error {
+			_, err := e.svc.Fields.Update(ctx, def.ID, contacts.UpdateFieldDef{Label: ptr("Hacked")})
+			return err
+		},
+		"Fields.Delete": func(ctx context.Context) error { return e.svc.Fields.Delete(ctx, def.ID) },
 		"Table.Update": func(ctx context.Context) error {
 			forged := *c
 			forged.FirstName = "Hacked"
@@ -92,12 +113,36 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 
 	// Reads that find nothing.
 	empty := map[string]func(ctx context.Context) int{
-		"Contacts.List":   func(ctx context.Context) int { p, err := e.svc.Contacts.List(ctx, storage.ListQuery{}); must(t, "list", err); return len(p.Items) },
-		"Contacts.Count":  func(ctx context.Context) int { n, err := e.svc.Contacts.Count(ctx, nil); must(t, "count", err); return int(n) },
-		"Accounts.List":   func(ctx context.Context) int { p, err := e.svc.Accounts.List(ctx, storage.ListQuery{}); must(t, "list", err); return len(p.Items) },
-		"Activities.List": func(ctx context.Context) int { p, err := e.svc.Activities.List(ctx, storage.ListQuery{}); must(t, "list", err); return len(p.Items) },
-		"Fields.List":     func(ctx context.Context) int { l, err := e.svc.Fields.List(ctx, contacts.ObjectContact); must(t, "list", err); return len(l) },
-		"Search":          func(ctx context.Context) int { r, err := e.svc.Search(ctx, "umbrella", 0); must(t, "search", err); return len(r) },
+		"Contacts.List": func(ctx context.Context) int {
+			p, err := e.svc.Contacts.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Contacts.Count": func(ctx context.Context) int {
+			n, err := e.svc.Contacts.Count(ctx, nil)
+			must(t, "count", err)
+			return int(n)
+		},
+		"Accounts.List": func(ctx context.Context) int {
+			p, err := e.svc.Accounts.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Activities.List": func(ctx context.Context) int {
+			p, err := e.svc.Activities.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Fields.List": func(ctx context.Context) int {
+			l, err := e.svc.Fields.List(ctx, contacts.ObjectContact)
+			must(t, "list", err)
+			return len(l)
+		},
+		"Search": func(ctx context.Context) int {
+			r, err := e.svc.Search(ctx, "umbrella", 0)
+			must(t, "search", err)
+			return len(r)
+		},
 		"History": func(ctx context.Context) int {
 			p, err := e.store.History(ctx, c.ID, storage.PageQuery{})
 			must(t, "history", err)
