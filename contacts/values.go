@@ -59,8 +59,9 @@ type SocialProfile struct {
 // NormalizeEmail checks that s is a plain email address (no display name, a
 // domain with a dot, at most MaxEmailLen characters) and returns it trimmed
 // and lower-cased.
-func NormalizeEmail(s string) (string, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
+func NormalizeEmail(in string) (string, error) {
+	in = strings.TrimSpace(in)
+	s := strings.ToLower(in)
 	if s == "" {
 		return "", fmt.Errorf("is empty")
 	}
@@ -69,13 +70,13 @@ func NormalizeEmail(s string) (string, error) {
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
-		return "", fmt.Errorf("%q is not a valid email address", s)
+		return "", fmt.Errorf("%q is not a valid email address", in)
 	}
 	at := strings.LastIndexByte(s, '@')
 	domain := s[at+1:]
 	if at < 1 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") ||
 		strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", fmt.Errorf("%q is not a valid email address", s)
+		return "", fmt.Errorf("%q is not a valid email address", in)
 	}
 	return s, nil
 }
@@ -99,7 +100,8 @@ func NormalizePhone(s, region string) (string, error) {
 }
 
 // NormalizeDomain returns a company domain lower-cased, without scheme,
-// "www." or path: "https://www.Example.com/about" becomes "example.com".
+// "www.", port or path: "https://www.Example.com:8443/about" becomes
+// "example.com".
 func NormalizeDomain(s string) (string, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
@@ -111,12 +113,28 @@ func NormalizeDomain(s string) (string, error) {
 	if i := strings.IndexAny(s, "/?#"); i >= 0 {
 		s = s[:i]
 	}
+	if i := strings.LastIndexByte(s, ':'); i >= 0 && isDigits(s[i+1:]) {
+		s = s[:i]
+	}
 	s = strings.TrimPrefix(s, "www.")
 	if len(s) > 253 || !strings.Contains(s, ".") || strings.ContainsAny(s, " @:") ||
 		strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") || strings.Contains(s, "..") {
 		return "", fmt.Errorf("%q is not a domain name", s)
 	}
 	return s, nil
+}
+
+// isDigits reports whether s is one or more ASCII digits.
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // checker collects field errors while normalising an input.

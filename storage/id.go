@@ -19,10 +19,16 @@ func NewID() string {
 	return id.String()
 }
 
-// ValidID reports whether s is a UUID in canonical text form, as made by NewID.
+// ValidID reports whether s is a UUID in canonical text form, as made by
+// NewID: 36 characters, lower-case hex.
 func ValidID(s string) bool {
 	if len(s) != 36 {
 		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return false
+		}
 	}
 	_, err := uuid.Parse(s)
 	return err == nil

@@ -53,11 +53,11 @@ func (m Money) String() string {
 	}
 	scale := m.Scale()
 	neg := m.Amount < 0
-	a := m.Amount
+	a := uint64(m.Amount)
 	if neg {
-		a = -a
+		a = -a // two's complement: right for math.MinInt64 too
 	}
-	s := strconv.FormatInt(a, 10)
+	s := strconv.FormatUint(a, 10)
 	if scale > 0 {
 		if len(s) <= scale {
 			s = strings.Repeat("0", scale-len(s)+1) + s

@@ -12,7 +12,7 @@ import (
 const eventCols = "seq, tx_id, id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes"
 
 // scanEvent reads one row of eventCols.
-func scanEvent(rows *sql.Rows, txID *int64) (storage.Event, error) {
+func scanEvent(rows interface{ Scan(...any) error }, txID *int64) (storage.Event, error) {
 	var e storage.Event
 	var at any
 	var changes sql.NullString

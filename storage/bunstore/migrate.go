@@ -63,19 +63,18 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var conn *sql.Conn
 	if s.w != nil {
-		// SQLite: the writer connection, held for the whole migration.
-		if conn, err = s.w.acquire(ctx); err != nil {
+		// SQLite: hold the writer for the whole migration.
+		if err := s.w.acquire(ctx); err != nil {
 			return fmt.Errorf("bunstore: migrate: %w", err)
 		}
-		defer s.w.release(false)
-	} else {
-		if conn, err = s.db.DB.Conn(ctx); err != nil {
-			return fmt.Errorf("bunstore: migrate: %w", err)
-		}
-		defer conn.Close()
+		defer s.w.release()
 	}
+	conn, err := s.db.DB.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("bunstore: migrate: %w", err)
+	}
+	defer conn.Close()
 	if s.d.name() == "postgres" {
 		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
 			return fmt.Errorf("bunstore: migrate: lock: %w", err)

@@ -18,7 +18,8 @@ import (
 type Options struct {
 	// ReadDB, when set, serves the reads made outside a transaction, and the
 	// *bun.DB given to New serves writes only. storage/sqlite uses it to keep
-	// one writer connection beside a pool of readers. Default: nil (one DB).
+	// one writer connection beside a pool of readers. Default: nil (one DB
+	// for both).
 	ReadDB *bun.DB
 	// CloseDB makes Close close the databases. Default: false (the caller
 	// owns them).
@@ -85,6 +86,10 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 
 // Dialect returns "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name() }
+
+// ReadDB returns the database reads outside transactions go to: the
+// Options.ReadDB given to New, or else the one DB.
+func (s *Store) ReadDB() *bun.DB { return s.rdb }
 
 // DB returns the database writes go to.
 func (s *Store) DB() *bun.DB { return s.db }
@@ -192,17 +197,19 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 	return tx.run.ExecContext(ctx, q, args...)
 }
 
-// stmt returns the prepared statement of q on the SQLite writer connection,
-// or nil where statements are not cached (Postgres, a host transaction).
+// stmt returns the prepared statement of q bound to the transaction, or nil
+// where it is not prepared (Postgres, a host transaction, a query met for
+// the first time). On the write pool's single connection the statement is
+// already prepared, so binding it to the transaction prepares nothing.
 func (tx *txState) stmt(ctx context.Context, q string) *sql.Stmt {
-	if tx.w == nil {
+	if tx.w == nil || tx.tx == nil {
 		return nil
 	}
-	st, err := tx.w.stmt(ctx, q)
-	if err != nil {
+	st := tx.w.stmt(q)
+	if st == nil {
 		return nil
 	}
-	return st
+	return tx.tx.StmtContext(ctx, st)
 }
 
 // recordType returns the record type name of T.

@@ -3,13 +3,11 @@ package bunstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sync"
 )
 
-// runner is what a transaction runs statements on: a *sql.Tx, or the
-// dedicated SQLite writer connection inside BEGIN … COMMIT.
+// runner is what a transaction runs statements on: a *sql.Tx.
 type runner interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -18,7 +16,8 @@ type runner interface {
 // txState is the transaction a context carries for one Store.
 type txState struct {
 	run runner
-	w   *writer // set when run is the SQLite writer connection
+	tx  *sql.Tx // set when the transaction is the store's own
+	w   *writer // set when the statements of w may be used in it (SQLite)
 }
 
 type txKey struct{ s *Store }
@@ -28,90 +27,93 @@ func txFrom(ctx context.Context, s *Store) *txState {
 	return st
 }
 
-// writer is SQLite's single writer: one connection kept out of the pool,
-// used by one transaction at a time, with its prepared statements. Writers
-// of the process queue for it instead of meeting SQLITE_BUSY.
+// writer is SQLite's single writer. The write pool holds one connection,
+// and the writer's token lets one of the process's transactions at a time
+// hold it, so writers queue in Go instead of meeting SQLITE_BUSY. A host
+// application's own transaction on the same pool simply waits for the
+// connection.
+//
+// Statements are prepared on the pool, once: with its single connection,
+// each is prepared once and reused by every transaction. A statement cannot
+// be prepared on the pool while a transaction holds its only connection, so
+// a query met for the first time runs unprepared and is queued; the
+// transaction that met it prepares the queue after it commits, while it
+// still holds the token.
 type writer struct {
-	db    *sql.DB
-	sem   chan struct{} // a token: held for a whole transaction
-	conn  *sql.Conn
-	mu    sync.Mutex // guards stmts
-	stmts map[string]*sql.Stmt
+	db      *sql.DB
+	sem     chan struct{} // a token: held for a whole transaction
+	mu      sync.Mutex    // guards stmts and pending
+	stmts   map[string]*sql.Stmt
+	pending map[string]struct{}
 }
 
 func newWriter(db *sql.DB) *writer {
 	return &writer{db: db, sem: make(chan struct{}, 1)}
 }
 
-// acquire waits for the writer (or ctx's end) and returns its connection.
-func (w *writer) acquire(ctx context.Context) (*sql.Conn, error) {
+// acquire waits for the writer's token, or for ctx's end.
+func (w *writer) acquire(ctx context.Context) error {
 	select {
 	case w.sem <- struct{}{}:
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-	if w.conn == nil {
-		c, err := w.db.Conn(ctx)
-		if err != nil {
-			<-w.sem
-			return nil, err
-		}
-		w.conn = c
-	}
-	return w.conn, nil
 }
 
-// release gives the writer back; with broken set, the connection is dropped
-// (and a new one taken next time), since its state is unknown.
-func (w *writer) release(broken bool) {
-	if broken && w.conn != nil {
-		w.closeStmts()
-		_ = w.conn.Raw(func(any) error { return sql.ErrConnDone }) // evicts the connection from the pool
-		_ = w.conn.Close()
-		w.conn = nil
-	}
-	<-w.sem
-}
+// release gives the token back.
+func (w *writer) release() { <-w.sem }
 
-// stmt returns the statement q prepared on the writer connection, preparing
-// it the first time. The caller holds the writer.
-func (w *writer) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// stmt returns the statement q prepared on the write pool, or nil when it
+// is not prepared yet (it is then queued for prepareQueued) or the cache is
+// full.
+func (w *writer) stmt(q string) *sql.Stmt {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if st, ok := w.stmts[q]; ok {
-		return st, nil
+		return st
 	}
-	if len(w.stmts) >= maxCachedStmts {
-		return nil, nil
+	if len(w.stmts)+len(w.pending) < maxCachedStmts {
+		if w.pending == nil {
+			w.pending = map[string]struct{}{}
+		}
+		w.pending[q] = struct{}{}
 	}
-	st, err := w.conn.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if w.stmts == nil {
-		w.stmts = map[string]*sql.Stmt{}
-	}
-	w.stmts[q] = st
-	return st, nil
+	return nil
 }
 
-func (w *writer) closeStmts() {
+// prepareQueued prepares the queued statements. The caller holds the token
+// and no transaction, so the pool's connection is free. A statement that
+// fails to prepare is dropped: its query keeps running unprepared.
+func (w *writer) prepareQueued(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for q := range w.pending {
+		delete(w.pending, q)
+		st, err := w.db.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		if w.stmts == nil {
+			w.stmts = map[string]*sql.Stmt{}
+		}
+		w.stmts[q] = st
+	}
+}
+
+func (w *writer) queued() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.pending) > 0
+}
+
+func (w *writer) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, st := range w.stmts {
 		st.Close()
 	}
-	w.stmts = nil
-}
-
-func (w *writer) close() {
-	w.sem <- struct{}{}
-	w.closeStmts()
-	if w.conn != nil {
-		w.conn.Close()
-		w.conn = nil
-	}
-	<-w.sem
+	w.stmts, w.pending = nil, nil
 }
 
 // WithTx returns a context whose store calls run in the host application's
@@ -126,14 +128,22 @@ func (s *Store) WithTx(ctx context.Context, tx *sql.Tx) context.Context {
 // rolled back when it returns an error or panics. A context that already
 // carries a transaction of this Store (from RunInTx or WithTx) joins it: fn
 // runs in it, and the outermost caller commits. On SQLite the transaction
-// runs on the single writer connection (BEGIN IMMEDIATE), so transactions
-// of the process run one at a time.
+// holds the single writer (BEGIN IMMEDIATE), so transactions of the process
+// run one at a time.
 func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
 	if txFrom(ctx, s) != nil {
 		return fn(ctx)
 	}
 	if s.w != nil {
-		return s.runWriter(ctx, fn)
+		if err := s.w.acquire(ctx); err != nil {
+			return fmt.Errorf("bunstore: begin: %w", err)
+		}
+		defer func() {
+			if err == nil && s.w.queued() {
+				s.w.prepareQueued(ctx)
+			}
+			s.w.release()
+		}()
 	}
 	tx, err := s.db.DB.BeginTx(ctx, nil)
 	if err != nil {
@@ -152,36 +162,5 @@ func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context) error)
 			err = fmt.Errorf("bunstore: commit: %w", s.d.translate(cerr, ""))
 		}
 	}()
-	return fn(context.WithValue(ctx, txKey{s}, &txState{run: tx}))
-}
-
-func (s *Store) runWriter(ctx context.Context, fn func(ctx context.Context) error) (err error) {
-	conn, err := s.w.acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("bunstore: begin: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		s.w.release(errors.Is(err, sql.ErrConnDone))
-		return fmt.Errorf("bunstore: begin: %w", s.d.translate(err, ""))
-	}
-	bg := context.WithoutCancel(ctx)
-	defer func() {
-		p := recover()
-		if p != nil || err != nil {
-			_, rerr := conn.ExecContext(bg, "ROLLBACK")
-			s.w.release(rerr != nil)
-			if p != nil {
-				panic(p)
-			}
-			return
-		}
-		if _, cerr := conn.ExecContext(bg, "COMMIT"); cerr != nil {
-			err = fmt.Errorf("bunstore: commit: %w", s.d.translate(cerr, ""))
-			_, rerr := conn.ExecContext(bg, "ROLLBACK")
-			s.w.release(rerr != nil)
-			return
-		}
-		s.w.release(false)
-	}()
-	return fn(context.WithValue(ctx, txKey{s}, &txState{run: conn, w: s.w}))
+	return fn(context.WithValue(ctx, txKey{s}, &txState{run: tx, tx: tx, w: s.w}))
 }

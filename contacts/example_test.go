@@ -1,0 +1,234 @@
+package contacts_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/sqlite"
+)
+
+// Create normalises what it stores, and refuses bad input with a
+// *storage.ValidationError that lists every bad field at once.
+func ExampleContacts_Create() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	svc := contacts.NewService(store, contacts.Options{DefaultRegion: "US"})
+
+	c, err := svc.Contacts.Create(ctx, contacts.NewContact{
+		FirstName: " Grace ",
+		LastName:  "Hopper",
+		Email:     "Grace.Hopper@Navy.example",
+		Phones:    []contacts.Phone{{Number: "(650) 253-0000", Label: "office"}},
+		Lifecycle: contacts.LifecycleLead,
+		Tags:      []string{"Navy", "COBOL", "navy"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%q %s %s %s %v version %d\n", c.Name(), c.Email, c.Phones[0].Number, c.Lifecycle, c.Tags, c.Version)
+
+	_, err = svc.Contacts.Create(ctx, contacts.NewContact{
+		FirstName: "Ghost",
+		Email:     "ghost@",
+		Phones:    []contacts.Phone{{Number: "+1 650 253 0000"}, {Number: "not a number"}},
+		Lifecycle: "friend",
+		Addresses: []contacts.Address{{City: "Paris", Country: "France"}},
+	})
+	fmt.Println("invalid:", errors.Is(err, storage.ErrInvalid))
+	var verr *storage.ValidationError
+	if errors.As(err, &verr) {
+		for _, f := range verr.Fields {
+			fmt.Println(" ", f.Field)
+		}
+	}
+
+	_, err = svc.Contacts.Create(ctx, contacts.NewContact{FirstName: "Grace", Email: "grace.hopper@navy.example"})
+	var cerr *storage.ConflictError
+	if errors.As(err, &cerr) {
+		fmt.Println("conflict on", cerr.RecordType, cerr.Field)
+	}
+	// Output:
+	// "Grace Hopper" grace.hopper@navy.example +16502530000 lead [navy cobol] version 1
+	// invalid: true
+	//   email
+	//   phones[1].number
+	//   addresses[0].country
+	//   lifecycle
+	// conflict on contact email
+}
+
+// Custom fields are defined per record type; their values are checked on
+// every write and can be filtered on as "custom.<name>".
+func ExampleFields_Define() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	svc := contacts.NewService(store, contacts.Options{})
+
+	tier, err := svc.Fields.Define(ctx, contacts.NewFieldDef{
+		Object:  contacts.ObjectContact,
+		Name:    "tier",
+		Label:   "Customer tier",
+		Type:    contacts.FieldEnum,
+		Options: []string{"gold", "silver", "bronze"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tier.Label, tier.Type, tier.Options)
+
+	for _, in := range []contacts.NewContact{
+		{FirstName: "Ada", Custom: map[string]any{"tier": "gold"}},
+		{FirstName: "Grace", Custom: map[string]any{"tier": "silver"}},
+		{FirstName: "Linus", Custom: map[string]any{"tier": "gold"}},
+		{FirstName: "Edsger"},
+	} {
+		if _, err := svc.Contacts.Create(ctx, in); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	// A value that is not an option, and a field that is not defined.
+	_, err = svc.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ghost",
+		Custom: map[string]any{"tier": "platinum", "shoe_size": 42}})
+	var verr *storage.ValidationError
+	if errors.As(err, &verr) {
+		for _, f := range verr.Fields {
+			fmt.Printf("%s: %s\n", f.Field, f.Reason)
+		}
+	}
+
+	page, err := svc.Contacts.List(ctx, storage.ListQuery{
+		Filter: storage.Eq("custom.tier", "gold"),
+		Sort:   []storage.Sort{{Field: "first_name"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range page.Items {
+		fmt.Println("gold:", c.FirstName, c.Custom["tier"])
+	}
+	// Output:
+	// Customer tier enum [gold silver bronze]
+	// custom.shoe_size: is not a defined contact field
+	// custom.tier: "platinum" is not one of the options
+	// gold: Ada gold
+	// gold: Linus gold
+}
+
+// List filters, sorts and pages contacts; Next is the cursor of the
+// following page, "" on the last one.
+func ExampleContacts_List() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	svc := contacts.NewService(store, contacts.Options{})
+
+	for _, in := range []contacts.NewContact{
+		{FirstName: "Ada", LastName: "Lovelace", Lifecycle: contacts.LifecycleCustomer, Tags: []string{"vip"}},
+		{FirstName: "Charles", LastName: "Babbage", Lifecycle: contacts.LifecycleLead},
+		{FirstName: "Grace", LastName: "Hopper", Lifecycle: contacts.LifecycleCustomer},
+		{FirstName: "Alan", LastName: "Turing", Lifecycle: contacts.LifecycleCustomer, Tags: []string{"vip"}},
+		{FirstName: "Edsger", LastName: "Dijkstra", Lifecycle: contacts.LifecycleCustomer},
+		{FirstName: "Barbara", LastName: "Liskov", Lifecycle: contacts.LifecycleCustomer},
+	} {
+		if _, err := svc.Contacts.Create(ctx, in); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	q := storage.ListQuery{
+		// Customers, or anyone tagged vip, but not Turing.
+		Filter: storage.And{
+			storage.Or{storage.Eq("lifecycle", string(contacts.LifecycleCustomer)), storage.HasTag("vip")},
+			storage.Not{Filter: storage.Eq("last_name", "Turing")},
+		},
+		Sort:      []storage.Sort{{Field: "last_name", Desc: true}},
+		PageQuery: storage.PageQuery{Limit: 2},
+	}
+	var first string
+	for n := 1; ; n++ {
+		page, err := svc.Contacts.List(ctx, q)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("page %d:", n)
+		for _, c := range page.Items {
+			fmt.Print(" ", c.LastName)
+		}
+		fmt.Println()
+		if page.Next == "" {
+			break
+		}
+		if first == "" {
+			first = page.Next
+		}
+		q.Cursor = page.Next
+	}
+
+	// A cursor belongs to the query that made it.
+	q.Sort[0].Desc = false
+	q.Cursor = first
+	_, err = svc.Contacts.List(ctx, q)
+	fmt.Println(err)
+	// Output:
+	// page 1: Lovelace Liskov
+	// page 2: Hopper Dijkstra
+	// invalid input: cursor: belongs to another query
+}
+
+func ExampleNormalizePhone() {
+	for _, in := range []struct{ number, region string }{
+		{"+44 20 7946 0958", ""},
+		{"020 7946 0958", "GB"},
+		{"(650) 253-0000", "US"},
+		{"020 7946 0958", ""},
+		{"12345", "US"},
+	} {
+		e164, err := contacts.NormalizePhone(in.number, in.region)
+		if err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		fmt.Println(e164)
+	}
+	// Output:
+	// +442079460958
+	// +442079460958
+	// +16502530000
+	// error: "020 7946 0958" has no country code (start it with +, or set a default region)
+	// error: "12345" is not a valid phone number
+}
+
+func ExampleNormalizeEmail() {
+	for _, in := range []string{
+		"  Ada.Lovelace@Example.COM ",
+		"Ada Lovelace <ada@example.com>",
+		"ada@localhost",
+	} {
+		email, err := contacts.NormalizeEmail(in)
+		if err != nil {
+			fmt.Println("error:", err)
+			continue
+		}
+		fmt.Println(email)
+	}
+	// Output:
+	// ada.lovelace@example.com
+	// error: "Ada Lovelace <ada@example.com>" is not a valid email address
+	// error: "ada@localhost" is not a valid email address
+}

@@ -1,0 +1,229 @@
+package crm_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"time"
+
+	"github.com/crmkit/crm"
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage/sqlite"
+)
+
+// An application opens a store, builds the CRM on it and works with
+// accounts, contacts, activities and search.
+func Example() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{DefaultPhoneRegion: "GB"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx = crm.WithActor(ctx, "alice")
+
+	acme, err := app.Accounts.Create(ctx, contacts.NewAccount{
+		Name:   "Analytical Engines Ltd",
+		Domain: "https://www.Analytical.example/about",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Emails are stored lower-case, phones in E.164, tags trimmed,
+	// lower-cased and without repeats.
+	ada, err := app.Contacts.Create(ctx, contacts.NewContact{
+		FirstName: "Ada",
+		LastName:  "Lovelace",
+		Email:     "Ada@Analytical.example",
+		Phones:    []contacts.Phone{{Number: "020 7946 0958", Label: "work"}},
+		AccountID: acme.ID,
+		Tags:      []string{"VIP", " vip", "Math "},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	call, err := app.Activities.Log(ctx, contacts.NewActivity{
+		Kind:       contacts.KindCall,
+		Subject:    "Intro call",
+		Direction:  contacts.Outbound,
+		OccurredAt: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC),
+		Duration:   25 * time.Minute,
+		ContactIDs: []string{ada.ID},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	hits, err := app.Search(ctx, "lovel", 10)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	fmt.Println("account:", acme.Name, acme.Domain)
+	fmt.Println("contact:", ada.Name(), ada.Email, ada.Phones[0].Number, ada.Tags, "by", ada.CreatedBy)
+	fmt.Println("activity:", call.Kind, call.Subject, call.Duration, "on", call.OccurredAt.Format(time.DateOnly))
+	fmt.Println("activity of the contact's account:", call.AccountID == acme.ID)
+	for _, h := range hits {
+		fmt.Println("search \"lovel\":", h.Ref.Type, h.Title, h.Contact.Email)
+	}
+	// Output:
+	// account: Analytical Engines Ltd analytical.example
+	// contact: Ada Lovelace ada@analytical.example +442079460958 [vip math] by alice
+	// activity: call Intro call 25m0s on 2026-11-02
+	// activity of the contact's account: true
+	// search "lovel": contact Ada Lovelace ada@analytical.example
+}
+
+// Every CRM call made with the context RunInTx passes commits together, or
+// not at all when the function returns an error.
+func ExampleCRM_RunInTx() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Two writes committed together.
+	err = app.RunInTx(ctx, func(ctx context.Context) error {
+		acme, err := app.Accounts.Create(ctx, contacts.NewAccount{Name: "Acme"})
+		if err != nil {
+			return err
+		}
+		_, err = app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@acme.example", AccountID: acme.ID})
+		return err
+	})
+	fmt.Println("first transaction:", err)
+
+	// The second write fails (the email is taken), so the first one is
+	// rolled back with it.
+	err = app.RunInTx(ctx, func(ctx context.Context) error {
+		if _, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Grace", Email: "grace@acme.example"}); err != nil {
+			return err
+		}
+		_, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada again", Email: "ada@acme.example"})
+		return err
+	})
+	fmt.Println("second transaction:", err)
+	fmt.Println("conflict:", errors.Is(err, crm.ErrConflict))
+
+	n, err := app.Contacts.Count(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("contacts:", n)
+	// Output:
+	// first transaction: <nil>
+	// second transaction: conflict: contact email is already in use
+	// conflict: true
+	// contacts: 1
+}
+
+// Changes reads the change feed: every write appends an event, and the
+// returned cursor resumes where the last read stopped.
+func ExampleCRM_Changes() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx = crm.WithActor(ctx, "alice")
+
+	ada, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com", JobTitle: "Analyst"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	title := "Lead Analyst"
+	if _, err := app.Contacts.Update(ctx, ada.ID, contacts.UpdateContact{JobTitle: &title}); err != nil {
+		log.Fatal(err)
+	}
+
+	feed, err := app.Changes(ctx, "", 100)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range feed.Events {
+		fmt.Println(e.Type, "by", e.Actor)
+	}
+	if c, ok := feed.Events[1].Change("job_title"); ok {
+		fmt.Printf("job_title: %s -> %s\n", c.Old, c.New)
+	}
+
+	// Nothing new after the cursor; the next write shows up there.
+	more, err := app.Changes(ctx, feed.Cursor, 100)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("new events:", len(more.Events))
+	if err := app.Contacts.Delete(ctx, ada.ID); err != nil {
+		log.Fatal(err)
+	}
+	more, err = app.Changes(ctx, more.Cursor, 100)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, e := range more.Events {
+		fmt.Println(e.Type, "of", e.Subject.Type, e.Subject.ID == ada.ID)
+	}
+	// Output:
+	// contact.created by alice
+	// contact.updated by alice
+	// job_title: "Analyst" -> "Lead Analyst"
+	// new events: 0
+	// contact.deleted of contact true
+}
+
+// Each workspace (tenant) sees only its own records.
+func ExampleWithWorkspace() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	acme := crm.WithWorkspace(ctx, "acme")
+	globex := crm.WithWorkspace(ctx, "globex")
+
+	ada, err := app.Contacts.Create(acme, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, ws := range []context.Context{acme, globex} {
+		n, err := app.Contacts.Count(ws, nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("contacts:", n)
+	}
+	_, err = app.Contacts.Get(globex, ada.ID)
+	fmt.Println("globex reads acme's contact:", errors.Is(err, crm.ErrNotFound))
+
+	// Emails are unique within a workspace only.
+	other, err := app.Contacts.Create(globex, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("same email in globex:", other.WorkspaceID)
+	// Output:
+	// contacts: 1
+	// contacts: 0
+	// globex reads acme's contact: true
+	// same email in globex: globex
+}
