@@ -6,12 +6,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
 
 	"github.com/crmkit/crm/storage/bunstore"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -68,7 +70,9 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	if cfg.schema != "" {
-		if _, err := sqldb.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+cfg.schema); err != nil {
+		// Processes starting together may race to create the schema; the
+		// loser's duplicate error means the schema is there.
+		if _, err := sqldb.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+cfg.schema); err != nil && !isDuplicate(err) {
 			sqldb.Close()
 			return nil, fmt.Errorf("postgres: create schema: %w", err)
 		}
@@ -86,4 +90,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 		}
 	}
 	return store, nil
+}
+
+// isDuplicate reports whether err is Postgres's unique_violation or
+// duplicate_schema, which a concurrent CREATE SCHEMA IF NOT EXISTS can raise.
+func isDuplicate(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P06")
 }
