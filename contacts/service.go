@@ -76,25 +76,55 @@ type SearchResult struct {
 
 // Search finds contacts and accounts by name, email, phone, domain, job title
 // and tags. Each word of text matches as a prefix; a result has every word.
-// Results come best first, at most limit (0 means 20).
+// Results come best first, at most limit (0 means 20). The records of the
+// hits are loaded with one query per record type.
 func (s *Service) Search(ctx context.Context, text string, limit int) ([]SearchResult, error) {
 	hits, err := s.store.Search(ctx, storage.SearchQuery{Text: text, Types: []string{ObjectContact, ObjectAccount}, Limit: limit})
+	if err != nil || len(hits) == 0 {
+		return nil, err
+	}
+	var cids, aids []string
+	for _, h := range hits {
+		if h.Ref.Type == ObjectContact {
+			cids = append(cids, h.Ref.ID)
+		} else {
+			aids = append(aids, h.Ref.ID)
+		}
+	}
+	cs, err := byID(ctx, s.store.Contacts(), cids)
+	if err != nil {
+		return nil, err
+	}
+	as, err := byID(ctx, s.store.Accounts(), aids)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]SearchResult, 0, len(hits))
 	for _, h := range hits {
-		r := SearchResult{SearchHit: h}
-		switch h.Ref.Type {
-		case ObjectContact:
-			r.Contact, err = s.store.Contacts().Get(ctx, h.Ref.ID)
-		case ObjectAccount:
-			r.Account, err = s.store.Accounts().Get(ctx, h.Ref.ID)
-		}
-		if err != nil {
-			return nil, err
+		r := SearchResult{SearchHit: h, Contact: cs[h.Ref.ID], Account: as[h.Ref.ID]}
+		if r.Contact == nil && r.Account == nil {
+			continue // deleted between the two queries
 		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// byID loads the records with the given IDs in one query.
+func byID[T storage.Record](ctx context.Context, tbl storage.Table[T], ids []string) (map[string]T, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	page, err := tbl.List(ctx, storage.ListQuery{
+		Filter:    storage.Cmp{Field: "id", Op: storage.OpIn, Value: ids},
+		PageQuery: storage.PageQuery{Limit: len(ids)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]T, len(page.Items))
+	for _, r := range page.Items {
+		m[r.RecordMeta().ID] = r
+	}
+	return m, nil
 }

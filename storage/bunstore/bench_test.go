@@ -1,0 +1,400 @@
+package bunstore_test
+
+// The benchmarks of the generic CRUD path, each beside a raw database/sql
+// baseline doing the same work on the same database, so that one run gives
+// the ratio. They run only with -bench:
+//
+//	go test -run '^$' -bench . -benchtime 2000x ./storage/bunstore
+//
+// Postgres is used as the tests use it (CRM_TEST_POSTGRES).
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/testdb"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/bunstore"
+)
+
+// benchSeed is how many contacts the read benchmarks run over.
+const benchSeed = 2000
+
+var benchFirst = []string{"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Ken", "Dennis", "Margaret", "Frances",
+	"John", "Radia", "Leslie", "Niklaus", "Tony", "Butler", "Shafi", "Silvio", "Whitfield", "Martin"}
+var benchLast = []string{"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Thompson", "Ritchie",
+	"Hamilton", "Allen", "Backus", "Perlman", "Lamport", "Wirth", "Hoare", "Lampson", "Goldwasser", "Micali",
+	"Diffie", "Hellman", "Kay", "Cerf", "Kahn", "Rivest", "Shamir", "Adleman", "Codd", "Gray", "Stonebraker", "Engelbart"}
+
+func BenchmarkContacts(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchContacts(b, testdb.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { benchContacts(b, testdb.Postgres(b)) })
+}
+
+func benchContacts(b *testing.B, store *bunstore.Store) {
+	ctx := storage.WithActor(storage.WithWorkspace(b.Context(), "bench"), "u1")
+	svc := contacts.NewService(store, contacts.Options{})
+	raw := newRawContacts(b, store)
+	ids := make([]string, 0, benchSeed)
+	err := store.RunInTx(ctx, func(ctx context.Context) error {
+		for i := range benchSeed {
+			c, err := svc.Contacts.Create(ctx, benchInput(i))
+			if err != nil {
+				return err
+			}
+			ids = append(ids, c.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := benchSeed
+
+	b.Run("Create/crm", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := svc.Contacts.Create(ctx, benchInput(n)); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	})
+	b.Run("Create/raw", func(b *testing.B) {
+		for b.Loop() {
+			if err := raw.create(ctx, benchInput(n)); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+	})
+	b.Run("Get/crm", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := svc.Contacts.Get(ctx, ids[i%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+			i += 7
+		}
+	})
+	b.Run("Get/raw", func(b *testing.B) {
+		i := 0
+		for b.Loop() {
+			if _, err := raw.get(ctx, ids[i%len(ids)]); err != nil {
+				b.Fatal(err)
+			}
+			i += 7
+		}
+	})
+	listQ := storage.ListQuery{
+		Filter:    storage.Eq("lifecycle", string(contacts.LifecycleCustomer)),
+		Sort:      []storage.Sort{{Field: "last_name"}, {Field: "first_name"}},
+		PageQuery: storage.PageQuery{Limit: 50},
+	}
+	b.Run("List/crm", func(b *testing.B) {
+		for b.Loop() {
+			page, err := svc.Contacts.List(ctx, listQ)
+			if err != nil || len(page.Items) != 50 {
+				b.Fatalf("%d items, %v", len(page.Items), err)
+			}
+		}
+	})
+	b.Run("List/raw", func(b *testing.B) {
+		for b.Loop() {
+			items, err := raw.list(ctx, string(contacts.LifecycleCustomer), 50)
+			if err != nil || len(items) != 50 {
+				b.Fatalf("%d items, %v", len(items), err)
+			}
+		}
+	})
+	b.Run("Search/crm", func(b *testing.B) {
+		for b.Loop() {
+			res, err := svc.Search(ctx, "ada", 20)
+			if err != nil || len(res) != 20 {
+				b.Fatalf("%d results, %v", len(res), err)
+			}
+		}
+	})
+	b.Run("Search/raw", func(b *testing.B) {
+		for b.Loop() {
+			res, err := raw.search(ctx, []string{"ada"}, 20)
+			if err != nil || len(res) != 20 {
+				b.Fatalf("%d results, %v", len(res), err)
+			}
+		}
+	})
+}
+
+// benchInput is the i-th generated contact.
+func benchInput(i int) contacts.NewContact {
+	lc := []contacts.Lifecycle{contacts.LifecycleLead, contacts.LifecycleCustomer, contacts.LifecycleMQL}
+	return contacts.NewContact{
+		FirstName: benchFirst[i%len(benchFirst)],
+		LastName:  benchLast[(i/len(benchFirst))%len(benchLast)],
+		Email:     fmt.Sprintf("person%d@example.com", i),
+		JobTitle:  "Engineer",
+		Lifecycle: lc[i%len(lc)],
+		Tags:      []string{"bench", fmt.Sprintf("t%d", i%10)},
+	}
+}
+
+// rawContacts is the baseline: hand-written database/sql on the store's own
+// connections, doing what the store does for the same call.
+type rawContacts struct {
+	sqlite    bool
+	wdb, rdb  *sql.DB
+	q         map[string]string
+	wst, rst  map[string]*sql.Stmt
+	searchSQL string
+}
+
+const rawCols = `id, workspace_id, version, created_at, created_by, updated_at, updated_by, prefix, first_name,
+middle_name, last_name, suffix, email, emails, phones, addresses, job_title, department, social_profiles,
+account_id, owner_id, lifecycle, source, tags, custom`
+
+func newRawContacts(b *testing.B, store *bunstore.Store) *rawContacts {
+	r := &rawContacts{sqlite: store.Dialect() == "sqlite", wdb: store.DB().DB, rdb: store.ReadDB().DB,
+		wst: map[string]*sql.Stmt{}, rst: map[string]*sql.Stmt{}}
+	qualified := "c." + strings.ReplaceAll(strings.ReplaceAll(rawCols, "\n", " "), ", ", ", c.")
+	r.q = map[string]string{
+		"insert": `INSERT INTO crm_contacts (` + rawCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		"event":  `INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		"get":    `SELECT ` + rawCols + ` FROM crm_contacts WHERE workspace_id = ? AND id = ?`,
+		"list":   `SELECT ` + rawCols + ` FROM crm_contacts WHERE workspace_id = ? AND lifecycle = ? ORDER BY last_name, first_name, id LIMIT ?`,
+	}
+	if r.sqlite {
+		r.q["search_doc"] = `INSERT INTO crm_search_docs (workspace_id, record_type, record_id, title, body) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.body`
+		r.q["search"] = `SELECT ` + qualified + ` FROM crm_search JOIN crm_search_docs d ON d.id = crm_search.rowid
+JOIN crm_contacts c ON c.id = d.record_id
+WHERE crm_search MATCH ? AND d.workspace_id = ? AND d.record_type IN ('contact', 'account')
+ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ?`
+	} else {
+		r.q["search_doc"] = `INSERT INTO crm_search (workspace_id, record_type, record_id, title, body) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.body`
+		r.q["search"] = `SELECT ` + qualified + ` FROM crm_search s JOIN crm_contacts c ON c.id = s.record_id,
+to_tsquery('simple', ?::text) q
+WHERE s.tsv @@ q AND s.workspace_id = ? AND s.record_type IN ('contact', 'account')
+ORDER BY ts_rank(s.tsv, q) DESC, s.record_id LIMIT ?`
+		for k, q := range r.q {
+			r.q[k] = pgRebind(q)
+		}
+	}
+	if r.sqlite {
+		for _, k := range []string{"insert", "event", "search_doc"} {
+			st, err := r.wdb.PrepareContext(b.Context(), r.q[k])
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.wst[k] = st
+		}
+		for _, k := range []string{"get", "list", "search"} {
+			st, err := r.rdb.PrepareContext(b.Context(), r.q[k])
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.rst[k] = st
+		}
+		b.Cleanup(func() {
+			for _, st := range r.wst {
+				st.Close()
+			}
+			for _, st := range r.rst {
+				st.Close()
+			}
+		})
+	}
+	return r
+}
+
+func pgRebind(q string) string {
+	var sb strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&sb, "$%d", n)
+			continue
+		}
+		sb.WriteRune(r)
+	}
+	return sb.String()
+}
+
+func (r *rawContacts) exec(ctx context.Context, tx *sql.Tx, k string, args ...any) error {
+	var err error
+	if st := r.wst[k]; st != nil {
+		_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	} else {
+		_, err = tx.ExecContext(ctx, r.q[k], args...)
+	}
+	return err
+}
+
+func (r *rawContacts) query(ctx context.Context, k string, args ...any) (*sql.Rows, error) {
+	if st := r.rst[k]; st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return r.rdb.QueryContext(ctx, r.q[k], args...)
+}
+
+func (r *rawContacts) timeArg(t time.Time) any {
+	if r.sqlite {
+		return t.UTC().Format("2006-01-02T15:04:05.000000Z")
+	}
+	return t
+}
+
+func jsonArg(v any, empty bool) (any, error) {
+	if empty {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// create inserts the contact, its created event and its search document in
+// one transaction, after the same normalisation of the email.
+func (r *rawContacts) create(ctx context.Context, in contacts.NewContact) error {
+	email, err := contacts.NormalizeEmail(in.Email)
+	if err != nil {
+		return err
+	}
+	id, ws, actor, now := storage.NewID(), storage.WorkspaceFrom(ctx), storage.ActorFrom(ctx), storage.Now()
+	tags, err := jsonArg(in.Tags, len(in.Tags) == 0)
+	if err != nil {
+		return err
+	}
+	var changes []storage.Change
+	for _, f := range []struct {
+		name string
+		v    any
+	}{{"first_name", in.FirstName}, {"last_name", in.LastName}, {"email", email},
+		{"job_title", in.JobTitle}, {"lifecycle", in.Lifecycle}, {"tags", in.Tags}} {
+		b, err := json.Marshal(f.v)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, storage.Change{Field: f.name, New: b})
+	}
+	ch, err := json.Marshal(changes)
+	if err != nil {
+		return err
+	}
+	name := in.FirstName + " " + in.LastName
+	body := strings.Join(strings.FieldsFunc(strings.ToLower(strings.Join(append([]string{name, email, in.JobTitle}, in.Tags...), " ")),
+		func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }), " ")
+
+	tx, err := r.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := r.exec(ctx, tx, "insert", id, ws, 1, r.timeArg(now), actor, r.timeArg(now), actor, "", in.FirstName, "",
+		in.LastName, "", email, nil, nil, nil, in.JobTitle, "", nil, nil, "", string(in.Lifecycle), "", tags, nil); err != nil {
+		return err
+	}
+	if err := r.exec(ctx, tx, "event", storage.NewID(), ws, "contact.created", "contact", id, actor, r.timeArg(now), string(ch)); err != nil {
+		return err
+	}
+	if err := r.exec(ctx, tx, "search_doc", ws, "contact", id, name, body); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// scan reads one row of rawCols, decoding the JSON columns and the times.
+func (r *rawContacts) scan(rows *sql.Rows) (*contacts.Contact, error) {
+	var c contacts.Contact
+	var created, updated any
+	var emails, phones, addresses, social, account, tags, custom sql.NullString
+	var lifecycle string
+	if err := rows.Scan(&c.ID, &c.WorkspaceID, &c.Version, &created, &c.CreatedBy, &updated, &c.UpdatedBy,
+		&c.Prefix, &c.FirstName, &c.MiddleName, &c.LastName, &c.Suffix, &c.Email, &emails, &phones, &addresses,
+		&c.JobTitle, &c.Department, &social, &account, &c.OwnerID, &lifecycle, &c.Source, &tags, &custom); err != nil {
+		return nil, err
+	}
+	c.Lifecycle, c.AccountID = contacts.Lifecycle(lifecycle), account.String
+	for _, t := range []struct {
+		src any
+		dst *time.Time
+	}{{created, &c.CreatedAt}, {updated, &c.UpdatedAt}} {
+		switch v := t.src.(type) {
+		case time.Time:
+			*t.dst = v
+		case string:
+			tt, err := time.Parse("2006-01-02T15:04:05.000000Z", v)
+			if err != nil {
+				return nil, err
+			}
+			*t.dst = tt
+		}
+	}
+	for _, j := range []struct {
+		src sql.NullString
+		dst any
+	}{{emails, &c.Emails}, {phones, &c.Phones}, {addresses, &c.Addresses}, {social, &c.SocialProfiles},
+		{tags, &c.Tags}, {custom, &c.Custom}} {
+		if j.src.Valid {
+			if err := json.Unmarshal([]byte(j.src.String), j.dst); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &c, nil
+}
+
+func (r *rawContacts) get(ctx context.Context, id string) (*contacts.Contact, error) {
+	rows, err := r.query(ctx, "get", storage.WorkspaceFrom(ctx), id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return nil, fmt.Errorf("%w: %s", storage.ErrNotFound, id)
+	}
+	return r.scan(rows)
+}
+
+func (r *rawContacts) many(ctx context.Context, k string, args ...any) ([]*contacts.Contact, error) {
+	rows, err := r.query(ctx, k, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*contacts.Contact
+	for rows.Next() {
+		c, err := r.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (r *rawContacts) list(ctx context.Context, lifecycle string, limit int) ([]*contacts.Contact, error) {
+	return r.many(ctx, "list", storage.WorkspaceFrom(ctx), lifecycle, limit)
+}
+
+func (r *rawContacts) search(ctx context.Context, words []string, limit int) ([]*contacts.Contact, error) {
+	parts := make([]string, len(words))
+	for i, w := range words {
+		if r.sqlite {
+			parts[i] = `"` + w + `"*`
+		} else {
+			parts[i] = w + ":*"
+		}
+	}
+	sep := " "
+	if !r.sqlite {
+		sep = " & "
+	}
+	return r.many(ctx, "search", strings.Join(parts, sep), storage.WorkspaceFrom(ctx), limit)
+}
