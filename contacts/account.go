@@ -30,6 +30,8 @@ type Account struct {
 	Description string    `bun:"description,notnull" json:"description,omitempty"`
 	// OwnerID is the member responsible for the account, or "".
 	OwnerID string `bun:"owner_id,notnull" json:"owner_id,omitempty"`
+	// TeamID is the team the account belongs to, or "".
+	TeamID string `bun:"team_id,notnull" json:"team_id,omitempty"`
 	// Tags label the account; see NormalizeTags.
 	Tags []string `bun:"tags" json:"tags,omitempty"`
 	// Custom holds the values of the workspace's custom account fields.
@@ -60,6 +62,7 @@ type NewAccount struct {
 	Addresses     []Address
 	Description   string
 	OwnerID       string
+	TeamID        string
 	Tags          []string
 	Custom        map[string]any
 }
@@ -79,6 +82,7 @@ type UpdateAccount struct {
 	Addresses     *[]Address
 	Description   *string
 	OwnerID       *string
+	TeamID        *string
 	Tags          *[]string
 	// Custom sets the named custom values; a nil value removes one.
 	Custom map[string]any
@@ -92,7 +96,7 @@ type Accounts struct{ s *Service }
 func (as *Accounts) Create(ctx context.Context, in NewAccount) (*Account, error) {
 	a := &Account{Name: in.Name, Domain: in.Domain, Industry: in.Industry, Employees: in.Employees,
 		AnnualRevenue: in.AnnualRevenue, ParentID: in.ParentID, Phone: in.Phone, Addresses: in.Addresses,
-		Description: in.Description, OwnerID: in.OwnerID, Tags: in.Tags}
+		Description: in.Description, OwnerID: in.OwnerID, TeamID: in.TeamID, Tags: in.Tags}
 	err := as.s.store.RunInTx(ctx, func(ctx context.Context) error {
 		var ck checker
 		as.normalize(ctx, &ck, a, nil)
@@ -136,6 +140,7 @@ func (as *Accounts) normalize(ctx context.Context, ck *checker, a, prev *Account
 	a.Addresses = ck.addresses("addresses", a.Addresses)
 	ck.text("description", &a.Description, MaxTextLen)
 	ck.text("owner_id", &a.OwnerID, MaxNameLen)
+	ck.text("team_id", &a.TeamID, MaxNameLen)
 	a.Tags = ck.tags("tags", a.Tags)
 	ck.id("parent_id", a.ParentID)
 	if a.ParentID != "" && (prev == nil || prev.ParentID != a.ParentID) && len(ck.Fields) == 0 {
@@ -188,6 +193,7 @@ func (as *Accounts) Update(ctx context.Context, id string, in UpdateAccount) (*A
 		set(&a.Addresses, in.Addresses)
 		set(&a.Description, in.Description)
 		set(&a.OwnerID, in.OwnerID)
+		set(&a.TeamID, in.TeamID)
 		set(&a.Tags, in.Tags)
 		var ck checker
 		as.normalize(ctx, &ck, a, &prev)

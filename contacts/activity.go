@@ -61,6 +61,8 @@ type Activity struct {
 	// opportunity or a case.
 	Related []storage.Ref `bun:"related" json:"related,omitempty"`
 	OwnerID string        `bun:"owner_id,notnull" json:"owner_id,omitempty"`
+	// TeamID is the team the activity belongs to, or "".
+	TeamID string `bun:"team_id,notnull" json:"team_id,omitempty"`
 }
 
 // RecordType returns "activity".
@@ -92,6 +94,7 @@ type NewActivity struct {
 	AccountID    string
 	Related      []storage.Ref
 	OwnerID      string
+	TeamID       string
 }
 
 // UpdateActivity changes an activity; nil fields stay as they are.
@@ -108,6 +111,7 @@ type UpdateActivity struct {
 	AccountID    *string
 	Related      *[]storage.Ref
 	OwnerID      *string
+	TeamID       *string
 }
 
 // Activities manages the communication history.
@@ -118,7 +122,7 @@ type Activities struct{ s *Service }
 func (as *Activities) Log(ctx context.Context, in NewActivity) (*Activity, error) {
 	a := &Activity{Kind: in.Kind, Subject: in.Subject, Body: in.Body, Direction: in.Direction,
 		OccurredAt: in.OccurredAt, Duration: in.Duration, Outcome: in.Outcome, Participants: in.Participants,
-		ContactIDs: in.ContactIDs, AccountID: in.AccountID, Related: in.Related, OwnerID: in.OwnerID}
+		ContactIDs: in.ContactIDs, AccountID: in.AccountID, Related: in.Related, OwnerID: in.OwnerID, TeamID: in.TeamID}
 	if a.OccurredAt.IsZero() {
 		a.OccurredAt = storage.Now()
 	}
@@ -150,6 +154,7 @@ func (as *Activities) normalize(ctx context.Context, ck *checker, a, prev *Activ
 	}
 	ck.text("outcome", &a.Outcome, MaxNameLen)
 	ck.text("owner_id", &a.OwnerID, MaxNameLen)
+	ck.text("team_id", &a.TeamID, MaxNameLen)
 	if ck.listLen("participants", len(a.Participants)) {
 		for i, p := range a.Participants {
 			f := fmt.Sprintf("participants[%d].", i)
@@ -241,6 +246,7 @@ func (as *Activities) Update(ctx context.Context, id string, in UpdateActivity) 
 		set(&a.AccountID, in.AccountID)
 		set(&a.Related, in.Related)
 		set(&a.OwnerID, in.OwnerID)
+		set(&a.TeamID, in.TeamID)
 		var ck checker
 		as.normalize(ctx, &ck, a, &prev)
 		return ck.Err()

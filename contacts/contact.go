@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"strings"
 
@@ -51,6 +52,8 @@ type Contact struct {
 	AccountID string `bun:"account_id,nullzero" json:"account_id,omitempty"`
 	// OwnerID is the member responsible for the contact, or "".
 	OwnerID string `bun:"owner_id,notnull" json:"owner_id,omitempty"`
+	// TeamID is the team the contact belongs to, or "".
+	TeamID string `bun:"team_id,notnull" json:"team_id,omitempty"`
 	// Lifecycle is the contact's stage, or "".
 	Lifecycle Lifecycle `bun:"lifecycle,notnull" json:"lifecycle,omitempty"`
 	// Source says where the contact came from, such as "web form" or "import".
@@ -107,6 +110,7 @@ type NewContact struct {
 	SocialProfiles                                  []SocialProfile
 	AccountID                                       string // an account of the workspace
 	OwnerID                                         string
+	TeamID                                          string
 	Lifecycle                                       Lifecycle
 	Source                                          string
 	Tags                                            []string
@@ -127,6 +131,7 @@ type UpdateContact struct {
 	SocialProfiles                                  *[]SocialProfile
 	AccountID                                       *string // "" unlinks the account
 	OwnerID                                         *string
+	TeamID                                          *string
 	Lifecycle                                       *Lifecycle
 	Source                                          *string
 	Tags                                            *[]string
@@ -146,7 +151,7 @@ func (cs *Contacts) Create(ctx context.Context, in NewContact) (*Contact, error)
 		Prefix: in.Prefix, FirstName: in.FirstName, MiddleName: in.MiddleName, LastName: in.LastName,
 		Suffix: in.Suffix, Email: in.Email, Emails: in.Emails, Phones: in.Phones, Addresses: in.Addresses,
 		JobTitle: in.JobTitle, Department: in.Department, SocialProfiles: in.SocialProfiles,
-		AccountID: in.AccountID, OwnerID: in.OwnerID, Lifecycle: in.Lifecycle, Source: in.Source,
+		AccountID: in.AccountID, OwnerID: in.OwnerID, TeamID: in.TeamID, Lifecycle: in.Lifecycle, Source: in.Source,
 		Tags: in.Tags,
 	}
 	err := cs.s.store.RunInTx(ctx, func(ctx context.Context) error {
@@ -181,6 +186,7 @@ func (cs *Contacts) normalize(ctx context.Context, ck *checker, c, prev *Contact
 	ck.text("department", &c.Department, MaxNameLen)
 	c.SocialProfiles = ck.profiles("social_profiles", c.SocialProfiles)
 	ck.text("owner_id", &c.OwnerID, MaxNameLen)
+	ck.text("team_id", &c.TeamID, MaxNameLen)
 	ck.oneOf("lifecycle", string(c.Lifecycle), true, lifecycles...)
 	ck.text("source", &c.Source, MaxNameLen)
 	c.Tags = ck.tags("tags", c.Tags)
@@ -199,7 +205,7 @@ func checkExists[T storage.Record](ctx context.Context, ck *checker, field strin
 		if errors.Is(err, storage.ErrNotFound) {
 			ck.Add(field, "no record %s in this workspace", id)
 		} else {
-			ck.Add(field, "cannot be checked: %v", err)
+			ck.fail(fmt.Errorf("%s: %w", field, err))
 		}
 	}
 }
@@ -228,6 +234,7 @@ func (cs *Contacts) Update(ctx context.Context, id string, in UpdateContact) (*C
 		set(&c.SocialProfiles, in.SocialProfiles)
 		set(&c.AccountID, in.AccountID)
 		set(&c.OwnerID, in.OwnerID)
+		set(&c.TeamID, in.TeamID)
 		set(&c.Lifecycle, in.Lifecycle)
 		set(&c.Source, in.Source)
 		set(&c.Tags, in.Tags)

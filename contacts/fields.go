@@ -170,7 +170,7 @@ func (f *Fields) Delete(ctx context.Context, id string) error {
 func (s *Service) custom(ctx context.Context, c *checker, object string, prev, patch map[string]any, replace bool) map[string]any {
 	defs, err := s.Fields.List(ctx, object)
 	if err != nil {
-		c.Add("custom", "cannot load field definitions: %v", err)
+		c.fail(fmt.Errorf("custom fields: %w", err))
 		return nil
 	}
 	byName := make(map[string]*FieldDef, len(defs))

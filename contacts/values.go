@@ -138,7 +138,27 @@ func isDigits(s string) bool {
 }
 
 // checker collects field errors while normalising an input.
-type checker struct{ storage.ValidationError }
+type checker struct {
+	storage.ValidationError
+	failed error // a check that could not run, such as a storage error
+}
+
+// fail records an error that is not about the input: Err returns it, not
+// a validation error.
+func (c *checker) fail(err error) {
+	if c.failed == nil {
+		c.failed = err
+	}
+}
+
+// Err returns the first check that could not run, else the validation
+// error listing every bad field, else nil.
+func (c *checker) Err() error {
+	if c.failed != nil {
+		return c.failed
+	}
+	return c.ValidationError.Err()
+}
 
 // text trims *s and checks it is valid UTF-8 of at most max characters.
 func (c *checker) text(field string, s *string, max int) {

@@ -35,8 +35,12 @@ func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }
 
-// ActorFrom returns the context's actor, or SystemActor when it names none.
+// ActorFrom returns the context's actor: the principal's member ID (see
+// WithPrincipal), else the actor of WithActor, else SystemActor.
 func ActorFrom(ctx context.Context) string {
+	if p := PrincipalFrom(ctx); p != nil && p.MemberID != "" {
+		return p.MemberID
+	}
 	if a, ok := ctx.Value(actorKey{}).(string); ok && a != "" {
 		return a
 	}

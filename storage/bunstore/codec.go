@@ -49,6 +49,7 @@ type codec struct {
 	selectCols string // "t.id, t.workspace_id, …"
 	insertSQL  string
 	getSQL     string
+	getQ       string // getSQL with ? placeholders, to extend
 	updateSQL  string
 	deleteSQL  string
 	// updCols are the columns the update writes, in order: every column but
@@ -103,7 +104,8 @@ func newCodec(d dialect, bt *schema.Table, table, recType string) (*codec, error
 	}
 	c.selectCols = strings.Join(qualified, ", ")
 	c.insertSQL = d.rebind(fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(names, ", "), placeholders(len(names))))
-	c.getSQL = d.rebind(fmt.Sprintf("SELECT %s FROM %s t WHERE t.workspace_id = ? AND t.id = ?", c.selectCols, table))
+	c.getQ = fmt.Sprintf("SELECT %s FROM %s t WHERE t.workspace_id = ? AND t.id = ?", c.selectCols, table)
+	c.getSQL = d.rebind(c.getQ)
 	c.updateSQL = d.rebind(fmt.Sprintf("UPDATE %s SET %s WHERE workspace_id = ? AND id = ? AND version = ?", table, strings.Join(sets, ", ")))
 	c.deleteSQL = d.rebind(fmt.Sprintf("DELETE FROM %s WHERE workspace_id = ? AND id = ? AND version = ?", table))
 	return c, nil

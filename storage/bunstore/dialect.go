@@ -47,9 +47,9 @@ type dialect interface {
 	// deleteSearch deletes the document of one record_id.
 	deleteSearch() string
 	// search is the search query: text (the dialect's query syntax, from
-	// searchQuery), workspace_id, then the type filter and the limit are
-	// appended by the caller.
-	search(types int) string
+	// searchQuery), workspace_id, the type filter, then the bind values of
+	// cond, a condition on the documents aliased d, and the limit.
+	search(types int, cond string) string
 	// searchQuery turns words into the dialect's full-text query.
 	searchQuery(words []string) string
 	// translate turns a driver error into the storage sentinels.
@@ -98,14 +98,14 @@ ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.bo
 
 func (sqliteDialect) deleteSearch() string { return `DELETE FROM crm_search_docs WHERE record_id = ?` }
 
-func (sqliteDialect) search(types int) string {
+func (sqliteDialect) search(types int, cond string) string {
 	q := `SELECT d.record_type, d.record_id, d.title, bm25(crm_search, 10.0, 1.0)
 FROM crm_search JOIN crm_search_docs d ON d.id = crm_search.rowid
 WHERE crm_search MATCH ? AND d.workspace_id = ?`
 	if types > 0 {
 		q += " AND d.record_type IN (" + placeholders(types) + ")"
 	}
-	return q + " ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ?"
+	return q + cond + " ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ?"
 }
 
 func (sqliteDialect) searchQuery(words []string) string {
@@ -196,14 +196,14 @@ ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.bo
 
 func (postgresDialect) deleteSearch() string { return `DELETE FROM crm_search WHERE record_id = ?` }
 
-func (postgresDialect) search(types int) string {
-	q := `SELECT record_type, record_id, title, -ts_rank(tsv, q)
-FROM crm_search, to_tsquery('simple', ?::text) q
-WHERE tsv @@ q AND workspace_id = ?`
+func (postgresDialect) search(types int, cond string) string {
+	q := `SELECT d.record_type, d.record_id, d.title, -ts_rank(d.tsv, q)
+FROM crm_search d, to_tsquery('simple', ?::text) q
+WHERE d.tsv @@ q AND d.workspace_id = ?`
 	if types > 0 {
-		q += " AND record_type IN (" + placeholders(types) + ")"
+		q += " AND d.record_type IN (" + placeholders(types) + ")"
 	}
-	return q + " ORDER BY ts_rank(tsv, q) DESC, record_id LIMIT ?"
+	return q + cond + " ORDER BY ts_rank(d.tsv, q) DESC, d.record_id LIMIT ?"
 }
 
 func (postgresDialect) searchQuery(words []string) string {

@@ -50,12 +50,17 @@ func (s *Store) ChangeFeed(ctx context.Context, cursor string, limit int) (stora
 		}
 	}
 	limit = storage.PageQuery{Limit: limit}.PageSize()
-	q := "SELECT " + eventCols + " FROM crm_events WHERE workspace_id = ? AND (tx_id > ? OR (tx_id = ? AND seq > ?))"
+	var b sqlBuilder
+	b.add("SELECT "+eventCols+" FROM crm_events e WHERE workspace_id = ? AND (tx_id > ? OR (tx_id = ? AND seq > ?))",
+		storage.WorkspaceFrom(ctx), txID, txID, seq)
 	if h := s.d.feedHorizon(); h != "" {
-		q += " AND " + h
+		b.add(" AND " + h)
 	}
-	q += " ORDER BY tx_id, seq LIMIT ?"
-	rows, err := s.query(ctx, s.d.rebind(q), storage.WorkspaceFrom(ctx), txID, txID, seq, limit)
+	if err := s.refsReadable(ctx, "e.subject_type", "e.subject_id", "e.workspace_id", &b); err != nil {
+		return feed, err
+	}
+	b.add(" ORDER BY tx_id, seq LIMIT ?", limit)
+	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return feed, s.d.translate(err, "event")
 	}
@@ -82,8 +87,11 @@ func (s *Store) ChangeFeed(ctx context.Context, cursor string, limit int) (stora
 func (s *Store) History(ctx context.Context, subjectID string, pq storage.PageQuery) (storage.Page[storage.Event], error) {
 	var page storage.Page[storage.Event]
 	fp := storage.Fingerprint("history", subjectID)
-	q := "SELECT " + eventCols + " FROM crm_events WHERE workspace_id = ? AND subject_id = ?"
-	args := []any{storage.WorkspaceFrom(ctx), subjectID}
+	var b sqlBuilder
+	b.add("SELECT "+eventCols+" FROM crm_events e WHERE workspace_id = ? AND subject_id = ?", storage.WorkspaceFrom(ctx), subjectID)
+	if err := s.refsReadable(ctx, "e.subject_type", "e.subject_id", "e.workspace_id", &b); err != nil {
+		return page, err
+	}
 	if pq.Cursor != "" {
 		keys, err := storage.DecodeCursor(pq.Cursor, fp, 1)
 		if err != nil {
@@ -93,13 +101,11 @@ func (s *Store) History(ctx context.Context, subjectID string, pq storage.PageQu
 		if json.Unmarshal(keys[0], &seq) != nil {
 			return page, storage.Invalid("cursor", "is malformed")
 		}
-		q += " AND seq < ?"
-		args = append(args, seq)
+		b.add(" AND seq < ?", seq)
 	}
 	limit := pq.PageSize()
-	q += " ORDER BY seq DESC LIMIT ?"
-	args = append(args, limit+1)
-	rows, err := s.query(ctx, s.d.rebind(q), args...)
+	b.add(" ORDER BY seq DESC LIMIT ?", limit+1)
+	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return page, s.d.translate(err, "event")
 	}

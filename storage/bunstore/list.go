@@ -294,6 +294,9 @@ func (t *table[T]) List(ctx context.Context, q storage.ListQuery) (storage.Page[
 	if err := t.s.where(t.c, q.Filter, &b); err != nil {
 		return page, err
 	}
+	if err := t.s.readable(ctx, t.c, "t", &b); err != nil {
+		return page, err
+	}
 	fp := storage.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort)
 	if q.Cursor != "" {
 		keys, err := storage.DecodeCursor(q.Cursor, fp, len(cols))
@@ -390,6 +393,9 @@ func (t *table[T]) Count(ctx context.Context, f storage.Filter) (int64, error) {
 	var b sqlBuilder
 	b.add("SELECT COUNT(*) FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", storage.WorkspaceFrom(ctx))
 	if err := t.s.where(t.c, f, &b); err != nil {
+		return 0, err
+	}
+	if err := t.s.readable(ctx, t.c, "t", &b); err != nil {
 		return 0, err
 	}
 	rows, err := t.s.query(ctx, t.s.d.rebind(b.sb.String()), b.args...)

@@ -41,7 +41,8 @@ func (s *Store) index(ctx context.Context, rec, prev storage.Record) error {
 }
 
 // Search implements storage.Searcher: every word of the query must match a
-// word of the record as a prefix.
+// word of the record as a prefix. A principal finds only the records it may
+// read.
 func (s *Store) Search(ctx context.Context, q storage.SearchQuery) ([]storage.SearchHit, error) {
 	ws := words(q.Text)
 	if len(ws) == 0 {
@@ -59,8 +60,12 @@ func (s *Store) Search(ctx context.Context, q storage.SearchQuery) ([]storage.Se
 	for _, t := range q.Types {
 		args = append(args, t)
 	}
-	args = append(args, limit)
-	rows, err := s.query(ctx, s.d.rebind(s.d.search(len(q.Types))), args...)
+	var cond sqlBuilder
+	if err := s.refsReadable(ctx, "d.record_type", "d.record_id", "d.workspace_id", &cond); err != nil {
+		return nil, err
+	}
+	args = append(append(args, cond.args...), limit)
+	rows, err := s.query(ctx, s.d.rebind(s.d.search(len(q.Types), cond.sb.String())), args...)
 	if err != nil {
 		return nil, s.d.translate(err, "search")
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 	"github.com/uptrace/bun"
 	bundialect "github.com/uptrace/bun/dialect"
 )
@@ -24,14 +25,20 @@ type Options struct {
 	// CloseDB makes Close close the databases. Default: false (the caller
 	// owns them).
 	CloseDB bool
+	// RequirePrincipal makes every call whose context carries no principal
+	// (storage.WithPrincipal, storage.AsSystem) fail with ErrForbidden.
+	// Default: false, and such calls act as the system, so that an
+	// application with a single user needs no setup.
+	RequirePrincipal bool
 }
 
 // Store implements the Store of every domain package on one bun database.
 // It is safe for concurrent use.
 type Store struct {
-	db, rdb *bun.DB
-	d       dialect
-	closeDB bool
+	db, rdb          *bun.DB
+	d                dialect
+	closeDB          bool
+	requirePrincipal bool
 
 	w      *writer   // SQLite's single writer; nil on Postgres
 	rstmts stmtCache // prepared reads on rdb (SQLite)
@@ -40,7 +47,12 @@ type Store struct {
 	accounts   *table[*contacts.Account]
 	activities *table[*contacts.Activity]
 	fieldDefs  *table[*contacts.FieldDef]
+	members    *table[*access.Member]
+	teams      *table[*access.Team]
+	roles      *table[*access.Role]
+	shares     *table[*access.Share]
 	codecs     map[string]*codec // by record type
+	codecOrder []string          // the record types, in a fixed order
 
 	eventSQL, linkSQL string
 }
@@ -49,7 +61,7 @@ type Store struct {
 // It does not migrate: call Migrate, or use storage/sqlite or
 // storage/postgres, whose Open does.
 func New(db *bun.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB}
+	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal}
 	if opts.ReadDB != nil {
 		s.rdb = opts.ReadDB
 	}
@@ -77,6 +89,18 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if s.fieldDefs, err = newTable[*contacts.FieldDef](s, "crm_field_defs"); err != nil {
+		return nil, err
+	}
+	if s.members, err = newTable[*access.Member](s, "crm_members"); err != nil {
+		return nil, err
+	}
+	if s.teams, err = newTable[*access.Team](s, "crm_teams"); err != nil {
+		return nil, err
+	}
+	if s.roles, err = newTable[*access.Role](s, "crm_roles"); err != nil {
+		return nil, err
+	}
+	if s.shares, err = newTable[*access.Share](s, "crm_shares"); err != nil {
 		return nil, err
 	}
 	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -122,6 +146,18 @@ func (s *Store) Activities() storage.Table[*contacts.Activity] { return s.activi
 
 // FieldDefs returns the custom field definitions table.
 func (s *Store) FieldDefs() storage.Table[*contacts.FieldDef] { return s.fieldDefs }
+
+// Members returns the members table.
+func (s *Store) Members() storage.Table[*access.Member] { return s.members }
+
+// Teams returns the teams table.
+func (s *Store) Teams() storage.Table[*access.Team] { return s.teams }
+
+// Roles returns the custom roles table.
+func (s *Store) Roles() storage.Table[*access.Role] { return s.roles }
+
+// Shares returns the shares table.
+func (s *Store) Shares() storage.Table[*access.Share] { return s.shares }
 
 // maxCachedStmts bounds a stmtCache: list queries vary with the shape of
 // their filters, and past this many a query runs unprepared.

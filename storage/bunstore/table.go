@@ -31,6 +31,7 @@ func newTable[T storage.Record](s *Store, name string) (*table[T], error) {
 		return nil, err
 	}
 	s.codecs[rt] = c
+	s.codecOrder = append(s.codecOrder, rt)
 	return &table[T]{s: s, c: c, rt: rt}, nil
 }
 
@@ -49,11 +50,14 @@ func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOptio
 	m.CreatedAt, m.UpdatedAt = now, now
 	m.CreatedBy, m.UpdatedBy = actor, actor
 	rv := reflect.ValueOf(rec)
-	args, err := t.c.args(t.s.d, rv)
-	if err != nil {
-		return err
-	}
 	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
+		if err := t.s.authorizeCreate(ctx, t.c, rv); err != nil {
+			return err
+		}
+		args, err := t.c.args(t.s.d, rv)
+		if err != nil {
+			return err
+		}
 		if _, err := t.s.exec(ctx, t.c.insertSQL, args...); err != nil {
 			return err
 		}
@@ -70,7 +74,15 @@ func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOptio
 // Get implements storage.Table.
 func (t *table[T]) Get(ctx context.Context, id string) (T, error) {
 	var zero T
-	rows, err := t.s.query(ctx, t.c.getSQL, storage.WorkspaceFrom(ctx), id)
+	q := t.c.getSQL
+	b := sqlBuilder{args: []any{storage.WorkspaceFrom(ctx), id}}
+	if err := t.s.readable(ctx, t.c, "t", &b); err != nil {
+		return zero, err
+	}
+	if b.sb.Len() > 0 {
+		q = t.s.d.rebind(t.c.getQ + b.sb.String())
+	}
+	rows, err := t.s.query(ctx, q, b.args...)
 	if err != nil {
 		return zero, t.s.d.translate(err, t.rt)
 	}
@@ -115,6 +127,9 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 	}
 	args = append(args, nm.WorkspaceID, nm.ID, pm.Version)
 	err := t.s.write(ctx, t.rt, func(ctx context.Context) error {
+		if err := t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate); err != nil {
+			return err
+		}
 		res, err := t.s.exec(ctx, t.c.updateSQL, args...)
 		if err != nil {
 			return err
@@ -141,6 +156,9 @@ func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOpti
 	o := writeOptions(opts, t.rt+".deleted")
 	pm := prev.RecordMeta()
 	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
+		if err := t.s.authorize(ctx, t.c, pm.ID, storage.ActionDelete); err != nil {
+			return err
+		}
 		res, err := t.s.exec(ctx, t.c.deleteSQL, storage.WorkspaceFrom(ctx), pm.ID, pm.Version)
 		if err != nil {
 			return err

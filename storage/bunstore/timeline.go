@@ -45,6 +45,9 @@ func (s *Store) Timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 	b.add("SELECT "+ac.selectCols+" FROM crm_activities t WHERE t.workspace_id = ? AND t.id IN "+
 		"(SELECT from_id FROM crm_links WHERE workspace_id = ? AND to_id = ? AND from_type = ?)",
 		ws, ws, ref.ID, "activity")
+	if err := s.readable(ctx, ac, "t", &b); err != nil {
+		return page, err
+	}
 	keyset("t.occurred_at", "t.id", &b)
 	b.add(" ORDER BY t.occurred_at DESC, t.id DESC LIMIT ?", limit+1)
 	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
@@ -69,7 +72,10 @@ func (s *Store) Timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 
 	// Change events of ref itself.
 	b = sqlBuilder{}
-	b.add("SELECT "+eventCols+" FROM crm_events WHERE workspace_id = ? AND subject_id = ?", ws, ref.ID)
+	b.add("SELECT "+eventCols+" FROM crm_events e WHERE workspace_id = ? AND subject_id = ?", ws, ref.ID)
+	if err := s.refsReadable(ctx, "e.subject_type", "e.subject_id", "e.workspace_id", &b); err != nil {
+		return page, err
+	}
 	keyset("occurred_at", "id", &b)
 	b.add(" ORDER BY occurred_at DESC, id DESC LIMIT ?", limit+1)
 	rows, err = s.query(ctx, s.d.rebind(b.sb.String()), b.args...)

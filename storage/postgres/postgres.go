@@ -23,10 +23,18 @@ import (
 type Option func(*config)
 
 type config struct {
-	migrate  bool
-	maxConns int
-	schema   string
+	requirePrincipal bool
+	migrate          bool
+	maxConns         int
+	schema           string
 }
+
+// WithPrincipalRequired makes every call whose context carries no principal
+// fail with ErrForbidden (see bunstore.Options.RequirePrincipal): the
+// setting for multi-user applications, where a forgotten
+// storage.WithPrincipal must not mean "sees everything". Default: calls
+// without a principal act as the system.
+func WithPrincipalRequired() Option { return func(c *config) { c.requirePrincipal = true } }
 
 // WithoutMigrations makes Open skip the schema migrations; call
 // (*bunstore.Store).Migrate yourself. Default: Open migrates.
@@ -78,7 +86,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 		}
 	}
 	db := bun.NewDB(sqldb, pgdialect.New())
-	store, err := bunstore.New(db, bunstore.Options{CloseDB: true})
+	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal})
 	if err != nil {
 		db.Close()
 		return nil, err

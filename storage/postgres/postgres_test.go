@@ -15,7 +15,8 @@ import (
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, storagetest.Harness{
-		Open: func(t testing.TB) storagetest.Store { return testdb.Postgres(t) },
+		Open:       func(t testing.TB) storagetest.Store { return testdb.Postgres(t) },
+		OpenStrict: func(t testing.TB) storagetest.Store { return testdb.Postgres(t, postgres.WithPrincipalRequired()) },
 	})
 }
 

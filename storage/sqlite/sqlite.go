@@ -26,10 +26,18 @@ import (
 type Option func(*config)
 
 type config struct {
-	migrate     bool
-	readConns   int
-	busyTimeout int
+	requirePrincipal bool
+	migrate          bool
+	readConns        int
+	busyTimeout      int
 }
+
+// WithPrincipalRequired makes every call whose context carries no principal
+// fail with ErrForbidden (see bunstore.Options.RequirePrincipal): the
+// setting for multi-user applications, where a forgotten
+// storage.WithPrincipal must not mean "sees everything". Default: calls
+// without a principal act as the system.
+func WithPrincipalRequired() Option { return func(c *config) { c.requirePrincipal = true } }
 
 // WithoutMigrations makes Open skip the schema migrations; call
 // (*bunstore.Store).Migrate yourself. Default: Open migrates.
@@ -82,7 +90,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	wdb := bun.NewDB(wsql, sqlitedialect.New())
-	bopts := bunstore.Options{CloseDB: true}
+	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal}
 	if !memory {
 		rsql, err := sql.Open("sqlite", path+"?"+rq+"&_pragma=query_only(1)")
 		if err != nil {

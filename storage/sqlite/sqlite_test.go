@@ -16,8 +16,9 @@ import (
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, storagetest.Harness{
-		Open:   func(t testing.TB) storagetest.Store { return testdb.SQLite(t) },
-		IsBusy: testdb.IsSQLiteBusy,
+		Open:       func(t testing.TB) storagetest.Store { return testdb.SQLite(t) },
+		OpenStrict: func(t testing.TB) storagetest.Store { return testdb.SQLite(t, sqlite.WithPrincipalRequired()) },
+		IsBusy:     testdb.IsSQLiteBusy,
 	})
 }
 

@@ -20,12 +20,14 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 )
 
 // Store is what the suite needs of an adapter: the stores of every module and
 // the change log. *bunstore.Store implements it.
 type Store interface {
 	contacts.Store
+	access.Store
 	storage.EventLog
 }
 
@@ -39,6 +41,10 @@ type Harness struct {
 	// (SQLite's SQLITE_BUSY). The suite fails if such an error ever reaches a
 	// caller. Nil means the adapter has no such error.
 	IsBusy func(err error) bool
+	// OpenStrict is like Open, with the store requiring a principal in every
+	// context (bunstore.Options.RequirePrincipal). Nil skips the checks of
+	// that mode.
+	OpenStrict func(t testing.TB) Store
 }
 
 // Run runs the whole suite against the adapter h describes, each check as a
@@ -76,6 +82,11 @@ func Run(t *testing.T, h Harness) {
 		{"ChangeFeed", testChangeFeed},
 		{"History", testHistory},
 		{"Timeline", testTimeline},
+		{"AccessMatchesOracle", testAccessOracle},
+		{"AccessErrors", testAccessErrors},
+		{"AccessScopesReads", testAccessReads},
+		{"AccessDirectory", testAccessDirectory},
+		{"AccessStrict", testAccessStrict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,155 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+)
+
+// Action is what a principal does to a record.
+type Action string
+
+// The actions a role grants, per record type.
+const (
+	ActionRead   Action = "read"
+	ActionCreate Action = "create"
+	ActionUpdate Action = "update"
+	ActionDelete Action = "delete"
+	ActionExport Action = "export"
+)
+
+// Actions lists every Action.
+var Actions = []Action{ActionRead, ActionCreate, ActionUpdate, ActionDelete, ActionExport}
+
+// Scope is which records of a type an action is granted on.
+type Scope string
+
+// The scopes, from narrowest to widest. "own" is the records the principal
+// owns; "team" adds the records whose team is one of the principal's teams
+// and the records owned by a member of one of those teams. For a record type
+// without owners, such as custom field definitions, "own" and "team" mean
+// the records the principal created.
+const (
+	ScopeNone Scope = "none"
+	ScopeOwn  Scope = "own"
+	ScopeTeam Scope = "team"
+	ScopeAll  Scope = "all"
+)
+
+// Valid reports whether s is one of the four scopes.
+func (s Scope) Valid() bool {
+	switch s {
+	case ScopeNone, ScopeOwn, ScopeTeam, ScopeAll:
+		return true
+	}
+	return false
+}
+
+// AnyType is the record type key of Permissions that applies to every type
+// not named on its own.
+const AnyType = "*"
+
+// Permissions grant scopes: record type (or AnyType) → action → scope.
+// Anything not granted is ScopeNone (deny by default).
+type Permissions map[string]map[Action]Scope
+
+// Scope returns the scope p grants for action on recordType: the type's own
+// entry, else AnyType's, else ScopeNone.
+func (p Permissions) Scope(recordType string, action Action) Scope {
+	if s, ok := p[recordType][action]; ok && s.Valid() {
+		return s
+	}
+	if s, ok := p[AnyType][action]; ok && s.Valid() {
+		return s
+	}
+	return ScopeNone
+}
+
+// Validate checks every action and scope of p; the error is a
+// *ValidationError naming the bad entries under field.
+func (p Permissions) Validate(field string) error {
+	var v ValidationError
+	for typ, acts := range p {
+		if typ == "" {
+			v.Add(field, "has an empty record type")
+		}
+		for a, s := range acts {
+			f := fmt.Sprintf("%s.%s.%s", field, typ, a)
+			if !slices.Contains(Actions, a) {
+				v.Add(f, "%q is not an action (read, create, update, delete, export)", a)
+			}
+			if !s.Valid() {
+				v.Add(f, "%q is not a scope (none, own, team, all)", s)
+			}
+		}
+	}
+	return v.Err()
+}
+
+// Principal is who a call acts as: a member of the workspace with their
+// teams and their role's permissions, or the system. Build one with
+// (*access.Service).Principal, or by hand when the host application keeps
+// members itself, and put it in the context with WithPrincipal.
+type Principal struct {
+	// MemberID is the member's ID; it is the actor of the change log.
+	MemberID string
+	// TeamIDs are the teams the member belongs to.
+	TeamIDs []string
+	// Role is the name of the member's role.
+	Role string
+	// Permissions are the role's grants.
+	Permissions Permissions
+
+	system bool
+}
+
+// IsSystem reports whether p is the system principal, which every check
+// lets through.
+func (p *Principal) IsSystem() bool { return p != nil && p.system }
+
+// Scope returns the scope p has for action on recordType: ScopeAll for the
+// system principal.
+func (p *Principal) Scope(recordType string, action Action) Scope {
+	if p.IsSystem() {
+		return ScopeAll
+	}
+	return p.Permissions.Scope(recordType, action)
+}
+
+var systemPrincipal = &Principal{MemberID: SystemActor, Role: SystemActor, system: true}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context whose calls act as p: every read sees
+// only the records p's role lets it see, every write is checked, and the
+// change log records p.MemberID as the actor.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// AsSystem returns a context whose calls act as the system: no access
+// checks, and writes recorded as made by SystemActor. Library code and host
+// code use it only where a call must see everything (background jobs,
+// resolving a principal, migrations of data).
+func AsSystem(ctx context.Context) context.Context {
+	return context.WithValue(ctx, principalKey{}, systemPrincipal)
+}
+
+// PrincipalFrom returns the context's principal, or nil when it has none.
+// What a store does without one depends on how it was opened: by default it
+// acts as the system (the single-user embedding needs no setup), and with
+// access control required it refuses with ErrForbidden.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// Authorizer checks one action on one record for the context's principal.
+// The stores implement it; services call it where an action on one record
+// rides on another (sharing a record needs the right to update it).
+type Authorizer interface {
+	// Check returns nil when the principal may do action on ref; ErrNotFound
+	// when it may not read ref (or ref does not exist), and ErrForbidden when
+	// it may read ref but not do action.
+	Check(ctx context.Context, ref Ref, action Action) error
+}

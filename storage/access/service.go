@@ -1,0 +1,358 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// Store is what the access package needs from a storage adapter.
+type Store interface {
+	storage.Transactor
+	storage.Authorizer
+	Members() storage.Table[*Member]
+	Teams() storage.Table[*Team]
+	Roles() storage.Table[*Role]
+	Shares() storage.Table[*Share]
+}
+
+// Service manages members, teams, roles and shares, and builds principals.
+type Service struct {
+	store Store
+}
+
+// NewService returns the access module on store.
+func NewService(store Store) *Service { return &Service{store: store} }
+
+// NewMember is the input of CreateMember and SyncMember.
+type NewMember struct {
+	ExternalID string   // the host application's user ID; optional, unique
+	Name       string   // required
+	Email      string   // optional
+	Role       string   // a built-in or custom role; required
+	TeamIDs    []string // teams of the workspace
+	Inactive   bool     // creates the member inactive
+}
+
+// UpdateMember changes a member; nil fields stay as they are.
+type UpdateMember struct {
+	Name, Email, Role *string
+	TeamIDs           *[]string
+	Active            *bool
+}
+
+// CreateMember adds a member to the workspace.
+func (s *Service) CreateMember(ctx context.Context, in NewMember) (*Member, error) {
+	m := &Member{ExternalID: strings.TrimSpace(in.ExternalID), Name: in.Name, Email: in.Email,
+		Role: in.Role, TeamIDs: in.TeamIDs, Active: !in.Inactive}
+	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
+		if err := s.checkMember(ctx, m); err != nil {
+			return err
+		}
+		return s.store.Members().Insert(ctx, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// SyncMember creates the member with in.ExternalID, or updates it to match
+// in: how a host application mirrors its users into the CRM.
+func (s *Service) SyncMember(ctx context.Context, in NewMember) (*Member, error) {
+	ext := strings.TrimSpace(in.ExternalID)
+	if ext == "" {
+		return nil, storage.Invalid("external_id", "is required to sync a member")
+	}
+	var out *Member
+	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
+		page, err := s.store.Members().List(ctx, storage.ListQuery{Filter: storage.Eq("external_id", ext), PageQuery: storage.PageQuery{Limit: 1}})
+		if err != nil {
+			return err
+		}
+		if len(page.Items) == 0 {
+			out, err = s.CreateMember(ctx, in)
+			return err
+		}
+		active := !in.Inactive
+		teams := in.TeamIDs
+		out, err = s.UpdateMember(ctx, page.Items[0].ID, UpdateMember{Name: &in.Name, Email: &in.Email, Role: &in.Role, TeamIDs: &teams, Active: &active})
+		return err
+	})
+	return out, err
+}
+
+// GetMember returns a member.
+func (s *Service) GetMember(ctx context.Context, id string) (*Member, error) {
+	return s.store.Members().Get(ctx, id)
+}
+
+// UpdateMember changes a member.
+func (s *Service) UpdateMember(ctx context.Context, id string, in UpdateMember) (*Member, error) {
+	var next *Member
+	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
+		prev, err := s.store.Members().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		n := *prev
+		next = &n
+		set(&next.Name, in.Name)
+		set(&next.Email, in.Email)
+		set(&next.Role, in.Role)
+		set(&next.TeamIDs, in.TeamIDs)
+		set(&next.Active, in.Active)
+		if err := s.checkMember(ctx, next); err != nil {
+			return err
+		}
+		return s.store.Members().Update(ctx, prev, next)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
+// ListMembers returns a page of members.
+func (s *Service) ListMembers(ctx context.Context, q storage.ListQuery) (storage.Page[*Member], error) {
+	return s.store.Members().List(ctx, q)
+}
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+func (s *Service) checkMember(ctx context.Context, m *Member) error {
+	var v storage.ValidationError
+	m.Name = strings.TrimSpace(m.Name)
+	if m.Name == "" {
+		v.Add("name", "is required")
+	}
+	m.Email = strings.ToLower(strings.TrimSpace(m.Email))
+	if m.Email != "" {
+		if a, err := mail.ParseAddress(m.Email); err != nil || a.Address != m.Email {
+			v.Add("email", "%q is not an email address", m.Email)
+		}
+	}
+	if m.Role == "" {
+		v.Add("role", "is required")
+	} else if _, err := s.Role(ctx, m.Role); errors.Is(err, storage.ErrNotFound) {
+		v.Add("role", "%q is not a role of the workspace", m.Role)
+	} else if err != nil {
+		return err
+	}
+	m.TeamIDs = normTeams(m.TeamIDs)
+	for i, id := range m.TeamIDs {
+		if _, err := s.store.Teams().Get(ctx, id); errors.Is(err, storage.ErrNotFound) {
+			v.Add(fmt.Sprintf("team_ids[%d]", i), "%q is not a team of the workspace", id)
+		} else if err != nil {
+			return err
+		}
+	}
+	return v.Err()
+}
+
+// CreateTeam adds a team.
+func (s *Service) CreateTeam(ctx context.Context, name, description string) (*Team, error) {
+	t := &Team{Name: strings.TrimSpace(name), Description: strings.TrimSpace(description)}
+	if t.Name == "" {
+		return nil, storage.Invalid("name", "is required")
+	}
+	if err := s.store.Teams().Insert(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// ListTeams returns a page of teams.
+func (s *Service) ListTeams(ctx context.Context, q storage.ListQuery) (storage.Page[*Team], error) {
+	return s.store.Teams().List(ctx, q)
+}
+
+// NewRole is the input of DefineRole.
+type NewRole struct {
+	Name        string
+	Description string
+	Permissions storage.Permissions
+}
+
+// DefineRole adds a custom role. Its name must not be a built-in role's.
+func (s *Service) DefineRole(ctx context.Context, in NewRole) (*Role, error) {
+	r := &Role{Name: strings.TrimSpace(in.Name), Description: strings.TrimSpace(in.Description), Permissions: in.Permissions}
+	var v storage.ValidationError
+	switch {
+	case !nameRE.MatchString(r.Name):
+		v.Add("name", "%q must be lower-case letters, digits and underscores, starting with a letter", r.Name)
+	case builtins[r.Name] != nil:
+		v.Add("name", "%q is a built-in role", r.Name)
+	}
+	if err := r.Permissions.Validate("permissions"); err != nil {
+		var pv *storage.ValidationError
+		if errors.As(err, &pv) {
+			v.Merge("", pv)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.store.Roles().Insert(ctx, r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// UpdateRole replaces the permissions of a custom role.
+func (s *Service) UpdateRole(ctx context.Context, name string, perms storage.Permissions) (*Role, error) {
+	if err := perms.Validate("permissions"); err != nil {
+		return nil, err
+	}
+	var next *Role
+	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
+		prev, err := s.customRole(ctx, name)
+		if err != nil {
+			return err
+		}
+		n := *prev
+		n.Permissions = perms
+		next = &n
+		return s.store.Roles().Update(ctx, prev, next)
+	})
+	return next, err
+}
+
+// Role returns the role name: a built-in role, or a custom role of the
+// workspace.
+func (s *Service) Role(ctx context.Context, name string) (*Role, error) {
+	if r := BuiltinRole(name); r != nil {
+		return r, nil
+	}
+	return s.customRole(ctx, name)
+}
+
+func (s *Service) customRole(ctx context.Context, name string) (*Role, error) {
+	if builtins[name] != nil {
+		return nil, fmt.Errorf("%w: role %s is built in and cannot change", storage.ErrForbidden, name)
+	}
+	page, err := s.store.Roles().List(ctx, storage.ListQuery{Filter: storage.Eq("name", name), PageQuery: storage.PageQuery{Limit: 1}})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Items) == 0 {
+		return nil, fmt.Errorf("%w: role %s", storage.ErrNotFound, name)
+	}
+	return page.Items[0], nil
+}
+
+// Principal returns the principal of member id: its teams and its role's
+// permissions, for storage.WithPrincipal. It reads as the system, so any
+// caller can resolve any member; an inactive member is ErrForbidden.
+func (s *Service) Principal(ctx context.Context, memberID string) (*storage.Principal, error) {
+	ctx = storage.AsSystem(ctx)
+	m, err := s.store.Members().Get(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Active {
+		return nil, fmt.Errorf("%w: member %s is inactive", storage.ErrForbidden, memberID)
+	}
+	r, err := s.Role(ctx, m.Role)
+	if err != nil {
+		return nil, fmt.Errorf("member %s: %w", memberID, err)
+	}
+	return &storage.Principal{MemberID: m.ID, TeamIDs: slices.Clone(m.TeamIDs), Role: r.Name, Permissions: r.Permissions}, nil
+}
+
+// As returns ctx acting as member id (see Principal).
+func (s *Service) As(ctx context.Context, memberID string) (context.Context, error) {
+	p, err := s.Principal(ctx, memberID)
+	if err != nil {
+		return nil, err
+	}
+	return storage.WithPrincipal(ctx, p), nil
+}
+
+// ShareWith names who a record is shared with: a member or a team.
+type ShareWith struct {
+	MemberID string
+	TeamID   string
+}
+
+// Share shares ref with a member or a team. The caller must be allowed to
+// update ref. Sharing again with the same member or team changes the access
+// of the existing share.
+func (s *Service) Share(ctx context.Context, ref storage.Ref, with ShareWith, acc ShareAccess) (*Share, error) {
+	var v storage.ValidationError
+	if (with.MemberID == "") == (with.TeamID == "") {
+		v.Add("with", "needs exactly one of a member and a team")
+	}
+	if acc != ShareRead && acc != ShareEdit {
+		v.Add("access", "%q is not read or edit", acc)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var out *Share
+	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
+		if err := s.store.Check(ctx, ref, storage.ActionUpdate); err != nil {
+			return err
+		}
+		if with.MemberID != "" {
+			if _, err := s.store.Members().Get(ctx, with.MemberID); err != nil {
+				return fieldErr("with.member_id", err)
+			}
+		} else if _, err := s.store.Teams().Get(ctx, with.TeamID); err != nil {
+			return fieldErr("with.team_id", err)
+		}
+		page, err := s.store.Shares().List(ctx, storage.ListQuery{Filter: storage.And{
+			storage.Eq("record_id", ref.ID), storage.Eq("member_id", with.MemberID), storage.Eq("team_id", with.TeamID)}})
+		if err != nil {
+			return err
+		}
+		if len(page.Items) > 0 {
+			prev := page.Items[0]
+			n := *prev
+			n.Access = acc
+			out = &n
+			return s.store.Shares().Update(ctx, prev, out)
+		}
+		out = &Share{SharedType: ref.Type, RecordID: ref.ID, MemberID: with.MemberID, TeamID: with.TeamID,
+			Access: acc, OwnerID: storage.ActorFrom(ctx)}
+		return s.store.Shares().Insert(ctx, out)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Unshare removes a share.
+func (s *Service) Unshare(ctx context.Context, shareID string) error {
+	return s.store.RunInTx(ctx, func(ctx context.Context) error {
+		sh, err := s.store.Shares().Get(ctx, shareID)
+		if err != nil {
+			return err
+		}
+		return s.store.Shares().Delete(ctx, sh)
+	})
+}
+
+// Shares returns the shares of a record.
+func (s *Service) Shares(ctx context.Context, ref storage.Ref) ([]*Share, error) {
+	page, err := s.store.Shares().List(ctx, storage.ListQuery{Filter: storage.Eq("record_id", ref.ID), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+	return page.Items, err
+}
+
+// fieldErr turns a missing referenced record into a validation error of field.
+func fieldErr(field string, err error) error {
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Invalid(field, "does not exist in the workspace")
+	}
+	return err
+}

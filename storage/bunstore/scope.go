@@ -1,0 +1,250 @@
+package bunstore
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// Access control in the generic CRUD path. Every statement a table runs for
+// a principal carries the principal's scope as an SQL condition on the
+// record's owner, team and shares, so that lists, counts, searches,
+// pagination and the change log see only permitted rows. The rule:
+//
+//   - read scope: rows outside it are not there (Get is ErrNotFound);
+//   - update and delete: a row inside the read scope but outside the
+//     action's scope is ErrForbidden;
+//   - create: the new record's owner and team must be inside the create
+//     scope, else ErrForbidden; a record created without an owner gets the
+//     principal as its owner.
+//
+// Shares add rows to the read scope (any share) and to the update scope
+// (edit shares); they never grant delete, create or export.
+
+// principal returns the principal whose scopes apply to the call, or nil
+// when none apply (the system, or no principal on a store that does not
+// require one).
+func (s *Store) principal(ctx context.Context) (*storage.Principal, error) {
+	p := storage.PrincipalFrom(ctx)
+	if p == nil {
+		if s.requirePrincipal {
+			return nil, fmt.Errorf("%w: the context has no principal; use storage.WithPrincipal, or storage.AsSystem where the call must see everything", storage.ErrForbidden)
+		}
+		return nil, nil
+	}
+	if p.IsSystem() {
+		return nil, nil
+	}
+	if p.MemberID == "" {
+		return nil, fmt.Errorf("%w: the principal has no member ID", storage.ErrForbidden)
+	}
+	return p, nil
+}
+
+// ownerCol is the column that says who owns a record of c: owner_id, or
+// created_by for types without owners.
+func (c *codec) ownerCol() *column {
+	if col := c.byName["owner_id"]; col != nil && col.kind == kString {
+		return col
+	}
+	return c.byName["created_by"]
+}
+
+// scopeCond appends the condition that the row aliased a of c is within p's
+// scope for action.
+func (s *Store) scopeCond(p *storage.Principal, c *codec, a string, action storage.Action, b *sqlBuilder) {
+	sc := p.Scope(c.recType, action)
+	if sc == storage.ScopeAll {
+		b.add("1 = 1")
+		return
+	}
+	b.add("(")
+	switch sc {
+	case storage.ScopeOwn:
+		b.add(a+"."+c.ownerCol().name+" = ?", p.MemberID)
+	case storage.ScopeTeam:
+		s.teamCond(p, c, a, b)
+	default:
+		b.add("1 = 0")
+	}
+	if action == storage.ActionRead || action == storage.ActionUpdate {
+		b.add(" OR EXISTS (SELECT 1 FROM crm_shares sh WHERE sh.workspace_id = "+a+".workspace_id AND sh.record_id = "+a+".id AND (sh.member_id = ?", p.MemberID)
+		if len(p.TeamIDs) > 0 {
+			b.add(" OR sh.team_id IN ("+placeholders(len(p.TeamIDs))+")", anys(p.TeamIDs)...)
+		}
+		b.add(")")
+		if action == storage.ActionUpdate {
+			b.add(" AND sh.access = 'edit'")
+		}
+		b.add(")")
+	}
+	b.add(")")
+}
+
+// teamCond is the "team" scope: the principal owns the row, or the row's
+// team is one of the principal's, or its owner is a member of one of them.
+func (s *Store) teamCond(p *storage.Principal, c *codec, a string, b *sqlBuilder) {
+	owner := a + "." + c.ownerCol().name
+	b.add(owner+" = ?", p.MemberID)
+	if len(p.TeamIDs) == 0 {
+		return
+	}
+	in := " IN (" + placeholders(len(p.TeamIDs)) + ")"
+	if col := c.byName["team_id"]; col != nil {
+		b.add(" OR "+a+".team_id"+in, anys(p.TeamIDs)...)
+	}
+	b.add(" OR "+owner+" IN (SELECT m.from_id FROM crm_links m WHERE m.workspace_id = "+a+
+		".workspace_id AND m.from_type = 'member' AND m.to_type = 'team' AND m.to_id"+in+")", anys(p.TeamIDs)...)
+}
+
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// readable appends " AND <read scope>" for the row aliased a of c, when a
+// principal's scopes apply to ctx.
+func (s *Store) readable(ctx context.Context, c *codec, a string, b *sqlBuilder) error {
+	p, err := s.principal(ctx)
+	if err != nil || p == nil {
+		return err
+	}
+	b.add(" AND ")
+	s.scopeCond(p, c, a, storage.ActionRead, b)
+	return nil
+}
+
+// refsReadable appends " AND <cond>" where cond holds when the record named
+// by the columns typeCol and idCol (in the workspace wsCol) is readable by
+// the principal: the scope of search hits and change events.
+func (s *Store) refsReadable(ctx context.Context, typeCol, idCol, wsCol string, b *sqlBuilder) error {
+	p, err := s.principal(ctx)
+	if err != nil || p == nil {
+		return err
+	}
+	b.add(" AND (")
+	for i, rt := range s.codecOrder {
+		c := s.codecs[rt]
+		if i > 0 {
+			b.add(" OR ")
+		}
+		b.add("("+typeCol+" = ?", rt)
+		if p.Scope(rt, storage.ActionRead) != storage.ScopeAll {
+			b.add(" AND EXISTS (SELECT 1 FROM " + c.table + " r WHERE r.workspace_id = " + wsCol + " AND r.id = " + idCol + " AND ")
+			s.scopeCond(p, c, "r", storage.ActionRead, b)
+			b.add(")")
+		}
+		b.add(")")
+	}
+	b.add(")")
+	return nil
+}
+
+// authorize checks action on the stored record id of c for the principal
+// of ctx: ErrNotFound when it cannot read it (or it does not exist),
+// ErrForbidden when it can read it but not do action.
+func (s *Store) authorize(ctx context.Context, c *codec, id string, action storage.Action) error {
+	p, err := s.principal(ctx)
+	if err != nil {
+		return err
+	}
+	var b sqlBuilder
+	if p == nil {
+		b.add("SELECT 1, 1")
+	} else {
+		b.add("SELECT CASE WHEN ")
+		s.scopeCond(p, c, "t", storage.ActionRead, &b)
+		b.add(" THEN 1 ELSE 0 END, CASE WHEN ")
+		s.scopeCond(p, c, "t", action, &b)
+		b.add(" THEN 1 ELSE 0 END")
+	}
+	b.add(" FROM "+c.table+" t WHERE t.workspace_id = ? AND t.id = ?", storage.WorkspaceFrom(ctx), id)
+	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
+	if err != nil {
+		return s.d.translate(err, c.recType)
+	}
+	defer rows.Close()
+	var read, act int
+	if rows.Next() {
+		if err := rows.Scan(&read, &act); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.d.translate(err, c.recType)
+	}
+	switch {
+	case read == 0:
+		return fmt.Errorf("%w: %s %s", storage.ErrNotFound, c.recType, id)
+	case act == 0:
+		return fmt.Errorf("%w: %s %s: role %s may not %s it", storage.ErrForbidden, c.recType, id, p.Role, action)
+	}
+	return nil
+}
+
+// Check implements storage.Authorizer.
+func (s *Store) Check(ctx context.Context, ref storage.Ref, action storage.Action) error {
+	c := s.codecs[ref.Type]
+	if c == nil {
+		return fmt.Errorf("%w: %s %s (no such record type)", storage.ErrNotFound, ref.Type, ref.ID)
+	}
+	return s.authorize(ctx, c, ref.ID, action)
+}
+
+// authorizeCreate checks that the principal may create rec, a new record
+// of c, and gives it the principal as owner when it has none.
+func (s *Store) authorizeCreate(ctx context.Context, c *codec, rv reflect.Value) error {
+	p, err := s.principal(ctx)
+	if err != nil || p == nil {
+		return err
+	}
+	sc := p.Scope(c.recType, storage.ActionCreate)
+	if sc == storage.ScopeNone {
+		return fmt.Errorf("%w: role %s may not create a %s", storage.ErrForbidden, p.Role, c.recType)
+	}
+	owner := c.byName["owner_id"]
+	if owner == nil || owner.kind != kString {
+		return nil // created_by is the principal: inside every create scope
+	}
+	of := owner.field(rv)
+	if of.String() == "" {
+		of.SetString(p.MemberID)
+	}
+	ownerID := of.String()
+	if sc == storage.ScopeAll || ownerID == p.MemberID {
+		return nil
+	}
+	if sc == storage.ScopeTeam && len(p.TeamIDs) > 0 {
+		if tc := c.byName["team_id"]; tc != nil && slices.Contains(p.TeamIDs, tc.field(rv).String()) {
+			return nil
+		}
+		var b sqlBuilder
+		b.add("SELECT COUNT(*) FROM crm_links WHERE workspace_id = ? AND from_type = 'member' AND from_id = ? AND to_type = 'team' AND to_id IN ("+
+			placeholders(len(p.TeamIDs))+")", storage.WorkspaceFrom(ctx), ownerID)
+		b.args = append(b.args, anys(p.TeamIDs)...)
+		rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
+		if err != nil {
+			return s.d.translate(err, c.recType)
+		}
+		defer rows.Close()
+		var n int
+		if rows.Next() {
+			if err := rows.Scan(&n); err != nil {
+				return err
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: role %s may create a %s only for %s records; owner %s is outside it", storage.ErrForbidden, p.Role, c.recType, sc, ownerID)
+}
