@@ -23,6 +23,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 )
 
 // The sentinel errors, re-exported from storage; test with errors.Is.
@@ -62,11 +63,23 @@ func WithActor(ctx context.Context, actor string) context.Context {
 	return storage.WithActor(ctx, actor)
 }
 
+// As returns a context whose calls act as member memberID: they see and
+// change only what the member's role and shares allow, and the change log
+// records the member as the actor. See access.Service.Principal.
+func (c *CRM) As(ctx context.Context, memberID string) (context.Context, error) {
+	return c.Access.As(ctx, memberID)
+}
+
+// AsSystem returns a context whose calls bypass access checks, recorded as
+// the system in the change log; see storage.AsSystem.
+func AsSystem(ctx context.Context) context.Context { return storage.AsSystem(ctx) }
+
 // Store is what New needs: the stores of every module, the change log and
 // transactions. *bunstore.Store, returned by sqlite.Open and postgres.Open,
 // implements it.
 type Store interface {
 	contacts.Store
+	access.Store
 	storage.EventLog
 }
 
@@ -95,6 +108,9 @@ type CRM struct {
 	Activities *contacts.Activities
 	// Fields manages custom field definitions.
 	Fields *contacts.Fields
+	// Access manages members, teams, roles and shares, and builds the
+	// principals that calls act as (see As).
+	Access *access.Service
 
 	people *contacts.Service
 }
@@ -116,6 +132,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Accounts:   people.Accounts,
 		Activities: people.Activities,
 		Fields:     people.Fields,
+		Access:     access.NewService(store),
 		people:     people,
 	}, nil
 }

@@ -1,6 +1,7 @@
 // Command quickstart shows the CRM at work on an embedded SQLite file: it
 // creates accounts, contacts and activities, searches, prints a contact's
-// timeline and the audit history of a change, and reads the change feed.
+// timeline and the audit history of a change, shows two members with
+// different roles seeing different data, and reads the change feed.
 //
 //	go run ./examples/quickstart
 package main
@@ -18,6 +19,7 @@ import (
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/sqlite"
 )
 
@@ -191,6 +193,52 @@ func run(ctx context.Context) error {
 		}
 		fmt.Println(strings.Join(parts, "; "))
 	}
+
+	// Access control: two members with different roles see different data.
+	// (The calls above carried no member, so they acted as the system.)
+	north, err := app.Access.CreateTeam(ctx, "North", "Northern sales")
+	if err != nil {
+		return err
+	}
+	rita, err := app.Access.CreateMember(ctx, access.NewMember{Name: "Rita Rep", Role: access.RoleRep, TeamIDs: []string{north.ID}})
+	if err != nil {
+		return err
+	}
+	vera, err := app.Access.CreateMember(ctx, access.NewMember{Name: "Vera Viewer", Role: access.RoleReadOnly})
+	if err != nil {
+		return err
+	}
+	asRita, err := app.As(ctx, rita.ID)
+	if err != nil {
+		return err
+	}
+	asVera, err := app.As(ctx, vera.ID)
+	if err != nil {
+		return err
+	}
+	if _, err := app.Contacts.Create(asRita, contacts.NewContact{FirstName: "Grace", LastName: "Hopper", Email: "grace@navy.example"}); err != nil {
+		return err
+	}
+	fmt.Println("\nAccess control")
+	for _, who := range []struct {
+		name string
+		ctx  context.Context
+	}{{"Rita (rep, team North)", asRita}, {"Vera (read-only)", asVera}} {
+		page, err := app.Contacts.List(who.ctx, crm.ListQuery{Sort: []storage.Sort{{Field: "last_name"}}})
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, c := range page.Items {
+			names = append(names, c.Name())
+		}
+		fmt.Printf("  %-24s sees %d contacts: %s\n", who.name, len(page.Items), strings.Join(names, ", "))
+	}
+	_, err = app.Contacts.Get(asRita, ada.ID)
+	fmt.Printf("  Rita reads Ada Lovelace:    ErrNotFound: %t\n", errors.Is(err, crm.ErrNotFound))
+	chief := "Chief Analyst"
+	_, err = app.Contacts.Update(asVera, ada.ID, contacts.UpdateContact{JobTitle: &chief})
+	fmt.Printf("  Vera updates Ada Lovelace:  ErrForbidden: %t\n", errors.Is(err, crm.ErrForbidden))
 
 	// The change feed a host application would consume.
 	feed, err := app.Changes(ctx, "", 100)

@@ -21,6 +21,7 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/testdb"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/bunstore"
 )
 
@@ -42,10 +43,48 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 	ctx := storage.WithActor(storage.WithWorkspace(b.Context(), "bench"), "u1")
 	svc := contacts.NewService(store, contacts.Options{})
 	raw := newRawContacts(b, store)
+	// Four members in two teams own the seeded contacts; rep works in the
+	// first team, so its "team" scope covers half of them.
+	acc := access.NewService(store)
+	teamX, err := acc.CreateTeam(ctx, "X", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	teamY, err := acc.CreateTeam(ctx, "Y", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var owners []string
+	for i, tm := range []string{teamX.ID, teamX.ID, teamY.ID, teamY.ID} {
+		m, err := acc.CreateMember(ctx, access.NewMember{Name: fmt.Sprint("member ", i), Role: access.RoleRep, TeamIDs: []string{tm}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		owners = append(owners, m.ID)
+	}
+	asRep, err := acc.As(ctx, owners[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A rep of both teams: its scope covers every contact, so its list
+	// pages read the same rows as unscoped ones and differ only by the check.
+	both, err := acc.CreateMember(ctx, access.NewMember{Name: "both", Role: access.RoleRep, TeamIDs: []string{teamX.ID, teamY.ID}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	asBoth, err := acc.As(ctx, both.ID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	owned := func(i int) contacts.NewContact {
+		in := benchInput(i)
+		in.OwnerID = owners[i%len(owners)]
+		return in
+	}
 	ids := make([]string, 0, benchSeed)
-	err := store.RunInTx(ctx, func(ctx context.Context) error {
+	err = store.RunInTx(ctx, func(ctx context.Context) error {
 		for i := range benchSeed {
-			c, err := svc.Contacts.Create(ctx, benchInput(i))
+			c, err := svc.Contacts.Create(ctx, owned(i))
 			if err != nil {
 				return err
 			}
@@ -60,7 +99,7 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 
 	b.Run("Create/crm", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := svc.Contacts.Create(ctx, benchInput(n)); err != nil {
+			if _, err := svc.Contacts.Create(ctx, owned(n)); err != nil {
 				b.Fatal(err)
 			}
 			n++
@@ -68,7 +107,7 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 	})
 	b.Run("Create/raw", func(b *testing.B) {
 		for b.Loop() {
-			if err := raw.create(ctx, benchInput(n)); err != nil {
+			if err := raw.create(ctx, owned(n)); err != nil {
 				b.Fatal(err)
 			}
 			n++
@@ -105,6 +144,19 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 			}
 		}
 	})
+	for _, sc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"List/crm-scope-all", asBoth}, {"List/crm-scope-half", asRep}} {
+		b.Run(sc.name, func(b *testing.B) {
+			for b.Loop() {
+				page, err := svc.Contacts.List(sc.ctx, listQ)
+				if err != nil || len(page.Items) != 50 {
+					b.Fatalf("%d items, %v", len(page.Items), err)
+				}
+			}
+		})
+	}
 	b.Run("List/raw", func(b *testing.B) {
 		for b.Loop() {
 			items, err := raw.list(ctx, string(contacts.LifecycleCustomer), 50)
@@ -297,7 +349,7 @@ func (r *rawContacts) create(ctx context.Context, in contacts.NewContact) error 
 	}
 	defer tx.Rollback()
 	if err := r.exec(ctx, tx, "insert", id, ws, 1, r.timeArg(now), actor, r.timeArg(now), actor, "", in.FirstName, "",
-		in.LastName, "", email, nil, nil, nil, in.JobTitle, "", nil, nil, "", string(in.Lifecycle), "", tags, nil); err != nil {
+		in.LastName, "", email, nil, nil, nil, in.JobTitle, "", nil, nil, in.OwnerID, string(in.Lifecycle), "", tags, nil); err != nil {
 		return err
 	}
 	if err := r.exec(ctx, tx, "event", storage.NewID(), ws, "contact.created", "contact", id, actor, r.timeArg(now), string(ch)); err != nil {

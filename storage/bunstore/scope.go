@@ -55,7 +55,10 @@ func (c *codec) ownerCol() *column {
 
 // scopeCond appends the condition that the row aliased a of c is within p's
 // scope for action.
-func (s *Store) scopeCond(p *storage.Principal, c *codec, a string, action storage.Action, b *sqlBuilder) {
+//
+// The subqueries name the workspace by value, not by the row's column, so
+// that they do not depend on the row and the database runs each once.
+func (s *Store) scopeCond(p *storage.Principal, ws string, c *codec, a string, action storage.Action, b *sqlBuilder) {
 	sc := p.Scope(c.recType, action)
 	if sc == storage.ScopeAll {
 		b.add("1 = 1")
@@ -66,12 +69,12 @@ func (s *Store) scopeCond(p *storage.Principal, c *codec, a string, action stora
 	case storage.ScopeOwn:
 		b.add(a+"."+c.ownerCol().name+" = ?", p.MemberID)
 	case storage.ScopeTeam:
-		s.teamCond(p, c, a, b)
+		s.teamCond(p, ws, c, a, b)
 	default:
 		b.add("1 = 0")
 	}
 	if action == storage.ActionRead || action == storage.ActionUpdate {
-		b.add(" OR EXISTS (SELECT 1 FROM crm_shares sh WHERE sh.workspace_id = "+a+".workspace_id AND sh.record_id = "+a+".id AND (sh.member_id = ?", p.MemberID)
+		b.add(" OR "+a+".id IN (SELECT sh.record_id FROM crm_shares sh WHERE sh.workspace_id = ? AND (sh.member_id = ?", ws, p.MemberID)
 		if len(p.TeamIDs) > 0 {
 			b.add(" OR sh.team_id IN ("+placeholders(len(p.TeamIDs))+")", anys(p.TeamIDs)...)
 		}
@@ -86,7 +89,7 @@ func (s *Store) scopeCond(p *storage.Principal, c *codec, a string, action stora
 
 // teamCond is the "team" scope: the principal owns the row, or the row's
 // team is one of the principal's, or its owner is a member of one of them.
-func (s *Store) teamCond(p *storage.Principal, c *codec, a string, b *sqlBuilder) {
+func (s *Store) teamCond(p *storage.Principal, ws string, c *codec, a string, b *sqlBuilder) {
 	owner := a + "." + c.ownerCol().name
 	b.add(owner+" = ?", p.MemberID)
 	if len(p.TeamIDs) == 0 {
@@ -96,8 +99,8 @@ func (s *Store) teamCond(p *storage.Principal, c *codec, a string, b *sqlBuilder
 	if col := c.byName["team_id"]; col != nil {
 		b.add(" OR "+a+".team_id"+in, anys(p.TeamIDs)...)
 	}
-	b.add(" OR "+owner+" IN (SELECT m.from_id FROM crm_links m WHERE m.workspace_id = "+a+
-		".workspace_id AND m.from_type = 'member' AND m.to_type = 'team' AND m.to_id"+in+")", anys(p.TeamIDs)...)
+	b.add(" OR "+owner+" IN (SELECT m.from_id FROM crm_links m WHERE m.workspace_id = ? AND m.from_type = 'member' AND m.to_type = 'team' AND m.to_id"+in+")",
+		append([]any{ws}, anys(p.TeamIDs)...)...)
 }
 
 func anys(ss []string) []any {
@@ -116,7 +119,7 @@ func (s *Store) readable(ctx context.Context, c *codec, a string, b *sqlBuilder)
 		return err
 	}
 	b.add(" AND ")
-	s.scopeCond(p, c, a, storage.ActionRead, b)
+	s.scopeCond(p, storage.WorkspaceFrom(ctx), c, a, storage.ActionRead, b)
 	return nil
 }
 
@@ -137,7 +140,7 @@ func (s *Store) refsReadable(ctx context.Context, typeCol, idCol, wsCol string, 
 		b.add("("+typeCol+" = ?", rt)
 		if p.Scope(rt, storage.ActionRead) != storage.ScopeAll {
 			b.add(" AND EXISTS (SELECT 1 FROM " + c.table + " r WHERE r.workspace_id = " + wsCol + " AND r.id = " + idCol + " AND ")
-			s.scopeCond(p, c, "r", storage.ActionRead, b)
+			s.scopeCond(p, storage.WorkspaceFrom(ctx), c, "r", storage.ActionRead, b)
 			b.add(")")
 		}
 		b.add(")")
@@ -159,9 +162,10 @@ func (s *Store) authorize(ctx context.Context, c *codec, id string, action stora
 		b.add("SELECT 1, 1")
 	} else {
 		b.add("SELECT CASE WHEN ")
-		s.scopeCond(p, c, "t", storage.ActionRead, &b)
+		ws := storage.WorkspaceFrom(ctx)
+		s.scopeCond(p, ws, c, "t", storage.ActionRead, &b)
 		b.add(" THEN 1 ELSE 0 END, CASE WHEN ")
-		s.scopeCond(p, c, "t", action, &b)
+		s.scopeCond(p, ws, c, "t", action, &b)
 		b.add(" THEN 1 ELSE 0 END")
 	}
 	b.add(" FROM "+c.table+" t WHERE t.workspace_id = ? AND t.id = ?", storage.WorkspaceFrom(ctx), id)

@@ -113,7 +113,11 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 	nm.Version, nm.UpdatedAt, nm.UpdatedBy = pm.Version, pm.UpdatedAt, pm.UpdatedBy
 	changes := t.c.diff(pv, nv)
 	if len(changes) == 0 {
-		return nil
+		// Nothing to write, but a principal still learns whether it may.
+		if p, err := t.s.principal(ctx); err != nil || p == nil {
+			return err
+		}
+		return t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate)
 	}
 	nm.Version = pm.Version + 1
 	nm.UpdatedAt, nm.UpdatedBy = storage.Now(), storage.ActorFrom(ctx)

@@ -287,6 +287,8 @@ func testAccessErrors(t *testing.T, h Harness) {
 	must(t, "manager reads", err)
 	_, err = e.svc.Contacts.Update(m, theirs.ID, contacts.UpdateContact{JobTitle: ptr("x")})
 	wantErr(t, "manager updates team Y's contact", err, storage.ErrForbidden)
+	_, err = e.svc.Contacts.Update(m, theirs.ID, contacts.UpdateContact{FirstName: ptr(theirs.FirstName)})
+	wantErr(t, "manager's update that changes nothing", err, storage.ErrForbidden)
 	_, err = e.svc.Contacts.Update(m, mine.ID, contacts.UpdateContact{JobTitle: ptr("Lead")})
 	must(t, "manager updates team X's contact", err)
 
