@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"time"
 
@@ -74,8 +73,6 @@ type UpdateFieldDef struct {
 	Options  *[]string // new options (enum and multi_enum only)
 }
 
-var fieldNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-
 // Fields manages custom field definitions.
 type Fields struct{ s *Service }
 
@@ -84,7 +81,7 @@ type Fields struct{ s *Service }
 func (f *Fields) Define(ctx context.Context, in NewFieldDef) (*FieldDef, error) {
 	var c checker
 	c.oneOf("object", in.Object, false, ObjectContact, ObjectAccount)
-	if !fieldNameRE.MatchString(in.Name) {
+	if !storage.ValidKey(in.Name) {
 		c.Add("name", "%q must be lower-case letters, digits and underscores, start with a letter and be at most 64 characters", in.Name)
 	}
 	c.oneOf("type", string(in.Type), false, string(FieldText), string(FieldNumber), string(FieldBool),

@@ -2,7 +2,6 @@ package contacts
 
 import (
 	"fmt"
-	"net/mail"
 	"strings"
 	"unicode/utf8"
 
@@ -12,12 +11,12 @@ import (
 
 // Length limits, in characters, checked on every write.
 const (
-	MaxNameLen  = 200    // names, titles, labels and other one-line texts
-	MaxEmailLen = 254    // an email address (RFC 5321)
-	MaxTextLen  = 100000 // long texts: descriptions, activity bodies
-	MaxTagLen   = 64     // one tag
-	MaxTags     = 100    // tags on one record
-	MaxListLen  = 50     // emails, phones, addresses, profiles on one record
+	MaxNameLen  = 200                 // names, titles, labels and other one-line texts
+	MaxEmailLen = storage.MaxEmailLen // an email address (RFC 5321)
+	MaxTextLen  = 100000              // long texts: descriptions, activity bodies
+	MaxTagLen   = 64                  // one tag
+	MaxTags     = 100                 // tags on one record
+	MaxListLen  = 50                  // emails, phones, addresses, profiles on one record
 )
 
 // EmailAddress is an additional email address of a contact.
@@ -59,27 +58,7 @@ type SocialProfile struct {
 // NormalizeEmail checks that s is a plain email address (no display name, a
 // domain with a dot, at most MaxEmailLen characters) and returns it trimmed
 // and lower-cased.
-func NormalizeEmail(in string) (string, error) {
-	in = strings.TrimSpace(in)
-	s := strings.ToLower(in)
-	if s == "" {
-		return "", fmt.Errorf("is empty")
-	}
-	if len(s) > MaxEmailLen {
-		return "", fmt.Errorf("is longer than %d characters", MaxEmailLen)
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return "", fmt.Errorf("%q is not a valid email address", in)
-	}
-	at := strings.LastIndexByte(s, '@')
-	domain := s[at+1:]
-	if at < 1 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") ||
-		strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
-		return "", fmt.Errorf("%q is not a valid email address", in)
-	}
-	return s, nil
-}
+func NormalizeEmail(in string) (string, error) { return storage.NormalizeEmail(in) }
 
 // NormalizePhone parses s as a phone number and returns it in E.164 form.
 // A number without a leading + is read as a number of region (an ISO 3166-1

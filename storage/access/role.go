@@ -2,7 +2,6 @@ package access
 
 import (
 	"maps"
-	"regexp"
 
 	"github.com/crmkit/crm/storage"
 )
@@ -53,16 +52,12 @@ var directory = scopes(storage.ScopeAll, storage.ScopeNone, storage.ScopeNone, s
 // may update the record shared) and withdraw the shares it made.
 var sharing = scopes(storage.ScopeAll, storage.ScopeAll, storage.ScopeOwn, storage.ScopeOwn, storage.ScopeNone)
 
-// configuration is read by all and written by admins: custom field
-// definitions.
-var configuration = directory
-
 func builtin(name, desc string, any map[storage.Action]storage.Scope) *Role {
 	p := storage.Permissions{storage.AnyType: any}
 	if name != RoleAdmin {
 		p[ObjectMember], p[ObjectTeam], p[ObjectRole] = directory, directory, directory
 		p[ObjectShare] = sharing
-		p["field_def"] = configuration
+		p["field_def"] = directory // configuration: read by all, written by admins
 	}
 	return &Role{Name: name, Description: desc, Permissions: p}
 }
@@ -91,5 +86,3 @@ func BuiltinRole(name string) *Role {
 	}
 	return &c
 }
-
-var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)

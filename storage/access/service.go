@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 
@@ -94,28 +93,14 @@ func (s *Service) GetMember(ctx context.Context, id string) (*Member, error) {
 
 // UpdateMember changes a member.
 func (s *Service) UpdateMember(ctx context.Context, id string, in UpdateMember) (*Member, error) {
-	var next *Member
-	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
-		prev, err := s.store.Members().Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		n := *prev
-		next = &n
-		set(&next.Name, in.Name)
-		set(&next.Email, in.Email)
-		set(&next.Role, in.Role)
-		set(&next.TeamIDs, in.TeamIDs)
-		set(&next.Active, in.Active)
-		if err := s.checkMember(ctx, next); err != nil {
-			return err
-		}
-		return s.store.Members().Update(ctx, prev, next)
+	return storage.Modify(ctx, s.store, s.store.Members(), id, 0, func(ctx context.Context, m *Member) error {
+		set(&m.Name, in.Name)
+		set(&m.Email, in.Email)
+		set(&m.Role, in.Role)
+		set(&m.TeamIDs, in.TeamIDs)
+		set(&m.Active, in.Active)
+		return s.checkMember(ctx, m)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return next, nil
 }
 
 // ListMembers returns a page of members.
@@ -135,11 +120,12 @@ func (s *Service) checkMember(ctx context.Context, m *Member) error {
 	if m.Name == "" {
 		v.Add("name", "is required")
 	}
-	m.Email = strings.ToLower(strings.TrimSpace(m.Email))
-	if m.Email != "" {
-		if a, err := mail.ParseAddress(m.Email); err != nil || a.Address != m.Email {
-			v.Add("email", "%q is not an email address", m.Email)
+	if strings.TrimSpace(m.Email) != "" {
+		e, err := storage.NormalizeEmail(m.Email)
+		if err != nil {
+			v.Add("email", "%v", err)
 		}
+		m.Email = e
 	}
 	if m.Role == "" {
 		v.Add("role", "is required")
@@ -188,7 +174,7 @@ func (s *Service) DefineRole(ctx context.Context, in NewRole) (*Role, error) {
 	r := &Role{Name: strings.TrimSpace(in.Name), Description: strings.TrimSpace(in.Description), Permissions: in.Permissions}
 	var v storage.ValidationError
 	switch {
-	case !nameRE.MatchString(r.Name):
+	case !storage.ValidKey(r.Name):
 		v.Add("name", "%q must be lower-case letters, digits and underscores, starting with a letter", r.Name)
 	case builtins[r.Name] != nil:
 		v.Add("name", "%q is a built-in role", r.Name)

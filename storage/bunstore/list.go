@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"regexp"
 	"strings"
 	"time"
 
@@ -22,8 +21,6 @@ func (b *sqlBuilder) add(sql string, args ...any) {
 	b.sb.WriteString(sql)
 	b.args = append(b.args, args...)
 }
-
-var customNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // expr is the SQL of a column, read so that "" and NULL are alike for
 // optional references.
@@ -167,7 +164,7 @@ func (s *Store) customCmp(c *codec, name string, f storage.Cmp, b *sqlBuilder) e
 	if c.byName["custom"] == nil {
 		return storage.Invalid(field, "%s has no custom fields", c.recType)
 	}
-	if !customNameRE.MatchString(name) {
+	if !storage.ValidKey(name) {
 		return storage.Invalid(field, "%q is not a custom field name", name)
 	}
 	text := s.d.jsonText("t.custom", name)

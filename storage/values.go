@@ -1,0 +1,44 @@
+package storage
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"strings"
+)
+
+// MaxEmailLen is the longest email address accepted, in bytes (RFC 5321).
+const MaxEmailLen = 254
+
+// NormalizeEmail checks that in is one plain address (local part, @, a
+// domain with a dot, at most MaxEmailLen characters) and returns it trimmed
+// and lower-case. The error says what is wrong, quoting in.
+func NormalizeEmail(in string) (string, error) {
+	in = strings.TrimSpace(in)
+	s := strings.ToLower(in)
+	if s == "" {
+		return "", fmt.Errorf("is empty")
+	}
+	if len(s) > MaxEmailLen {
+		return "", fmt.Errorf("is longer than %d characters", MaxEmailLen)
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return "", fmt.Errorf("%q is not a valid email address", in)
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	if at < 1 || !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") ||
+		strings.HasSuffix(domain, ".") || strings.Contains(domain, "..") {
+		return "", fmt.Errorf("%q is not a valid email address", in)
+	}
+	return s, nil
+}
+
+var keyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// ValidKey reports whether s is a key that names something in data and may
+// appear in SQL text: lower-case letters, digits and underscores, starting
+// with a letter, at most 64 characters. Custom field names and role names
+// are keys.
+func ValidKey(s string) bool { return keyRE.MatchString(s) }
