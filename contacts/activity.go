@@ -66,7 +66,7 @@ type Activity struct {
 }
 
 // RecordType returns "activity".
-func (*Activity) RecordType() string { return "activity" }
+func (*Activity) RecordType() string { return ObjectActivity }
 
 // Links returns the contacts, the account and the related records.
 func (a *Activity) Links() []storage.Ref {

@@ -31,6 +31,12 @@ const (
 	ObjectAccount = "account"
 )
 
+// The other record types of this package.
+const (
+	ObjectActivity = "activity"
+	ObjectFieldDef = "field_def"
+)
+
 // FieldDef defines one custom field of a record type in a workspace.
 type FieldDef struct {
 	storage.Meta
@@ -53,7 +59,7 @@ type FieldDef struct {
 }
 
 // RecordType returns "field_def".
-func (*FieldDef) RecordType() string { return "field_def" }
+func (*FieldDef) RecordType() string { return ObjectFieldDef }
 
 // NewFieldDef is the input of Fields.Define.
 type NewFieldDef struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Action is what a principal does to a record.
@@ -99,6 +100,8 @@ type Principal struct {
 	Role string
 	// Permissions are the role's grants.
 	Permissions Permissions
+	// Fields are the role's limits on fields: hidden or read-only.
+	Fields FieldRules
 
 	system bool
 }
@@ -152,4 +155,90 @@ type Authorizer interface {
 	// when it may not read ref (or ref does not exist), and ErrForbidden when
 	// it may read ref but not do action.
 	Check(ctx context.Context, ref Ref, action Action) error
+}
+
+// FieldAccess limits what a role may do with one field of a record type.
+type FieldAccess string
+
+// The limits a role can put on a field. A field without a limit is read and
+// written as the role's record scopes allow.
+const (
+	// FieldHidden: the field is absent from everything the principal reads
+	// (records, search hits, timelines, history, the change feed), it cannot
+	// be filtered or sorted on, and writing it is ErrForbidden.
+	FieldHidden FieldAccess = "hidden"
+	// FieldReadOnly: the field is read as usual, and writing it is
+	// ErrForbidden.
+	FieldReadOnly FieldAccess = "read_only"
+)
+
+// FieldRules limit fields: record type → field → access. A field is named
+// as in filters and change events: its stored name ("email", "owner_id"),
+// "custom.<name>" for one custom field, or "custom" for every custom field
+// of the type. The record's identity and bookkeeping fields (id,
+// workspace_id, version, created_at, created_by, updated_at, updated_by)
+// cannot be limited.
+type FieldRules map[string]map[string]FieldAccess
+
+// Access returns the limit r puts on field of recordType: the field's own
+// entry, else (for "custom.<name>") the entry of "custom", else "" (none).
+func (r FieldRules) Access(recordType, field string) FieldAccess {
+	fs := r[recordType]
+	if len(fs) == 0 {
+		return ""
+	}
+	if a, ok := fs[field]; ok {
+		return a
+	}
+	if strings.HasPrefix(field, "custom.") {
+		return fs["custom"]
+	}
+	return ""
+}
+
+// MetaFields are the identity and bookkeeping fields every record has;
+// FieldRules cannot limit them.
+var MetaFields = []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by"}
+
+// Validate checks the shape of every rule of r: record types, field names
+// and limits. The error is a *ValidationError naming the bad entries under
+// field. Whether a field exists depends on the store; see FieldSchema.
+func (r FieldRules) Validate(field string) error {
+	var v ValidationError
+	for typ, fs := range r {
+		if typ == "" || typ == AnyType {
+			v.Add(field, "record type %q: field rules name one record type", typ)
+		}
+		for name, a := range fs {
+			f := fmt.Sprintf("%s.%s.%s", field, typ, name)
+			key, custom := strings.CutPrefix(name, "custom.")
+			switch {
+			case slices.Contains(MetaFields, name):
+				v.Add(f, "%s cannot be hidden or read-only", name)
+			case !ValidKey(key) || (custom && key == ""):
+				v.Add(f, "%q is not a field name", name)
+			}
+			if a != FieldHidden && a != FieldReadOnly {
+				v.Add(f, "%q is not a field access (hidden, read_only)", a)
+			}
+		}
+	}
+	return v.Err()
+}
+
+// FieldSchema is implemented by stores that can say which fields a record
+// type has, so that field rules naming no field are refused when saved.
+type FieldSchema interface {
+	// FieldNames returns the stored field names of recordType, and false
+	// when the store has no such type.
+	FieldNames(recordType string) ([]string, bool)
+}
+
+// FieldAccess returns the limit p's role puts on field of recordType; none
+// for the system principal.
+func (p *Principal) FieldAccess(recordType, field string) FieldAccess {
+	if p == nil || p.IsSystem() {
+		return ""
+	}
+	return p.Fields.Access(recordType, field)
 }

@@ -55,3 +55,25 @@ func Eq(field string, value any) Filter { return Cmp{Field: field, Op: OpEq, Val
 
 // HasTag returns the filter that matches records tagged tag.
 func HasTag(tag string) Filter { return Cmp{Field: "tags", Op: OpContains, Value: tag} }
+
+// WalkFilter calls fn with every comparison of f, depth first.
+func WalkFilter(f Filter, fn func(Cmp)) {
+	switch f := f.(type) {
+	case Cmp:
+		fn(f)
+	case *Cmp:
+		if f != nil {
+			fn(*f)
+		}
+	case And:
+		for _, g := range f {
+			WalkFilter(g, fn)
+		}
+	case Or:
+		for _, g := range f {
+			WalkFilter(g, fn)
+		}
+	case Not:
+		WalkFilter(f.Filter, fn)
+	}
+}

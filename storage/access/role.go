@@ -33,6 +33,8 @@ type Role struct {
 	Description string `bun:"description,notnull" json:"description,omitempty"`
 	// Permissions grant the role's scopes; anything not granted is denied.
 	Permissions storage.Permissions `bun:"permissions" json:"permissions"`
+	// Fields hide fields from the role's members or make them read-only.
+	Fields storage.FieldRules `bun:"fields" json:"fields,omitempty"`
 }
 
 // RecordType returns "role".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -167,11 +168,22 @@ type NewRole struct {
 	Name        string
 	Description string
 	Permissions storage.Permissions
+	// Fields hide fields of record types or make them read-only; see
+	// storage.FieldRules.
+	Fields storage.FieldRules
+}
+
+// UpdateRole changes a custom role; nil fields stay as they are.
+type UpdateRole struct {
+	Description *string
+	Permissions *storage.Permissions
+	Fields      *storage.FieldRules
 }
 
 // DefineRole adds a custom role. Its name must not be a built-in role's.
 func (s *Service) DefineRole(ctx context.Context, in NewRole) (*Role, error) {
-	r := &Role{Name: strings.TrimSpace(in.Name), Description: strings.TrimSpace(in.Description), Permissions: in.Permissions}
+	r := &Role{Name: strings.TrimSpace(in.Name), Description: strings.TrimSpace(in.Description),
+		Permissions: in.Permissions, Fields: in.Fields}
 	var v storage.ValidationError
 	switch {
 	case !storage.ValidKey(r.Name):
@@ -179,12 +191,7 @@ func (s *Service) DefineRole(ctx context.Context, in NewRole) (*Role, error) {
 	case builtins[r.Name] != nil:
 		v.Add("name", "%q is a built-in role", r.Name)
 	}
-	if err := r.Permissions.Validate("permissions"); err != nil {
-		var pv *storage.ValidationError
-		if errors.As(err, &pv) {
-			v.Merge("", pv)
-		}
-	}
+	s.checkRole(&v, r)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -194,11 +201,37 @@ func (s *Service) DefineRole(ctx context.Context, in NewRole) (*Role, error) {
 	return r, nil
 }
 
-// UpdateRole replaces the permissions of a custom role.
-func (s *Service) UpdateRole(ctx context.Context, name string, perms storage.Permissions) (*Role, error) {
-	if err := perms.Validate("permissions"); err != nil {
-		return nil, err
+// checkRole adds the faults of r's permissions and field rules to v. Field
+// rules must name fields the store has, where it can tell (see
+// storage.FieldSchema).
+func (s *Service) checkRole(v *storage.ValidationError, r *Role) {
+	for _, err := range []error{r.Permissions.Validate("permissions"), r.Fields.Validate("fields")} {
+		var pv *storage.ValidationError
+		if errors.As(err, &pv) {
+			v.Merge("", pv)
+		}
 	}
+	fs, ok := s.store.(storage.FieldSchema)
+	if !ok {
+		return
+	}
+	for _, typ := range slices.Sorted(maps.Keys(r.Fields)) {
+		names, known := fs.FieldNames(typ)
+		if !known {
+			v.Add("fields."+typ, "%q is not a record type", typ)
+			continue
+		}
+		for _, f := range slices.Sorted(maps.Keys(r.Fields[typ])) {
+			col, _, custom := strings.Cut(f, ".")
+			if !slices.Contains(names, col) || (custom && col != "custom") {
+				v.Add("fields."+typ+"."+f, "%s has no field %q", typ, f)
+			}
+		}
+	}
+}
+
+// UpdateRole changes a custom role.
+func (s *Service) UpdateRole(ctx context.Context, name string, in UpdateRole) (*Role, error) {
 	var next *Role
 	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
 		prev, err := s.customRole(ctx, name)
@@ -206,7 +239,20 @@ func (s *Service) UpdateRole(ctx context.Context, name string, perms storage.Per
 			return err
 		}
 		n := *prev
-		n.Permissions = perms
+		if in.Description != nil {
+			n.Description = strings.TrimSpace(*in.Description)
+		}
+		if in.Permissions != nil {
+			n.Permissions = *in.Permissions
+		}
+		if in.Fields != nil {
+			n.Fields = *in.Fields
+		}
+		var v storage.ValidationError
+		s.checkRole(&v, &n)
+		if err := v.Err(); err != nil {
+			return err
+		}
 		next = &n
 		return s.store.Roles().Update(ctx, prev, next)
 	})
@@ -252,7 +298,8 @@ func (s *Service) Principal(ctx context.Context, memberID string) (*storage.Prin
 	if err != nil {
 		return nil, fmt.Errorf("member %s: %w", memberID, err)
 	}
-	return &storage.Principal{MemberID: m.ID, TeamIDs: slices.Clone(m.TeamIDs), Role: r.Name, Permissions: r.Permissions}, nil
+	return &storage.Principal{MemberID: m.ID, TeamIDs: slices.Clone(m.TeamIDs), Role: r.Name,
+		Permissions: r.Permissions, Fields: r.Fields}, nil
 }
 
 // As returns ctx acting as member id (see Principal).

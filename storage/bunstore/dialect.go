@@ -48,7 +48,7 @@ type dialect interface {
 	deleteSearch() string
 	// search is the search query: text (the dialect's query syntax, from
 	// searchQuery), workspace_id, the type filter, then the bind values of
-	// cond, a condition on the documents aliased d, and the limit.
+	// cond, a condition on the documents aliased d, the limit and the offset.
 	search(types int, cond string) string
 	// searchQuery turns words into the dialect's full-text query.
 	searchQuery(words []string) string
@@ -105,7 +105,7 @@ WHERE crm_search MATCH ? AND d.workspace_id = ?`
 	if types > 0 {
 		q += " AND d.record_type IN (" + placeholders(types) + ")"
 	}
-	return q + cond + " ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ?"
+	return q + cond + " ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ? OFFSET ?"
 }
 
 func (sqliteDialect) searchQuery(words []string) string {
@@ -203,7 +203,7 @@ WHERE d.tsv @@ q AND d.workspace_id = ?`
 	if types > 0 {
 		q += " AND d.record_type IN (" + placeholders(types) + ")"
 	}
-	return q + cond + " ORDER BY ts_rank(d.tsv, q) DESC, d.record_id LIMIT ?"
+	return q + cond + " ORDER BY ts_rank(d.tsv, q) DESC, d.record_id LIMIT ? OFFSET ?"
 }
 
 func (postgresDialect) searchQuery(words []string) string {

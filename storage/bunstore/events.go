@@ -60,6 +60,10 @@ func (s *Store) ChangeFeed(ctx context.Context, cursor string, limit int) (stora
 		return feed, err
 	}
 	b.add(" ORDER BY tx_id, seq LIMIT ?", limit)
+	hide, err := s.eventMasker(ctx)
+	if err != nil {
+		return feed, err
+	}
 	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return feed, s.d.translate(err, "event")
@@ -69,6 +73,9 @@ func (s *Store) ChangeFeed(ctx context.Context, cursor string, limit int) (stora
 		e, err := scanEvent(rows, &txID)
 		if err != nil {
 			return feed, err
+		}
+		if hide != nil {
+			hide(&e)
 		}
 		feed.Events = append(feed.Events, e)
 		seq = e.Seq
@@ -105,6 +112,10 @@ func (s *Store) History(ctx context.Context, subjectID string, pq storage.PageQu
 	}
 	limit := pq.PageSize()
 	b.add(" ORDER BY seq DESC LIMIT ?", limit+1)
+	hide, err := s.eventMasker(ctx)
+	if err != nil {
+		return page, err
+	}
 	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return page, s.d.translate(err, "event")
@@ -119,6 +130,9 @@ func (s *Store) History(ctx context.Context, subjectID string, pq storage.PageQu
 		if len(page.Items) == limit {
 			page.Next = storage.EncodeCursor(fp, page.Items[limit-1].Seq)
 			break
+		}
+		if hide != nil {
+			hide(&e)
 		}
 		page.Items = append(page.Items, e)
 	}

@@ -285,6 +285,16 @@ func (t *table[T]) List(ctx context.Context, q storage.ListQuery) (storage.Page[
 	if err != nil {
 		return page, err
 	}
+	fm, err := t.s.mask(ctx, t.c)
+	if err != nil {
+		return page, err
+	}
+	if err := fm.checkFilter(q.Filter); err != nil {
+		return page, err
+	}
+	if err := fm.checkSort(cols); err != nil {
+		return page, err
+	}
 	var b sqlBuilder
 	b.add("SELECT " + t.c.selectCols + " FROM " + t.c.table + " t WHERE t.workspace_id = ? AND ")
 	b.args = append(b.args, storage.WorkspaceFrom(ctx))
@@ -341,6 +351,11 @@ func (t *table[T]) List(ctx context.Context, q storage.ListQuery) (storage.Page[
 		last = rv
 		page.Items = append(page.Items, rv.Interface().(T))
 	}
+	if fm.hides() {
+		for _, it := range page.Items {
+			fm.apply(reflect.ValueOf(it))
+		}
+	}
 	if err := rows.Err(); err != nil {
 		return page, t.s.d.translate(err, t.rt)
 	}
@@ -387,6 +402,13 @@ func (s *Store) keyset(cols []*column, desc []bool, keys []json.RawMessage, b *s
 
 // Count implements storage.Table.
 func (t *table[T]) Count(ctx context.Context, f storage.Filter) (int64, error) {
+	fm, err := t.s.mask(ctx, t.c)
+	if err != nil {
+		return 0, err
+	}
+	if err := fm.checkFilter(f); err != nil {
+		return 0, err
+	}
 	var b sqlBuilder
 	b.add("SELECT COUNT(*) FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", storage.WorkspaceFrom(ctx))
 	if err := t.s.where(t.c, f, &b); err != nil {

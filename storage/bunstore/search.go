@@ -2,6 +2,8 @@ package bunstore
 
 import (
 	"context"
+	"reflect"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -42,7 +44,9 @@ func (s *Store) index(ctx context.Context, rec, prev storage.Record) error {
 
 // Search implements storage.Searcher: every word of the query must match a
 // word of the record as a prefix. A principal finds only the records it may
-// read.
+// read; when its role hides fields of a record type, a hit of that type must
+// match the record as the principal sees it, so that a hidden value cannot
+// be probed by searching for it, and its title is the title of that record.
 func (s *Store) Search(ctx context.Context, q storage.SearchQuery) ([]storage.SearchHit, error) {
 	ws := words(q.Text)
 	if len(ws) == 0 {
@@ -64,8 +68,42 @@ func (s *Store) Search(ctx context.Context, q storage.SearchQuery) ([]storage.Se
 	if err := s.refsReadable(ctx, "d.record_type", "d.record_id", "d.workspace_id", &cond); err != nil {
 		return nil, err
 	}
-	args = append(append(args, cond.args...), limit)
-	rows, err := s.query(ctx, s.d.rebind(s.d.search(len(q.Types), cond.sb.String())), args...)
+	args = append(args, cond.args...)
+	query := s.d.rebind(s.d.search(len(q.Types), cond.sb.String()))
+	masks, err := s.searchMasks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if masks == nil {
+		return s.searchPage(ctx, query, args, limit, 0)
+	}
+	// Verify the hits of types with hidden fields, a batch at a time, until
+	// the page is full or the index has no more.
+	batch := min(2*limit, storage.MaxLimit)
+	var hits []storage.SearchHit
+	for offset := 0; len(hits) < limit; offset += batch {
+		got, err := s.searchPage(ctx, query, args, batch, offset)
+		if err != nil {
+			return nil, err
+		}
+		kept, err := s.verifyHits(ctx, masks, ws, got)
+		if err != nil {
+			return nil, err
+		}
+		hits = append(hits, kept...)
+		if len(got) < batch {
+			break
+		}
+	}
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	return hits, nil
+}
+
+// searchPage runs the search query for limit hits after offset.
+func (s *Store) searchPage(ctx context.Context, query string, args []any, limit, offset int) ([]storage.SearchHit, error) {
+	rows, err := s.query(ctx, query, append(args[:len(args):len(args)], limit, offset)...)
 	if err != nil {
 		return nil, s.d.translate(err, "search")
 	}
@@ -79,4 +117,89 @@ func (s *Store) Search(ctx context.Context, q storage.SearchQuery) ([]storage.Se
 		hits = append(hits, h)
 	}
 	return hits, rows.Err()
+}
+
+// searchMasks returns the field masks of the searchable record types whose
+// fields the principal of ctx may not all see; nil when there are none.
+func (s *Store) searchMasks(ctx context.Context) (map[string]*fieldMask, error) {
+	p, err := s.principal(ctx)
+	if err != nil || p == nil || len(p.Fields) == 0 {
+		return nil, err
+	}
+	var out map[string]*fieldMask
+	for rt, c := range s.codecs {
+		if _, ok := reflect.New(c.typ).Interface().(storage.Searchable); !ok {
+			continue
+		}
+		if m := c.maskOf(p); m.hides() {
+			if out == nil {
+				out = map[string]*fieldMask{}
+			}
+			out[rt] = m
+		}
+	}
+	return out, nil
+}
+
+// verifyHits keeps the hits whose record, with its hidden fields blanked,
+// still matches every query word, and gives them that record's title. Hits
+// of types without hidden fields pass as they are.
+func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwords []string, hits []storage.SearchHit) ([]storage.SearchHit, error) {
+	ids := map[string][]string{}
+	for _, h := range hits {
+		if masks[h.Ref.Type] != nil {
+			ids[h.Ref.Type] = append(ids[h.Ref.Type], h.Ref.ID)
+		}
+	}
+	seen := map[storage.Ref]storage.Searchable{}
+	for rt, list := range ids {
+		m := masks[rt]
+		var b sqlBuilder
+		b.add("SELECT "+m.c.selectCols+" FROM "+m.c.table+" t WHERE t.workspace_id = ? AND t.id IN ("+placeholders(len(list))+")",
+			append([]any{storage.WorkspaceFrom(ctx)}, anys(list)...)...)
+		rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
+		if err != nil {
+			return nil, s.d.translate(err, rt)
+		}
+		sc := m.c.newScanner()
+		for rows.Next() {
+			rv, err := m.c.scan(rows, sc)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			m.apply(rv)
+			rec := rv.Interface().(storage.Searchable)
+			seen[storage.Ref{Type: rt, ID: rec.RecordMeta().ID}] = rec
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := hits[:0:0]
+	for _, h := range hits {
+		if masks[h.Ref.Type] == nil {
+			out = append(out, h)
+			continue
+		}
+		rec := seen[h.Ref]
+		if rec == nil || !matchesAll(qwords, words(rec.SearchTitle()+" "+rec.SearchText())) {
+			continue
+		}
+		h.Title = rec.SearchTitle()
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// matchesAll reports whether every query word is a prefix of a word of the
+// text: the index's own rule.
+func matchesAll(qwords, text []string) bool {
+	for _, q := range qwords {
+		if !slices.ContainsFunc(text, func(w string) bool { return strings.HasPrefix(w, q) }) {
+			return false
+		}
+	}
+	return true
 }

@@ -50,6 +50,15 @@ func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOptio
 	m.CreatedAt, m.UpdatedAt = now, now
 	m.CreatedBy, m.UpdatedBy = actor, actor
 	rv := reflect.ValueOf(rec)
+	fm, err := t.s.mask(ctx, t.c)
+	if err != nil {
+		return err
+	}
+	if fm != nil {
+		if err := fm.checkWrite(t.c.diff(reflect.Value{}, rv)); err != nil {
+			return err
+		}
+	}
 	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
 		if err := t.s.authorizeCreate(ctx, t.c, rv); err != nil {
 			return err
@@ -97,6 +106,11 @@ func (t *table[T]) Get(ctx context.Context, id string) (T, error) {
 	if err != nil {
 		return zero, err
 	}
+	m, err := t.s.mask(ctx, t.c)
+	if err != nil {
+		return zero, err
+	}
+	m.apply(rv)
 	return rv.Interface().(T), rows.Close()
 }
 
@@ -116,21 +130,40 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 		// Nothing to write, but a principal still learns whether it may.
 		return t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate)
 	}
+	m, err := t.s.mask(ctx, t.c)
+	if err != nil {
+		return err
+	}
+	if err := m.checkWrite(changes); err != nil {
+		return err
+	}
 	nm.Version = pm.Version + 1
 	nm.UpdatedAt, nm.UpdatedBy = storage.Now(), storage.ActorFrom(ctx)
-	args := make([]any, 0, len(t.c.updCols)+3)
-	for _, i := range t.c.updCols {
-		a, err := t.c.cols[i].arg(t.s.d, nv)
-		if err != nil {
-			return err
-		}
-		args = append(args, a)
-	}
-	args = append(args, nm.WorkspaceID, nm.ID, pm.Version)
-	err := t.s.write(ctx, t.rt, func(ctx context.Context) error {
+	err = t.s.write(ctx, t.rt, func(ctx context.Context) error {
 		if err := t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate); err != nil {
 			return err
 		}
+		// What is written: next, or, when fields are hidden from the
+		// principal, next with the stored values of those fields.
+		wv, stored := nv, pv
+		if m.hides() {
+			sv, err := t.s.load(ctx, t.c, pm.ID)
+			if err != nil {
+				return err
+			}
+			if sv.IsValid() {
+				wv, stored = m.restore(sv, nv), sv
+			}
+		}
+		args := make([]any, 0, len(t.c.updCols)+3)
+		for _, i := range t.c.updCols {
+			a, err := t.c.cols[i].arg(t.s.d, wv)
+			if err != nil {
+				return err
+			}
+			args = append(args, a)
+		}
+		args = append(args, nm.WorkspaceID, nm.ID, pm.Version)
 		res, err := t.s.exec(ctx, t.c.updateSQL, args...)
 		if err != nil {
 			return err
@@ -141,10 +174,11 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 		if err := t.s.appendEvent(ctx, o.EventType, next, changes); err != nil {
 			return err
 		}
-		if err := t.s.index(ctx, next, prev); err != nil {
+		w, st := wv.Interface().(storage.Record), stored.Interface().(storage.Record)
+		if err := t.s.index(ctx, w, st); err != nil {
 			return err
 		}
-		return t.s.link(ctx, next, prev, false)
+		return t.s.link(ctx, w, st, false)
 	})
 	if err != nil {
 		nm.Version, nm.UpdatedAt, nm.UpdatedBy = pm.Version, pm.UpdatedAt, pm.UpdatedBy
@@ -156,9 +190,21 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOption) error {
 	o := writeOptions(opts, t.rt+".deleted")
 	pm := prev.RecordMeta()
+	m, err := t.s.mask(ctx, t.c)
+	if err != nil {
+		return err
+	}
 	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
 		if err := t.s.authorize(ctx, t.c, pm.ID, storage.ActionDelete); err != nil {
 			return err
+		}
+		pv := reflect.ValueOf(prev)
+		var sv reflect.Value
+		if m.hides() {
+			var err error
+			if sv, err = t.s.load(ctx, t.c, pm.ID); err != nil {
+				return err
+			}
 		}
 		res, err := t.s.exec(ctx, t.c.deleteSQL, storage.WorkspaceFrom(ctx), pm.ID, pm.Version)
 		if err != nil {
@@ -167,7 +213,12 @@ func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOpti
 		if err := t.s.checkOne(ctx, res, t.c, pm); err != nil {
 			return err
 		}
-		if err := t.s.appendEvent(ctx, o.EventType, prev, t.c.diff(reflect.ValueOf(prev), reflect.Value{})); err != nil {
+		// The event lists the stored values, those hidden from the
+		// principal included.
+		if m.hides() && sv.IsValid() {
+			pv = sv
+		}
+		if err := t.s.appendEvent(ctx, o.EventType, prev, t.c.diff(pv, reflect.Value{})); err != nil {
 			return err
 		}
 		if _, ok := any(prev).(storage.Searchable); ok {

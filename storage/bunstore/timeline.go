@@ -39,8 +39,18 @@ func (s *Store) Timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		b.add(" AND ("+tcol+" < ? OR ("+tcol+" = ? AND "+idcol+" < ?))", ta, ta, afterID)
 	}
 
-	// Activities linked to ref.
+	// What the principal may not see of activities and events.
 	ac := s.activities.c
+	fm, err := s.mask(ctx, ac)
+	if err != nil {
+		return page, err
+	}
+	hide, err := s.eventMasker(ctx)
+	if err != nil {
+		return page, err
+	}
+
+	// Activities linked to ref.
 	var b sqlBuilder
 	b.add("SELECT "+ac.selectCols+" FROM crm_activities t WHERE t.workspace_id = ? AND t.id IN "+
 		"(SELECT from_id FROM crm_links WHERE workspace_id = ? AND to_id = ? AND from_type = ?)",
@@ -62,6 +72,7 @@ func (s *Store) Timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 			rows.Close()
 			return page, err
 		}
+		fm.apply(rv)
 		a := rv.Interface().(*contacts.Activity)
 		acts = append(acts, contacts.TimelineEntry{At: a.OccurredAt, Activity: a})
 	}
@@ -89,6 +100,9 @@ func (s *Store) Timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		if err != nil {
 			rows.Close()
 			return page, err
+		}
+		if hide != nil {
+			hide(&e)
 		}
 		evs = append(evs, contacts.TimelineEntry{At: e.OccurredAt, Event: &e})
 	}

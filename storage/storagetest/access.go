@@ -322,7 +322,7 @@ func testAccessErrors(t *testing.T, h Harness) {
 	wantFields(t, "role with bad grants", err, "permissions.contact.fly", "permissions.contact.read")
 	_, err = e.acc.DefineRole(e.sys, access.NewRole{Name: access.RoleAdmin})
 	wantFields(t, "role named as a built-in one", err, "name")
-	_, err = e.acc.UpdateRole(e.sys, access.RoleAdmin, storage.Permissions{})
+	_, err = e.acc.UpdateRole(e.sys, access.RoleAdmin, access.UpdateRole{Permissions: &storage.Permissions{}})
 	wantErr(t, "changing a built-in role", err, storage.ErrForbidden)
 	_, err = e.acc.CreateMember(e.sys, access.NewMember{Name: "X", Role: "ghost", TeamIDs: []string{storage.NewID()}, Email: "not an email"})
 	wantFields(t, "member with unknown role and team", err, "email", "role", "team_ids[0]")

@@ -87,6 +87,9 @@ func Run(t *testing.T, h Harness) {
 		{"AccessScopesReads", testAccessReads},
 		{"AccessDirectory", testAccessDirectory},
 		{"AccessStrict", testAccessStrict},
+		{"FieldLeak", testFieldLeak},
+		{"FieldWrites", testFieldWrites},
+		{"FieldRules", testFieldRules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
