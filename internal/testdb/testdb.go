@@ -13,13 +13,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
@@ -150,4 +153,70 @@ func OpenRaw(t testing.TB, schema string) *sql.DB {
 	db := stdlib.OpenDB(*cfg)
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// AppRole is the role tests connect as under row-level security: it can log
+// in, and owns nothing.
+const AppRole = "crm_test_app"
+
+var roleOnce sync.Once
+
+// PostgresRLS returns a store in a new schema of the test server set up
+// for row-level security (postgres.SetupRowLevelSecurity, run as the DSN's
+// user) and opened as AppRole with postgres.WithRowLevelSecurity, so that
+// Postgres itself keeps workspaces apart. The schema is dropped when t
+// ends. It also returns the schema's name.
+func PostgresRLS(t testing.TB, opts ...postgres.Option) (*bunstore.Store, string) {
+	t.Helper()
+	dsn := PostgresDSN(t)
+	ensureRole(t, dsn, AppRole)
+	schema := NewSchemaName()
+	t.Cleanup(func() { DropSchema(t, dsn, schema) })
+	if err := postgres.SetupRowLevelSecurity(t.Context(), dsn, AppRole, postgres.WithSchema(schema)); err != nil {
+		t.Fatalf("set up row-level security: %v", err)
+	}
+	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithSchema(schema), postgres.WithRowLevelSecurity()}, opts...)
+	store, err := postgres.Open(t.Context(), WithUser(t, dsn, AppRole), opts...)
+	if err != nil {
+		t.Fatalf("open postgres as %s: %v", AppRole, err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store, schema
+}
+
+// ensureRole creates the login role name once per test binary, if missing.
+func ensureRole(t testing.TB, dsn, name string) {
+	t.Helper()
+	var err error
+	roleOnce.Do(func() {
+		cfg, perr := pgx.ParseConfig(dsn)
+		if perr != nil {
+			err = perr
+			return
+		}
+		db := stdlib.OpenDB(*cfg)
+		defer db.Close()
+		_, err = db.ExecContext(t.Context(), "CREATE ROLE "+pgx.Identifier{name}.Sanitize()+" LOGIN")
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "42710" || pe.Code == "23505") { // duplicate_object; a concurrent creation
+			err = nil
+		}
+	})
+	if err != nil {
+		t.Fatalf("create role %s: %v", name, err)
+	}
+}
+
+// WithUser returns dsn with its user replaced by user.
+func WithUser(t testing.TB, dsn, user string) string {
+	t.Helper()
+	if !strings.Contains(dsn, "://") {
+		return dsn + " user=" + user
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("parse DSN: %v", err)
+	}
+	u.User = url.User(user)
+	return u.String()
 }

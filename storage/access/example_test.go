@@ -58,3 +58,53 @@ func Example() {
 	// viewer updates: true
 	// no principal: true
 }
+
+// A custom role that hides a contact's email and phones from support agents
+// and lets them read, but not change, the lifecycle stage.
+func ExampleService_DefineRole() {
+	ctx := storage.AsSystem(storage.WithWorkspace(context.Background(), "acme"))
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	people := contacts.NewService(store, contacts.Options{})
+	acc := access.NewService(store)
+
+	all := map[storage.Action]storage.Scope{storage.ActionRead: storage.ScopeAll, storage.ActionUpdate: storage.ScopeAll}
+	_, err = acc.DefineRole(ctx, access.NewRole{
+		Name:        "support",
+		Permissions: storage.Permissions{contacts.ObjectContact: all},
+		Fields: storage.FieldRules{contacts.ObjectContact: {
+			"email":     storage.FieldHidden,
+			"phones":    storage.FieldHidden,
+			"lifecycle": storage.FieldReadOnly,
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	agent, _ := acc.CreateMember(ctx, access.NewMember{Name: "Sam", Role: "support"})
+	c, _ := people.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com", Lifecycle: contacts.LifecycleCustomer})
+
+	asAgent, _ := acc.As(ctx, agent.ID)
+	seen, _ := people.Contacts.Get(asAgent, c.ID)
+	fmt.Printf("the agent sees %s, email %q, %s\n", seen.FirstName, seen.Email, seen.Lifecycle)
+	hits, _ := people.Search(asAgent, "ada@example.com", 5)
+	fmt.Println("searching the email finds", len(hits))
+	_, err = people.Contacts.Update(asAgent, c.ID, contacts.UpdateContact{Lifecycle: ptr(contacts.LifecycleLead)})
+	fmt.Println("changing the lifecycle:", errors.Is(err, storage.ErrForbidden))
+	_, err = people.Contacts.Update(asAgent, c.ID, contacts.UpdateContact{JobTitle: ptr("CTO")})
+	fmt.Println("changing the job title:", err)
+	stored, _ := people.Contacts.Get(ctx, c.ID)
+	fmt.Println("the email is kept:", stored.Email)
+
+	// Output:
+	// the agent sees Ada, email "", customer
+	// searching the email finds 0
+	// changing the lifecycle: true
+	// changing the job title: <nil>
+	// the email is kept: ada@example.com
+}
+
+func ptr[T any](v T) *T { return &v }

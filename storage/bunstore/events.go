@@ -38,6 +38,10 @@ func scanEvent(rows interface{ Scan(...any) error }, txID *int64) (storage.Event
 // transactions older than every running one are returned, so an event that
 // commits late never lands behind a stored cursor.
 func (s *Store) ChangeFeed(ctx context.Context, cursor string, limit int) (storage.Feed, error) {
+	return reading(ctx, s, func(ctx context.Context) (storage.Feed, error) { return s.changeFeed(ctx, cursor, limit) })
+}
+
+func (s *Store) changeFeed(ctx context.Context, cursor string, limit int) (storage.Feed, error) {
 	feed := storage.Feed{Cursor: cursor}
 	var txID, seq int64
 	if cursor != "" {
@@ -92,6 +96,10 @@ func (s *Store) ChangeFeed(ctx context.Context, cursor string, limit int) (stora
 // History implements storage.EventLog: the events of one record, newest
 // first.
 func (s *Store) History(ctx context.Context, subjectID string, pq storage.PageQuery) (storage.Page[storage.Event], error) {
+	return reading(ctx, s, func(ctx context.Context) (storage.Page[storage.Event], error) { return s.history(ctx, subjectID, pq) })
+}
+
+func (s *Store) history(ctx context.Context, subjectID string, pq storage.PageQuery) (storage.Page[storage.Event], error) {
 	var page storage.Page[storage.Event]
 	fp := storage.Fingerprint("history", subjectID)
 	var b sqlBuilder

@@ -280,6 +280,10 @@ func (c *codec) order(sorts []storage.Sort) ([]*column, []bool, error) {
 
 // List implements storage.Table.
 func (t *table[T]) List(ctx context.Context, q storage.ListQuery) (storage.Page[T], error) {
+	return reading(ctx, t.s, func(ctx context.Context) (storage.Page[T], error) { return t.list(ctx, q) })
+}
+
+func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[T], error) {
 	var page storage.Page[T]
 	cols, desc, err := t.c.order(q.Sort)
 	if err != nil {
@@ -402,6 +406,10 @@ func (s *Store) keyset(cols []*column, desc []bool, keys []json.RawMessage, b *s
 
 // Count implements storage.Table.
 func (t *table[T]) Count(ctx context.Context, f storage.Filter) (int64, error) {
+	return reading(ctx, t.s, func(ctx context.Context) (int64, error) { return t.count(ctx, f) })
+}
+
+func (t *table[T]) count(ctx context.Context, f storage.Filter) (int64, error) {
 	fm, err := t.s.mask(ctx, t.c)
 	if err != nil {
 		return 0, err

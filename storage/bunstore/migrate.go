@@ -63,6 +63,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.upToDate(ctx, ms) {
+		// Nothing to do, and nothing that needs the right to create tables:
+		// a role that may only use them (row-level security) opens too.
+		return nil
+	}
 	if s.w != nil {
 		// SQLite: hold the writer for the whole migration.
 		if err := s.w.acquire(ctx); err != nil {
@@ -128,4 +133,31 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 		return fmt.Errorf("bunstore: migration %04d_%s: %w", m.version, m.name, err)
 	}
 	return tx.Commit()
+}
+
+// upToDate reports whether every migration of ms is recorded as applied.
+// Any error (no migrations table yet) means no.
+func (s *Store) upToDate(ctx context.Context, ms []migration) bool {
+	rows, err := s.db.DB.QueryContext(ctx, "SELECT version FROM crm_schema_migrations")
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if rows.Scan(&v) != nil {
+			return false
+		}
+		applied[v] = true
+	}
+	if rows.Err() != nil {
+		return false
+	}
+	for _, m := range ms {
+		if !applied[m.version] {
+			return false
+		}
+	}
+	return true
 }

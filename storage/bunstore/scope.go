@@ -209,7 +209,10 @@ func (s *Store) Check(ctx context.Context, ref storage.Ref, action storage.Actio
 	if err != nil {
 		return err
 	}
-	return s.allowed(ctx, p, c, ref.ID, action)
+	_, err = reading(ctx, s, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.allowed(ctx, p, c, ref.ID, action)
+	})
+	return err
 }
 
 // authorizeCreate checks that the principal may create rec, a new record

@@ -30,6 +30,13 @@ type Options struct {
 	// Default: false, and such calls act as the system, so that an
 	// application with a single user needs no setup.
 	RequirePrincipal bool
+	// RowLevelSecurity makes every statement run in a transaction that first
+	// names the context's workspace in the transaction-local setting
+	// crm.workspace, which the row-level security policies of Postgres
+	// compare each row with (see storage/postgres.WithRowLevelSecurity).
+	// Reads outside a transaction get a short one of their own. Default:
+	// false.
+	RowLevelSecurity bool
 }
 
 // Store implements the Store of every domain package on one bun database.
@@ -39,6 +46,7 @@ type Store struct {
 	d                dialect
 	closeDB          bool
 	requirePrincipal bool
+	rls              bool // Options.RowLevelSecurity
 
 	w      *writer   // SQLite's single writer; nil on Postgres
 	rstmts stmtCache // prepared reads on rdb (SQLite)
@@ -61,7 +69,7 @@ type Store struct {
 // It does not migrate: call Migrate, or use storage/sqlite or
 // storage/postgres, whose Open does.
 func New(db *bun.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal}
+	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal, rls: opts.RowLevelSecurity}
 	if opts.ReadDB != nil {
 		s.rdb = opts.ReadDB
 	}
@@ -203,10 +211,16 @@ func (c *stmtCache) close() {
 // there is one, else on the read database.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if tx := txFrom(ctx, s); tx != nil {
+		if err := s.setWorkspace(ctx, tx); err != nil {
+			return nil, err
+		}
 		if st := tx.stmt(ctx, q); st != nil {
 			return st.QueryContext(ctx, args...)
 		}
 		return tx.run.QueryContext(ctx, q, args...)
+	}
+	if s.rls {
+		return nil, errors.New("bunstore: a read outside a transaction, with row-level security on (see reading)")
 	}
 	if s.d.prepare() {
 		st, err := s.rstmts.get(ctx, q)
@@ -226,6 +240,9 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 	tx := txFrom(ctx, s)
 	if tx == nil {
 		return nil, errors.New("bunstore: write outside a transaction")
+	}
+	if err := s.setWorkspace(ctx, tx); err != nil {
+		return nil, err
 	}
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
@@ -252,4 +269,38 @@ func (tx *txState) stmt(ctx context.Context, q string) *sql.Stmt {
 func recordType[T storage.Record]() string {
 	var zero T
 	return reflect.New(reflect.TypeOf(zero).Elem()).Interface().(T).RecordType()
+}
+
+// setWorkspace names the context's workspace in the transaction's
+// crm.workspace setting, where row-level security is on and the
+// transaction does not name it yet.
+func (s *Store) setWorkspace(ctx context.Context, tx *txState) error {
+	if !s.rls {
+		return nil
+	}
+	ws := storage.WorkspaceFrom(ctx)
+	if tx.ws == ws {
+		return nil
+	}
+	if _, err := tx.run.ExecContext(ctx, s.d.rebind("SELECT set_config('crm.workspace', ?, true)"), ws); err != nil {
+		return fmt.Errorf("bunstore: set the workspace: %w", s.d.translate(err, ""))
+	}
+	tx.ws = ws
+	return nil
+}
+
+// reading runs fn, a read, in a transaction of its own where row-level
+// security is on and ctx carries none, so that the workspace can be set
+// first; else it just calls fn.
+func reading[R any](ctx context.Context, s *Store, fn func(ctx context.Context) (R, error)) (R, error) {
+	if !s.rls || txFrom(ctx, s) != nil {
+		return fn(ctx)
+	}
+	var out R
+	err := s.RunInTx(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = fn(ctx)
+		return err
+	})
+	return out, err
 }

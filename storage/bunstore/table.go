@@ -82,6 +82,10 @@ func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOptio
 
 // Get implements storage.Table.
 func (t *table[T]) Get(ctx context.Context, id string) (T, error) {
+	return reading(ctx, t.s, func(ctx context.Context) (T, error) { return t.get(ctx, id) })
+}
+
+func (t *table[T]) get(ctx context.Context, id string) (T, error) {
 	var zero T
 	q := t.c.getSQL
 	b := sqlBuilder{args: []any{storage.WorkspaceFrom(ctx), id}}
@@ -128,7 +132,10 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 	changes := t.c.diff(pv, nv)
 	if len(changes) == 0 {
 		// Nothing to write, but a principal still learns whether it may.
-		return t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate)
+		_, err := reading(ctx, t.s, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate)
+		})
+		return err
 	}
 	m, err := t.s.mask(ctx, t.c)
 	if err != nil {

@@ -14,6 +14,12 @@ import (
 // same keyset (time, then ID, descending), so a page costs two indexed
 // queries of at most limit+1 rows each.
 func (s *Store) Timeline(ctx context.Context, ref storage.Ref, pq storage.PageQuery) (storage.Page[contacts.TimelineEntry], error) {
+	return reading(ctx, s, func(ctx context.Context) (storage.Page[contacts.TimelineEntry], error) {
+		return s.timeline(ctx, ref, pq)
+	})
+}
+
+func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQuery) (storage.Page[contacts.TimelineEntry], error) {
 	var page storage.Page[contacts.TimelineEntry]
 	fp := storage.Fingerprint("timeline", ref)
 	limit := pq.PageSize()

@@ -18,6 +18,7 @@ type txState struct {
 	run runner
 	tx  *sql.Tx // set when the transaction is the store's own
 	w   *writer // set when the statements of w may be used in it (SQLite)
+	ws  string  // the workspace named in crm.workspace (row-level security)
 }
 
 type txKey struct{ s *Store }

@@ -24,6 +24,7 @@ type Option func(*config)
 
 type config struct {
 	requirePrincipal bool
+	rls              bool
 	migrate          bool
 	maxConns         int
 	schema           string
@@ -77,7 +78,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 		sqldb.Close()
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	if cfg.schema != "" {
+	if cfg.schema != "" && !cfg.rls {
 		// Processes starting together may race to create the schema; the
 		// loser's duplicate error means the schema is there.
 		if _, err := sqldb.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+cfg.schema); err != nil && !isDuplicate(err) {
@@ -86,10 +87,16 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 		}
 	}
 	db := bun.NewDB(sqldb, pgdialect.New())
-	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal})
+	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RowLevelSecurity: cfg.rls})
 	if err != nil {
 		db.Close()
 		return nil, err
+	}
+	if cfg.rls {
+		if err := checkRowLevelSecurity(ctx, sqldb); err != nil {
+			store.Close()
+			return nil, err
+		}
 	}
 	if cfg.migrate {
 		if err := store.Migrate(ctx); err != nil {
