@@ -1,6 +1,7 @@
 // Package crm is an embeddable CRM for Go programs: contacts, accounts,
-// activities, custom fields, search, timelines and an audit trail, inside the
-// host program's own process and database.
+// activities, custom fields, search, timelines, an audit trail, access
+// control, and sales (leads, pipelines, opportunities), inside the host
+// program's own process and database.
 //
 // Open a store (storage/sqlite for the embedded default, storage/postgres to
 // scale out, or storage/bunstore on a *bun.DB the program already has), then
@@ -22,6 +23,7 @@ import (
 	"log/slog"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
 )
@@ -80,6 +82,7 @@ func AsSystem(ctx context.Context) context.Context { return storage.AsSystem(ctx
 type Store interface {
 	contacts.Store
 	access.Store
+	sales.Store
 	storage.EventLog
 }
 
@@ -111,6 +114,8 @@ type CRM struct {
 	// Access manages members, teams, roles and shares, and builds the
 	// principals that calls act as (see As).
 	Access *access.Service
+	// Sales manages leads, pipelines and opportunities.
+	Sales *sales.Service
 
 	people *contacts.Service
 }
@@ -133,6 +138,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Activities: people.Activities,
 		Fields:     people.Fields,
 		Access:     access.NewService(store),
+		Sales:      sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion}),
 		people:     people,
 	}, nil
 }

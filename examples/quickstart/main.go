@@ -18,6 +18,7 @@ import (
 
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/sqlite"
@@ -239,6 +240,47 @@ func run(ctx context.Context) error {
 	chief := "Chief Analyst"
 	_, err = app.Contacts.Update(asVera, ada.ID, contacts.UpdateContact{JobTitle: &chief})
 	fmt.Printf("  Vera updates Ada Lovelace:  ErrForbidden: %t\n", errors.Is(err, crm.ErrForbidden))
+
+	// Sales: a lead from a web form, a duplicate caught, the lead converted
+	// into an account, a contact and a deal, and the deal won.
+	fmt.Println("\nSales")
+	lead, err := app.Sales.Leads.Capture(ctx, sales.NewLead{FirstName: "Mary", LastName: "Somerville",
+		Email: "mary@somerville.example", Company: "Somerville Instruments", Source: "web form",
+		UTM: sales.UTM{Source: "newsletter", Campaign: "autumn"}})
+	if err != nil {
+		return err
+	}
+	_, err = app.Sales.Leads.Capture(ctx, sales.NewLead{FirstName: "M.", LastName: "Somerville", Email: "Mary@Somerville.example"})
+	var dup *sales.DuplicateError
+	if errors.As(err, &dup) {
+		fmt.Printf("  Capturing her again finds %d candidate: %s %q (same %s)\n", len(dup.Candidates),
+			dup.Candidates[0].Ref.Type, dup.Candidates[0].Name, dup.Candidates[0].Reason)
+	}
+	if _, err := app.Sales.Leads.SetStatus(ctx, lead.ID, sales.LeadQualified, ""); err != nil {
+		return err
+	}
+	conv, err := app.Sales.Leads.Convert(ctx, lead.ID, sales.ConvertOptions{CreateOpportunity: true,
+		Opportunity: sales.NewOpportunity{Name: "Orrery for the Academy", Amount: storage.Money{Amount: 4_800_000, Currency: "EUR"},
+			ExpectedClose: time.Now().AddDate(0, 2, 0)}})
+	if err != nil {
+		return err
+	}
+	deal := conv.Opportunity
+	fmt.Printf("  Converted: account %q, contact %q, deal %q (%s) in stage %s at %d%%\n",
+		conv.Account.Name, conv.Contact.Name(), deal.Name, deal.Amount, deal.Stage, deal.Probability)
+	for _, stage := range []string{"qualification", "proposal", "negotiation"} {
+		if deal, err = app.Sales.Opportunities.MoveStage(ctx, deal.ID, stage, sales.MoveOptions{}); err != nil {
+			return err
+		}
+	}
+	if deal, err = app.Sales.Opportunities.Win(ctx, deal.ID); err != nil {
+		return err
+	}
+	var stages []string
+	for _, v := range deal.StageHistory {
+		stages = append(stages, v.Stage)
+	}
+	fmt.Printf("  Won: %s, forecast %s, stages %s\n", deal.Amount, deal.ForecastCategory, strings.Join(stages, " → "))
 
 	// The change feed a host application would consume.
 	feed, err := app.Changes(ctx, "", 100)

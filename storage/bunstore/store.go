@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
 	"github.com/uptrace/bun"
@@ -59,6 +60,9 @@ type Store struct {
 	teams      *table[*access.Team]
 	roles      *table[*access.Role]
 	shares     *table[*access.Share]
+	leads      *table[*sales.Lead]
+	pipelines  *table[*sales.Pipeline]
+	opps       *table[*sales.Opportunity]
 	codecs     map[string]*codec // by record type
 	codecOrder []string          // the record types, in a fixed order
 
@@ -109,6 +113,15 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if s.shares, err = newTable[*access.Share](s, "crm_shares"); err != nil {
+		return nil, err
+	}
+	if s.leads, err = newTable[*sales.Lead](s, "crm_leads"); err != nil {
+		return nil, err
+	}
+	if s.pipelines, err = newTable[*sales.Pipeline](s, "crm_pipelines"); err != nil {
+		return nil, err
+	}
+	if s.opps, err = newTable[*sales.Opportunity](s, "crm_opportunities"); err != nil {
 		return nil, err
 	}
 	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -166,6 +179,15 @@ func (s *Store) Roles() storage.Table[*access.Role] { return s.roles }
 
 // Shares returns the shares table.
 func (s *Store) Shares() storage.Table[*access.Share] { return s.shares }
+
+// Leads returns the leads table.
+func (s *Store) Leads() storage.Table[*sales.Lead] { return s.leads }
+
+// Pipelines returns the pipelines table.
+func (s *Store) Pipelines() storage.Table[*sales.Pipeline] { return s.pipelines }
+
+// Opportunities returns the opportunities table.
+func (s *Store) Opportunities() storage.Table[*sales.Opportunity] { return s.opps }
 
 // maxCachedStmts bounds a stmtCache: list queries vary with the shape of
 // their filters, and past this many a query runs unprepared.

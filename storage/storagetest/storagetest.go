@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
 )
@@ -28,6 +29,7 @@ import (
 type Store interface {
 	contacts.Store
 	access.Store
+	sales.Store
 	storage.EventLog
 }
 
@@ -90,6 +92,10 @@ func Run(t *testing.T, h Harness) {
 		{"FieldLeak", testFieldLeak},
 		{"FieldWrites", testFieldWrites},
 		{"FieldRules", testFieldRules},
+		{"Pipelines", testPipelines},
+		{"LeadCapture", testLeadCapture},
+		{"LeadConvert", testLeadConvert},
+		{"OpportunityStages", testOpportunityStages},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,6 +199,7 @@ func (e *env) events(ctx context.Context) []storage.Event {
 // counts is how many rows of each kind a workspace holds.
 type counts struct {
 	Contacts, Accounts, Activities, FieldDefs, Events int
+	Leads, Pipelines, Opportunities                   int
 }
 
 func (e *env) counts(ctx context.Context) counts {
@@ -202,6 +209,9 @@ func (e *env) counts(ctx context.Context) counts {
 	c.Accounts = count(e.t, ctx, e.store.Accounts())
 	c.Activities = count(e.t, ctx, e.store.Activities())
 	c.FieldDefs = count(e.t, ctx, e.store.FieldDefs())
+	c.Leads = count(e.t, ctx, e.store.Leads())
+	c.Pipelines = count(e.t, ctx, e.store.Pipelines())
+	c.Opportunities = count(e.t, ctx, e.store.Opportunities())
 	c.Events = len(e.events(ctx))
 	return c
 }

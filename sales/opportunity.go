@@ -1,0 +1,479 @@
+package sales
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+// ForecastCategory is how a deal counts in a forecast.
+type ForecastCategory string
+
+// The forecast categories.
+const (
+	ForecastPipeline ForecastCategory = "pipeline"
+	ForecastBestCase ForecastCategory = "best_case"
+	ForecastCommit   ForecastCategory = "commit"
+	ForecastClosed   ForecastCategory = "closed"
+	ForecastOmitted  ForecastCategory = "omitted"
+)
+
+// ContactRole is a contact's part in a deal, such as "decision maker".
+type ContactRole struct {
+	ContactID string `json:"contact_id"`
+	Role      string `json:"role"`
+}
+
+// StageVisit is one stay of an opportunity in a stage: when it entered,
+// when it left (zero while it is there) and who moved it in.
+type StageVisit struct {
+	Stage     string    `json:"stage"`
+	EnteredAt time.Time `json:"entered_at"`
+	LeftAt    time.Time `json:"left_at,omitzero"`
+	By        string    `json:"by,omitempty"`
+}
+
+// Opportunity is a deal in a pipeline.
+type Opportunity struct {
+	storage.Meta
+	Name string `bun:"name,notnull" json:"name"`
+	// AccountID is the company the deal is with, or "".
+	AccountID string `bun:"account_id,notnull" json:"account_id,omitempty"`
+	// ContactID is the primary contact, or "".
+	ContactID    string        `bun:"contact_id,notnull" json:"contact_id,omitempty"`
+	ContactRoles []ContactRole `bun:"contact_roles" json:"contact_roles,omitempty"`
+	// Amount is the deal's value, in the currency's minor units.
+	Amount     storage.Money `bun:"embed:" json:"amount"`
+	PipelineID string        `bun:"pipeline_id,notnull" json:"pipeline_id"`
+	// Stage is the key of the current stage of the pipeline.
+	Stage string `bun:"stage,notnull" json:"stage"`
+	// Probability is the chance of winning, in percent: the stage's, unless
+	// ProbabilitySet.
+	Probability    int  `bun:"probability,notnull" json:"probability"`
+	ProbabilitySet bool `bun:"probability_set,notnull" json:"probability_set,omitempty"`
+	// ForecastCategory follows the stage (closed when won, omitted when
+	// lost, pipeline when open) unless set.
+	ForecastCategory ForecastCategory `bun:"forecast_category,notnull" json:"forecast_category"`
+	// ExpectedClose is the date the deal is expected to close (UTC midnight).
+	ExpectedClose time.Time `bun:"expected_close,notnull" json:"expected_close,omitzero"`
+	// ClosedAt is when the deal entered a won or lost stage; zero while open.
+	ClosedAt   time.Time `bun:"closed_at,notnull" json:"closed_at,omitzero"`
+	OwnerID    string    `bun:"owner_id,notnull" json:"owner_id,omitempty"`
+	TeamID     string    `bun:"team_id,notnull" json:"team_id,omitempty"`
+	Source     string    `bun:"source,notnull" json:"source,omitempty"`
+	LostReason string    `bun:"lost_reason,notnull" json:"lost_reason,omitempty"`
+	// StageHistory lists every stay in a stage, oldest first.
+	StageHistory []StageVisit `bun:"stage_history" json:"stage_history,omitempty"`
+	Tags         []string     `bun:"tags" json:"tags,omitempty"`
+}
+
+// RecordType returns "opportunity".
+func (*Opportunity) RecordType() string { return ObjectOpportunity }
+
+// Links returns the account, the contacts and the pipeline of the deal, so
+// that it appears in their relations.
+func (o *Opportunity) Links() []storage.Ref {
+	var out []storage.Ref
+	if o.AccountID != "" {
+		out = append(out, storage.Ref{Type: contacts.ObjectAccount, ID: o.AccountID})
+	}
+	seen := map[string]bool{}
+	for _, id := range append([]string{o.ContactID}, contactIDs(o.ContactRoles)...) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, storage.Ref{Type: contacts.ObjectContact, ID: id})
+		}
+	}
+	return out
+}
+
+func contactIDs(roles []ContactRole) []string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = r.ContactID
+	}
+	return out
+}
+
+// SearchTitle returns the deal's name.
+func (o *Opportunity) SearchTitle() string { return o.Name }
+
+// SearchText returns the deal's name, source and tags.
+func (o *Opportunity) SearchText() string {
+	return strings.Join(append([]string{o.Name, o.Source}, o.Tags...), " ")
+}
+
+// TimeInStage returns how long the deal has spent in stage over all its
+// stays, counting a current stay up to now.
+func (o *Opportunity) TimeInStage(stage string, now time.Time) time.Duration {
+	var d time.Duration
+	for _, v := range o.StageHistory {
+		if v.Stage != stage {
+			continue
+		}
+		end := v.LeftAt
+		if end.IsZero() {
+			end = now
+		}
+		d += end.Sub(v.EnteredAt)
+	}
+	return d
+}
+
+// CycleLength returns the time from creation to close; zero while open.
+func (o *Opportunity) CycleLength() time.Duration {
+	if o.ClosedAt.IsZero() {
+		return 0
+	}
+	return o.ClosedAt.Sub(o.CreatedAt)
+}
+
+// NewOpportunity is the input of Opportunities.Create.
+type NewOpportunity struct {
+	Name         string
+	AccountID    string
+	ContactID    string
+	ContactRoles []ContactRole
+	Amount       storage.Money
+	// PipelineID is the pipeline; "" means the workspace's default.
+	PipelineID string
+	// Stage is a stage key of the pipeline; "" means its first open stage.
+	Stage string
+	// Probability, when not nil, overrides the stage's.
+	Probability      *int
+	ForecastCategory ForecastCategory // "" follows the stage
+	ExpectedClose    time.Time
+	OwnerID, TeamID  string
+	Source           string
+	Tags             []string
+}
+
+// UpdateOpportunity changes an opportunity's fields; nil fields stay as
+// they are. The stage changes only through MoveStage, Win and Lose.
+type UpdateOpportunity struct {
+	Version          int64
+	Name             *string
+	AccountID        *string
+	ContactID        *string
+	ContactRoles     *[]ContactRole
+	Amount           *storage.Money
+	Probability      *int // a negative value returns to the stage's probability
+	ForecastCategory *ForecastCategory
+	ExpectedClose    *time.Time
+	OwnerID, TeamID  *string
+	Source           *string
+	Tags             *[]string
+}
+
+// Opportunities manages deals.
+type Opportunities struct{ s *Service }
+
+// Create stores a new opportunity, entering its first stage.
+func (ops *Opportunities) Create(ctx context.Context, in NewOpportunity) (*Opportunity, error) {
+	o := &Opportunity{Name: in.Name, AccountID: in.AccountID, ContactID: in.ContactID, ContactRoles: in.ContactRoles,
+		Amount: in.Amount, PipelineID: in.PipelineID, Stage: in.Stage, ForecastCategory: in.ForecastCategory,
+		ExpectedClose: in.ExpectedClose, OwnerID: in.OwnerID, TeamID: in.TeamID, Source: in.Source, Tags: in.Tags}
+	if in.Probability != nil {
+		o.Probability, o.ProbabilitySet = *in.Probability, true
+	}
+	err := ops.s.store.RunInTx(ctx, func(ctx context.Context) error {
+		var v storage.ValidationError
+		p, err := ops.pipeline(ctx, &v, o.PipelineID)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			o.PipelineID = p.ID
+			if o.Stage == "" {
+				st, _ := p.first(StageOpen)
+				o.Stage = st.Key
+			}
+		}
+		if err := ops.check(ctx, &v, o, nil, p); err != nil {
+			return err
+		}
+		if err := v.Err(); err != nil {
+			return err
+		}
+		st, _ := p.Stage(o.Stage)
+		ops.enter(ctx, o, st, storage.Now())
+		return ops.s.store.Opportunities().Insert(ctx, o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// pipeline returns the pipeline id ("" for the default), or nil with a
+// validation error added to v.
+func (ops *Opportunities) pipeline(ctx context.Context, v *storage.ValidationError, id string) (*Pipeline, error) {
+	if id == "" {
+		return ops.s.Pipelines.Default(ctx)
+	}
+	p, err := ops.s.store.Pipelines().Get(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		v.Add("pipeline_id", "no pipeline %s in this workspace", id)
+		return nil, nil
+	}
+	return p, err
+}
+
+// check validates and normalises o; prev is the stored deal on update.
+func (ops *Opportunities) check(ctx context.Context, v *storage.ValidationError, o, prev *Opportunity, p *Pipeline) error {
+	text(v, "name", &o.Name, MaxTextLen)
+	if o.Name == "" {
+		v.Add("name", "is required")
+	}
+	text(v, "source", &o.Source, MaxTextLen)
+	text(v, "owner_id", &o.OwnerID, MaxTextLen)
+	text(v, "team_id", &o.TeamID, MaxTextLen)
+	if err := o.Amount.Validate("amount"); err != nil {
+		var ve *storage.ValidationError
+		if errors.As(err, &ve) {
+			v.Merge("", ve)
+		}
+	}
+	if o.Amount.Amount < 0 {
+		v.Add("amount.amount", "is negative")
+	}
+	if o.ProbabilitySet && (o.Probability < 0 || o.Probability > 100) {
+		v.Add("probability", "%d is outside 0–100", o.Probability)
+	}
+	switch o.ForecastCategory {
+	case "", ForecastPipeline, ForecastBestCase, ForecastCommit, ForecastClosed, ForecastOmitted:
+	default:
+		v.Add("forecast_category", "%q is not pipeline, best_case, commit, closed or omitted", o.ForecastCategory)
+	}
+	if !o.ExpectedClose.IsZero() {
+		t := o.ExpectedClose.UTC()
+		o.ExpectedClose = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	if p != nil {
+		if _, ok := p.Stage(o.Stage); !ok {
+			v.Add("stage", "%q is not a stage of pipeline %s", o.Stage, p.Name)
+		}
+	}
+	tags, err := contacts.NormalizeTags(o.Tags)
+	if err != nil {
+		v.Add("tags", "%v", err)
+	}
+	o.Tags = tags
+	for i := range o.ContactRoles {
+		r := &o.ContactRoles[i]
+		r.Role = strings.TrimSpace(r.Role)
+		if r.ContactID == "" {
+			v.Add(fmt.Sprintf("contact_roles[%d].contact_id", i), "is required")
+		}
+	}
+	if len(v.Fields) > 0 {
+		return nil
+	}
+	people := ops.s.people
+	if o.AccountID != "" && (prev == nil || prev.AccountID != o.AccountID) {
+		if err := exists(ctx, v, "account_id", func(ctx context.Context) error { _, err := people.Accounts.Get(ctx, o.AccountID); return err }); err != nil {
+			return err
+		}
+	}
+	for i, id := range append([]string{o.ContactID}, contactIDs(o.ContactRoles)...) {
+		if id == "" || (prev != nil && id == prev.ContactID) {
+			continue
+		}
+		f := "contact_id"
+		if i > 0 {
+			f = fmt.Sprintf("contact_roles[%d].contact_id", i-1)
+		}
+		if err := exists(ctx, v, f, func(ctx context.Context) error { _, err := people.Contacts.Get(ctx, id); return err }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exists runs get and reports field when it finds nothing; other errors
+// are returned.
+func exists(ctx context.Context, v *storage.ValidationError, field string, get func(context.Context) error) error {
+	err := get(ctx)
+	if errors.Is(err, storage.ErrNotFound) {
+		v.Add(field, "does not exist in the workspace")
+		return nil
+	}
+	return err
+}
+
+// enter puts o in stage st at time at: it closes the current stay, opens a
+// new one, and derives probability, forecast category and close date.
+func (ops *Opportunities) enter(ctx context.Context, o *Opportunity, st Stage, at time.Time) {
+	hist := make([]StageVisit, len(o.StageHistory), len(o.StageHistory)+1)
+	copy(hist, o.StageHistory)
+	if n := len(hist); n > 0 && hist[n-1].LeftAt.IsZero() {
+		hist[n-1].LeftAt = at
+	}
+	o.StageHistory = append(hist, StageVisit{Stage: st.Key, EnteredAt: at, By: storage.ActorFrom(ctx)})
+	o.Stage = st.Key
+	if !o.ProbabilitySet {
+		o.Probability = st.Probability
+	}
+	switch st.Kind {
+	case StageWon:
+		o.ClosedAt, o.ForecastCategory = at, ForecastClosed
+		o.LostReason = ""
+	case StageLost:
+		o.ClosedAt, o.ForecastCategory = at, ForecastOmitted
+	default:
+		o.ClosedAt, o.LostReason = time.Time{}, ""
+		if o.ForecastCategory == "" || o.ForecastCategory == ForecastClosed || o.ForecastCategory == ForecastOmitted {
+			o.ForecastCategory = ForecastPipeline
+		}
+	}
+}
+
+// Get returns the opportunity with id.
+func (ops *Opportunities) Get(ctx context.Context, id string) (*Opportunity, error) {
+	return ops.s.store.Opportunities().Get(ctx, id)
+}
+
+// List returns a page of opportunities. Filterable fields are the columns
+// (name, account_id, pipeline_id, stage, amount, currency, probability,
+// forecast_category, expected_close, closed_at, owner_id, …) and tags.
+func (ops *Opportunities) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Opportunity], error) {
+	return ops.s.store.Opportunities().List(ctx, q)
+}
+
+// Count returns how many opportunities match f.
+func (ops *Opportunities) Count(ctx context.Context, f storage.Filter) (int64, error) {
+	return ops.s.store.Opportunities().Count(ctx, f)
+}
+
+// Update changes an opportunity's fields.
+func (ops *Opportunities) Update(ctx context.Context, id string, in UpdateOpportunity) (*Opportunity, error) {
+	return storage.Modify(ctx, ops.s.store, ops.s.store.Opportunities(), id, in.Version, func(ctx context.Context, o *Opportunity) error {
+		prev := *o
+		set(&o.Name, in.Name)
+		set(&o.AccountID, in.AccountID)
+		set(&o.ContactID, in.ContactID)
+		set(&o.ContactRoles, in.ContactRoles)
+		set(&o.Amount, in.Amount)
+		set(&o.ForecastCategory, in.ForecastCategory)
+		set(&o.ExpectedClose, in.ExpectedClose)
+		set(&o.OwnerID, in.OwnerID)
+		set(&o.TeamID, in.TeamID)
+		set(&o.Source, in.Source)
+		set(&o.Tags, in.Tags)
+		var p *Pipeline
+		if in.Probability != nil {
+			if *in.Probability < 0 {
+				var err error
+				if p, err = ops.s.store.Pipelines().Get(ctx, o.PipelineID); err != nil {
+					return err
+				}
+				st, _ := p.Stage(o.Stage)
+				o.Probability, o.ProbabilitySet = st.Probability, false
+			} else {
+				o.Probability, o.ProbabilitySet = *in.Probability, true
+			}
+		}
+		var v storage.ValidationError
+		if err := ops.check(ctx, &v, o, &prev, p); err != nil {
+			return err
+		}
+		return v.Err()
+	})
+}
+
+// MoveOptions adjust MoveStage.
+type MoveOptions struct {
+	// LostReason says why a deal moved to a lost stage.
+	LostReason string
+}
+
+// MoveStage moves the opportunity to stage, a key of its pipeline, and
+// records the stay in StageHistory. The event is opportunity.won or
+// opportunity.lost when the stage closes the deal, opportunity.reopened
+// when it leaves a closed stage for an open one, and
+// opportunity.stage_changed otherwise. Moving to the current stage changes
+// nothing.
+func (ops *Opportunities) MoveStage(ctx context.Context, id, stage string, mo MoveOptions) (*Opportunity, error) {
+	var out *Opportunity
+	err := ops.s.store.RunInTx(ctx, func(ctx context.Context) error {
+		prev, err := ops.s.store.Opportunities().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		p, err := ops.s.store.Pipelines().Get(ctx, prev.PipelineID)
+		if err != nil {
+			return err
+		}
+		st, ok := p.Stage(stage)
+		if !ok {
+			return storage.Invalid("stage", "%q is not a stage of pipeline %s", stage, p.Name)
+		}
+		if stage == prev.Stage {
+			out = prev
+			return nil
+		}
+		from, _ := p.Stage(prev.Stage)
+		n := *prev
+		ops.enter(ctx, &n, st, storage.Now())
+		if st.Kind == StageLost {
+			n.LostReason = strings.TrimSpace(mo.LostReason)
+			if len(n.LostReason) > MaxTextLen {
+				return storage.Invalid("lost_reason", "is longer than %d characters", MaxTextLen)
+			}
+		}
+		event := "opportunity.stage_changed"
+		switch {
+		case st.Kind == StageWon:
+			event = "opportunity.won"
+		case st.Kind == StageLost:
+			event = "opportunity.lost"
+		case from.Kind != StageOpen:
+			event = "opportunity.reopened"
+		}
+		if err := ops.s.store.Opportunities().Update(ctx, prev, &n, storage.WithEventType(event)); err != nil {
+			return err
+		}
+		out = &n
+		return nil
+	})
+	return out, err
+}
+
+// Win moves the opportunity to the first won stage of its pipeline.
+func (ops *Opportunities) Win(ctx context.Context, id string) (*Opportunity, error) {
+	return ops.moveToKind(ctx, id, StageWon, "")
+}
+
+// Lose moves the opportunity to the first lost stage of its pipeline, with
+// the reason.
+func (ops *Opportunities) Lose(ctx context.Context, id, reason string) (*Opportunity, error) {
+	return ops.moveToKind(ctx, id, StageLost, reason)
+}
+
+func (ops *Opportunities) moveToKind(ctx context.Context, id string, kind StageKind, reason string) (*Opportunity, error) {
+	var out *Opportunity
+	err := ops.s.store.RunInTx(ctx, func(ctx context.Context) error {
+		o, err := ops.s.store.Opportunities().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		p, err := ops.s.store.Pipelines().Get(ctx, o.PipelineID)
+		if err != nil {
+			return err
+		}
+		st, _ := p.first(kind)
+		out, err = ops.MoveStage(ctx, id, st.Key, MoveOptions{LostReason: reason})
+		return err
+	})
+	return out, err
+}
+
+// Delete removes the opportunity.
+func (ops *Opportunities) Delete(ctx context.Context, id string) error {
+	return storage.Remove(ctx, ops.s.store, ops.s.store.Opportunities(), id, 0, nil)
+}

@@ -1,0 +1,75 @@
+package sales
+
+import (
+	"strings"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+// The record types of this package.
+const (
+	ObjectLead        = "lead"
+	ObjectPipeline    = "pipeline"
+	ObjectOpportunity = "opportunity"
+)
+
+// Store is what the sales package needs from a storage adapter, besides the
+// contacts store that conversion writes to.
+type Store interface {
+	storage.Transactor
+	storage.Searcher
+	Leads() storage.Table[*Lead]
+	Pipelines() storage.Table[*Pipeline]
+	Opportunities() storage.Table[*Opportunity]
+}
+
+// Options configure the sales service. The zero value works.
+type Options struct {
+	// DefaultRegion is the ISO 3166-1 alpha-2 region of lead phone numbers
+	// written without a country code, such as "US". Default: "" (numbers
+	// must start with +).
+	DefaultRegion string
+}
+
+// Service is the sales module.
+type Service struct {
+	store  Store
+	people *contacts.Service
+	opts   Options
+
+	// Leads captures, qualifies and converts leads.
+	Leads *Leads
+	// Pipelines manages pipelines and their stages.
+	Pipelines *Pipelines
+	// Opportunities manages deals and moves them through stages.
+	Opportunities *Opportunities
+}
+
+// NewService returns the sales module on store; people is the contacts
+// module that lead conversion creates accounts and contacts with.
+func NewService(store Store, people *contacts.Service, opts Options) *Service {
+	s := &Service{store: store, people: people, opts: opts}
+	s.Leads = &Leads{s}
+	s.Pipelines = &Pipelines{s}
+	s.Opportunities = &Opportunities{s}
+	return s
+}
+
+// set replaces *dst with *src when src is not nil.
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// text trims *s and reports it under field when it is longer than max.
+func text(v *storage.ValidationError, field string, s *string, max int) {
+	*s = strings.TrimSpace(*s)
+	if len(*s) > max {
+		v.Add(field, "is longer than %d characters", max)
+	}
+}
+
+// MaxTextLen is the longest name-like text field accepted, in bytes.
+const MaxTextLen = 255
