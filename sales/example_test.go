@@ -49,3 +49,36 @@ func Example() {
 	// closed_won 100 closed 3
 	// converting again is a conflict: true
 }
+
+// The pipeline summary and a quarter's forecast, computed in the store.
+func ExampleForecasts() {
+	ctx := storage.WithWorkspace(context.Background(), "acme")
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	s := sales.NewService(store, contacts.NewService(store, contacts.Options{}), sales.Options{})
+
+	q1 := sales.Quarter(2027, 1)
+	for i, stage := range []string{"prospecting", "proposal", "proposal", "negotiation"} {
+		_, err := s.Opportunities.Create(ctx, sales.NewOpportunity{Name: fmt.Sprint("Deal ", i), Stage: stage,
+			Amount: storage.Money{Amount: 10_000_00, Currency: "USD"}, ExpectedClose: q1.From.AddDate(0, 1, 0)})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	p, _ := s.Pipelines.Default(ctx)
+	summary, _ := s.Forecasts.Summary(ctx, p.ID)
+	for _, r := range summary {
+		fmt.Printf("%-12s %d deals %s weighted %s\n", r.Stage, r.Count,
+			storage.Money{Amount: r.Amount, Currency: r.Currency}, storage.Money{Amount: r.Weighted, Currency: r.Currency})
+	}
+	rows, _ := s.Forecasts.Compute(ctx, sales.ForecastQuery{Period: q1})
+	fmt.Printf("Q1 2027: pipeline %d, weighted %d (%s)\n", rows[0].Pipeline, rows[0].Weighted, rows[0].Currency)
+	// Output:
+	// prospecting  1 deals USD 10000.00 weighted USD 1000.00
+	// proposal     2 deals USD 20000.00 weighted USD 10000.00
+	// negotiation  1 deals USD 10000.00 weighted USD 7500.00
+	// Q1 2027: pipeline 4000000, weighted 1850000 (USD)
+}

@@ -12,6 +12,7 @@ const (
 	ObjectLead        = "lead"
 	ObjectPipeline    = "pipeline"
 	ObjectOpportunity = "opportunity"
+	ObjectSnapshot    = "forecast_snapshot"
 )
 
 // Store is what the sales package needs from a storage adapter, besides the
@@ -22,6 +23,8 @@ type Store interface {
 	Leads() storage.Table[*Lead]
 	Pipelines() storage.Table[*Pipeline]
 	Opportunities() storage.Table[*Opportunity]
+	Snapshots() storage.Table[*Snapshot]
+	Forecaster
 }
 
 // Options configure the sales service. The zero value works.
@@ -44,6 +47,8 @@ type Service struct {
 	Pipelines *Pipelines
 	// Opportunities manages deals and moves them through stages.
 	Opportunities *Opportunities
+	// Forecasts sums deals by period and stage, and keeps snapshots.
+	Forecasts *Forecasts
 }
 
 // NewService returns the sales module on store; people is the contacts
@@ -53,6 +58,7 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.Leads = &Leads{s}
 	s.Pipelines = &Pipelines{s}
 	s.Opportunities = &Opportunities{s}
+	s.Forecasts = &Forecasts{s}
 	return s
 }
 

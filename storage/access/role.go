@@ -59,7 +59,8 @@ func builtin(name, desc string, any map[storage.Action]storage.Scope) *Role {
 	if name != RoleAdmin {
 		p[ObjectMember], p[ObjectTeam], p[ObjectRole] = directory, directory, directory
 		p[ObjectShare] = sharing
-		p["field_def"] = directory // configuration: read by all, written by admins
+		// Configuration: read by all, written by admins.
+		p["field_def"], p["pipeline"] = directory, directory
 	}
 	return &Role{Name: name, Description: desc, Permissions: p}
 }

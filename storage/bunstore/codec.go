@@ -2,6 +2,7 @@ package bunstore
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -55,6 +56,11 @@ type codec struct {
 	// updCols are the columns the update writes, in order: every column but
 	// id, workspace_id, created_at and created_by.
 	updCols []int
+	// after, when set, runs in every write's transaction after the row is
+	// written, with the stored record before and after (the zero Value for
+	// a create's before and a delete's after): derived tables kept exact,
+	// such as the pipeline rollup.
+	after func(ctx context.Context, prev, next reflect.Value) error
 }
 
 // newCodec reads the struct tags of the record type (through bun's table

@@ -63,6 +63,7 @@ type Store struct {
 	leads      *table[*sales.Lead]
 	pipelines  *table[*sales.Pipeline]
 	opps       *table[*sales.Opportunity]
+	snapshots  *table[*sales.Snapshot]
 	codecs     map[string]*codec // by record type
 	codecOrder []string          // the record types, in a fixed order
 
@@ -122,6 +123,19 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if s.opps, err = newTable[*sales.Opportunity](s, "crm_opportunities"); err != nil {
+		return nil, err
+	}
+	s.opps.c.after = func(ctx context.Context, prev, next reflect.Value) error {
+		var p, n *sales.Opportunity
+		if prev.IsValid() {
+			p = prev.Interface().(*sales.Opportunity)
+		}
+		if next.IsValid() {
+			n = next.Interface().(*sales.Opportunity)
+		}
+		return s.rollOpp(ctx, p, n)
+	}
+	if s.snapshots, err = newTable[*sales.Snapshot](s, "crm_forecast_snapshots"); err != nil {
 		return nil, err
 	}
 	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -188,6 +202,9 @@ func (s *Store) Pipelines() storage.Table[*sales.Pipeline] { return s.pipelines 
 
 // Opportunities returns the opportunities table.
 func (s *Store) Opportunities() storage.Table[*sales.Opportunity] { return s.opps }
+
+// Snapshots returns the forecast snapshots table.
+func (s *Store) Snapshots() storage.Table[*sales.Snapshot] { return s.snapshots }
 
 // maxCachedStmts bounds a stmtCache: list queries vary with the shape of
 // their filters, and past this many a query runs unprepared.

@@ -73,6 +73,11 @@ func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOptio
 		if err := t.s.appendEvent(ctx, o.EventType, rec, t.c.diff(reflect.Value{}, rv)); err != nil {
 			return err
 		}
+		if t.c.after != nil {
+			if err := t.c.after(ctx, reflect.Value{}, rv); err != nil {
+				return err
+			}
+		}
 		if err := t.s.index(ctx, rec, nil); err != nil {
 			return err
 		}
@@ -181,6 +186,11 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 		if err := t.s.appendEvent(ctx, o.EventType, next, changes); err != nil {
 			return err
 		}
+		if t.c.after != nil {
+			if err := t.c.after(ctx, stored, wv); err != nil {
+				return err
+			}
+		}
 		w, st := wv.Interface().(storage.Record), stored.Interface().(storage.Record)
 		if err := t.s.index(ctx, w, st); err != nil {
 			return err
@@ -227,6 +237,11 @@ func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOpti
 		}
 		if err := t.s.appendEvent(ctx, o.EventType, prev, t.c.diff(pv, reflect.Value{})); err != nil {
 			return err
+		}
+		if t.c.after != nil {
+			if err := t.c.after(ctx, pv, reflect.Value{}); err != nil {
+				return err
+			}
 		}
 		if _, ok := any(prev).(storage.Searchable); ok {
 			if _, err := t.s.exec(ctx, t.s.d.rebind(t.s.d.deleteSearch()), pm.ID); err != nil {

@@ -1,7 +1,10 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -9,6 +12,7 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 )
 
 func (e *env) sales() *sales.Service {
@@ -304,4 +308,164 @@ func testOpportunityStages(t *testing.T, h Harness) {
 	if n, err := s.Opportunities.Count(e.ctx, nil); err != nil || n != 1 {
 		t.Errorf("bad input wrote: %d opportunities (%v)", n, err)
 	}
+}
+
+// oracleSummary computes a pipeline summary in Go from the deals ctx can
+// list: what the store's rollup or scan must equal.
+func oracleSummary(t *testing.T, ctx context.Context, s *sales.Service, pipelineID string) map[[2]string]sales.StageTotal {
+	t.Helper()
+	out := map[[2]string]sales.StageTotal{}
+	for cursor := ""; ; {
+		page, err := s.Opportunities.List(ctx, storage.ListQuery{Filter: storage.Eq("pipeline_id", pipelineID), PageQuery: storage.PageQuery{Limit: 100, Cursor: cursor}})
+		must(t, "list", err)
+		for _, o := range page.Items {
+			k := [2]string{o.Stage, o.Amount.Currency}
+			r := out[k]
+			r.Stage, r.Currency = k[0], k[1]
+			r.Count++
+			r.Amount += o.Amount.Amount
+			r.Weighted += o.Amount.Amount * int64(o.Probability) / 100
+			out[k] = r
+		}
+		if page.Next == "" {
+			return out
+		}
+		cursor = page.Next
+	}
+}
+
+func checkSummary(t *testing.T, what string, ctx context.Context, s *sales.Service, pipelineID string) {
+	t.Helper()
+	want := oracleSummary(t, ctx, s, pipelineID)
+	got, err := s.Forecasts.Summary(ctx, pipelineID)
+	must(t, "summary", err)
+	gm := map[[2]string]sales.StageTotal{}
+	for _, r := range got {
+		gm[[2]string{r.Stage, r.Currency}] = r
+	}
+	if !maps.Equal(gm, want) {
+		t.Errorf("%s: summary = %v, want %v", what, gm, want)
+	}
+}
+
+// testForecast checks the pipeline summary (rollup and scoped scan) and the
+// forecast against sums computed in Go, and snapshots.
+func testForecast(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	s := e.sales()
+	ctx := e.sys
+	p, err := s.Pipelines.Default(ctx)
+	must(t, "pipeline", err)
+	now := time.Now().UTC()
+	q := sales.Quarter(now.Year(), int(now.Month()-1)/3+1)
+	inQ := q.From.AddDate(0, 1, 3)
+	owners := []string{e.repA.ID, e.repB.ID, e.mgr.ID}
+	var ids []string
+	for i := range 30 {
+		cur := []string{"USD", "EUR"}[i%2]
+		close := inQ
+		if i%5 == 0 {
+			close = q.To.AddDate(0, 1, 0) // outside the quarter
+		}
+		in := sales.NewOpportunity{Name: fmt.Sprint("Deal ", i), Amount: storage.Money{Amount: int64(1000 + 37*i), Currency: cur},
+			Stage: p.Stages[i%4].Key, ExpectedClose: close, OwnerID: owners[i%3]}
+		if i%7 == 0 {
+			in.ForecastCategory = sales.ForecastCommit
+		}
+		if i%11 == 0 {
+			in.ForecastCategory = sales.ForecastBestCase
+		}
+		o, err := s.Opportunities.Create(ctx, in)
+		must(t, "create", err)
+		ids = append(ids, o.ID)
+	}
+	checkSummary(t, "after creates", ctx, s, p.ID)
+	// Moves, wins, losses, amount and probability changes, deletes: the
+	// rollup follows every write.
+	for i, id := range ids {
+		switch i % 6 {
+		case 0:
+			_, err = s.Opportunities.Win(ctx, id)
+		case 1:
+			_, err = s.Opportunities.Lose(ctx, id, "price")
+		case 2:
+			_, err = s.Opportunities.MoveStage(ctx, id, "negotiation", sales.MoveOptions{})
+		case 3:
+			_, err = s.Opportunities.Update(ctx, id, sales.UpdateOpportunity{Amount: &storage.Money{Amount: 99999, Currency: "GBP"}, Probability: ptr(33)})
+		case 4:
+			err = s.Opportunities.Delete(ctx, id)
+		}
+		must(t, "change", err)
+	}
+	checkSummary(t, "after changes", ctx, s, p.ID)
+	checkSummary(t, "a rep's scoped summary", e.as(e.repA), s, p.ID)
+
+	// The forecast, against Go.
+	want := map[[2]string]sales.ForecastRow{}
+	all, err := s.Opportunities.List(ctx, storage.ListQuery{PageQuery: storage.PageQuery{Limit: 100}})
+	must(t, "list", err)
+	for _, o := range all.Items {
+		k := [2]string{o.OwnerID, o.Amount.Currency}
+		r := want[k]
+		r.Group, r.Currency = k[0], k[1]
+		in := func(t time.Time) bool { return !t.Before(q.From) && t.Before(q.To) }
+		switch {
+		case o.ForecastCategory == sales.ForecastClosed && in(o.ClosedAt):
+			r.ClosedWon += o.Amount.Amount
+		case o.ForecastCategory != sales.ForecastClosed && o.ForecastCategory != sales.ForecastOmitted && in(o.ExpectedClose):
+			switch o.ForecastCategory {
+			case sales.ForecastCommit:
+				r.Commit += o.Amount.Amount
+			case sales.ForecastBestCase:
+				r.BestCase += o.Amount.Amount
+			default:
+				r.Pipeline += o.Amount.Amount
+			}
+			r.Weighted += o.Amount.Amount * int64(o.Probability) / 100
+		default:
+			continue
+		}
+		r.Deals++
+		want[k] = r
+	}
+	rows, err := s.Forecasts.Compute(ctx, sales.ForecastQuery{Period: q, GroupBy: sales.GroupOwner, PipelineID: p.ID})
+	must(t, "forecast", err)
+	got := map[[2]string]sales.ForecastRow{}
+	for _, r := range rows {
+		got[[2]string{r.Group, r.Currency}] = r
+	}
+	if !maps.Equal(got, want) || len(got) == 0 {
+		t.Errorf("forecast = %v, want %v", got, want)
+	}
+	_, err = s.Forecasts.Compute(ctx, sales.ForecastQuery{Period: sales.Period{From: q.To, To: q.From}, GroupBy: "color"})
+	wantFields(t, "bad forecast query", err, "period", "group_by")
+
+	// Snapshots: taken, then compared with a changed present.
+	snap, err := s.Forecasts.Take(ctx, "Quarter at start", sales.ForecastQuery{Period: q})
+	must(t, "take", err)
+	_, err = s.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Late deal", Amount: storage.Money{Amount: 5000, Currency: "USD"},
+		ExpectedClose: inQ, ForecastCategory: sales.ForecastCommit})
+	must(t, "create", err)
+	changes, err := s.Forecasts.Compare(ctx, snap.ID)
+	must(t, "compare", err)
+	for _, c := range changes {
+		if c.Currency == "USD" && (c.Delta.Commit != 5000 || c.Delta.Deals != 1) {
+			t.Errorf("USD change = %+v, want commit +5000 in one deal", c.Delta)
+		}
+		if c.Currency != "USD" && c.Delta != (sales.ForecastRow{Currency: c.Currency}) {
+			t.Errorf("%s changed: %+v", c.Currency, c.Delta)
+		}
+	}
+
+	// Totals of a field hidden from a role are refused.
+	_, err = e.acc.DefineRole(e.sys, access.NewRole{Name: "no_amounts",
+		Permissions: storage.Permissions{storage.AnyType: {storage.ActionRead: storage.ScopeAll}},
+		Fields:      storage.FieldRules{sales.ObjectOpportunity: {"amount": storage.FieldHidden}}})
+	must(t, "role", err)
+	m, err := e.acc.CreateMember(e.sys, access.NewMember{Name: "Blind", Role: "no_amounts"})
+	must(t, "member", err)
+	_, err = s.Forecasts.Summary(e.as(m), p.ID)
+	wantErr(t, "summary with hidden amounts", err, storage.ErrForbidden)
+	_, err = s.Forecasts.Compute(e.as(m), sales.ForecastQuery{Period: q})
+	wantErr(t, "forecast with hidden amounts", err, storage.ErrForbidden)
 }

@@ -96,6 +96,7 @@ func Run(t *testing.T, h Harness) {
 		{"LeadCapture", testLeadCapture},
 		{"LeadConvert", testLeadConvert},
 		{"OpportunityStages", testOpportunityStages},
+		{"Forecast", testForecast},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
