@@ -3,16 +3,20 @@ package storagetest
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 )
 
-// testWorkspaceIsolation calls every store method from workspace B with the
-// IDs of workspace A: each is ErrNotFound (or finds nothing), and A's rows
-// and events are unchanged afterwards.
+// testWorkspaceIsolation calls every service method (contacts, access,
+// sales) and the store's own queries from workspace B with the IDs of
+// workspace A: each is ErrNotFound (or finds nothing), B stays empty, and
+// A's rows and events are unchanged afterwards.
 func testWorkspaceIsolation(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	a := e.in("ws-a")
@@ -27,6 +31,31 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 	act, err := e.svc.Activities.Log(a, contacts.NewActivity{Kind: contacts.KindNote, Subject: "Umbrella plans", ContactIDs: []string{c.ID}})
 	must(t, "log", err)
 
+	// Access control and sales records of A.
+	acc := access.NewService(e.store)
+	team, err := acc.CreateTeam(a, "Umbrella ops", "")
+	must(t, "team", err)
+	role, err := acc.DefineRole(a, access.NewRole{Name: "umbrella_agent",
+		Permissions: storage.Permissions{storage.AnyType: {storage.ActionRead: storage.ScopeAll}},
+		Fields:      storage.FieldRules{contacts.ObjectContact: {"email": storage.FieldHidden}}})
+	must(t, "role", err)
+	member, err := acc.CreateMember(a, access.NewMember{ExternalID: "u-wesker", Name: "Agent", Role: role.Name, TeamIDs: []string{team.ID}})
+	must(t, "member", err)
+	cref := storage.Ref{Type: contacts.ObjectContact, ID: c.ID}
+	share, err := acc.Share(a, cref, access.ShareWith{MemberID: member.ID}, access.ShareRead)
+	must(t, "share", err)
+	sl := e.sales()
+	pipe, err := sl.Pipelines.Default(a)
+	must(t, "pipeline", err)
+	lead, err := sl.Leads.Capture(a, sales.NewLead{FirstName: "Jill", Email: "jill@umbrella.example", Company: "Umbrella", AllowDuplicates: true})
+	must(t, "lead", err)
+	opp, err := sl.Opportunities.Create(a, sales.NewOpportunity{Name: "T-virus", AccountID: acct.ID, ContactID: c.ID,
+		Amount: storage.Money{Amount: 100, Currency: "USD"}, ExpectedClose: time.Now()})
+	must(t, "opportunity", err)
+	quarter := sales.Period{From: time.Now().AddDate(0, -1, 0), To: time.Now().AddDate(0, 1, 0)}
+	snap, err := sl.Forecasts.Take(a, "now", sales.ForecastQuery{Period: quarter})
+	must(t, "snapshot", err)
+
 	snapshot := func() any {
 		t.Helper()
 		gc, err := e.svc.Contacts.Get(a, c.ID)
@@ -39,7 +68,25 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 		must(t, "get activity in A", err)
 		gd, err := e.svc.Fields.Get(a, def.ID)
 		must(t, "get field in A", err)
-		return []any{gc, ga, gp, gt, gd, e.events(a)}
+		gm, err := acc.GetMember(a, member.ID)
+		must(t, "get member in A", err)
+		gr, err := acc.Role(a, role.Name)
+		must(t, "get role in A", err)
+		gsh, err := acc.Shares(a, cref)
+		must(t, "shares in A", err)
+		gteams, err := acc.ListTeams(a, storage.ListQuery{})
+		must(t, "teams in A", err)
+		gl, err := sl.Leads.Get(a, lead.ID)
+		must(t, "get lead in A", err)
+		gpipe, err := sl.Pipelines.Get(a, pipe.ID)
+		must(t, "get pipeline in A", err)
+		gopp, err := sl.Opportunities.Get(a, opp.ID)
+		must(t, "get opportunity in A", err)
+		gsnap, err := sl.Forecasts.GetSnapshot(a, snap.ID)
+		must(t, "get snapshot in A", err)
+		gsum, err := sl.Forecasts.Summary(a, pipe.ID)
+		must(t, "summary in A", err)
+		return []any{gc, ga, gp, gt, gd, gm, gr, gsh, gteams.Items, gl, gpipe, gopp, gsnap, gsum, e.events(a)}
 	}
 	before := snapshot()
 
@@ -96,6 +143,59 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 			return e.store.Contacts().Update(ctx, c, &forged)
 		},
 		"Table.Delete": func(ctx context.Context) error { return e.store.Contacts().Delete(ctx, c) },
+
+		"Access.GetMember": func(ctx context.Context) error { _, err := acc.GetMember(ctx, member.ID); return err },
+		"Access.UpdateMember": func(ctx context.Context) error {
+			_, err := acc.UpdateMember(ctx, member.ID, access.UpdateMember{Name: ptr("Hacked")})
+			return err
+		},
+		"Access.Principal": func(ctx context.Context) error { _, err := acc.Principal(ctx, member.ID); return err },
+		"Access.As":        func(ctx context.Context) error { _, err := acc.As(ctx, member.ID); return err },
+		"Access.Role":      func(ctx context.Context) error { _, err := acc.Role(ctx, role.Name); return err },
+		"Access.UpdateRole": func(ctx context.Context) error {
+			_, err := acc.UpdateRole(ctx, role.Name, access.UpdateRole{Permissions: &storage.Permissions{}})
+			return err
+		},
+		"Access.Share": func(ctx context.Context) error {
+			_, err := acc.Share(ctx, cref, access.ShareWith{MemberID: member.ID}, access.ShareEdit)
+			return err
+		},
+		"Access.Unshare": func(ctx context.Context) error { return acc.Unshare(ctx, share.ID) },
+		"Store.Check":    func(ctx context.Context) error { return e.store.Check(ctx, cref, storage.ActionRead) },
+
+		"Leads.Get": func(ctx context.Context) error { _, err := sl.Leads.Get(ctx, lead.ID); return err },
+		"Leads.Update": func(ctx context.Context) error {
+			_, err := sl.Leads.Update(ctx, lead.ID, sales.UpdateLead{Score: ptr(99)})
+			return err
+		},
+		"Leads.SetStatus": func(ctx context.Context) error {
+			_, err := sl.Leads.SetStatus(ctx, lead.ID, sales.LeadWorking, "")
+			return err
+		},
+		"Leads.Convert": func(ctx context.Context) error { _, err := sl.Leads.Convert(ctx, lead.ID, sales.ConvertOptions{}); return err },
+		"Pipelines.Get": func(ctx context.Context) error { _, err := sl.Pipelines.Get(ctx, pipe.ID); return err },
+		"Pipelines.Update": func(ctx context.Context) error {
+			_, err := sl.Pipelines.Update(ctx, pipe.ID, sales.UpdatePipeline{Name: ptr("Hacked")})
+			return err
+		},
+		"Opportunities.Get": func(ctx context.Context) error { _, err := sl.Opportunities.Get(ctx, opp.ID); return err },
+		"Opportunities.Update": func(ctx context.Context) error {
+			_, err := sl.Opportunities.Update(ctx, opp.ID, sales.UpdateOpportunity{Name: ptr("Hacked")})
+			return err
+		},
+		"Opportunities.MoveStage": func(ctx context.Context) error {
+			_, err := sl.Opportunities.MoveStage(ctx, opp.ID, "proposal", sales.MoveOptions{})
+			return err
+		},
+		"Opportunities.Win":    func(ctx context.Context) error { _, err := sl.Opportunities.Win(ctx, opp.ID); return err },
+		"Opportunities.Lose":   func(ctx context.Context) error { _, err := sl.Opportunities.Lose(ctx, opp.ID, "x"); return err },
+		"Opportunities.Delete": func(ctx context.Context) error { return sl.Opportunities.Delete(ctx, opp.ID) },
+		"Forecasts.Summary":    func(ctx context.Context) error { _, err := sl.Forecasts.Summary(ctx, pipe.ID); return err },
+		"Forecasts.GetSnapshot": func(ctx context.Context) error {
+			_, err := sl.Forecasts.GetSnapshot(ctx, snap.ID)
+			return err
+		},
+		"Forecasts.Compare": func(ctx context.Context) error { _, err := sl.Forecasts.Compare(ctx, snap.ID); return err },
 	}
 	for name, call := range notFound {
 		wantErr(t, name+" from another workspace", call(b), storage.ErrNotFound)
@@ -110,6 +210,12 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 	wantFields(t, "activity in B on A's contact", err, "contact_ids[0]")
 	_, err = e.svc.Contacts.Create(b, contacts.NewContact{FirstName: "Spy", Custom: map[string]any{"tier": "gold"}})
 	wantFields(t, "contact in B with A's custom field", err, "custom.tier")
+	_, err = acc.CreateMember(b, access.NewMember{Name: "Spy", Role: role.Name, TeamIDs: []string{team.ID}})
+	wantFields(t, "member in B with A's role and team", err, "role", "team_ids[0]")
+	_, err = sl.Opportunities.Create(b, sales.NewOpportunity{Name: "Spy deal", PipelineID: pipe.ID, AccountID: acct.ID})
+	wantFields(t, "deal in B in A's pipeline on A's account", err, "pipeline_id")
+	_, err = sl.Leads.Convert(b, lead.ID, sales.ConvertOptions{AccountID: acct.ID})
+	wantErr(t, "convert A's lead from B", err, storage.ErrNotFound)
 
 	// Reads that find nothing.
 	empty := map[string]func(ctx context.Context) int{
@@ -149,6 +255,51 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 			return len(p.Items)
 		},
 		"ChangeFeed": func(ctx context.Context) int { return len(e.events(ctx)) },
+		"Access.ListMembers": func(ctx context.Context) int {
+			p, err := acc.ListMembers(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Access.ListTeams": func(ctx context.Context) int {
+			p, err := acc.ListTeams(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Access.Shares": func(ctx context.Context) int {
+			l, err := acc.Shares(ctx, cref)
+			must(t, "shares", err)
+			return len(l)
+		},
+		"Leads.List": func(ctx context.Context) int {
+			p, err := sl.Leads.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Leads.Duplicates": func(ctx context.Context) int {
+			l, err := sl.Leads.Duplicates(ctx, &sales.Lead{Email: lead.Email, CompanyDomain: "umbrella.example"})
+			must(t, "duplicates", err)
+			return len(l)
+		},
+		"Pipelines.List": func(ctx context.Context) int {
+			p, err := sl.Pipelines.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Opportunities.List": func(ctx context.Context) int {
+			p, err := sl.Opportunities.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Store.PipelineSummary": func(ctx context.Context) int {
+			l, err := e.store.PipelineSummary(ctx, pipe.ID)
+			must(t, "summary", err)
+			return len(l)
+		},
+		"Forecasts.Compute": func(ctx context.Context) int {
+			l, err := sl.Forecasts.Compute(ctx, sales.ForecastQuery{Period: quarter})
+			must(t, "forecast", err)
+			return len(l)
+		},
 		"Filtered list": func(ctx context.Context) int {
 			p, err := e.svc.Contacts.List(ctx, storage.ListQuery{Filter: storage.Eq("email", c.Email)})
 			must(t, "list", err)
@@ -167,7 +318,25 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 	if diff := cmp.Diff(before, snapshot()); diff != "" {
 		t.Fatalf("calls from workspace B changed workspace A (-before +after):\n%s", diff)
 	}
-	if n := e.counts(b); n.Events != 0 {
-		t.Fatalf("refused calls wrote %d events in workspace B", n.Events)
+	if n := e.counts(b); n != (counts{}) {
+		t.Fatalf("refused calls wrote in workspace B: %+v", n)
+	}
+
+	// Names are unique per workspace only, and an external ID of A's member
+	// names nobody in C: syncing it creates C's own member.
+	cc := e.in("ws-c")
+	_, err = acc.CreateTeam(cc, team.Name, "")
+	must(t, "team named as A's, in C", err)
+	_, err = acc.DefineRole(cc, access.NewRole{Name: role.Name})
+	must(t, "role named as A's, in C", err)
+	synced, err := acc.SyncMember(cc, access.NewMember{ExternalID: member.ExternalID, Name: "Other", Role: access.RoleRep})
+	must(t, "sync A's external ID in C", err)
+	if synced.ID == member.ID || synced.Version != 1 {
+		t.Errorf("sync in C touched A's member: %+v", synced)
+	}
+	_, err = sl.Pipelines.Create(cc, sales.NewPipeline{Name: pipe.Name})
+	must(t, "pipeline named as A's, in C", err)
+	if diff := cmp.Diff(before, snapshot()); diff != "" {
+		t.Fatalf("writes in workspace C changed workspace A (-before +after):\n%s", diff)
 	}
 }
