@@ -172,7 +172,10 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 			_, err := sl.Leads.SetStatus(ctx, lead.ID, sales.LeadWorking, "")
 			return err
 		},
-		"Leads.Convert": func(ctx context.Context) error { _, err := sl.Leads.Convert(ctx, lead.ID, sales.ConvertOptions{}); return err },
+		"Leads.Convert": func(ctx context.Context) error {
+			_, err := sl.Leads.Convert(ctx, lead.ID, sales.ConvertOptions{})
+			return err
+		},
 		"Pipelines.Get": func(ctx context.Context) error { _, err := sl.Pipelines.Get(ctx, pipe.ID); return err },
 		"Pipelines.Update": func(ctx context.Context) error {
 			_, err := sl.Pipelines.Update(ctx, pipe.ID, sales.UpdatePipeline{Name: ptr("Hacked")})
