@@ -13,6 +13,11 @@ const (
 	ObjectPipeline    = "pipeline"
 	ObjectOpportunity = "opportunity"
 	ObjectSnapshot    = "forecast_snapshot"
+	ObjectProduct     = "product"
+	ObjectPriceBook   = "price_book"
+	ObjectPriceEntry  = "price_entry"
+	ObjectQuote       = "quote"
+	ObjectInvoice     = "invoice"
 )
 
 // Store is what the sales package needs from a storage adapter, besides the
@@ -24,7 +29,13 @@ type Store interface {
 	Pipelines() storage.Table[*Pipeline]
 	Opportunities() storage.Table[*Opportunity]
 	Snapshots() storage.Table[*Snapshot]
+	Products() storage.Table[*Product]
+	PriceBooks() storage.Table[*PriceBook]
+	PriceEntries() storage.Table[*PriceEntry]
+	Quotes() storage.Table[*Quote]
+	Invoices() storage.Table[*Invoice]
 	Forecaster
+	storage.Sequencer
 }
 
 // Options configure the sales service. The zero value works.
@@ -49,6 +60,14 @@ type Service struct {
 	Opportunities *Opportunities
 	// Forecasts sums deals by period and stage, and keeps snapshots.
 	Forecasts *Forecasts
+	// Products manages the catalogue.
+	Products *Products
+	// PriceBooks manages price books and prices.
+	PriceBooks *PriceBooks
+	// Quotes prices deals, and renders quotes.
+	Quotes *Quotes
+	// Invoices bills accepted quotes and records payments.
+	Invoices *Invoices
 }
 
 // NewService returns the sales module on store; people is the contacts
@@ -59,6 +78,10 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.Pipelines = &Pipelines{s}
 	s.Opportunities = &Opportunities{s}
 	s.Forecasts = &Forecasts{s}
+	s.Products = &Products{s}
+	s.PriceBooks = &PriceBooks{s}
+	s.Quotes = &Quotes{s}
+	s.Invoices = &Invoices{s}
 	return s
 }
 

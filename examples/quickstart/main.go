@@ -273,9 +273,44 @@ func run(ctx context.Context) error {
 			return err
 		}
 	}
+	orrery, err := app.Sales.Products.Create(ctx, sales.NewProduct{SKU: "ORR-7", Name: "Brass orrery, 7 planets"})
+	if err != nil {
+		return err
+	}
+	if _, err := app.Sales.PriceBooks.SetPrice(ctx, "", orrery.ID, storage.Money{Amount: 2_250_000, Currency: "EUR"}); err != nil {
+		return err
+	}
+	quote, err := app.Sales.Quotes.Create(ctx, sales.NewQuote{OpportunityID: deal.ID, ValidUntil: time.Now().AddDate(0, 1, 0),
+		Lines: []sales.NewLine{
+			{ProductID: orrery.ID, Quantity: 2, Discount: 5, TaxRate: 19},
+			{Description: "Installation", Quantity: 1.5, UnitPrice: &storage.Money{Amount: 80_000, Currency: "EUR"}, TaxRate: 19},
+		}})
+	if err != nil {
+		return err
+	}
+	if _, err := app.Sales.Quotes.Send(ctx, quote.ID); err != nil {
+		return err
+	}
+	if quote, err = app.Sales.Quotes.Accept(ctx, quote.ID); err != nil {
+		return err
+	}
+	fmt.Printf("  Quote %s %s: net %s + tax %s = %s\n", quote.Number, quote.Status,
+		storage.Money{Amount: quote.Net, Currency: quote.Currency}, storage.Money{Amount: quote.Tax, Currency: quote.Currency},
+		storage.Money{Amount: quote.Total, Currency: quote.Currency})
 	if deal, err = app.Sales.Opportunities.Win(ctx, deal.ID); err != nil {
 		return err
 	}
+	inv, err := app.Sales.Invoices.FromQuote(ctx, quote.ID, sales.InvoiceOptions{TermDays: 14})
+	if err != nil {
+		return err
+	}
+	if _, err := app.Sales.Invoices.Issue(ctx, inv.ID); err != nil {
+		return err
+	}
+	if inv, err = app.Sales.Invoices.RecordPayment(ctx, inv.ID, sales.Payment{Amount: inv.Total, Method: "transfer"}); err != nil {
+		return err
+	}
+	fmt.Printf("  Invoice %s for %s: %s\n", inv.Number, storage.Money{Amount: inv.Total, Currency: inv.Currency}, inv.Status)
 	var stages []string
 	for _, v := range deal.StageHistory {
 		stages = append(stages, v.Stage)

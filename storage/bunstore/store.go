@@ -64,6 +64,11 @@ type Store struct {
 	pipelines  *table[*sales.Pipeline]
 	opps       *table[*sales.Opportunity]
 	snapshots  *table[*sales.Snapshot]
+	products   *table[*sales.Product]
+	books      *table[*sales.PriceBook]
+	prices     *table[*sales.PriceEntry]
+	quotes     *table[*sales.Quote]
+	invoices   *table[*sales.Invoice]
 	codecs     map[string]*codec // by record type
 	codecOrder []string          // the record types, in a fixed order
 
@@ -138,6 +143,21 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	if s.snapshots, err = newTable[*sales.Snapshot](s, "crm_forecast_snapshots"); err != nil {
 		return nil, err
 	}
+	if s.products, err = newTable[*sales.Product](s, "crm_products"); err != nil {
+		return nil, err
+	}
+	if s.books, err = newTable[*sales.PriceBook](s, "crm_price_books"); err != nil {
+		return nil, err
+	}
+	if s.prices, err = newTable[*sales.PriceEntry](s, "crm_price_entries"); err != nil {
+		return nil, err
+	}
+	if s.quotes, err = newTable[*sales.Quote](s, "crm_quotes"); err != nil {
+		return nil, err
+	}
+	if s.invoices, err = newTable[*sales.Invoice](s, "crm_invoices"); err != nil {
+		return nil, err
+	}
 	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.linkSQL = s.d.rebind(`INSERT INTO crm_links (workspace_id, from_type, from_id, to_type, to_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 	return s, nil
@@ -202,6 +222,21 @@ func (s *Store) Pipelines() storage.Table[*sales.Pipeline] { return s.pipelines 
 
 // Opportunities returns the opportunities table.
 func (s *Store) Opportunities() storage.Table[*sales.Opportunity] { return s.opps }
+
+// Products returns the products table.
+func (s *Store) Products() storage.Table[*sales.Product] { return s.products }
+
+// PriceBooks returns the price books table.
+func (s *Store) PriceBooks() storage.Table[*sales.PriceBook] { return s.books }
+
+// PriceEntries returns the prices table.
+func (s *Store) PriceEntries() storage.Table[*sales.PriceEntry] { return s.prices }
+
+// Quotes returns the quotes table.
+func (s *Store) Quotes() storage.Table[*sales.Quote] { return s.quotes }
+
+// Invoices returns the invoices table.
+func (s *Store) Invoices() storage.Table[*sales.Invoice] { return s.invoices }
 
 // Snapshots returns the forecast snapshots table.
 func (s *Store) Snapshots() storage.Table[*sales.Snapshot] { return s.snapshots }

@@ -97,6 +97,9 @@ func Run(t *testing.T, h Harness) {
 		{"LeadConvert", testLeadConvert},
 		{"OpportunityStages", testOpportunityStages},
 		{"Forecast", testForecast},
+		{"ProductsPrices", testProductsPrices},
+		{"Quotes", testQuotes},
+		{"Invoices", testInvoices},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
