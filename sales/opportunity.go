@@ -439,6 +439,17 @@ func (ops *Opportunities) MoveStage(ctx context.Context, id, stage string, mo Mo
 			return err
 		}
 		out = &n
+		if st.Kind == StageWon && ops.s.opts.ProjectOnWin {
+			page, err := ops.s.store.Projects().List(ctx, storage.ListQuery{Filter: storage.Eq("opportunity_id", id), PageQuery: storage.PageQuery{Limit: 1}})
+			if err != nil {
+				return err
+			}
+			if len(page.Items) == 0 {
+				if _, err := ops.s.Projects.FromOpportunity(ctx, id, NewProject{}); err != nil {
+					return prefixed("project.", err)
+				}
+			}
+		}
 		return nil
 	})
 	return out, err

@@ -238,7 +238,7 @@ func (qs *Quotes) Create(ctx context.Context, in NewQuote) (*Quote, error) {
 		if q.Name == "" {
 			v.Add("name", "is required")
 		}
-		mergeInto(&v, "", storage.Money{Amount: 1, Currency: q.Currency}.Validate("currency"))
+		checkCurrency(&v, "currency", q.Currency)
 		book, err := qs.s.PriceBooks.book(ctx, q.PriceBookID)
 		if err != nil {
 			mergeInto(&v, "", err)

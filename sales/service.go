@@ -18,6 +18,9 @@ const (
 	ObjectPriceEntry  = "price_entry"
 	ObjectQuote       = "quote"
 	ObjectInvoice     = "invoice"
+	ObjectTask        = "task"
+	ObjectProject     = "project"
+	ObjectOrder       = "order"
 )
 
 // Store is what the sales package needs from a storage adapter, besides the
@@ -34,7 +37,11 @@ type Store interface {
 	PriceEntries() storage.Table[*PriceEntry]
 	Quotes() storage.Table[*Quote]
 	Invoices() storage.Table[*Invoice]
+	Tasks() storage.Table[*Task]
+	Projects() storage.Table[*Project]
+	Orders() storage.Table[*Order]
 	Forecaster
+	PurchaseHistorian
 	storage.Sequencer
 }
 
@@ -44,6 +51,10 @@ type Options struct {
 	// written without a country code, such as "US". Default: "" (numbers
 	// must start with +).
 	DefaultRegion string
+	// ProjectOnWin makes winning an opportunity also create its project
+	// (Projects.FromOpportunity), in the same transaction. Default: false
+	// (projects are made on request).
+	ProjectOnWin bool
 }
 
 // Service is the sales module.
@@ -68,6 +79,12 @@ type Service struct {
 	Quotes *Quotes
 	// Invoices bills accepted quotes and records payments.
 	Invoices *Invoices
+	// Tasks manages to-dos and the members' calendar feeds.
+	Tasks *Tasks
+	// Projects delivers won deals.
+	Projects *Projects
+	// Orders records purchases from the host's shop or ERP.
+	Orders *Orders
 }
 
 // NewService returns the sales module on store; people is the contacts
@@ -82,6 +99,9 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.PriceBooks = &PriceBooks{s}
 	s.Quotes = &Quotes{s}
 	s.Invoices = &Invoices{s}
+	s.Tasks = &Tasks{s}
+	s.Projects = &Projects{s}
+	s.Orders = &Orders{s}
 	return s
 }
 
@@ -102,3 +122,12 @@ func text(v *storage.ValidationError, field string, s *string, max int) {
 
 // MaxTextLen is the longest name-like text field accepted, in bytes.
 const MaxTextLen = 255
+
+// checkCurrency reports field when code is not an ISO 4217 code.
+func checkCurrency(v *storage.ValidationError, field, code string) {
+	if code == "" {
+		v.Add(field, "is required")
+	} else if (storage.Money{Amount: 1, Currency: code}).Validate(field) != nil {
+		v.Add(field, "%q is not an ISO 4217 currency code", code)
+	}
+}

@@ -160,3 +160,38 @@ func (s *Store) Forecast(ctx context.Context, q sales.ForecastQuery) ([]sales.Fo
 		return out, rows.Err()
 	})
 }
+
+// PurchaseHistory implements sales.PurchaseHistorian: one grouped scan of
+// the orders of a contact or an account (indexed), within the scope.
+func (s *Store) PurchaseHistory(ctx context.Context, field, id string) ([]sales.Purchases, error) {
+	if field != "contact_id" && field != "account_id" {
+		return nil, storage.Invalid("field", "%q is not contact_id or account_id", field)
+	}
+	return reading(ctx, s, func(ctx context.Context) ([]sales.Purchases, error) {
+		var b sqlBuilder
+		b.add("SELECT t.currency, COUNT(*), CAST(SUM(t.total) AS BIGINT), MAX(t.ordered_at) FROM crm_orders t WHERE t.workspace_id = ? AND t."+field+" = ?",
+			storage.WorkspaceFrom(ctx), id)
+		if err := s.readable(ctx, s.orders.c, "t", &b); err != nil {
+			return nil, err
+		}
+		b.add(" GROUP BY t.currency ORDER BY t.currency")
+		rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
+		if err != nil {
+			return nil, s.d.translate(err, sales.ObjectOrder)
+		}
+		defer rows.Close()
+		var out []sales.Purchases
+		for rows.Next() {
+			var p sales.Purchases
+			var last any
+			if err := rows.Scan(&p.Currency, &p.Orders, &p.Spent, &last); err != nil {
+				return nil, err
+			}
+			if p.Last, err = parseTime(last); err != nil {
+				return nil, err
+			}
+			out = append(out, p)
+		}
+		return out, rows.Err()
+	})
+}

@@ -69,6 +69,9 @@ type Store struct {
 	prices     *table[*sales.PriceEntry]
 	quotes     *table[*sales.Quote]
 	invoices   *table[*sales.Invoice]
+	tasks      *table[*sales.Task]
+	projects   *table[*sales.Project]
+	orders     *table[*sales.Order]
 	codecs     map[string]*codec // by record type
 	codecOrder []string          // the record types, in a fixed order
 
@@ -158,6 +161,15 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	if s.invoices, err = newTable[*sales.Invoice](s, "crm_invoices"); err != nil {
 		return nil, err
 	}
+	if s.tasks, err = newTable[*sales.Task](s, "crm_tasks"); err != nil {
+		return nil, err
+	}
+	if s.projects, err = newTable[*sales.Project](s, "crm_projects"); err != nil {
+		return nil, err
+	}
+	if s.orders, err = newTable[*sales.Order](s, "crm_orders"); err != nil {
+		return nil, err
+	}
 	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.linkSQL = s.d.rebind(`INSERT INTO crm_links (workspace_id, from_type, from_id, to_type, to_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 	return s, nil
@@ -237,6 +249,15 @@ func (s *Store) Quotes() storage.Table[*sales.Quote] { return s.quotes }
 
 // Invoices returns the invoices table.
 func (s *Store) Invoices() storage.Table[*sales.Invoice] { return s.invoices }
+
+// Tasks returns the tasks table.
+func (s *Store) Tasks() storage.Table[*sales.Task] { return s.tasks }
+
+// Projects returns the projects table.
+func (s *Store) Projects() storage.Table[*sales.Project] { return s.projects }
+
+// Orders returns the orders table.
+func (s *Store) Orders() storage.Table[*sales.Order] { return s.orders }
 
 // Snapshots returns the forecast snapshots table.
 func (s *Store) Snapshots() storage.Table[*sales.Snapshot] { return s.snapshots }

@@ -10,7 +10,7 @@ import (
 )
 
 // Timeline implements contacts.Store: activities linked to ref and the
-// change events of ref, merged newest first. Both sources are read with the
+// change events of ref and of the orders linked to it, merged newest first. Both sources are read with the
 // same keyset (time, then ID, descending), so a page costs two indexed
 // queries of at most limit+1 rows each.
 func (s *Store) Timeline(ctx context.Context, ref storage.Ref, pq storage.PageQuery) (storage.Page[contacts.TimelineEntry], error) {
@@ -89,7 +89,10 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 
 	// Change events of ref itself.
 	b = sqlBuilder{}
-	b.add("SELECT "+eventCols+" FROM crm_events e WHERE workspace_id = ? AND subject_id = ?", ws, ref.ID)
+	// The events of ref, and of the orders linked to it: a contact's and an
+	// account's timeline show their purchases.
+	b.add("SELECT "+eventCols+" FROM crm_events e WHERE workspace_id = ? AND (subject_id = ? OR (subject_type = 'order' AND subject_id IN "+
+		"(SELECT from_id FROM crm_links WHERE workspace_id = ? AND to_id = ? AND from_type = 'order')))", ws, ref.ID, ws, ref.ID)
 	if err := s.refsReadable(ctx, "e.subject_type", "e.subject_id", "e.workspace_id", &b); err != nil {
 		return page, err
 	}

@@ -100,6 +100,9 @@ func Run(t *testing.T, h Harness) {
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},
+		{"TasksCalendar", testTasksCalendar},
+		{"Projects", testProjects},
+		{"Orders", testOrders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
