@@ -67,6 +67,10 @@ type Opportunity struct {
 	TeamID     string    `bun:"team_id,notnull" json:"team_id,omitempty"`
 	Source     string    `bun:"source,notnull" json:"source,omitempty"`
 	LostReason string    `bun:"lost_reason,notnull" json:"lost_reason,omitempty"`
+	// LineItems are the products or services of the deal, priced like quote
+	// lines in the deal's currency. When a deal has line items, its amount
+	// is their net sum.
+	LineItems []Line `bun:"line_items" json:"line_items,omitempty"`
 	// StageHistory lists every stay in a stage, oldest first.
 	StageHistory []StageVisit `bun:"stage_history" json:"stage_history,omitempty"`
 	Tags         []string     `bun:"tags" json:"tags,omitempty"`
@@ -151,6 +155,9 @@ type NewOpportunity struct {
 	OwnerID, TeamID  string
 	Source           string
 	Tags             []string
+	// LineItems, when given, price the deal: its amount becomes their net
+	// sum, in Amount's currency.
+	LineItems []NewLine
 }
 
 // UpdateOpportunity changes an opportunity's fields; nil fields stay as
@@ -168,6 +175,8 @@ type UpdateOpportunity struct {
 	OwnerID, TeamID  *string
 	Source           *string
 	Tags             *[]string
+	// LineItems replaces the line items, priced again; the amount follows.
+	LineItems *[]NewLine
 }
 
 // Opportunities manages deals.
@@ -193,6 +202,9 @@ func (ops *Opportunities) Create(ctx context.Context, in NewOpportunity) (*Oppor
 				st, _ := p.first(StageOpen)
 				o.Stage = st.Key
 			}
+		}
+		if err := ops.lineItems(ctx, &v, o, in.LineItems); err != nil {
+			return err
 		}
 		if err := ops.check(ctx, &v, o, nil, p); err != nil {
 			return err
@@ -379,11 +391,45 @@ func (ops *Opportunities) Update(ctx context.Context, id string, in UpdateOpport
 			}
 		}
 		var v storage.ValidationError
+		if in.LineItems != nil {
+			if err := ops.lineItems(ctx, &v, o, *in.LineItems); err != nil {
+				return err
+			}
+		}
 		if err := ops.check(ctx, &v, o, &prev, p); err != nil {
 			return err
 		}
 		return v.Err()
 	})
+}
+
+// lineItems prices items as o's line items, in o's currency (the
+// price book's standard prices for products), and sets o's amount to their
+// net sum. No items clears them and leaves the amount.
+func (ops *Opportunities) lineItems(ctx context.Context, v *storage.ValidationError, o *Opportunity, items []NewLine) error {
+	o.LineItems = nil
+	if len(items) == 0 {
+		return nil
+	}
+	if o.Amount.Currency == "" {
+		v.Add("amount.currency", "is required to price line items")
+		return nil
+	}
+	q := &Quote{Currency: o.Amount.Currency}
+	if book, err := ops.s.PriceBooks.Standard(ctx); err != nil {
+		return err
+	} else {
+		q.PriceBookID = book.ID
+	}
+	for i, nl := range items {
+		l, err := ops.s.Quotes.line(ctx, v, fmt.Sprintf("line_items[%d]", i), q, nl)
+		if err != nil {
+			return err
+		}
+		o.LineItems = append(o.LineItems, l)
+	}
+	o.Amount.Amount = sum(o.LineItems).Net
+	return nil
 }
 
 // MoveOptions adjust MoveStage.

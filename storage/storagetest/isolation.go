@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,6 +57,37 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 	snap, err := sl.Forecasts.Take(a, "now", sales.ForecastQuery{Period: quarter})
 	must(t, "snapshot", err)
 
+	prod, err := sl.Products.Create(a, sales.NewProduct{SKU: "UMB-1", Name: "Antivirus"})
+	must(t, "product", err)
+	_, err = sl.PriceBooks.SetPrice(a, "", prod.ID, storage.Money{Amount: 500, Currency: "USD"})
+	must(t, "price", err)
+	book, err := sl.PriceBooks.Standard(a)
+	must(t, "price book", err)
+	quote, err := sl.Quotes.Create(a, sales.NewQuote{OpportunityID: opp.ID, Lines: []sales.NewLine{{ProductID: prod.ID, Quantity: 2}}})
+	must(t, "quote", err)
+	billed, err := sl.Quotes.Create(a, sales.NewQuote{OpportunityID: opp.ID, Lines: []sales.NewLine{{ProductID: prod.ID, Quantity: 1}}})
+	must(t, "quote", err)
+	_, err = sl.Quotes.Send(a, billed.ID)
+	must(t, "send", err)
+	_, err = sl.Quotes.Accept(a, billed.ID)
+	must(t, "accept", err)
+	inv, err := sl.Invoices.FromQuote(a, billed.ID, sales.InvoiceOptions{})
+	must(t, "invoice", err)
+	_, err = sl.Invoices.Issue(a, inv.ID)
+	must(t, "issue", err)
+	won, err := sl.Opportunities.Create(a, sales.NewOpportunity{Name: "Won", AccountID: acct.ID})
+	must(t, "opportunity", err)
+	_, err = sl.Opportunities.Win(a, won.ID)
+	must(t, "win", err)
+	proj, err := sl.Projects.FromOpportunity(a, won.ID, sales.NewProject{})
+	must(t, "project", err)
+	task, err := sl.Tasks.Create(a, sales.NewTask{Title: "Contain outbreak", Due: time.Now().Add(-time.Hour), ProjectID: proj.ID,
+		Related: []storage.Ref{cref}})
+	must(t, "task", err)
+	order, _, err := sl.Orders.Record(a, sales.NewOrder{ExternalID: "umb-1", ContactID: c.ID, Currency: "USD",
+		Lines: []sales.OrderLine{{Name: "Vaccine", Quantity: 1, UnitPrice: 100}}})
+	must(t, "order", err)
+
 	snapshot := func() any {
 		t.Helper()
 		gc, err := e.svc.Contacts.Get(a, c.ID)
@@ -86,7 +118,22 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 		must(t, "get snapshot in A", err)
 		gsum, err := sl.Forecasts.Summary(a, pipe.ID)
 		must(t, "summary in A", err)
-		return []any{gc, ga, gp, gt, gd, gm, gr, gsh, gteams.Items, gl, gpipe, gopp, gsnap, gsum, e.events(a)}
+		var more []any
+		for _, get := range []func() (any, error){
+			func() (any, error) { return sl.Products.Get(a, prod.ID) },
+			func() (any, error) { return sl.PriceBooks.Price(a, book.ID, prod.ID, "USD") },
+			func() (any, error) { return sl.Quotes.Get(a, quote.ID) },
+			func() (any, error) { return sl.Quotes.Get(a, billed.ID) },
+			func() (any, error) { return sl.Invoices.Get(a, inv.ID) },
+			func() (any, error) { return sl.Projects.Get(a, proj.ID) },
+			func() (any, error) { return sl.Tasks.Get(a, task.ID) },
+			func() (any, error) { return sl.Orders.Get(a, order.ID) },
+		} {
+			v, err := get()
+			must(t, "get in A", err)
+			more = append(more, v)
+		}
+		return []any{gc, ga, gp, gt, gd, gm, gr, gsh, gteams.Items, gl, gpipe, gopp, gsnap, gsum, more, e.events(a)}
 	}
 	before := snapshot()
 
@@ -199,6 +246,46 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 			return err
 		},
 		"Forecasts.Compare": func(ctx context.Context) error { _, err := sl.Forecasts.Compare(ctx, snap.ID); return err },
+
+		"Products.Get": func(ctx context.Context) error { _, err := sl.Products.Get(ctx, prod.ID); return err },
+		"Products.Update": func(ctx context.Context) error {
+			_, err := sl.Products.Update(ctx, prod.ID, sales.UpdateProduct{Name: ptr("Hacked")})
+			return err
+		},
+		"PriceBooks.Get": func(ctx context.Context) error { _, err := sl.PriceBooks.Get(ctx, book.ID); return err },
+		"Quotes.Get":     func(ctx context.Context) error { _, err := sl.Quotes.Get(ctx, quote.ID); return err },
+		"Quotes.Update": func(ctx context.Context) error {
+			_, err := sl.Quotes.Update(ctx, quote.ID, sales.UpdateQuote{Notes: ptr("Hacked")})
+			return err
+		},
+		"Quotes.Send":   func(ctx context.Context) error { _, err := sl.Quotes.Send(ctx, quote.ID); return err },
+		"Quotes.Accept": func(ctx context.Context) error { _, err := sl.Quotes.Accept(ctx, billed.ID); return err },
+		"Quotes.Reject": func(ctx context.Context) error { _, err := sl.Quotes.Reject(ctx, billed.ID); return err },
+		"Invoices.FromQuote": func(ctx context.Context) error {
+			_, err := sl.Invoices.FromQuote(ctx, billed.ID, sales.InvoiceOptions{})
+			return err
+		},
+		"Invoices.Get":   func(ctx context.Context) error { _, err := sl.Invoices.Get(ctx, inv.ID); return err },
+		"Invoices.Issue": func(ctx context.Context) error { _, err := sl.Invoices.Issue(ctx, inv.ID); return err },
+		"Invoices.Void":  func(ctx context.Context) error { _, err := sl.Invoices.Void(ctx, inv.ID); return err },
+		"Invoices.Pay": func(ctx context.Context) error {
+			_, err := sl.Invoices.RecordPayment(ctx, inv.ID, sales.Payment{Amount: 1})
+			return err
+		},
+		"Tasks.Get":         func(ctx context.Context) error { _, err := sl.Tasks.Get(ctx, task.ID); return err },
+		"Tasks.Complete":    func(ctx context.Context) error { _, err := sl.Tasks.Complete(ctx, task.ID); return err },
+		"Tasks.Delete":      func(ctx context.Context) error { return sl.Tasks.Delete(ctx, task.ID) },
+		"Projects.Get":      func(ctx context.Context) error { _, err := sl.Projects.Get(ctx, proj.ID); return err },
+		"Projects.Progress": func(ctx context.Context) error { _, err := sl.Projects.Progress(ctx, proj.ID); return err },
+		"Projects.FromOpportunity": func(ctx context.Context) error {
+			_, err := sl.Projects.FromOpportunity(ctx, won.ID, sales.NewProject{})
+			return err
+		},
+		"Projects.Update": func(ctx context.Context) error {
+			_, err := sl.Projects.Update(ctx, proj.ID, sales.UpdateProject{Name: ptr("Hacked")})
+			return err
+		},
+		"Orders.Get": func(ctx context.Context) error { _, err := sl.Orders.Get(ctx, order.ID); return err },
 	}
 	for name, call := range notFound {
 		wantErr(t, name+" from another workspace", call(b), storage.ErrNotFound)
@@ -219,6 +306,15 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 	wantFields(t, "deal in B in A's pipeline on A's account", err, "pipeline_id")
 	_, err = sl.Leads.Convert(b, lead.ID, sales.ConvertOptions{AccountID: acct.ID})
 	wantErr(t, "convert A's lead from B", err, storage.ErrNotFound)
+	_, err = sl.PriceBooks.SetPrice(b, book.ID, prod.ID, storage.Money{Amount: 1, Currency: "USD"})
+	wantFields(t, "price in A's book from B", err, "price_book_id")
+	_, err = sl.Quotes.Create(b, sales.NewQuote{OpportunityID: opp.ID, Lines: []sales.NewLine{{ProductID: prod.ID, Quantity: 1}}})
+	wantFields(t, "quote in B on A's deal and product", err, "opportunity_id", "lines[0].product_id")
+	_, err = sl.Tasks.Create(b, sales.NewTask{Title: "Spy", ProjectID: proj.ID, Related: []storage.Ref{cref}})
+	wantFields(t, "task in B on A's records", err, "related[0]", "project_id")
+	_, _, err = sl.Orders.Record(b, sales.NewOrder{ExternalID: "spy", ContactID: c.ID, Currency: "USD",
+		Lines: []sales.OrderLine{{Name: "x", Quantity: 1, UnitPrice: 1}}})
+	wantFields(t, "order in B for A's contact", err, "contact_id")
 
 	// Reads that find nothing.
 	empty := map[string]func(ctx context.Context) int{
@@ -303,6 +399,41 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 			must(t, "forecast", err)
 			return len(l)
 		},
+		"Products.List": func(ctx context.Context) int {
+			p, err := sl.Products.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Quotes.List": func(ctx context.Context) int {
+			p, err := sl.Quotes.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Invoices.List": func(ctx context.Context) int {
+			p, err := sl.Invoices.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Invoices.ExportJSON": func(ctx context.Context) int {
+			var buf strings.Builder
+			must(t, "export", sl.Invoices.ExportJSON(ctx, &buf, storage.ListQuery{}))
+			return strings.Count(buf.String(), `"number"`)
+		},
+		"Tasks.Overdue": func(ctx context.Context) int {
+			p, err := sl.Tasks.Overdue(ctx, "", time.Now(), storage.PageQuery{})
+			must(t, "overdue", err)
+			return len(p.Items)
+		},
+		"Projects.List": func(ctx context.Context) int {
+			p, err := sl.Projects.List(ctx, storage.ListQuery{})
+			must(t, "list", err)
+			return len(p.Items)
+		},
+		"Orders.History": func(ctx context.Context) int {
+			h, err := sl.Orders.History(ctx, cref)
+			must(t, "history", err)
+			return len(h)
+		},
 		"Filtered list": func(ctx context.Context) int {
 			p, err := e.svc.Contacts.List(ctx, storage.ListQuery{Filter: storage.Eq("email", c.Email)})
 			must(t, "list", err)
@@ -339,6 +470,20 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 	}
 	_, err = sl.Pipelines.Create(cc, sales.NewPipeline{Name: pipe.Name})
 	must(t, "pipeline named as A's, in C", err)
+	_, err = sl.Products.Create(cc, sales.NewProduct{SKU: prod.SKU, Name: "Same SKU"})
+	must(t, "product with A's SKU, in C", err)
+	co, created, err := sl.Orders.Record(cc, sales.NewOrder{ExternalID: order.ExternalID, Currency: "USD",
+		Lines: []sales.OrderLine{{Name: "x", Quantity: 1, UnitPrice: 1}}})
+	must(t, "order with A's external ID, in C", err)
+	if !created || co.ID == order.ID {
+		t.Errorf("recording A's external ID in C returned A's order")
+	}
+	cq, err := sl.Quotes.Create(cc, sales.NewQuote{Name: "C's first", Currency: "USD", Lines: []sales.NewLine{{Description: "x", Quantity: 1,
+		UnitPrice: &storage.Money{Amount: 1, Currency: "USD"}}}})
+	must(t, "quote in C", err)
+	if cq.Number != "Q-000001" {
+		t.Errorf("C's first quote is %s: numbers are not per workspace", cq.Number)
+	}
 	if diff := cmp.Diff(before, snapshot()); diff != "" {
 		t.Fatalf("writes in workspace C changed workspace A (-before +after):\n%s", diff)
 	}

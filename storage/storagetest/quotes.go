@@ -65,8 +65,21 @@ func testQuotes(t *testing.T, h Harness) {
 	must(t, "product", err)
 	_, err = s.PriceBooks.SetPrice(e.ctx, "", prod.ID, storage.Money{Amount: 1999, Currency: "EUR"})
 	must(t, "price", err)
-	opp, err := s.Opportunities.Create(e.ctx, sales.NewOpportunity{Name: "Widgets for Acme", Amount: storage.Money{Amount: 100, Currency: "EUR"}})
-	must(t, "opportunity", err)
+	opp, err := s.Opportunities.Create(e.ctx, sales.NewOpportunity{Name: "Widgets for Acme", Amount: storage.Money{Currency: "EUR"},
+		LineItems: []sales.NewLine{{ProductID: prod.ID, Quantity: 10, Discount: 10}, {Description: "Support", Quantity: 1,
+			UnitPrice: &storage.Money{Amount: 5000, Currency: "EUR"}}}})
+	must(t, "opportunity with line items", err)
+	if len(opp.LineItems) != 2 || opp.Amount.Amount != 17991+5000 { // 10 × 19.99 − 10% = 179.91
+		t.Errorf("opportunity line items %+v, amount %v", opp.LineItems, opp.Amount)
+	}
+	_, err = s.Opportunities.Create(e.ctx, sales.NewOpportunity{Name: "Mixed", Amount: storage.Money{Currency: "EUR"},
+		LineItems: []sales.NewLine{{Description: "x", Quantity: 1, UnitPrice: &storage.Money{Amount: 1, Currency: "USD"}}}})
+	wantFields(t, "line item in another currency", err, "line_items[0].unit_price.currency")
+	opp, err = s.Opportunities.Update(e.ctx, opp.ID, sales.UpdateOpportunity{LineItems: &[]sales.NewLine{{ProductID: prod.ID, Quantity: 1}}})
+	must(t, "update line items", err)
+	if opp.Amount.Amount != 1999 {
+		t.Errorf("amount after new line items = %v", opp.Amount)
+	}
 
 	// A failed create takes no number.
 	_, err = s.Quotes.Create(e.ctx, sales.NewQuote{OpportunityID: opp.ID, Lines: []sales.NewLine{

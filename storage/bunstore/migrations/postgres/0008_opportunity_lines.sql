@@ -1,0 +1,3 @@
+-- Line items of opportunities.
+
+ALTER TABLE crm_opportunities ADD COLUMN line_items JSONB;
