@@ -42,11 +42,13 @@ func (s *Store) where(c *codec, f storage.Filter, b *sqlBuilder) error {
 	case storage.Or:
 		return s.junction(c, f, " OR ", "1 = 0", b)
 	case storage.Not:
-		b.add("NOT (")
+		// A comparison with a missing value (NULL) is false, and NOT of it
+		// true, as in Go: the operand is made two-valued first.
+		b.add("NOT COALESCE((")
 		if err := s.where(c, f.Filter, b); err != nil {
 			return err
 		}
-		b.add(")")
+		b.add("), FALSE)")
 	case storage.Cmp:
 		return s.cmp(c, f, b)
 	case *storage.Cmp:
@@ -177,7 +179,7 @@ func (s *Store) customCmp(c *codec, name string, f storage.Cmp, b *sqlBuilder) e
 	case string:
 		switch f.Op {
 		case storage.OpContains, storage.OpStartsWith, storage.OpEndsWith:
-			cond, n := s.d.textOp(f.Op, "COALESCE("+text+", '')")
+			cond, n := s.d.textOp(f.Op, text) // NULL when missing: false
 			b.add(cond, repeat(v, n)...)
 			return nil
 		}
@@ -232,6 +234,7 @@ func (s *Store) filterArg(col *column, v any) (any, error) {
 			if f := rv.Float(); f == float64(int64(f)) {
 				return int64(f), nil
 			}
+			return rv.Float(), nil // compared as a number
 		}
 	case kFloat:
 		if f, ok := toFloat(v); ok {

@@ -103,6 +103,8 @@ func Run(t *testing.T, h Harness) {
 		{"TasksCalendar", testTasksCalendar},
 		{"Projects", testProjects},
 		{"Orders", testOrders},
+		{"ExprMatchesSQL", testExprDifferential},
+		{"ExprErrors", testExprErrors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,235 @@
+package filterexpr
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// Record is a record as the in-memory evaluator reads it: field name →
+// value, with custom values under "custom" as a map[string]any. Values are
+// strings (or string kinds), numbers, bools, time.Time and []string.
+type Record map[string]any
+
+// program is the expr program of a checked tree: boolean glue over the
+// comparisons, which run in Go with the package's missing-value rule. It
+// is compiled once and run on a pooled VM.
+type program struct {
+	prog *vm.Program
+	cmps []cmpNode
+	vms  sync.Pool
+}
+
+// env is what the program sees: one function, the i-th comparison.
+type env struct {
+	C func(i int) bool
+}
+
+func compileProgram(root node) (*program, error) {
+	p := &program{}
+	var sb strings.Builder
+	p.write(&sb, root)
+	prog, err := expr.Compile(sb.String(), expr.Env(env{}), expr.AsBool(), expr.DisableAllBuiltins())
+	if err != nil {
+		return nil, fmt.Errorf("filterexpr: compile: %w", err)
+	}
+	p.prog = prog
+	p.vms.New = func() any { return &vm.VM{} }
+	return p, nil
+}
+
+func (p *program) write(sb *strings.Builder, n node) {
+	switch n := n.(type) {
+	case andNode, orNode:
+		parts := []node(nil)
+		sep, empty := " && ", "true"
+		if a, ok := n.(andNode); ok {
+			parts = a
+		} else {
+			parts, sep, empty = n.(orNode), " || ", "false"
+		}
+		if len(parts) == 0 {
+			sb.WriteString(empty)
+			return
+		}
+		sb.WriteString("(")
+		for i, c := range parts {
+			if i > 0 {
+				sb.WriteString(sep)
+			}
+			p.write(sb, c)
+		}
+		sb.WriteString(")")
+	case notNode:
+		sb.WriteString("!(")
+		p.write(sb, n.n)
+		sb.WriteString(")")
+	case cmpNode:
+		fmt.Fprintf(sb, "C(%d)", len(p.cmps))
+		p.cmps = append(p.cmps, n)
+	}
+}
+
+// Match evaluates the expression on rec, with the date helpers at now.
+func (e *Expr) Match(rec Record, now time.Time) (bool, error) {
+	p := e.prog
+	m := p.vms.Get().(*vm.VM)
+	defer p.vms.Put(m)
+	out, err := m.Run(p.prog, env{C: func(i int) bool { return p.cmps[i].eval(rec, now) }})
+	if err != nil {
+		return false, err
+	}
+	return out.(bool), nil
+}
+
+// get returns the field's value in rec, or nil when it is missing.
+func get(rec Record, field string) any {
+	if key, ok := strings.CutPrefix(field, "custom."); ok {
+		m, _ := rec["custom"].(map[string]any)
+		return m[key]
+	}
+	return rec[field]
+}
+
+// eval is one comparison under the missing-value rule.
+func (c cmpNode) eval(rec Record, now time.Time) bool {
+	v := norm(get(rec, c.field))
+	if c.op == storage.OpEmpty {
+		switch v := v.(type) {
+		case nil:
+			return true
+		case string:
+			return v == ""
+		case []string:
+			return len(v) == 0
+		}
+		return false
+	}
+	if v == nil {
+		return false
+	}
+	want := norm(c.value.at(now))
+	switch c.op {
+	case storage.OpIn:
+		for _, w := range want.([]any) {
+			if compare(v, norm(w)) == 0 {
+				return true
+			}
+		}
+		return false
+	case storage.OpContains:
+		if list, ok := v.([]string); ok {
+			for _, s := range list {
+				if s == want {
+					return true
+				}
+			}
+			return false
+		}
+		s, ok := v.(string)
+		return ok && strings.Contains(s, want.(string))
+	case storage.OpStartsWith:
+		s, ok := v.(string)
+		return ok && strings.HasPrefix(s, want.(string))
+	case storage.OpEndsWith:
+		s, ok := v.(string)
+		return ok && strings.HasSuffix(s, want.(string))
+	}
+	r := compare(v, want)
+	if r == incomparable {
+		return false
+	}
+	switch c.op {
+	case storage.OpEq:
+		return r == 0
+	case storage.OpNe:
+		return r != 0
+	case storage.OpLt:
+		return r < 0
+	case storage.OpLe:
+		return r <= 0
+	case storage.OpGt:
+		return r > 0
+	case storage.OpGe:
+		return r >= 0
+	}
+	return false
+}
+
+const incomparable = 2
+
+// compare orders two normalised values of one type: -1, 0, 1, or
+// incomparable.
+func compare(a, b any) int {
+	switch a := a.(type) {
+	case string:
+		if b, ok := b.(string); ok {
+			return strings.Compare(a, b)
+		}
+	case float64:
+		if b, ok := b.(float64); ok {
+			switch {
+			case a < b:
+				return -1
+			case a > b:
+				return 1
+			}
+			return 0
+		}
+	case bool:
+		if b, ok := b.(bool); ok {
+			if a == b {
+				return 0
+			}
+			return 1
+		}
+	case time.Time:
+		if b, ok := b.(time.Time); ok {
+			return a.Compare(b)
+		}
+	}
+	return incomparable
+}
+
+// norm turns values into the evaluator's few types: string kinds into
+// string, numbers into float64, times truncated as the stores keep them.
+func norm(v any) any {
+	switch v := v.(type) {
+	case nil, string, float64, bool, []string, []any:
+		return v
+	case time.Time:
+		return storage.Truncate(v)
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.String:
+		return rv.String()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(rv.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return float64(rv.Uint())
+	case reflect.Float32:
+		return rv.Float()
+	case reflect.Slice:
+		if rv.Type().Elem().Kind() == reflect.String {
+			out := make([]string, rv.Len())
+			for i := range out {
+				out[i] = rv.Index(i).String()
+			}
+			return out
+		}
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return nil
+		}
+		return norm(rv.Elem().Interface())
+	}
+	return v
+}
