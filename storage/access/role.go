@@ -59,8 +59,10 @@ func builtin(name, desc string, any map[storage.Action]storage.Scope) *Role {
 	if name != RoleAdmin {
 		p[ObjectMember], p[ObjectTeam], p[ObjectRole] = directory, directory, directory
 		p[ObjectShare] = sharing
-		// Configuration: read by all, written by admins.
-		p["field_def"], p["pipeline"] = directory, directory
+		// Configuration and the catalogue: read by all, written by admins.
+		for _, typ := range []string{"field_def", "pipeline", "product", "price_book", "price_entry"} {
+			p[typ] = directory
+		}
 	}
 	return &Role{Name: name, Description: desc, Permissions: p}
 }

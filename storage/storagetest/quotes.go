@@ -288,3 +288,24 @@ func testInvoices(t *testing.T, h Harness) {
 		t.Errorf("json export = %+v", out)
 	}
 }
+
+// testQuotesAsRep checks that a rep can price a quote from the catalogue
+// the admins keep, but not change the catalogue.
+func testQuotesAsRep(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	s := e.sales()
+	prod, err := s.Products.Create(e.sys, sales.NewProduct{SKU: "CAT-1", Name: "Catalogue item"})
+	must(t, "product", err)
+	_, err = s.PriceBooks.SetPrice(e.sys, "", prod.ID, storage.Money{Amount: 1000, Currency: "EUR"})
+	must(t, "price", err)
+	rep := e.as(e.repA)
+	q, err := s.Quotes.Create(rep, sales.NewQuote{Name: "Rep's quote", Currency: "EUR", Lines: []sales.NewLine{{ProductID: prod.ID, Quantity: 2}}})
+	must(t, "rep quotes from the catalogue", err)
+	if q.Total != 2000 || q.OwnerID != e.repA.ID {
+		t.Errorf("rep's quote = total %d owner %q", q.Total, q.OwnerID)
+	}
+	_, err = s.Products.Update(rep, prod.ID, sales.UpdateProduct{Name: ptr("Cheaper")})
+	wantErr(t, "rep changes the catalogue", err, storage.ErrForbidden)
+	_, err = s.Quotes.Get(e.as(e.repB), q.ID)
+	wantErr(t, "another team's rep reads the quote", err, storage.ErrNotFound)
+}

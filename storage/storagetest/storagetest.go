@@ -100,6 +100,7 @@ func Run(t *testing.T, h Harness) {
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},
+		{"QuotesAsRep", testQuotesAsRep},
 		{"TasksCalendar", testTasksCalendar},
 		{"Projects", testProjects},
 		{"Orders", testOrders},
