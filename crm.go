@@ -20,6 +20,7 @@ package crm
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 
 	"github.com/crmkit/crm/contacts"
@@ -148,6 +149,12 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 // inside fn that run their own RunInTx join it.
 func (c *CRM) RunInTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	return c.store.RunInTx(ctx, fn)
+}
+
+// Import reads contacts from CSV and upserts them; see
+// contacts.Service.ImportContacts.
+func (c *CRM) Import(ctx context.Context, r io.Reader, opts contacts.ImportOptions) (*contacts.ImportReport, error) {
+	return c.people.ImportContacts(ctx, r, opts)
 }
 
 // Search finds contacts and accounts whose words start with each word of

@@ -208,7 +208,6 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 			return err
 		},
 		"Access.Unshare": func(ctx context.Context) error { return acc.Unshare(ctx, share.ID) },
-		"Store.Check":    func(ctx context.Context) error { return e.store.Check(ctx, cref, storage.ActionRead) },
 
 		"Leads.Get": func(ctx context.Context) error { _, err := sl.Leads.Get(ctx, lead.ID); return err },
 		"Leads.Update": func(ctx context.Context) error {
@@ -286,6 +285,9 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 			return err
 		},
 		"Orders.Get": func(ctx context.Context) error { _, err := sl.Orders.Get(ctx, order.ID); return err },
+	}
+	for _, action := range storage.Actions {
+		notFound["Store.Check "+string(action)] = func(ctx context.Context) error { return e.store.Check(ctx, cref, action) }
 	}
 	for name, call := range notFound {
 		wantErr(t, name+" from another workspace", call(b), storage.ErrNotFound)

@@ -106,6 +106,8 @@ func Run(t *testing.T, h Harness) {
 		{"Orders", testOrders},
 		{"ExprMatchesSQL", testExprDifferential},
 		{"ExprErrors", testExprErrors},
+		{"Import", testImport},
+		{"ImportModes", testImportModes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,137 @@
+package storagetest
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+// hubspotCSV is a contact export with HubSpot's headers, a byte order
+// mark, a row repeating an email, and bad rows of several kinds.
+const hubspotCSV = "\ufeffFirst Name,Last Name,Email,Phone Number,Company Name,Lifecycle Stage,Tier,Score,Notes\n" +
+	"Ada,Lovelace,ada@analytical.example,+1 415 555 0100,Analytical Engines,Customer,gold,10,first\n" +
+	"Charles,Babbage,charles@analytical.example,,Analytical Engines,lead,,3.5,\n" +
+	"Ada,King,ADA@analytical.example,,,,platinum,,repeat of row 2\n" +
+	"Bad,Email,not-an-email,,,,,,\n" +
+	"Ragged,Row,ragged@example.com\n" +
+	"No,Key,,,,,,,\n" +
+	"Bad,Score,score@example.com,,,,,lots,\n" +
+	"Grace,Hopper,grace@navy.example,,US Navy,other,silver,7,\n"
+
+func (e *env) importSetup(t *testing.T) {
+	for _, d := range []contacts.NewFieldDef{{Object: contacts.ObjectContact, Name: "tier", Type: contacts.FieldText},
+		{Object: contacts.ObjectContact, Name: "score", Label: "Score", Type: contacts.FieldNumber}} {
+		_, err := e.svc.Fields.Define(e.ctx, d)
+		must(t, "define", err)
+	}
+}
+
+// testImport checks a best-effort import: automatic mapping, upsert by
+// email, rows repeated in the file, accounts by company, the per-row
+// report and the events.
+func testImport(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.importSetup(t)
+	var progress []int
+	rep, err := e.svc.ImportContacts(e.ctx, strings.NewReader(hubspotCSV), contacts.ImportOptions{BatchSize: 3,
+		Progress: func(p contacts.ImportProgress) { progress = append(progress, p.Rows) }})
+	must(t, "import", err)
+	if rep.Rows != 8 || rep.Created != 3 || rep.Updated != 1 || rep.Failed != 4 || rep.AccountsCreated != 2 {
+		t.Errorf("report = %+v", rep)
+	}
+	wantRow := map[int]string{5: "Email", 6: "", 7: "Email", 8: "Score"}
+	for _, re := range rep.Errors {
+		col, ok := wantRow[re.Row]
+		if !ok || col != re.Column {
+			t.Errorf("row error %+v unexpected", re)
+		}
+		delete(wantRow, re.Row)
+	}
+	if len(wantRow) > 0 {
+		t.Errorf("rows without their error: %v (errors %+v)", wantRow, rep.Errors)
+	}
+	if strings.Join(rep.IgnoredColumns, ",") != "Notes" || len(progress) != 3 || progress[2] != 8 {
+		t.Errorf("ignored %v, progress %v", rep.IgnoredColumns, progress)
+	}
+	ada, err := e.svc.Contacts.List(e.ctx, storage.ListQuery{Filter: storage.Eq("email", "ada@analytical.example")})
+	must(t, "list", err)
+	if len(ada.Items) != 1 {
+		t.Fatalf("%d contacts with Ada's email, want 1", len(ada.Items))
+	}
+	a := ada.Items[0]
+	if a.LastName != "King" || a.Custom["tier"] != "platinum" || a.Custom["score"] != 10.0 || len(a.Phones) != 1 ||
+		a.Lifecycle != contacts.LifecycleCustomer || a.AccountID == "" || a.Version != 2 {
+		t.Errorf("merged Ada = %+v", a)
+	}
+	accts, err := e.svc.Accounts.List(e.ctx, storage.ListQuery{})
+	must(t, "accounts", err)
+	if len(accts.Items) != 2 {
+		t.Errorf("%d accounts, want Analytical Engines and US Navy", len(accts.Items))
+	}
+	n := 0
+	for _, ev := range e.events(e.ctx) {
+		if ev.Type == "contact.created" {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d contact.created events, want 3", n)
+	}
+
+	// Importing again updates; empty cells change nothing.
+	again := "Email,Job Title,Tier\nada@analytical.example,Countess,\ngrace@navy.example,Rear Admiral,\n"
+	rep, err = e.svc.ImportContacts(e.ctx, strings.NewReader(again), contacts.ImportOptions{})
+	must(t, "import again", err)
+	if rep.Created != 0 || rep.Updated != 2 || rep.Failed != 0 {
+		t.Errorf("second report = %+v", rep)
+	}
+	a, err = e.svc.Contacts.Get(e.ctx, a.ID)
+	must(t, "get", err)
+	if a.JobTitle != "Countess" || a.Custom["tier"] != "platinum" || a.LastName != "King" {
+		t.Errorf("after the second import Ada = %+v", a)
+	}
+}
+
+// testImportModes checks all-or-nothing, dry runs, explicit mappings and
+// malformed CSV.
+func testImportModes(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	e.importSetup(t)
+	before := e.counts(e.ctx)
+	rep, err := e.svc.ImportContacts(e.ctx, strings.NewReader(hubspotCSV), contacts.ImportOptions{Mode: contacts.ImportAllOrNothing})
+	must(t, "all or nothing", err)
+	if !rep.RolledBack || rep.Failed != 4 {
+		t.Errorf("all-or-nothing report = %+v", rep)
+	}
+	rep, err = e.svc.ImportContacts(e.ctx, strings.NewReader(hubspotCSV), contacts.ImportOptions{DryRun: true})
+	must(t, "dry run", err)
+	if !rep.DryRun || rep.Created != 3 || rep.Failed != 4 {
+		t.Errorf("dry-run report = %+v", rep)
+	}
+	if after := e.counts(e.ctx); after != before {
+		t.Errorf("all-or-nothing and dry run wrote: %+v → %+v", before, after)
+	}
+
+	_, err = e.svc.ImportContacts(e.ctx, strings.NewReader("E-mail,Nick\nx@example.com,X\n"),
+		contacts.ImportOptions{Mapping: map[string]string{"E-mail": "email", "Nick": "nickname", "Missing": "first_name"}})
+	wantFields(t, "bad mapping", err, "mapping.Nick", "mapping.Missing")
+	_, err = e.svc.ImportContacts(e.ctx, strings.NewReader("Name\nX\n"), contacts.ImportOptions{})
+	wantFields(t, "no key column", err, "mapping")
+	_, err = e.svc.ImportContacts(e.ctx, strings.NewReader(""), contacts.ImportOptions{})
+	wantFields(t, "empty file", err, "csv")
+
+	bad := "Email,First Name\n" + "ok1@example.com,One\n" + "\"unterminated@example.com,Two\n" + "ok3@example.com,Three\n"
+	rep, err = e.svc.ImportContacts(e.ctx, strings.NewReader(bad), contacts.ImportOptions{})
+	must(t, "malformed csv", err)
+	if rep.Failed != 1 || rep.Created < 1 || !strings.Contains(rep.Errors[0].Reason, "bad CSV") {
+		t.Errorf("malformed csv report = %+v", rep)
+	}
+	latin1 := "Email,First Name\nlat@example.com,Jos\xe9\n"
+	rep, err = e.svc.ImportContacts(e.ctx, strings.NewReader(latin1), contacts.ImportOptions{})
+	must(t, "latin-1", err)
+	if rep.Failed != 1 || rep.Errors[0].Column != "First Name" {
+		t.Errorf("latin-1 report = %+v", rep)
+	}
+}
