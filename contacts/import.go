@@ -112,7 +112,7 @@ var autoHeaders = map[string]string{
 	"workphone": "phone", "telephone": "phone",
 	"jobtitle": "job_title", "title": "job_title", "position": "job_title",
 	"department": "department",
-	"company": "company", "companyname": "company", "accountname": "company", "organization": "company", "organisation": "company",
+	"company":    "company", "companyname": "company", "accountname": "company", "organization": "company", "organisation": "company",
 	"lifecyclestage": "lifecycle", "lifecycle": "lifecycle",
 	"source": "source", "leadsource": "source", "originalsource": "source",
 	"tags": "tags", "labels": "tags",
