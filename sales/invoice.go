@@ -229,7 +229,7 @@ func (is *Invoices) ExportCSV(ctx context.Context, w io.Writer, q storage.ListQu
 				strconv.FormatFloat(l.TaxRate, 'f', -1, 64), dec(l.Net), dec(l.Tax), dec(l.Total),
 				dec(inv.Net), dec(inv.Tax), dec(inv.Total), dec(inv.Paid)}
 			for j := range row {
-				row[j] = SafeCell(row[j])
+				row[j] = storage.SafeCSVCell(row[j])
 			}
 			if err := cw.Write(row); err != nil {
 				return err
@@ -267,19 +267,6 @@ func (is *Invoices) ExportJSON(ctx context.Context, w io.Writer, q storage.ListQ
 	}
 	_, err = io.WriteString(w, "]\n")
 	return err
-}
-
-// SafeCell neutralises a CSV cell that a spreadsheet would run as a
-// formula (starting with =, +, -, @, tab or carriage return) by putting a
-// single quote before it. Plain negative numbers stay as they are.
-func SafeCell(s string) string {
-	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return s
-	}
-	if _, err := strconv.ParseFloat(s, 64); err == nil && s[0] == '-' {
-		return s
-	}
-	return "'" + s
 }
 
 func dateOnly(t time.Time) string {

@@ -57,6 +57,10 @@ type ListQuery struct {
 	// Sort orders the records; ties, and an empty Sort, fall back to the ID,
 	// which follows creation order.
 	Sort []Sort
+	// For is the action the list serves: ActionRead (the default, "") or
+	// ActionExport. Records outside the principal's scope for it are left
+	// out.
+	For Action
 	PageQuery
 }
 

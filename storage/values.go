@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -42,3 +43,17 @@ var keyRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 // with a letter, at most 64 characters. Custom field names and role names
 // are keys.
 func ValidKey(s string) bool { return keyRE.MatchString(s) }
+
+// SafeCSVCell neutralises a cell of an exported CSV file that a
+// spreadsheet would run as a formula (one starting with =, +, -, @, tab or
+// carriage return) by putting a single quote before it. Plain numbers,
+// negative ones included, stay as they are.
+func SafeCSVCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
+}

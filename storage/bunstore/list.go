@@ -308,10 +308,10 @@ func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[
 	if err := t.s.where(t.c, q.Filter, &b); err != nil {
 		return page, err
 	}
-	if err := t.s.readable(ctx, t.c, "t", &b); err != nil {
+	if err := t.s.scoped(ctx, t.c, "t", q.For, &b); err != nil {
 		return page, err
 	}
-	fp := storage.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort)
+	fp := storage.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort, q.For)
 	if q.Cursor != "" {
 		keys, err := storage.DecodeCursor(q.Cursor, fp, len(cols))
 		if err != nil {

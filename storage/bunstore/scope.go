@@ -123,6 +123,24 @@ func (s *Store) readable(ctx context.Context, c *codec, a string, b *sqlBuilder)
 	return nil
 }
 
+// scoped is readable for action: " AND <scope of action>", with the read
+// scope as well for actions other than read.
+func (s *Store) scoped(ctx context.Context, c *codec, a string, action storage.Action, b *sqlBuilder) error {
+	if err := s.readable(ctx, c, a, b); err != nil || action == "" || action == storage.ActionRead {
+		return err
+	}
+	p, err := s.principal(ctx)
+	if err != nil || p == nil {
+		return err
+	}
+	if p.Scope(c.recType, action) == storage.ScopeNone {
+		return fmt.Errorf("%w: role %s may not %s %s records", storage.ErrForbidden, p.Role, action, c.recType)
+	}
+	b.add(" AND ")
+	s.scopeCond(p, storage.WorkspaceFrom(ctx), c, a, action, b)
+	return nil
+}
+
 // refsReadable appends " AND <cond>" where cond holds when the record named
 // by the columns typeCol and idCol (in the workspace wsCol) is readable by
 // the principal: the scope of search hits and change events.

@@ -28,7 +28,7 @@ func newFieldEnv(t *testing.T, h Harness) *fieldEnv {
 	_, err = e.svc.Fields.Define(e.sys, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "tier", Type: contacts.FieldText})
 	must(t, "define tier", err)
 	all := map[storage.Action]storage.Scope{storage.ActionRead: storage.ScopeAll, storage.ActionCreate: storage.ScopeAll,
-		storage.ActionUpdate: storage.ScopeAll, storage.ActionDelete: storage.ScopeAll}
+		storage.ActionUpdate: storage.ScopeAll, storage.ActionDelete: storage.ScopeAll, storage.ActionExport: storage.ScopeAll}
 	_, err = e.acc.DefineRole(e.sys, access.NewRole{Name: "masked", Permissions: storage.Permissions{storage.AnyType: all},
 		Fields: storage.FieldRules{
 			contacts.ObjectContact: {"email": storage.FieldHidden, "phones": storage.FieldHidden,
@@ -87,9 +87,13 @@ func (e *fieldEnv) outputs(ctx context.Context) string {
 		out = append(out, f)
 		cursor = f.Cursor
 	}
+	var exp strings.Builder
+	for _, f := range []contacts.ExportFormat{contacts.ExportCSV, contacts.ExportJSON, contacts.ExportVCard} {
+		must(t, "export "+string(f), e.svc.ExportContacts(ctx, &exp, contacts.ExportOptions{Format: f}))
+	}
 	b, err := json.Marshal(out)
 	must(t, "marshal", err)
-	return string(b)
+	return string(b) + exp.String()
 }
 
 // testFieldLeak checks that a hidden field's values appear nowhere in what

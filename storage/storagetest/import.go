@@ -1,6 +1,10 @@
 package storagetest
 
 import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -133,5 +137,60 @@ func testImportModes(t *testing.T, h Harness) {
 	must(t, "latin-1", err)
 	if rep.Failed != 1 || rep.Errors[0].Column != "First Name" {
 		t.Errorf("latin-1 report = %+v", rep)
+	}
+}
+
+// testExport checks the export scope, the three formats, formula
+// neutralising, and a vCard round trip into another workspace.
+func testExport(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	_, err := e.svc.Fields.Define(e.sys, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "tier", Type: contacts.FieldText})
+	must(t, "define", err)
+	e.contact(e.as(e.repA), contacts.NewContact{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com",
+		Phones: []contacts.Phone{{Number: "+1 415 555 0100"}}, JobTitle: "=HYPERLINK(\"x\")", Tags: []string{"vip"}, Custom: map[string]any{"tier": "gold"}})
+	e.contact(e.as(e.repB), contacts.NewContact{FirstName: "Bob", LastName: "Other", Email: "bob@example.com"})
+
+	var buf bytes.Buffer
+	err = e.svc.ExportContacts(e.as(e.repA), &buf, contacts.ExportOptions{})
+	wantErr(t, "a rep exports (the rep role may not)", err, storage.ErrForbidden)
+
+	buf.Reset()
+	must(t, "manager exports", e.svc.ExportContacts(e.as(e.mgr), &buf, contacts.ExportOptions{Format: contacts.ExportCSV}))
+	recs, err := csv.NewReader(&buf).ReadAll()
+	must(t, "read csv", err)
+	if len(recs) != 2 || recs[1][1] != "Ada" {
+		t.Fatalf("the manager of team X exported %v, want only team X's Ada", recs)
+	}
+	header := strings.Join(recs[0], ",")
+	if !strings.Contains(header, "custom.tier") || recs[1][len(recs[1])-1] != "gold" || recs[1][5] != "'=HYPERLINK(\"x\")" {
+		t.Errorf("csv = %v", recs)
+	}
+
+	buf.Reset()
+	must(t, "json", e.svc.ExportContacts(e.sys, &buf, contacts.ExportOptions{Format: contacts.ExportJSON, Where: "'vip' in tags"}))
+	var out []contacts.Contact
+	must(t, "read json", json.Unmarshal(buf.Bytes(), &out))
+	if len(out) != 1 || out[0].Email != "ada@example.com" {
+		t.Errorf("json export with a filter = %+v", out)
+	}
+
+	buf.Reset()
+	must(t, "vcard", e.svc.ExportContacts(e.sys, &buf, contacts.ExportOptions{Format: contacts.ExportVCard}))
+	other := e.in("ws-vcard")
+	rep, err := e.svc.ImportVCards(other, bytes.NewReader(buf.Bytes()))
+	must(t, "import vcards", err)
+	if rep.Created != 2 || rep.Failed != 0 {
+		t.Errorf("vcard import report = %+v", rep)
+	}
+	got, err := e.svc.Contacts.List(other, storage.ListQuery{Filter: storage.Eq("email", "ada@example.com")})
+	must(t, "list", err)
+	if len(got.Items) != 1 || got.Items[0].LastName != "Lovelace" || len(got.Items[0].Phones) != 1 ||
+		got.Items[0].Phones[0].Number != "+14155550100" || !slices.Equal(got.Items[0].Tags, []string{"vip"}) {
+		t.Errorf("round-tripped Ada = %+v", got.Items)
+	}
+	rep, err = e.svc.ImportVCards(other, bytes.NewReader(buf.Bytes()))
+	must(t, "import vcards again", err)
+	if rep.Updated != 2 || rep.Created != 0 {
+		t.Errorf("second vcard import = %+v", rep)
 	}
 }

@@ -108,6 +108,7 @@ func Run(t *testing.T, h Harness) {
 		{"ExprErrors", testExprErrors},
 		{"Import", testImport},
 		{"ImportModes", testImportModes},
+		{"Export", testExport},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
