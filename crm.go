@@ -112,6 +112,8 @@ type CRM struct {
 	Activities *contacts.Activities
 	// Fields manages custom field definitions.
 	Fields *contacts.Fields
+	// Consents records what contacts agreed to (GDPR).
+	Consents *contacts.Consents
 	// Access manages members, teams, roles and shares, and builds the
 	// principals that calls act as (see As).
 	Access *access.Service
@@ -138,6 +140,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Accounts:   people.Accounts,
 		Activities: people.Activities,
 		Fields:     people.Fields,
+		Consents:   people.Consents,
 		Access:     access.NewService(store),
 		Sales:      sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion}),
 		people:     people,
@@ -155,6 +158,40 @@ func (c *CRM) RunInTx(ctx context.Context, fn func(ctx context.Context) error) e
 // contacts.Service.ImportContacts.
 func (c *CRM) Import(ctx context.Context, r io.Reader, opts contacts.ImportOptions) (*contacts.ImportReport, error) {
 	return c.people.ImportContacts(ctx, r, opts)
+}
+
+// PersonalData collects everything the CRM holds about contact id, as one
+// document for a GDPR access request: the contacts module's part (record,
+// account, activities, consents, change history) and, under Related, the
+// leads with the contact's email and the contact's opportunities, quotes,
+// invoices and orders.
+func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalData, error) {
+	pd, err := c.people.PersonalData(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	all := storage.PageQuery{Limit: storage.MaxLimit}
+	byContact := storage.ListQuery{Filter: storage.Eq("contact_id", id), PageQuery: all}
+	if pd.Contact.Email != "" {
+		leads, err := c.Sales.Leads.List(ctx, storage.ListQuery{Filter: storage.Eq("email", pd.Contact.Email), PageQuery: all})
+		if err != nil {
+			return nil, err
+		}
+		pd.Related[sales.ObjectLead] = leads.Items
+	}
+	for typ, list := range map[string]func() (any, error){
+		sales.ObjectOpportunity: func() (any, error) { p, err := c.Sales.Opportunities.List(ctx, byContact); return p.Items, err },
+		sales.ObjectQuote:       func() (any, error) { p, err := c.Sales.Quotes.List(ctx, byContact); return p.Items, err },
+		sales.ObjectInvoice:     func() (any, error) { p, err := c.Sales.Invoices.List(ctx, byContact); return p.Items, err },
+		sales.ObjectOrder:       func() (any, error) { p, err := c.Sales.Orders.List(ctx, byContact); return p.Items, err },
+	} {
+		items, err := list()
+		if err != nil {
+			return nil, err
+		}
+		pd.Related[typ] = items
+	}
+	return pd, nil
 }
 
 // Search finds contacts and accounts whose words start with each word of

@@ -9,6 +9,7 @@ import (
 
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage/sqlite"
 )
 
@@ -226,4 +227,33 @@ func ExampleWithWorkspace() {
 	// contacts: 0
 	// globex reads acme's contact: true
 	// same email in globex: globex
+}
+
+// Everything the CRM holds about one person, for a GDPR access request.
+func ExampleCRM_PersonalData() {
+	ctx := crm.WithWorkspace(context.Background(), "acme")
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ada, _ := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	_, _ = app.Sales.Leads.Capture(ctx, sales.NewLead{FirstName: "Ada", Email: "ada@example.com", AllowDuplicates: true})
+	_, _, _ = app.Sales.Orders.Record(ctx, sales.NewOrder{ExternalID: "o-1", ContactID: ada.ID, Currency: "EUR",
+		Lines: []sales.OrderLine{{Name: "Tea", Quantity: 1, UnitPrice: 450}}})
+	_, _ = app.Consents.Set(ctx, ada.ID, contacts.ConsentChange{Purpose: "newsletter", Granted: true, Source: "web form"})
+
+	pd, err := app.PersonalData(ctx, ada.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(pd.Contact.Email, len(pd.Consents), len(pd.History))
+	fmt.Println(len(pd.Related[sales.ObjectLead].([]*sales.Lead)), len(pd.Related[sales.ObjectOrder].([]*sales.Order)))
+	// Output:
+	// ada@example.com 1 2
+	// 1 1
 }

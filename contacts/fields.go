@@ -35,6 +35,7 @@ const (
 const (
 	ObjectActivity = "activity"
 	ObjectFieldDef = "field_def"
+	ObjectConsent  = "consent"
 )
 
 // FieldDef defines one custom field of a record type in a workspace.

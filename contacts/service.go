@@ -13,10 +13,12 @@ import (
 type Store interface {
 	storage.Transactor
 	storage.Searcher
+	storage.EventLog
 	Contacts() storage.Table[*Contact]
 	Accounts() storage.Table[*Account]
 	Activities() storage.Table[*Activity]
 	FieldDefs() storage.Table[*FieldDef]
+	Consents() storage.Table[*Consent]
 	// Timeline returns, newest first, the activities linked to ref and the
 	// change events whose subject is ref.
 	Timeline(ctx context.Context, ref storage.Ref, q storage.PageQuery) (storage.Page[TimelineEntry], error)
@@ -53,6 +55,8 @@ type Service struct {
 	Activities *Activities
 	// Fields manages custom field definitions.
 	Fields *Fields
+	// Consents records what contacts agreed to (GDPR).
+	Consents *Consents
 }
 
 // NewService returns the contacts module on store.
@@ -61,6 +65,7 @@ func NewService(store Store, opts Options) *Service {
 	s.Contacts = &Contacts{s}
 	s.Accounts = &Accounts{s}
 	s.Activities = &Activities{s}
+	s.Consents = &Consents{s}
 	s.Fields = &Fields{s}
 	return s
 }

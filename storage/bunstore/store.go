@@ -56,6 +56,7 @@ type Store struct {
 	accounts   *table[*contacts.Account]
 	activities *table[*contacts.Activity]
 	fieldDefs  *table[*contacts.FieldDef]
+	consents   *table[*contacts.Consent]
 	members    *table[*access.Member]
 	teams      *table[*access.Team]
 	roles      *table[*access.Role]
@@ -110,6 +111,9 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if s.fieldDefs, err = newTable[*contacts.FieldDef](s, "crm_field_defs"); err != nil {
+		return nil, err
+	}
+	if s.consents, err = newTable[*contacts.Consent](s, "crm_consents"); err != nil {
 		return nil, err
 	}
 	if s.members, err = newTable[*access.Member](s, "crm_members"); err != nil {
@@ -213,6 +217,9 @@ func (s *Store) Activities() storage.Table[*contacts.Activity] { return s.activi
 
 // FieldDefs returns the custom field definitions table.
 func (s *Store) FieldDefs() storage.Table[*contacts.FieldDef] { return s.fieldDefs }
+
+// Consents returns the consents table.
+func (s *Store) Consents() storage.Table[*contacts.Consent] { return s.consents }
 
 // Members returns the members table.
 func (s *Store) Members() storage.Table[*access.Member] { return s.members }

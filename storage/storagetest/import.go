@@ -194,3 +194,47 @@ func testExport(t *testing.T, h Harness) {
 		t.Errorf("second vcard import = %+v", rep)
 	}
 }
+
+// testConsentsPersonalData checks consents and their history, and the
+// access-request document.
+func testConsentsPersonalData(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	c := e.contact(e.ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	_, err := e.svc.Consents.Set(e.ctx, c.ID, contacts.ConsentChange{Purpose: "newsletter", Granted: true, Source: "web form"})
+	must(t, "grant", err)
+	_, err = e.svc.Consents.Set(e.ctx, c.ID, contacts.ConsentChange{Purpose: "newsletter", Granted: false, Source: "email link"})
+	must(t, "withdraw", err)
+	_, err = e.svc.Consents.Set(e.ctx, c.ID, contacts.ConsentChange{Purpose: "calls", Granted: true, LawfulBasis: contacts.BasisLegitimateInterests})
+	must(t, "grant calls", err)
+	_, err = e.svc.Consents.Set(e.ctx, c.ID, contacts.ConsentChange{Purpose: "Bad Purpose", LawfulBasis: "because"})
+	wantFields(t, "bad consent", err, "purpose", "lawful_basis")
+	_, err = e.svc.Consents.Set(e.ctx, storage.NewID(), contacts.ConsentChange{Purpose: "newsletter"})
+	wantFields(t, "consent of an unknown contact", err, "contact_id")
+	if ok, err := e.svc.Consents.Granted(e.ctx, c.ID, "newsletter"); err != nil || ok {
+		t.Errorf("newsletter granted = %v (%v) after a withdrawal", ok, err)
+	}
+	if ok, err := e.svc.Consents.Granted(e.ctx, c.ID, "calls"); err != nil || !ok {
+		t.Errorf("calls granted = %v (%v)", ok, err)
+	}
+	_, err = e.svc.Activities.Log(e.ctx, contacts.NewActivity{Kind: contacts.KindCall, Subject: "Intro", ContactIDs: []string{c.ID}})
+	must(t, "activity", err)
+
+	pd, err := e.svc.PersonalData(e.ctx, c.ID)
+	must(t, "personal data", err)
+	var types []string
+	for _, ev := range pd.History {
+		types = append(types, ev.Type)
+	}
+	slices.Sort(types)
+	if pd.Contact.ID != c.ID || len(pd.Activities) != 1 || len(pd.Consents) != 2 ||
+		!slices.Equal(types, []string{"consent.granted", "consent.granted", "consent.withdrawn", "contact.created"}) {
+		t.Errorf("personal data: %d activities, %d consents, history %v", len(pd.Activities), len(pd.Consents), types)
+	}
+	b, err := json.Marshal(pd)
+	must(t, "marshal", err)
+	for _, want := range []string{"ada@example.com", "newsletter", "email link", "Intro"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the access-request document lacks %q", want)
+		}
+	}
+}

@@ -109,6 +109,7 @@ func Run(t *testing.T, h Harness) {
 		{"Import", testImport},
 		{"ImportModes", testImportModes},
 		{"Export", testExport},
+		{"ConsentsPersonalData", testConsentsPersonalData},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
