@@ -94,6 +94,9 @@ type Config struct {
 	// written without a country code, such as "US". Default: "" (numbers
 	// must start with +).
 	DefaultPhoneRegion string
+	// TombstoneKey, when set, makes Erase keep a keyed hash of an erased
+	// email, so imports can skip the address (contacts.Options).
+	TombstoneKey []byte
 	// Logger receives the library's diagnostics. Default: slog.Default().
 	Logger *slog.Logger
 }
@@ -132,7 +135,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion})
+	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey})
 	return &CRM{
 		store:      store,
 		cfg:        cfg,
@@ -192,6 +195,41 @@ func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalDa
 		pd.Related[typ] = items
 	}
 	return pd, nil
+}
+
+// Erase removes a person under the GDPR's right to erasure, in one
+// transaction: the contact with its activities, consents and search
+// document (contacts.Service.Erase), and the leads with the contact's
+// email, and scrubs the values of every past change event of those
+// records. Opportunities, quotes, invoices and orders keep only the
+// contact's ID.
+func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, error) {
+	var out *contacts.Erasure
+	err := c.store.RunInTx(ctx, func(ctx context.Context) error {
+		ct, err := c.Contacts.Get(ctx, contactID)
+		if err != nil {
+			return err
+		}
+		if ct.Email != "" {
+			leads, err := c.Sales.Leads.List(ctx, storage.ListQuery{Filter: storage.Eq("email", ct.Email), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+			if err != nil {
+				return err
+			}
+			var ids []string
+			for _, l := range leads.Items {
+				if err := c.store.Leads().Delete(ctx, l, storage.WithEventType("lead.erased")); err != nil {
+					return err
+				}
+				ids = append(ids, l.ID)
+			}
+			if err := c.store.ScrubEvents(ctx, ids...); err != nil {
+				return err
+			}
+		}
+		out, err = c.people.Erase(ctx, contactID)
+		return err
+	})
+	return out, err
 }
 
 // Search finds contacts and accounts whose words start with each word of

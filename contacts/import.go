@@ -54,6 +54,9 @@ type ImportOptions struct {
 	// Total is the number of data rows when the caller knows it (for
 	// Progress); 0 means unknown.
 	Total int
+	// SkipErased skips, and reports, rows whose email belongs to a person
+	// erased with a tombstone (needs Options.TombstoneKey).
+	SkipErased bool
 }
 
 // ImportProgress is how far an import is.
@@ -398,6 +401,14 @@ func (im *importer) row(ctx context.Context, r row) error {
 	if key == "" {
 		im.rep.fail(RowError{Row: r.line, Column: im.keyHeader(), Reason: "the key is empty"})
 		return nil
+	}
+	if im.opts.SkipErased && in.Email != "" {
+		if erased, err := im.s.Erased(ctx, in.Email); err != nil {
+			return err
+		} else if erased {
+			im.rep.fail(RowError{Row: r.line, Column: im.header("email"), Reason: "belongs to an erased person"})
+			return nil
+		}
 	}
 	if company != "" {
 		id, err := im.account(ctx, company)

@@ -14,6 +14,7 @@ type Store interface {
 	storage.Transactor
 	storage.Searcher
 	storage.EventLog
+	storage.Scrubber
 	Contacts() storage.Table[*Contact]
 	Accounts() storage.Table[*Account]
 	Activities() storage.Table[*Activity]
@@ -39,6 +40,10 @@ type Options struct {
 	// DefaultRegion is the ISO 3166-1 alpha-2 region of phone numbers written
 	// without a country code, such as "US". Default: "" (numbers must start with +).
 	DefaultRegion string
+	// TombstoneKey, when set, is the secret of the keyed hash (HMAC-SHA256)
+	// that Erase keeps of an erased email, so that imports can skip the
+	// address later. Default: nil (no tombstones).
+	TombstoneKey []byte
 }
 
 // Service is the contacts module: contacts, accounts, activities, custom

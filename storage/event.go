@@ -70,3 +70,18 @@ type EventLog interface {
 	// History returns the events of one record, newest first.
 	History(ctx context.Context, subjectID string, q PageQuery) (Page[Event], error)
 }
+
+// Scrubber removes personal data from the change log: erasure under the
+// GDPR reaches past events too.
+type Scrubber interface {
+	// ScrubEvents removes the changes (old and new values) of every event
+	// of the given records in the context's workspace, keeping the events
+	// themselves (type, subject, actor, time) as the audit trail of what
+	// happened. Stores with a full-text index also compact it, so that no
+	// deleted text lingers in its pages.
+	ScrubEvents(ctx context.Context, subjectIDs ...string) error
+	// Tombstone records hash (a keyed hash of an erased identifier) in the
+	// context's workspace; Tombstoned reports whether it is recorded.
+	Tombstone(ctx context.Context, hash string) error
+	Tombstoned(ctx context.Context, hash string) (bool, error)
+}

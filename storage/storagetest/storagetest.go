@@ -110,6 +110,7 @@ func Run(t *testing.T, h Harness) {
 		{"ImportModes", testImportModes},
 		{"Export", testExport},
 		{"ConsentsPersonalData", testConsentsPersonalData},
+		{"Erase", testErase},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,110 @@
+package contacts
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// Erasure is what Erase removed.
+type Erasure struct {
+	ContactID  string `json:"contact_id"`
+	Activities int    `json:"activities"`
+	Consents   int    `json:"consents"`
+	Tombstone  bool   `json:"tombstone"`
+	// Scrubbed are the records whose change events lost their values.
+	Scrubbed []string `json:"scrubbed"`
+}
+
+// Erase removes a person from the CRM under the GDPR's right to erasure, in
+// one transaction: the contact, the activities linked to it, its consents,
+// its search document, and the values in every past change event of those
+// records. When Options.TombstoneKey is set it keeps a tombstone, a keyed
+// hash of the email, so that imports can refuse the address later
+// (ImportOptions.SkipErased). The caller needs the right to delete the
+// contact. crm.CRM.Erase also erases the person's leads.
+func (s *Service) Erase(ctx context.Context, id string) (*Erasure, error) {
+	out := &Erasure{ContactID: id}
+	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
+		c, err := s.store.Contacts().Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		scrub := []string{c.ID}
+		q := storage.ListQuery{Filter: storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
+		for {
+			page, err := s.store.Activities().List(ctx, q)
+			if err != nil {
+				return err
+			}
+			for _, a := range page.Items {
+				if err := s.store.Activities().Delete(ctx, a); err != nil {
+					return fmt.Errorf("activity %s: %w", a.ID, err)
+				}
+				scrub = append(scrub, a.ID)
+				out.Activities++
+			}
+			if len(page.Items) < q.Limit {
+				break
+			}
+		}
+		consents, err := s.Consents.List(ctx, id)
+		if err != nil {
+			return err
+		}
+		for _, cn := range consents {
+			if err := s.store.Consents().Delete(ctx, cn); err != nil {
+				return err
+			}
+			scrub = append(scrub, cn.ID)
+			out.Consents++
+		}
+		if err := s.store.Contacts().Delete(ctx, c, storage.WithEventType("contact.erased")); err != nil {
+			return err
+		}
+		if err := s.store.ScrubEvents(ctx, scrub...); err != nil {
+			return err
+		}
+		out.Scrubbed = scrub
+		if h := s.tombstoneHash(c.Email); h != "" {
+			if err := s.store.Tombstone(ctx, h); err != nil {
+				return err
+			}
+			out.Tombstone = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// tombstoneHash is the keyed hash of email, or "" without a key or email.
+func (s *Service) tombstoneHash(email string) string {
+	if len(s.opts.TombstoneKey) == 0 || email == "" {
+		return ""
+	}
+	e, err := NormalizeEmail(email)
+	if err != nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, s.opts.TombstoneKey)
+	m.Write([]byte(e))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Erased reports whether email belongs to a person erased with a
+// tombstone.
+func (s *Service) Erased(ctx context.Context, email string) (bool, error) {
+	h := s.tombstoneHash(email)
+	if h == "" {
+		return false, errors.New("contacts: Erased needs Options.TombstoneKey and an email")
+	}
+	return s.store.Tombstoned(ctx, h)
+}
