@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/crmkit/crm/storage"
 )
@@ -107,4 +108,73 @@ func (s *Service) Erased(ctx context.Context, email string) (bool, error) {
 		return false, errors.New("contacts: Erased needs Options.TombstoneKey and an email")
 	}
 	return s.store.Tombstoned(ctx, h)
+}
+
+// RetentionPolicy says which contacts are kept no longer.
+type RetentionPolicy struct {
+	// InactiveMonths: contacts not changed, and without an activity, for
+	// this many months are erased. Required, at least 1.
+	InactiveMonths int
+	// DryRun lists them without erasing.
+	DryRun bool
+	// Limit bounds how many one run erases (default 1000); run again for
+	// the rest.
+	Limit int
+}
+
+// RetentionReport is what ApplyRetention did.
+type RetentionReport struct {
+	Cutoff time.Time `json:"cutoff"`
+	// Contacts are the IDs of the contacts erased (or, dry, to erase).
+	Contacts []string `json:"contacts"`
+	DryRun   bool     `json:"dry_run,omitempty"`
+}
+
+// ApplyRetention erases (Erase) the contacts inactive for
+// policy.InactiveMonths: last changed before the cutoff and with no
+// activity since. It runs on demand; a workflow schedule can run it later.
+func (s *Service) ApplyRetention(ctx context.Context, policy RetentionPolicy) (*RetentionReport, error) {
+	if policy.InactiveMonths < 1 {
+		return nil, storage.Invalid("inactive_months", "must be at least 1")
+	}
+	if policy.Limit <= 0 {
+		policy.Limit = 1000
+	}
+	rep := &RetentionReport{Cutoff: storage.Now().AddDate(0, -policy.InactiveMonths, 0), DryRun: policy.DryRun}
+	q := storage.ListQuery{Filter: storage.Cmp{Field: "updated_at", Op: storage.OpLt, Value: rep.Cutoff},
+		Sort: []storage.Sort{{Field: "updated_at"}}, PageQuery: storage.PageQuery{Limit: 200}}
+	for len(rep.Contacts) < policy.Limit {
+		page, err := s.store.Contacts().List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page.Items {
+			if len(rep.Contacts) == policy.Limit {
+				break
+			}
+			recent, err := s.store.Activities().Count(ctx, storage.And{
+				storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: c.ID},
+				storage.Cmp{Field: "occurred_at", Op: storage.OpGe, Value: rep.Cutoff}})
+			if err != nil {
+				return nil, err
+			}
+			if recent > 0 {
+				continue
+			}
+			rep.Contacts = append(rep.Contacts, c.ID)
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	if policy.DryRun {
+		return rep, nil
+	}
+	for _, id := range rep.Contacts {
+		if _, err := s.Erase(ctx, id); err != nil {
+			return rep, fmt.Errorf("contact %s: %w", id, err)
+		}
+	}
+	return rep, nil
 }

@@ -111,6 +111,7 @@ func Run(t *testing.T, h Harness) {
 		{"Export", testExport},
 		{"ConsentsPersonalData", testConsentsPersonalData},
 		{"Erase", testErase},
+		{"Retention", testRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
