@@ -428,16 +428,7 @@ func (t *table[T]) count(ctx context.Context, f storage.Filter) (int64, error) {
 	if err := t.s.readable(ctx, t.c, "t", &b); err != nil {
 		return 0, err
 	}
-	rows, err := t.s.query(ctx, t.s.d.rebind(b.sb.String()), b.args...)
-	if err != nil {
-		return 0, t.s.d.translate(err, t.rt)
-	}
-	defer rows.Close()
 	var n int64
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, err
-		}
-	}
-	return n, rows.Err()
+	_, err = t.s.queryRow(ctx, t.rt, t.s.d.rebind(b.sb.String()), b.args, &n)
+	return n, err
 }

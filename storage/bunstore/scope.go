@@ -194,19 +194,9 @@ func (s *Store) allowed(ctx context.Context, p *storage.Principal, c *codec, id 
 		b.add(" THEN 1 ELSE 0 END")
 	}
 	b.add(" FROM "+c.table+" t WHERE t.workspace_id = ? AND t.id = ?", storage.WorkspaceFrom(ctx), id)
-	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
-	if err != nil {
-		return s.d.translate(err, c.recType)
-	}
-	defer rows.Close()
 	var read, act int
-	if rows.Next() {
-		if err := rows.Scan(&read, &act); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return s.d.translate(err, c.recType)
+	if _, err := s.queryRow(ctx, c.recType, s.d.rebind(b.sb.String()), b.args, &read, &act); err != nil {
+		return err
 	}
 	switch {
 	case read == 0:
@@ -264,18 +254,8 @@ func (s *Store) authorizeCreate(ctx context.Context, c *codec, rv reflect.Value)
 		b.add("SELECT COUNT(*) FROM crm_links WHERE workspace_id = ? AND from_type = 'member' AND from_id = ? AND to_type = 'team' AND to_id IN ("+
 			placeholders(len(p.TeamIDs))+")", storage.WorkspaceFrom(ctx), ownerID)
 		b.args = append(b.args, anys(p.TeamIDs)...)
-		rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
-		if err != nil {
-			return s.d.translate(err, c.recType)
-		}
-		defer rows.Close()
 		var n int
-		if rows.Next() {
-			if err := rows.Scan(&n); err != nil {
-				return err
-			}
-		}
-		if err := rows.Err(); err != nil {
+		if _, err := s.queryRow(ctx, c.recType, s.d.rebind(b.sb.String()), b.args, &n); err != nil {
 			return err
 		}
 		if n > 0 {

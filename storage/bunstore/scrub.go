@@ -40,11 +40,8 @@ func (s *Store) Tombstone(ctx context.Context, hash string) error {
 // Tombstoned implements storage.Scrubber.
 func (s *Store) Tombstoned(ctx context.Context, hash string) (bool, error) {
 	return reading(ctx, s, func(ctx context.Context) (bool, error) {
-		rows, err := s.query(ctx, s.d.rebind("SELECT 1 FROM crm_tombstones WHERE workspace_id = ? AND hash = ?"), storage.WorkspaceFrom(ctx), hash)
-		if err != nil {
-			return false, s.d.translate(err, "tombstone")
-		}
-		defer rows.Close()
-		return rows.Next(), rows.Err()
+		var one int
+		return s.queryRow(ctx, "tombstone", s.d.rebind("SELECT 1 FROM crm_tombstones WHERE workspace_id = ? AND hash = ?"),
+			[]any{storage.WorkspaceFrom(ctx), hash}, &one)
 	})
 }

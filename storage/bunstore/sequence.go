@@ -16,17 +16,8 @@ func (s *Store) NextNumber(ctx context.Context, name string) (int64, error) {
 	if !storage.ValidKey(name) {
 		return 0, storage.Invalid("sequence", "%q is not a sequence name", name)
 	}
-	rows, err := s.query(ctx, s.d.rebind(`INSERT INTO crm_sequences (workspace_id, name, value) VALUES (?, ?, 1)
-ON CONFLICT (workspace_id, name) DO UPDATE SET value = crm_sequences.value + 1 RETURNING value`), storage.WorkspaceFrom(ctx), name)
-	if err != nil {
-		return 0, s.d.translate(err, "sequence")
-	}
-	defer rows.Close()
 	var n int64
-	if rows.Next() {
-		if err := rows.Scan(&n); err != nil {
-			return 0, err
-		}
-	}
-	return n, rows.Err()
+	_, err := s.queryRow(ctx, "sequence", s.d.rebind(`INSERT INTO crm_sequences (workspace_id, name, value) VALUES (?, ?, 1)
+ON CONFLICT (workspace_id, name) DO UPDATE SET value = crm_sequences.value + 1 RETURNING value`), []any{storage.WorkspaceFrom(ctx), name}, &n)
+	return n, err
 }

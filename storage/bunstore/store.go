@@ -406,3 +406,21 @@ func reading[R any](ctx context.Context, s *Store, fn func(ctx context.Context) 
 	})
 	return out, err
 }
+
+// queryRow runs a query expected to return at most one row and scans it
+// into dest; found reports whether there was a row. Driver errors are
+// translated for recType.
+func (s *Store) queryRow(ctx context.Context, recType, q string, args []any, dest ...any) (found bool, err error) {
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return false, s.d.translate(err, recType)
+	}
+	defer rows.Close()
+	if rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return false, err
+		}
+		found = true
+	}
+	return found, s.d.translate(rows.Err(), recType)
+}

@@ -49,6 +49,7 @@ const (
 	TextList                 // a []string, such as tags
 )
 
+// String returns the type's name: "text", "number", "bool", "time" or "text list".
 func (t Type) String() string {
 	switch t {
 	case Text:
