@@ -207,12 +207,25 @@ func Compile(src string, schema Schema) (*Expr, error) {
 	}
 	// Refuse deep nesting before the parser recurses into it.
 	depth, maxd := 0, 0
+	var quote rune // the quote of the string literal being read, or 0
+	escaped := false
 	for _, r := range src {
-		switch r {
-		case '(', '[':
+		switch {
+		case quote != 0:
+			switch {
+			case escaped:
+				escaped = false
+			case r == '\\':
+				escaped = true
+			case r == quote:
+				quote = 0
+			}
+		case r == '\'' || r == '"' || r == '`':
+			quote = r
+		case r == '(' || r == '[':
 			depth++
 			maxd = max(maxd, depth)
-		case ')', ']':
+		case r == ')' || r == ']':
 			depth--
 		}
 	}

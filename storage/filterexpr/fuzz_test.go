@@ -2,6 +2,7 @@ package filterexpr_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +47,16 @@ func TestPositions(t *testing.T) {
 	var fe *filterexpr.Error
 	if !errors.As(err, &fe) || fe.Line != 2 || fe.Column != 3 {
 		t.Fatalf("error = %v, want line 2 column 3", err)
+	}
+}
+
+// Brackets inside string literals do not count as nesting.
+func TestNestingIgnoresStrings(t *testing.T) {
+	src := "name == '" + strings.Repeat("(", 100) + "'"
+	if _, err := filterexpr.Compile(src, fuzzSchema); err != nil {
+		t.Fatalf("a string of brackets: %v", err)
+	}
+	if _, err := filterexpr.Compile(strings.Repeat("(", 40)+"ok"+strings.Repeat(")", 40), fuzzSchema); err == nil {
+		t.Fatal("40 levels of nesting compiled")
 	}
 }
