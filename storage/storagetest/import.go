@@ -238,3 +238,41 @@ func testConsentsPersonalData(t *testing.T, h Harness) {
 		}
 	}
 }
+
+// testDuplicates checks the duplicate scan's exact and fuzzy rules and
+// that it does not pair what should stay apart.
+func testDuplicates(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	_, err := e.svc.Fields.Define(e.ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "ext_id", Type: contacts.FieldText})
+	must(t, "define", err)
+	acme := e.account(e.ctx, contacts.NewAccount{Name: "Acme"})
+	globex := e.account(e.ctx, contacts.NewAccount{Name: "Globex"})
+	mk := func(in contacts.NewContact) string { return e.contact(e.ctx, in).ID }
+	jon := mk(contacts.NewContact{FirstName: "Jon", LastName: "Smith", AccountID: acme.ID})
+	john := mk(contacts.NewContact{FirstName: "John", LastName: "Smith", AccountID: acme.ID})
+	mk(contacts.NewContact{FirstName: "John", LastName: "Smith", AccountID: globex.ID}) // same name, other company
+	mk(contacts.NewContact{FirstName: "Mary", LastName: "Jones", AccountID: acme.ID})  // same company, other name
+	p1 := mk(contacts.NewContact{FirstName: "Ann", Email: "ann@a.example"})
+	p2 := mk(contacts.NewContact{FirstName: "Anne B", Emails: []contacts.EmailAddress{{Address: "ann@a.example"}}})
+	t1 := mk(contacts.NewContact{FirstName: "Tel", Phones: []contacts.Phone{{Number: "+1 415 555 0111"}}})
+	t2 := mk(contacts.NewContact{FirstName: "Other", Phones: []contacts.Phone{{Number: "+14155550111"}}})
+	x1 := mk(contacts.NewContact{FirstName: "Ext", Custom: map[string]any{"ext_id": "E-7"}})
+	x2 := mk(contacts.NewContact{FirstName: "Different", Custom: map[string]any{"ext_id": "E-7"}})
+
+	pairs, err := e.svc.FindDuplicates(e.ctx, contacts.DuplicateOptions{KeyField: "ext_id"})
+	must(t, "scan", err)
+	got := map[[2]string]string{}
+	for _, p := range pairs {
+		got[[2]string{p.A, p.B}] = p.Rule
+	}
+	key := func(a, b string) [2]string { return [2]string{min(a, b), max(a, b)} }
+	want := map[[2]string]string{key(jon, john): "name+company", key(p1, p2): "email", key(t1, t2): "phone", key(x1, x2): "custom.ext_id"}
+	if len(got) != len(want) {
+		t.Errorf("pairs = %+v, want %d", pairs, len(want))
+	}
+	for k, rule := range want {
+		if got[k] != rule {
+			t.Errorf("pair %v matched by %q, want %q", k, got[k], rule)
+		}
+	}
+}

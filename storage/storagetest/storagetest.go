@@ -112,6 +112,7 @@ func Run(t *testing.T, h Harness) {
 		{"ConsentsPersonalData", testConsentsPersonalData},
 		{"Erase", testErase},
 		{"Retention", testRetention},
+		{"Duplicates", testDuplicates},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
