@@ -251,7 +251,7 @@ func testDuplicates(t *testing.T, h Harness) {
 	jon := mk(contacts.NewContact{FirstName: "Jon", LastName: "Smith", AccountID: acme.ID})
 	john := mk(contacts.NewContact{FirstName: "John", LastName: "Smith", AccountID: acme.ID})
 	mk(contacts.NewContact{FirstName: "John", LastName: "Smith", AccountID: globex.ID}) // same name, other company
-	mk(contacts.NewContact{FirstName: "Mary", LastName: "Jones", AccountID: acme.ID})  // same company, other name
+	mk(contacts.NewContact{FirstName: "Mary", LastName: "Jones", AccountID: acme.ID})   // same company, other name
 	p1 := mk(contacts.NewContact{FirstName: "Ann", Email: "ann@a.example"})
 	p2 := mk(contacts.NewContact{FirstName: "Anne B", Emails: []contacts.EmailAddress{{Address: "ann@a.example"}}})
 	t1 := mk(contacts.NewContact{FirstName: "Tel", Phones: []contacts.Phone{{Number: "+1 415 555 0111"}}})
