@@ -196,3 +196,88 @@ func JaroWinkler(a, b string) float64 {
 	}
 	return jaro + float64(prefix)*0.1*(1-jaro)
 }
+
+// Candidate is an existing contact a new one may duplicate.
+type Candidate struct {
+	ContactID string  `json:"contact_id"`
+	Name      string  `json:"name"`
+	Score     float64 `json:"score"`
+	Rule      string  `json:"rule"` // as DuplicatePair.Rule
+}
+
+// Duplicates returns the contacts that in would likely duplicate, before
+// it is created: the same email, the same phone, or (within its account)
+// a name of Jaro-Winkler similarity ≥ 0.9; best first. Only contacts the
+// principal may read are reported.
+func (cs *Contacts) Duplicates(ctx context.Context, in NewContact) ([]Candidate, error) {
+	s := cs.s
+	var out []Candidate
+	seen := map[string]int{}
+	add := func(c *Contact, score float64, rule string) {
+		if i, ok := seen[c.ID]; ok {
+			if score > out[i].Score {
+				out[i].Score, out[i].Rule = score, rule
+			}
+			return
+		}
+		seen[c.ID] = len(out)
+		out = append(out, Candidate{ContactID: c.ID, Name: c.Name(), Score: score, Rule: rule})
+	}
+	if e, err := NormalizeEmail(in.Email); err == nil {
+		page, err := s.store.Contacts().List(ctx, storage.ListQuery{Filter: storage.Eq("email", e), PageQuery: storage.PageQuery{Limit: 10}})
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page.Items {
+			add(c, 1, "email")
+		}
+	}
+	for _, p := range in.Phones {
+		num, err := NormalizePhone(p.Number, s.opts.DefaultRegion)
+		if err != nil {
+			continue
+		}
+		hits, err := s.store.Search(ctx, storage.SearchQuery{Text: num, Types: []string{ObjectContact}, Limit: 10})
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hits {
+			c, err := s.store.Contacts().Get(ctx, h.Ref.ID)
+			if err != nil {
+				return nil, err
+			}
+			if slices.ContainsFunc(c.Phones, func(x Phone) bool { return x.Number == num }) {
+				add(c, 1, "phone")
+			}
+		}
+	}
+	if in.AccountID != "" {
+		name := foldName((&Contact{FirstName: in.FirstName, MiddleName: in.MiddleName, LastName: in.LastName}).Name())
+		q := storage.ListQuery{Filter: storage.Eq("account_id", in.AccountID), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
+		for name != "" {
+			page, err := s.store.Contacts().List(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range page.Items {
+				if score := JaroWinkler(name, foldName(c.Name())); score >= 0.9 {
+					add(c, score, "name+company")
+				}
+			}
+			if page.Next == "" {
+				break
+			}
+			q.Cursor = page.Next
+		}
+	}
+	slices.SortFunc(out, func(a, b Candidate) int {
+		switch {
+		case a.Score > b.Score:
+			return -1
+		case a.Score < b.Score:
+			return 1
+		}
+		return strings.Compare(a.ContactID, b.ContactID)
+	})
+	return out, nil
+}

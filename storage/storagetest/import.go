@@ -276,3 +276,30 @@ func testDuplicates(t *testing.T, h Harness) {
 		}
 	}
 }
+
+// testDuplicatesOnCreate checks the check before a create.
+func testDuplicatesOnCreate(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	acme := e.account(e.ctx, contacts.NewAccount{Name: "Acme"})
+	jon := e.contact(e.ctx, contacts.NewContact{FirstName: "Jonathan", LastName: "Smith", AccountID: acme.ID, Email: "jon@acme.example",
+		Phones: []contacts.Phone{{Number: "+1 415 555 0123"}}})
+	for _, c := range []struct {
+		in   contacts.NewContact
+		rule string
+	}{
+		{contacts.NewContact{FirstName: "J", Email: "JON@acme.example"}, "email"},
+		{contacts.NewContact{FirstName: "X", Phones: []contacts.Phone{{Number: "(415) 555-0123"}}}, "phone"},
+		{contacts.NewContact{FirstName: "Jonathon", LastName: "Smith", AccountID: acme.ID}, "name+company"},
+	} {
+		got, err := e.svc.Contacts.Duplicates(e.ctx, c.in)
+		must(t, "duplicates", err)
+		if len(got) != 1 || got[0].ContactID != jon.ID || got[0].Rule != c.rule {
+			t.Errorf("duplicates of %+v = %+v, want Jonathan by %s", c.in, got, c.rule)
+		}
+	}
+	got, err := e.svc.Contacts.Duplicates(e.ctx, contacts.NewContact{FirstName: "Mary", LastName: "Jones", AccountID: acme.ID, Email: "mary@acme.example"})
+	must(t, "duplicates", err)
+	if len(got) != 0 {
+		t.Errorf("a different person has duplicates %+v", got)
+	}
+}

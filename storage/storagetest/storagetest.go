@@ -113,6 +113,7 @@ func Run(t *testing.T, h Harness) {
 		{"Erase", testErase},
 		{"Retention", testRetention},
 		{"Duplicates", testDuplicates},
+		{"DuplicatesOnCreate", testDuplicatesOnCreate},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
