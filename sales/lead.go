@@ -260,30 +260,17 @@ func (ls *Leads) Duplicates(ctx context.Context, l *Lead) ([]Candidate, error) {
 		}
 	}
 	people := ls.s.people
-	if l.Email != "" {
-		p, err := people.Contacts.List(ctx, storage.ListQuery{Filter: storage.Eq("email", l.Email), PageQuery: page})
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range p.Items {
-			add(storage.Ref{Type: contacts.ObjectContact, ID: c.ID}, c.Name(), "email")
-		}
-	}
+	// Contacts with the same email or phone: the contacts module's own check.
+	in := contacts.NewContact{Email: l.Email}
 	if l.Phone != "" {
-		// The search index holds each phone number as one word of digits.
-		hits, err := ls.s.store.Search(ctx, storage.SearchQuery{Text: l.Phone, Types: []string{contacts.ObjectContact}, Limit: maxCandidates})
-		if err != nil {
-			return nil, err
-		}
-		for _, h := range hits {
-			c, err := people.Contacts.Get(ctx, h.Ref.ID)
-			if err != nil {
-				return nil, err
-			}
-			if slices.ContainsFunc(c.Phones, func(p contacts.Phone) bool { return p.Number == l.Phone }) {
-				add(h.Ref, c.Name(), "phone")
-			}
-		}
+		in.Phones = []contacts.Phone{{Number: l.Phone}}
+	}
+	cands, err := people.Contacts.Duplicates(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cands {
+		add(storage.Ref{Type: contacts.ObjectContact, ID: c.ContactID}, c.Name, c.Rule)
 	}
 	if l.CompanyDomain != "" {
 		p, err := people.Accounts.List(ctx, storage.ListQuery{Filter: storage.Eq("domain", l.CompanyDomain), PageQuery: page})
