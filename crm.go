@@ -173,28 +173,32 @@ func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalDa
 	if err != nil {
 		return nil, err
 	}
-	all := storage.PageQuery{Limit: storage.MaxLimit}
-	byContact := storage.ListQuery{Filter: storage.Eq("contact_id", id), PageQuery: all}
+	q := storage.ListQuery{Filter: storage.Eq("contact_id", id), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
 	if pd.Contact.Email != "" {
-		leads, err := c.Sales.Leads.List(ctx, storage.ListQuery{Filter: storage.Eq("email", pd.Contact.Email), PageQuery: all})
+		lq := q
+		lq.Filter = storage.Eq("email", pd.Contact.Email)
+		leads, err := collect(ctx, c.store.Leads(), lq)
 		if err != nil {
 			return nil, err
 		}
-		pd.Related[sales.ObjectLead] = leads.Items
+		pd.Related[sales.ObjectLead] = leads
 	}
-	for typ, list := range map[string]func() (any, error){
-		sales.ObjectOpportunity: func() (any, error) { p, err := c.Sales.Opportunities.List(ctx, byContact); return p.Items, err },
-		sales.ObjectQuote:       func() (any, error) { p, err := c.Sales.Quotes.List(ctx, byContact); return p.Items, err },
-		sales.ObjectInvoice:     func() (any, error) { p, err := c.Sales.Invoices.List(ctx, byContact); return p.Items, err },
-		sales.ObjectOrder:       func() (any, error) { p, err := c.Sales.Orders.List(ctx, byContact); return p.Items, err },
-	} {
-		items, err := list()
-		if err != nil {
-			return nil, err
-		}
-		pd.Related[typ] = items
+	var err1, err2, err3, err4 error
+	pd.Related[sales.ObjectOpportunity], err1 = collect(ctx, c.store.Opportunities(), q)
+	pd.Related[sales.ObjectQuote], err2 = collect(ctx, c.store.Quotes(), q)
+	pd.Related[sales.ObjectInvoice], err3 = collect(ctx, c.store.Invoices(), q)
+	pd.Related[sales.ObjectOrder], err4 = collect(ctx, c.store.Orders(), q)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return nil, err
 	}
 	return pd, nil
+}
+
+// collect returns every record of tbl that q selects.
+func collect[T storage.Record](ctx context.Context, tbl storage.Table[T], q storage.ListQuery) ([]T, error) {
+	var out []T
+	err := storage.Each(ctx, tbl, q, func(rec T) error { out = append(out, rec); return nil })
+	return out, err
 }
 
 // Erase removes a person under the GDPR's right to erasure, in one

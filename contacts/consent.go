@@ -159,16 +159,12 @@ func (s *Service) PersonalData(ctx context.Context, id string) (*PersonalData, e
 		}
 	}
 	q := storage.ListQuery{Filter: storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-	for {
-		page, err := s.store.Activities().List(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		pd.Activities = append(pd.Activities, page.Items...)
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
+	err = storage.Each(ctx, s.store.Activities(), q, func(a *Activity) error {
+		pd.Activities = append(pd.Activities, a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if pd.Consents, err = s.Consents.List(ctx, id); err != nil {
 		return nil, err

@@ -45,42 +45,37 @@ func (s *Service) FindDuplicates(ctx context.Context, opts DuplicateOptions) ([]
 	var entries []entry
 	blocks := map[string][]int{} // blocking key → entries
 	add := func(key string, i int) {
-		if key != "" && !slices.Contains(blocks[key], i) {
-			blocks[key] = append(blocks[key], i)
+		// Entries arrive in order, so a repeat of i is the block's last one.
+		if l := blocks[key]; key != "" && (len(l) == 0 || l[len(l)-1] != i) {
+			blocks[key] = append(l, i)
 		}
 	}
 	q := storage.ListQuery{PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-	for {
-		page, err := s.store.Contacts().List(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range page.Items {
-			i := len(entries)
-			entries = append(entries, entry{id: c.ID, name: foldName(c.Name())})
-			for _, e := range append([]string{c.Email}, emailsOf(c)...) {
-				if e != "" {
-					add("email\x00"+e, i)
-				}
-			}
-			for _, p := range c.Phones {
-				add("phone\x00"+p.Number, i)
-			}
-			if opts.KeyField != "" {
-				if v, ok := c.Custom[opts.KeyField].(string); ok && v != "" {
-					add("custom."+opts.KeyField+"\x00"+v, i)
-				}
-			}
-			if c.AccountID != "" {
-				add("name+company\x00"+c.AccountID, i)
-			} else if at := strings.LastIndexByte(c.Email, '@'); at > 0 {
-				add("name+domain\x00"+c.Email[at+1:], i)
+	err := storage.Each(ctx, s.store.Contacts(), q, func(c *Contact) error {
+		i := len(entries)
+		entries = append(entries, entry{id: c.ID, name: foldName(c.Name())})
+		for _, e := range append([]string{c.Email}, emailsOf(c)...) {
+			if e != "" {
+				add("email\x00"+e, i)
 			}
 		}
-		if page.Next == "" {
-			break
+		for _, p := range c.Phones {
+			add("phone\x00"+p.Number, i)
 		}
-		q.Cursor = page.Next
+		if opts.KeyField != "" {
+			if v, ok := c.Custom[opts.KeyField].(string); ok && v != "" {
+				add("custom."+opts.KeyField+"\x00"+v, i)
+			}
+		}
+		if c.AccountID != "" {
+			add("name+company\x00"+c.AccountID, i)
+		} else if at := strings.LastIndexByte(c.Email, '@'); at > 0 {
+			add("name+domain\x00"+c.Email[at+1:], i)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	best := map[[2]string]DuplicatePair{}
 	for key, members := range blocks {
@@ -254,20 +249,16 @@ func (cs *Contacts) Duplicates(ctx context.Context, in NewContact) ([]Candidate,
 	if in.AccountID != "" {
 		name := foldName((&Contact{FirstName: in.FirstName, MiddleName: in.MiddleName, LastName: in.LastName}).Name())
 		q := storage.ListQuery{Filter: storage.Eq("account_id", in.AccountID), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-		for name != "" {
-			page, err := s.store.Contacts().List(ctx, q)
-			if err != nil {
-				return nil, err
-			}
-			for _, c := range page.Items {
+		if name != "" {
+			err := storage.Each(ctx, s.store.Contacts(), q, func(c *Contact) error {
 				if score := JaroWinkler(name, foldName(c.Name())); score >= 0.9 {
 					add(c, score, "name+company")
 				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
 			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
 		}
 	}
 	slices.SortFunc(out, func(a, b Candidate) int {

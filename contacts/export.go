@@ -55,23 +55,7 @@ func (s *Service) ExportContacts(ctx context.Context, w io.Writer, opts ExportOp
 	if err != nil {
 		return err
 	}
-	each := func(fn func(*Contact) error) error {
-		for {
-			page, err := s.store.Contacts().List(ctx, q)
-			if err != nil {
-				return err
-			}
-			for _, c := range page.Items {
-				if err := fn(c); err != nil {
-					return err
-				}
-			}
-			if page.Next == "" {
-				return nil
-			}
-			q.Cursor = page.Next
-		}
-	}
+	each := func(fn func(*Contact) error) error { return storage.Each(ctx, s.store.Contacts(), q, fn) }
 	switch opts.Format {
 	case ExportCSV, "":
 		cw := csv.NewWriter(w)

@@ -189,21 +189,7 @@ func (is *Invoices) Void(ctx context.Context, id string) (*Invoice, error) {
 // each calls fn with every invoice matching q's filter, a page at a time.
 func (is *Invoices) each(ctx context.Context, q storage.ListQuery, fn func(*Invoice) error) error {
 	q.Limit = 200
-	for {
-		page, err := is.s.store.Invoices().List(ctx, q)
-		if err != nil {
-			return err
-		}
-		for _, inv := range page.Items {
-			if err := fn(inv); err != nil {
-				return err
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		q.Cursor = page.Next
-	}
+	return storage.Each(ctx, is.s.store.Invoices(), q, fn)
 }
 
 // invoiceCSVHeader is the header row of ExportCSV.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 )
 
@@ -149,9 +150,9 @@ func (ors *Orders) List(ctx context.Context, q storage.ListQuery) (storage.Page[
 func (ors *Orders) History(ctx context.Context, ref storage.Ref) ([]Purchases, error) {
 	field := ""
 	switch ref.Type {
-	case "contact":
+	case contacts.ObjectContact:
 		field = "contact_id"
-	case "account":
+	case contacts.ObjectAccount:
 		field = "account_id"
 	default:
 		return nil, storage.Invalid("ref.type", "%q is not contact or account", ref.Type)

@@ -183,21 +183,29 @@ func (ps *Pipelines) List(ctx context.Context, q storage.ListQuery) (storage.Pag
 // Default returns the workspace's default pipeline, creating it (named
 // DefaultPipelineName, with DefaultStages) the first time it is asked for.
 func (ps *Pipelines) Default(ctx context.Context) (*Pipeline, error) {
+	return firstOrCreate(ctx, ps.s.store.Pipelines(), storage.Eq("is_default", true), func(ctx context.Context) (*Pipeline, error) {
+		return ps.Create(ctx, NewPipeline{Name: DefaultPipelineName, Default: true})
+	})
+}
+
+// firstOrCreate returns the first record of tbl matching f, or the one
+// create makes. When two callers create at once, a unique index lets one
+// win (ErrConflict for the other), and the loser reads the winner's.
+func firstOrCreate[T storage.Record](ctx context.Context, tbl storage.Table[T], f storage.Filter, create func(context.Context) (T, error)) (T, error) {
 	for attempt := 0; ; attempt++ {
-		page, err := ps.s.store.Pipelines().List(ctx, storage.ListQuery{Filter: storage.Eq("is_default", true), PageQuery: storage.PageQuery{Limit: 1}})
+		page, err := tbl.List(ctx, storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: 1}})
 		if err != nil {
-			return nil, err
+			var zero T
+			return zero, err
 		}
 		if len(page.Items) > 0 {
 			return page.Items[0], nil
 		}
-		p, err := ps.Create(ctx, NewPipeline{Name: DefaultPipelineName, Default: true})
-		// Two callers creating the default at once: the unique index lets
-		// one win; the other reads the winner's.
+		rec, err := create(ctx)
 		if errors.Is(err, storage.ErrConflict) && attempt == 0 {
 			continue
 		}
-		return p, err
+		return rec, err
 	}
 }
 

@@ -133,24 +133,10 @@ const StandardPriceBookName = "Standard"
 // Standard returns the workspace's standard price book, creating it the
 // first time it is asked for.
 func (pb *PriceBooks) Standard(ctx context.Context) (*PriceBook, error) {
-	for attempt := 0; ; attempt++ {
-		page, err := pb.s.store.PriceBooks().List(ctx, storage.ListQuery{Filter: storage.Eq("is_standard", true), PageQuery: storage.PageQuery{Limit: 1}})
-		if err != nil {
-			return nil, err
-		}
-		if len(page.Items) > 0 {
-			return page.Items[0], nil
-		}
+	return firstOrCreate(ctx, pb.s.store.PriceBooks(), storage.Eq("is_standard", true), func(ctx context.Context) (*PriceBook, error) {
 		b := &PriceBook{Name: StandardPriceBookName, IsStandard: true, Active: true}
-		err = pb.s.store.PriceBooks().Insert(ctx, b)
-		if errors.Is(err, storage.ErrConflict) && attempt == 0 {
-			continue // created by a concurrent caller
-		}
-		if err != nil {
-			return nil, err
-		}
-		return b, nil
-	}
+		return b, pb.s.store.PriceBooks().Insert(ctx, b)
+	})
 }
 
 // Create adds a custom price book.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 )
 
@@ -174,7 +175,7 @@ func (q *Quote) Links() []storage.Ref { return docLinks(q.OpportunityID, q.Accou
 
 func docLinks(opp, account, contact string) []storage.Ref {
 	var out []storage.Ref
-	for _, r := range []storage.Ref{{Type: ObjectOpportunity, ID: opp}, {Type: "account", ID: account}, {Type: "contact", ID: contact}} {
+	for _, r := range []storage.Ref{{Type: ObjectOpportunity, ID: opp}, {Type: contacts.ObjectAccount, ID: account}, {Type: contacts.ObjectContact, ID: contact}} {
 		if r.ID != "" {
 			out = append(out, r)
 		}

@@ -65,3 +65,24 @@ func Remove[T Record](ctx context.Context, tx Transactor, tbl Table[T], id strin
 		return tbl.Delete(ctx, prev, opts...)
 	})
 }
+
+// Each calls fn with every record of tbl that q selects, a page of
+// q.Limit (default DefaultLimit) at a time, following the cursor; fn's
+// error stops it. Memory holds one page, whatever the count.
+func Each[T Record](ctx context.Context, tbl Table[T], q ListQuery, fn func(T) error) error {
+	for {
+		page, err := tbl.List(ctx, q)
+		if err != nil {
+			return err
+		}
+		for _, rec := range page.Items {
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.Cursor = page.Next
+	}
+}

@@ -41,11 +41,12 @@ var timeType = reflect.TypeFor[time.Time]()
 // codec maps one record type to its table: columns, and the statements of
 // the generic CRUD path, built once.
 type codec struct {
-	table   string
-	recType string
-	typ     reflect.Type // the struct type
-	cols    []column
-	byName  map[string]*column
+	table      string
+	recType    string
+	searchable bool         // the records implement storage.Searchable
+	typ        reflect.Type // the struct type
+	cols       []column
+	byName     map[string]*column
 
 	selectCols string // "t.id, t.workspace_id, …"
 	insertSQL  string

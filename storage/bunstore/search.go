@@ -2,7 +2,6 @@ package bunstore
 
 import (
 	"context"
-	"reflect"
 	"slices"
 	"strings"
 	"unicode"
@@ -132,7 +131,7 @@ func (s *Store) searchMasks(ctx context.Context) (map[string]*fieldMask, error) 
 	}
 	var out map[string]*fieldMask
 	for rt, c := range s.codecs {
-		if _, ok := reflect.New(c.typ).Interface().(storage.Searchable); !ok {
+		if !c.searchable {
 			continue
 		}
 		if m := c.maskOf(p); m.hides() {

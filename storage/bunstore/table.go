@@ -30,6 +30,7 @@ func newTable[T storage.Record](s *Store, name string) (*table[T], error) {
 	if err != nil {
 		return nil, err
 	}
+	_, c.searchable = any(zero).(storage.Searchable)
 	s.codecs[rt] = c
 	s.codecOrder = append(s.codecOrder, rt)
 	return &table[T]{s: s, c: c, rt: rt}, nil
