@@ -113,7 +113,8 @@ func (ts *Tasks) Create(ctx context.Context, in NewTask) (*Task, error) {
 	return t, nil
 }
 
-// related maps a record type to how its existence is checked.
+// exists checks that ref names a record of the workspace the principal
+// can read; types of other modules are only checked for shape.
 func (ts *Tasks) exists(ctx context.Context, ref storage.Ref) error {
 	var err error
 	switch ref.Type {
