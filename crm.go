@@ -27,6 +27,7 @@ import (
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/workflow"
 )
 
 // The sentinel errors, re-exported from storage; test with errors.Is.
@@ -84,6 +85,7 @@ type Store interface {
 	contacts.Store
 	access.Store
 	sales.Store
+	workflow.Store
 	storage.EventLog
 }
 
@@ -99,6 +101,10 @@ type Config struct {
 	TombstoneKey []byte
 	// Logger receives the library's diagnostics. Default: slog.Default().
 	Logger *slog.Logger
+	// Workflow configures the workflow engine (mail and webhook senders,
+	// retry policy, depth limit, workers). Its zero value works, with no
+	// Mailer and no webhook sender. Its Logger defaults to Logger.
+	Workflow workflow.Config
 }
 
 // CRM is the handle an application holds: one field per module. It is safe
@@ -122,6 +128,9 @@ type CRM struct {
 	Access *access.Service
 	// Sales manages leads, pipelines and opportunities.
 	Sales *sales.Service
+	// Workflow stores and runs automation rules; it runs nothing until
+	// Workflow.Start (or Drain) is called.
+	Workflow *workflow.Engine
 
 	people *contacts.Service
 }
@@ -136,6 +145,10 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		cfg.Logger = slog.Default()
 	}
 	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey})
+	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
+	if cfg.Workflow.Logger == nil {
+		cfg.Workflow.Logger = cfg.Logger
+	}
 	return &CRM{
 		store:      store,
 		cfg:        cfg,
@@ -145,7 +158,8 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Fields:     people.Fields,
 		Consents:   people.Consents,
 		Access:     access.NewService(store),
-		Sales:      sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion}),
+		Sales:      sls,
+		Workflow:   workflow.New(store, people, sls, cfg.Workflow),
 		people:     people,
 	}, nil
 }

@@ -138,6 +138,16 @@ func AsSystem(ctx context.Context) context.Context {
 	return context.WithValue(ctx, principalKey{}, systemPrincipal)
 }
 
+// AsSystemActor is AsSystem with the writes recorded as made by actor
+// instead of SystemActor, such as "workflow:<rule>" for the actions of a
+// workflow rule. An empty actor is SystemActor.
+func AsSystemActor(ctx context.Context, actor string) context.Context {
+	if actor == "" || actor == SystemActor {
+		return AsSystem(ctx)
+	}
+	return context.WithValue(ctx, principalKey{}, &Principal{MemberID: actor, Role: SystemActor, system: true})
+}
+
 // PrincipalFrom returns the context's principal, or nil when it has none.
 // What a store does without one depends on how it was opened: by default it
 // acts as the system (the single-user embedding needs no setup), and with

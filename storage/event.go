@@ -29,6 +29,11 @@ type Event struct {
 	// created record lists its non-empty fields with no old value; a deleted
 	// one its non-empty fields with no new value.
 	Changes []Change `json:"changes,omitempty"`
+	// Depth counts the workflow actions that led to the write: 0 for a
+	// write of a person or a program, n+1 for a write made by a rule that
+	// an event of depth n set off (see WithDepth). The workflow engine
+	// stops chains of rules at a limit by it.
+	Depth int `json:"depth,omitempty"`
 }
 
 // Change is one changed field of an Event. Values are JSON, as the field's Go

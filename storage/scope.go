@@ -12,6 +12,7 @@ const SystemActor = "system"
 
 type workspaceKey struct{}
 type actorKey struct{}
+type depthKey struct{}
 
 // WithWorkspace returns a context whose calls act inside workspace id. Every
 // read and write of the store is confined to that workspace: a record of
@@ -45,4 +46,17 @@ func ActorFrom(ctx context.Context) string {
 		return a
 	}
 	return SystemActor
+}
+
+// WithDepth returns a context whose writes record depth in their change
+// events (Event.Depth): the workflow engine runs the actions of a rule set
+// off by an event of depth n with depth n+1.
+func WithDepth(ctx context.Context, depth int) context.Context {
+	return context.WithValue(ctx, depthKey{}, depth)
+}
+
+// DepthFrom returns the context's depth (see WithDepth), 0 when it has none.
+func DepthFrom(ctx context.Context) int {
+	d, _ := ctx.Value(depthKey{}).(int)
+	return d
 }

@@ -41,6 +41,10 @@ type dialect interface {
 	// feedHorizon is a condition that keeps only events whose transaction
 	// is certainly finished, or "".
 	feedHorizon() string
+	// lockRows is the clause that locks the rows a SELECT reads until the
+	// transaction ends ("" where a transaction holds the whole database);
+	// with skip, rows locked by others are skipped.
+	lockRows(skip bool) string
 	// upsertSearch is the statement that stores one search document:
 	// workspace_id, record_type, record_id, title, body.
 	upsertSearch() string
@@ -90,6 +94,9 @@ func (sqliteDialect) textOp(op storage.Op, col string) (string, int) {
 	return "instr(" + col + ", ?) > 0", 1
 }
 func (sqliteDialect) feedHorizon() string { return "" }
+
+// lockRows is empty: a SQLite write transaction holds the whole database.
+func (sqliteDialect) lockRows(bool) string { return "" }
 
 func (sqliteDialect) upsertSearch() string {
 	return `INSERT INTO crm_search_docs (workspace_id, record_type, record_id, title, body) VALUES (?, ?, ?, ?, ?)
@@ -185,6 +192,13 @@ func (postgresDialect) textOp(op storage.Op, col string) (string, int) {
 // feedHorizon keeps events of transactions older than the oldest one still
 // running: a transaction that started earlier but commits later can then
 // never slip in behind a reader's cursor.
+func (postgresDialect) lockRows(skip bool) string {
+	if skip {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return " FOR UPDATE"
+}
+
 func (postgresDialect) feedHorizon() string {
 	return "tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/workflow"
 	"github.com/uptrace/bun"
 	bundialect "github.com/uptrace/bun/dialect"
 )
@@ -73,6 +74,7 @@ type Store struct {
 	tasks      *table[*sales.Task]
 	projects   *table[*sales.Project]
 	orders     *table[*sales.Order]
+	rules      *table[*workflow.Rule]
 	codecs     map[string]*codec // by record type
 	codecOrder []string          // the record types, in a fixed order
 
@@ -174,7 +176,10 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	if s.orders, err = newTable[*sales.Order](s, "crm_orders"); err != nil {
 		return nil, err
 	}
-	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if s.rules, err = newTable[*workflow.Rule](s, "crm_workflow_rules"); err != nil {
+		return nil, err
+	}
+	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	s.linkSQL = s.d.rebind(`INSERT INTO crm_links (workspace_id, from_type, from_id, to_type, to_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 	return s, nil
 }

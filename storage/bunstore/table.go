@@ -301,7 +301,7 @@ func (s *Store) appendEvent(ctx context.Context, typ string, rec storage.Record,
 		ch = string(b)
 	}
 	_, err := s.exec(ctx, s.eventSQL, storage.NewID(), m.WorkspaceID, typ, rec.RecordType(), m.ID,
-		storage.ActorFrom(ctx), s.d.timeArg(storage.Now()), ch)
+		storage.ActorFrom(ctx), s.d.timeArg(storage.Now()), ch, storage.DepthFrom(ctx))
 	return err
 }
 

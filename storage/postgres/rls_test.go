@@ -22,6 +22,7 @@ func TestConformanceRowLevelSecurity(t *testing.T) {
 			s, _ := testdb.PostgresRLS(t, postgres.WithPrincipalRequired())
 			return s
 		},
+		RowLevelSecurity: true,
 	})
 }
 

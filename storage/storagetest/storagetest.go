@@ -22,6 +22,7 @@ import (
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/workflow"
 )
 
 // Store is what the suite needs of an adapter: the stores of every module and
@@ -30,6 +31,7 @@ type Store interface {
 	contacts.Store
 	access.Store
 	sales.Store
+	workflow.Store
 	storage.EventLog
 }
 
@@ -47,6 +49,11 @@ type Harness struct {
 	// context (bunstore.Options.RequirePrincipal). Nil skips the checks of
 	// that mode.
 	OpenStrict func(t testing.TB) Store
+	// RowLevelSecurity says the store runs under row-level security, where
+	// a statement sees one workspace: the workflow engine is then given
+	// the workspaces it serves (workflow.Config.Workspaces) instead of
+	// reading all at once.
+	RowLevelSecurity bool
 }
 
 // Run runs the whole suite against the adapter h describes, each check as a
@@ -114,6 +121,11 @@ func Run(t *testing.T, h Harness) {
 		{"Retention", testRetention},
 		{"Duplicates", testDuplicates},
 		{"DuplicatesOnCreate", testDuplicatesOnCreate},
+		{"WorkflowRules", testWorkflowRules},
+		{"WorkflowEvents", testWorkflowEvents},
+		{"WorkflowOnce", testWorkflowOnce},
+		{"WorkflowDepth", testWorkflowDepth},
+		{"WorkflowRetry", testWorkflowRetry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

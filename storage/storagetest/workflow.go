@@ -1,0 +1,474 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crm"
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/workflow"
+)
+
+// fakeClock is the engine's clock in tests: it moves only when told.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// flow is a test's CRM with its workflow engine on a fake clock.
+type flow struct {
+	*env
+	app   *crm.CRM
+	clock *fakeClock
+}
+
+func newFlow(t *testing.T, h Harness, cfg workflow.Config) *flow {
+	t.Helper()
+	e := newEnv(t, h)
+	clock := &fakeClock{t: storage.Now()}
+	if cfg.Now == nil {
+		cfg.Now = clock.Now
+	}
+	if h.RowLevelSecurity && len(cfg.Workspaces) == 0 {
+		cfg.Workspaces = []string{storage.WorkspaceFrom(e.ctx)}
+	}
+	app, err := crm.New(e.ctx, e.store, crm.Config{DefaultPhoneRegion: "US", Workflow: cfg})
+	must(t, "crm.New", err)
+	return &flow{env: e, app: app, clock: clock}
+}
+
+// settle runs the engine until every committed event is matched and every
+// due job has run (waiting for the change feed to show the commits of the
+// engine's own actions in between).
+func (f *flow) settle() {
+	f.t.Helper()
+	for range 50 {
+		f.sync()
+		n, err := f.app.Workflow.Drain(f.ctx)
+		must(f.t, "drain", err)
+		if n == 0 {
+			return
+		}
+	}
+	f.t.Fatal("the engine did not settle in 50 rounds")
+}
+
+func (f *flow) rule(in workflow.NewRule) *workflow.Rule {
+	f.t.Helper()
+	r, err := f.app.Workflow.Rules.Create(f.ctx, in)
+	must(f.t, "create rule "+in.Name, err)
+	return r
+}
+
+func (f *flow) runs(ruleID string) []*workflow.Run {
+	f.t.Helper()
+	page, err := f.app.Workflow.Runs(f.ctx, workflow.RunQuery{RuleID: ruleID, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+	must(f.t, "runs", err)
+	return page.Items
+}
+
+func (f *flow) tasksOf(id string) []*sales.Task {
+	f.t.Helper()
+	var out []*sales.Task
+	err := storage.Each(f.ctx, f.store.Tasks(), storage.ListQuery{}, func(t *sales.Task) error {
+		for _, r := range t.Related {
+			if r.ID == id {
+				out = append(out, t)
+			}
+		}
+		return nil
+	})
+	must(f.t, "tasks", err)
+	return out
+}
+
+func (f *flow) contactNow(id string) *contacts.Contact {
+	f.t.Helper()
+	c, err := f.app.Contacts.Get(f.ctx, id)
+	must(f.t, "get contact", err)
+	return c
+}
+
+func states(runs []*workflow.Run) map[workflow.RunState]int {
+	out := map[workflow.RunState]int{}
+	for _, r := range runs {
+		out[r.State]++
+	}
+	return out
+}
+
+// testWorkflowRules checks that rules are checked when saved, versioned,
+// and written by admins only.
+func testWorkflowRules(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{})
+	rules := f.app.Workflow.Rules
+	good := workflow.NewRule{Name: "Welcome", Enabled: true,
+		Trigger:   workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Condition: "lifecycle == 'lead'",
+		Actions:   []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "Call {{.first_name}}"})}}
+	r := f.rule(good)
+
+	_, err := rules.Create(f.ctx, good)
+	wantErr(t, "same name", err, storage.ErrConflict)
+
+	bad := good
+	bad.Name = "Bad"
+	bad.Condition = "lifecycle == 'lead' &&\n  shoe_size > 3"
+	_, err = rules.Create(f.ctx, bad)
+	wantFields(t, "unknown field", err, "condition")
+	if msg := err.Error(); !strings.Contains(msg, "line 2") || !strings.Contains(msg, "shoe_size") {
+		t.Errorf("unknown field error %q names neither the position nor the field", msg)
+	}
+	bad = good
+	bad.Name = "Bad"
+	bad.Condition = "lifecycle > 3"
+	_, err = rules.Create(f.ctx, bad)
+	wantFields(t, "type error", err, "condition")
+
+	cases := []struct {
+		name  string
+		rule  workflow.NewRule
+		field string
+	}{
+		{"no trigger", workflow.NewRule{Name: "x", Actions: good.Actions}, "trigger.kind"},
+		{"unknown object", workflow.NewRule{Name: "x", Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "spaceship", Events: []string{"created"}}, Actions: good.Actions}, "trigger.object"},
+		{"no events", workflow.NewRule{Name: "x", Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact"}, Actions: good.Actions}, "trigger.events"},
+		{"no actions", workflow.NewRule{Name: "x", Trigger: good.Trigger}, "actions"},
+		{"unknown action", workflow.NewRule{Name: "x", Trigger: good.Trigger, Actions: []workflow.Action{{Type: "launch_rocket"}}}, "actions[0].type"},
+		{"bad template", workflow.NewRule{Name: "x", Trigger: good.Trigger, Actions: []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "Call {{.shoe_size}}"})}}, "actions[0].params"},
+		{"header injection", workflow.NewRule{Name: "x", Trigger: good.Trigger, Actions: []workflow.Action{workflow.SendEmail(workflow.EmailParams{Subject: "Hi\r\nBcc: all@example.com", Text: "x"})}}, "actions[0].params"},
+		{"bad cron", workflow.NewRule{Name: "x", Trigger: workflow.Trigger{Kind: workflow.OnSchedule, Cron: "every tuesday"}, Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: "https://example.com/h"})}}, "trigger.cron"},
+		{"time on text", workflow.NewRule{Name: "x", Trigger: workflow.Trigger{Kind: workflow.OnTime, Object: "contact", Field: "email"}, Actions: good.Actions}, "trigger.field"},
+		{"field value type", workflow.NewRule{Name: "x", Trigger: good.Trigger, Actions: []workflow.Action{workflow.UpdateField("lifecycle", 7)}}, "actions[0].params"},
+		{"bad webhook url", workflow.NewRule{Name: "x", Trigger: good.Trigger, Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: "ftp://x"})}}, "actions[0].params"},
+		{"bad exit", workflow.NewRule{Name: "x", Trigger: good.Trigger, Actions: good.Actions, Exit: workflow.Exit{When: "nope == 1"}}, "exit.when"},
+	}
+	for _, tc := range cases {
+		_, err := rules.Create(f.ctx, tc.rule)
+		wantFields(t, tc.name, err, tc.field)
+	}
+	if n := count(t, f.ctx, f.store.Rules()); n != 1 {
+		t.Errorf("%d rules stored after the bad ones, want 1", n)
+	}
+
+	off := false
+	r2, err := rules.Update(f.ctx, r.ID, workflow.UpdateRule{Enabled: &off})
+	must(t, "disable", err)
+	if r2.Version != r.Version+1 || r2.Enabled {
+		t.Errorf("updated rule = v%d enabled %v", r2.Version, r2.Enabled)
+	}
+	_, err = rules.Update(f.ctx, r.ID, workflow.UpdateRule{Condition: ptr("nope == 1")})
+	wantFields(t, "bad update", err, "condition")
+	if got, _ := rules.Get(f.ctx, r.ID); got.Condition != good.Condition {
+		t.Errorf("a refused update changed the rule: %q", got.Condition)
+	}
+
+	// Members: a rep reads rules, and may not write them.
+	m, err := f.app.Access.CreateMember(f.ctx, access.NewMember{Name: "Rep", Email: "rep@example.com", Role: access.RoleRep})
+	must(t, "member", err)
+	repCtx, err := f.app.As(f.ctx, m.ID)
+	must(t, "as rep", err)
+	if _, err := rules.Get(repCtx, r.ID); err != nil {
+		t.Errorf("a rep cannot read a rule: %v", err)
+	}
+	_, err = rules.Create(repCtx, workflow.NewRule{Name: "Rep's", Trigger: good.Trigger, Actions: good.Actions})
+	wantErr(t, "rep creates a rule", err, storage.ErrForbidden)
+}
+
+// testWorkflowEvents checks event triggers end to end: conditions, field
+// changes from and to values, the actions' writes and the run history.
+func testWorkflowEvents(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{})
+	welcome := f.rule(workflow.NewRule{Name: "Welcome leads", Enabled: true,
+		Trigger:   workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Condition: "lifecycle == 'lead' && email endsWith '@acme.example'",
+		Actions: []workflow.Action{
+			workflow.CreateTask(workflow.TaskParams{Title: "Call {{.first_name}} {{.last_name}}", DueIn: workflow.Duration(48 * time.Hour), Priority: "high"}),
+			workflow.AddTag("welcomed"),
+			workflow.UpdateField("source", "rule {{.rule}}"),
+		}})
+	won := f.rule(workflow.NewRule{Name: "Customer", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"updated"}, Field: "lifecycle", From: "lead", To: "customer"},
+		Actions: []workflow.Action{workflow.AddTag("converted")}})
+	f.rule(workflow.NewRule{Name: "Off", Enabled: false,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Actions: []workflow.Action{workflow.AddTag("never")}})
+
+	ada := f.contact(f.ctx, contacts.NewContact{FirstName: "Ada", LastName: "Lovelace", Email: "ada@acme.example", Lifecycle: contacts.LifecycleLead})
+	bob := f.contact(f.ctx, contacts.NewContact{FirstName: "Bob", Email: "bob@acme.example", Lifecycle: contacts.LifecycleCustomer})
+	cy := f.contact(f.ctx, contacts.NewContact{FirstName: "Cy", Email: "cy@other.example", Lifecycle: contacts.LifecycleLead})
+	f.settle()
+
+	tasks := f.tasksOf(ada.ID)
+	if len(tasks) != 1 || tasks[0].Title != "Call Ada Lovelace" || tasks[0].Priority != sales.PriorityHigh || tasks[0].Due.IsZero() {
+		t.Fatalf("Ada's tasks = %+v", tasks)
+	}
+	if got := f.contactNow(ada.ID); !slices.Contains(got.Tags, "welcomed") || got.Source != "rule Welcome leads" {
+		t.Errorf("Ada after the rule: tags %v, source %q", got.Tags, got.Source)
+	}
+	for _, c := range []*contacts.Contact{bob, cy} {
+		if n := len(f.tasksOf(c.ID)); n != 0 || slices.Contains(f.contactNow(c.ID).Tags, "welcomed") {
+			t.Errorf("%s matched the condition: %d tasks", c.FirstName, n)
+		}
+	}
+	runs := f.runs(welcome.ID)
+	if len(runs) != 1 || runs[0].State != workflow.RunSucceeded || len(runs[0].Steps) != 3 || runs[0].Subject.ID != ada.ID || runs[0].RuleVersion != welcome.Version {
+		t.Fatalf("runs of the welcome rule = %+v", runs)
+	}
+	if runs[0].Steps[0].Output == nil || runs[0].FinishedAt.IsZero() {
+		t.Errorf("run steps = %+v", runs[0].Steps)
+	}
+	// The rule's writes are recorded as the rule's.
+	hist, err := f.app.History(f.ctx, ada.ID, storage.PageQuery{Limit: 1})
+	must(t, "history", err)
+	if hist.Items[0].Actor != "workflow:Welcome leads" || hist.Items[0].Depth != 1 {
+		t.Errorf("last event of Ada: actor %q depth %d", hist.Items[0].Actor, hist.Items[0].Depth)
+	}
+
+	// Field changed from lead to customer: only Ada's change matches.
+	_, err = f.app.Contacts.Update(f.ctx, ada.ID, contacts.UpdateContact{Lifecycle: ptr(contacts.LifecycleCustomer)})
+	must(t, "ada", err)
+	_, err = f.app.Contacts.Update(f.ctx, bob.ID, contacts.UpdateContact{Lifecycle: ptr(contacts.LifecycleEvangelist)})
+	must(t, "bob", err)
+	f.settle()
+	if got := states(f.runs(won.ID)); got[workflow.RunSucceeded] != 1 || len(got) != 1 {
+		t.Errorf("runs of the from/to rule: %v", got)
+	}
+	if !slices.Contains(f.contactNow(ada.ID).Tags, "converted") {
+		t.Error("Ada is not tagged converted")
+	}
+
+	// Settling again runs nothing twice.
+	f.settle()
+	if n := len(f.tasksOf(ada.ID)); n != 1 {
+		t.Errorf("Ada has %d tasks after settling again", n)
+	}
+
+	// Opportunity stage moves: "stage_changed" covers won too.
+	opp, err := f.app.Sales.Opportunities.Create(f.ctx, sales.NewOpportunity{Name: "Deal", Amount: storage.Money{Amount: 1000, Currency: "USD"}})
+	must(t, "opportunity", err)
+	stage := f.rule(workflow.NewRule{Name: "Stage", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "opportunity", Events: []string{"stage_changed"}},
+		Actions: []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "{{.name}} is now {{.stage}}"})}})
+	f.settle()
+	pl, err := f.app.Sales.Pipelines.Default(f.ctx)
+	must(t, "pipeline", err)
+	for _, st := range pl.Stages {
+		if st.Kind == sales.StageWon {
+			_, err = f.app.Sales.Opportunities.MoveStage(f.ctx, opp.ID, st.Key, sales.MoveOptions{})
+			must(t, "win", err)
+		}
+	}
+	f.settle()
+	if got := f.tasksOf(opp.ID); len(got) != 1 || !strings.Contains(got[0].Title, "Deal is now") {
+		t.Errorf("tasks of the won deal = %v", got)
+	}
+	if n := len(f.runs(stage.ID)); n != 1 {
+		t.Errorf("%d runs of the stage rule", n)
+	}
+}
+
+// testWorkflowRollback checks that a rolled-back write sets nothing off,
+// and that an event delivered three times at once runs its rule once.
+func testWorkflowOnce(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{})
+	r := f.rule(workflow.NewRule{Name: "Task", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Actions: []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "Call {{.first_name}}"})}})
+	var gone string
+	err := f.app.RunInTx(f.ctx, func(ctx context.Context) error {
+		c, err := f.app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ghost"})
+		if err != nil {
+			return err
+		}
+		gone = c.ID
+		return errors.New("roll back")
+	})
+	if err == nil || gone == "" {
+		t.Fatal("the transaction did not run or did not fail")
+	}
+	f.settle()
+	if n := len(f.runs(r.ID)); n != 0 {
+		t.Fatalf("%d runs after a rolled-back create", n)
+	}
+	jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{})
+	must(t, "jobs", err)
+	if len(jobs.Items) != 0 {
+		t.Fatalf("%d jobs after a rolled-back create", len(jobs.Items))
+	}
+
+	// Three concurrent deliveries of one event, and the dispatcher's own.
+	c := f.contact(f.ctx, contacts.NewContact{FirstName: "Once"})
+	hist, err := f.app.History(f.ctx, c.ID, storage.PageQuery{})
+	must(t, "history", err)
+	ev := hist.Items[0]
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f.app.Workflow.Deliver(f.ctx, ev)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		must(t, "deliver", err)
+	}
+	var wg2 sync.WaitGroup
+	for range 3 {
+		wg2.Add(1)
+		go func() {
+			defer wg2.Done()
+			if _, err := f.app.Workflow.Drain(f.ctx); err != nil {
+				t.Errorf("concurrent drain: %v", err)
+			}
+		}()
+	}
+	wg2.Wait()
+	f.settle()
+	if n := len(f.tasksOf(c.ID)); n != 1 {
+		t.Fatalf("the event delivered 3 times (and dispatched) made %d tasks, want 1", n)
+	}
+	if n := len(f.runs(r.ID)); n != 1 {
+		t.Fatalf("%d runs, want 1", n)
+	}
+}
+
+// testWorkflowDepth checks that rules setting each other off stop at the
+// depth limit, and the stopped run says why.
+func testWorkflowDepth(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{MaxDepth: 4})
+	a := f.rule(workflow.NewRule{Name: "A", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"updated"}, Field: "lifecycle", To: "lead"},
+		Actions: []workflow.Action{workflow.UpdateField("lifecycle", "customer")}})
+	b := f.rule(workflow.NewRule{Name: "B", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"updated"}, Field: "lifecycle", To: "customer"},
+		Actions: []workflow.Action{workflow.UpdateField("lifecycle", "lead")}})
+	c := f.contact(f.ctx, contacts.NewContact{FirstName: "Ping", Lifecycle: contacts.LifecycleSubscriber})
+	_, err := f.app.Contacts.Update(f.ctx, c.ID, contacts.UpdateContact{Lifecycle: ptr(contacts.LifecycleLead)})
+	must(t, "update", err)
+	f.settle()
+	all := append(f.runs(a.ID), f.runs(b.ID)...)
+	got := states(all)
+	if got[workflow.RunSucceeded] != 4 || got[workflow.RunStopped] != 1 || len(all) != 5 {
+		t.Fatalf("runs of A and B = %v, want 4 succeeded and 1 stopped", got)
+	}
+	for _, r := range all {
+		if r.State == workflow.RunStopped && (r.Depth != 5 || !strings.Contains(r.Error, "deeper than 4")) {
+			t.Errorf("stopped run: depth %d, error %q", r.Depth, r.Error)
+		}
+	}
+}
+
+// testWorkflowRetry checks the retry policy under a fake clock: each
+// attempt waits Base·2^(n-1) ± jitter, the job is kept as failed after the
+// last, and Retry runs it again.
+func testWorkflowRetry(t *testing.T, h Harness) {
+	policy := workflow.RetryPolicy{MaxAttempts: 4, Base: 10 * time.Second, Max: time.Minute, Jitter: 0.2}
+	f := newFlow(t, h, workflow.Config{Retry: policy})
+	var mu sync.Mutex
+	var calls []time.Time
+	succeed := false
+	must(t, "register", f.app.Workflow.Register("flaky", workflow.Handler{
+		Run: func(ctx context.Context, call *workflow.Call) (any, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, call.Now)
+			if succeed {
+				return "ok", nil
+			}
+			return nil, fmt.Errorf("flaky failure %d", len(calls))
+		}}))
+	r := f.rule(workflow.NewRule{Name: "Flaky", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Actions: []workflow.Action{workflow.NewAction("flaky", nil)}})
+	f.contact(f.ctx, contacts.NewContact{FirstName: "Flaky"})
+	f.settle()
+	for attempt := 1; attempt < policy.MaxAttempts; attempt++ {
+		jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{State: workflow.JobAvailable})
+		must(t, "jobs", err)
+		if len(jobs.Items) != 1 {
+			t.Fatalf("after attempt %d: %d available jobs", attempt, len(jobs.Items))
+		}
+		j := jobs.Items[0]
+		last := calls[len(calls)-1]
+		wait := j.RunAt.Sub(last)
+		base := policy.Delay(attempt, 0)
+		if lo, hi := base-base/5-time.Millisecond, base+base/5+time.Millisecond; wait < lo || wait > hi {
+			t.Errorf("attempt %d: retry after %v, want %v ± 20%%", attempt, wait, base)
+		}
+		if j.Attempt != attempt || len(j.Errors) != attempt || j.LastError != fmt.Sprintf("flaky failure %d", attempt) {
+			t.Errorf("job after attempt %d: attempt %d, errors %v", attempt, j.Attempt, j.Errors)
+		}
+		// Not due yet: nothing runs.
+		f.clock.Add(wait - time.Second)
+		f.settle()
+		if len(calls) != attempt {
+			t.Fatalf("the job ran %d times before it was due", len(calls))
+		}
+		f.clock.Add(time.Second)
+		f.settle()
+		if len(calls) != attempt+1 {
+			t.Fatalf("the job ran %d times once due, want %d", len(calls), attempt+1)
+		}
+	}
+	failed, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{State: workflow.JobFailed})
+	must(t, "failed jobs", err)
+	if len(failed.Items) != 1 || failed.Items[0].Attempt != policy.MaxAttempts {
+		t.Fatalf("failed jobs = %+v", failed.Items)
+	}
+	if got := f.runs(r.ID); len(got) != 1 || got[0].State != workflow.RunFailed || !strings.Contains(got[0].Error, "flaky failure 4") {
+		t.Fatalf("run after the last attempt = %+v", got[0])
+	}
+	f.clock.Add(time.Hour)
+	f.settle()
+	if len(calls) != policy.MaxAttempts {
+		t.Fatalf("a failed job ran again by itself")
+	}
+	mu.Lock()
+	succeed = true
+	mu.Unlock()
+	must(t, "retry", f.app.Workflow.Retry(f.ctx, failed.Items[0].ID))
+	f.settle()
+	if got := f.runs(r.ID); got[0].State != workflow.RunSucceeded {
+		t.Fatalf("run after Retry = %s (%s)", got[0].State, got[0].Error)
+	}
+	err = f.app.Workflow.Retry(f.ctx, failed.Items[0].ID)
+	wantErr(t, "retry a succeeded job", err, storage.ErrConflict)
+
+	// A permanent error fails at once.
+	must(t, "register", f.app.Workflow.Register("broken", workflow.Handler{
+		Run: func(ctx context.Context, call *workflow.Call) (any, error) {
+			return nil, workflow.Permanent(errors.New("cannot ever work"))
+		}}))
+	br := f.rule(workflow.NewRule{Name: "Broken", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "account", Events: []string{"created"}},
+		Actions: []workflow.Action{workflow.NewAction("broken", nil)}})
+	f.account(f.ctx, contacts.NewAccount{Name: "Broken Inc"})
+	f.settle()
+	if got := f.runs(br.ID); len(got) != 1 || got[0].State != workflow.RunFailed {
+		t.Fatalf("run of a permanent failure = %+v", got)
+	}
+}

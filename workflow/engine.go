@@ -1,0 +1,347 @@
+package workflow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
+	"github.com/crmkit/crm/storage"
+)
+
+// Config configures an Engine. The zero value works; each field's doc
+// gives its default.
+type Config struct {
+	// Mailer sends the mail of SendEmail actions (see package
+	// workflow/smtp). Default: nil, and SendEmail fails for good.
+	Mailer Mailer
+	// Webhooks delivers CallWebhook actions (see package workflow/webhook).
+	// Default: nil, and CallWebhook fails for good.
+	Webhooks WebhookSender
+	// Workspaces, when set, are the workspaces the engine serves, each
+	// with its own cursor; required on a store with row-level security.
+	// Default: every workspace, through one cursor.
+	Workspaces []string
+	// MaxDepth stops chains of rules: a run set off by an event that
+	// itself comes from a depth-MaxDepth action is recorded as stopped
+	// and runs nothing. Default: 5.
+	MaxDepth int
+	// Retry is the policy of failed jobs.
+	Retry RetryPolicy
+	// Lease is how long a worker holds a job before another may take it
+	// over (a worker that died). Default: 2 minutes. External actions
+	// (webhooks, mail) must finish within it.
+	Lease time.Duration
+	// Workers is how many jobs run at once in Start. Default: 4.
+	Workers int
+	// BatchSize is how many events or jobs one round reads. Default: 100.
+	BatchSize int
+	// PollInterval is how long Start waits when there is nothing to do.
+	// Default: 250ms.
+	PollInterval time.Duration
+	// ScheduleInterval is how often Start looks at time triggers and cron
+	// schedules. Default: 30s.
+	ScheduleInterval time.Duration
+	// ActionTimeout bounds one external action. Default: 30s.
+	ActionTimeout time.Duration
+	// Now is the engine's clock. Default: storage.Now.
+	Now func() time.Time
+	// WorkerID names this process's worker in job leases. Default: host
+	// name, process ID and a random suffix.
+	WorkerID string
+	// Logger receives the engine's diagnostics. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// RetryPolicy says when a failed job runs again: after Base, doubling
+// with each attempt up to Max, each delay moved by up to ±Jitter of itself
+// at random; after MaxAttempts attempts the job is kept as failed.
+type RetryPolicy struct {
+	// MaxAttempts is how many times a job runs at most. Default: 8.
+	MaxAttempts int
+	// Base is the first delay. Default: 2s.
+	Base time.Duration
+	// Max caps the delay. Default: 1h.
+	Max time.Duration
+	// Jitter is the fraction of each delay moved at random. Default: 0.1;
+	// negative means none.
+	Jitter float64
+}
+
+func (p *RetryPolicy) fill() {
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 8
+	}
+	if p.Base <= 0 {
+		p.Base = 2 * time.Second
+	}
+	if p.Max <= 0 {
+		p.Max = time.Hour
+	}
+	if p.Jitter == 0 {
+		p.Jitter = 0.1
+	}
+	if p.Jitter < 0 {
+		p.Jitter = 0
+	}
+}
+
+// Delay returns the delay before attempt+1 after attempt failed
+// (attempt counts from 1): Base·2^(attempt-1), capped at Max, moved by
+// jitter (a number in [-1, 1]) times Jitter of itself.
+func (p RetryPolicy) Delay(attempt int, jitter float64) time.Duration {
+	d := float64(p.Base) * math.Pow(2, float64(attempt-1))
+	if d > float64(p.Max) {
+		d = float64(p.Max)
+	}
+	d += d * p.Jitter * jitter
+	return time.Duration(d)
+}
+
+// Engine runs workflow rules durably: it reads the change log from a
+// stored cursor, matches events to rules, and runs each action as a job
+// in the store, retried with backoff and leased so that a crashed worker's
+// job is taken over. It is safe for concurrent use, and several processes
+// may run engines on one Postgres database.
+type Engine struct {
+	store  Store
+	cfg    Config
+	people *contacts.Service
+	sales  *sales.Service
+
+	// Rules manages stored rules.
+	Rules *Rules
+
+	mu      sync.RWMutex
+	objects map[string]Object
+	actions map[string]Handler
+	code    []*Rule // rules defined in Go
+
+	cache ruleCache
+	tmpl  templateCache
+}
+
+// New returns an engine on store, with the built-in objects (contacts,
+// accounts, leads, opportunities, tasks) read and changed through people
+// and sales, and the built-in actions. It starts nothing: call Start, or
+// Drain to run what is due now.
+func New(store Store, people *contacts.Service, sls *sales.Service, cfg Config) *Engine {
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = 5
+	}
+	cfg.Retry.fill()
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 100
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 250 * time.Millisecond
+	}
+	if cfg.ScheduleInterval <= 0 {
+		cfg.ScheduleInterval = 30 * time.Second
+	}
+	if cfg.ActionTimeout <= 0 {
+		cfg.ActionTimeout = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = storage.Now
+	}
+	if cfg.WorkerID == "" {
+		host, _ := os.Hostname()
+		b := make([]byte, 4)
+		_, _ = rand.Read(b)
+		cfg.WorkerID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b))
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	e := &Engine{store: store, cfg: cfg, people: people, sales: sls,
+		objects: map[string]Object{}, actions: map[string]Handler{}}
+	e.Rules = &Rules{e: e}
+	e.cache.ttl = time.Second
+	for _, o := range builtinObjects(people, sls) {
+		e.objects[o.Type] = o
+	}
+	for name, h := range builtinActions() {
+		e.actions[name] = h
+	}
+	return e
+}
+
+// now returns the engine's clock, as the store keeps times.
+func (e *Engine) now() time.Time { return storage.Truncate(e.cfg.Now()) }
+
+// RegisterObject makes rules able to name records of o.Type. It replaces
+// a built-in object of the same type.
+func (e *Engine) RegisterObject(o Object) error {
+	if !storage.ValidKey(o.Type) || o.Get == nil || o.Schema == nil {
+		return storage.Invalid("object", "needs a type name, Get and Schema")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.objects[o.Type] = o
+	e.cache.clear()
+	return nil
+}
+
+// Register adds the host's own action under name, for rules to use as
+// {"type": name, "params": …}. A built-in action's name is ErrConflict.
+func (e *Engine) Register(name string, h Handler) error {
+	if !storage.ValidKey(name) {
+		return storage.Invalid("name", "%q is not an action name (lower-case letters, digits and _)", name)
+	}
+	if h.Run == nil {
+		return storage.Invalid("run", "is required")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if old, ok := e.actions[name]; ok && old.builtin {
+		return fmt.Errorf("%w: %q is a built-in action", storage.ErrConflict, name)
+	}
+	h.builtin = false
+	e.actions[name] = h
+	return nil
+}
+
+// Define adds a rule defined in Go code ("workflows as code"): it is
+// checked as a stored rule is, kept in memory, and applies to every
+// workspace the engine serves (or to rule.WorkspaceID when set). Its ID
+// is "code:<name>" and its version grows when it is defined again. A
+// rule of the same name replaces the earlier one.
+func (e *Engine) Define(ctx context.Context, r Rule) error {
+	cp := r
+	if err := e.check(ctx, &cp); err != nil {
+		return err
+	}
+	cp.ID = "code:" + cp.Name
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, old := range e.code {
+		if old.Name == cp.Name {
+			cp.Version = old.Version + 1
+			e.code[i] = &cp
+			e.cache.clear()
+			return nil
+		}
+	}
+	cp.Version = 1
+	e.code = append(e.code, &cp)
+	e.cache.clear()
+	return nil
+}
+
+// scopes returns the workspaces the engine serves one at a time: the
+// configured ones, or "" for all at once.
+func (e *Engine) scopes() []string {
+	if len(e.cfg.Workspaces) > 0 {
+		return e.cfg.Workspaces
+	}
+	return []string{""}
+}
+
+// sysCtx returns the context the engine's own reads and writes use in
+// workspace ws.
+func sysCtx(ctx context.Context, ws string) context.Context {
+	return storage.AsSystem(storage.WithWorkspace(ctx, ws))
+}
+
+// Start runs the engine until ctx ends: a dispatcher that turns committed
+// events into match jobs, Config.Workers workers that run due jobs, and a
+// scheduler of time triggers and cron schedules. It returns nil when ctx
+// ends, or the first error that stops it.
+func (e *Engine) Start(ctx context.Context) error {
+	var wg sync.WaitGroup
+	loop := func(every time.Duration, step func(ctx context.Context) (int, error)) {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			n, err := step(ctx)
+			if err != nil && ctx.Err() == nil {
+				e.cfg.Logger.Warn("workflow: engine step failed", "err", err)
+			}
+			if n > 0 && err == nil {
+				continue
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(every):
+			}
+		}
+	}
+	wg.Add(2 + e.cfg.Workers)
+	go loop(e.cfg.PollInterval, e.dispatchAll)
+	go loop(e.cfg.ScheduleInterval, e.scheduleAll)
+	for range e.cfg.Workers {
+		go loop(e.cfg.PollInterval, e.workAll)
+	}
+	wg.Wait()
+	return nil
+}
+
+// Drain runs, in the calling goroutine, everything that is due now:
+// dispatching committed events, due jobs (and the jobs they make due), and
+// due time triggers and schedules, until nothing is left. Jobs waiting for
+// a later time (a Wait, a retry) stay. It returns how many jobs it ran
+// (matches and steps) and runs schedules started. For tests, scripts and
+// hosts that drive the engine from their own loop.
+func (e *Engine) Drain(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n1, err := e.dispatchAll(ctx)
+		if err != nil {
+			return total, err
+		}
+		n2, err := e.scheduleAll(ctx)
+		if err != nil {
+			return total, err
+		}
+		n3, err := e.workAll(ctx)
+		if err != nil {
+			return total, err
+		}
+		if n1+n2+n3 == 0 {
+			return total, nil
+		}
+		total += n2 + n3
+	}
+}
+
+// dispatchAll dispatches one batch of events per scope.
+func (e *Engine) dispatchAll(ctx context.Context) (int, error) {
+	total := 0
+	var errs []error
+	for _, ws := range e.scopes() {
+		n, err := e.dispatch(ctx, ws)
+		total += n
+		errs = append(errs, err)
+	}
+	return total, errors.Join(errs...)
+}
+
+// workAll claims and runs one batch of due jobs per scope.
+func (e *Engine) workAll(ctx context.Context) (int, error) {
+	total := 0
+	var errs []error
+	for _, ws := range e.scopes() {
+		n, err := e.work(ctx, ws)
+		total += n
+		errs = append(errs, err)
+	}
+	return total, errors.Join(errs...)
+}
+
+// jitter returns a number in [-1, 1].
+func jitter() float64 { return mrand.Float64()*2 - 1 }

@@ -1,0 +1,528 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/filterexpr"
+)
+
+// cursorEvents is the name of the engine's cursor on the change log.
+const cursorEvents = "events"
+
+// dispatch reads one batch of committed events after the stored cursor of
+// scope ws and, in the same transaction, queues a match job for each event
+// that may set off a rule and moves the cursor past the batch: an event is
+// matched once, whatever happens to the process.
+func (e *Engine) dispatch(ctx context.Context, ws string) (int, error) {
+	n := 0
+	err := e.store.RunInTx(sysCtx(ctx, ws), func(ctx context.Context) error {
+		cur, err := e.store.LockCursor(ctx, ws, cursorEvents)
+		if err != nil {
+			return err
+		}
+		feed, err := e.store.EventsAfter(ctx, ws, cur, e.cfg.BatchSize)
+		if err != nil {
+			return err
+		}
+		if len(feed.Events) == 0 {
+			return nil
+		}
+		now := e.now()
+		var jobs []*Job
+		for i := range feed.Events {
+			ev := &feed.Events[i]
+			if ev.Subject.Type == ObjectRule || ev.Subject.Type == "field_def" {
+				e.cache.forget(ev.WorkspaceID)
+			}
+			rs, err := e.ruleSet(ctx, ev.WorkspaceID)
+			if err != nil {
+				return err
+			}
+			if !rs.interested(ev) {
+				continue
+			}
+			payload, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, e.newJob(ev.WorkspaceID, "match:"+ev.ID, JobMatch, "", 0, payload, now))
+		}
+		if len(jobs) > 0 {
+			if _, err := e.store.Enqueue(ctx, jobs...); err != nil {
+				return err
+			}
+		}
+		n = len(feed.Events)
+		return e.store.SetCursor(ctx, ws, cursorEvents, feed.Cursor)
+	})
+	return n, err
+}
+
+// Deliver queues the matching of one event, as the dispatcher does for
+// every committed event: for events a host application receives from
+// elsewhere, or to match an event again. Delivering an event more than
+// once (even concurrently) runs its rules once.
+func (e *Engine) Deliver(ctx context.Context, ev storage.Event) error {
+	if ev.ID == "" || ev.Subject.Type == "" || ev.Subject.ID == "" {
+		return storage.Invalid("event", "needs an ID and a subject")
+	}
+	if ev.WorkspaceID == "" {
+		ev.WorkspaceID = storage.WorkspaceFrom(ctx)
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	_, err = e.store.Enqueue(sysCtx(ctx, ev.WorkspaceID), e.newJob(ev.WorkspaceID, "match:"+ev.ID, JobMatch, "", 0, payload, e.now()))
+	return err
+}
+
+func (e *Engine) newJob(ws, key string, kind JobKind, runID string, step int, payload json.RawMessage, runAt time.Time) *Job {
+	return &Job{ID: storage.NewID(), WorkspaceID: ws, Key: key, Kind: kind, State: JobAvailable, RunID: runID, Step: step,
+		Payload: payload, MaxAttempts: e.cfg.Retry.MaxAttempts, RunAt: runAt, CreatedAt: e.now()}
+}
+
+// work claims one batch of due jobs of scope ws and runs them one by one.
+func (e *Engine) work(ctx context.Context, ws string) (int, error) {
+	now := e.now()
+	jobs, err := e.store.Claim(sysCtx(ctx, ws), ClaimParams{Workspace: ws, Worker: e.cfg.WorkerID, Now: now,
+		Until: now.Add(e.cfg.Lease), Limit: e.cfg.BatchSize})
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		if err := e.runJob(ctx, j); err != nil {
+			errs = append(errs, fmt.Errorf("workflow: job %s (%s): %w", j.ID, j.Key, err))
+		}
+	}
+	return len(jobs), errors.Join(errs...)
+}
+
+// runJob runs one claimed job. An error it returns is the store's, not the
+// job's: a failing action is recorded on the job and its run.
+func (e *Engine) runJob(ctx context.Context, j *Job) error {
+	ctx = sysCtx(ctx, j.WorkspaceID)
+	var err error
+	switch j.Kind {
+	case JobMatch:
+		err = e.runMatch(ctx, j)
+	case JobStep:
+		err = e.runStep(ctx, j)
+	default:
+		err = e.failJob(ctx, j, nil, Permanent(fmt.Errorf("unknown job kind %q", j.Kind)))
+	}
+	if errors.Is(err, errLeaseLost) {
+		return nil
+	}
+	return err
+}
+
+// errLeaseLost means another worker took the job over; this one drops it.
+var errLeaseLost = errors.New("workflow: lease lost")
+
+// hold confirms the job's lease in the context's transaction.
+func (e *Engine) hold(ctx context.Context, j *Job) error {
+	if err := e.store.Hold(ctx, j); err != nil {
+		if errors.Is(err, storage.ErrStale) {
+			return errLeaseLost
+		}
+		return err
+	}
+	return nil
+}
+
+// runMatch evaluates the rules event triggers of the job's event, and
+// starts a run of each that accepts its record; it also ends the runs
+// that an exit trigger of the event stops.
+func (e *Engine) runMatch(ctx context.Context, j *Job) error {
+	var ev storage.Event
+	if err := json.Unmarshal(j.Payload, &ev); err != nil {
+		return e.failJob(ctx, j, nil, Permanent(fmt.Errorf("bad event: %w", err)))
+	}
+	rs, err := e.ruleSet(ctx, j.WorkspaceID)
+	if err != nil {
+		return e.failJob(ctx, j, nil, err)
+	}
+	var start []*compiled
+	for _, c := range rs.byObj[ev.Subject.Type] {
+		if c.rule.Trigger.matches(&ev) {
+			start = append(start, c)
+		}
+	}
+	type exit struct {
+		c *compiled
+		i int
+	}
+	var exits []exit
+	for _, c := range rs.exitObj[ev.Subject.Type] {
+		for i, t := range c.rule.Exit.On {
+			if t.matches(&ev) {
+				exits = append(exits, exit{c, i})
+			}
+		}
+	}
+	var fields filterexpr.Record
+	var links []storage.Ref
+	if len(start)+len(exits) > 0 {
+		rec, err := e.get(ctx, ev.Subject)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			fields = eventFields(&ev)
+		case err != nil:
+			return e.failJob(ctx, j, nil, err)
+		default:
+			fields = fieldsOf(rec)
+			if l, ok := rec.(storage.Linked); ok {
+				links = l.Links()
+			}
+		}
+	}
+	now := e.now()
+	err = e.store.RunInTx(ctx, func(ctx context.Context) error {
+		if err := e.hold(ctx, j); err != nil {
+			return err
+		}
+		for _, c := range start {
+			if c.cond != nil {
+				ok, err := c.cond.Match(fields, now)
+				if err != nil || !ok {
+					continue
+				}
+			}
+			if _, _, err := e.startRun(ctx, c.rule, ev.Subject, &ev, "event:"+ev.ID+":"+c.rule.ID, ev.Depth+1, OnEvent); err != nil {
+				return err
+			}
+		}
+		for _, x := range exits {
+			if x.i < len(x.c.exitOn) && x.c.exitOn[x.i] != nil {
+				if ok, err := x.c.exitOn[x.i].Match(fields, now); err != nil || !ok {
+					continue
+				}
+			}
+			for _, ref := range append([]storage.Ref{ev.Subject}, links...) {
+				if err := e.exitRuns(ctx, x.c.rule.ID, ref, "exit event "+ev.Type); err != nil {
+					return err
+				}
+			}
+		}
+		j.State, j.FinishedAt = JobSucceeded, now
+		return e.store.SetJob(ctx, j)
+	})
+	if err != nil && !errors.Is(err, errLeaseLost) {
+		return e.failJob(ctx, j, nil, err)
+	}
+	return err
+}
+
+// startRun starts a run of rule about subject, unless a run with key
+// exists: it stores the run and queues its first step. A run deeper than
+// Config.MaxDepth is stored as stopped and runs nothing.
+func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, ev *storage.Event, key string, depth int, trigger TriggerKind) (*Run, bool, error) {
+	now := e.now()
+	run := &Run{ID: storage.NewID(), WorkspaceID: storage.WorkspaceFrom(ctx), Key: key, RuleID: rule.ID, RuleVersion: rule.Version,
+		Rule: *rule, Subject: subject, Trigger: trigger, Depth: depth, State: RunRunning, StartedAt: now}
+	if ev != nil {
+		run.EventID = ev.ID
+	}
+	if depth > e.cfg.MaxDepth {
+		run.State, run.FinishedAt = RunStopped, now
+		run.Error = fmt.Sprintf("stopped: the chain of rules is deeper than %d (Config.MaxDepth); the event that set it off was written by a rule at depth %d", e.cfg.MaxDepth, depth-1)
+		ok, err := e.store.InsertRun(ctx, run)
+		return run, ok, err
+	}
+	ok, err := e.store.InsertRun(ctx, run)
+	if err != nil || !ok {
+		return run, ok, err
+	}
+	_, err = e.store.Enqueue(ctx, e.newJob(run.WorkspaceID, run.Key+":0", JobStep, run.ID, 0, nil, now))
+	return run, true, err
+}
+
+// exitRuns ends the running and waiting runs of rule ruleID about
+// subject, and cancels their pending jobs.
+func (e *Engine) exitRuns(ctx context.Context, ruleID string, subject storage.Ref, why string) error {
+	for _, state := range []RunState{RunRunning, RunWaiting} {
+		page, err := e.store.Runs(ctx, RunQuery{RuleID: ruleID, SubjectID: subject.ID, State: state, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Items {
+			if err := e.finishRun(ctx, r, RunExited, why); err != nil {
+				return err
+			}
+			if err := e.store.CancelJobs(ctx, r.ID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// finishRun ends run in state with a note.
+func (e *Engine) finishRun(ctx context.Context, run *Run, state RunState, note string) error {
+	now := e.now()
+	run.State, run.Error, run.FinishedAt = state, note, now
+	run.Duration = now.Sub(run.StartedAt)
+	return e.store.UpdateRun(ctx, run)
+}
+
+// runStep runs the action a step job names.
+func (e *Engine) runStep(ctx context.Context, j *Job) error {
+	run, err := e.store.Run(ctx, j.RunID)
+	if err != nil {
+		return e.failJob(ctx, j, nil, err)
+	}
+	now := e.now()
+	if run.State != RunRunning && run.State != RunWaiting || j.Step != run.Step || j.Step >= len(run.Rule.Actions) {
+		// The run ended or moved on (an exit, a step already done): the
+		// job has nothing left to do.
+		return e.store.RunInTx(ctx, func(ctx context.Context) error {
+			if err := e.hold(ctx, j); err != nil {
+				return err
+			}
+			j.State, j.FinishedAt = JobCancelled, now
+			return e.store.SetJob(ctx, j)
+		})
+	}
+	act := run.Rule.Actions[j.Step]
+	h, err := e.handler(act.Type)
+	if err != nil {
+		return e.failJob(ctx, j, run, Permanent(err))
+	}
+	call := &Call{Run: run, Step: j.Step, Action: act, Params: act.Params, Subject: run.Subject, Key: run.ID + ":" + strconv.Itoa(j.Step),
+		Attempt: j.Attempt, Now: now, e: e}
+	if run.Subject.ID != "" {
+		rec, err := e.get(ctx, run.Subject)
+		if err != nil {
+			return e.failJob(ctx, j, run, err)
+		}
+		call.Record, call.Fields = rec, fieldsOf(rec)
+		if j.Step > 0 && run.Rule.Actions[j.Step-1].Type == ActionWait && run.Rule.Exit.When != "" {
+			c, err := e.compile(ctx, &run.Rule)
+			if err != nil {
+				return e.failJob(ctx, j, run, Permanent(err))
+			}
+			if ok, err := c.exitWhen.Match(call.Fields, now); err == nil && ok {
+				return e.store.RunInTx(ctx, func(ctx context.Context) error {
+					if err := e.hold(ctx, j); err != nil {
+						return err
+					}
+					j.State, j.FinishedAt = JobSucceeded, now
+					if err := e.finishRun(ctx, run, RunExited, "exit condition: "+run.Rule.Exit.When); err != nil {
+						return err
+					}
+					return e.store.SetJob(ctx, j)
+				})
+			}
+		}
+	}
+	actx := storage.WithDepth(storage.AsSystemActor(ctx, "workflow:"+run.Rule.Name), run.Depth)
+	started := time.Now()
+	if h.External {
+		cctx, cancel := context.WithTimeout(actx, e.cfg.ActionTimeout)
+		out, err := h.Run(cctx, call)
+		cancel()
+		if err != nil {
+			return e.failJob(ctx, j, run, err)
+		}
+		return e.store.RunInTx(ctx, func(ctx context.Context) error {
+			if err := e.hold(ctx, j); err != nil {
+				return err
+			}
+			return e.advance(ctx, run, j, call, out, time.Since(started))
+		})
+	}
+	err = e.store.RunInTx(actx, func(ctx context.Context) error {
+		if err := e.hold(ctx, j); err != nil {
+			return err
+		}
+		out, err := h.Run(ctx, call)
+		if err != nil {
+			return actionError{err}
+		}
+		return e.advance(ctx, run, j, call, out, time.Since(started))
+	})
+	var ae actionError
+	switch {
+	case err == nil, errors.Is(err, errLeaseLost):
+		return err
+	case errors.As(err, &ae):
+		return e.failJob(ctx, j, run, ae.err)
+	default:
+		return e.failJob(ctx, j, run, err)
+	}
+}
+
+// actionError marks an error of the action itself, inside the step's
+// transaction.
+type actionError struct{ err error }
+
+func (a actionError) Error() string { return a.err.Error() }
+func (a actionError) Unwrap() error { return a.err }
+
+// advance records a step done, and queues the next one (at the time a
+// Wait asked for) or ends the run.
+func (e *Engine) advance(ctx context.Context, run *Run, j *Job, call *Call, out any, took time.Duration) error {
+	now := e.now()
+	run.Steps = append(run.Steps, StepResult{Step: j.Step, Action: call.Action.Type, At: now, Duration: took, Attempt: j.Attempt, Output: out})
+	run.Step = j.Step + 1
+	j.State, j.FinishedAt = JobSucceeded, now
+	if run.Step >= len(run.Rule.Actions) {
+		run.State, run.FinishedAt = RunSucceeded, now
+		run.Duration = now.Sub(run.StartedAt)
+	} else {
+		at := now
+		run.State = RunRunning
+		if call.waitUntil.After(now) {
+			at, run.State = call.waitUntil, RunWaiting
+		}
+		if _, err := e.store.Enqueue(ctx, e.newJob(run.WorkspaceID, run.Key+":"+strconv.Itoa(run.Step), JobStep, run.ID, run.Step, nil, at)); err != nil {
+			return err
+		}
+	}
+	if err := e.store.UpdateRun(ctx, run); err != nil {
+		return err
+	}
+	return e.store.SetJob(ctx, j)
+}
+
+// failJob records a failed attempt of j: it runs again after the retry
+// policy's delay, or, out of attempts or for a permanent error, it is kept
+// as failed and so is its run (when it has one).
+func (e *Engine) failJob(ctx context.Context, j *Job, run *Run, cause error) error {
+	now := e.now()
+	msg := cause.Error()
+	err := e.store.RunInTx(ctx, func(ctx context.Context) error {
+		if err := e.hold(ctx, j); err != nil {
+			return err
+		}
+		j.LastError = msg
+		j.Errors = append(j.Errors, AttemptError{Attempt: j.Attempt, At: now, Error: msg})
+		if len(j.Errors) > 20 {
+			j.Errors = j.Errors[len(j.Errors)-20:]
+		}
+		if isPermanent(cause) || j.Attempt >= j.MaxAttempts {
+			j.State, j.FinishedAt = JobFailed, now
+			if run != nil {
+				if err := e.finishRun(ctx, run, RunFailed, fmt.Sprintf("step %d (%s): %s", j.Step, run.Rule.Actions[min(j.Step, len(run.Rule.Actions)-1)].Type, msg)); err != nil {
+					return err
+				}
+			}
+		} else {
+			j.State = JobAvailable
+			j.RunAt = now.Add(e.cfg.Retry.Delay(j.Attempt, jitter()))
+		}
+		return e.store.SetJob(ctx, j)
+	})
+	if err != nil && !errors.Is(err, errLeaseLost) {
+		return fmt.Errorf("record failure %q: %w", msg, err)
+	}
+	return err
+}
+
+// PermanentError is an action's error that no retry can mend: the job
+// fails at once. Validation errors (ErrInvalid), ErrForbidden, ErrNotFound
+// and ErrConflict are permanent too.
+type PermanentError struct{ Err error }
+
+// Error returns the wrapped error's text.
+func (p *PermanentError) Error() string { return p.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (p *PermanentError) Unwrap() error { return p.Err }
+
+// Permanent marks err as permanent (see PermanentError).
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+func isPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p) || errors.Is(err, storage.ErrInvalid) || errors.Is(err, storage.ErrForbidden) ||
+		errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict)
+}
+
+// object returns the registered object typ.
+func (e *Engine) object(typ string) (Object, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	o, ok := e.objects[typ]
+	if !ok {
+		return Object{}, fmt.Errorf("%w: workflow: unknown object %q", storage.ErrInvalid, typ)
+	}
+	return o, nil
+}
+
+// handler returns the registered action typ.
+func (e *Engine) handler(typ string) (Handler, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	h, ok := e.actions[typ]
+	if !ok {
+		return Handler{}, fmt.Errorf("workflow: unknown action %q", typ)
+	}
+	return h, nil
+}
+
+// get reads the record ref.
+func (e *Engine) get(ctx context.Context, ref storage.Ref) (storage.Record, error) {
+	obj, err := e.object(ref.Type)
+	if err != nil {
+		return nil, err
+	}
+	return obj.Get(ctx, ref.ID)
+}
+
+// Retry runs a failed job again, from its first attempt; its run, if it
+// failed with the job, is running again.
+func (e *Engine) Retry(ctx context.Context, jobID string) error {
+	return e.store.RunInTx(storage.AsSystem(ctx), func(ctx context.Context) error {
+		j, err := e.store.Job(ctx, jobID)
+		if err != nil {
+			return err
+		}
+		if j.State != JobFailed {
+			return fmt.Errorf("%w: job %s is %s, not failed", storage.ErrConflict, jobID, j.State)
+		}
+		if j.RunID != "" {
+			run, err := e.store.Run(ctx, j.RunID)
+			if err != nil {
+				return err
+			}
+			if run.State == RunFailed {
+				run.State, run.Error, run.FinishedAt, run.Duration = RunRunning, "", time.Time{}, 0
+				if err := e.store.UpdateRun(ctx, run); err != nil {
+					return err
+				}
+			}
+		}
+		j.State, j.Attempt, j.RunAt, j.FinishedAt = JobAvailable, 0, e.now(), time.Time{}
+		return e.store.SetJob(ctx, j)
+	})
+}
+
+// Runs returns one page of the run history (newest first) of the
+// context's workspace, selected by q: a rule's runs, a record's, failed
+// ones.
+func (e *Engine) Runs(ctx context.Context, q RunQuery) (storage.Page[*Run], error) {
+	return e.store.Runs(ctx, q)
+}
+
+// Jobs returns one page of the jobs of the context's workspace, newest
+// first, selected by q: failed ones to look at and Retry.
+func (e *Engine) Jobs(ctx context.Context, q JobQuery) (storage.Page[*Job], error) {
+	return e.store.Jobs(ctx, q)
+}

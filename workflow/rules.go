@@ -1,0 +1,115 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// Rules manages the rules stored in the context's workspace. Every write
+// checks the rule first (unknown fields and objects, type errors in
+// expressions, bad action parameters are ErrInvalid naming the field) and
+// goes through the generic path, so rules have history and access checks
+// (record type "workflow_rule": the built-in roles let admins write rules
+// and everyone read them).
+type Rules struct{ e *Engine }
+
+// NewRule is the input of Rules.Create: a Rule without its metadata.
+type NewRule struct {
+	Name, Description string
+	Enabled           bool
+	Trigger           Trigger
+	Condition         string
+	Actions           []Action
+	Exit              Exit
+}
+
+// UpdateRule changes a rule; nil fields stay as they are. Every change
+// makes a new version: runs under way keep the version they started with.
+type UpdateRule struct {
+	// Version, when not 0, makes the update fail with ErrStale unless the
+	// rule is still at this version.
+	Version           int64
+	Name, Description *string
+	Enabled           *bool
+	Trigger           *Trigger
+	Condition         *string
+	Actions           *[]Action
+	Exit              *Exit
+}
+
+// Create checks and stores a new rule.
+func (rs *Rules) Create(ctx context.Context, in NewRule) (*Rule, error) {
+	r := &Rule{Name: in.Name, Description: in.Description, Enabled: in.Enabled, Trigger: in.Trigger,
+		Condition: in.Condition, Actions: in.Actions, Exit: in.Exit}
+	if err := rs.e.check(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := rs.e.store.Rules().Insert(ctx, r); err != nil {
+		return nil, err
+	}
+	rs.e.cache.forget(storage.WorkspaceFrom(ctx))
+	return r, nil
+}
+
+// Get returns the rule id.
+func (rs *Rules) Get(ctx context.Context, id string) (*Rule, error) {
+	return rs.e.store.Rules().Get(ctx, id)
+}
+
+// ByName returns the stored rule called name, or ErrNotFound.
+func (rs *Rules) ByName(ctx context.Context, name string) (*Rule, error) {
+	page, err := rs.e.store.Rules().List(ctx, storage.ListQuery{Filter: storage.Eq("name", name), PageQuery: storage.PageQuery{Limit: 1}})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Items) == 0 {
+		return nil, fmt.Errorf("%w: workflow rule %q", storage.ErrNotFound, name)
+	}
+	return page.Items[0], nil
+}
+
+// List returns one page of rules.
+func (rs *Rules) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Rule], error) {
+	return rs.e.store.Rules().List(ctx, q)
+}
+
+// Update changes rule id and checks the result.
+func (rs *Rules) Update(ctx context.Context, id string, in UpdateRule) (*Rule, error) {
+	r, err := storage.Modify(ctx, rs.e.store, rs.e.store.Rules(), id, in.Version, func(ctx context.Context, r *Rule) error {
+		set(&r.Name, in.Name)
+		set(&r.Description, in.Description)
+		set(&r.Enabled, in.Enabled)
+		set(&r.Trigger, in.Trigger)
+		set(&r.Condition, in.Condition)
+		set(&r.Actions, in.Actions)
+		set(&r.Exit, in.Exit)
+		return rs.e.check(ctx, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	rs.e.cache.forget(storage.WorkspaceFrom(ctx))
+	return r, nil
+}
+
+// Enable switches rule id on or off.
+func (rs *Rules) Enable(ctx context.Context, id string, on bool) (*Rule, error) {
+	return rs.Update(ctx, id, UpdateRule{Enabled: &on})
+}
+
+// Delete removes rule id. Its runs stay in the history.
+func (rs *Rules) Delete(ctx context.Context, id string) error {
+	err := storage.Remove(ctx, rs.e.store, rs.e.store.Rules(), id, 0, nil)
+	if err == nil {
+		rs.e.cache.forget(storage.WorkspaceFrom(ctx))
+	}
+	return err
+}
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}

@@ -1,0 +1,178 @@
+package workflow
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"io"
+	"strings"
+	"sync"
+	"text/template"
+	"time"
+
+	"github.com/crmkit/crm/storage/filterexpr"
+)
+
+// Limits of templates.
+const (
+	maxTemplate = 16 << 10 // bytes of a template's source
+	maxRendered = 64 << 10 // bytes of its output
+)
+
+// templateCache keeps parsed templates by source.
+type templateCache struct {
+	mu   sync.Mutex
+	text map[string]*template.Template
+	html map[string]*htmltemplate.Template
+}
+
+// executor is what text and html templates share.
+type executor interface {
+	Execute(w io.Writer, data any) error
+}
+
+func (c *templateCache) get(src string, html bool) (executor, error) {
+	if len(src) > maxTemplate {
+		return nil, fmt.Errorf("template is longer than %d bytes", maxTemplate)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if html {
+		if t, ok := c.html[src]; ok {
+			return t, nil
+		}
+		t, err := htmltemplate.New("t").Option("missingkey=zero").Parse(src)
+		if err != nil {
+			return nil, cleanTemplateError(err)
+		}
+		if c.html == nil || len(c.html) > 1000 {
+			c.html = map[string]*htmltemplate.Template{}
+		}
+		c.html[src] = t
+		return t, nil
+	}
+	if t, ok := c.text[src]; ok {
+		return t, nil
+	}
+	t, err := template.New("t").Option("missingkey=zero").Parse(src)
+	if err != nil {
+		return nil, cleanTemplateError(err)
+	}
+	if c.text == nil || len(c.text) > 1000 {
+		c.text = map[string]*template.Template{}
+	}
+	c.text[src] = t
+	return t, nil
+}
+
+func cleanTemplateError(err error) error {
+	return errors.New(strings.TrimPrefix(strings.TrimPrefix(err.Error(), "template: "), "t:"))
+}
+
+// limitWriter fails writes past its limit.
+type limitWriter struct {
+	buf bytes.Buffer
+	max int
+}
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if w.buf.Len()+len(p) > w.max {
+		return 0, fmt.Errorf("rendered text is longer than %d bytes", w.max)
+	}
+	return w.buf.Write(p)
+}
+
+// render executes the template src over data; text without "{{" is
+// returned as it is.
+func (e *Engine) render(src string, data map[string]any, html bool) (string, error) {
+	if !strings.Contains(src, "{{") {
+		if html {
+			return src, nil
+		}
+		return src, nil
+	}
+	t, err := e.tmpl.get(src, html)
+	if err != nil {
+		return "", err
+	}
+	w := &limitWriter{max: maxRendered}
+	if err := t.Execute(w, data); err != nil {
+		return "", cleanTemplateError(err)
+	}
+	return w.buf.String(), nil
+}
+
+// templateData is what templates see: the record's fields by name
+// ({{.first_name}}), custom fields as text ({{.custom.tier}}, empty when
+// missing), and .rule, .run_id and .event (type, actor, occurred_at).
+func templateData(call *Call) map[string]any {
+	data := make(map[string]any, len(call.Fields)+4)
+	for k, v := range call.Fields {
+		data[k] = v
+	}
+	custom := map[string]string{}
+	if m, ok := call.Fields["custom"].(map[string]any); ok {
+		for k, v := range m {
+			custom[k] = fmt.Sprint(v)
+		}
+	}
+	data["custom"] = custom
+	if call.Run != nil {
+		data["rule"] = call.Run.Rule.Name
+		data["run_id"] = call.Run.ID
+	}
+	if call.Event != nil {
+		data["event"] = map[string]any{"type": call.Event.Type, "actor": call.Event.Actor, "occurred_at": call.Event.OccurredAt}
+	}
+	return data
+}
+
+// checkTemplate parses src and runs it over zero values of schema's
+// fields, so that an unknown field is caught when the rule is saved.
+func checkTemplate(src string, schema filterexpr.Schema, html bool) error {
+	if !strings.Contains(src, "{{") {
+		return nil
+	}
+	if len(src) > maxTemplate {
+		return fmt.Errorf("template is longer than %d bytes", maxTemplate)
+	}
+	data := map[string]any{"rule": "", "run_id": "", "event": map[string]any{"type": "", "actor": "", "occurred_at": time.Time{}}}
+	custom := map[string]string{}
+	for name, typ := range schema {
+		if c, ok := strings.CutPrefix(name, "custom."); ok {
+			custom[c] = ""
+			continue
+		}
+		switch typ {
+		case filterexpr.Number:
+			data[name] = 0.0
+		case filterexpr.Bool:
+			data[name] = false
+		case filterexpr.Time:
+			data[name] = time.Time{}
+		case filterexpr.TextList:
+			data[name] = []string{}
+		default:
+			data[name] = ""
+		}
+	}
+	data["custom"] = custom
+	var err error
+	w := &limitWriter{max: maxRendered}
+	if html {
+		var t *htmltemplate.Template
+		if t, err = htmltemplate.New("t").Option("missingkey=error").Parse(src); err == nil {
+			err = t.Execute(w, data)
+		}
+	} else {
+		var t *template.Template
+		if t, err = template.New("t").Option("missingkey=error").Parse(src); err == nil {
+			err = t.Execute(w, data)
+		}
+	}
+	if err != nil {
+		return cleanTemplateError(err)
+	}
+	return nil
+}
