@@ -144,7 +144,8 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey})
+	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey,
+		Movers: sales.Movers(store)})
 	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
 	if cfg.Workflow.Logger == nil {
 		cfg.Workflow.Logger = cfg.Logger
@@ -180,21 +181,21 @@ func (c *CRM) Import(ctx context.Context, r io.Reader, opts contacts.ImportOptio
 // PersonalData collects everything the CRM holds about contact id, as one
 // document for a GDPR access request: the contacts module's part (record,
 // account, activities, consents, change history) and, under Related, the
-// leads with the contact's email and the contact's opportunities, quotes,
-// invoices and orders.
+// leads converted into the contact or with one of its email addresses, and
+// the contact's opportunities, quotes, invoices and orders.
 func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalData, error) {
 	pd, err := c.people.PersonalData(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	q := storage.ListQuery{Filter: storage.Eq("contact_id", id), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-	if pd.Contact.Email != "" {
-		lq := q
-		lq.Filter = storage.Eq("email", pd.Contact.Email)
-		leads, err := collect(ctx, c.store.Leads(), lq)
-		if err != nil {
-			return nil, err
-		}
+	lq := q
+	lq.Filter = personLeads(pd.Contact)
+	leads, err := collect(ctx, c.store.Leads(), lq)
+	if err != nil {
+		return nil, err
+	}
+	if len(leads) > 0 {
 		pd.Related[sales.ObjectLead] = leads
 	}
 	var err1, err2, err3, err4 error
@@ -215,11 +216,28 @@ func collect[T storage.Record](ctx context.Context, tbl storage.Table[T], q stor
 	return out, err
 }
 
+// personLeads selects the leads of the person ct: those converted into
+// it, and those with one of its email addresses.
+func personLeads(ct *contacts.Contact) storage.Filter {
+	or := storage.Or{storage.LinkedTo{Type: contacts.ObjectContact, ID: ct.ID}}
+	var emails []string
+	if ct.Email != "" {
+		emails = append(emails, ct.Email)
+	}
+	for _, e := range ct.Emails {
+		emails = append(emails, e.Address)
+	}
+	if len(emails) > 0 {
+		or = append(or, storage.Cmp{Field: "email", Op: storage.OpIn, Value: emails})
+	}
+	return or
+}
+
 // Erase removes a person under the GDPR's right to erasure, in one
 // transaction: the contact with its activities, consents and search
-// document (contacts.Service.Erase), and the leads with the contact's
-// email, and scrubs the values of every past change event of those
-// records. Opportunities, quotes, invoices and orders keep only the
+// document (contacts.Service.Erase), and the leads converted into it or
+// with one of its email addresses, and scrubs the values of every past
+// change event of those records. Opportunities, quotes, invoices and orders keep only the
 // contact's ID.
 func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, error) {
 	var out *contacts.Erasure
@@ -228,21 +246,19 @@ func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, e
 		if err != nil {
 			return err
 		}
-		if ct.Email != "" {
-			leads, err := c.Sales.Leads.List(ctx, storage.ListQuery{Filter: storage.Eq("email", ct.Email), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
-			if err != nil {
+		leads, err := collect(ctx, c.store.Leads(), storage.ListQuery{Filter: personLeads(ct), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+		if err != nil {
+			return err
+		}
+		var ids []string
+		for _, l := range leads {
+			if err := c.store.Leads().Delete(ctx, l, storage.WithEventType("lead.erased")); err != nil {
 				return err
 			}
-			var ids []string
-			for _, l := range leads.Items {
-				if err := c.store.Leads().Delete(ctx, l, storage.WithEventType("lead.erased")); err != nil {
-					return err
-				}
-				ids = append(ids, l.ID)
-			}
-			if err := c.store.ScrubEvents(ctx, ids...); err != nil {
-				return err
-			}
+			ids = append(ids, l.ID)
+		}
+		if err := c.store.ScrubEvents(ctx, ids...); err != nil {
+			return err
 		}
 		out, err = c.people.Erase(ctx, contactID)
 		return err

@@ -146,7 +146,7 @@ type PersonalData struct {
 
 // PersonalData collects what this module holds about contact id: the
 // record, its account, its activities, its consents and the change history
-// of the contact and its consents.
+// of the contact and its consents, and of the contacts merged into it.
 func (s *Service) PersonalData(ctx context.Context, id string) (*PersonalData, error) {
 	c, err := s.Contacts.Get(ctx, id)
 	if err != nil {
@@ -169,7 +169,11 @@ func (s *Service) PersonalData(ctx context.Context, id string) (*PersonalData, e
 	if pd.Consents, err = s.Consents.List(ctx, id); err != nil {
 		return nil, err
 	}
-	subjects := []string{id}
+	merged, err := s.mergedAway(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	subjects := append([]string{id}, merged...)
 	for _, cn := range pd.Consents {
 		subjects = append(subjects, cn.ID)
 	}

@@ -25,7 +25,8 @@ type Erasure struct {
 // Erase removes a person from the CRM under the GDPR's right to erasure, in
 // one transaction: the contact, the activities linked to it, its consents,
 // its search document, and the values in every past change event of those
-// records. When Options.TombstoneKey is set it keeps a tombstone, a keyed
+// records, of the contacts merged into it and of the records their merges
+// removed (their snapshots go with the events). When Options.TombstoneKey is set it keeps a tombstone, a keyed
 // hash of the email, so that imports can refuse the address later
 // (ImportOptions.SkipErased). The caller needs the right to delete the
 // contact. crm.CRM.Erase also erases the person's leads.
@@ -36,7 +37,13 @@ func (s *Service) Erase(ctx context.Context, id string) (*Erasure, error) {
 		if err != nil {
 			return err
 		}
-		scrub := []string{c.ID}
+		// The contacts merged into this one, and the records their merges
+		// removed, keep the person's data in their change events.
+		merged, err := s.mergedAway(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		scrub := append([]string{c.ID}, merged...)
 		q := storage.ListQuery{Filter: storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
 		for {
 			page, err := s.store.Activities().List(ctx, q)

@@ -232,3 +232,47 @@ func ExampleNormalizeEmail() {
 	// error: "Ada Lovelace <ada@example.com>" is not a valid email address
 	// error: "ada@localhost" is not a valid email address
 }
+
+// Merge folds a duplicate into the contact that stays, moving what refers
+// to it, and UndoMerge puts everything back from the merge event.
+func ExampleContacts_Merge() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	svc := contacts.NewService(store, contacts.Options{})
+
+	ada, _ := svc.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com", Tags: []string{"vip"}})
+	dup, _ := svc.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", LastName: "King", Email: "countess@example.org",
+		JobTitle: "Countess", Tags: []string{"newsletter"}})
+	call, _ := svc.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindCall, Subject: "Engines", ContactIDs: []string{dup.ID}})
+
+	res, err := svc.Contacts.Merge(ctx, contacts.MergeRequest{
+		SurvivorID: ada.ID, LoserID: dup.ID,
+		Rule:   contacts.RuleNonEmpty,                                     // empty fields take the duplicate's value
+		Choose: map[string]contacts.Side{"last_name": contacts.FromLoser}, // and this one comes from it
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	s := res.Survivor
+	fmt.Println(s.Name(), "|", s.Email, s.Emails[0].Address, "|", s.JobTitle, s.Tags)
+	moved, _ := svc.Activities.Get(ctx, call.ID)
+	fmt.Println("call now on the survivor:", moved.ContactIDs[0] == ada.ID, "| moved records:", len(res.Moved))
+	_, err = svc.Contacts.Get(ctx, dup.ID)
+	fmt.Println("duplicate gone:", errors.Is(err, storage.ErrNotFound))
+
+	undo, err := svc.Contacts.UndoMerge(ctx, res.EventID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	back, _ := svc.Activities.Get(ctx, call.ID)
+	fmt.Println(undo.Survivor.Name(), undo.Survivor.Tags, "|", undo.Loser.Name(), undo.Loser.ID == dup.ID, "| call back:", back.ContactIDs[0] == dup.ID)
+	// Output:
+	// Ada King | ada@example.com countess@example.org | Countess [vip newsletter]
+	// call now on the survivor: true | moved records: 1
+	// duplicate gone: true
+	// Ada Lovelace [vip] | Ada King true | call back: true
+}

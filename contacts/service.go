@@ -15,6 +15,7 @@ type Store interface {
 	storage.Searcher
 	storage.EventLog
 	storage.Scrubber
+	storage.LinkIndex
 	Contacts() storage.Table[*Contact]
 	Accounts() storage.Table[*Account]
 	Activities() storage.Table[*Activity]
@@ -44,13 +45,19 @@ type Options struct {
 	// that Erase keeps of an erased email, so that imports can skip the
 	// address later. Default: nil (no tombstones).
 	TombstoneKey []byte
+	// Movers move the records of other modules that refer to contacts and
+	// accounts when two are merged (see Contacts.Merge); crm.New gives
+	// those of sales. The module's own records (activities, consents,
+	// contacts of an account) move without. Default: none.
+	Movers []storage.Mover
 }
 
 // Service is the contacts module: contacts, accounts, activities, custom
 // fields and search.
 type Service struct {
-	store Store
-	opts  Options
+	store  Store
+	opts   Options
+	movers []storage.Mover // this module's and Options.Movers
 
 	// Contacts manages people.
 	Contacts *Contacts
@@ -72,6 +79,7 @@ func NewService(store Store, opts Options) *Service {
 	s.Activities = &Activities{s}
 	s.Consents = &Consents{s}
 	s.Fields = &Fields{s}
+	s.movers = append(s.ownMovers(), opts.Movers...)
 	return s
 }
 

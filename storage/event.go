@@ -47,6 +47,13 @@ type Change struct {
 	New json.RawMessage `json:"new,omitempty"`
 }
 
+// SnapshotPrefix starts the names of the changes that hold whole records
+// rather than one field's values, such as "snapshot.loser", the record a
+// merge removed (see contacts.Contacts.Merge). A snapshot holds every field
+// of its record, so a reader whose role hides any field of the event's
+// subject type does not see the snapshot changes of its events.
+const SnapshotPrefix = "snapshot."
+
 // Change returns the change of field, and whether the event has one.
 func (e Event) Change(field string) (Change, bool) {
 	for _, c := range e.Changes {
@@ -74,6 +81,17 @@ type EventLog interface {
 	ChangeFeed(ctx context.Context, cursor string, limit int) (Feed, error)
 	// History returns the events of one record, newest first.
 	History(ctx context.Context, subjectID string, q PageQuery) (Page[Event], error)
+	// Event returns the event with id, if the context's principal may read
+	// its subject (as History), or ErrNotFound.
+	Event(ctx context.Context, id string) (Event, error)
+}
+
+// LinkIndex answers from the store's index of links (Linked.Links), over
+// every record of the context's workspace whoever may read it: for checks
+// such as "nothing refers to a merged record any more", not for display.
+type LinkIndex interface {
+	// LinkedFrom returns up to limit records that link to ref.
+	LinkedFrom(ctx context.Context, ref Ref, limit int) ([]Ref, error)
 }
 
 // Scrubber removes personal data from the change log: erasure under the

@@ -45,10 +45,17 @@ type Or []Filter
 // Not matches the records its filter does not match.
 type Not struct{ Filter Filter }
 
-func (Cmp) isFilter() {}
-func (And) isFilter() {}
-func (Or) isFilter()  {}
-func (Not) isFilter() {}
+// LinkedTo matches the records that point at the record it names through
+// their links (Linked.Links), as the store's link index keeps them: the
+// activities, deals, quotes or tasks of a contact, whichever of their
+// fields refers to it. The record types without links match nothing.
+type LinkedTo Ref
+
+func (Cmp) isFilter()      {}
+func (And) isFilter()      {}
+func (Or) isFilter()       {}
+func (Not) isFilter()      {}
+func (LinkedTo) isFilter() {}
 
 // Eq returns the filter field == value.
 func Eq(field string, value any) Filter { return Cmp{Field: field, Op: OpEq, Value: value} }

@@ -40,6 +40,21 @@ type WriteOptions struct {
 	// EventType replaces the default event type ("<type>.created",
 	// "<type>.updated", "<type>.deleted").
 	EventType string
+	// EventID is the event's ID instead of a new one, so that the caller
+	// can name the event later (an undo names the merge it undoes). It must
+	// be a new UUID (NewID).
+	EventID string
+	// Changes are appended to the changes the store lists in the event:
+	// what a domain records besides the record's own fields, such as the
+	// snapshot of a merged record (see SnapshotPrefix). With them, an
+	// Update that changes no field still writes its event (and the
+	// record's new version).
+	Changes []Change
+	// Restore makes Insert keep the record's CreatedAt and CreatedBy and
+	// continue its version (the stored one is Version+1): the record is one
+	// removed earlier coming back under its ID, such as the loser of an
+	// undone merge.
+	Restore bool
 }
 
 // WriteOption sets a field of WriteOptions.
@@ -48,6 +63,24 @@ type WriteOption func(*WriteOptions)
 // WithEventType makes the write's change event of type t.
 func WithEventType(t string) WriteOption {
 	return func(o *WriteOptions) { o.EventType = t }
+}
+
+// WithEventID gives the write's change event the ID id (see
+// WriteOptions.EventID).
+func WithEventID(id string) WriteOption {
+	return func(o *WriteOptions) { o.EventID = id }
+}
+
+// WithEventChanges appends changes to the write's change event (see
+// WriteOptions.Changes).
+func WithEventChanges(changes ...Change) WriteOption {
+	return func(o *WriteOptions) { o.Changes = append(o.Changes, changes...) }
+}
+
+// Restoring makes an Insert bring back a removed record (see
+// WriteOptions.Restore).
+func Restoring() WriteOption {
+	return func(o *WriteOptions) { o.Restore = true }
 }
 
 // SearchQuery asks the full-text index.

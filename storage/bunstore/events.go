@@ -158,3 +158,60 @@ func (s *Store) history(ctx context.Context, subjectID string, pq storage.PageQu
 	}
 	return page, rows.Err()
 }
+
+// Event implements storage.EventLog: one event by its ID, if the principal
+// may read its subject.
+func (s *Store) Event(ctx context.Context, id string) (storage.Event, error) {
+	return reading(ctx, s, func(ctx context.Context) (storage.Event, error) {
+		var b sqlBuilder
+		b.add("SELECT "+eventCols+" FROM crm_events e WHERE workspace_id = ? AND id = ?", storage.WorkspaceFrom(ctx), id)
+		if err := s.refsReadable(ctx, "e.subject_type", "e.subject_id", "e.workspace_id", &b); err != nil {
+			return storage.Event{}, err
+		}
+		hide, err := s.eventMasker(ctx)
+		if err != nil {
+			return storage.Event{}, err
+		}
+		rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
+		if err != nil {
+			return storage.Event{}, s.d.translate(err, "event")
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			if err := rows.Err(); err != nil {
+				return storage.Event{}, s.d.translate(err, "event")
+			}
+			return storage.Event{}, fmt.Errorf("%w: event %s", storage.ErrNotFound, id)
+		}
+		var txID int64
+		e, err := scanEvent(rows, &txID)
+		if err != nil {
+			return e, err
+		}
+		if hide != nil {
+			hide(&e)
+		}
+		return e, rows.Close()
+	})
+}
+
+// LinkedFrom implements storage.LinkIndex.
+func (s *Store) LinkedFrom(ctx context.Context, ref storage.Ref, limit int) ([]storage.Ref, error) {
+	return reading(ctx, s, func(ctx context.Context) ([]storage.Ref, error) {
+		rows, err := s.query(ctx, s.d.rebind("SELECT from_type, from_id FROM crm_links WHERE workspace_id = ? AND to_id = ? AND to_type = ? ORDER BY from_type, from_id LIMIT ?"),
+			storage.WorkspaceFrom(ctx), ref.ID, ref.Type, limit)
+		if err != nil {
+			return nil, s.d.translate(err, "link")
+		}
+		defer rows.Close()
+		var out []storage.Ref
+		for rows.Next() {
+			var r storage.Ref
+			if err := rows.Scan(&r.Type, &r.ID); err != nil {
+				return nil, err
+			}
+			out = append(out, r)
+		}
+		return out, s.d.translate(rows.Err(), "link")
+	})
+}

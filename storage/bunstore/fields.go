@@ -115,7 +115,8 @@ func (m *fieldMask) changes(ch []storage.Change) []storage.Change {
 	}
 	out := ch[:0:0]
 	for _, c := range ch {
-		if m.access(c.Field) != storage.FieldHidden {
+		// A snapshot holds every field of a record: hidden ones too.
+		if m.access(c.Field) != storage.FieldHidden && !strings.HasPrefix(c.Field, storage.SnapshotPrefix) {
 			out = append(out, c)
 		}
 	}

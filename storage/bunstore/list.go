@@ -15,6 +15,7 @@ import (
 type sqlBuilder struct {
 	sb   strings.Builder
 	args []any
+	ws   string // the workspace of a list or count, for subqueries of its filter
 }
 
 func (b *sqlBuilder) add(sql string, args ...any) {
@@ -53,6 +54,12 @@ func (s *Store) where(c *codec, f storage.Filter, b *sqlBuilder) error {
 		return s.cmp(c, f, b)
 	case *storage.Cmp:
 		return s.cmp(c, *f, b)
+	case storage.LinkedTo:
+		if f.Type == "" || f.ID == "" {
+			return storage.Invalid("filter.linked_to", "needs a record type and an ID")
+		}
+		b.add("t.id IN (SELECT l.from_id FROM crm_links l WHERE l.workspace_id = ? AND l.to_id = ? AND l.to_type = ? AND l.from_type = ?)",
+			b.ws, f.ID, f.Type, c.recType)
 	default:
 		return storage.Invalid("filter", "unsupported filter node %T", f)
 	}
@@ -302,9 +309,8 @@ func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[
 	if err := fm.checkSort(cols); err != nil {
 		return page, err
 	}
-	var b sqlBuilder
-	b.add("SELECT " + t.c.selectCols + " FROM " + t.c.table + " t WHERE t.workspace_id = ? AND ")
-	b.args = append(b.args, storage.WorkspaceFrom(ctx))
+	b := sqlBuilder{ws: storage.WorkspaceFrom(ctx)}
+	b.add("SELECT "+t.c.selectCols+" FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", b.ws)
 	if err := t.s.where(t.c, q.Filter, &b); err != nil {
 		return page, err
 	}
@@ -420,8 +426,8 @@ func (t *table[T]) count(ctx context.Context, f storage.Filter) (int64, error) {
 	if err := fm.checkFilter(f); err != nil {
 		return 0, err
 	}
-	var b sqlBuilder
-	b.add("SELECT COUNT(*) FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", storage.WorkspaceFrom(ctx))
+	b := sqlBuilder{ws: storage.WorkspaceFrom(ctx)}
+	b.add("SELECT COUNT(*) FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", b.ws)
 	if err := t.s.where(t.c, f, &b); err != nil {
 		return 0, err
 	}

@@ -47,9 +47,14 @@ func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOptio
 	}
 	now, actor := storage.Now(), storage.ActorFrom(ctx)
 	m.WorkspaceID = storage.WorkspaceFrom(ctx)
-	m.Version = 1
-	m.CreatedAt, m.UpdatedAt = now, now
-	m.CreatedBy, m.UpdatedBy = actor, actor
+	if o.Restore && !m.CreatedAt.IsZero() {
+		m.Version++
+		m.CreatedAt = storage.Truncate(m.CreatedAt)
+	} else {
+		m.Version = 1
+		m.CreatedAt, m.CreatedBy = now, actor
+	}
+	m.UpdatedAt, m.UpdatedBy = now, actor
 	rv := reflect.ValueOf(rec)
 	fm, err := t.s.mask(ctx, t.c)
 	if err != nil {
@@ -71,7 +76,7 @@ func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOptio
 		if _, err := t.s.exec(ctx, t.c.insertSQL, args...); err != nil {
 			return err
 		}
-		if err := t.s.appendEvent(ctx, o.EventType, rec, t.c.diff(reflect.Value{}, rv)); err != nil {
+		if err := t.s.appendEvent(ctx, o, rec, t.c.diff(reflect.Value{}, rv)); err != nil {
 			return err
 		}
 		if t.c.after != nil {
@@ -136,7 +141,7 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 	nm.ID, nm.WorkspaceID, nm.CreatedAt, nm.CreatedBy = pm.ID, storage.WorkspaceFrom(ctx), pm.CreatedAt, pm.CreatedBy
 	nm.Version, nm.UpdatedAt, nm.UpdatedBy = pm.Version, pm.UpdatedAt, pm.UpdatedBy
 	changes := t.c.diff(pv, nv)
-	if len(changes) == 0 {
+	if len(changes) == 0 && len(o.Changes) == 0 {
 		// Nothing to write, but a principal still learns whether it may.
 		_, err := reading(ctx, t.s, func(ctx context.Context) (struct{}, error) {
 			return struct{}{}, t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate)
@@ -184,7 +189,7 @@ func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.Wri
 		if err := t.s.checkOne(ctx, res, t.c, pm); err != nil {
 			return err
 		}
-		if err := t.s.appendEvent(ctx, o.EventType, next, changes); err != nil {
+		if err := t.s.appendEvent(ctx, o, next, changes); err != nil {
 			return err
 		}
 		if t.c.after != nil {
@@ -236,7 +241,7 @@ func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOpti
 		if m.hides() && sv.IsValid() {
 			pv = sv
 		}
-		if err := t.s.appendEvent(ctx, o.EventType, prev, t.c.diff(pv, reflect.Value{})); err != nil {
+		if err := t.s.appendEvent(ctx, o, prev, t.c.diff(pv, reflect.Value{})); err != nil {
 			return err
 		}
 		if t.c.after != nil {
@@ -289,9 +294,11 @@ func writeOptions(opts []storage.WriteOption, eventType string) storage.WriteOpt
 	return o
 }
 
-// appendEvent adds the change event of a write to the log.
-func (s *Store) appendEvent(ctx context.Context, typ string, rec storage.Record, changes []storage.Change) error {
+// appendEvent adds the change event of a write to the log: of type
+// o.EventType, with the changes the store found and o.Changes.
+func (s *Store) appendEvent(ctx context.Context, o storage.WriteOptions, rec storage.Record, changes []storage.Change) error {
 	m := rec.RecordMeta()
+	changes = append(changes, o.Changes...)
 	var ch any
 	if len(changes) > 0 {
 		b, err := json.Marshal(changes)
@@ -300,7 +307,13 @@ func (s *Store) appendEvent(ctx context.Context, typ string, rec storage.Record,
 		}
 		ch = string(b)
 	}
-	_, err := s.exec(ctx, s.eventSQL, storage.NewID(), m.WorkspaceID, typ, rec.RecordType(), m.ID,
+	id := o.EventID
+	if id == "" {
+		id = storage.NewID()
+	} else if !storage.ValidID(id) {
+		return storage.Invalid("event_id", "%q is not an ID", id)
+	}
+	_, err := s.exec(ctx, s.eventSQL, id, m.WorkspaceID, o.EventType, rec.RecordType(), m.ID,
 		storage.ActorFrom(ctx), s.d.timeArg(storage.Now()), ch, storage.DepthFrom(ctx))
 	return err
 }

@@ -126,6 +126,10 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowOnce", testWorkflowOnce},
 		{"WorkflowDepth", testWorkflowDepth},
 		{"WorkflowRetry", testWorkflowRetry},
+		{"Merge", testMerge},
+		{"MergeBadInput", testMergeBadInput},
+		{"MergeAccess", testMergeAccess},
+		{"MergeAccounts", testMergeAccounts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

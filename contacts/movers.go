@@ -1,0 +1,57 @@
+package contacts
+
+import (
+	"context"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// ownMovers are the movers of this module's records: what a merge of two
+// contacts or two accounts moves without other modules.
+func (s *Service) ownMovers() []storage.Mover {
+	st := s.store
+	return []storage.Mover{
+		storage.NewRepointer(st, st.Activities(), ObjectContact,
+			func(a *Activity) activityPeople { return activityPeople{a.ContactIDs, a.Participants} },
+			func(a *Activity, p activityPeople) { a.ContactIDs, a.Participants = p.ContactIDs, p.Participants },
+			func(p activityPeople, from, to string) activityPeople {
+				out := activityPeople{ContactIDs: storage.ReplaceIDs(p.ContactIDs, from, to)}
+				for _, pt := range p.Participants {
+					pt.ContactID = storage.ReplaceID(pt.ContactID, from, to)
+					out.Participants = append(out.Participants, pt)
+				}
+				return out
+			}),
+		storage.NewIDRepointer(st, st.Consents(), ObjectContact, func(c *Consent) *string { return &c.ContactID }).Clash(s.consentClash),
+		storage.NewIDRepointer(st, st.Contacts(), ObjectAccount, func(c *Contact) *string { return &c.AccountID }).
+			Find(func(from, _ string) storage.Filter { return storage.Eq("account_id", from) }),
+		storage.NewIDRepointer(st, st.Activities(), ObjectAccount, func(a *Activity) *string { return &a.AccountID }),
+		// The loser's children; the survivor, when it is one, takes its
+		// new parent from the merge itself.
+		storage.NewIDRepointer(st, st.Accounts(), ObjectAccount, func(a *Account) *string { return &a.ParentID }).
+			Find(func(from, to string) storage.Filter {
+				return storage.And{storage.Eq("parent_id", from), storage.Cmp{Field: "id", Op: storage.OpNe, Value: to}}
+			}),
+	}
+}
+
+// activityPeople are the references of an activity to contacts.
+type activityPeople struct {
+	ContactIDs   []string      `json:"contact_ids,omitempty"`
+	Participants []Participant `json:"participants,omitempty"`
+}
+
+// consentClash decides between a consent of the loser and the
+// survivor's consent to the same purpose: the one given or withdrawn
+// last stays, the other is removed.
+func (s *Service) consentClash(ctx context.Context, moving *Consent, to string) (*Consent, bool, error) {
+	page, err := s.store.Consents().List(ctx, storage.ListQuery{Filter: storage.And{storage.Eq("contact_id", to),
+		storage.Eq("purpose", moving.Purpose)}, PageQuery: storage.PageQuery{Limit: 1}})
+	if err != nil || len(page.Items) == 0 {
+		return nil, false, err
+	}
+	if have := page.Items[0]; moving.At.After(have.At) {
+		return have, true, nil
+	}
+	return moving, true, nil
+}
