@@ -178,6 +178,18 @@ func (c *CRM) Import(ctx context.Context, r io.Reader, opts contacts.ImportOptio
 	return c.people.ImportContacts(ctx, r, opts)
 }
 
+// ImportAccounts reads accounts from CSV and upserts them by domain or an
+// external-ID field; see contacts.Service.ImportAccounts.
+func (c *CRM) ImportAccounts(ctx context.Context, r io.Reader, opts contacts.ImportOptions) (*contacts.ImportReport, error) {
+	return c.people.ImportAccounts(ctx, r, opts)
+}
+
+// ImportLeads reads leads from CSV and upserts them by email; see
+// sales.Leads.Import.
+func (c *CRM) ImportLeads(ctx context.Context, r io.Reader, opts contacts.ImportOptions) (*contacts.ImportReport, error) {
+	return c.Sales.Leads.Import(ctx, r, opts)
+}
+
 // PersonalData collects everything the CRM holds about contact id, as one
 // document for a GDPR access request: the contacts module's part (record,
 // account, activities, consents, change history) and, under Related, the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 	"time"
 
 	"github.com/crmkit/crm"
@@ -256,4 +257,58 @@ func ExampleCRM_PersonalData() {
 	// Output:
 	// ada@example.com 1 2
 	// 1 1
+}
+
+// Accounts, then leads, come in from CSV exports: headers are mapped
+// automatically, rows are matched on the domain (accounts) or the email
+// (leads), and bad rows are reported while the good ones load.
+func ExampleCRM_ImportLeads() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{DefaultPhoneRegion: "US"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	companies := "Company name,Website,Number of Employees,Annual Revenue,Currency\n" +
+		"Analytical Engines,https://www.analytical.example/,120,\"2,500,000.00\",GBP\n" +
+		"Navy,navy.example,many,,\n"
+	rep, err := app.ImportAccounts(ctx, strings.NewReader(companies), contacts.ImportOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("accounts: %d created, %d failed\n", rep.Created, rep.Failed)
+	for _, e := range rep.Errors {
+		fmt.Printf("  line %d, %s: %s\n", e.Row, e.Column, e.Reason)
+	}
+
+	leads := "First Name,Last Name,Email,Company,Lead Score\n" +
+		"Ada,Lovelace,ada@analytical.example,Analytical Engines,40\n" +
+		"Ada,,ADA@analytical.example,,55\n" +
+		"Grace,Hopper,not-an-email,Navy,\n"
+	rep, err = app.ImportLeads(ctx, strings.NewReader(leads), contacts.ImportOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("leads: %d created, %d updated, %d failed\n", rep.Created, rep.Updated, rep.Failed)
+	for _, e := range rep.Errors {
+		fmt.Printf("  line %d, %s: %s\n", e.Row, e.Column, e.Reason)
+	}
+	page, err := app.Sales.Leads.List(ctx, crm.ListQuery{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, l := range page.Items {
+		fmt.Println(l.Name(), l.CompanyDomain, l.Score, "version", l.Version)
+	}
+	// Output:
+	// accounts: 1 created, 1 failed
+	//   line 3, Number of Employees: "many" is not a whole number
+	// leads: 1 created, 1 updated, 1 failed
+	//   line 4, Email: "not-an-email" is not a valid email address
+	// Ada Lovelace analytical.example 55 version 2
 }

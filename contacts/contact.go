@@ -173,6 +173,15 @@ func (cs *Contacts) Create(ctx context.Context, in NewContact) (*Contact, error)
 // stored contact on update (nil on create), used to skip checks of fields
 // that did not change.
 func (cs *Contacts) normalize(ctx context.Context, ck *checker, c, prev *Contact) {
+	cs.normalizeFields(ck, c)
+	if c.AccountID != "" && (prev == nil || prev.AccountID != c.AccountID) && len(ck.Fields) == 0 {
+		checkExists(ctx, ck, "account_id", cs.s.store.Accounts(), c.AccountID)
+	}
+}
+
+// normalizeFields is normalize without the reads: it does not check that
+// the account exists.
+func (cs *Contacts) normalizeFields(ck *checker, c *Contact) {
 	ck.text("prefix", &c.Prefix, MaxNameLen)
 	ck.text("first_name", &c.FirstName, MaxNameLen)
 	ck.text("middle_name", &c.MiddleName, MaxNameLen)
@@ -194,9 +203,6 @@ func (cs *Contacts) normalize(ctx context.Context, ck *checker, c, prev *Contact
 		ck.Add("first_name", "a contact needs a first name, a last name or an email")
 	}
 	ck.id("account_id", c.AccountID)
-	if c.AccountID != "" && (prev == nil || prev.AccountID != c.AccountID) && len(ck.Fields) == 0 {
-		checkExists(ctx, ck, "account_id", cs.s.store.Accounts(), c.AccountID)
-	}
 }
 
 // checkExists reports field when id names no record of tbl in the workspace.

@@ -233,3 +233,27 @@ func (s *Service) ImportVCards(ctx context.Context, r io.Reader) (*ImportReport,
 		}
 	}
 }
+
+// patchOf turns a row into an update that sets only the fields it has.
+func patchOf(in NewContact) UpdateContact {
+	u := UpdateContact{Custom: in.Custom}
+	str := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	u.FirstName, u.LastName, u.Email = str(in.FirstName), str(in.LastName), str(in.Email)
+	u.JobTitle, u.Department, u.Source = str(in.JobTitle), str(in.Department), str(in.Source)
+	u.OwnerID, u.TeamID, u.AccountID = str(in.OwnerID), str(in.TeamID), str(in.AccountID)
+	if in.Lifecycle != "" {
+		u.Lifecycle = &in.Lifecycle
+	}
+	if len(in.Phones) > 0 {
+		u.Phones = &in.Phones
+	}
+	if len(in.Tags) > 0 {
+		u.Tags = &in.Tags
+	}
+	return u
+}

@@ -177,6 +177,12 @@ func (s *Service) custom(ctx context.Context, c *checker, object string, prev, p
 		c.fail(fmt.Errorf("custom fields: %w", err))
 		return nil
 	}
+	return s.customWith(c, defs, object, prev, patch, replace)
+}
+
+// customWith is custom with the definitions of object's custom fields
+// given, for callers that read them once for many records (imports).
+func (s *Service) customWith(c *checker, defs []*FieldDef, object string, prev, patch map[string]any, replace bool) map[string]any {
 	byName := make(map[string]*FieldDef, len(defs))
 	for _, d := range defs {
 		byName[d.Name] = d

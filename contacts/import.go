@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,27 +28,31 @@ const (
 	ImportAllOrNothing
 )
 
-// ImportOptions configure ImportContacts. The zero value imports with
-// automatic column mapping, upserting by email, best effort.
+// ImportOptions configure a CSV import (ImportContacts, ImportAccounts,
+// sales.Leads.Import). The zero value imports with automatic column
+// mapping, upserting by the record type's default key, best effort.
 type ImportOptions struct {
-	// Mapping maps CSV headers to fields: "first_name", "last_name",
-	// "email", "phone", "job_title", "department", "company", "lifecycle",
-	// "source", "tags" (separated by ; or ,), "owner_id", or
-	// "custom.<name>"; "" ignores the column. Nil maps the headers
-	// automatically (see AutoMapping); a mapping that names an unknown field
-	// is refused before any row is read.
+	// Mapping maps CSV headers to fields: the record type's fields (for
+	// contacts "first_name", "last_name", "email", "phone", "job_title",
+	// "department", "company", "lifecycle", "source", "tags" (separated by
+	// ; or ,), "owner_id", "team_id"), or "custom.<name>"; "" ignores the
+	// column. Nil maps the headers automatically (see AutoMapping); a
+	// mapping that names an unknown field is refused before any row is
+	// read.
 	Mapping map[string]string
-	// Key is the field rows are matched on: "email" (default) or
-	// "custom.<name>" (an external ID). A row whose key matches a contact
+	// Key is the field rows are matched on: the record type's key ("email"
+	// for contacts and leads, "domain" for accounts; the default) or
+	// "custom.<name>" (an external ID). A row whose key matches a record
 	// updates it, setting the fields the row has (empty cells change
-	// nothing); rows that repeat a key within the file update the contact
-	// the first one made.
+	// nothing); rows that repeat a key within the file update the record
+	// the first one made. A custom key has no index: each batch's look-up
+	// reads the workspace's records of the type.
 	Key string
 	// Mode is ImportBestEffort (default) or ImportAllOrNothing.
 	Mode ImportMode
 	// DryRun reports what the import would do and writes nothing.
 	DryRun bool
-	// BatchSize is how many rows each transaction writes; default 500.
+	// BatchSize is how many rows are written together; default 500.
 	BatchSize int
 	// Progress, when set, is called after every batch.
 	Progress func(ImportProgress)
@@ -83,7 +88,7 @@ type ImportReport struct {
 	Created         int        `json:"created"`
 	Updated         int        `json:"updated"`
 	Failed          int        `json:"failed"`
-	AccountsCreated int        `json:"accounts_created"`
+	AccountsCreated int        `json:"accounts_created"`          // by a contact import's company column
 	Mapping         []string   `json:"mapping"`                   // the field of each column, "" when ignored
 	Errors          []RowError `json:"errors,omitempty"`          // at most 1000
 	MoreErrors      int        `json:"more_errors,omitempty"`     // errors beyond those kept
@@ -92,8 +97,8 @@ type ImportReport struct {
 	IgnoredColumns  []string   `json:"ignored_columns,omitempty"` // headers mapped to nothing
 }
 
-func (r *ImportReport) fail(e RowError) {
-	r.Failed++
+// note keeps one more error of a failed row.
+func (r *ImportReport) note(e RowError) {
 	if len(r.Errors) < maxRowErrors {
 		r.Errors = append(r.Errors, e)
 	} else {
@@ -101,27 +106,98 @@ func (r *ImportReport) fail(e RowError) {
 	}
 }
 
-// importFields are the fields a column can map to, besides custom ones.
-var importFields = []string{"first_name", "last_name", "email", "phone", "job_title", "department", "company",
-	"lifecycle", "source", "tags", "owner_id", "team_id"}
-
-// autoHeaders maps normalised header names (lower-case letters and digits)
-// of common exports (HubSpot, Salesforce, spreadsheets) to fields.
-var autoHeaders = map[string]string{
-	"firstname": "first_name", "givenname": "first_name", "first": "first_name", "vorname": "first_name",
-	"lastname": "last_name", "surname": "last_name", "familyname": "last_name", "last": "last_name", "nachname": "last_name",
-	"email": "email", "emailaddress": "email", "mail": "email", "primaryemail": "email",
-	"phone": "phone", "phonenumber": "phone", "mobile": "phone", "mobilephone": "phone", "mobilephonenumber": "phone",
-	"workphone": "phone", "telephone": "phone",
-	"jobtitle": "job_title", "title": "job_title", "position": "job_title",
-	"department": "department",
-	"company":    "company", "companyname": "company", "accountname": "company", "organization": "company", "organisation": "company",
-	"lifecyclestage": "lifecycle", "lifecycle": "lifecycle",
-	"source": "source", "leadsource": "source", "originalsource": "source",
-	"tags": "tags", "labels": "tags",
-	"contactowner": "owner_id", "ownerid": "owner_id",
+// fail counts a failed row with its error.
+func (r *ImportReport) fail(e RowError) {
+	r.Failed++
+	r.note(e)
 }
 
+// ImportSpec describes one record type to ImportCSV: which fields columns
+// map to, what rows are matched on, and how a row becomes a new record or
+// changes an existing one. ImportContacts and ImportAccounts are built on
+// it, and so is sales.Leads.Import.
+type ImportSpec[T storage.Record] struct {
+	// Type is the record type, such as "contact"; it names the type in
+	// errors.
+	Type string
+	// Table is where the records are written: new ones with
+	// storage.InsertMany, existing ones with storage.UpdateMany, a batch at
+	// a time.
+	Table storage.Table[T]
+	// Fields are the built-in fields a column can map to.
+	Fields []string
+	// Headers maps normalised header names (lower-case letters and digits
+	// only: "First Name" is "firstname") to fields, for the automatic
+	// mapping.
+	Headers map[string]string
+	// Custom are the workspace's custom fields of the type, read once per
+	// import; nil when the type has none.
+	Custom []*FieldDef
+	// Keys are the built-in fields rows can be matched on; the first is the
+	// default. A custom field of Custom can be the key too.
+	Keys []string
+	// NormalizeKey returns a cell of the built-in key field as it is
+	// stored ("ADA@Example.com" is "ada@example.com"), or why it cannot be
+	// one.
+	NormalizeKey func(field, cell string) (string, error)
+	// KeyOf returns rec's value of the built-in key field.
+	KeyOf func(rec T, field string) string
+	// CustomOf returns rec's custom values; nil when the type has none.
+	CustomOf func(rec T) map[string]any
+	// Create returns a new, validated record made from row. Bad values are
+	// a *storage.ValidationError naming their fields.
+	Create func(ctx context.Context, row ImportRow) (T, error)
+	// Update returns a copy of prev with the row's non-empty cells set,
+	// validated; prev is left as it is.
+	Update func(ctx context.Context, row ImportRow, prev T) (T, error)
+	// Skip, when set, may refuse a row before it is written: a non-empty
+	// reason reports it, on the column mapped to field.
+	Skip func(ctx context.Context, row ImportRow) (field, reason string, err error)
+	// Columns maps the fields of validation errors to the mapped fields
+	// they come from, where the names differ ("phones" comes from
+	// "phone").
+	Columns map[string]string
+	// Reset, when set, is called when a batch is rolled back, to forget
+	// what the spec remembers of records the batch wrote (such as a cache
+	// of accounts it created).
+	Reset func()
+}
+
+// ImportRow is one data row of an import, as ImportSpec.Create and
+// ImportSpec.Update see it.
+type ImportRow struct {
+	// Line is the row's line in the file.
+	Line int
+	// Custom holds the row's custom values, each read as its field's type
+	// (numbers, yes/no, ;-separated choices); nil when the row has none.
+	Custom map[string]any
+
+	cells  []string // trimmed, by column
+	fields []string // the mapping
+	rep    *ImportReport
+}
+
+// Each calls fn with the field and the cell of every non-empty cell
+// mapped to a built-in field, in column order.
+func (r ImportRow) Each(fn func(field, cell string)) {
+	for i, cell := range r.cells {
+		if f := r.fields[i]; f != "" && cell != "" && !strings.HasPrefix(f, "custom.") {
+			fn(f, cell)
+		}
+	}
+}
+
+// Get returns the first non-empty cell mapped to field, or "".
+func (r ImportRow) Get(field string) string {
+	for i, cell := range r.cells {
+		if r.fields[i] == field && cell != "" {
+			return cell
+		}
+	}
+	return ""
+}
+
+// normHeader returns h as the keys of ImportSpec.Headers spell it.
 func normHeader(h string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(h) {
@@ -132,14 +208,42 @@ func normHeader(h string) string {
 	return b.String()
 }
 
-// AutoMapping maps headers to fields by their common names ("First
-// Name", "E-mail", "Phone Number", "Company", …) and custom fields by name
-// or label; unknown headers map to "".
-func AutoMapping(headers []string, custom []*FieldDef) []string {
+// PersonHeaders returns the normalised header names (lower-case letters
+// and digits) that the exports of HubSpot, Salesforce and spreadsheets
+// give to a person's fields, mapped to the fields of contacts and leads:
+// names, email, phone, job title, company, source, tags and owner.
+func PersonHeaders() map[string]string {
+	return headerNames(map[string][]string{
+		"first_name": {"firstname", "givenname", "first", "vorname"},
+		"last_name":  {"lastname", "surname", "familyname", "last", "nachname"},
+		"email":      {"email", "emailaddress", "mail", "primaryemail"},
+		"phone":      {"phone", "phonenumber", "mobile", "mobilephone", "mobilephonenumber", "workphone", "telephone"},
+		"job_title":  {"jobtitle", "title", "position"},
+		"company":    {"company", "companyname", "accountname", "organization", "organisation"},
+		"source":     {"source", "leadsource", "originalsource"},
+		"tags":       {"tags", "labels"},
+		"owner_id":   {"contactowner", "leadowner", "ownerid"},
+	})
+}
+
+// headerNames turns field → header names into header name → field.
+func headerNames(names map[string][]string) map[string]string {
+	out := map[string]string{}
+	for f, hs := range names {
+		for _, h := range hs {
+			out[h] = f
+		}
+	}
+	return out
+}
+
+// autoMap maps each header to the field headers names for it, or to the
+// custom field with its name or label; "" when neither knows it.
+func autoMap(headers []string, known map[string]string, custom []*FieldDef) []string {
 	out := make([]string, len(headers))
 	for i, h := range headers {
 		n := normHeader(h)
-		if f, ok := autoHeaders[n]; ok {
+		if f, ok := known[n]; ok {
 			out[i] = f
 			continue
 		}
@@ -152,29 +256,41 @@ func AutoMapping(headers []string, custom []*FieldDef) []string {
 	return out
 }
 
-// ImportContacts reads contacts from CSV (UTF-8, optionally with a byte
-// order mark; the first row is the header) and upserts them, streaming:
-// memory does not grow with the file. A contact's company column links it
-// to the account of that name, created when missing. Each written contact
-// gets its change event, in the batch's transaction.
-func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
+// ImportCSV reads records of spec's type from CSV (UTF-8, optionally with
+// a byte order mark; the first row is the header) and upserts them,
+// streaming: memory holds one batch of rows, whatever the file's size.
+//
+// Each batch is written in a transaction of its own (best effort) or, in
+// all-or-nothing and dry-run modes, all of them in one transaction rolled
+// back at the end when a row was bad or the run dry. A batch's keys are
+// looked up with one query; new records go in with storage.InsertMany,
+// existing ones with storage.UpdateMany, each with its change event,
+// search document and links. A bad row is reported (line, CSV column,
+// reason) and skipped; when the storage refuses a batch (a unique field
+// taken), the batch is undone (under a savepoint inside a transaction) and
+// written again one row at a time, so one bad row costs only itself.
+//
+// The error is an ErrInvalid for a bad key or mapping, or a missing
+// header row, found before any row is read; else a storage failure.
+func ImportCSV[T storage.Record](ctx context.Context, tx storage.Transactor, r io.Reader, spec ImportSpec[T], opts ImportOptions) (*ImportReport, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
 	}
-	if opts.Key == "" {
-		opts.Key = "email"
+	if opts.Key == "" && len(spec.Keys) > 0 {
+		opts.Key = spec.Keys[0]
 	}
 	rep := &ImportReport{DryRun: opts.DryRun}
-	defs, err := s.Fields.List(ctx, ObjectContact)
-	if err != nil {
-		return nil, err
+	im := &importer[T]{tx: tx, spec: spec, opts: opts, rep: rep, defs: make(map[string]*FieldDef, len(spec.Custom))}
+	for _, d := range spec.Custom {
+		im.defs[d.Name] = d
 	}
-	isCustom := func(f string) bool {
-		name, ok := strings.CutPrefix(f, "custom.")
-		return ok && slices.ContainsFunc(defs, func(d *FieldDef) bool { return d.Name == name })
+	if !slices.Contains(spec.Keys, opts.Key) && !im.isCustom(opts.Key) {
+		return nil, storage.Invalid("key", "%q is not %s or a custom %s field", opts.Key, strings.Join(spec.Keys, " or "), spec.Type)
 	}
-	if opts.Key != "email" && !isCustom(opts.Key) {
-		return nil, storage.Invalid("key", "%q is not email or a custom contact field", opts.Key)
+	if name, ok := strings.CutPrefix(opts.Key, "custom."); ok {
+		if t := im.defs[name].Type; t == FieldBool || t == FieldMultiEnum {
+			return nil, storage.Invalid("key", "custom field %s is of type %s; a key is text, a number, a date or a choice", name, t)
+		}
 	}
 	cr := csv.NewReader(skipBOM(r))
 	cr.FieldsPerRecord = -1
@@ -183,45 +299,19 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 	if err != nil {
 		return nil, storage.Invalid("csv", "no header row: %v", err)
 	}
-	headers = slices.Clone(headers)
-	if opts.Mapping == nil {
-		rep.Mapping = AutoMapping(headers, defs)
-	} else {
-		var v storage.ValidationError
-		rep.Mapping = make([]string, len(headers))
-		for h, f := range opts.Mapping {
-			i := slices.Index(headers, h)
-			switch {
-			case i < 0:
-				v.Add("mapping."+h, "the file has no column %q", h)
-			case f != "" && !slices.Contains(importFields, f) && !isCustom(f):
-				v.Add("mapping."+h, "%q is not a contact field", f)
-			default:
-				rep.Mapping[i] = f
-			}
-		}
-		if err := v.Err(); err != nil {
-			return nil, err
-		}
-	}
-	for i, f := range rep.Mapping {
-		if f == "" {
-			rep.IgnoredColumns = append(rep.IgnoredColumns, headers[i])
-		}
+	im.headers = slices.Clone(headers)
+	if err := im.mapColumns(); err != nil {
+		return nil, err
 	}
 	if !slices.Contains(rep.Mapping, opts.Key) {
 		return nil, storage.Invalid("mapping", "no column maps to the key %s", opts.Key)
-	}
-	im := &importer{s: s, opts: opts, rep: rep, headers: headers, accounts: map[string]string{}, defs: map[string]*FieldDef{}}
-	for _, d := range defs {
-		im.defs[d.Name] = d
 	}
 	if opts.Mode == ImportAllOrNothing || opts.DryRun {
 		// One transaction for the whole file; rolled back when dry, or
 		// when a row is bad in all-or-nothing mode.
 		errRollback := errors.New("roll back")
-		err := s.store.RunInTx(ctx, func(ctx context.Context) error {
-			if err := im.run(ctx, cr, nil); err != nil {
+		err := tx.RunInTx(ctx, func(ctx context.Context) error {
+			if err := im.run(ctx, cr); err != nil {
 				return err
 			}
 			if opts.DryRun || (opts.Mode == ImportAllOrNothing && rep.Failed > 0) {
@@ -235,7 +325,7 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 		}
 		return rep, nil
 	}
-	return rep, im.run(ctx, cr, func(ctx context.Context, fn func(context.Context) error) error { return s.store.RunInTx(ctx, fn) })
+	return rep, im.run(ctx, cr)
 }
 
 // skipBOM drops a UTF-8 byte order mark at the start of r.
@@ -248,64 +338,70 @@ func skipBOM(r io.Reader) io.Reader {
 	return io.MultiReader(bytes.NewReader(head[:n]), r)
 }
 
-type importer struct {
-	s        *Service
-	opts     ImportOptions
-	rep      *ImportReport
-	headers  []string
-	accounts map[string]string // company name → account ID, bounded
-	defs     map[string]*FieldDef
+// importer is one run of ImportCSV.
+type importer[T storage.Record] struct {
+	tx      storage.Transactor
+	spec    ImportSpec[T]
+	opts    ImportOptions
+	rep     *ImportReport
+	headers []string
+	defs    map[string]*FieldDef // spec.Custom by name
 }
 
-// row is one parsed data row.
+// row is one data row as read.
 type row struct {
 	line  int
 	cells []string
 }
 
-// run reads every row. With inTx set, rows are written a batch per
-// transaction; a batch that fails on a storage error is written again one
-// row per transaction, so one bad row costs only itself.
-func (im *importer) run(ctx context.Context, cr *csv.Reader, inTx func(context.Context, func(context.Context) error) error) error {
-	batch := make([]row, 0, im.opts.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		defer func() { batch = batch[:0] }()
-		if inTx == nil {
-			for _, r := range batch {
-				if err := im.row(ctx, r); err != nil {
-					return err
-				}
-			}
-		} else {
-			saved := *im.rep
-			err := inTx(ctx, func(ctx context.Context) error {
-				for _, r := range batch {
-					if err := im.row(ctx, r); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			if err != nil {
-				// Storage refused something mid-batch: nothing of the batch
-				// was written; redo it one row per transaction.
-				*im.rep = saved
-				im.accounts = map[string]string{}
-				for _, r := range batch {
-					if err := inTx(ctx, func(ctx context.Context) error { return im.row(ctx, r) }); err != nil {
-						im.rep.fail(RowError{Row: r.line, Reason: err.Error()})
-					}
-				}
+// item is a parsed row with its key.
+type item struct {
+	row   ImportRow
+	key   string // the key as a map key
+	value any    // the key as a filter value
+}
+
+func (im *importer[T]) isCustom(f string) bool {
+	name, ok := strings.CutPrefix(f, "custom.")
+	return ok && im.defs[name] != nil
+}
+
+// mapColumns sets the report's mapping: automatic, or the explicit one
+// checked against the file's headers and the spec's fields.
+func (im *importer[T]) mapColumns() error {
+	rep := im.rep
+	if im.opts.Mapping == nil {
+		rep.Mapping = autoMap(im.headers, im.spec.Headers, im.spec.Custom)
+	} else {
+		var v storage.ValidationError
+		rep.Mapping = make([]string, len(im.headers))
+		for _, h := range slices.Sorted(maps.Keys(im.opts.Mapping)) {
+			f := im.opts.Mapping[h]
+			i := slices.Index(im.headers, h)
+			switch {
+			case i < 0:
+				v.Add("mapping."+h, "the file has no column %q", h)
+			case f != "" && !slices.Contains(im.spec.Fields, f) && !im.isCustom(f):
+				v.Add("mapping."+h, "%q is not a %s field", f, im.spec.Type)
+			default:
+				rep.Mapping[i] = f
 			}
 		}
-		if im.opts.Progress != nil {
-			im.opts.Progress(ImportProgress{Rows: im.rep.Rows, Total: im.opts.Total})
+		if err := v.Err(); err != nil {
+			return err
 		}
-		return nil
 	}
+	for i, f := range rep.Mapping {
+		if f == "" {
+			rep.IgnoredColumns = append(rep.IgnoredColumns, im.headers[i])
+		}
+	}
+	return nil
+}
+
+// run reads every row and writes them a batch at a time.
+func (im *importer[T]) run(ctx context.Context, cr *csv.Reader) error {
+	batch := make([]row, 0, im.opts.BatchSize)
 	lastLine := 1
 	for {
 		if err := ctx.Err(); err != nil {
@@ -337,202 +433,276 @@ func (im *importer) run(ctx context.Context, cr *csv.Reader, inTx func(context.C
 		}
 		batch = append(batch, row{line: line, cells: slices.Clone(rec)})
 		if len(batch) == im.opts.BatchSize {
-			if err := flush(); err != nil {
+			if err := im.flush(ctx, batch); err != nil {
 				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	return im.flush(ctx, batch)
+}
+
+// flush writes a batch. When the storage refuses it, nothing of it stays
+// and it is written again one row at a time, each row on its own.
+func (im *importer[T]) flush(ctx context.Context, batch []row) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	saved := *im.rep
+	err := storage.RunInSavepoint(ctx, im.tx, func(ctx context.Context) error { return im.write(ctx, batch) })
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		*im.rep = saved
+		im.reset()
+		for i := range batch {
+			saved := *im.rep
+			err := storage.RunInSavepoint(ctx, im.tx, func(ctx context.Context) error { return im.write(ctx, batch[i:i+1]) })
+			if err != nil {
+				if cerr := ctx.Err(); cerr != nil {
+					return cerr
+				}
+				*im.rep = saved
+				im.reset()
+				col := ""
+				if ce := (*storage.ConflictError)(nil); errors.As(err, &ce) && ce.Field != "" {
+					col = im.column(ce.Field)
+				}
+				im.rep.fail(RowError{Row: batch[i].line, Column: col, Reason: err.Error()})
 			}
 		}
 	}
-	return flush()
+	if im.opts.Progress != nil {
+		im.opts.Progress(ImportProgress{Rows: im.rep.Rows, Total: im.opts.Total})
+	}
+	return nil
 }
 
-// row writes one data row; validation problems are reported, storage
-// errors returned.
-func (im *importer) row(ctx context.Context, r row) error {
-	in := NewContact{Custom: map[string]any{}}
-	var company, key string
+func (im *importer[T]) reset() {
+	if im.spec.Reset != nil {
+		im.spec.Reset()
+	}
+}
+
+// write upserts the rows of a batch: it looks up their keys with one
+// query, then writes in rounds, a round holding at most one row per key
+// (the first round the first row of each key, the next round the rows
+// repeating one, as updates of the record the round before wrote).
+func (im *importer[T]) write(ctx context.Context, batch []row) error {
+	items := make([]item, 0, len(batch))
+	var values []any
+	seen := make(map[string]bool, len(batch))
+	for _, r := range batch {
+		it, ok, err := im.parse(ctx, r)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		items = append(items, it)
+		if !seen[it.key] {
+			seen[it.key] = true
+			values = append(values, it.value)
+		}
+	}
+	found, err := im.lookup(ctx, values)
+	if err != nil {
+		return err
+	}
+	for len(items) > 0 {
+		var news, prevs, nexts []T
+		var newKeys, updKeys, rest []item
+		inRound := make(map[string]bool, len(items))
+		for _, it := range items {
+			if inRound[it.key] {
+				rest = append(rest, it)
+				continue
+			}
+			inRound[it.key] = true
+			if prev, ok := found[it.key]; ok {
+				next, err := im.spec.Update(ctx, it.row, prev)
+				if err != nil {
+					if im.rowError(it.row, err) {
+						continue
+					}
+					return err
+				}
+				prevs, nexts, updKeys = append(prevs, prev), append(nexts, next), append(updKeys, it)
+				continue
+			}
+			rec, err := im.spec.Create(ctx, it.row)
+			if err != nil {
+				if im.rowError(it.row, err) {
+					continue
+				}
+				return err
+			}
+			news, newKeys = append(news, rec), append(newKeys, it)
+		}
+		if err := storage.InsertMany(ctx, im.tx, im.spec.Table, news); err != nil {
+			return err
+		}
+		if err := storage.UpdateMany(ctx, im.tx, im.spec.Table, prevs, nexts); err != nil {
+			return err
+		}
+		for i, rec := range news {
+			found[newKeys[i].key] = rec
+		}
+		for i, rec := range nexts {
+			found[updKeys[i].key] = rec
+		}
+		im.rep.Created += len(news)
+		im.rep.Updated += len(nexts)
+		items = rest
+	}
+	return nil
+}
+
+// parse trims a row's cells, reads its custom values and its key, and
+// reports what is wrong with it; ok is false for a reported row.
+func (im *importer[T]) parse(ctx context.Context, r row) (it item, ok bool, err error) {
+	ir := ImportRow{Line: r.line, cells: r.cells, fields: im.rep.Mapping, rep: im.rep}
 	for i, cell := range r.cells {
-		f := im.rep.Mapping[i]
 		cell = strings.TrimSpace(cell)
+		r.cells[i] = cell
+		f := im.rep.Mapping[i]
 		if f == "" || cell == "" {
 			continue
 		}
 		if !utf8.ValidString(cell) {
 			im.rep.fail(RowError{Row: r.line, Column: im.headers[i], Reason: "is not UTF-8 text"})
-			return nil
+			return item{}, false, nil
 		}
-		if f == im.opts.Key {
-			key = cell
-		}
-		switch f {
-		case "first_name":
-			in.FirstName = cell
-		case "last_name":
-			in.LastName = cell
-		case "email":
-			in.Email = cell
-		case "phone":
-			in.Phones = append(in.Phones, Phone{Number: cell})
-		case "job_title":
-			in.JobTitle = cell
-		case "department":
-			in.Department = cell
-		case "company":
-			company = cell
-		case "lifecycle":
-			in.Lifecycle = Lifecycle(strings.ToLower(strings.ReplaceAll(cell, " ", "_")))
-		case "source":
-			in.Source = cell
-		case "tags":
-			in.Tags = strings.FieldsFunc(cell, func(r rune) bool { return r == ';' || r == ',' })
-		case "owner_id":
-			in.OwnerID = cell
-		case "team_id":
-			in.TeamID = cell
-		default:
-			name := strings.TrimPrefix(f, "custom.")
+		if name, ok := strings.CutPrefix(f, "custom."); ok {
 			v, err := cellValue(im.defs[name], cell)
 			if err != nil {
 				im.rep.fail(RowError{Row: r.line, Column: im.headers[i], Reason: err.Error()})
-				return nil
+				return item{}, false, nil
 			}
-			in.Custom[name] = v
+			if ir.Custom == nil {
+				ir.Custom = map[string]any{}
+			}
+			ir.Custom[name] = v
+			if f == im.opts.Key {
+				it.key, it.value = keyString(v), v
+			}
+		} else if f == im.opts.Key {
+			k, err := im.spec.NormalizeKey(f, cell)
+			if err != nil {
+				im.rep.fail(RowError{Row: r.line, Column: im.headers[i], Reason: err.Error()})
+				return item{}, false, nil
+			}
+			it.key, it.value = k, k
 		}
 	}
-	if key == "" {
-		im.rep.fail(RowError{Row: r.line, Column: im.keyHeader(), Reason: "the key is empty"})
-		return nil
+	if it.key == "" {
+		im.rep.fail(RowError{Row: r.line, Column: im.column(im.opts.Key), Reason: "the key is empty"})
+		return item{}, false, nil
 	}
-	if im.opts.SkipErased && in.Email != "" {
-		if erased, err := im.s.Erased(ctx, in.Email); err != nil {
-			return err
-		} else if erased {
-			im.rep.fail(RowError{Row: r.line, Column: im.header("email"), Reason: "belongs to an erased person"})
-			return nil
+	if im.spec.Skip != nil {
+		field, reason, err := im.spec.Skip(ctx, ir)
+		if err != nil || reason != "" {
+			if reason != "" {
+				im.rep.fail(RowError{Row: r.line, Column: im.column(field), Reason: reason})
+			}
+			return item{}, false, err
 		}
 	}
-	if company != "" {
-		id, err := im.account(ctx, company)
-		if err != nil {
-			return err
-		}
-		in.AccountID = id
-	}
-	existing, err := im.find(ctx, key)
-	if err != nil {
-		return err
-	}
-	if existing == nil {
-		_, err = im.s.Contacts.Create(ctx, in)
-		if err == nil {
-			im.rep.Created++
-		}
-	} else {
-		_, err = im.s.Contacts.Update(ctx, existing.ID, patchOf(in))
-		if err == nil {
-			im.rep.Updated++
-		}
-	}
-	var ve *storage.ValidationError
-	if errors.As(err, &ve) {
-		for _, fe := range ve.Fields {
-			im.rep.fail(RowError{Row: r.line, Column: im.header(fe.Field), Reason: fe.Reason})
-			im.rep.Failed-- // one failed row, however many fields
-		}
-		im.rep.Failed++
-		return nil
-	}
-	return err
+	it.row = ir
+	return it, true, nil
 }
 
-// keyHeader returns the header of the key column.
-func (im *importer) keyHeader() string { return im.header(im.opts.Key) }
+// keyString turns a key value into a map key.
+func keyString(v any) string {
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
 
-// header returns the CSV header mapped to field (or to its base name, for
-// "phones[0]" and the like), else field itself.
-func (im *importer) header(field string) string {
-	base, _, _ := strings.Cut(field, "[")
-	if base == "phones" {
-		base = "phone"
+// lookup returns the stored records with the given key values, by key;
+// where several have one key, the oldest.
+func (im *importer[T]) lookup(ctx context.Context, values []any) (map[string]T, error) {
+	found := make(map[string]T, len(values))
+	if len(values) == 0 {
+		return found, nil
 	}
-	if base == "account_id" {
-		base = "company"
+	// Sorted by the key, so that the key's index gives the order, and with
+	// "key <> ''", which lets SQLite use a partial unique index (such as
+	// contacts' email index, WHERE email <> '').
+	q := storage.ListQuery{
+		Filter: storage.And{storage.Cmp{Field: im.opts.Key, Op: storage.OpIn, Value: values},
+			storage.Cmp{Field: im.opts.Key, Op: storage.OpNe, Value: ""}},
+		Sort:      []storage.Sort{{Field: im.opts.Key}},
+		PageQuery: storage.PageQuery{Limit: storage.MaxLimit},
 	}
-	for i, f := range im.rep.Mapping {
-		if f == base || f == field {
+	name, custom := strings.CutPrefix(im.opts.Key, "custom.")
+	if custom {
+		or := make(storage.Or, len(values))
+		for i, v := range values {
+			or[i] = storage.Eq(im.opts.Key, v)
+		}
+		q.Filter, q.Sort = or, nil // a custom field has no index, nor a sort
+	}
+	err := storage.Each(ctx, im.spec.Table, q, func(rec T) error {
+		var k string
+		if custom {
+			v, ok := im.spec.CustomOf(rec)[name]
+			if !ok {
+				return nil
+			}
+			k = keyString(v)
+		} else {
+			k = im.spec.KeyOf(rec, im.opts.Key)
+		}
+		if _, ok := found[k]; !ok {
+			found[k] = rec
+		}
+		return nil
+	})
+	return found, err
+}
+
+// rowError reports err as the row's error when it is about the row (bad
+// values, a conflict with a record's state) and says whether it did;
+// other errors are the storage's.
+func (im *importer[T]) rowError(r ImportRow, err error) bool {
+	var ve *storage.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		for _, fe := range ve.Fields {
+			im.rep.note(RowError{Row: r.Line, Column: im.column(fe.Field), Reason: fe.Reason})
+		}
+		im.rep.Failed++ // one failed row, however many fields
+	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrInvalid), errors.Is(err, storage.ErrForbidden):
+		im.rep.fail(RowError{Row: r.Line, Reason: err.Error()})
+	default:
+		return false
+	}
+	return true
+}
+
+// column returns the CSV header of the column that field (of a validation
+// error: "email", "phones[0].number", "custom.tier") comes from: the
+// column mapped to it or to its alias in spec.Columns, else to its base
+// name ("phones") or the base's alias; else field itself.
+func (im *importer[T]) column(field string) string {
+	cands := []string{field, im.spec.Columns[field]}
+	if !strings.HasPrefix(field, "custom.") {
+		base := field
+		if i := strings.IndexAny(base, "[."); i > 0 {
+			base = base[:i]
+		}
+		cands = append(cands, base, im.spec.Columns[base])
+	}
+	for _, c := range cands {
+		if i := slices.Index(im.rep.Mapping, c); c != "" && i >= 0 {
 			return im.headers[i]
 		}
 	}
 	return field
-}
-
-// find returns the contact whose key is key, or nil.
-func (im *importer) find(ctx context.Context, key string) (*Contact, error) {
-	if im.opts.Key == "email" {
-		e, err := NormalizeEmail(key)
-		if err != nil {
-			return nil, nil // reported by the create's validation
-		}
-		key = e
-	}
-	page, err := im.s.store.Contacts().List(ctx, storage.ListQuery{Filter: storage.Eq(im.opts.Key, key), PageQuery: storage.PageQuery{Limit: 1}})
-	if err != nil || len(page.Items) == 0 {
-		return nil, err
-	}
-	return page.Items[0], nil
-}
-
-// maxAccountCache bounds the company → account cache.
-const maxAccountCache = 10000
-
-// account returns the ID of the account named company, creating it.
-func (im *importer) account(ctx context.Context, company string) (string, error) {
-	if id, ok := im.accounts[company]; ok {
-		return id, nil
-	}
-	page, err := im.s.store.Accounts().List(ctx, storage.ListQuery{Filter: storage.Eq("name", company), PageQuery: storage.PageQuery{Limit: 1}})
-	if err != nil {
-		return "", err
-	}
-	var id string
-	if len(page.Items) > 0 {
-		id = page.Items[0].ID
-	} else {
-		a, err := im.s.Accounts.Create(ctx, NewAccount{Name: company})
-		if err != nil {
-			return "", err
-		}
-		id = a.ID
-		im.rep.AccountsCreated++
-	}
-	if len(im.accounts) >= maxAccountCache {
-		clear(im.accounts)
-	}
-	im.accounts[company] = id
-	return id, nil
-}
-
-// patchOf turns a row into an update that sets only the fields it has.
-func patchOf(in NewContact) UpdateContact {
-	u := UpdateContact{Custom: in.Custom}
-	str := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
-	u.FirstName, u.LastName, u.Email = str(in.FirstName), str(in.LastName), str(in.Email)
-	u.JobTitle, u.Department, u.Source = str(in.JobTitle), str(in.Department), str(in.Source)
-	u.OwnerID, u.TeamID, u.AccountID = str(in.OwnerID), str(in.TeamID), str(in.AccountID)
-	if in.Lifecycle != "" {
-		u.Lifecycle = &in.Lifecycle
-	}
-	if len(in.Phones) > 0 {
-		u.Phones = &in.Phones
-	}
-	if len(in.Tags) > 0 {
-		u.Tags = &in.Tags
-	}
-	return u
 }
 
 // cellValue reads a CSV cell as the value of custom field d.
@@ -562,4 +732,9 @@ func cellValue(d *FieldDef, cell string) (any, error) {
 		return out, nil
 	}
 	return cell, nil
+}
+
+// splitList splits a cell of several values, separated by ; or ,.
+func splitList(cell string) []string {
+	return strings.FieldsFunc(cell, func(r rune) bool { return r == ';' || r == ',' })
 }

@@ -166,16 +166,7 @@ func (ls *Leads) Capture(ctx context.Context, in NewLead) (*Lead, error) {
 		OwnerID: in.OwnerID, TeamID: in.TeamID, Score: in.Score, Tags: in.Tags, Status: LeadNew}
 	var v storage.ValidationError
 	ls.normalize(&v, l)
-	if d, err := contacts.NormalizeDomain(in.Website); err != nil {
-		v.Add("website", "%v", err)
-	} else {
-		l.CompanyDomain = d
-	}
-	if l.CompanyDomain == "" && l.Email != "" {
-		if d := l.Email[strings.LastIndexByte(l.Email, '@')+1:]; !slices.Contains(freeMail, d) {
-			l.CompanyDomain = d
-		}
-	}
+	companyDomain(&v, l, in.Website)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -195,6 +186,22 @@ func (ls *Leads) Capture(ctx context.Context, in NewLead) (*Lead, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// companyDomain sets l's company domain from website when it is given,
+// else from the email unless that is a free mail provider's and l has a
+// domain already.
+func companyDomain(v *storage.ValidationError, l *Lead, website string) {
+	if d, err := contacts.NormalizeDomain(website); err != nil {
+		v.Add("website", "%v", err)
+	} else if d != "" {
+		l.CompanyDomain = d
+	}
+	if l.CompanyDomain == "" && l.Email != "" {
+		if d := l.Email[strings.LastIndexByte(l.Email, '@')+1:]; !slices.Contains(freeMail, d) {
+			l.CompanyDomain = d
+		}
+	}
 }
 
 func (ls *Leads) normalize(v *storage.ValidationError, l *Lead) {

@@ -49,7 +49,7 @@ type codec struct {
 	byName     map[string]*column
 
 	selectCols string // "t.id, t.workspace_id, …"
-	insertSQL  string
+	insertHead string // "INSERT INTO <table> (<columns>)", before the VALUES
 	getSQL     string
 	getQ       string // getSQL with ? placeholders, to extend
 	updateSQL  string
@@ -110,7 +110,7 @@ func newCodec(d dialect, bt *schema.Table, table, recType string) (*codec, error
 		}
 	}
 	c.selectCols = strings.Join(qualified, ", ")
-	c.insertSQL = d.rebind(fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", table, strings.Join(names, ", "), placeholders(len(names))))
+	c.insertHead = fmt.Sprintf("INSERT INTO %s (%s)", table, strings.Join(names, ", "))
 	c.getQ = fmt.Sprintf("SELECT %s FROM %s t WHERE t.workspace_id = ? AND t.id = ?", c.selectCols, table)
 	c.getSQL = d.rebind(c.getQ)
 	c.updateSQL = d.rebind(fmt.Sprintf("UPDATE %s SET %s WHERE workspace_id = ? AND id = ? AND version = ?", table, strings.Join(sets, ", ")))
@@ -244,15 +244,15 @@ func (col *column) set(rec reflect.Value, src any) error {
 	return nil
 }
 
-// args returns the bind values of every column of rec, in column order.
-func (c *codec) args(d dialect, rec reflect.Value) ([]any, error) {
-	out := make([]any, len(c.cols))
+// appendArgs appends the bind values of every column of rec, in column
+// order, to out.
+func (c *codec) appendArgs(out []any, d dialect, rec reflect.Value) ([]any, error) {
 	for i := range c.cols {
 		a, err := c.cols[i].arg(d, rec)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = a
+		out = append(out, a)
 	}
 	return out, nil
 }

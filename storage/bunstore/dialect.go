@@ -45,11 +45,15 @@ type dialect interface {
 	// transaction ends ("" where a transaction holds the whole database);
 	// with skip, rows locked by others are skipped.
 	lockRows(skip bool) string
-	// upsertSearch is the statement that stores one search document:
-	// workspace_id, record_type, record_id, title, body.
-	upsertSearch() string
-	// deleteSearch deletes the document of one record_id.
-	deleteSearch() string
+	// upsertSearch is the statement that stores search documents, as the
+	// head before VALUES and the tail after them; each row is workspace_id,
+	// record_type, record_id, title, body.
+	upsertSearch() (head, tail string)
+	// deleteSearchIn deletes the documents of record_id IN, the list to
+	// follow.
+	deleteSearchIn() string
+	// maxParams is how many bind values one statement may carry.
+	maxParams() int
 	// search is the search query: text (the dialect's query syntax, from
 	// searchQuery), workspace_id, the type filter, then the bind values of
 	// cond, a condition on the documents aliased d, the limit and the offset.
@@ -98,12 +102,15 @@ func (sqliteDialect) feedHorizon() string { return "" }
 // lockRows is empty: a SQLite write transaction holds the whole database.
 func (sqliteDialect) lockRows(bool) string { return "" }
 
-func (sqliteDialect) upsertSearch() string {
-	return `INSERT INTO crm_search_docs (workspace_id, record_type, record_id, title, body) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.body`
+func (sqliteDialect) upsertSearch() (string, string) {
+	return `INSERT INTO crm_search_docs (workspace_id, record_type, record_id, title, body)`,
+		`ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.body`
 }
 
-func (sqliteDialect) deleteSearch() string { return `DELETE FROM crm_search_docs WHERE record_id = ?` }
+func (sqliteDialect) deleteSearchIn() string { return `DELETE FROM crm_search_docs WHERE record_id IN` }
+
+// maxParams is SQLITE_MAX_VARIABLE_NUMBER of SQLite 3.32 and later.
+func (sqliteDialect) maxParams() int { return 32766 }
 
 func (sqliteDialect) search(types int, cond string) string {
 	q := `SELECT d.record_type, d.record_id, d.title, bm25(crm_search, 10.0, 1.0)
@@ -203,12 +210,15 @@ func (postgresDialect) feedHorizon() string {
 	return "tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 }
 
-func (postgresDialect) upsertSearch() string {
-	return `INSERT INTO crm_search (workspace_id, record_type, record_id, title, body) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.body`
+func (postgresDialect) upsertSearch() (string, string) {
+	return `INSERT INTO crm_search (workspace_id, record_type, record_id, title, body)`,
+		`ON CONFLICT (record_id) DO UPDATE SET title = excluded.title, body = excluded.body`
 }
 
-func (postgresDialect) deleteSearch() string { return `DELETE FROM crm_search WHERE record_id = ?` }
+func (postgresDialect) deleteSearchIn() string { return `DELETE FROM crm_search WHERE record_id IN` }
+
+// maxParams is the wire protocol's limit: a 16-bit count.
+func (postgresDialect) maxParams() int { return 65535 }
 
 func (postgresDialect) search(types int, cond string) string {
 	q := `SELECT d.record_type, d.record_id, d.title, -ts_rank(d.tsv, q)

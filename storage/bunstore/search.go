@@ -21,24 +21,14 @@ func words(text string) []string {
 // maxSearchBody caps the indexed text of one record, in bytes.
 const maxSearchBody = 32 << 10
 
-// index keeps the search document of a storage.Searchable record: stored on
-// create, rewritten when its text changed.
-func (s *Store) index(ctx context.Context, rec, prev storage.Record) error {
-	sr, ok := rec.(storage.Searchable)
-	if !ok {
-		return nil
-	}
-	title, body := sr.SearchTitle(), strings.Join(words(sr.SearchText()), " ")
+// searchBody returns the indexed text of r: its words, lower-case, joined
+// by spaces, cut at a word boundary to maxSearchBody bytes.
+func searchBody(r storage.Searchable) string {
+	body := strings.Join(words(r.SearchText()), " ")
 	if len(body) > maxSearchBody {
 		body = body[:strings.LastIndexByte(body[:maxSearchBody], ' ')+1]
 	}
-	if p, ok := prev.(storage.Searchable); ok && p.SearchTitle() == title &&
-		strings.Join(words(p.SearchText()), " ") == body {
-		return nil
-	}
-	m := rec.RecordMeta()
-	_, err := s.exec(ctx, s.d.rebind(s.d.upsertSearch()), m.WorkspaceID, rec.RecordType(), m.ID, title, body)
-	return err
+	return body
 }
 
 // Search implements storage.Searcher: every word of the query must match a

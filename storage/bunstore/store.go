@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
@@ -78,7 +79,8 @@ type Store struct {
 	codecs     map[string]*codec // by record type
 	codecOrder []string          // the record types, in a fixed order
 
-	eventSQL, linkSQL string
+	rowsCache sync.Map     // rowsKey → multi-row statement text (rowsSQL)
+	rowsCount atomic.Int64 // statements built by rowsSQL, to bound the cache
 }
 
 // New returns a Store on db, which must use bun's sqlitedialect or pgdialect.
@@ -179,8 +181,6 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	if s.rules, err = newTable[*workflow.Rule](s, "crm_workflow_rules"); err != nil {
 		return nil, err
 	}
-	s.eventSQL = s.d.rebind(`INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes, depth) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	s.linkSQL = s.d.rebind(`INSERT INTO crm_links (workspace_id, from_type, from_id, to_type, to_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 	return s, nil
 }
 

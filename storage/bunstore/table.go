@@ -3,11 +3,9 @@ package bunstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
-	"slices"
 
 	"github.com/crmkit/crm/storage"
 )
@@ -38,56 +36,80 @@ func newTable[T storage.Record](s *Store, name string) (*table[T], error) {
 
 // Insert implements storage.Table.
 func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOption) error {
+	return t.insert(ctx, []T{rec}, opts)
+}
+
+// InsertMany implements storage.BatchWriter: the records go in with one
+// multi-row INSERT (per bind-value limit), and so do their events, search
+// documents and links.
+func (t *table[T]) InsertMany(ctx context.Context, recs []T, opts ...storage.WriteOption) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return t.insert(ctx, recs, opts)
+}
+
+func (t *table[T]) insert(ctx context.Context, recs []T, opts []storage.WriteOption) error {
 	o := writeOptions(opts, t.rt+".created")
-	m := rec.RecordMeta()
-	if m.ID == "" {
-		m.ID = storage.NewID()
-	} else if !storage.ValidID(m.ID) {
-		return storage.Invalid("id", "%q is not a record ID", m.ID)
+	if err := oneEvent(o, len(recs)); err != nil {
+		return err
 	}
-	now, actor := storage.Now(), storage.ActorFrom(ctx)
-	m.WorkspaceID = storage.WorkspaceFrom(ctx)
-	if o.Restore && !m.CreatedAt.IsZero() {
-		m.Version++
-		m.CreatedAt = storage.Truncate(m.CreatedAt)
-	} else {
-		m.Version = 1
-		m.CreatedAt, m.CreatedBy = now, actor
-	}
-	m.UpdatedAt, m.UpdatedBy = now, actor
-	rv := reflect.ValueOf(rec)
+	now, actor, ws := storage.Now(), storage.ActorFrom(ctx), storage.WorkspaceFrom(ctx)
 	fm, err := t.s.mask(ctx, t.c)
 	if err != nil {
 		return err
 	}
-	if fm != nil {
-		if err := fm.checkWrite(t.c.diff(reflect.Value{}, rv)); err != nil {
-			return err
+	rvs := make([]reflect.Value, len(recs))
+	for i, rec := range recs {
+		m := rec.RecordMeta()
+		if m.ID == "" {
+			m.ID = storage.NewID()
+		} else if !storage.ValidID(m.ID) {
+			return storage.Invalid("id", "%q is not a record ID", m.ID)
 		}
-	}
-	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
-		if err := t.s.authorizeCreate(ctx, t.c, rv); err != nil {
-			return err
+		m.WorkspaceID = ws
+		if o.Restore && !m.CreatedAt.IsZero() {
+			m.Version++
+			m.CreatedAt = storage.Truncate(m.CreatedAt)
+		} else {
+			m.Version = 1
+			m.CreatedAt, m.CreatedBy = now, actor
 		}
-		args, err := t.c.args(t.s.d, rv)
-		if err != nil {
-			return err
-		}
-		if _, err := t.s.exec(ctx, t.c.insertSQL, args...); err != nil {
-			return err
-		}
-		if err := t.s.appendEvent(ctx, o, rec, t.c.diff(reflect.Value{}, rv)); err != nil {
-			return err
-		}
-		if t.c.after != nil {
-			if err := t.c.after(ctx, reflect.Value{}, rv); err != nil {
+		m.UpdatedAt, m.UpdatedBy = now, actor
+		rvs[i] = reflect.ValueOf(rec)
+		if fm != nil {
+			if err := fm.checkWrite(t.c.diff(reflect.Value{}, rvs[i])); err != nil {
 				return err
 			}
 		}
-		if err := t.s.index(ctx, rec, nil); err != nil {
+	}
+	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
+		args := make([]any, 0, len(recs)*len(t.c.cols))
+		for _, rv := range rvs {
+			if err := t.s.authorizeCreate(ctx, t.c, rv); err != nil {
+				return err
+			}
+			if args, err = t.c.appendArgs(args, t.s.d, rv); err != nil {
+				return err
+			}
+		}
+		if err := t.s.insertRows(ctx, t.c.insertHead, "", len(t.c.cols), args); err != nil {
 			return err
 		}
-		return t.s.link(ctx, rec, nil, false)
+		var side sideRows
+		for i, rec := range recs {
+			if err := side.event(ctx, t.s.d, o, rec, t.c.diff(reflect.Value{}, rvs[i])); err != nil {
+				return err
+			}
+			if t.c.after != nil {
+				if err := t.c.after(ctx, reflect.Value{}, rvs[i]); err != nil {
+					return err
+				}
+			}
+			side.index(rec, nil)
+			side.link(rec, nil, false)
+		}
+		return t.s.flush(ctx, &side)
 	})
 }
 
@@ -131,80 +153,135 @@ func (t *table[T]) get(ctx context.Context, id string) (T, error) {
 
 // Update implements storage.Table.
 func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.WriteOption) error {
-	o := writeOptions(opts, t.rt+".updated")
-	pm, nm := prev.RecordMeta(), next.RecordMeta()
-	pv, nv := reflect.ValueOf(prev), reflect.ValueOf(next)
-	if pv.Pointer() == nv.Pointer() {
-		return errors.New("bunstore: Update needs two records, prev and next; got the same pointer twice")
+	return t.update(ctx, []T{prev}, []T{next}, opts)
+}
+
+// UpdateMany implements storage.BatchWriter: each record has its own
+// UPDATE with its version check, and the events, search documents and
+// links of all of them go in with multi-row statements.
+func (t *table[T]) UpdateMany(ctx context.Context, prev, next []T, opts ...storage.WriteOption) error {
+	if len(prev) != len(next) {
+		return fmt.Errorf("bunstore: UpdateMany got %d records before and %d after", len(prev), len(next))
 	}
-	// next keeps prev's identity whatever the caller did to it.
-	nm.ID, nm.WorkspaceID, nm.CreatedAt, nm.CreatedBy = pm.ID, storage.WorkspaceFrom(ctx), pm.CreatedAt, pm.CreatedBy
-	nm.Version, nm.UpdatedAt, nm.UpdatedBy = pm.Version, pm.UpdatedAt, pm.UpdatedBy
-	changes := t.c.diff(pv, nv)
-	if len(changes) == 0 && len(o.Changes) == 0 {
-		// Nothing to write, but a principal still learns whether it may.
-		_, err := reading(ctx, t.s, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate)
-		})
+	if len(prev) == 0 {
+		return nil
+	}
+	return t.update(ctx, prev, next, opts)
+}
+
+// pendingUpdate is one record of an update: the records before and after,
+// and the fields that differ.
+type pendingUpdate struct {
+	pm, nm  *storage.Meta
+	pv, nv  reflect.Value
+	next    storage.Record
+	changes []storage.Change
+	was     storage.Meta // next's Meta before the write, restored when it fails
+}
+
+func (t *table[T]) update(ctx context.Context, prevs, nexts []T, opts []storage.WriteOption) error {
+	o := writeOptions(opts, t.rt+".updated")
+	if err := oneEvent(o, len(prevs)); err != nil {
 		return err
 	}
 	m, err := t.s.mask(ctx, t.c)
 	if err != nil {
 		return err
 	}
-	if err := m.checkWrite(changes); err != nil {
+	var todo []pendingUpdate
+	var unchanged []string
+	for i := range prevs {
+		u := pendingUpdate{pm: prevs[i].RecordMeta(), nm: nexts[i].RecordMeta(),
+			pv: reflect.ValueOf(prevs[i]), nv: reflect.ValueOf(nexts[i]), next: nexts[i]}
+		if u.pv.Pointer() == u.nv.Pointer() {
+			return errors.New("bunstore: Update needs two records, prev and next; got the same pointer twice")
+		}
+		// next keeps prev's identity whatever the caller did to it.
+		u.nm.ID, u.nm.WorkspaceID, u.nm.CreatedAt, u.nm.CreatedBy = u.pm.ID, storage.WorkspaceFrom(ctx), u.pm.CreatedAt, u.pm.CreatedBy
+		u.nm.Version, u.nm.UpdatedAt, u.nm.UpdatedBy = u.pm.Version, u.pm.UpdatedAt, u.pm.UpdatedBy
+		u.was = *u.nm
+		if u.changes = t.c.diff(u.pv, u.nv); len(u.changes) == 0 && len(o.Changes) == 0 {
+			unchanged = append(unchanged, u.pm.ID)
+			continue
+		}
+		if err := m.checkWrite(u.changes); err != nil {
+			return err
+		}
+		todo = append(todo, u)
+	}
+	// A record with nothing to write is not written, but a principal still
+	// learns whether it may update it.
+	authorizeUnchanged := func(ctx context.Context) error {
+		for _, id := range unchanged {
+			if err := t.s.authorize(ctx, t.c, id, storage.ActionUpdate); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(todo) == 0 {
+		_, err := reading(ctx, t.s, func(ctx context.Context) (struct{}, error) { return struct{}{}, authorizeUnchanged(ctx) })
 		return err
 	}
-	nm.Version = pm.Version + 1
-	nm.UpdatedAt, nm.UpdatedBy = storage.Now(), storage.ActorFrom(ctx)
+	now, actor := storage.Now(), storage.ActorFrom(ctx)
 	err = t.s.write(ctx, t.rt, func(ctx context.Context) error {
-		if err := t.s.authorize(ctx, t.c, pm.ID, storage.ActionUpdate); err != nil {
+		if err := authorizeUnchanged(ctx); err != nil {
 			return err
 		}
-		// What is written: next, or, when fields are hidden from the
-		// principal, next with the stored values of those fields.
-		wv, stored := nv, pv
-		if m.hides() {
-			sv, err := t.s.load(ctx, t.c, pm.ID)
-			if err != nil {
-				return err
-			}
-			if sv.IsValid() {
-				wv, stored = m.restore(sv, nv), sv
-			}
-		}
+		var side sideRows
 		args := make([]any, 0, len(t.c.updCols)+3)
-		for _, i := range t.c.updCols {
-			a, err := t.c.cols[i].arg(t.s.d, wv)
+		for _, u := range todo {
+			u.nm.Version = u.pm.Version + 1
+			u.nm.UpdatedAt, u.nm.UpdatedBy = now, actor
+			if err := t.s.authorize(ctx, t.c, u.pm.ID, storage.ActionUpdate); err != nil {
+				return err
+			}
+			// What is written: next, or, when fields are hidden from the
+			// principal, next with the stored values of those fields.
+			wv, stored := u.nv, u.pv
+			if m.hides() {
+				sv, err := t.s.load(ctx, t.c, u.pm.ID)
+				if err != nil {
+					return err
+				}
+				if sv.IsValid() {
+					wv, stored = m.restore(sv, u.nv), sv
+				}
+			}
+			args = args[:0]
+			for _, i := range t.c.updCols {
+				a, err := t.c.cols[i].arg(t.s.d, wv)
+				if err != nil {
+					return err
+				}
+				args = append(args, a)
+			}
+			args = append(args, u.nm.WorkspaceID, u.nm.ID, u.pm.Version)
+			res, err := t.s.exec(ctx, t.c.updateSQL, args...)
 			if err != nil {
 				return err
 			}
-			args = append(args, a)
-		}
-		args = append(args, nm.WorkspaceID, nm.ID, pm.Version)
-		res, err := t.s.exec(ctx, t.c.updateSQL, args...)
-		if err != nil {
-			return err
-		}
-		if err := t.s.checkOne(ctx, res, t.c, pm); err != nil {
-			return err
-		}
-		if err := t.s.appendEvent(ctx, o, next, changes); err != nil {
-			return err
-		}
-		if t.c.after != nil {
-			if err := t.c.after(ctx, stored, wv); err != nil {
+			if err := t.s.checkOne(ctx, res, t.c, u.pm); err != nil {
 				return err
 			}
+			if err := side.event(ctx, t.s.d, o, u.next, u.changes); err != nil {
+				return err
+			}
+			if t.c.after != nil {
+				if err := t.c.after(ctx, stored, wv); err != nil {
+					return err
+				}
+			}
+			w, st := wv.Interface().(storage.Record), stored.Interface().(storage.Record)
+			side.index(w, st)
+			side.link(w, st, false)
 		}
-		w, st := wv.Interface().(storage.Record), stored.Interface().(storage.Record)
-		if err := t.s.index(ctx, w, st); err != nil {
-			return err
-		}
-		return t.s.link(ctx, w, st, false)
+		return t.s.flush(ctx, &side)
 	})
 	if err != nil {
-		nm.Version, nm.UpdatedAt, nm.UpdatedBy = pm.Version, pm.UpdatedAt, pm.UpdatedBy
+		for _, u := range todo {
+			*u.nm = u.was
+		}
 	}
 	return err
 }
@@ -241,7 +318,8 @@ func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOpti
 		if m.hides() && sv.IsValid() {
 			pv = sv
 		}
-		if err := t.s.appendEvent(ctx, o, prev, t.c.diff(pv, reflect.Value{})); err != nil {
+		var side sideRows
+		if err := side.event(ctx, t.s.d, o, prev, t.c.diff(pv, reflect.Value{})); err != nil {
 			return err
 		}
 		if t.c.after != nil {
@@ -249,12 +327,9 @@ func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOpti
 				return err
 			}
 		}
-		if _, ok := any(prev).(storage.Searchable); ok {
-			if _, err := t.s.exec(ctx, t.s.d.rebind(t.s.d.deleteSearch()), pm.ID); err != nil {
-				return err
-			}
-		}
-		return t.s.link(ctx, prev, nil, true)
+		side.unindex(prev)
+		side.link(prev, nil, true)
+		return t.s.flush(ctx, &side)
 	})
 }
 
@@ -286,64 +361,19 @@ func (s *Store) write(ctx context.Context, recType string, fn func(ctx context.C
 	return s.d.translate(s.RunInTx(ctx, fn), recType)
 }
 
+// oneEvent refuses an event ID for a write of n records: it names one
+// event.
+func oneEvent(o storage.WriteOptions, n int) error {
+	if o.EventID != "" && n > 1 {
+		return fmt.Errorf("bunstore: WithEventID names one event; the write has %d records", n)
+	}
+	return nil
+}
+
 func writeOptions(opts []storage.WriteOption, eventType string) storage.WriteOptions {
 	o := storage.WriteOptions{EventType: eventType}
 	for _, f := range opts {
 		f(&o)
 	}
 	return o
-}
-
-// appendEvent adds the change event of a write to the log: of type
-// o.EventType, with the changes the store found and o.Changes.
-func (s *Store) appendEvent(ctx context.Context, o storage.WriteOptions, rec storage.Record, changes []storage.Change) error {
-	m := rec.RecordMeta()
-	changes = append(changes, o.Changes...)
-	var ch any
-	if len(changes) > 0 {
-		b, err := json.Marshal(changes)
-		if err != nil {
-			return err
-		}
-		ch = string(b)
-	}
-	id := o.EventID
-	if id == "" {
-		id = storage.NewID()
-	} else if !storage.ValidID(id) {
-		return storage.Invalid("event_id", "%q is not an ID", id)
-	}
-	_, err := s.exec(ctx, s.eventSQL, id, m.WorkspaceID, o.EventType, rec.RecordType(), m.ID,
-		storage.ActorFrom(ctx), s.d.timeArg(storage.Now()), ch, storage.DepthFrom(ctx))
-	return err
-}
-
-// link keeps the link index of a storage.Linked record: the links of rec
-// replace those of prev; with drop, rec's links are removed.
-func (s *Store) link(ctx context.Context, rec, prev storage.Record, drop bool) error {
-	l, ok := rec.(storage.Linked)
-	if !ok {
-		return nil
-	}
-	m := rec.RecordMeta()
-	var links []storage.Ref
-	if !drop {
-		links = l.Links()
-	}
-	if prev != nil {
-		if slices.Equal(prev.(storage.Linked).Links(), links) {
-			return nil
-		}
-	}
-	if prev != nil || drop {
-		if _, err := s.exec(ctx, s.d.rebind(`DELETE FROM crm_links WHERE from_id = ?`), m.ID); err != nil {
-			return err
-		}
-	}
-	for _, to := range links {
-		if _, err := s.exec(ctx, s.linkSQL, m.WorkspaceID, rec.RecordType(), m.ID, to.Type, to.ID); err != nil {
-			return err
-		}
-	}
-	return nil
 }

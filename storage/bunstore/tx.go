@@ -3,6 +3,7 @@ package bunstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 )
@@ -19,6 +20,7 @@ type txState struct {
 	tx  *sql.Tx // set when the transaction is the store's own
 	w   *writer // set when the statements of w may be used in it (SQLite)
 	ws  string  // the workspace named in crm.workspace (row-level security)
+	sp  int     // savepoints open (RunInSavepoint)
 }
 
 type txKey struct{ s *Store }
@@ -164,4 +166,35 @@ func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context) error)
 		}
 	}()
 	return fn(context.WithValue(ctx, txKey{s}, &txState{run: tx, tx: tx, w: s.w}))
+}
+
+// RunInSavepoint implements storage.Savepointer. Inside the context's
+// transaction it runs fn under a SAVEPOINT, rolled back to when fn returns
+// an error, so that the transaction goes on without fn's writes (on
+// Postgres a failed statement would otherwise doom the whole transaction);
+// outside a transaction it is RunInTx.
+func (s *Store) RunInSavepoint(ctx context.Context, fn func(ctx context.Context) error) error {
+	tx := txFrom(ctx, s)
+	if tx == nil {
+		return s.RunInTx(ctx, fn)
+	}
+	tx.sp++
+	defer func() { tx.sp-- }()
+	name := fmt.Sprintf("crm_sp%d", tx.sp)
+	if _, err := tx.run.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return fmt.Errorf("bunstore: savepoint: %w", s.d.translate(err, ""))
+	}
+	ws := tx.ws
+	err := fn(ctx)
+	if err != nil {
+		if _, rerr := tx.run.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
+			return errors.Join(err, fmt.Errorf("bunstore: roll back to savepoint: %w", s.d.translate(rerr, "")))
+		}
+		// The rollback undid a crm.workspace set inside the savepoint.
+		tx.ws = ws
+	}
+	if _, rerr := tx.run.ExecContext(ctx, "RELEASE SAVEPOINT "+name); rerr != nil {
+		return errors.Join(err, fmt.Errorf("bunstore: release savepoint: %w", s.d.translate(rerr, "")))
+	}
+	return err
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 )
 
@@ -23,6 +24,38 @@ const hubspotCSV = "\ufeffFirst Name,Last Name,Email,Phone Number,Company Name,L
 	"No,Key,,,,,,,\n" +
 	"Bad,Score,score@example.com,,,,,lots,\n" +
 	"Grace,Hopper,grace@navy.example,,US Navy,other,silver,7,\n"
+
+// wantRowErrors fails unless rep has one error for each row of want, on
+// the column want gives ("" for the whole row), and no other.
+func wantRowErrors(t *testing.T, rep *contacts.ImportReport, want map[int]string) {
+	t.Helper()
+	for _, re := range rep.Errors {
+		if col, ok := want[re.Row]; !ok || col != re.Column {
+			t.Errorf("row error %+v unexpected", re)
+		}
+		delete(want, re.Row)
+	}
+	if len(want) > 0 {
+		t.Errorf("rows without their error: %v (errors %+v)", want, rep.Errors)
+	}
+}
+
+// wantDryModes runs an import dry and all or nothing (with bad rows):
+// each must report created, updated and failed rows, and write nothing.
+func (e *env) wantDryModes(t *testing.T, run func(contacts.ImportOptions) (*contacts.ImportReport, error), created, updated, failed int) {
+	t.Helper()
+	before := e.counts(e.ctx)
+	for _, o := range []contacts.ImportOptions{{DryRun: true}, {Mode: contacts.ImportAllOrNothing}} {
+		rep, err := run(o)
+		must(t, "import", err)
+		if rep.Created != created || rep.Updated != updated || rep.Failed != failed || rep.DryRun != o.DryRun || rep.RolledBack == o.DryRun {
+			t.Errorf("%+v: report = %+v", o, rep)
+		}
+	}
+	if after := e.counts(e.ctx); after != before {
+		t.Errorf("dry run and all or nothing wrote: %+v → %+v", before, after)
+	}
+}
 
 func (e *env) importSetup(t *testing.T) {
 	for _, d := range []contacts.NewFieldDef{{Object: contacts.ObjectContact, Name: "tier", Type: contacts.FieldText},
@@ -45,17 +78,7 @@ func testImport(t *testing.T, h Harness) {
 	if rep.Rows != 8 || rep.Created != 3 || rep.Updated != 1 || rep.Failed != 4 || rep.AccountsCreated != 2 {
 		t.Errorf("report = %+v", rep)
 	}
-	wantRow := map[int]string{5: "Email", 6: "", 7: "Email", 8: "Score"}
-	for _, re := range rep.Errors {
-		col, ok := wantRow[re.Row]
-		if !ok || col != re.Column {
-			t.Errorf("row error %+v unexpected", re)
-		}
-		delete(wantRow, re.Row)
-	}
-	if len(wantRow) > 0 {
-		t.Errorf("rows without their error: %v (errors %+v)", wantRow, rep.Errors)
-	}
+	wantRowErrors(t, rep, map[int]string{5: "Email", 6: "", 7: "Email", 8: "Score"})
 	if strings.Join(rep.IgnoredColumns, ",") != "Notes" || len(progress) != 3 || progress[2] != 8 {
 		t.Errorf("ignored %v, progress %v", rep.IgnoredColumns, progress)
 	}
@@ -301,5 +324,190 @@ func testDuplicatesOnCreate(t *testing.T, h Harness) {
 	must(t, "duplicates", err)
 	if len(got) != 0 {
 		t.Errorf("a different person has duplicates %+v", got)
+	}
+}
+
+// extIDCSV has six contacts keyed by an external ID; the fourth has the
+// email of the second, which the storage refuses when the batch is
+// written (the look-up is by external ID, so only the unique index sees
+// it).
+const extIDCSV = "External ID,Email,First Name\n" +
+	"E1,one@example.com,One\nE2,two@example.com,Two\nE3,three@example.com,Three\n" +
+	"E4,TWO@example.com,Four\nE5,five@example.com,Five\nE6,six@example.com,Six\n"
+
+// testImportBatchFailure checks that a row the storage refuses within a
+// batch costs only itself, in every mode.
+func testImportBatchFailure(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	_, err := e.svc.Fields.Define(e.ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "ext_id", Label: "External ID", Type: contacts.FieldText})
+	must(t, "define", err)
+	opts := contacts.ImportOptions{Key: "custom.ext_id", BatchSize: 10}
+	before := e.counts(e.ctx)
+	for _, mode := range []struct {
+		name   string
+		mode   contacts.ImportMode
+		dry    bool
+		writes bool
+	}{{"dry run", contacts.ImportBestEffort, true, false}, {"all or nothing", contacts.ImportAllOrNothing, false, false},
+		{"best effort", contacts.ImportBestEffort, false, true}} {
+		o := opts
+		o.Mode, o.DryRun = mode.mode, mode.dry
+		rep, err := e.svc.ImportContacts(e.ctx, strings.NewReader(extIDCSV), o)
+		must(t, mode.name, err)
+		if rep.Created != 5 || rep.Failed != 1 || len(rep.Errors) != 1 || rep.Errors[0].Row != 5 || rep.Errors[0].Column != "Email" {
+			t.Errorf("%s: report = %+v, want 5 created and row 5 failed on Email", mode.name, rep)
+		}
+		if mode.writes {
+			continue
+		}
+		if after := e.counts(e.ctx); after != before {
+			t.Errorf("%s wrote: %+v → %+v", mode.name, before, after)
+		}
+	}
+	after := e.counts(e.ctx)
+	if after.Contacts != before.Contacts+5 || after.Events != before.Events+5 {
+		t.Errorf("best effort: %+v → %+v, want 5 contacts with their events", before, after)
+	}
+	for _, name := range []string{"One", "Two", "Three", "Five", "Six"} {
+		if hits, err := e.svc.Search(e.ctx, name, 5); err != nil || len(hits) != 1 {
+			t.Errorf("search %s: %d hits (%v), want 1", name, len(hits), err)
+		}
+	}
+	if hits, err := e.svc.Search(e.ctx, "four", 5); err != nil || len(hits) != 0 {
+		t.Errorf("the refused row left a search document: %v (%v)", hits, err)
+	}
+}
+
+// testImportReadsFieldsOnce checks that an import reads the custom field
+// definitions once: a definition deleted after the first batch still
+// reads the later rows' cells.
+func testImportReadsFieldsOnce(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	d, err := e.svc.Fields.Define(e.ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "tier", Type: contacts.FieldText})
+	must(t, "define", err)
+	deleted := false
+	rep, err := e.svc.ImportContacts(e.ctx, strings.NewReader("Email,Tier\na@example.com,gold\nb@example.com,silver\nc@example.com,bronze\n"),
+		contacts.ImportOptions{BatchSize: 1, Progress: func(contacts.ImportProgress) {
+			if !deleted {
+				must(t, "delete the field", e.svc.Fields.Delete(e.ctx, d.ID))
+				deleted = true
+			}
+		}})
+	must(t, "import", err)
+	if rep.Created != 3 || rep.Failed != 0 {
+		t.Errorf("report = %+v, want 3 created with the definitions read at the start", rep)
+	}
+}
+
+// companiesCSV is a HubSpot company export: an existing company by its
+// website, a new one, a domain repeated, and bad rows.
+const companiesCSV = "Company name,Company Domain Name,Industry,Number of Employees,Annual Revenue,Currency,External ID\n" +
+	"Acme Corp,https://www.acme.example/about,Manufacturing,\"1,200\",,,A-1\n" +
+	"Globex,globex.example,Energy,300,\"1,250,000.50\",eur,A-2\n" +
+	"Globex Europe,GLOBEX.example,,,,,\n" +
+	"Initech,initech.example,,many,,,A-4\n" +
+	"Umbrella,umbrella.example,,,500,,A-5\n" +
+	"Hooli,hooli.example,,,12.345,EUR,A-6\n" +
+	"Nameless,,,,,,A-7\n" +
+	",piedpiper.example,,,,,A-8\n"
+
+// testImportAccounts checks the account import: automatic mapping of a
+// company export, upsert by domain and by an external ID, amounts, the
+// per-row report and the modes.
+func testImportAccounts(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	_, err := e.svc.Fields.Define(e.ctx, contacts.NewFieldDef{Object: contacts.ObjectAccount, Name: "ext_id", Label: "External ID", Type: contacts.FieldText})
+	must(t, "define", err)
+	acme := e.account(e.ctx, contacts.NewAccount{Name: "Acme", Domain: "acme.example"})
+	e.wantDryModes(t, func(o contacts.ImportOptions) (*contacts.ImportReport, error) {
+		return e.svc.ImportAccounts(e.ctx, strings.NewReader(companiesCSV), o)
+	}, 1, 2, 5)
+	var progress []contacts.ImportProgress
+	rep, err := e.svc.ImportAccounts(e.ctx, strings.NewReader(companiesCSV), contacts.ImportOptions{BatchSize: 4, Total: 8,
+		Progress: func(p contacts.ImportProgress) { progress = append(progress, p) }})
+	must(t, "import", err)
+	if rep.Rows != 8 || rep.Created != 1 || rep.Updated != 2 || rep.Failed != 5 || len(progress) != 2 || progress[1] != (contacts.ImportProgress{Rows: 8, Total: 8}) {
+		t.Errorf("report = %+v, progress %v", rep, progress)
+	}
+	wantRowErrors(t, rep, map[int]string{5: "Number of Employees", 6: "Annual Revenue", 7: "Annual Revenue", 8: "Company Domain Name", 9: "Company name"})
+	got, err := e.svc.Accounts.Get(e.ctx, acme.ID)
+	must(t, "get", err)
+	if got.Name != "Acme Corp" || got.Employees != 1200 || got.Industry != "Manufacturing" || got.Custom["ext_id"] != "A-1" || got.Version != 2 {
+		t.Errorf("Acme after the import = %+v", got)
+	}
+	page, err := e.svc.Accounts.List(e.ctx, storage.ListQuery{Filter: storage.Eq("domain", "globex.example")})
+	must(t, "list", err)
+	if len(page.Items) != 1 {
+		t.Fatalf("%d accounts with globex.example, want 1", len(page.Items))
+	}
+	g := page.Items[0]
+	if g.Name != "Globex Europe" || g.AnnualRevenue != (storage.Money{Amount: 125000050, Currency: "EUR"}) || g.Employees != 300 || g.Version != 2 {
+		t.Errorf("Globex = %+v", g)
+	}
+
+	// By external ID: the row's domain changes, the key does not.
+	rep, err = e.svc.ImportAccounts(e.ctx, strings.NewReader("External ID,Name,Website,Employees\nA-1,,acme-corp.example,1300\nA-9,New Co,new.example,5\n"),
+		contacts.ImportOptions{Key: "custom.ext_id", Mapping: map[string]string{"External ID": "custom.ext_id", "Name": "name", "Website": "domain", "Employees": "employees"}})
+	must(t, "import by external ID", err)
+	if rep.Created != 1 || rep.Updated != 1 || rep.Failed != 0 {
+		t.Errorf("import by external ID = %+v", rep)
+	}
+	got, err = e.svc.Accounts.Get(e.ctx, acme.ID)
+	must(t, "get", err)
+	if got.Domain != "acme-corp.example" || got.Employees != 1300 {
+		t.Errorf("Acme after the import by external ID = %+v", got)
+	}
+	_, err = e.svc.ImportAccounts(e.ctx, strings.NewReader("Name\nX\n"), contacts.ImportOptions{Key: "name"})
+	wantFields(t, "a key that is not a key", err, "key")
+}
+
+// leadsCSV has an existing lead, a converted one, a new lead with a
+// website, a repeat, and bad rows.
+const leadsCSV = "First Name,Last Name,Email,Company,Website,Lead Source,Lead Score\n" +
+	"Ada,Lovelace,ada@analytical.example,Analytical Engines,,fair,40\n" +
+	"Conv,Erted,conv@example.com,Done,,,\n" +
+	"Grace,Hopper,grace@gmail.com,Navy,navy.example,web,10\n" +
+	"Grace,Hopper,GRACE@gmail.com,,,,12\n" +
+	"Bad,Score,bad@example.com,,,,lots\n" +
+	"No,Email,,,,,\n"
+
+// testImportLeads checks the lead import: upsert by email, converted leads
+// left alone, the company domain, the per-row report and the modes.
+func testImportLeads(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	s := e.sales()
+	ada, err := s.Leads.Capture(e.ctx, sales.NewLead{FirstName: "Ada", Email: "ada@analytical.example", Score: 5})
+	must(t, "capture", err)
+	conv, err := s.Leads.Capture(e.ctx, sales.NewLead{FirstName: "Conv", Email: "conv@example.com"})
+	must(t, "capture", err)
+	_, err = s.Leads.Convert(e.ctx, conv.ID, sales.ConvertOptions{})
+	must(t, "convert", err)
+	e.wantDryModes(t, func(o contacts.ImportOptions) (*contacts.ImportReport, error) {
+		return s.Leads.Import(e.ctx, strings.NewReader(leadsCSV), o)
+	}, 1, 2, 3)
+	rep, err := s.Leads.Import(e.ctx, strings.NewReader(leadsCSV), contacts.ImportOptions{})
+	must(t, "import", err)
+	if rep.Rows != 6 || rep.Created != 1 || rep.Updated != 2 || rep.Failed != 3 {
+		t.Errorf("report = %+v", rep)
+	}
+	wantRowErrors(t, rep, map[int]string{3: "", 6: "Lead Score", 7: "Email"})
+	got, err := s.Leads.Get(e.ctx, ada.ID)
+	must(t, "get", err)
+	if got.LastName != "Lovelace" || got.Score != 40 || got.Source != "fair" || got.CompanyDomain != "analytical.example" || got.Version != 2 {
+		t.Errorf("Ada after the import = %+v", got)
+	}
+	page, err := s.Leads.List(e.ctx, storage.ListQuery{Filter: storage.Eq("email", "grace@gmail.com")})
+	must(t, "list", err)
+	if len(page.Items) != 1 || page.Items[0].Score != 12 || page.Items[0].CompanyDomain != "navy.example" || page.Items[0].Status != sales.LeadNew {
+		t.Errorf("Grace = %+v", page.Items)
+	}
+	n := 0
+	for _, ev := range e.events(e.ctx) {
+		if ev.Type == "lead.created" {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d lead.created events, want Ada's, Conv's and Grace's", n)
 	}
 }
