@@ -10,7 +10,8 @@ import (
 	"github.com/crmkit/crm/storage/filterexpr"
 )
 
-// builtinObjects returns the objects of the contacts and sales modules.
+// builtinObjects returns the objects of the contacts and sales modules:
+// contacts, accounts, activities, leads, opportunities and tasks.
 // Changes go through each module's Update, so actions are validated as any
 // other write; a lead's status goes through Leads.SetStatus and an
 // opportunity's stage through Opportunities.MoveStage, so their events and
@@ -38,6 +39,14 @@ func builtinObjects(people *contacts.Service, sls *sales.Service) []Object {
 					return nil, err
 				}
 				return people.Accounts.Update(ctx, id, in)
+			}),
+		ObjectOf(contacts.ObjectActivity, people.Activities.Get, people.Activities.List, nil,
+			func(ctx context.Context, id string, set map[string]any) (*contacts.Activity, error) {
+				var in contacts.UpdateActivity
+				if err := FillUpdate(&in, &contacts.Activity{}, set); err != nil {
+					return nil, err
+				}
+				return people.Activities.Update(ctx, id, in)
 			}),
 	}
 	if sls == nil {

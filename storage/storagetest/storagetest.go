@@ -136,6 +136,9 @@ func Run(t *testing.T, h Harness) {
 		{"MergeBadInput", testMergeBadInput},
 		{"MergeAccess", testMergeAccess},
 		{"MergeAccounts", testMergeAccounts},
+		{"WorkflowSequence", testWorkflowSequence},
+		{"WorkflowTime", testWorkflowTime},
+		{"WorkflowDryRun", testWorkflowDryRun},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

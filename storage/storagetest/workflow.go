@@ -472,3 +472,261 @@ func testWorkflowRetry(t *testing.T, h Harness) {
 		t.Fatalf("run of a permanent failure = %+v", got)
 	}
 }
+
+// testWorkflowSequence checks a sequence: enrollment by a rule, durable
+// waits under a fake clock, the exit condition checked after a wait, an
+// exit event from a linked record (an inbound email of the contact), and
+// one enrollment at a time.
+func testWorkflowSequence(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{})
+	seq := f.rule(workflow.NewRule{Name: "Nurture", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnManual, Object: "contact"},
+		Actions: []workflow.Action{
+			workflow.AddTag("step1"),
+			workflow.Wait(48 * time.Hour),
+			workflow.AddTag("step2"),
+			workflow.Wait(72 * time.Hour),
+			workflow.AddTag("step3"),
+		},
+		Exit: workflow.Exit{
+			When:        "lifecycle == 'customer'",
+			On:          []workflow.Trigger{{Object: "activity", Events: []string{"created"}}},
+			OnCondition: []string{"direction == 'inbound'"},
+		}})
+	enroll := f.rule(workflow.NewRule{Name: "Enroll leads", Enabled: true,
+		Trigger:   workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Condition: "lifecycle == 'lead'",
+		Actions:   []workflow.Action{workflow.Enroll("Nurture")}})
+	stay := f.contact(f.ctx, contacts.NewContact{FirstName: "Stay", Lifecycle: contacts.LifecycleLead})
+	buys := f.contact(f.ctx, contacts.NewContact{FirstName: "Buys", Lifecycle: contacts.LifecycleLead})
+	replies := f.contact(f.ctx, contacts.NewContact{FirstName: "Replies", Lifecycle: contacts.LifecycleLead})
+	f.settle()
+	tags := func(c *contacts.Contact) []string { return f.contactNow(c.ID).Tags }
+	for _, c := range []*contacts.Contact{stay, buys, replies} {
+		if got := tags(c); !slices.Equal(got, []string{"step1"}) {
+			t.Fatalf("%s after enrollment: tags %v", c.FirstName, got)
+		}
+	}
+	// Enrolling an enrolled lead again leaves it one run.
+	_, err := f.app.Workflow.Trigger(f.ctx, enroll.ID, storage.Ref{Type: "contact", ID: stay.ID})
+	must(t, "enroll again", err)
+	f.settle()
+	if got := states(f.runs(seq.ID)); got[workflow.RunWaiting] != 3 || len(got) != 1 {
+		t.Fatalf("sequence runs = %v, want 3 waiting", got)
+	}
+
+	// Buys becomes a customer, Replies writes back: both leave at the
+	// next step.
+	_, err = f.app.Contacts.Update(f.ctx, buys.ID, contacts.UpdateContact{Lifecycle: ptr(contacts.LifecycleCustomer)})
+	must(t, "buys", err)
+	_, err = f.app.Activities.Log(f.ctx, contacts.NewActivity{Kind: contacts.KindEmail, Direction: contacts.Outbound, Subject: "Hello", ContactIDs: []string{replies.ID}})
+	must(t, "outbound email", err)
+	f.settle()
+	if got := states(f.runs(seq.ID)); got[workflow.RunWaiting] != 3 {
+		t.Fatalf("an outbound email ended a run: %v", got)
+	}
+	_, err = f.app.Activities.Log(f.ctx, contacts.NewActivity{Kind: contacts.KindEmail, Direction: contacts.Inbound, Subject: "Re: Hello", ContactIDs: []string{replies.ID}})
+	must(t, "inbound email", err)
+	f.settle()
+
+	f.clock.Add(47 * time.Hour)
+	f.settle()
+	if got := tags(stay); slices.Contains(got, "step2") {
+		t.Fatalf("step 2 ran before the wait was over: %v", got)
+	}
+	f.clock.Add(time.Hour)
+	f.settle()
+	if got := tags(stay); !slices.Equal(got, []string{"step1", "step2"}) {
+		t.Fatalf("Stay after 48h: %v", got)
+	}
+	for _, c := range []*contacts.Contact{buys, replies} {
+		if got := tags(c); !slices.Equal(got, []string{"step1"}) {
+			t.Errorf("%s went on after its exit: %v", c.FirstName, got)
+		}
+	}
+	byState := map[string]workflow.RunState{}
+	for _, r := range f.runs(seq.ID) {
+		byState[r.Subject.ID] = r.State
+	}
+	if byState[buys.ID] != workflow.RunExited || byState[replies.ID] != workflow.RunExited || byState[stay.ID] != workflow.RunWaiting {
+		t.Fatalf("run states = %v", byState)
+	}
+	f.clock.Add(72 * time.Hour)
+	f.settle()
+	if got := tags(stay); !slices.Equal(got, []string{"step1", "step2", "step3"}) {
+		t.Fatalf("Stay at the end: %v", got)
+	}
+	// The sequence can be left by an action too.
+	f.rule(workflow.NewRule{Name: "Stop nurture", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"updated"}, Field: "department", To: "stop"},
+		Actions: []workflow.Action{workflow.ExitSequence("Nurture")}})
+	late := f.contact(f.ctx, contacts.NewContact{FirstName: "Late", Lifecycle: contacts.LifecycleLead})
+	f.settle()
+	_, err = f.app.Contacts.Update(f.ctx, late.ID, contacts.UpdateContact{Department: ptr("stop")})
+	must(t, "stop", err)
+	f.settle()
+	f.clock.Add(200 * time.Hour)
+	f.settle()
+	if got := tags(late); !slices.Equal(got, []string{"step1"}) {
+		t.Fatalf("Late went on after exit_sequence: %v", got)
+	}
+	// No job is left behind: the exited runs' jobs are cancelled.
+	jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{State: workflow.JobAvailable})
+	must(t, "jobs", err)
+	if len(jobs.Items) != 0 {
+		t.Errorf("%d jobs still available: %+v", len(jobs.Items), *jobs.Items[0])
+	}
+}
+
+// testWorkflowTime checks time triggers and cron schedules under a fake
+// clock: each fires once per due record, with its condition applied in
+// SQL.
+func testWorkflowTime(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{})
+	start := f.clock.Now()
+	rule := f.rule(workflow.NewRule{Name: "Before close", Enabled: true,
+		Trigger:   workflow.Trigger{Kind: workflow.OnTime, Object: "opportunity", Field: "expected_close", Offset: workflow.Duration(-72 * time.Hour)},
+		Condition: "amount >= 500",
+		Actions:   []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "Chase {{.name}}"})}})
+	mk := func(name string, amount int64, closeIn time.Duration) *sales.Opportunity {
+		o, err := f.app.Sales.Opportunities.Create(f.ctx, sales.NewOpportunity{Name: name, Amount: storage.Money{Amount: amount, Currency: "USD"},
+			ExpectedClose: start.Add(closeIn)})
+		must(t, "opportunity", err)
+		return o
+	}
+	soon := mk("Soon", 1000, 5*24*time.Hour)
+	later := mk("Later", 1000, 10*24*time.Hour)
+	small := mk("Small", 100, 5*24*time.Hour)
+	f.settle()
+	f.clock.Add(24 * time.Hour)
+	f.settle()
+	if n := len(f.runs(rule.ID)); n != 0 {
+		t.Fatalf("%d runs a day in, want 0", n)
+	}
+	f.clock.Add(24*time.Hour + time.Minute) // Soon closes in 3 days minus a minute
+	f.settle()
+	f.settle()
+	if got := f.tasksOf(soon.ID); len(got) != 1 || got[0].Title != "Chase Soon" {
+		t.Fatalf("tasks of Soon = %v", got)
+	}
+	if len(f.tasksOf(small.ID))+len(f.tasksOf(later.ID)) != 0 {
+		t.Fatal("a deal outside the condition or the window got a task")
+	}
+	f.clock.Add(6 * 24 * time.Hour)
+	f.settle()
+	if len(f.tasksOf(later.ID)) != 1 || len(f.tasksOf(soon.ID)) != 1 {
+		t.Fatalf("after 8 days: Later %d tasks, Soon %d", len(f.tasksOf(later.ID)), len(f.tasksOf(soon.ID)))
+	}
+
+	// A cron schedule: every day at 09:00 UTC, for each lead.
+	cron := f.rule(workflow.NewRule{Name: "Daily", Enabled: true,
+		Trigger:   workflow.Trigger{Kind: workflow.OnSchedule, Object: "contact", Cron: "0 9 * * *"},
+		Condition: "lifecycle == 'lead'",
+		Actions:   []workflow.Action{workflow.AddTag("pinged")}})
+	lead := f.contact(f.ctx, contacts.NewContact{FirstName: "Lead", Lifecycle: contacts.LifecycleLead})
+	cust := f.contact(f.ctx, contacts.NewContact{FirstName: "Cust", Lifecycle: contacts.LifecycleCustomer})
+	f.settle() // the first scan only starts the schedule
+	next := f.clock.Now().Truncate(24 * time.Hour).Add(9 * time.Hour)
+	if !next.After(f.clock.Now()) {
+		next = next.Add(24 * time.Hour)
+	}
+	f.clock.Add(next.Sub(f.clock.Now()) - time.Minute)
+	f.settle()
+	if n := len(f.runs(cron.ID)); n != 0 {
+		t.Fatalf("%d cron runs before 09:00", n)
+	}
+	f.clock.Add(2 * time.Minute)
+	f.settle()
+	f.settle()
+	if n := len(f.runs(cron.ID)); n != 1 {
+		t.Fatalf("%d cron runs after 09:00, want 1", n)
+	}
+	if !slices.Contains(f.contactNow(lead.ID).Tags, "pinged") || slices.Contains(f.contactNow(cust.ID).Tags, "pinged") {
+		t.Fatal("the schedule did not tag exactly the lead")
+	}
+	// Three days pass without an engine: the missed ticks fire once.
+	f.clock.Add(72 * time.Hour)
+	f.settle()
+	if n := len(f.runs(cron.ID)); n != 2 {
+		t.Fatalf("%d cron runs after three missed days, want 2", n)
+	}
+}
+
+// testWorkflowDryRun checks that a dry run renders what a rule would do,
+// and does nothing; and manual runs and round-robin assignment.
+func testWorkflowDryRun(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{})
+	rule := workflow.Rule{Name: "Preview", Enabled: true,
+		Trigger:   workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Condition: "'vip' in tags",
+		Actions: []workflow.Action{
+			workflow.SendEmail(workflow.EmailParams{From: "crm@example.com", Subject: "Welcome, {{.first_name}}", Text: "Hi {{.first_name}} from {{.custom.region}}"}),
+			workflow.CreateTask(workflow.TaskParams{Title: "Call {{.first_name}}", DueIn: workflow.Duration(24 * time.Hour)}),
+			workflow.UpdateField("job_title", "VIP {{.job_title}}"),
+		}}
+	_, err := f.app.Fields.Define(f.ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "region", Label: "Region", Type: contacts.FieldText})
+	must(t, "field", err)
+	vip := f.contact(f.ctx, contacts.NewContact{FirstName: "Vera", Email: "vera@example.com", JobTitle: "CEO", Tags: []string{"vip"}, Custom: map[string]any{"region": "EMEA"}})
+	plain := f.contact(f.ctx, contacts.NewContact{FirstName: "Paul"})
+	before := f.counts(f.ctx)
+	dry, err := f.app.Workflow.DryRun(f.ctx, rule, storage.Ref{Type: "contact", ID: vip.ID})
+	must(t, "dry run", err)
+	if !dry.Matched || len(dry.Actions) != 3 {
+		t.Fatalf("dry run = %+v", dry)
+	}
+	msg, ok := dry.Actions[0].Params.(workflow.Message)
+	if !ok || msg.Subject != "Welcome, Vera" || msg.Text != "Hi Vera from EMEA" || !slices.Equal(msg.To, []string{"vera@example.com"}) {
+		t.Errorf("dry-run email = %#v", dry.Actions[0].Params)
+	}
+	if task, ok := dry.Actions[1].Params.(sales.NewTask); !ok || task.Title != "Call Vera" || task.Due.IsZero() {
+		t.Errorf("dry-run task = %#v", dry.Actions[1].Params)
+	}
+	if set, ok := dry.Actions[2].Params.(map[string]any); !ok || set["job_title"] != "VIP CEO" {
+		t.Errorf("dry-run field = %#v", dry.Actions[2].Params)
+	}
+	dry, err = f.app.Workflow.DryRun(f.ctx, rule, storage.Ref{Type: "contact", ID: plain.ID})
+	must(t, "dry run", err)
+	if dry.Matched || len(dry.Actions) != 0 {
+		t.Errorf("dry run of a record the condition refuses = %+v", dry)
+	}
+	f.settle()
+	if after := f.counts(f.ctx); after != before {
+		t.Errorf("a dry run wrote: %+v -> %+v", before, after)
+	}
+	_, err = f.app.Workflow.DryRun(f.ctx, workflow.Rule{Name: "bad", Trigger: rule.Trigger, Condition: "nope", Actions: rule.Actions}, storage.Ref{Type: "contact", ID: vip.ID})
+	wantFields(t, "dry run of a bad rule", err, "condition")
+
+	// Round robin over three members, by hand.
+	var members []string
+	for i := range 3 {
+		m, err := f.app.Access.CreateMember(f.ctx, access.NewMember{Name: fmt.Sprint("Rep ", i), Email: fmt.Sprintf("rep%d@example.com", i), Role: access.RoleRep})
+		must(t, "member", err)
+		members = append(members, m.ID)
+	}
+	rr := f.rule(workflow.NewRule{Name: "Assign", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnManual, Object: "contact"},
+		Actions: []workflow.Action{workflow.AssignOwner(workflow.AssignParams{
+			Rules:   []workflow.AssignRule{{When: "'vip' in tags", Owner: members[0]}},
+			Members: members[1:]})}})
+	var people []*contacts.Contact
+	for i := range 4 {
+		people = append(people, f.contact(f.ctx, contacts.NewContact{FirstName: fmt.Sprint("P", i)}))
+	}
+	for _, c := range append(people, vip) {
+		_, err := f.app.Workflow.Trigger(f.ctx, rr.ID, storage.Ref{Type: "contact", ID: c.ID})
+		must(t, "trigger", err)
+	}
+	_, err = f.app.Workflow.Trigger(f.ctx, rr.ID, storage.Ref{Type: "account", ID: vip.ID})
+	wantFields(t, "trigger on the wrong object", err, "ref")
+	f.settle()
+	owners := map[string]int{}
+	for _, c := range people {
+		owners[f.contactNow(c.ID).OwnerID]++
+	}
+	if owners[members[1]] != 2 || owners[members[2]] != 2 {
+		t.Errorf("round robin gave %v", owners)
+	}
+	if got := f.contactNow(vip.ID).OwnerID; got != members[0] {
+		t.Errorf("the VIP went to %q, want the rule's owner", got)
+	}
+}
