@@ -249,7 +249,9 @@ func Enroll(rule string) Action { return NewAction(ActionEnroll, SequenceParams{
 
 // ExitSequence returns an action that ends the record's runs of the named
 // rule.
-func ExitSequence(rule string) Action { return NewAction(ActionExitSequence, SequenceParams{Rule: rule}) }
+func ExitSequence(rule string) Action {
+	return NewAction(ActionExitSequence, SequenceParams{Rule: rule})
+}
 
 // decodeParams unmarshals raw into v, strictly.
 func decodeParams(raw json.RawMessage, v any) error {
