@@ -825,7 +825,7 @@ func sequenceHandler(enroll bool) Handler {
 					return map[string]any{"run_id": page.Items[0].ID, "note": "already enrolled"}, nil
 				}
 			}
-			run, _, err := call.e.startRun(ctx, target, call.Subject, nil, "enroll:"+call.Key, call.Run.Depth, OnManual)
+			run, _, err := call.e.startRun(ctx, target, call.Subject, nil, "enroll:"+call.Key, call.Run.Depth, OnManual, true)
 			if err != nil {
 				return nil, err
 			}

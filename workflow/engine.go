@@ -45,6 +45,12 @@ type Config struct {
 	Workers int
 	// BatchSize is how many events or jobs one round reads. Default: 100.
 	BatchSize int
+	// DeferMatching makes the dispatcher queue a match job per event
+	// instead of matching events (and running the first database actions
+	// of their runs) in the transaction that moves its cursor: matching is
+	// then spread over the workers, of several processes on Postgres, at
+	// the cost of more writes. Default: false.
+	DeferMatching bool
 	// PollInterval is how long Start waits when there is nothing to do.
 	// Default: 250ms.
 	PollInterval time.Duration

@@ -16,10 +16,25 @@ import (
 const cursorEvents = "events"
 
 // dispatch reads one batch of committed events after the stored cursor of
-// scope ws and, in the same transaction, queues a match job for each event
-// that may set off a rule and moves the cursor past the batch: an event is
-// matched once, whatever happens to the process.
+// scope ws and, in the same transaction, matches each event to the rules
+// and moves the cursor past the batch: an event is matched once, whatever
+// happens to the process. Matching runs inline, with the runs' first
+// database actions (see Config.DeferMatching); if anything of the batch
+// fails, the transaction rolls back and the batch is dispatched again as
+// one match job per event, each retried on its own.
 func (e *Engine) dispatch(ctx context.Context, ws string) (int, error) {
+	if e.cfg.DeferMatching {
+		return e.dispatchBatch(ctx, ws, false)
+	}
+	n, err := e.dispatchBatch(ctx, ws, true)
+	if err != nil && ctx.Err() == nil {
+		e.cfg.Logger.Debug("workflow: inline matching failed; queueing match jobs", "err", err)
+		return e.dispatchBatch(ctx, ws, false)
+	}
+	return n, err
+}
+
+func (e *Engine) dispatchBatch(ctx context.Context, ws string, inline bool) (int, error) {
 	n := 0
 	err := e.store.RunInTx(sysCtx(ctx, ws), func(ctx context.Context) error {
 		cur, err := e.store.LockCursor(ctx, ws, cursorEvents)
@@ -45,6 +60,12 @@ func (e *Engine) dispatch(ctx context.Context, ws string) (int, error) {
 				return err
 			}
 			if !rs.interested(ev) {
+				continue
+			}
+			if inline {
+				if err := e.match(sysCtx(ctx, ev.WorkspaceID), ev, rs, true); err != nil {
+					return fmt.Errorf("event %s: %w", ev.ID, err)
+				}
 				continue
 			}
 			payload, err := json.Marshal(ev)
@@ -141,9 +162,8 @@ func (e *Engine) hold(ctx context.Context, j *Job) error {
 	return nil
 }
 
-// runMatch evaluates the rules event triggers of the job's event, and
-// starts a run of each that accepts its record; it also ends the runs
-// that an exit trigger of the event stops.
+// runMatch runs a match job: it matches the job's event in one
+// transaction with the job's completion.
 func (e *Engine) runMatch(ctx context.Context, j *Job) error {
 	var ev storage.Event
 	if err := json.Unmarshal(j.Payload, &ev); err != nil {
@@ -153,9 +173,30 @@ func (e *Engine) runMatch(ctx context.Context, j *Job) error {
 	if err != nil {
 		return e.failJob(ctx, j, nil, err)
 	}
+	err = e.store.RunInTx(ctx, func(ctx context.Context) error {
+		if err := e.hold(ctx, j); err != nil {
+			return err
+		}
+		if err := e.match(ctx, &ev, rs, false); err != nil {
+			return err
+		}
+		j.State, j.FinishedAt = JobSucceeded, e.now()
+		return e.store.SetJob(ctx, j)
+	})
+	if err != nil && !errors.Is(err, errLeaseLost) {
+		return e.failJob(ctx, j, nil, err)
+	}
+	return err
+}
+
+// match evaluates the rules that event ev triggers and starts a run of
+// each that accepts its record (with inline, running its first database
+// actions at once); it also ends the runs that an exit trigger of the
+// event stops. It runs in the context's transaction.
+func (e *Engine) match(ctx context.Context, ev *storage.Event, rs *ruleSet, inline bool) error {
 	var start []*compiled
 	for _, c := range rs.byObj[ev.Subject.Type] {
-		if c.rule.Trigger.matches(&ev) {
+		if c.rule.Trigger.matches(ev) {
 			start = append(start, c)
 		}
 	}
@@ -166,68 +207,67 @@ func (e *Engine) runMatch(ctx context.Context, j *Job) error {
 	var exits []exit
 	for _, c := range rs.exitObj[ev.Subject.Type] {
 		for i, t := range c.rule.Exit.On {
-			if t.matches(&ev) {
+			if t.matches(ev) {
 				exits = append(exits, exit{c, i})
 			}
 		}
 	}
+	if len(start)+len(exits) == 0 {
+		return nil
+	}
+	var rec storage.Record
 	var fields filterexpr.Record
 	var links []storage.Ref
-	if len(start)+len(exits) > 0 {
-		rec, err := e.get(ctx, ev.Subject)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			fields = eventFields(&ev)
-		case err != nil:
-			return e.failJob(ctx, j, nil, err)
-		default:
-			fields = fieldsOf(rec)
-			if l, ok := rec.(storage.Linked); ok {
-				links = l.Links()
-			}
+	rec, err := e.get(ctx, ev.Subject)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		rec, fields = nil, eventFields(ev)
+	case err != nil:
+		return err
+	default:
+		fields = fieldsOf(rec)
+		if l, ok := rec.(storage.Linked); ok {
+			links = l.Links()
 		}
 	}
 	now := e.now()
-	err = e.store.RunInTx(ctx, func(ctx context.Context) error {
-		if err := e.hold(ctx, j); err != nil {
+	for _, c := range start {
+		if c.cond != nil {
+			ok, err := c.cond.Match(fields, now)
+			if err != nil || !ok {
+				continue
+			}
+		}
+		run, started, err := e.startRun(ctx, c.rule, ev.Subject, ev, "event:"+ev.ID+":"+c.rule.ID, ev.Depth+1, OnEvent, !inline)
+		if err != nil {
 			return err
 		}
-		for _, c := range start {
-			if c.cond != nil {
-				ok, err := c.cond.Match(fields, now)
-				if err != nil || !ok {
-					continue
-				}
-			}
-			if _, _, err := e.startRun(ctx, c.rule, ev.Subject, &ev, "event:"+ev.ID+":"+c.rule.ID, ev.Depth+1, OnEvent); err != nil {
+		if started && inline && run.State == RunRunning {
+			if err := e.runInline(ctx, run, ev, rec); err != nil {
 				return err
 			}
 		}
-		for _, x := range exits {
-			if x.i < len(x.c.exitOn) && x.c.exitOn[x.i] != nil {
-				if ok, err := x.c.exitOn[x.i].Match(fields, now); err != nil || !ok {
-					continue
-				}
-			}
-			for _, ref := range append([]storage.Ref{ev.Subject}, links...) {
-				if err := e.exitRuns(ctx, x.c.rule.ID, ref, "exit event "+ev.Type); err != nil {
-					return err
-				}
+	}
+	for _, x := range exits {
+		if x.i < len(x.c.exitOn) && x.c.exitOn[x.i] != nil {
+			if ok, err := x.c.exitOn[x.i].Match(fields, now); err != nil || !ok {
+				continue
 			}
 		}
-		j.State, j.FinishedAt = JobSucceeded, now
-		return e.store.SetJob(ctx, j)
-	})
-	if err != nil && !errors.Is(err, errLeaseLost) {
-		return e.failJob(ctx, j, nil, err)
+		for _, ref := range append([]storage.Ref{ev.Subject}, links...) {
+			if err := e.exitRuns(ctx, x.c.rule.ID, ref, "exit event "+ev.Type); err != nil {
+				return err
+			}
+		}
 	}
-	return err
+	return nil
 }
 
 // startRun starts a run of rule about subject, unless a run with key
-// exists: it stores the run and queues its first step. A run deeper than
+// exists: it stores the run and, with queue, queues its first step (else
+// the caller runs it, see runInline). A run deeper than
 // Config.MaxDepth is stored as stopped and runs nothing.
-func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, ev *storage.Event, key string, depth int, trigger TriggerKind) (*Run, bool, error) {
+func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, ev *storage.Event, key string, depth int, trigger TriggerKind, queue bool) (*Run, bool, error) {
 	now := e.now()
 	run := &Run{ID: storage.NewID(), WorkspaceID: storage.WorkspaceFrom(ctx), Key: key, RuleID: rule.ID, RuleVersion: rule.Version,
 		Rule: *rule, Subject: subject, Trigger: trigger, Depth: depth, State: RunRunning, StartedAt: now}
@@ -241,11 +281,89 @@ func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, 
 		return run, ok, err
 	}
 	ok, err := e.store.InsertRun(ctx, run)
-	if err != nil || !ok {
+	if err != nil || !ok || !queue {
 		return run, ok, err
 	}
-	_, err = e.store.Enqueue(ctx, e.newJob(run.WorkspaceID, run.Key+":0", JobStep, run.ID, 0, nil, now))
-	return run, true, err
+	return run, true, e.queueStep(ctx, run, now)
+}
+
+// queueStep queues the job of the run's next step, due at.
+func (e *Engine) queueStep(ctx context.Context, run *Run, at time.Time) error {
+	_, err := e.store.Enqueue(ctx, e.newJob(run.WorkspaceID, run.Key+":"+strconv.Itoa(run.Step), JobStep, run.ID, run.Step, nil, at))
+	return err
+}
+
+// runInline runs the steps of a run just started, in the context's
+// transaction, as long as they are built-in database actions: up to the
+// end, a wait, an external action or one of the host's, whose step it
+// queues as a job. rec is the
+// run's record as read for matching (nil when gone). An action's error is
+// returned: the caller's transaction rolls back, and the work is done
+// again through jobs, where failures are recorded and retried.
+func (e *Engine) runInline(ctx context.Context, run *Run, ev *storage.Event, rec storage.Record) error {
+	actx := storage.WithDepth(storage.AsSystemActor(ctx, "workflow:"+run.Rule.Name), run.Depth)
+	for run.Step < len(run.Rule.Actions) {
+		act := run.Rule.Actions[run.Step]
+		h, err := e.handler(act.Type)
+		if err != nil {
+			return err
+		}
+		if h.External || !h.builtin {
+			// Outside effects, and the host's actions (which may have
+			// effects a rolled-back batch cannot undo), run as jobs.
+			break
+		}
+		if run.Subject.ID != "" && (rec == nil || run.Step > 0) {
+			if rec, err = e.get(ctx, run.Subject); err != nil {
+				return err
+			}
+		}
+		started := time.Now()
+		call := e.newCall(run, run.Step, rec)
+		call.Event = ev
+		out, err := h.Run(actx, call)
+		if err != nil {
+			return err
+		}
+		e.recordStep(run, call, out, 1, time.Since(started))
+		if call.waitUntil.After(call.Now) {
+			run.State = RunWaiting
+			if err := e.queueStep(ctx, run, call.waitUntil); err != nil {
+				return err
+			}
+			return e.store.UpdateRun(ctx, run)
+		}
+	}
+	if run.Step < len(run.Rule.Actions) {
+		if err := e.queueStep(ctx, run, e.now()); err != nil {
+			return err
+		}
+	}
+	return e.store.UpdateRun(ctx, run)
+}
+
+// newCall returns the call of step of run about rec.
+func (e *Engine) newCall(run *Run, step int, rec storage.Record) *Call {
+	act := run.Rule.Actions[step]
+	call := &Call{Run: run, Step: step, Action: act, Params: act.Params, Subject: run.Subject,
+		Key: run.ID + ":" + strconv.Itoa(step), Attempt: 1, Now: e.now(), e: e}
+	if rec != nil {
+		call.Record, call.Fields = rec, fieldsOf(rec)
+	}
+	return call
+}
+
+// recordStep records a step done in run, and ends the run after its last
+// step.
+func (e *Engine) recordStep(run *Run, call *Call, out any, attempt int, took time.Duration) {
+	now := e.now()
+	run.Steps = append(run.Steps, StepResult{Step: call.Step, Action: call.Action.Type, At: now, Duration: took, Attempt: attempt, Output: out})
+	run.Step = call.Step + 1
+	run.State = RunRunning
+	if run.Step >= len(run.Rule.Actions) {
+		run.State, run.FinishedAt = RunSucceeded, now
+		run.Duration = now.Sub(run.StartedAt)
+	}
 }
 
 // exitRuns ends the running and waiting runs of rule ruleID about
@@ -299,14 +417,15 @@ func (e *Engine) runStep(ctx context.Context, j *Job) error {
 	if err != nil {
 		return e.failJob(ctx, j, run, Permanent(err))
 	}
-	call := &Call{Run: run, Step: j.Step, Action: act, Params: act.Params, Subject: run.Subject, Key: run.ID + ":" + strconv.Itoa(j.Step),
-		Attempt: j.Attempt, Now: now, e: e}
+	var rec storage.Record
 	if run.Subject.ID != "" {
-		rec, err := e.get(ctx, run.Subject)
-		if err != nil {
+		if rec, err = e.get(ctx, run.Subject); err != nil {
 			return e.failJob(ctx, j, run, err)
 		}
-		call.Record, call.Fields = rec, fieldsOf(rec)
+	}
+	call := e.newCall(run, j.Step, rec)
+	call.Attempt = j.Attempt
+	if run.Subject.ID != "" {
 		if j.Step > 0 && run.Rule.Actions[j.Step-1].Type == ActionWait && run.Rule.Exit.When != "" {
 			c, err := e.compile(ctx, &run.Rule)
 			if err != nil {
@@ -373,20 +492,14 @@ func (a actionError) Unwrap() error { return a.err }
 // advance records a step done, and queues the next one (at the time a
 // Wait asked for) or ends the run.
 func (e *Engine) advance(ctx context.Context, run *Run, j *Job, call *Call, out any, took time.Duration) error {
-	now := e.now()
-	run.Steps = append(run.Steps, StepResult{Step: j.Step, Action: call.Action.Type, At: now, Duration: took, Attempt: j.Attempt, Output: out})
-	run.Step = j.Step + 1
-	j.State, j.FinishedAt = JobSucceeded, now
-	if run.Step >= len(run.Rule.Actions) {
-		run.State, run.FinishedAt = RunSucceeded, now
-		run.Duration = now.Sub(run.StartedAt)
-	} else {
-		at := now
-		run.State = RunRunning
-		if call.waitUntil.After(now) {
+	e.recordStep(run, call, out, j.Attempt, took)
+	j.State, j.FinishedAt = JobSucceeded, e.now()
+	if run.State != RunSucceeded {
+		at := e.now()
+		if call.waitUntil.After(at) {
 			at, run.State = call.waitUntil, RunWaiting
 		}
-		if _, err := e.store.Enqueue(ctx, e.newJob(run.WorkspaceID, run.Key+":"+strconv.Itoa(run.Step), JobStep, run.ID, run.Step, nil, at)); err != nil {
+		if err := e.queueStep(ctx, run, at); err != nil {
 			return err
 		}
 	}

@@ -100,7 +100,7 @@ func (e *Engine) scanTime(ctx context.Context, ws string, c *compiled) (int, err
 				at, _ := fieldsOf(rec)[r.Trigger.Field].(time.Time)
 				ref := storage.Ref{Type: r.Trigger.Object, ID: rec.RecordMeta().ID}
 				key := "time:" + r.ID + ":" + ref.ID + ":" + strconv.FormatInt(at.UnixMicro(), 10)
-				_, started, err := e.startRun(ctx, r, ref, nil, key, 1, OnTime)
+				_, started, err := e.startRun(ctx, r, ref, nil, key, 1, OnTime, true)
 				if err != nil {
 					return err
 				}
@@ -155,7 +155,7 @@ func (e *Engine) scanCron(ctx context.Context, ws string, c *compiled) (int, err
 		}
 		stamp := strconv.FormatInt(tick.Unix(), 10)
 		if r.Trigger.Object == "" {
-			_, started, err := e.startRun(ctx, r, storage.Ref{}, nil, "cron:"+r.ID+":"+stamp, 1, OnSchedule)
+			_, started, err := e.startRun(ctx, r, storage.Ref{}, nil, "cron:"+r.ID+":"+stamp, 1, OnSchedule, true)
 			if err != nil {
 				return err
 			}
@@ -179,7 +179,7 @@ func (e *Engine) scanCron(ctx context.Context, ws string, c *compiled) (int, err
 			}
 			for _, rec := range recs {
 				ref := storage.Ref{Type: r.Trigger.Object, ID: rec.RecordMeta().ID}
-				_, started, err := e.startRun(ctx, r, ref, nil, "cron:"+r.ID+":"+stamp+":"+ref.ID, 1, OnSchedule)
+				_, started, err := e.startRun(ctx, r, ref, nil, "cron:"+r.ID+":"+stamp+":"+ref.ID, 1, OnSchedule, true)
 				if err != nil {
 					return err
 				}
@@ -216,7 +216,7 @@ func (e *Engine) Trigger(ctx context.Context, ruleID string, ref storage.Ref) (*
 				return err
 			}
 		}
-		run, _, err := e.startRun(ctx, r, ref, nil, "manual:"+storage.NewID(), storage.DepthFrom(ctx)+1, OnManual)
+		run, _, err := e.startRun(ctx, r, ref, nil, "manual:"+storage.NewID(), storage.DepthFrom(ctx)+1, OnManual, true)
 		out = run
 		return err
 	})

@@ -199,7 +199,15 @@ func testWorkflowRules(t *testing.T, h Harness) {
 // testWorkflowEvents checks event triggers end to end: conditions, field
 // changes from and to values, the actions' writes and the run history.
 func testWorkflowEvents(t *testing.T, h Harness) {
-	f := newFlow(t, h, workflow.Config{})
+	for _, deferred := range []bool{false, true} {
+		t.Run(fmt.Sprintf("DeferMatching=%v", deferred), func(t *testing.T) {
+			testWorkflowEventsMode(t, h, deferred)
+		})
+	}
+}
+
+func testWorkflowEventsMode(t *testing.T, h Harness, deferred bool) {
+	f := newFlow(t, h, workflow.Config{DeferMatching: deferred})
 	welcome := f.rule(workflow.NewRule{Name: "Welcome leads", Enabled: true,
 		Trigger:   workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
 		Condition: "lifecycle == 'lead' && email endsWith '@acme.example'",
