@@ -11,6 +11,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/crmkit/crm/contacts"
@@ -132,8 +133,9 @@ type Engine struct {
 	actions map[string]Handler
 	code    []*Rule // rules defined in Go
 
-	cache ruleCache
-	tmpl  templateCache
+	cache    ruleCache
+	tmpl     templateCache
+	progress atomic.Int64 // runs started and jobs run, for Drain
 }
 
 // New returns an engine on store, with the built-in objects (contacts,
@@ -300,28 +302,27 @@ func (e *Engine) Start(ctx context.Context) error {
 // Drain runs, in the calling goroutine, everything that is due now:
 // dispatching committed events, due jobs (and the jobs they make due), and
 // due time triggers and schedules, until nothing is left. Jobs waiting for
-// a later time (a Wait, a retry) stay. It returns how many jobs it ran
-// (matches and steps) and runs schedules started. For tests, scripts and
+// a later time (a Wait, a retry) stay. It returns how much it did: runs
+// started and jobs run; 0 means nothing was due. For tests, scripts and
 // hosts that drive the engine from their own loop.
 func (e *Engine) Drain(ctx context.Context) (int, error) {
-	total := 0
+	before := e.progress.Load()
 	for {
 		n1, err := e.dispatchAll(ctx)
 		if err != nil {
-			return total, err
+			return int(e.progress.Load() - before), err
 		}
 		n2, err := e.scheduleAll(ctx)
 		if err != nil {
-			return total, err
+			return int(e.progress.Load() - before), err
 		}
 		n3, err := e.workAll(ctx)
 		if err != nil {
-			return total, err
+			return int(e.progress.Load() - before), err
 		}
 		if n1+n2+n3 == 0 {
-			return total, nil
+			return int(e.progress.Load() - before), nil
 		}
-		total += n2 + n3
 	}
 }
 

@@ -122,6 +122,7 @@ func (e *Engine) work(ctx context.Context, ws string) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
+		e.progress.Add(1)
 		if err := e.runJob(ctx, j); err != nil {
 			errs = append(errs, fmt.Errorf("workflow: job %s (%s): %w", j.ID, j.Key, err))
 		}
@@ -281,6 +282,9 @@ func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, 
 		return run, ok, err
 	}
 	ok, err := e.store.InsertRun(ctx, run)
+	if ok {
+		e.progress.Add(1)
+	}
 	if err != nil || !ok || !queue {
 		return run, ok, err
 	}
