@@ -262,15 +262,10 @@ func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, e
 		if err != nil {
 			return err
 		}
-		var ids []string
 		for _, l := range leads {
-			if err := c.store.Leads().Delete(ctx, l, storage.WithEventType("lead.erased")); err != nil {
+			if err := c.forgetLead(ctx, l.ID, false); err != nil {
 				return err
 			}
-			ids = append(ids, l.ID)
-		}
-		if err := c.store.ScrubEvents(ctx, ids...); err != nil {
-			return err
 		}
 		out, err = c.people.Erase(ctx, contactID)
 		return err

@@ -134,7 +134,11 @@ func (cs *Consents) Granted(ctx context.Context, contactID, purpose string) (boo
 // the answer to a GDPR access request. crm.CRM.PersonalData adds the
 // records of the other modules.
 type PersonalData struct {
-	ExportedAt time.Time       `json:"exported_at"`
+	ExportedAt time.Time `json:"exported_at"`
+	// Personal lists the fields of the contact, and of its account, that
+	// hold personal data and have a value: the built-in ones
+	// (PersonalBuiltins) and the custom fields marked Personal.
+	Personal   []PersonalField `json:"personal_fields"`
 	Contact    *Contact        `json:"contact"`
 	Account    *Account        `json:"account,omitempty"`
 	Activities []*Activity     `json:"activities"`
@@ -153,9 +157,19 @@ func (s *Service) PersonalData(ctx context.Context, id string) (*PersonalData, e
 		return nil, err
 	}
 	pd := &PersonalData{ExportedAt: storage.Now(), Contact: c, Related: map[string]any{}}
+	if pd.Personal, err = s.personalFields(ctx, ObjectContact, c); err != nil {
+		return nil, err
+	}
 	if c.AccountID != "" {
 		if pd.Account, err = s.Accounts.Get(ctx, c.AccountID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
+		}
+		if pd.Account != nil {
+			af, err := s.personalFields(ctx, ObjectAccount, pd.Account)
+			if err != nil {
+				return nil, err
+			}
+			pd.Personal = append(pd.Personal, af...)
 		}
 	}
 	q := storage.ListQuery{Filter: storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}

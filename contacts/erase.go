@@ -7,17 +7,21 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/crmkit/crm/storage"
 )
 
-// Erasure is what Erase removed.
+// Erasure is what Erase removed, or Anonymise.
 type Erasure struct {
-	ContactID  string `json:"contact_id"`
-	Activities int    `json:"activities"`
-	Consents   int    `json:"consents"`
-	Tombstone  bool   `json:"tombstone"`
+	ContactID string `json:"contact_id"`
+	// Anonymised is set when the contact was kept without its personal
+	// data (Anonymise) rather than deleted.
+	Anonymised bool `json:"anonymised,omitempty"`
+	Activities int  `json:"activities"`
+	Consents   int  `json:"consents"`
+	Tombstone  bool `json:"tombstone"`
 	// Scrubbed are the records whose change events lost their values.
 	Scrubbed []string `json:"scrubbed"`
 }
@@ -26,12 +30,39 @@ type Erasure struct {
 // one transaction: the contact, the activities linked to it, its consents,
 // its search document, and the values in every past change event of those
 // records, of the contacts merged into it and of the records their merges
-// removed (their snapshots go with the events). When Options.TombstoneKey is set it keeps a tombstone, a keyed
-// hash of the email, so that imports can refuse the address later
-// (ImportOptions.SkipErased). The caller needs the right to delete the
-// contact. crm.CRM.Erase also erases the person's leads.
+// removed (their snapshots go with the events). When Options.TombstoneKey
+// is set it keeps a tombstone, a keyed hash of the email, so that imports
+// can refuse the address later (ImportOptions.SkipErased). The caller needs
+// the right to delete the contact. crm.CRM.Erase also erases the person's
+// leads.
 func (s *Service) Erase(ctx context.Context, id string) (*Erasure, error) {
-	out := &Erasure{ContactID: id}
+	return s.forget(ctx, id, false)
+}
+
+// Anonymise removes a person's personal data but keeps the contact, in
+// one transaction: the fields that hold personal data (PersonalFields:
+// names, email addresses, phones, addresses, profiles, job title,
+// department, and the custom fields marked Personal) are emptied and the
+// contact is tagged TagAnonymised (event contact.anonymised); its other
+// fields (account, lifecycle, source, owner, tags, unmarked custom
+// fields) stay, and so do the records of other modules that refer to it
+// (deals, orders), so figures still add up. Its activities and consents
+// are deleted, and the past change events of all of them are scrubbed,
+// as by Erase; with Options.TombstoneKey the email gets a tombstone. An
+// anonymised contact has no name: an update must give it one again.
+// The caller needs update rights on the contact and delete rights on its
+// activities and consents; a role that hides contact fields cannot
+// anonymise (ErrForbidden).
+func (s *Service) Anonymise(ctx context.Context, id string) (*Erasure, error) {
+	if err := noHiddenFields(ctx, ObjectContact); err != nil {
+		return nil, err
+	}
+	return s.forget(ctx, id, true)
+}
+
+// forget is Erase, or Anonymise with anonymise.
+func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasure, error) {
+	out := &Erasure{ContactID: id, Anonymised: anonymise}
 	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
 		c, err := s.store.Contacts().Get(ctx, id)
 		if err != nil {
@@ -72,7 +103,21 @@ func (s *Service) Erase(ctx context.Context, id string) (*Erasure, error) {
 			scrub = append(scrub, cn.ID)
 			out.Consents++
 		}
-		if err := s.store.Contacts().Delete(ctx, c, storage.WithEventType("contact.erased")); err != nil {
+		if anonymise {
+			fields, err := s.Fields.Personal(ctx, ObjectContact)
+			if err != nil {
+				return err
+			}
+			_, err = storage.Modify(ctx, s.store, s.store.Contacts(), id, 0, func(ctx context.Context, next *Contact) error {
+				blank(contactFields, next, &next.Custom, fields)
+				next.Tags = append(slices.Clone(next.Tags), TagAnonymised)
+				next.Tags, _ = NormalizeTags(next.Tags)
+				return nil
+			}, storage.WithEventType("contact.anonymised"))
+			if err != nil {
+				return err
+			}
+		} else if err := s.store.Contacts().Delete(ctx, c, storage.WithEventType("contact.erased")); err != nil {
 			return err
 		}
 		if err := s.store.ScrubEvents(ctx, scrub...); err != nil {
@@ -122,6 +167,10 @@ type RetentionPolicy struct {
 	// InactiveMonths: contacts not changed, and without an activity, for
 	// this many months are erased. Required, at least 1.
 	InactiveMonths int
+	// Anonymise keeps the contacts and removes their personal data
+	// (Anonymise) instead of erasing them; contacts anonymised already are
+	// left alone.
+	Anonymise bool
 	// DryRun lists them without erasing.
 	DryRun bool
 	// Limit bounds how many one run erases (default 1000); run again for
@@ -137,9 +186,11 @@ type RetentionReport struct {
 	DryRun   bool     `json:"dry_run,omitempty"`
 }
 
-// ApplyRetention erases (Erase) the contacts inactive for
-// policy.InactiveMonths: last changed before the cutoff and with no
-// activity since. It runs on demand; a workflow schedule can run it later.
+// ApplyRetention erases (Erase), or anonymises (Anonymise), the contacts
+// inactive for policy.InactiveMonths: last changed before the cutoff and
+// with no activity since. It runs on demand; a workflow schedule can run
+// it later. crm.CRM.ApplyRetention also handles the person's leads, and
+// leads on their own.
 func (s *Service) ApplyRetention(ctx context.Context, policy RetentionPolicy) (*RetentionReport, error) {
 	if policy.InactiveMonths < 1 {
 		return nil, storage.Invalid("inactive_months", "must be at least 1")
@@ -148,8 +199,11 @@ func (s *Service) ApplyRetention(ctx context.Context, policy RetentionPolicy) (*
 		policy.Limit = 1000
 	}
 	rep := &RetentionReport{Cutoff: storage.Now().AddDate(0, -policy.InactiveMonths, 0), DryRun: policy.DryRun}
-	q := storage.ListQuery{Filter: storage.Cmp{Field: "updated_at", Op: storage.OpLt, Value: rep.Cutoff},
-		Sort: []storage.Sort{{Field: "updated_at"}}, PageQuery: storage.PageQuery{Limit: 200}}
+	filter := storage.Filter(storage.Cmp{Field: "updated_at", Op: storage.OpLt, Value: rep.Cutoff})
+	if policy.Anonymise {
+		filter = storage.And{filter, storage.Not{Filter: storage.HasTag(TagAnonymised)}}
+	}
+	q := storage.ListQuery{Filter: filter, Sort: []storage.Sort{{Field: "updated_at"}}, PageQuery: storage.PageQuery{Limit: 200}}
 	for len(rep.Contacts) < policy.Limit {
 		page, err := s.store.Contacts().List(ctx, q)
 		if err != nil {
@@ -178,8 +232,12 @@ func (s *Service) ApplyRetention(ctx context.Context, policy RetentionPolicy) (*
 	if policy.DryRun {
 		return rep, nil
 	}
+	forget := s.Erase
+	if policy.Anonymise {
+		forget = s.Anonymise
+	}
 	for _, id := range rep.Contacts {
-		if _, err := s.Erase(ctx, id); err != nil {
+		if _, err := forget(ctx, id); err != nil {
 			return rep, fmt.Errorf("contact %s: %w", id, err)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,12 @@ type ExportOptions struct {
 	Where string
 	// Filter, when set, is a filter tree, combined with Where.
 	Filter storage.Filter
+	// OmitPersonal leaves out the fields that hold personal data (see
+	// Fields.Personal): the CSV has no column for them and the JSON no
+	// value, for exports to analytics or to processors that need no
+	// person. A vCard is nothing but personal data: with OmitPersonal it
+	// is ErrInvalid.
+	OmitPersonal bool
 }
 
 // exportColumns are the built-in columns of a CSV export, in order.
@@ -55,17 +62,42 @@ func (s *Service) ExportContacts(ctx context.Context, w io.Writer, opts ExportOp
 	if err != nil {
 		return err
 	}
-	each := func(fn func(*Contact) error) error { return storage.Each(ctx, s.store.Contacts(), q, fn) }
+	var personal []string // the fields left out
+	if opts.OmitPersonal {
+		if opts.Format == ExportVCard {
+			return storage.Invalid("omit_personal", "a vCard holds nothing but personal data")
+		}
+		if personal, err = s.Fields.Personal(ctx, ObjectContact); err != nil {
+			return err
+		}
+	}
+	each := func(fn func(*Contact) error) error {
+		return storage.Each(ctx, s.store.Contacts(), q, func(c *Contact) error {
+			if personal != nil {
+				blank(contactFields, c, &c.Custom, personal)
+			}
+			return fn(c)
+		})
+	}
 	switch opts.Format {
 	case ExportCSV, "":
 		cw := csv.NewWriter(w)
-		header := append([]string(nil), exportColumns...)
-		for _, d := range defs {
-			header = append(header, "custom."+d.Name)
+		var header []string
+		var keep []int // the columns written, by index in a full row
+		for i, col := range exportColumns {
+			if !slices.Contains(personal, col) {
+				header, keep = append(header, col), append(keep, i)
+			}
+		}
+		for i, d := range defs {
+			if !slices.Contains(personal, "custom."+d.Name) {
+				header, keep = append(header, "custom."+d.Name), append(keep, len(exportColumns)+i)
+			}
 		}
 		if err := cw.Write(header); err != nil {
 			return err
 		}
+		out := make([]string, len(keep))
 		err := each(func(c *Contact) error {
 			var phones []string
 			for _, p := range c.Phones {
@@ -77,10 +109,10 @@ func (s *Service) ExportContacts(ctx context.Context, w io.Writer, opts ExportOp
 			for _, d := range defs {
 				row = append(row, cellText(c.Custom[d.Name]))
 			}
-			for i := range row {
-				row[i] = storage.SafeCSVCell(row[i])
+			for i, j := range keep {
+				out[i] = storage.SafeCSVCell(row[j])
 			}
-			return cw.Write(row)
+			return cw.Write(out)
 		})
 		if err != nil {
 			return err

@@ -57,6 +57,11 @@ type FieldDef struct {
 	Required bool `bun:"required,notnull" json:"required"`
 	// Options are the allowed values of an enum or multi_enum field.
 	Options []string `bun:"options" json:"options,omitempty"`
+	// Personal marks the field as holding personal data: the access-request
+	// document lists it among the person's data (PersonalData), an export
+	// with OmitPersonal leaves it out, and Anonymise removes its value
+	// while keeping the record's other fields.
+	Personal bool `bun:"personal,notnull" json:"personal,omitempty"`
 }
 
 // RecordType returns "field_def".
@@ -70,6 +75,7 @@ type NewFieldDef struct {
 	Type     FieldType // the value's type
 	Required bool      // a record must have a value
 	Options  []string  // allowed values of enum and multi_enum fields
+	Personal bool      // the field holds personal data (see FieldDef.Personal)
 }
 
 // UpdateFieldDef changes a field definition; nil fields stay as they are.
@@ -78,6 +84,7 @@ type UpdateFieldDef struct {
 	Label    *string   // a new label
 	Required *bool     // a new required flag
 	Options  *[]string // new options (enum and multi_enum only)
+	Personal *bool     // a new personal-data mark
 }
 
 // Fields manages custom field definitions.
@@ -97,7 +104,7 @@ func (f *Fields) Define(ctx context.Context, in NewFieldDef) (*FieldDef, error) 
 		in.Label = in.Name
 	}
 	c.text("label", &in.Label, MaxNameLen)
-	d := &FieldDef{Object: in.Object, Name: in.Name, Label: in.Label, Type: in.Type, Required: in.Required}
+	d := &FieldDef{Object: in.Object, Name: in.Name, Label: in.Label, Type: in.Type, Required: in.Required, Personal: in.Personal}
 	d.Options = c.options(d.Type, in.Options)
 	if err := c.Err(); err != nil {
 		return nil, err
@@ -153,6 +160,9 @@ func (f *Fields) Update(ctx context.Context, id string, in UpdateFieldDef) (*Fie
 		}
 		if in.Required != nil {
 			d.Required = *in.Required
+		}
+		if in.Personal != nil {
+			d.Personal = *in.Personal
 		}
 		if in.Options != nil {
 			d.Options = c.options(d.Type, *in.Options)

@@ -139,6 +139,9 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowSequence", testWorkflowSequence},
 		{"WorkflowTime", testWorkflowTime},
 		{"WorkflowDryRun", testWorkflowDryRun},
+		{"PersonalMarks", testPersonalMarks},
+		{"Anonymise", testAnonymise},
+		{"LeadRetention", testLeadRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
