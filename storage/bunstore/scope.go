@@ -225,7 +225,7 @@ func (s *Store) Check(ctx context.Context, ref storage.Ref, action storage.Actio
 
 // authorizeCreate checks that the principal may create rec, a new record
 // of c, and gives it the principal as owner when it has none.
-func (s *Store) authorizeCreate(ctx context.Context, c *codec, rv reflect.Value) error {
+func (s *Store) authorizeCreate(ctx context.Context, c *codec, rv reflect.Value, restore bool) error {
 	p, err := s.principal(ctx)
 	if err != nil || p == nil {
 		return err
@@ -236,10 +236,13 @@ func (s *Store) authorizeCreate(ctx context.Context, c *codec, rv reflect.Value)
 	}
 	owner := c.byName["owner_id"]
 	if owner == nil || owner.kind != kString {
-		return nil // created_by is the principal: inside every create scope
+		if !restore {
+			return nil // created_by is the principal: inside every create scope
+		}
+		owner = c.byName["created_by"] // a restored record keeps its creator
 	}
 	of := owner.field(rv)
-	if of.String() == "" {
+	if of.String() == "" && !restore { // a restored record keeps its owner, even none
 		of.SetString(p.MemberID)
 	}
 	ownerID := of.String()

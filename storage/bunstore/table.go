@@ -86,7 +86,7 @@ func (t *table[T]) insert(ctx context.Context, recs []T, opts []storage.WriteOpt
 	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
 		args := make([]any, 0, len(recs)*len(t.c.cols))
 		for _, rv := range rvs {
-			if err := t.s.authorizeCreate(ctx, t.c, rv); err != nil {
+			if err := t.s.authorizeCreate(ctx, t.c, rv, o.Restore); err != nil {
 				return err
 			}
 			if args, err = t.c.appendArgs(args, t.s.d, rv); err != nil {

@@ -467,6 +467,18 @@ func testMergeAccess(t *testing.T, h Harness) {
 	_, err = app.Contacts.UndoMerge(a, res.EventID)
 	must(t, "rep undoes its merge", err)
 
+	// A restored contact keeps its owner, even none, whoever undoes.
+	x := e.contact(e.sys, contacts.NewContact{FirstName: "Nobody's"})
+	y := e.contact(e.sys, contacts.NewContact{FirstName: "Nobody's too"})
+	admin := e.as(e.admin)
+	res, err = app.Contacts.Merge(admin, contacts.MergeRequest{SurvivorID: x.ID, LoserID: y.ID})
+	must(t, "admin merges", err)
+	u, err := app.Contacts.UndoMerge(admin, res.EventID)
+	must(t, "admin undoes", err)
+	if u.Loser.OwnerID != "" || u.Loser.CreatedBy != y.CreatedBy {
+		t.Errorf("the restored contact has owner %q and creator %q, want none and %q", u.Loser.OwnerID, u.Loser.CreatedBy, y.CreatedBy)
+	}
+
 	// A reader whose role hides a contact field does not see the
 	// snapshot, which holds every field.
 	res, err = app.Contacts.Merge(a, contacts.MergeRequest{SurvivorID: mine1.ID, LoserID: mine2.ID})
