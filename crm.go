@@ -103,7 +103,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Workflow configures the workflow engine (mail and webhook senders,
 	// retry policy, depth limit, workers). Its zero value works, with no
-	// Mailer and no webhook sender. Its Logger defaults to Logger.
+	// Mailer and no webhook sender: send_email and call_webhook actions
+	// then fail for good. A host that wants them passes
+	// smtp.New(smtp.Config{…}) (package workflow/smtp) as Mailer and
+	// webhook.New(webhook.Config{…}) (package workflow/webhook) as
+	// Webhooks; crm wires in neither, since both need the host's settings
+	// (the mail server, the networks webhooks may reach). Its Logger
+	// defaults to Logger.
 	Workflow workflow.Config
 }
 

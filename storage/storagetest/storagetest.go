@@ -132,6 +132,8 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowOnce", testWorkflowOnce},
 		{"WorkflowDepth", testWorkflowDepth},
 		{"WorkflowRetry", testWorkflowRetry},
+		{"WorkflowMail", testWorkflowMail},
+		{"WorkflowWebhook", testWorkflowWebhook},
 		{"Merge", testMerge},
 		{"MergeBadInput", testMergeBadInput},
 		{"MergeAccess", testMergeAccess},

@@ -1,0 +1,213 @@
+package storagetest
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/mailtest"
+	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/smtp"
+	"github.com/crmkit/crm/workflow/webhook"
+)
+
+// ioRetry is the retry policy of the tests of outside effects: no
+// jitter, so a failed attempt's next one is due exactly Base later.
+var ioRetry = workflow.RetryPolicy{MaxAttempts: 3, Base: 10 * time.Second, Jitter: -1}
+
+// retryDue moves the fake clock to the one available job's next attempt,
+// after checking that it has failed attempts times.
+func (f *flow) retryDue(attempts int) {
+	f.t.Helper()
+	jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{State: workflow.JobAvailable})
+	must(f.t, "jobs", err)
+	if len(jobs.Items) != 1 || jobs.Items[0].Attempt != attempts {
+		f.t.Fatalf("available jobs = %+v, want one after %d attempts", jobs.Items, attempts)
+	}
+	f.clock.Add(jobs.Items[0].RunAt.Sub(f.clock.Now()))
+}
+
+// testWorkflowMail checks send_email end to end: a rule's templated
+// message goes through workflow/smtp to a real SMTP server on localhost;
+// the server's first answer is 451, and the retry carries the same
+// Message-ID.
+func testWorkflowMail(t *testing.T, h Harness) {
+	srv := mailtest.Start(t, mailtest.Options{Data: func(m mailtest.Message, n int) error {
+		if n == 1 {
+			return mailtest.Reply(451, "greylisted, try again later")
+		}
+		return nil
+	}})
+	mailer, err := smtp.New(smtp.Config{Host: srv.Host, Port: srv.Port, TLS: smtp.TLSNone, From: "Acme CRM <crm@acme.example>"})
+	must(t, "mailer", err)
+	f := newFlow(t, h, workflow.Config{Mailer: mailer, Retry: ioRetry})
+	r := f.rule(workflow.NewRule{Name: "Welcome mail", Enabled: true,
+		Trigger:   workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Condition: "email != ''",
+		Actions: []workflow.Action{workflow.SendEmail(workflow.EmailParams{
+			ReplyTo: "sales@acme.example",
+			Subject: "Welcome, {{.first_name}}",
+			Text:    "Hello {{.first_name}} {{.last_name}}, from {{.rule}}.",
+			HTML:    "<p>Hello <b>{{.first_name}} {{.last_name}}</b></p>",
+		})}})
+	ada := f.contact(f.ctx, contacts.NewContact{FirstName: "Ada", LastName: "Lovelace & Byron", Email: "ada@example.com"})
+	f.contact(f.ctx, contacts.NewContact{FirstName: "No email"})
+	f.settle()
+	if got := srv.Messages(); len(got) != 1 || got[0].Refused == nil {
+		t.Fatalf("after the first attempt the server has %d messages, want one refused", len(got))
+	}
+	f.retryDue(1)
+	f.settle()
+
+	got := srv.Messages()
+	if len(got) != 2 || got[1].Refused != nil {
+		t.Fatalf("after the retry the server has %+v, want the second accepted", got)
+	}
+	runs := f.runs(r.ID)
+	if len(runs) != 1 || runs[0].State != workflow.RunSucceeded || runs[0].Subject.ID != ada.ID || runs[0].Steps[0].Attempt != 2 {
+		t.Fatalf("runs = %+v", runs)
+	}
+	wantID := "<" + smtp.MessageID(runs[0].ID+":0", "acme.example") + ">"
+	for i, m := range got {
+		p, err := m.Parse()
+		must(t, "parse", err)
+		if id := p.Header.Get("Message-Id"); id != wantID {
+			t.Errorf("attempt %d: Message-ID %q, want %q (the step's key)", i+1, id, wantID)
+		}
+		if len(m.To) != 1 || m.To[0] != "ada@example.com" || m.From != "crm@acme.example" {
+			t.Errorf("attempt %d: envelope from %q to %v", i+1, m.From, m.To)
+		}
+		if p.Subject != "Welcome, Ada" || p.Header.Get("Reply-To") != "<sales@acme.example>" {
+			t.Errorf("attempt %d: subject %q, reply-to %q", i+1, p.Subject, p.Header.Get("Reply-To"))
+		}
+		if p.Text != "Hello Ada Lovelace & Byron, from Welcome mail." || p.HTML != "<p>Hello <b>Ada Lovelace &amp; Byron</b></p>" {
+			t.Errorf("attempt %d: text %q, html %q", i+1, p.Text, p.HTML)
+		}
+	}
+}
+
+// hookCall is one request a test's webhook receiver got.
+type hookCall struct {
+	path   string
+	header http.Header
+	// body is the raw body, verify what webhook.Verify said of it.
+	body   []byte
+	verify error
+}
+
+// testWorkflowWebhook checks call_webhook end to end: rules post through
+// workflow/webhook to a real HTTP receiver on localhost, which verifies
+// the Standard Webhooks signature; its first answer is 503, and the retry
+// carries the same webhook-id. A rule calling the cloud metadata address
+// fails at once, without a call.
+func testWorkflowWebhook(t *testing.T, h Harness) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	secret := webhook.SecretPrefix + base64.StdEncoding.EncodeToString(key)
+	var mu sync.Mutex
+	var calls []hookCall
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, hookCall{r.URL.Path, r.Header.Clone(), body, webhook.Verify(secret, r.Header, body, time.Minute)})
+		if r.URL.Path == "/flaky" && len(calls) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	sender := webhook.New(webhook.Config{Timeout: 10 * time.Second,
+		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}})
+	f := newFlow(t, h, workflow.Config{Webhooks: sender, Retry: ioRetry})
+	created := workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}}
+	flaky := f.rule(workflow.NewRule{Name: "Notify", Enabled: true, Trigger: created,
+		Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{
+			URL: srv.URL + "/flaky", Secret: secret, Headers: map[string]string{"X-Source": "crm"},
+			Body: `{"event":"contact.created","name":"{{.first_name}} {{.last_name}}","email":"{{.email}}","rule":"{{.rule}}"}`,
+		})}})
+	f.contact(f.ctx, contacts.NewContact{FirstName: "Grace", LastName: "Hopper", Email: "grace@example.com"})
+	f.settle()
+	f.retryDue(1)
+	f.settle()
+
+	mu.Lock()
+	got := append([]hookCall(nil), calls...)
+	mu.Unlock()
+	if len(got) != 2 {
+		t.Fatalf("the receiver got %d calls, want 2 (a 503, then a success)", len(got))
+	}
+	runs := f.runs(flaky.ID)
+	if len(runs) != 1 || runs[0].State != workflow.RunSucceeded || runs[0].Steps[0].Attempt != 2 {
+		t.Fatalf("runs = %+v", runs)
+	}
+	for i, c := range got {
+		if c.verify != nil {
+			t.Errorf("call %d: signature: %v", i+1, c.verify)
+		}
+		if id := c.header.Get("webhook-id"); id != runs[0].ID+":0" {
+			t.Errorf("call %d: webhook-id %q, want the step's key %q", i+1, id, runs[0].ID+":0")
+		}
+		if c.header.Get("X-Source") != "crm" || c.header.Get("Content-Type") != "application/json" {
+			t.Errorf("call %d: headers %v", i+1, c.header)
+		}
+		var doc map[string]string
+		must(t, "body", json.Unmarshal(c.body, &doc))
+		if doc["name"] != "Grace Hopper" || doc["email"] != "grace@example.com" || doc["rule"] != "Notify" || doc["event"] != "contact.created" {
+			t.Errorf("call %d: body %s", i+1, c.body)
+		}
+	}
+
+	// The default body: the rule, the run and the record. And a URL the
+	// guard refuses: failed at once, nothing sent.
+	plain := f.rule(workflow.NewRule{Name: "Default body", Enabled: true, Trigger: created,
+		Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: srv.URL + "/default"})}})
+	metadata := f.rule(workflow.NewRule{Name: "Metadata", Enabled: true, Trigger: created,
+		Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: "http://169.254.169.254/latest/meta-data/"})}})
+	f.contact(f.ctx, contacts.NewContact{FirstName: "Linus"})
+	f.settle()
+	got = nil
+	mu.Lock()
+	for _, c := range calls {
+		if c.path == "/default" {
+			got = append(got, c)
+		}
+	}
+	mu.Unlock()
+	if len(got) != 1 || got[0].header.Get("webhook-signature") != "" {
+		t.Fatalf("the receiver got %d calls of /default, want one, unsigned", len(got))
+	}
+	var doc struct {
+		Rule   string         `json:"rule"`
+		RunID  string         `json:"run_id"`
+		Record map[string]any `json:"record"`
+	}
+	must(t, "default body", json.Unmarshal(got[0].body, &doc))
+	if doc.Rule != "Default body" || doc.RunID == "" || doc.Record["first_name"] != "Linus" {
+		t.Errorf("default body = %s", got[0].body)
+	}
+	if runs := f.runs(plain.ID); len(runs) != 1 || runs[0].State != workflow.RunSucceeded {
+		t.Errorf("runs of the default-body rule = %+v", runs)
+	}
+	runs = f.runs(metadata.ID)
+	if len(runs) != 1 || runs[0].State != workflow.RunFailed || !strings.Contains(runs[0].Error, "not allowed") {
+		t.Fatalf("runs of the metadata rule = %+v, want one failed as not allowed", runs)
+	}
+	jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{RunID: runs[0].ID})
+	must(t, "jobs", err)
+	for _, j := range jobs.Items {
+		if j.State == workflow.JobFailed && j.Attempt != 1 {
+			t.Errorf("the refused call was tried %d times, want once (permanent)", j.Attempt)
+		}
+	}
+}
