@@ -144,6 +144,7 @@ func Run(t *testing.T, h Harness) {
 		{"PersonalMarks", testPersonalMarks},
 		{"Anonymise", testAnonymise},
 		{"LeadRetention", testLeadRetention},
+		{"WorkflowQueue", testWorkflowQueue},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

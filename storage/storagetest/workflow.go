@@ -738,3 +738,117 @@ func testWorkflowDryRun(t *testing.T, h Harness) {
 		t.Errorf("the VIP went to %q, want the rule's owner", got)
 	}
 }
+
+// testWorkflowQueue checks the engine's queue: idempotent enqueueing,
+// due times, leases taken over once they run out (a dead worker), Hold
+// refusing a worker whose lease was taken over, concurrent claims never
+// sharing a job, and cursors.
+func testWorkflowQueue(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	q := e.store
+	ctx := storage.AsSystem(e.ctx)
+	ws := storage.WorkspaceFrom(ctx)
+	scope := ""
+	if h.RowLevelSecurity {
+		scope = ws
+	}
+	now := storage.Now()
+	job := func(key string, at time.Time) *workflow.Job {
+		return &workflow.Job{ID: storage.NewID(), WorkspaceID: ws, Key: key, Kind: workflow.JobStep, State: workflow.JobAvailable,
+			MaxAttempts: 3, RunAt: at, CreatedAt: now}
+	}
+	n, err := q.Enqueue(ctx, job("a", now), job("a", now), job("later", now.Add(time.Hour)))
+	must(t, "enqueue", err)
+	if n != 2 {
+		t.Fatalf("enqueued %d jobs, want 2 (a key repeats)", n)
+	}
+	claim := func(worker string, at time.Time, limit int) []*workflow.Job {
+		t.Helper()
+		jobs, err := q.Claim(ctx, workflow.ClaimParams{Workspace: scope, Worker: worker, Now: at, Until: at.Add(time.Minute), Limit: limit})
+		must(t, "claim", err)
+		return jobs
+	}
+	got := claim("w1", now, 10)
+	if len(got) != 1 || got[0].Key != "a" || got[0].Attempt != 1 || got[0].LockedBy != "w1" {
+		t.Fatalf("first claim = %+v", got)
+	}
+	a := got[0]
+	if again := claim("w2", now.Add(30*time.Second), 10); len(again) != 0 {
+		t.Fatalf("a leased job was claimed again before its lease ran out: %+v", again)
+	}
+	// w1 dies; after the lease w2 takes the job over, and w1, waking up,
+	// may no longer finish it.
+	taken := claim("w2", now.Add(2*time.Minute), 10)
+	if len(taken) != 1 || taken[0].ID != a.ID || taken[0].Attempt != 2 {
+		t.Fatalf("takeover = %+v", taken)
+	}
+	err = q.RunInTx(ctx, func(ctx context.Context) error { return q.Hold(ctx, a) })
+	wantErr(t, "hold by the worker whose lease ran out", err, storage.ErrStale)
+	must(t, "hold by the new worker", q.RunInTx(ctx, func(ctx context.Context) error { return q.Hold(ctx, taken[0]) }))
+	taken[0].State, taken[0].FinishedAt = workflow.JobSucceeded, now
+	must(t, "finish", q.SetJob(ctx, taken[0]))
+	err = q.RunInTx(ctx, func(ctx context.Context) error { return q.Hold(ctx, taken[0]) })
+	wantErr(t, "hold of a finished job", err, storage.ErrStale)
+
+	// Concurrent claims share no job.
+	var many []*workflow.Job
+	for i := range 200 {
+		many = append(many, job(fmt.Sprint("m", i), now))
+	}
+	_, err = q.Enqueue(ctx, many...)
+	must(t, "enqueue many", err)
+	var mu sync.Mutex
+	seen := map[string]string{}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			worker := fmt.Sprint("c", w)
+			for {
+				jobs, err := q.Claim(ctx, workflow.ClaimParams{Workspace: scope, Worker: worker, Now: now, Until: now.Add(time.Minute), Limit: 7})
+				if err != nil {
+					t.Errorf("claim: %v", err)
+					return
+				}
+				if len(jobs) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, j := range jobs {
+					if prev, ok := seen[j.ID]; ok {
+						t.Errorf("job %s claimed by %s and %s", j.Key, prev, worker)
+					}
+					seen[j.ID] = worker
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(seen) != 200 {
+		t.Errorf("%d of 200 jobs claimed", len(seen))
+	}
+
+	// Cursors: locked in a transaction, stored, per name.
+	err = q.RunInTx(ctx, func(ctx context.Context) error {
+		v, err := q.LockCursor(ctx, scope, "test")
+		if err != nil || v != "" {
+			return fmt.Errorf("new cursor = %q, %v", v, err)
+		}
+		return q.SetCursor(ctx, scope, "test", "42")
+	})
+	must(t, "cursor", err)
+	err = q.RunInTx(ctx, func(ctx context.Context) error {
+		v, err := q.LockCursor(ctx, scope, "test")
+		if err != nil || v != "42" {
+			return fmt.Errorf("stored cursor = %q, %v", v, err)
+		}
+		return nil
+	})
+	must(t, "cursor again", err)
+	_, err = q.LockCursor(ctx, scope, "test")
+	if err == nil {
+		t.Error("LockCursor outside a transaction worked")
+	}
+}
