@@ -19,30 +19,56 @@ import (
 type Record map[string]any
 
 // program is the expr program of a checked tree: boolean glue over the
-// comparisons, which run in Go with the package's missing-value rule. It
-// is compiled once and run on a pooled VM.
+// comparisons, which run in Go with the package's missing-value rule. The
+// glue is compiled once to check it; each pooled runner holds its own
+// compiled copy whose function C reads the runner's record, so that a run
+// costs no allocation and no reflection on an environment.
 type program struct {
-	prog *vm.Program
-	cmps []cmpNode
-	vms  sync.Pool
+	src     string
+	cmps    []cmpNode
+	runners sync.Pool
 }
 
-// env is what the program sees: one function, the i-th comparison.
-type env struct {
-	C func(i int) bool
+// runner is one VM with its program and the record it is evaluating.
+type runner struct {
+	vm   vm.VM
+	prog *vm.Program
+	rec  Record
+	now  time.Time
 }
 
 func compileProgram(root node) (*program, error) {
 	p := &program{}
 	var sb strings.Builder
 	p.write(&sb, root)
-	prog, err := expr.Compile(sb.String(), expr.Env(env{}), expr.AsBool(), expr.DisableAllBuiltins())
+	p.src = sb.String()
+	r, err := p.newRunner()
 	if err != nil {
 		return nil, fmt.Errorf("filterexpr: compile: %w", err)
 	}
-	p.prog = prog
-	p.vms.New = func() any { return &vm.VM{} }
+	p.runners.Put(r)
+	p.runners.New = func() any {
+		r, err := p.newRunner()
+		if err != nil {
+			panic(err) // compiled once already; cannot fail
+		}
+		return r
+	}
 	return p, nil
+}
+
+// newRunner compiles the glue with C bound to a new runner.
+func (p *program) newRunner() (*runner, error) {
+	r := &runner{}
+	prog, err := expr.Compile(p.src, expr.AsBool(), expr.DisableAllBuiltins(),
+		expr.Function("C", func(params ...any) (any, error) {
+			return p.cmps[params[0].(int)].eval(r.rec, r.now), nil
+		}, new(func(int) bool)))
+	if err != nil {
+		return nil, err
+	}
+	r.prog = prog
+	return r, nil
 }
 
 func (p *program) write(sb *strings.Builder, n node) {
@@ -80,9 +106,11 @@ func (p *program) write(sb *strings.Builder, n node) {
 // Match evaluates the expression on rec, with the date helpers at now.
 func (e *Expr) Match(rec Record, now time.Time) (bool, error) {
 	p := e.prog
-	m := p.vms.Get().(*vm.VM)
-	defer p.vms.Put(m)
-	out, err := m.Run(p.prog, env{C: func(i int) bool { return p.cmps[i].eval(rec, now) }})
+	r := p.runners.Get().(*runner)
+	r.rec, r.now = rec, now
+	out, err := r.vm.Run(r.prog, nil)
+	r.rec = nil
+	p.runners.Put(r)
 	if err != nil {
 		return false, err
 	}
@@ -100,7 +128,20 @@ func get(rec Record, field string) any {
 
 // eval is one comparison under the missing-value rule.
 func (c cmpNode) eval(rec Record, now time.Time) bool {
-	v := norm(get(rec, c.field))
+	raw := get(rec, c.field)
+	if t, ok := raw.(time.Time); ok && c.op != storage.OpEmpty && c.op != storage.OpIn {
+		// Times compare without boxing: the common case of date filters.
+		var want time.Time
+		if c.value.helper != "" {
+			want = dateHelper(c.value.helper, c.value.arg, now)
+		} else if w, ok := c.value.lit.(time.Time); ok {
+			want = w
+		} else {
+			return false
+		}
+		return ordered(c.op, storage.Truncate(t).Compare(storage.Truncate(want)))
+	}
+	v := norm(raw)
 	if c.op == storage.OpEmpty {
 		switch v := v.(type) {
 		case nil:
@@ -146,7 +187,12 @@ func (c cmpNode) eval(rec Record, now time.Time) bool {
 	if r == incomparable {
 		return false
 	}
-	switch c.op {
+	return ordered(c.op, r)
+}
+
+// ordered applies a comparison operator to the result of a comparison.
+func ordered(op storage.Op, r int) bool {
+	switch op {
 	case storage.OpEq:
 		return r == 0
 	case storage.OpNe:
@@ -206,6 +252,10 @@ func norm(v any) any {
 		return v
 	case time.Time:
 		return storage.Truncate(v)
+	case int:
+		return float64(v)
+	case int64:
+		return float64(v)
 	}
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {

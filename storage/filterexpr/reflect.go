@@ -3,6 +3,7 @@ package filterexpr
 import (
 	"reflect"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,16 +29,45 @@ func SchemaOf(rec any, custom map[string]Type) Schema {
 
 // RecordOf returns rec (a struct or a pointer to one) as a Record for
 // Match: every bun-tagged field by name, and the custom map under
-// "custom".
+// "custom". Values of named string types (such as a Lifecycle) become
+// plain strings.
 func RecordOf(rec any) Record {
-	out := Record{}
 	v := reflect.ValueOf(rec)
 	for v.Kind() == reflect.Pointer {
 		v = v.Elem()
 	}
-	walk(v.Type(), "", func(name string, t reflect.Type, index []int) {
-		out[name] = v.FieldByIndex(index).Interface()
+	fields := fieldsOf(v.Type())
+	out := make(Record, len(fields))
+	for _, f := range fields {
+		fv := v.FieldByIndex(f.index)
+		if f.named {
+			out[f.name] = fv.String()
+			continue
+		}
+		out[f.name] = fv.Interface()
+	}
+	return out
+}
+
+// field is one stored field of a struct type.
+type field struct {
+	name  string
+	index []int
+	named bool // a string kind of another type
+}
+
+var fieldCache sync.Map // reflect.Type → []field
+
+// fieldsOf returns the stored fields of struct type t, computed once.
+func fieldsOf(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
+	var out []field
+	walk(t, "", func(name string, ft reflect.Type, index []int) {
+		out = append(out, field{name: name, index: index, named: ft.Kind() == reflect.String && ft != reflect.TypeFor[string]()})
 	})
+	fieldCache.Store(t, out)
 	return out
 }
 
