@@ -218,7 +218,7 @@ func BenchmarkCondition(b *testing.B) {
 	})
 	b.Run("go", func(b *testing.B) {
 		for b.Loop() {
-			day := now.Truncate(24 * time.Hour).AddDate(0, 0, -30)
+			day := now.Truncate(24*time.Hour).AddDate(0, 0, -30)
 			if !(c.Lifecycle == contacts.LifecycleCustomer && slices.Contains(c.Tags, "vip") && c.CreatedAt.After(day)) {
 				b.Fatal("no match")
 			}
