@@ -83,8 +83,7 @@ type Call struct {
 	// by name.
 	Record storage.Record
 	Fields filterexpr.Record
-	// Event is the event that set the run off, when one did (dry runs and
-	// matching), else nil.
+	// Event is the event that set the run off, when one did, else nil.
 	Event *storage.Event
 	// Key identifies the step, the same on every attempt: an idempotency
 	// key for receivers of external effects.

@@ -273,7 +273,7 @@ func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, 
 	run := &Run{ID: storage.NewID(), WorkspaceID: storage.WorkspaceFrom(ctx), Key: key, RuleID: rule.ID, RuleVersion: rule.Version,
 		Rule: *rule, Subject: subject, Trigger: trigger, Depth: depth, State: RunRunning, StartedAt: now}
 	if ev != nil {
-		run.EventID = ev.ID
+		run.EventID, run.Event = ev.ID, ev
 	}
 	if depth > e.cfg.MaxDepth {
 		run.State, run.FinishedAt = RunStopped, now
@@ -324,7 +324,6 @@ func (e *Engine) runInline(ctx context.Context, run *Run, ev *storage.Event, rec
 		}
 		started := time.Now()
 		call := e.newCall(run, run.Step, rec)
-		call.Event = ev
 		out, err := h.Run(actx, call)
 		if err != nil {
 			return err
@@ -349,7 +348,7 @@ func (e *Engine) runInline(ctx context.Context, run *Run, ev *storage.Event, rec
 // newCall returns the call of step of run about rec.
 func (e *Engine) newCall(run *Run, step int, rec storage.Record) *Call {
 	act := run.Rule.Actions[step]
-	call := &Call{Run: run, Step: step, Action: act, Params: act.Params, Subject: run.Subject,
+	call := &Call{Run: run, Step: step, Action: act, Params: act.Params, Subject: run.Subject, Event: run.Event,
 		Key: run.ID + ":" + strconv.Itoa(step), Attempt: 1, Now: e.now(), e: e}
 	if rec != nil {
 		call.Record, call.Fields = rec, fieldsOf(rec)

@@ -253,19 +253,9 @@ func eventFields(ev *storage.Event) filterexpr.Record {
 		if len(raw) == 0 {
 			raw = c.New
 		}
-		var v any
-		if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		v := jsonValue(raw)
+		if v == nil {
 			continue
-		}
-		switch x := v.(type) {
-		case string:
-			if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
-				v = t
-			}
-		case []any:
-			if strs, ok := stringList(x); ok {
-				v = strs
-			}
 		}
 		if name, ok := strings.CutPrefix(c.Field, "custom."); ok {
 			custom[name] = v
@@ -275,6 +265,27 @@ func eventFields(ev *storage.Event) filterexpr.Record {
 	}
 	rec["custom"] = custom
 	return rec
+}
+
+// jsonValue decodes a value of an event's change as expressions and
+// templates read it: nil when absent, times as times, lists of text as
+// []string.
+func jsonValue(raw json.RawMessage) any {
+	var v any
+	if len(raw) == 0 || json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	switch x := v.(type) {
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return t
+		}
+	case []any:
+		if strs, ok := stringList(x); ok {
+			return strs
+		}
+	}
+	return v
 }
 
 func stringList(xs []any) ([]string, bool) {

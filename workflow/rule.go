@@ -160,6 +160,10 @@ func ParseDuration(s string) (Duration, error) {
 	case '+':
 		in = in[1:]
 	}
+	if in == "" {
+		return 0, fmt.Errorf("duration %q: want a number and a unit, such as 3d", s)
+	}
+	const limit = 100 * 365 * 24 * time.Hour
 	var total time.Duration
 	for in != "" {
 		i := 0
@@ -197,10 +201,10 @@ func ParseDuration(s string) (Duration, error) {
 		default:
 			return 0, fmt.Errorf("duration %q: unknown unit %q (use w, d, h, m, s or ms)", s, unit)
 		}
-		total += time.Duration(n) * u
-		if total > 100*365*24*time.Hour {
+		if time.Duration(n) > (limit-total)/u {
 			return 0, fmt.Errorf("duration %q is longer than 100 years", s)
 		}
+		total += time.Duration(n) * u
 	}
 	if neg {
 		total = -total

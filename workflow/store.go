@@ -177,8 +177,10 @@ type Run struct {
 	// Rule is the rule as it was when the run started.
 	Rule    Rule        `json:"rule"`
 	Subject storage.Ref `json:"subject,omitzero"`
-	// EventID is the event that set the run off, if any.
-	EventID string      `json:"event_id,omitempty"`
+	// EventID is the event that set the run off, if any, and Event the
+	// event itself (templates read its old and new values).
+	EventID string         `json:"event_id,omitempty"`
+	Event   *storage.Event `json:"event,omitempty"`
 	Trigger TriggerKind `json:"trigger"`
 	// Depth is the depth of the events the run's actions write.
 	Depth int      `json:"depth"`

@@ -122,8 +122,18 @@ func templateData(call *Call) map[string]any {
 		data["rule"] = call.Run.Rule.Name
 		data["run_id"] = call.Run.ID
 	}
-	if call.Event != nil {
-		data["event"] = map[string]any{"type": call.Event.Type, "actor": call.Event.Actor, "occurred_at": call.Event.OccurredAt}
+	if ev := call.Event; ev != nil {
+		// The record's fields before and after the event: {{.event.old.stage}}.
+		old, cur := map[string]any{}, map[string]any{}
+		for k, v := range call.Fields {
+			old[k], cur[k] = v, v
+		}
+		for _, c := range ev.Changes {
+			if !strings.HasPrefix(c.Field, "custom.") {
+				old[c.Field], cur[c.Field] = jsonValue(c.Old), jsonValue(c.New)
+			}
+		}
+		data["event"] = map[string]any{"type": ev.Type, "actor": ev.Actor, "occurred_at": ev.OccurredAt, "old": old, "new": cur}
 	}
 	return data
 }
@@ -137,7 +147,7 @@ func checkTemplate(src string, schema filterexpr.Schema, html bool) error {
 	if len(src) > maxTemplate {
 		return fmt.Errorf("template is longer than %d bytes", maxTemplate)
 	}
-	data := map[string]any{"rule": "", "run_id": "", "event": map[string]any{"type": "", "actor": "", "occurred_at": time.Time{}}}
+	data := map[string]any{"rule": "", "run_id": ""}
 	custom := map[string]string{}
 	for name, typ := range schema {
 		if c, ok := strings.CutPrefix(name, "custom."); ok {
@@ -158,6 +168,11 @@ func checkTemplate(src string, schema filterexpr.Schema, html bool) error {
 		}
 	}
 	data["custom"] = custom
+	fields := map[string]any{}
+	for k, v := range data {
+		fields[k] = v
+	}
+	data["event"] = map[string]any{"type": "", "actor": "", "occurred_at": time.Time{}, "old": fields, "new": fields}
 	var err error
 	w := &limitWriter{max: maxRendered}
 	if html {

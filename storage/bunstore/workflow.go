@@ -321,11 +321,12 @@ type runData struct {
 	Rule    workflow.Rule         `json:"rule"`
 	Trigger workflow.TriggerKind  `json:"trigger"`
 	Steps   []workflow.StepResult `json:"steps,omitempty"`
+	Event   *storage.Event        `json:"event,omitempty"`
 }
 
 // InsertRun implements workflow.Queue.
 func (s *Store) InsertRun(ctx context.Context, r *workflow.Run) (bool, error) {
-	data, err := jsonArg(runData{Rule: r.Rule, Trigger: r.Trigger, Steps: r.Steps}, false)
+	data, err := jsonArg(runData{Rule: r.Rule, Trigger: r.Trigger, Steps: r.Steps, Event: r.Event}, false)
 	if err != nil {
 		return false, err
 	}
@@ -347,7 +348,7 @@ ON CONFLICT (workspace_id, key) DO NOTHING`),
 
 // UpdateRun implements workflow.Queue.
 func (s *Store) UpdateRun(ctx context.Context, r *workflow.Run) error {
-	data, err := jsonArg(runData{Rule: r.Rule, Trigger: r.Trigger, Steps: r.Steps}, false)
+	data, err := jsonArg(runData{Rule: r.Rule, Trigger: r.Trigger, Steps: r.Steps, Event: r.Event}, false)
 	if err != nil {
 		return err
 	}
@@ -391,7 +392,7 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*workfl
 			if err := json.Unmarshal([]byte(data.String), &d); err != nil {
 				return nil, fmt.Errorf("bunstore: run %s: %w", r.ID, err)
 			}
-			r.Rule, r.Trigger, r.Steps = d.Rule, d.Trigger, d.Steps
+			r.Rule, r.Trigger, r.Steps, r.Event = d.Rule, d.Trigger, d.Steps, d.Event
 		}
 		out = append(out, r)
 	}

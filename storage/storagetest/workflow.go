@@ -278,19 +278,24 @@ func testWorkflowEventsMode(t *testing.T, h Harness, deferred bool) {
 	must(t, "opportunity", err)
 	stage := f.rule(workflow.NewRule{Name: "Stage", Enabled: true,
 		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "opportunity", Events: []string{"stage_changed"}},
-		Actions: []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "{{.name}} is now {{.stage}}"})}})
+		Actions: []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "{{.name}}: {{.event.old.stage}} -> {{.event.new.stage}}"})}})
 	f.settle()
 	pl, err := f.app.Sales.Pipelines.Default(f.ctx)
 	must(t, "pipeline", err)
+	var wonKey string
 	for _, st := range pl.Stages {
 		if st.Kind == sales.StageWon {
+			wonKey = st.Key
 			_, err = f.app.Sales.Opportunities.MoveStage(f.ctx, opp.ID, st.Key, sales.MoveOptions{})
 			must(t, "win", err)
 		}
 	}
+	_, err = f.app.Sales.Opportunities.Update(f.ctx, opp.ID, sales.UpdateOpportunity{Name: ptr("Renamed deal")})
+	must(t, "rename", err)
 	f.settle()
-	if got := f.tasksOf(opp.ID); len(got) != 1 || !strings.Contains(got[0].Title, "Deal is now") {
-		t.Errorf("tasks of the won deal = %v", got)
+	// The task shows the stages of the event, whatever happened after it.
+	if got := f.tasksOf(opp.ID); len(got) != 1 || got[0].Title != "Renamed deal: "+opp.Stage+" -> "+wonKey {
+		t.Errorf("tasks of the won deal = %+v", got)
 	}
 	if n := len(f.runs(stage.ID)); n != 1 {
 		t.Errorf("%d runs of the stage rule", n)
