@@ -181,7 +181,7 @@ type Run struct {
 	// event itself (templates read its old and new values).
 	EventID string         `json:"event_id,omitempty"`
 	Event   *storage.Event `json:"event,omitempty"`
-	Trigger TriggerKind `json:"trigger"`
+	Trigger TriggerKind    `json:"trigger"`
 	// Depth is the depth of the events the run's actions write.
 	Depth int      `json:"depth"`
 	State RunState `json:"state"`
