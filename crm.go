@@ -69,7 +69,9 @@ func WithActor(ctx context.Context, actor string) context.Context {
 
 // As returns a context whose calls act as member memberID: they see and
 // change only what the member's role and shares allow, and the change log
-// records the member as the actor. See access.Service.Principal.
+// records the member as the actor. See access.Service.Principal. Make one
+// per request: the members of the member's teams and what is shared with it
+// are read once per context (see storage.WithPrincipal).
 func (c *CRM) As(ctx context.Context, memberID string) (context.Context, error) {
 	return c.Access.As(ctx, memberID)
 }

@@ -1,6 +1,7 @@
 package bunstore
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -35,6 +36,10 @@ type dialect interface {
 	jsonNum(col, key string) string
 	// jsonBool is like jsonText, as a bool.
 	jsonBool(col, key string) string
+	// inSet appends to b a condition that expr is one of ids (not empty),
+	// bound so that the statement's text depends only on a bucket of the
+	// set's size, not on the size itself (see scopeSets).
+	inSet(b *sqlBuilder, expr string, ids []string)
 	// textOp is the condition op (OpContains, OpStartsWith or OpEndsWith)
 	// on the text column col, and how many times the text must be bound.
 	textOp(op storage.Op, col string) (cond string, binds int)
@@ -86,6 +91,31 @@ func (sqliteDialect) jsonNum(col, key string) string {
 }
 func (sqliteDialect) jsonBool(col, key string) string {
 	return "json_extract(" + col + ", '$." + key + "')"
+}
+
+// maxSQLiteInList is the largest set SQLite gets as a list of
+// placeholders; a larger one is a JSON array read by json_each, which costs
+// a parse per execution.
+const maxSQLiteInList = 64
+
+// inSet binds a small set as an IN list padded to a power of two with its
+// last element (a repeat changes nothing), so that a few statement texts
+// serve every size; a larger one as a JSON array.
+func (sqliteDialect) inSet(b *sqlBuilder, expr string, ids []string) {
+	if len(ids) > maxSQLiteInList {
+		j, _ := json.Marshal(ids) // []string always marshals
+		b.add(expr+" IN (SELECT value FROM json_each(?))", string(j))
+		return
+	}
+	n := 1
+	for n < len(ids) {
+		n *= 2
+	}
+	args := anys(ids)
+	for len(args) < n {
+		args = append(args, ids[len(ids)-1])
+	}
+	b.add(expr+" IN ("+placeholders(n)+")", args...)
 }
 
 func (sqliteDialect) textOp(op storage.Op, col string) (string, int) {
@@ -184,6 +214,20 @@ func (postgresDialect) jsonNum(col, key string) string {
 }
 func (postgresDialect) jsonBool(col, key string) string {
 	return "(" + col + " ->> '" + key + "')::boolean"
+}
+
+// maxPostgresAnyArray is the largest set Postgres gets as = ANY(array):
+// a generic plan compares each row with every element in turn, so a larger
+// set is an IN over the array's elements, which hashes them once.
+const maxPostgresAnyArray = 16
+
+// inSet binds the set as one text array.
+func (postgresDialect) inSet(b *sqlBuilder, expr string, ids []string) {
+	if len(ids) > maxPostgresAnyArray {
+		b.add(expr+" IN (SELECT unnest(?::text[]))", ids)
+		return
+	}
+	b.add(expr+" = ANY(?::text[])", ids)
 }
 
 func (postgresDialect) textOp(op storage.Op, col string) (string, int) {

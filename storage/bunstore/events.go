@@ -79,7 +79,7 @@ func (s *Store) feed(ctx context.Context, ws, cursor string, limit int, scoped b
 			return feed, err
 		}
 	}
-	b.add(" ORDER BY tx_id, seq LIMIT ?", limit)
+	b.add(" ORDER BY tx_id, seq" + limitSQL(limit))
 	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return feed, s.d.translate(err, "event")
@@ -131,7 +131,7 @@ func (s *Store) history(ctx context.Context, subjectID string, pq storage.PageQu
 		b.add(" AND seq < ?", seq)
 	}
 	limit := pq.PageSize()
-	b.add(" ORDER BY seq DESC LIMIT ?", limit+1)
+	b.add(" ORDER BY seq DESC" + limitSQL(limit+1))
 	hide, err := s.eventMasker(ctx)
 	if err != nil {
 		return page, err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -266,6 +267,15 @@ func (s *Store) filterArg(col *column, v any) (any, error) {
 	return nil, fmt.Errorf("a %T value cannot be compared with this field", v)
 }
 
+// limitSQL is " LIMIT n", the number written into the SQL text rather than
+// bound: n is a page size the store computed (at most storage.MaxLimit + 1),
+// never caller text. Postgres plans a prepared statement generically once
+// its estimate is no worse than the custom plans'; with the LIMIT a
+// parameter the generic estimate assumes a large fraction of the rows and
+// loses, so every execution of a scoped list paid for planning its OR of
+// subqueries again (about 0.2 ms, more than running it).
+func limitSQL(n int) string { return " LIMIT " + strconv.Itoa(n) }
+
 // order resolves the sorts of a list query, appending the ID as the last key.
 func (c *codec) order(sorts []storage.Sort) ([]*column, []bool, error) {
 	var cols []*column
@@ -339,7 +349,7 @@ func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[
 		}
 	}
 	limit := q.PageSize()
-	b.add(" LIMIT ?", limit+1)
+	b.add(limitSQL(limit + 1))
 	rows, err := t.s.query(ctx, t.s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return page, t.s.d.translate(err, t.rt)

@@ -351,6 +351,7 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 	if err := s.setWorkspace(ctx, tx); err != nil {
 		return nil, err
 	}
+	tx.wrote.Store(true)
 	if st := tx.stmt(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}

@@ -65,7 +65,7 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		return page, err
 	}
 	keyset("t.occurred_at", "t.id", &b)
-	b.add(" ORDER BY t.occurred_at DESC, t.id DESC LIMIT ?", limit+1)
+	b.add(" ORDER BY t.occurred_at DESC, t.id DESC" + limitSQL(limit+1))
 	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return page, s.d.translate(err, "activity")
@@ -97,7 +97,7 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		return page, err
 	}
 	keyset("occurred_at", "id", &b)
-	b.add(" ORDER BY occurred_at DESC, id DESC LIMIT ?", limit+1)
+	b.add(" ORDER BY occurred_at DESC, id DESC" + limitSQL(limit+1))
 	rows, err = s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return page, s.d.translate(err, "event")

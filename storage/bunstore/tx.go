@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/crmkit/crm/storage"
 )
 
 // runner is what a transaction runs statements on: a *sql.Tx.
@@ -21,6 +24,18 @@ type txState struct {
 	w   *writer // set when the statements of w may be used in it (SQLite)
 	ws  string  // the workspace named in crm.workspace (row-level security)
 	sp  int     // savepoints open (RunInSavepoint)
+	// wrote is set by the first write in the transaction: from then on what
+	// it reads may yet be rolled back, so what is read for a principal's
+	// scopes is kept in sets, which ends with the transaction, and not with
+	// the principal context (see scopeSets).
+	wrote atomic.Bool
+	mu    sync.Mutex
+	sets  map[txSetsKey]*scopeSets
+}
+
+type txSetsKey struct {
+	p  *storage.Principal
+	ws string
 }
 
 type txKey struct{ s *Store }
@@ -190,8 +205,12 @@ func (s *Store) RunInSavepoint(ctx context.Context, fn func(ctx context.Context)
 		if _, rerr := tx.run.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("bunstore: roll back to savepoint: %w", s.d.translate(rerr, "")))
 		}
-		// The rollback undid a crm.workspace set inside the savepoint.
+		// The rollback undid a crm.workspace set inside the savepoint, and
+		// maybe writes that scope sets read since (see scopeSets).
 		tx.ws = ws
+		tx.mu.Lock()
+		tx.sets = nil
+		tx.mu.Unlock()
 	}
 	if _, rerr := tx.run.ExecContext(ctx, "RELEASE SAVEPOINT "+name); rerr != nil {
 		return errors.Join(err, fmt.Errorf("bunstore: release savepoint: %w", s.d.translate(rerr, "")))

@@ -344,8 +344,13 @@ func testAccessErrors(t *testing.T, h Harness) {
 	wantErr(t, "manager shares a record it cannot update", err, storage.ErrForbidden)
 	_, err = e.acc.Share(e.sys, ref, access.ShareWith{MemberID: e.repA.ID, TeamID: e.teamX.ID}, "all")
 	wantFields(t, "share with two and bad access", err, "access", "with")
+	// A principal context reads its shares once (storage.WithPrincipal):
+	// a share or an unshare applies to the contexts made after it.
 	sh, err := e.acc.Share(e.sys, ref, access.ShareWith{MemberID: e.repA.ID}, access.ShareRead)
 	must(t, "share", err)
+	_, err = e.svc.Contacts.Get(a, theirs.ID)
+	wantErr(t, "read through a share made after the principal context", err, storage.ErrNotFound)
+	a = e.as(e.repA)
 	_, err = e.svc.Contacts.Get(a, theirs.ID)
 	must(t, "read through a share", err)
 	_, err = e.svc.Contacts.Update(a, theirs.ID, contacts.UpdateContact{JobTitle: ptr("x")})
@@ -355,12 +360,35 @@ func testAccessErrors(t *testing.T, h Harness) {
 	if shares, err := e.acc.Shares(e.sys, ref); err != nil || len(shares) != 1 || shares[0].Access != access.ShareEdit {
 		t.Errorf("shares after sharing twice = %+v (%v), want one edit share", shares, err)
 	}
+	a = e.as(e.repA)
 	_, err = e.svc.Contacts.Update(a, theirs.ID, contacts.UpdateContact{JobTitle: ptr("Shared")})
 	must(t, "update through an edit share", err)
 	wantErr(t, "delete through an edit share", e.svc.Contacts.Delete(a, theirs.ID), storage.ErrForbidden)
 	must(t, "unshare", e.acc.Unshare(e.sys, sh.ID))
 	_, err = e.svc.Contacts.Get(a, theirs.ID)
+	must(t, "read in the principal context made before unsharing", err)
+	_, err = e.svc.Contacts.Get(e.as(e.repA), theirs.ID)
 	wantErr(t, "read after unsharing", err, storage.ErrNotFound)
+
+	// What a transaction reads for a principal after it has written is not
+	// kept with the principal context: rolled back, a share it made grants
+	// nothing.
+	a = e.as(e.repA)
+	errRollback := errors.New("roll back")
+	err = e.store.RunInTx(a, func(ctx context.Context) error {
+		if _, err := e.acc.Share(storage.AsSystem(ctx), ref, access.ShareWith{TeamID: e.teamX.ID}, access.ShareRead); err != nil {
+			return err
+		}
+		if _, err := e.svc.Contacts.Get(ctx, theirs.ID); err != nil {
+			t.Errorf("read through a share in the transaction that made it: %v", err)
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("transaction: %v", err)
+	}
+	_, err = e.svc.Contacts.Get(a, theirs.ID)
+	wantErr(t, "read through a share rolled back", err, storage.ErrNotFound)
 }
 
 // testAccessReads checks that search, timelines, history and the change
@@ -499,5 +527,69 @@ func testAccessStrict(t *testing.T, h Harness) {
 	must(t, "rep creates", err)
 	if mine.CreatedBy != m.ID || mine.OwnerID != m.ID {
 		t.Errorf("rep's contact: created by %q, owner %q; want %q", mine.CreatedBy, mine.OwnerID, m.ID)
+	}
+}
+
+// testAccessLargeSets checks the scopes of a principal whose team has more
+// members, and who has more shares, than the stores bind as short lists:
+// the sets a scope refers to take another form past 64 elements on SQLite
+// and 16 on Postgres.
+func testAccessLargeSets(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	big, err := e.acc.CreateTeam(e.sys, "Big", "")
+	must(t, "team", err)
+	var mates []string
+	for i := range 70 {
+		m, err := e.acc.CreateMember(e.sys, access.NewMember{Name: fmt.Sprintf("mate %d", i), Role: access.RoleRep, TeamIDs: []string{big.ID}})
+		must(t, "member", err)
+		mates = append(mates, m.ID)
+	}
+	var want []string
+	for i, m := range mates {
+		want = append(want, e.contact(e.sys, contacts.NewContact{FirstName: name(i), OwnerID: m}).ID)
+	}
+	var theirs []*contacts.Contact
+	for i := range 140 {
+		theirs = append(theirs, e.contact(e.sys, contacts.NewContact{FirstName: name(100 + i), OwnerID: e.repB.ID}))
+	}
+	edit := map[string]bool{}
+	for i, c := range theirs[:75] {
+		ref := storage.Ref{Type: contacts.ObjectContact, ID: c.ID}
+		with, acc := access.ShareWith{MemberID: mates[0]}, access.ShareRead
+		switch {
+		case i >= 70:
+			with = access.ShareWith{TeamID: big.ID}
+		case i%3 == 0:
+			acc = access.ShareEdit
+			edit[c.ID] = true
+		}
+		_, err := e.acc.Share(e.sys, ref, with, acc)
+		must(t, "share", err)
+		want = append(want, c.ID)
+	}
+	ctx, err := e.acc.As(e.sys, mates[0])
+	must(t, "as", err)
+	got := listAll(t, ctx, e.svc, storage.ListQuery{PageQuery: storage.PageQuery{Limit: 40}})
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("list = %d records, want %d (70 of team mates, 75 shared)", len(got), len(want))
+	}
+	if n, err := e.svc.Contacts.Count(ctx, nil); err != nil || n != int64(len(want)) {
+		t.Errorf("count = %d (%v), want %d", n, err, len(want))
+	}
+	for i, c := range theirs {
+		prev, err := e.store.Contacts().Get(e.sys, c.ID)
+		must(t, "get as system", err)
+		next := *prev
+		next.JobTitle = "changed"
+		var wantErr error
+		switch {
+		case i >= 75:
+			wantErr = storage.ErrNotFound
+		case !edit[c.ID]:
+			wantErr = storage.ErrForbidden
+		}
+		checkAccess(t, fmt.Sprintf("update of contact %d", i), e.store.Contacts().Update(ctx, prev, &next), wantErr)
 	}
 }

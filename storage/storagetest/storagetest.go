@@ -94,6 +94,7 @@ func Run(t *testing.T, h Harness) {
 		{"AccessMatchesOracle", testAccessOracle},
 		{"AccessErrors", testAccessErrors},
 		{"AccessScopesReads", testAccessReads},
+		{"AccessLargeSets", testAccessLargeSets},
 		{"AccessDirectory", testAccessDirectory},
 		{"AccessStrict", testAccessStrict},
 		{"FieldLeak", testFieldLeak},
