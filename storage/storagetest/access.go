@@ -389,6 +389,31 @@ func testAccessErrors(t *testing.T, h Harness) {
 	}
 	_, err = e.svc.Contacts.Get(a, theirs.ID)
 	wantErr(t, "read through a share rolled back", err, storage.ErrNotFound)
+
+	// Likewise a share undone by the rollback to a savepoint.
+	err = e.store.RunInTx(a, func(ctx context.Context) error {
+		if _, err := e.svc.Contacts.Create(ctx, contacts.NewContact{FirstName: "Write first"}); err != nil {
+			return err
+		}
+		serr := storage.RunInSavepoint(ctx, e.store, func(ctx context.Context) error {
+			if _, err := e.acc.Share(storage.AsSystem(ctx), ref, access.ShareWith{TeamID: e.teamX.ID}, access.ShareRead); err != nil {
+				return err
+			}
+			if _, err := e.svc.Contacts.Get(ctx, theirs.ID); err != nil {
+				t.Errorf("read through a share in the savepoint that made it: %v", err)
+			}
+			return errRollback
+		})
+		if !errors.Is(serr, errRollback) {
+			return serr
+		}
+		_, err := e.svc.Contacts.Get(ctx, theirs.ID)
+		wantErr(t, "read through a share rolled back to a savepoint", err, storage.ErrNotFound)
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatalf("transaction: %v", err)
+	}
 }
 
 // testAccessReads checks that search, timelines, history and the change
