@@ -52,9 +52,13 @@ type ImportOptions struct {
 	Mode ImportMode
 	// DryRun reports what the import would do and writes nothing.
 	DryRun bool
-	// BatchSize is how many rows are written together; default 500.
+	// BatchSize is how many rows are written together; default 500, at
+	// most MaxImportBatch.
 	BatchSize int
-	// Progress, when set, is called after every batch.
+	// Progress, when set, is called after every batch. In all-or-nothing
+	// and dry-run modes it runs inside the import's transaction: a store
+	// call it makes must use no other transaction (on SQLite, whose single
+	// writer the import holds, it would wait forever).
 	Progress func(ImportProgress)
 	// Total is the number of data rows when the caller knows it (for
 	// Progress); 0 means unknown.
@@ -78,6 +82,10 @@ type RowError struct {
 	Column string `json:"column,omitempty"`
 	Reason string `json:"reason"`
 }
+
+// MaxImportBatch is the largest ImportOptions.BatchSize: a batch's keys
+// are looked up with one query, one bind value each.
+const MaxImportBatch = 10000
 
 // maxRowErrors bounds the errors a report keeps.
 const maxRowErrors = 1000
@@ -275,6 +283,9 @@ func autoMap(headers []string, known map[string]string, custom []*FieldDef) []st
 func ImportCSV[T storage.Record](ctx context.Context, tx storage.Transactor, r io.Reader, spec ImportSpec[T], opts ImportOptions) (*ImportReport, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
+	}
+	if opts.BatchSize > MaxImportBatch {
+		return nil, storage.Invalid("batch_size", "%d is more than %d", opts.BatchSize, MaxImportBatch)
 	}
 	if opts.Key == "" && len(spec.Keys) > 0 {
 		opts.Key = spec.Keys[0]

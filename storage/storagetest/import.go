@@ -148,6 +148,8 @@ func testImportModes(t *testing.T, h Harness) {
 	wantFields(t, "no key column", err, "mapping")
 	_, err = e.svc.ImportContacts(e.ctx, strings.NewReader(""), contacts.ImportOptions{})
 	wantFields(t, "empty file", err, "csv")
+	_, err = e.svc.ImportContacts(e.ctx, strings.NewReader("Email\n"), contacts.ImportOptions{BatchSize: contacts.MaxImportBatch + 1})
+	wantFields(t, "batch too large", err, "batch_size")
 
 	bad := "Email,First Name\n" + "ok1@example.com,One\n" + "\"unterminated@example.com,Two\n" + "ok3@example.com,Three\n"
 	rep, err = e.svc.ImportContacts(e.ctx, strings.NewReader(bad), contacts.ImportOptions{})
