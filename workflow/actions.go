@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -707,6 +708,13 @@ func webhookHandler() Handler {
 			}
 			if !strings.HasPrefix(p.URL, "https://") && !strings.HasPrefix(p.URL, "http://") {
 				return fmt.Errorf("url %q: want an http or https URL", p.URL)
+			}
+			if p.Secret != "" {
+				// As the Standard Webhooks libraries read it: base64
+				// after an optional "whsec_".
+				if key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(p.Secret, "whsec_")); err != nil || len(key) == 0 {
+					return errors.New(`secret: want "whsec_" and the key in standard base64 (Standard Webhooks)`)
+				}
 			}
 			for k, v := range p.Headers {
 				if strings.ContainsAny(k+v, "\r\n") {

@@ -131,6 +131,10 @@ func testWorkflowWebhook(t *testing.T, h Harness) {
 		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}})
 	f := newFlow(t, h, workflow.Config{Webhooks: sender, Retry: ioRetry})
 	created := workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}}
+	// A secret that is not base64 is refused when the rule is saved.
+	_, err := f.app.Workflow.Rules.Create(f.ctx, workflow.NewRule{Name: "Raw secret", Trigger: created,
+		Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: srv.URL, Secret: "correct horse battery staple"})}})
+	wantFields(t, "raw secret", err, "actions[0].params")
 	flaky := f.rule(workflow.NewRule{Name: "Notify", Enabled: true, Trigger: created,
 		Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{
 			URL: srv.URL + "/flaky", Secret: secret, Headers: map[string]string{"X-Source": "crm"},
