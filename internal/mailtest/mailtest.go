@@ -89,7 +89,8 @@ func Start(t testing.TB, opts Options) *Server {
 	srv.Domain = "mailtest.localhost"
 	srv.ReadTimeout, srv.WriteTimeout = 30*time.Second, 30*time.Second
 	srv.AllowInsecureAuth = !opts.STARTTLS && !opts.ImplicitTLS
-	srv.ErrorLog = logger{t}
+	log := &logger{t: t}
+	srv.ErrorLog = log
 	if opts.STARTTLS || opts.ImplicitTLS {
 		cfg, pool, err := SelfSigned("localhost", "127.0.0.1")
 		if err != nil {
@@ -118,6 +119,7 @@ func Start(t testing.TB, opts Options) *Server {
 	t.Cleanup(func() {
 		_ = srv.Close()
 		<-done
+		log.stop()
 	})
 	return s
 }
@@ -210,11 +212,30 @@ func (ss *session) Data(r io.Reader) error {
 func (ss *session) Reset()        { ss.msg = Message{} }
 func (ss *session) Logout() error { return nil }
 
-// logger sends the server's errors to the test's log.
-type logger struct{ t testing.TB }
+// logger sends the server's errors to the test's log until the test
+// ends (connections may still be closing then, and a test's log must not
+// be written after it ends).
+type logger struct {
+	t    testing.TB
+	mu   sync.Mutex
+	done bool
+}
 
-func (l logger) Printf(format string, v ...any) { l.t.Logf("mailtest: "+format, v...) }
-func (l logger) Println(v ...any)               { l.t.Log(append([]any{"mailtest:"}, v...)...) }
+func (l *logger) Printf(format string, v ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.t.Logf("mailtest: "+format, v...)
+	}
+}
+
+func (l *logger) Println(v ...any) { l.Printf("%s", fmt.Sprintln(v...)) }
+
+func (l *logger) stop() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.done = true
+}
 
 // SelfSigned returns a server TLS configuration with a new self-signed
 // certificate for hosts (names or IP addresses), and a pool that trusts
