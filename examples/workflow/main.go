@@ -3,16 +3,24 @@
 // (welcome mail, durable waits, a case study, a call task, leaving the
 // sequence when the lead replies or converts) and a stage-change
 // notification kept in YAML files next to the program. A simulated clock
-// makes the sequence's days pass in a moment.
+// makes the sequence's days pass in a moment. Won deals are also posted to
+// an "ERP" (a local HTTP server) as signed webhooks, which it verifies.
 //
 //	go run ./examples/workflow
 package main
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,6 +34,7 @@ import (
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/sqlite"
 	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/webhook"
 )
 
 //go:embed rules/*.yaml
@@ -71,7 +80,33 @@ func run(ctx context.Context) error {
 	}
 	defer store.Close()
 	clk := &clock{t: time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)} // a Monday
-	app, err := crm.New(ctx, store, crm.Config{Workflow: workflow.Config{Mailer: outbox{clk}, Now: clk.Now}})
+
+	// The ERP receives won deals as Standard Webhooks and checks their
+	// signature with the shared secret.
+	key := make([]byte, 24)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	secret := "whsec_" + base64.StdEncoding.EncodeToString(key)
+	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := webhook.Verify(secret, r.Header, body, 0); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		var doc struct {
+			Event  struct{ Type string } `json:"event"`
+			Record struct{ Name string } `json:"record"`
+		}
+		_ = json.Unmarshal(body, &doc)
+		fmt.Printf("  ERP got %s for %q (signature verified, webhook-id %s…)\n", doc.Event.Type, doc.Record.Name, r.Header.Get("webhook-id")[:8])
+	}))
+	defer erp.Close()
+	// The webhook sender refuses private and loopback addresses unless
+	// allowed: the ERP here is on the loopback interface.
+	hooks := webhook.New(webhook.Config{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+
+	app, err := crm.New(ctx, store, crm.Config{Workflow: workflow.Config{Mailer: outbox{clk}, Webhooks: hooks, Now: clk.Now}})
 	if err != nil {
 		return err
 	}
@@ -107,7 +142,12 @@ func run(ctx context.Context) error {
 		Condition: "source == 'web'",
 		Actions:   []workflow.Action{workflow.Enroll("Lead nurture")},
 	}
-	for _, r := range []workflow.Rule{nurture, enroll} {
+	notifyERP := workflow.Rule{
+		Name: "Won deals to the ERP", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "opportunity", Events: []string{"won"}},
+		Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: erp.URL + "/crm-events", Secret: secret})},
+	}
+	for _, r := range []workflow.Rule{nurture, enroll, notifyERP} {
 		if err := flow.Define(ctx, r); err != nil {
 			return err
 		}
@@ -117,7 +157,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("Rules: %q and %q in Go, %d from rules/*.yaml\n", nurture.Name, enroll.Name, len(loaded))
+	fmt.Printf("Rules: %q, %q and %q in Go, %d from rules/*.yaml\n", nurture.Name, enroll.Name, notifyERP.Name, len(loaded))
 
 	// A rule is checked when it is defined: a typo is an error with its
 	// position, not a failure at run time.
