@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/crmkit/crm/storage"
 )
@@ -36,6 +37,9 @@ type Account struct {
 	Tags []string `bun:"tags" json:"tags,omitempty"`
 	// Custom holds the values of the workspace's custom account fields.
 	Custom map[string]any `bun:"custom" json:"custom,omitempty"`
+	// LastActivityAt is when the latest activity with the account
+	// happened; zero when none was. Kept by the store, as Contact's is.
+	LastActivityAt time.Time `bun:"last_activity_at,notnull" json:"last_activity_at,omitzero" crm:"derived"`
 }
 
 // RecordType returns "account".

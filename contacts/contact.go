@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"strings"
 
@@ -62,6 +63,13 @@ type Contact struct {
 	Tags []string `bun:"tags" json:"tags,omitempty"`
 	// Custom holds the values of the workspace's custom contact fields.
 	Custom map[string]any `bun:"custom" json:"custom,omitempty"`
+	// LastActivityAt is when the latest activity with the contact happened;
+	// zero when none was. The store keeps it (a derived field: updates of
+	// the contact do not write it, and it is in no change event): every
+	// activity written moves it forward to its OccurredAt.
+	// Workflow time triggers count from it ("14 days after the last
+	// activity").
+	LastActivityAt time.Time `bun:"last_activity_at,notnull" json:"last_activity_at,omitzero" crm:"derived"`
 }
 
 // RecordType returns "contact".

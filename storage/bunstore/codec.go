@@ -33,6 +33,7 @@ type column struct {
 	kind     kind
 	nullZero bool // "" is stored as NULL (optional references)
 	list     bool // a JSON list (tags): OpContains means membership
+	derived  bool // kept by the store (struct tag crm:"derived"): never updated from the record, never in events
 	typ      reflect.Type
 }
 
@@ -55,7 +56,7 @@ type codec struct {
 	updateSQL  string
 	deleteSQL  string
 	// updCols are the columns the update writes, in order: every column but
-	// id, workspace_id, created_at and created_by.
+	// id, workspace_id, created_at, created_by and the derived ones.
 	updCols []int
 	// after, when set, runs in every write's transaction after the row is
 	// written, with the stored record before and after (the zero Value for
@@ -69,7 +70,8 @@ type codec struct {
 func newCodec(d dialect, bt *schema.Table, table, recType string) (*codec, error) {
 	c := &codec{table: table, recType: recType, typ: bt.Type, byName: map[string]*column{}}
 	for _, f := range bt.Fields {
-		col := column{name: f.Name, index: f.Index, nullZero: f.NullZero, typ: f.IndirectType}
+		col := column{name: f.Name, index: f.Index, nullZero: f.NullZero, typ: f.IndirectType,
+			derived: f.StructField.Tag.Get("crm") == "derived"}
 		switch t := f.StructField.Type; {
 		case t == timeType:
 			col.kind = kTime
@@ -97,8 +99,8 @@ func newCodec(d dialect, bt *schema.Table, table, recType string) (*codec, error
 		c.byName[col.name] = col
 		names[i] = col.name
 		qualified[i] = "t." + col.name
-		switch col.name {
-		case "id", "workspace_id", "created_at", "created_by":
+		switch {
+		case col.name == "id", col.name == "workspace_id", col.name == "created_at", col.name == "created_by", col.derived:
 		default:
 			sets = append(sets, col.name+" = ?")
 			c.updCols = append(c.updCols, i)
@@ -294,6 +296,9 @@ func (c *codec) diff(a, b reflect.Value) []storage.Change {
 		col := &c.cols[i]
 		switch col.name {
 		case "id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by":
+			continue
+		}
+		if col.derived {
 			continue
 		}
 		var av, bv json.RawMessage

@@ -114,6 +114,12 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	if s.activities, err = newTable[*contacts.Activity](s, "crm_activities"); err != nil {
 		return nil, err
 	}
+	s.activities.c.after = func(ctx context.Context, _, next reflect.Value) error {
+		if !next.IsValid() {
+			return nil
+		}
+		return s.touchActivity(ctx, next.Interface().(*contacts.Activity))
+	}
 	if s.fieldDefs, err = newTable[*contacts.FieldDef](s, "crm_field_defs"); err != nil {
 		return nil, err
 	}

@@ -91,6 +91,7 @@ func Run(t *testing.T, h Harness) {
 		{"ChangeFeed", testChangeFeed},
 		{"History", testHistory},
 		{"Timeline", testTimeline},
+		{"LastActivity", testLastActivity},
 		{"AccessMatchesOracle", testAccessOracle},
 		{"AccessErrors", testAccessErrors},
 		{"AccessScopesReads", testAccessReads},

@@ -631,6 +631,31 @@ func testWorkflowTime(t *testing.T, h Harness) {
 		t.Fatalf("after 8 days: Later %d tasks, Soon %d", len(f.tasksOf(later.ID)), len(f.tasksOf(soon.ID)))
 	}
 
+	// Fourteen days after the last activity, once per activity date.
+	quiet := f.rule(workflow.NewRule{Name: "Gone quiet", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnTime, Object: "contact", Field: "last_activity_at", Offset: workflow.Duration(14 * 24 * time.Hour)},
+		Actions: []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "Check in with {{.first_name}}"})}})
+	talk := f.contact(f.ctx, contacts.NewContact{FirstName: "Talk"})
+	logAt := func(at time.Time) {
+		_, err := f.app.Activities.Log(f.ctx, contacts.NewActivity{Kind: contacts.KindCall, Subject: "Call", OccurredAt: at, ContactIDs: []string{talk.ID}})
+		must(t, "log", err)
+	}
+	logAt(f.clock.Now())
+	f.settle()
+	f.clock.Add(13 * 24 * time.Hour)
+	logAt(f.clock.Now()) // talked again before the fortnight was over
+	f.settle()
+	f.clock.Add(2 * 24 * time.Hour)
+	f.settle()
+	if n := len(f.runs(quiet.ID)); n != 0 {
+		t.Fatalf("%d runs two days after the latest activity", n)
+	}
+	f.clock.Add(12*24*time.Hour + time.Minute)
+	f.settle()
+	if got := f.tasksOf(talk.ID); len(got) != 1 || got[0].Title != "Check in with Talk" {
+		t.Fatalf("tasks 14 days after the last activity = %v", got)
+	}
+
 	// A cron schedule: every day at 09:00 UTC, for each lead.
 	cron := f.rule(workflow.NewRule{Name: "Daily", Enabled: true,
 		Trigger:   workflow.Trigger{Kind: workflow.OnSchedule, Object: "contact", Cron: "0 9 * * *"},
