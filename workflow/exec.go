@@ -239,14 +239,16 @@ func (e *Engine) match(ctx context.Context, ev *storage.Event, rs *ruleSet, inli
 				continue
 			}
 		}
-		run, started, err := e.startRun(ctx, c.rule, ev.Subject, ev, "event:"+ev.ID+":"+c.rule.ID, ev.Depth+1, OnEvent, !inline)
-		if err != nil {
-			return err
-		}
-		if started && inline && run.State == RunRunning {
-			if err := e.runInline(ctx, run, ev, rec); err != nil {
+		key := "event:" + ev.ID + ":" + c.rule.ID
+		if run := e.newRun(ctx, c.rule, ev.Subject, ev, key, ev.Depth+1, OnEvent); inline && run.State == RunRunning {
+			// The run is stored once, when its inline steps are done.
+			if err := e.runInline(ctx, run, rec); err != nil {
 				return err
 			}
+			continue
+		}
+		if _, _, err := e.startRun(ctx, c.rule, ev.Subject, ev, key, ev.Depth+1, OnEvent, true); err != nil {
+			return err
 		}
 	}
 	for _, x := range exits {
@@ -269,6 +271,20 @@ func (e *Engine) match(ctx context.Context, ev *storage.Event, rs *ruleSet, inli
 // the caller runs it, see runInline). A run deeper than
 // Config.MaxDepth is stored as stopped and runs nothing.
 func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, ev *storage.Event, key string, depth int, trigger TriggerKind, queue bool) (*Run, bool, error) {
+	run := e.newRun(ctx, rule, subject, ev, key, depth, trigger)
+	ok, err := e.store.InsertRun(ctx, run)
+	if ok && run.State == RunRunning {
+		e.progress.Add(1)
+	}
+	if err != nil || !ok || !queue || run.State != RunRunning {
+		return run, ok, err
+	}
+	return run, true, e.queueStep(ctx, run, run.StartedAt)
+}
+
+// newRun returns a new run of rule, stopped when depth is past
+// Config.MaxDepth. It stores nothing.
+func (e *Engine) newRun(ctx context.Context, rule *Rule, subject storage.Ref, ev *storage.Event, key string, depth int, trigger TriggerKind) *Run {
 	now := e.now()
 	run := &Run{ID: storage.NewID(), WorkspaceID: storage.WorkspaceFrom(ctx), Key: key, RuleID: rule.ID, RuleVersion: rule.Version,
 		Rule: *rule, Subject: subject, Trigger: trigger, Depth: depth, State: RunRunning, StartedAt: now}
@@ -278,18 +294,14 @@ func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, 
 	if depth > e.cfg.MaxDepth {
 		run.State, run.FinishedAt = RunStopped, now
 		run.Error = fmt.Sprintf("stopped: the chain of rules is deeper than %d (Config.MaxDepth); the event that set it off was written by a rule at depth %d", e.cfg.MaxDepth, depth-1)
-		ok, err := e.store.InsertRun(ctx, run)
-		return run, ok, err
 	}
-	ok, err := e.store.InsertRun(ctx, run)
-	if ok {
-		e.progress.Add(1)
-	}
-	if err != nil || !ok || !queue {
-		return run, ok, err
-	}
-	return run, true, e.queueStep(ctx, run, now)
+	return run
 }
+
+// errRunExists means a run with the key of an inline run exists already:
+// its event was matched before (a delivered match job). The batch falls
+// back to match jobs, which skip such runs.
+var errRunExists = errors.New("workflow: the run exists already")
 
 // queueStep queues the job of the run's next step, due at.
 func (e *Engine) queueStep(ctx context.Context, run *Run, at time.Time) error {
@@ -297,14 +309,15 @@ func (e *Engine) queueStep(ctx context.Context, run *Run, at time.Time) error {
 	return err
 }
 
-// runInline runs the steps of a run just started, in the context's
+// runInline runs the steps of a new run, not stored yet, in the context's
 // transaction, as long as they are built-in database actions: up to the
 // end, a wait, an external action or one of the host's, whose step it
-// queues as a job. rec is the
-// run's record as read for matching (nil when gone). An action's error is
-// returned: the caller's transaction rolls back, and the work is done
-// again through jobs, where failures are recorded and retried.
-func (e *Engine) runInline(ctx context.Context, run *Run, ev *storage.Event, rec storage.Record) error {
+// queues as a job; then it stores the run. rec is the run's record as read
+// for matching (nil when gone). An action's error, or a run of the same
+// key stored already (errRunExists), is returned: the caller's
+// transaction rolls back, and the work is done again through jobs, where
+// failures are recorded and retried and runs are started once.
+func (e *Engine) runInline(ctx context.Context, run *Run, rec storage.Record) error {
 	actx := storage.WithDepth(storage.AsSystemActor(ctx, "workflow:"+run.Rule.Name), run.Depth)
 	for run.Step < len(run.Rule.Actions) {
 		act := run.Rule.Actions[run.Step]
@@ -334,7 +347,7 @@ func (e *Engine) runInline(ctx context.Context, run *Run, ev *storage.Event, rec
 			if err := e.queueStep(ctx, run, call.waitUntil); err != nil {
 				return err
 			}
-			return e.store.UpdateRun(ctx, run)
+			return e.storeInline(ctx, run)
 		}
 	}
 	if run.Step < len(run.Rule.Actions) {
@@ -342,7 +355,20 @@ func (e *Engine) runInline(ctx context.Context, run *Run, ev *storage.Event, rec
 			return err
 		}
 	}
-	return e.store.UpdateRun(ctx, run)
+	return e.storeInline(ctx, run)
+}
+
+// storeInline stores a run that ran inline.
+func (e *Engine) storeInline(ctx context.Context, run *Run) error {
+	ok, err := e.store.InsertRun(ctx, run)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return errRunExists
+	}
+	e.progress.Add(1)
+	return nil
 }
 
 // newCall returns the call of step of run about rec.
