@@ -90,6 +90,9 @@ func (e *Engine) dispatchBatch(ctx context.Context, ws string, inline bool) (int
 // elsewhere, or to match an event again. Delivering an event more than
 // once (even concurrently) runs its rules once.
 func (e *Engine) Deliver(ctx context.Context, ev storage.Event) error {
+	if err := operator(ctx); err != nil {
+		return err
+	}
 	if ev.ID == "" || ev.Subject.Type == "" || ev.Subject.ID == "" {
 		return storage.Invalid("event", "needs an ID and a subject")
 	}
@@ -628,9 +631,27 @@ func (e *Engine) get(ctx context.Context, ref storage.Ref) (storage.Record, erro
 	return obj.Get(ctx, ref.ID)
 }
 
+// operator checks that ctx may operate the engine (see the history, run
+// jobs again, start runs by hand, deliver events): the system, a context
+// without a principal, or a member whose role may change every workflow
+// rule (admins). Runs hold records and events whole, and their actions
+// run as the system, so other members may not.
+func operator(ctx context.Context) error {
+	p := storage.PrincipalFrom(ctx)
+	if p == nil || p.IsSystem() || p.Scope(ObjectRule, storage.ActionUpdate) == storage.ScopeAll {
+		return nil
+	}
+	return fmt.Errorf("%w: operating the workflow engine needs the right to change every workflow rule", storage.ErrForbidden)
+}
+
 // Retry runs a failed job again, from its first attempt; its run, if it
-// failed with the job, is running again.
+// failed with the job, is running again. Like Runs, Jobs, Trigger and
+// Deliver, it is for operators (the system, or admins): ErrForbidden for
+// other members.
 func (e *Engine) Retry(ctx context.Context, jobID string) error {
+	if err := operator(ctx); err != nil {
+		return err
+	}
 	return e.store.RunInTx(storage.AsSystem(ctx), func(ctx context.Context) error {
 		j, err := e.store.Job(ctx, jobID)
 		if err != nil {
@@ -660,11 +681,17 @@ func (e *Engine) Retry(ctx context.Context, jobID string) error {
 // context's workspace, selected by q: a rule's runs, a record's, failed
 // ones.
 func (e *Engine) Runs(ctx context.Context, q RunQuery) (storage.Page[*Run], error) {
+	if err := operator(ctx); err != nil {
+		return storage.Page[*Run]{}, err
+	}
 	return e.store.Runs(ctx, q)
 }
 
 // Jobs returns one page of the jobs of the context's workspace, newest
 // first, selected by q: failed ones to look at and Retry.
 func (e *Engine) Jobs(ctx context.Context, q JobQuery) (storage.Page[*Job], error) {
+	if err := operator(ctx); err != nil {
+		return storage.Page[*Job]{}, err
+	}
 	return e.store.Jobs(ctx, q)
 }

@@ -202,6 +202,9 @@ func (e *Engine) scanCron(ctx context.Context, ws string, c *compiled) (int, err
 // a sequence. ref may be empty for rules without an object. The rule's
 // condition is not checked. It returns the run.
 func (e *Engine) Trigger(ctx context.Context, ruleID string, ref storage.Ref) (*Run, error) {
+	if err := operator(ctx); err != nil {
+		return nil, err
+	}
 	var out *Run
 	err := e.store.RunInTx(storage.AsSystem(ctx), func(ctx context.Context) error {
 		r, err := e.findRule(ctx, ruleID)

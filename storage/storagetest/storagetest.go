@@ -145,6 +145,7 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowTime", testWorkflowTime},
 		{"WorkflowDryRun", testWorkflowDryRun},
 		{"WorkflowQueue", testWorkflowQueue},
+		{"WorkflowStart", testWorkflowStart},
 		{"WorkflowMail", testWorkflowMail},
 		{"WorkflowWebhook", testWorkflowWebhook},
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -194,6 +195,21 @@ func testWorkflowRules(t *testing.T, h Harness) {
 	}
 	_, err = rules.Create(repCtx, workflow.NewRule{Name: "Rep's", Trigger: good.Trigger, Actions: good.Actions})
 	wantErr(t, "rep creates a rule", err, storage.ErrForbidden)
+	// Operating the engine is for admins: runs hold whole records.
+	_, err = f.app.Workflow.Runs(repCtx, workflow.RunQuery{})
+	wantErr(t, "rep reads the run history", err, storage.ErrForbidden)
+	_, err = f.app.Workflow.Jobs(repCtx, workflow.JobQuery{})
+	wantErr(t, "rep reads the jobs", err, storage.ErrForbidden)
+	_, err = f.app.Workflow.Trigger(repCtx, r.ID, storage.Ref{})
+	wantErr(t, "rep runs a rule", err, storage.ErrForbidden)
+	err = f.app.Workflow.Retry(repCtx, storage.NewID())
+	wantErr(t, "rep retries a job", err, storage.ErrForbidden)
+	admin, err := f.app.Access.CreateMember(f.ctx, access.NewMember{Name: "Admin", Email: "admin@example.com", Role: access.RoleAdmin})
+	must(t, "admin", err)
+	adminCtx, err := f.app.As(f.ctx, admin.ID)
+	must(t, "as admin", err)
+	_, err = f.app.Workflow.Runs(adminCtx, workflow.RunQuery{})
+	must(t, "admin reads the run history", err)
 }
 
 // testWorkflowEvents checks event triggers end to end: conditions, field
@@ -880,5 +896,83 @@ func testWorkflowQueue(t *testing.T, h Harness) {
 	_, err = q.LockCursor(ctx, scope, "test")
 	if err == nil {
 		t.Error("LockCursor outside a transaction worked")
+	}
+}
+
+// captured is a slog handler that keeps the engine's warnings.
+type captured struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (c *captured) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (c *captured) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	msg := r.Message
+	r.Attrs(func(a slog.Attr) bool { msg += " " + a.String(); return true })
+	c.msgs = append(c.msgs, msg)
+	return nil
+}
+func (c *captured) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *captured) WithGroup(string) slog.Handler      { return c }
+
+// testWorkflowStart runs the engine as a program does, Start in the
+// background with several workers, while writers commit triggers at
+// once: every trigger runs once, and no error (no "database is busy" on
+// SQLite) reaches the engine's log.
+func testWorkflowStart(t *testing.T, h Harness) {
+	logs := &captured{}
+	f := newFlow(t, h, workflow.Config{Workers: 4, PollInterval: 5 * time.Millisecond, BatchSize: 20,
+		Now: storage.Now, Logger: slog.New(logs)})
+	r := f.rule(workflow.NewRule{Name: "Task", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}},
+		Actions: []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "Call {{.first_name}}"}), workflow.AddTag("called")}})
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- f.app.Workflow.Start(ctx) }()
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				_, err := f.app.Contacts.Create(f.ctx, contacts.NewContact{FirstName: fmt.Sprintf("W%d-%d", w, i)})
+				if err != nil {
+					if h.IsBusy(err) {
+						t.Errorf("a writer met %v", err)
+					}
+					t.Errorf("create: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		n := count(t, f.ctx, f.store.Tasks())
+		tagged, err := f.store.Contacts().Count(f.ctx, storage.HasTag("called"))
+		must(t, "count", err)
+		if n == writers*each && tagged == writers*each {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60s: %d tasks, %d tagged of %d", n, tagged, writers*each)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Start returned %v", err)
+	}
+	logs.mu.Lock()
+	defer logs.mu.Unlock()
+	if len(logs.msgs) > 0 {
+		t.Errorf("the engine logged %d warnings, the first: %s", len(logs.msgs), logs.msgs[0])
+	}
+	if got := states(f.runs(r.ID)); got[workflow.RunSucceeded] != writers*each || len(got) != 1 {
+		t.Errorf("runs: %v", got)
 	}
 }
