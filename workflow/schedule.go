@@ -58,12 +58,8 @@ func (e *Engine) scheduleAll(ctx context.Context) (int, error) {
 // value of its date field.
 func (e *Engine) scanTime(ctx context.Context, ws string, c *compiled) (int, error) {
 	r := c.rule
-	obj, err := e.object(r.Trigger.Object)
-	if err != nil {
-		return 0, err
-	}
 	n := 0
-	err = e.store.RunInTx(sysCtx(ctx, ws), func(ctx context.Context) error {
+	err := e.store.RunInTx(sysCtx(ctx, ws), func(ctx context.Context) error {
 		name := "time:" + r.ID
 		cur, err := e.store.LockCursor(ctx, ws, name)
 		if err != nil {
@@ -90,28 +86,13 @@ func (e *Engine) scanTime(ctx context.Context, ws string, c *compiled) (int, err
 		if c.cond != nil {
 			f = append(f, c.cond.Filter(now))
 		}
-		q := storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-		for {
-			recs, next, err := obj.List(ctx, q)
-			if err != nil {
-				return err
-			}
-			for _, rec := range recs {
-				at, _ := fieldsOf(rec)[r.Trigger.Field].(time.Time)
-				ref := storage.Ref{Type: r.Trigger.Object, ID: rec.RecordMeta().ID}
-				key := "time:" + r.ID + ":" + ref.ID + ":" + strconv.FormatInt(at.UnixMicro(), 10)
-				_, started, err := e.startRun(ctx, r, ref, nil, key, 1, OnTime, true)
-				if err != nil {
-					return err
-				}
-				if started {
-					n++
-				}
-			}
-			if next == "" {
-				break
-			}
-			q.Cursor = next
+		k, err := e.startEach(ctx, r, storage.ListQuery{Filter: f}, OnTime, func(rec storage.Record) string {
+			at, _ := fieldsOf(rec)[r.Trigger.Field].(time.Time)
+			return "time:" + r.ID + ":" + rec.RecordMeta().ID + ":" + strconv.FormatInt(at.UnixMicro(), 10)
+		})
+		n += k
+		if err != nil {
+			return err
 		}
 		return e.store.SetCursor(ctx, ws, name, now.Format(time.RFC3339Nano))
 	})
@@ -164,37 +145,51 @@ func (e *Engine) scanCron(ctx context.Context, ws string, c *compiled) (int, err
 			}
 			return e.store.SetCursor(ctx, ws, name, tick.Format(time.RFC3339Nano))
 		}
-		obj, err := e.object(r.Trigger.Object)
-		if err != nil {
-			return err
-		}
-		q := storage.ListQuery{PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
+		var q storage.ListQuery
 		if c.cond != nil {
 			q.Filter = c.cond.Filter(now)
 		}
-		for {
-			recs, next, err := obj.List(ctx, q)
-			if err != nil {
-				return err
-			}
-			for _, rec := range recs {
-				ref := storage.Ref{Type: r.Trigger.Object, ID: rec.RecordMeta().ID}
-				_, started, err := e.startRun(ctx, r, ref, nil, "cron:"+r.ID+":"+stamp+":"+ref.ID, 1, OnSchedule, true)
-				if err != nil {
-					return err
-				}
-				if started {
-					n++
-				}
-			}
-			if next == "" {
-				break
-			}
-			q.Cursor = next
+		k, err := e.startEach(ctx, r, q, OnSchedule, func(rec storage.Record) string {
+			return "cron:" + r.ID + ":" + stamp + ":" + rec.RecordMeta().ID
+		})
+		n += k
+		if err != nil {
+			return err
 		}
 		return e.store.SetCursor(ctx, ws, name, tick.Format(time.RFC3339Nano))
 	})
 	return n, err
+}
+
+// startEach starts a run of rule r for every record of its object that q
+// selects, a page at a time, keyed by key; it returns how many it started.
+func (e *Engine) startEach(ctx context.Context, r *Rule, q storage.ListQuery, trigger TriggerKind, key func(storage.Record) string) (int, error) {
+	obj, err := e.object(r.Trigger.Object)
+	if err != nil {
+		return 0, err
+	}
+	q.Limit = storage.MaxLimit
+	n := 0
+	for {
+		recs, next, err := obj.List(ctx, q)
+		if err != nil {
+			return n, err
+		}
+		for _, rec := range recs {
+			ref := storage.Ref{Type: r.Trigger.Object, ID: rec.RecordMeta().ID}
+			_, started, err := e.startRun(ctx, r, ref, nil, key(rec), 1, trigger, true)
+			if err != nil {
+				return n, err
+			}
+			if started {
+				n++
+			}
+		}
+		if next == "" {
+			return n, nil
+		}
+		q.Cursor = next
+	}
 }
 
 // Trigger starts a run of rule ruleID (stored, or "code:<name>") about the
