@@ -327,23 +327,18 @@ func (e *Engine) Drain(ctx context.Context) (int, error) {
 }
 
 // dispatchAll dispatches one batch of events per scope.
-func (e *Engine) dispatchAll(ctx context.Context) (int, error) {
-	total := 0
-	var errs []error
-	for _, ws := range e.scopes() {
-		n, err := e.dispatch(ctx, ws)
-		total += n
-		errs = append(errs, err)
-	}
-	return total, errors.Join(errs...)
-}
+func (e *Engine) dispatchAll(ctx context.Context) (int, error) { return e.perScope(ctx, e.dispatch) }
 
 // workAll claims and runs one batch of due jobs per scope.
-func (e *Engine) workAll(ctx context.Context) (int, error) {
+func (e *Engine) workAll(ctx context.Context) (int, error) { return e.perScope(ctx, e.work) }
+
+// perScope calls step for every scope the engine serves, adding up what
+// they did and joining their errors.
+func (e *Engine) perScope(ctx context.Context, step func(ctx context.Context, ws string) (int, error)) (int, error) {
 	total := 0
 	var errs []error
 	for _, ws := range e.scopes() {
-		n, err := e.work(ctx, ws)
+		n, err := step(ctx, ws)
 		total += n
 		errs = append(errs, err)
 	}

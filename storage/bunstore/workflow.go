@@ -254,23 +254,28 @@ WHERE workspace_id = ? AND run_id = ? AND state IN ('available', 'running')`),
 
 // Job implements workflow.Queue.
 func (s *Store) Job(ctx context.Context, id string) (*workflow.Job, error) {
-	return reading(ctx, s, func(ctx context.Context) (*workflow.Job, error) {
-		jobs, err := s.queryJobs(ctx, s.d.rebind("SELECT "+jobCols+" FROM crm_jobs WHERE workspace_id = ? AND id = ?"), storage.WorkspaceFrom(ctx), id)
+	return oneByID(ctx, s, "job", "SELECT "+jobCols+" FROM crm_jobs", id, s.queryJobs)
+}
+
+// oneByID reads the row id of the context's workspace with scan, or is
+// ErrNotFound naming what.
+func oneByID[T any](ctx context.Context, s *Store, what, selectFrom, id string, scan func(ctx context.Context, q string, args ...any) ([]T, error)) (T, error) {
+	return reading(ctx, s, func(ctx context.Context) (T, error) {
+		var zero T
+		items, err := scan(ctx, s.d.rebind(selectFrom+" WHERE workspace_id = ? AND id = ?"), storage.WorkspaceFrom(ctx), id)
 		if err != nil {
-			return nil, err
+			return zero, err
 		}
-		if len(jobs) == 0 {
-			return nil, fmt.Errorf("%w: job %s", storage.ErrNotFound, id)
+		if len(items) == 0 {
+			return zero, fmt.Errorf("%w: %s %s", storage.ErrNotFound, what, id)
 		}
-		return jobs[0], nil
+		return items[0], nil
 	})
 }
 
 // Jobs implements workflow.Queue: newest first, by ID (UUIDv7).
 func (s *Store) Jobs(ctx context.Context, q workflow.JobQuery) (storage.Page[*workflow.Job], error) {
 	return reading(ctx, s, func(ctx context.Context) (storage.Page[*workflow.Job], error) {
-		var page storage.Page[*workflow.Job]
-		fp := storage.Fingerprint("jobs", string(q.State), q.RunID)
 		var b sqlBuilder
 		b.add("SELECT "+jobCols+" FROM crm_jobs WHERE workspace_id = ?", storage.WorkspaceFrom(ctx))
 		if q.State != "" {
@@ -279,22 +284,32 @@ func (s *Store) Jobs(ctx context.Context, q workflow.JobQuery) (storage.Page[*wo
 		if q.RunID != "" {
 			b.add(" AND run_id = ?", q.RunID)
 		}
-		if err := pageAfter(&b, q.PageQuery, fp); err != nil {
-			return page, err
-		}
-		limit := q.PageSize()
-		b.add(" ORDER BY id DESC LIMIT ?", limit+1)
-		jobs, err := s.queryJobs(ctx, s.d.rebind(b.sb.String()), b.args...)
-		if err != nil {
-			return page, err
-		}
-		if len(jobs) > limit {
-			jobs = jobs[:limit]
-			page.Next = storage.EncodeCursor(fp, jobs[limit-1].ID)
-		}
-		page.Items = jobs
-		return page, nil
+		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("jobs", string(q.State), q.RunID), s.queryJobs,
+			func(j *workflow.Job) string { return j.ID })
 	})
+}
+
+// newestFirst reads the page pq of the rows b selects ("SELECT … WHERE …"),
+// newest first by ID, with scan; fp is the query's fingerprint for its
+// cursors.
+func newestFirst[T any](ctx context.Context, s *Store, b *sqlBuilder, pq storage.PageQuery, fp string,
+	scan func(ctx context.Context, q string, args ...any) ([]T, error), id func(T) string) (storage.Page[T], error) {
+	var page storage.Page[T]
+	if err := pageAfter(b, pq, fp); err != nil {
+		return page, err
+	}
+	limit := pq.PageSize()
+	b.add(" ORDER BY id DESC LIMIT ?", limit+1)
+	items, err := scan(ctx, s.d.rebind(b.sb.String()), b.args...)
+	if err != nil {
+		return page, err
+	}
+	if len(items) > limit {
+		items = items[:limit]
+		page.Next = storage.EncodeCursor(fp, id(items[limit-1]))
+	}
+	page.Items = items
+	return page, nil
 }
 
 // pageAfter adds the keyset condition of a page ordered by id DESC.
@@ -401,23 +416,12 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*workfl
 
 // Run implements workflow.Queue.
 func (s *Store) Run(ctx context.Context, id string) (*workflow.Run, error) {
-	return reading(ctx, s, func(ctx context.Context) (*workflow.Run, error) {
-		runs, err := s.queryRuns(ctx, s.d.rebind("SELECT "+runCols+" FROM crm_workflow_runs WHERE workspace_id = ? AND id = ?"), storage.WorkspaceFrom(ctx), id)
-		if err != nil {
-			return nil, err
-		}
-		if len(runs) == 0 {
-			return nil, fmt.Errorf("%w: workflow run %s", storage.ErrNotFound, id)
-		}
-		return runs[0], nil
-	})
+	return oneByID(ctx, s, "workflow run", "SELECT "+runCols+" FROM crm_workflow_runs", id, s.queryRuns)
 }
 
 // Runs implements workflow.Queue: newest first, by ID (UUIDv7).
 func (s *Store) Runs(ctx context.Context, q workflow.RunQuery) (storage.Page[*workflow.Run], error) {
 	return reading(ctx, s, func(ctx context.Context) (storage.Page[*workflow.Run], error) {
-		var page storage.Page[*workflow.Run]
-		fp := storage.Fingerprint("runs", q.RuleID, q.SubjectID, string(q.State))
 		var b sqlBuilder
 		b.add("SELECT "+runCols+" FROM crm_workflow_runs WHERE workspace_id = ?", storage.WorkspaceFrom(ctx))
 		if q.RuleID != "" {
@@ -429,20 +433,7 @@ func (s *Store) Runs(ctx context.Context, q workflow.RunQuery) (storage.Page[*wo
 		if q.State != "" {
 			b.add(" AND state = ?", string(q.State))
 		}
-		if err := pageAfter(&b, q.PageQuery, fp); err != nil {
-			return page, err
-		}
-		limit := q.PageSize()
-		b.add(" ORDER BY id DESC LIMIT ?", limit+1)
-		runs, err := s.queryRuns(ctx, s.d.rebind(b.sb.String()), b.args...)
-		if err != nil {
-			return page, err
-		}
-		if len(runs) > limit {
-			runs = runs[:limit]
-			page.Next = storage.EncodeCursor(fp, runs[limit-1].ID)
-		}
-		page.Items = runs
-		return page, nil
+		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("runs", q.RuleID, q.SubjectID, string(q.State)), s.queryRuns,
+			func(r *workflow.Run) string { return r.ID })
 	})
 }
