@@ -15,6 +15,7 @@ import (
 // compiled is an enabled rule with its expressions compiled against its
 // object's schema in one workspace.
 type compiled struct {
+	at       time.Time // when it was compiled
 	rule     *Rule
 	cond     *filterexpr.Expr   // nil accepts every record
 	exitWhen *filterexpr.Expr   // nil: no exit condition
@@ -48,13 +49,44 @@ func (rs *ruleSet) interested(ev *storage.Event) bool {
 	return false
 }
 
-// ruleCache keeps each workspace's rule set for a short while; the
-// engine's own rule writes and the rule events it dispatches drop it at
+// ruleCache keeps each workspace's rule set for a short while (ttl), and
+// the compiled expressions of each rule version for longer (compiledTTL):
+// a rule set read again reuses them. The engine's own rule writes and the
+// rule and custom-field events it dispatches drop a workspace's entries at
 // once.
 type ruleCache struct {
 	ttl time.Duration
 	mu  sync.Mutex
 	m   map[string]*ruleSet
+	c   map[compiledKey]*compiled
+}
+
+// compiledKey names one version of one rule in one workspace.
+type compiledKey struct {
+	ws, id  string
+	version int64
+}
+
+// compiledTTL bounds how long a compiled rule is reused: custom fields
+// changed by another process reach its conditions within it.
+const compiledTTL = time.Minute
+
+func (c *ruleCache) compiled(k compiledKey, now time.Time) *compiled {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if x := c.c[k]; x != nil && now.Sub(x.at) <= compiledTTL {
+		return x
+	}
+	return nil
+}
+
+func (c *ruleCache) putCompiled(k compiledKey, x *compiled) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.c == nil || len(c.c) > 10000 {
+		c.c = map[compiledKey]*compiled{}
+	}
+	c.c[k] = x
 }
 
 func (c *ruleCache) get(ws string, now time.Time) *ruleSet {
@@ -80,12 +112,17 @@ func (c *ruleCache) forget(ws string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, ws)
+	for k := range c.c {
+		if k.ws == ws {
+			delete(c.c, k)
+		}
+	}
 }
 
 func (c *ruleCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m = nil
+	c.m, c.c = nil, nil
 }
 
 // ruleSet returns the enabled rules of workspace ws: the stored ones and
@@ -113,7 +150,15 @@ func (e *Engine) ruleSet(ctx context.Context, ws string) (*ruleSet, error) {
 	e.mu.RUnlock()
 	rs := &ruleSet{loaded: time.Now(), byObj: map[string][]*compiled{}, exitObj: map[string][]*compiled{}, byName: map[string]*compiled{}}
 	for _, r := range rules {
-		c, err := e.compile(ctx, r)
+		k := compiledKey{ws: ws, id: r.ID, version: r.Version}
+		c := e.cache.compiled(k, time.Now())
+		var err error
+		if c == nil {
+			c, err = e.compile(ctx, r)
+			if err == nil {
+				e.cache.putCompiled(k, c)
+			}
+		}
 		if err != nil {
 			// The schema changed under the rule (a custom field was
 			// removed): it cannot run until it is fixed.
@@ -143,7 +188,7 @@ func (e *Engine) ruleSet(ctx context.Context, ws string) (*ruleSet, error) {
 // compile compiles the expressions of r against its objects' schemas in
 // the context's workspace.
 func (e *Engine) compile(ctx context.Context, r *Rule) (*compiled, error) {
-	c := &compiled{rule: r}
+	c := &compiled{rule: r, at: time.Now()}
 	if r.Trigger.Object == "" {
 		return c, nil
 	}
