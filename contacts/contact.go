@@ -75,6 +75,12 @@ type Contact struct {
 // RecordType returns "contact".
 func (*Contact) RecordType() string { return ObjectContact }
 
+// References returns the contact's account, which filter expressions on
+// contacts name as "account" ("account.industry == 'Software'").
+func (*Contact) References() []storage.Reference {
+	return []storage.Reference{{Name: "account", Field: "account_id", Type: ObjectAccount}}
+}
+
 // Name returns the contact's full name: prefix, first, middle and last name
 // and suffix, those that are set; the email when none is.
 func (c *Contact) Name() string {

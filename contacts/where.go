@@ -2,6 +2,7 @@ package contacts
 
 import (
 	"context"
+	"errors"
 
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
@@ -9,9 +10,39 @@ import (
 
 // Schema returns the fields a filter expression on object (ObjectContact
 // or ObjectAccount) may name: the built-in fields and the workspace's
-// custom fields, typed. Date custom fields are text ("2026-01-31", which
-// orders as dates); multi-choice fields are left out.
+// custom fields, typed, and those of the records it refers to under their
+// names (storage.Referrer: a contact's "account.industry",
+// "account.custom.tier"). Date custom fields are text ("2026-01-31", which
+// orders as dates); multi-choice fields are left out. Lists compare
+// related fields in SQL; an in-memory evaluation needs the related records
+// in its filterexpr.Record (Contacts.ExprRecord).
 func (s *Service) Schema(ctx context.Context, object string) (filterexpr.Schema, error) {
+	schema, err := s.ownSchema(ctx, object)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := objectRecord(object).(storage.Referrer); ok {
+		for _, ref := range r.References() {
+			rs, err := s.ownSchema(ctx, ref.Type)
+			if err != nil {
+				return nil, err
+			}
+			schema.Relate(ref.Name, rs)
+		}
+	}
+	return schema, nil
+}
+
+// objectRecord returns a zero record of object: a contact or an account.
+func objectRecord(object string) storage.Record {
+	if object == ObjectAccount {
+		return &Account{}
+	}
+	return &Contact{}
+}
+
+// ownSchema is the schema of object's own fields.
+func (s *Service) ownSchema(ctx context.Context, object string) (filterexpr.Schema, error) {
 	defs, err := s.Fields.List(ctx, object)
 	if err != nil {
 		return nil, err
@@ -27,11 +58,7 @@ func (s *Service) Schema(ctx context.Context, object string) (filterexpr.Schema,
 			custom[d.Name] = filterexpr.Bool
 		}
 	}
-	var rec any = &Contact{}
-	if object == ObjectAccount {
-		rec = &Account{}
-	}
-	return filterexpr.SchemaOf(rec, custom), nil
+	return filterexpr.SchemaOf(objectRecord(object), custom), nil
 }
 
 // where compiles src against object's schema and adds it to q's filter.
@@ -54,9 +81,11 @@ func (s *Service) where(ctx context.Context, object, src string, q storage.ListQ
 
 // Where returns one page of the contacts matching the expression src
 // (see package filterexpr), such as
-// "lifecycle == 'customer' && 'vip' in tags && created_at > daysAgo(30)",
-// on top of q's own filter. A bad expression is ErrInvalid with its
-// position.
+// "lifecycle == 'customer' && 'vip' in tags && created_at > daysAgo(30)"
+// or "account.industry == 'Software'", on top of q's own filter. A bad
+// expression is ErrInvalid with its position; a field hidden from the
+// principal, the account's included, is ErrForbidden. A contact whose
+// account the principal may not read compares as one without an account.
 func (cs *Contacts) Where(ctx context.Context, src string, q storage.ListQuery) (storage.Page[*Contact], error) {
 	q, err := cs.s.where(ctx, ObjectContact, src, q)
 	if err != nil {
@@ -73,4 +102,23 @@ func (as *Accounts) Where(ctx context.Context, src string, q storage.ListQuery) 
 		return storage.Page[*Account]{}, err
 	}
 	return as.List(ctx, q)
+}
+
+// ExprRecord returns c as an in-memory filter expression reads it
+// (filterexpr.Record), with its account under "account" as the context's
+// principal may read it: absent when c has none, or one the principal may
+// not read, as Where treats it.
+func (cs *Contacts) ExprRecord(ctx context.Context, c *Contact) (filterexpr.Record, error) {
+	rec := filterexpr.RecordOf(c)
+	if c.AccountID == "" {
+		return rec, nil
+	}
+	a, err := cs.s.Accounts.Get(ctx, c.AccountID)
+	switch {
+	case err == nil:
+		rec["account"] = filterexpr.RecordOf(a)
+	case !errors.Is(err, storage.ErrNotFound):
+		return nil, err
+	}
+	return rec, nil
 }

@@ -65,6 +65,29 @@ type Linked interface {
 	Links() []Ref
 }
 
+// Reference is a record that records of one type refer to by a field
+// holding its ID, such as a contact's account. Filters compare its fields
+// as "<Name>.<field>" ("account.industry", "account.custom.tier").
+type Reference struct {
+	// Name is how filters name the related record: "account".
+	Name string
+	// Field is the referring record's field that holds the related
+	// record's ID: "account_id".
+	Field string
+	// Type is the related record's type: "account".
+	Type string
+}
+
+// Referrer is a Record type whose filters may compare fields of the
+// records it refers to. A store reads the related record as the context's
+// principal may read it: one it may not read, like none, is a missing
+// value.
+type Referrer interface {
+	Record
+	// References returns the records this type refers to, by name.
+	References() []Reference
+}
+
 // Now returns the current time as the store keeps it: UTC, truncated to the
 // microsecond so that it survives a round trip through SQLite and Postgres
 // unchanged.

@@ -20,8 +20,16 @@ func builtinObjects(people *contacts.Service, sls *sales.Service) []Object {
 	if people == nil {
 		return nil
 	}
+	// Conditions see the record alone (fieldsOf): the fields of related
+	// records, which lists compare in SQL, are left out of the schema.
 	customSchema := func(object string) func(ctx context.Context) (filterexpr.Schema, error) {
-		return func(ctx context.Context) (filterexpr.Schema, error) { return people.Schema(ctx, object) }
+		return func(ctx context.Context) (filterexpr.Schema, error) {
+			s, err := people.Schema(ctx, object)
+			if err != nil {
+				return nil, err
+			}
+			return s.Own(), nil
+		}
 	}
 	out := []Object{
 		ObjectOf(contacts.ObjectContact, people.Contacts.Get, people.Contacts.List, customSchema(contacts.ObjectContact),

@@ -150,6 +150,51 @@ func (m *fieldMask) checkFilter(f storage.Filter) error {
 	return err
 }
 
+// relatedFilter readies b for the comparisons of f with fields of records
+// that c's records refer to ("account.industry"): it refuses, with
+// ErrForbidden, a related field hidden from the principal, or a reference
+// field (account_id) hidden from it, since either could be probed one query
+// at a time; and it gives b the principal and its scope sets, so that the
+// related record is one the principal may read (see relatedCmp).
+func (s *Store) relatedFilter(ctx context.Context, c *codec, f storage.Filter, b *sqlBuilder) error {
+	if len(c.refs) == 0 {
+		return nil
+	}
+	p, err := s.principal(ctx)
+	if err != nil || p == nil {
+		return err
+	}
+	own, err := s.mask(ctx, c)
+	if err != nil {
+		return err
+	}
+	storage.WalkFilter(f, func(cmp storage.Cmp) {
+		rel, rest, ok := strings.Cut(cmp.Field, ".")
+		ref, isRef := c.refs[rel]
+		if err != nil || !ok || !isRef {
+			return
+		}
+		rc := s.codecs[ref.Type]
+		if own.access(ref.Field) == storage.FieldHidden {
+			err = fmt.Errorf("%w: filter on %s through %s field %s, which is hidden", storage.ErrForbidden, cmp.Field, c.recType, ref.Field)
+			return
+		}
+		var m *fieldMask
+		if m, err = s.mask(ctx, rc); err != nil {
+			return
+		}
+		if m.access(rest) == storage.FieldHidden {
+			err = fmt.Errorf("%w: filter on %s field %s, which is hidden", storage.ErrForbidden, rc.recType, rest)
+			return
+		}
+		if b.sets == nil && p.Scope(rc.recType, storage.ActionRead) != storage.ScopeAll {
+			b.sets, err = s.scopeSets(ctx, p)
+		}
+		b.p = p
+	})
+	return err
+}
+
 // checkSort refuses sorting on a hidden field.
 func (m *fieldMask) checkSort(cols []*column) error {
 	if !m.hides() {

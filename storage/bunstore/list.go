@@ -17,6 +17,10 @@ type sqlBuilder struct {
 	sb   strings.Builder
 	args []any
 	ws   string // the workspace of a list or count, for subqueries of its filter
+	// p and sets scope the related records a filter compares fields of
+	// (see relatedFilter); p is nil when no principal's scopes apply.
+	p    *storage.Principal
+	sets *scopeSets
 }
 
 func (b *sqlBuilder) add(sql string, args ...any) {
@@ -24,13 +28,16 @@ func (b *sqlBuilder) add(sql string, args ...any) {
 	b.args = append(b.args, args...)
 }
 
-// expr is the SQL of a column, read so that "" and NULL are alike for
-// optional references.
-func (col *column) expr() string {
+// expr is the SQL of a column of the row aliased t, read so that "" and
+// NULL are alike for optional references.
+func (col *column) expr() string { return col.exprAt("t") }
+
+// exprAt is expr for the row aliased a.
+func (col *column) exprAt(a string) string {
 	if col.nullZero {
-		return "COALESCE(t." + col.name + ", '')"
+		return "COALESCE(" + a + "." + col.name + ", '')"
 	}
-	return "t." + col.name
+	return a + "." + col.name
 }
 
 // where appends the SQL of f. Field names come only from the codec's
@@ -52,9 +59,9 @@ func (s *Store) where(c *codec, f storage.Filter, b *sqlBuilder) error {
 		}
 		b.add("), FALSE)")
 	case storage.Cmp:
-		return s.cmp(c, f, b)
+		return s.cmp(c, "t", f, b)
 	case *storage.Cmp:
-		return s.cmp(c, *f, b)
+		return s.cmp(c, "t", *f, b)
 	case storage.LinkedTo:
 		if f.Type == "" || f.ID == "" {
 			return storage.Invalid("filter.linked_to", "needs a record type and an ID")
@@ -88,10 +95,14 @@ func (s *Store) junction(c *codec, fs []storage.Filter, sep, empty string, b *sq
 var sqlOps = map[storage.Op]string{storage.OpEq: " = ", storage.OpNe: " <> ", storage.OpLt: " < ",
 	storage.OpLe: " <= ", storage.OpGt: " > ", storage.OpGe: " >= "}
 
-func (s *Store) cmp(c *codec, f storage.Cmp, b *sqlBuilder) error {
+// cmp appends the comparison f on the row aliased a of c.
+func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 	field := "filter." + f.Field
 	if name, ok := strings.CutPrefix(f.Field, "custom."); ok {
-		return s.customCmp(c, name, f, b)
+		return s.customCmp(c, a, name, f, b)
+	}
+	if rel, rest, ok := strings.Cut(f.Field, "."); ok {
+		return s.relatedCmp(c, a, rel, rest, f, b)
 	}
 	col := c.byName[f.Field]
 	if col == nil {
@@ -100,15 +111,15 @@ func (s *Store) cmp(c *codec, f storage.Cmp, b *sqlBuilder) error {
 	if col.kind == kJSON {
 		switch {
 		case f.Op == storage.OpEmpty && col.list:
-			b.add(s.d.listEmpty("t." + col.name))
+			b.add(s.d.listEmpty(a + "." + col.name))
 		case f.Op == storage.OpEmpty:
-			b.add("t." + col.name + " IS NULL")
+			b.add(a + "." + col.name + " IS NULL")
 		case f.Op == storage.OpContains && col.list:
 			v, ok := f.Value.(string)
 			if !ok {
 				return storage.Invalid(field, "contains needs a text value, not %T", f.Value)
 			}
-			b.add(s.d.listHas("t."+col.name), v)
+			b.add(s.d.listHas(a+"."+col.name), v)
 		default:
 			return storage.Invalid(field, "operator %s is not supported on %s", f.Op, f.Field)
 		}
@@ -120,7 +131,7 @@ func (s *Store) cmp(c *codec, f storage.Cmp, b *sqlBuilder) error {
 		if err != nil {
 			return storage.Invalid(field, "%v", err)
 		}
-		b.add(col.expr()+sqlOps[f.Op]+"?", v)
+		b.add(col.exprAt(a)+sqlOps[f.Op]+"?", v)
 	case storage.OpIn:
 		rv := reflect.ValueOf(f.Value)
 		if rv.Kind() != reflect.Slice {
@@ -138,23 +149,81 @@ func (s *Store) cmp(c *codec, f storage.Cmp, b *sqlBuilder) error {
 			}
 			args[i] = v
 		}
-		b.add(col.expr()+" IN ("+placeholders(len(args))+")", args...)
+		b.add(col.exprAt(a)+" IN ("+placeholders(len(args))+")", args...)
 	case storage.OpContains, storage.OpStartsWith, storage.OpEndsWith:
 		v, ok := f.Value.(string)
 		if col.kind != kString || !ok {
 			return storage.Invalid(field, "%s needs a text field and a text value", f.Op)
 		}
-		cond, n := s.d.textOp(f.Op, col.expr())
+		cond, n := s.d.textOp(f.Op, col.exprAt(a))
 		b.add(cond, repeat(v, n)...)
 	case storage.OpEmpty:
 		if col.kind == kString {
-			b.add("(" + col.expr() + " = '')")
+			b.add("(" + col.exprAt(a) + " = '')")
 		} else {
-			b.add("t." + col.name + " IS NULL")
+			b.add(a + "." + col.name + " IS NULL")
 		}
 	default:
 		return storage.Invalid(field, "unknown operator %q", f.Op)
 	}
+	return nil
+}
+
+// checkRefs checks the references of every record type: a name that is
+// not a field name nor "custom", a text field, a record type of the store.
+func (s *Store) checkRefs() error {
+	for _, rt := range s.codecOrder {
+		c := s.codecs[rt]
+		for name, ref := range c.refs {
+			col := c.byName[ref.Field]
+			switch {
+			case name == "" || name == "custom" || strings.Contains(name, ".") || c.byName[name] != nil:
+				return fmt.Errorf("bunstore: %s refers to a record by the name %q, which cannot name a relation", rt, name)
+			case col == nil || col.kind != kString:
+				return fmt.Errorf("bunstore: %s's reference %q is by %q, not a text field of it", rt, name, ref.Field)
+			case s.codecs[ref.Type] == nil:
+				return fmt.Errorf("bunstore: %s's reference %q is to %q, not a record type of the store", rt, name, ref.Type)
+			}
+		}
+	}
+	return nil
+}
+
+// relatedCmp compares a field of the record that c's reference rel refers
+// to ("account" of "account.industry"), as an EXISTS on the related table
+// in the workspace: true when the related record exists, the principal may
+// read it (b.p's read scope on its type) and the comparison holds. So a
+// missing related record, or one the principal may not read, compares as a
+// missing value: false, except "empty" (== nil), which is written as "no
+// such record whose field is not empty" and so holds for it.
+func (s *Store) relatedCmp(c *codec, a, rel, rest string, f storage.Cmp, b *sqlBuilder) error {
+	ref, ok := c.refs[rel]
+	if !ok {
+		return storage.Invalid("filter."+f.Field, "%s has no field %q", c.recType, f.Field)
+	}
+	if head, _, nested := strings.Cut(rest, "."); nested && head != "custom" {
+		return storage.Invalid("filter."+f.Field, "fields of related records reach one record deep")
+	}
+	rc := s.codecs[ref.Type]
+	inner := f
+	inner.Field = rest
+	empty := f.Op == storage.OpEmpty
+	if empty {
+		b.add("NOT ")
+	}
+	b.add("EXISTS (SELECT 1 FROM " + rc.table + " rel WHERE rel.workspace_id = " + a + ".workspace_id AND rel.id = " + a + "." + ref.Field + " AND ")
+	if b.p != nil {
+		s.scopeCond(b.p, b.sets, rc, "rel", storage.ActionRead, b)
+		b.add(" AND ")
+	}
+	if empty {
+		b.add("NOT ")
+	}
+	b.add("(")
+	if err := s.cmp(rc, "rel", inner, b); err != nil {
+		return fmt.Errorf("%s: %w", rel, err)
+	}
+	b.add("))")
 	return nil
 }
 
@@ -169,7 +238,7 @@ func repeat(v any, n int) []any {
 // customCmp compares a custom field, whose SQL type follows the value's Go
 // type: text, number or bool. The name is checked against the custom field
 // name pattern before it enters the SQL text, as a JSON key.
-func (s *Store) customCmp(c *codec, name string, f storage.Cmp, b *sqlBuilder) error {
+func (s *Store) customCmp(c *codec, a, name string, f storage.Cmp, b *sqlBuilder) error {
 	field := "filter." + f.Field
 	if c.byName["custom"] == nil {
 		return storage.Invalid(field, "%s has no custom fields", c.recType)
@@ -177,7 +246,7 @@ func (s *Store) customCmp(c *codec, name string, f storage.Cmp, b *sqlBuilder) e
 	if !storage.ValidKey(name) {
 		return storage.Invalid(field, "%q is not a custom field name", name)
 	}
-	text := s.d.jsonText("t.custom", name)
+	text := s.d.jsonText(a+".custom", name)
 	if f.Op == storage.OpEmpty {
 		b.add("(" + text + " IS NULL OR " + text + " = '')")
 		return nil
@@ -197,13 +266,13 @@ func (s *Store) customCmp(c *codec, name string, f storage.Cmp, b *sqlBuilder) e
 		}
 	case bool:
 		if f.Op == storage.OpEq || f.Op == storage.OpNe {
-			b.add(s.d.jsonBool("t.custom", name)+op+"?", v)
+			b.add(s.d.jsonBool(a+".custom", name)+op+"?", v)
 			return nil
 		}
 	case int, int32, int64, float32, float64:
 		if cmp {
 			n, _ := toFloat(v)
-			b.add(s.d.jsonNum("t.custom", name)+op+"?", n)
+			b.add(s.d.jsonNum(a+".custom", name)+op+"?", n)
 			return nil
 		}
 	}
@@ -272,8 +341,8 @@ func (s *Store) filterArg(col *column, v any) (any, error) {
 // never caller text. Postgres plans a prepared statement generically once
 // its estimate is no worse than the custom plans'; with the LIMIT a
 // parameter the generic estimate assumes a large fraction of the rows and
-// loses, so every execution of a scoped list paid for planning its OR of
-// subqueries again (about 0.2 ms, more than running it).
+// loses, so every execution of a list paid for planning again (for a
+// scoped list about 0.2 ms on a busy machine, more than running it).
 func limitSQL(n int) string { return " LIMIT " + strconv.Itoa(n) }
 
 // order resolves the sorts of a list query, appending the ID as the last key.
@@ -320,6 +389,9 @@ func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[
 		return page, err
 	}
 	b := sqlBuilder{ws: storage.WorkspaceFrom(ctx)}
+	if err := t.s.relatedFilter(ctx, t.c, q.Filter, &b); err != nil {
+		return page, err
+	}
 	b.add("SELECT "+t.c.selectCols+" FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", b.ws)
 	if err := t.s.where(t.c, q.Filter, &b); err != nil {
 		return page, err
@@ -437,6 +509,9 @@ func (t *table[T]) count(ctx context.Context, f storage.Filter) (int64, error) {
 		return 0, err
 	}
 	b := sqlBuilder{ws: storage.WorkspaceFrom(ctx)}
+	if err := t.s.relatedFilter(ctx, t.c, f, &b); err != nil {
+		return 0, err
+	}
 	b.add("SELECT COUNT(*) FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", b.ws)
 	if err := t.s.where(t.c, f, &b); err != nil {
 		return 0, err

@@ -187,6 +187,9 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	if s.rules, err = newTable[*workflow.Rule](s, "crm_workflow_rules"); err != nil {
 		return nil, err
 	}
+	if err := s.checkRefs(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -29,6 +29,12 @@ func newTable[T storage.Record](s *Store, name string) (*table[T], error) {
 		return nil, err
 	}
 	_, c.searchable = any(zero).(storage.Searchable)
+	if r, ok := any(zero).(storage.Referrer); ok {
+		c.refs = map[string]storage.Reference{}
+		for _, ref := range r.References() {
+			c.refs[ref.Name] = ref
+		}
+	}
 	s.codecs[rt] = c
 	s.codecOrder = append(s.codecOrder, rt)
 	return &table[T]{s: s, c: c, rt: rt}, nil

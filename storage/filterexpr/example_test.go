@@ -28,3 +28,30 @@ func Example() {
 	// true
 	// invalid input: expression: line 1, column 16: "\"high\"" is text; the field is number
 }
+
+// Fields of a related record: the schema names them through the relation,
+// and an in-memory match reads the related record from the Record; without
+// one its fields are missing.
+func ExampleSchema_Relate() {
+	schema := filterexpr.Schema{"first_name": filterexpr.Text}
+	schema.Relate("account", filterexpr.Schema{"industry": filterexpr.Text, "custom.tier": filterexpr.Text})
+	e, err := filterexpr.Compile("account.industry == 'Software' || account.custom.tier == nil", schema)
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := time.Now()
+	fmt.Printf("%v\n", e.Filter(now))
+	for _, rec := range []filterexpr.Record{
+		{"first_name": "Ada", "account": filterexpr.Record{"industry": "Retail", "custom": map[string]any{"tier": "gold"}}},
+		{"first_name": "Grace", "account": filterexpr.Record{"industry": "Software"}},
+		{"first_name": "Alan"}, // no account: its fields are missing
+	} {
+		ok, _ := e.Match(rec, now)
+		fmt.Println(rec["first_name"], ok)
+	}
+	// Output:
+	// [{account.industry == Software} {account.custom.tier empty <nil>}]
+	// Ada false
+	// Grace true
+	// Alan true
+}

@@ -11,22 +11,31 @@
 // Supported: comparisons (== != < <= > >=), && || !, and/or/not, in and
 // not in with a list of literals, 'x' in tags (list membership), contains,
 // startsWith, endsWith, == nil and != nil, bare bool fields, custom fields
-// as custom.name, and the date helpers now(), today(), daysAgo(n),
-// daysFromNow(n), startOfMonth(), startOfYear() and date("2026-01-31").
-// All but now() are whole UTC days (daysAgo(30) is midnight 30 days ago),
-// so a list filtered with them pages with stable cursors within a day;
-// now() changes at every call.
+// as custom.name, fields of a related record where the schema has them
+// (account.industry, account.custom.tier: see Schema.Relate), and the date
+// helpers now(), today(), daysAgo(n), daysFromNow(n), startOfMonth(),
+// startOfYear() and date("2026-01-31"). All but now() are whole UTC days
+// (daysAgo(30) is midnight 30 days ago), so a list filtered with them
+// pages with stable cursors within a day; now() changes at every call.
 //
 // Missing values: a comparison with a value that is missing (a custom
-// field the record lacks) is false, and so is its negation's operand: not
-// (x == 1) is true when x is missing. "== nil" is true for a missing value,
-// an empty text and an empty list. Both evaluators obey this; a
-// differential test in storagetest holds them equal on SQLite and Postgres.
+// field the record lacks, a field of a related record the record does not
+// have) is false, and so is its negation's operand: not (x == 1) is true
+// when x is missing. "== nil" is true for a missing value, an empty text
+// and an empty list. Both evaluators obey this; a differential test in
+// storagetest holds them equal on SQLite and Postgres.
+//
+// Related records: in SQL the store reads the related record itself, as
+// the context's principal may read it (one it may not read is missing, and
+// a related field hidden from it is ErrForbidden). In memory the caller
+// puts the related record in the Record under the relation's name, read
+// the same way, such as contacts.Contacts.ExprRecord does.
 package filterexpr
 
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,8 +76,54 @@ func (t Type) String() string {
 }
 
 // Schema is the fields an expression may name, by name: stored names
-// ("email") and custom fields as "custom.<name>".
+// ("email"), custom fields as "custom.<name>", and fields of related records
+// as "<relation>.<field>" ("account.industry", "account.custom.tier"; see
+// Relate).
 type Schema map[string]Type
+
+// Relate adds to s the fields of related, the schema of the record that
+// s's records refer to as name (a storage.Reference, such as a contact's
+// "account"), as "<name>.<field>". Fields of records related to that one
+// are left out: an expression reaches one record deep.
+func (s Schema) Relate(name string, related Schema) {
+	for f, t := range related {
+		if _, _, rel := relation(f); !rel {
+			s[name+"."+f] = t
+		}
+	}
+}
+
+// Own returns the fields of s that are the record's own, without those of
+// related records: the schema for evaluators that have only the record.
+func (s Schema) Own() Schema {
+	out := Schema{}
+	for f, t := range s {
+		if _, _, rel := relation(f); !rel {
+			out[f] = t
+		}
+	}
+	return out
+}
+
+// relation splits the name of a related record's field ("account.industry")
+// into the relation and the field; ok is false for the record's own fields,
+// custom ones included.
+func relation(field string) (rel, rest string, ok bool) {
+	rel, rest, ok = strings.Cut(field, ".")
+	if !ok || rel == "custom" {
+		return "", "", false
+	}
+	return rel, rest, true
+}
+
+// isCustom reports whether field is a custom field, of the record or of a
+// related one.
+func isCustom(field string) bool {
+	if _, rest, ok := relation(field); ok {
+		field = rest
+	}
+	return strings.HasPrefix(field, "custom.")
+}
 
 // Limits bound what an expression may cost.
 const (
@@ -146,6 +201,9 @@ type (
 		typ   Type
 		op    storage.Op
 		value value // a literal, a list of literals, or a date helper
+		// rel and sub split a related record's field ("account",
+		// "industry"), for the in-memory evaluator; set by program.write.
+		rel, sub string
 	}
 )
 
@@ -182,7 +240,7 @@ func (o orNode) filter(now time.Time) storage.Filter {
 func (n notNode) filter(now time.Time) storage.Filter { return storage.Not{Filter: n.n.filter(now)} }
 
 func (c cmpNode) filter(now time.Time) storage.Filter {
-	if c.op == storage.OpIn && strings.HasPrefix(c.field, "custom.") {
+	if c.op == storage.OpIn && isCustom(c.field) {
 		// Custom fields compare one value at a time.
 		var or storage.Or
 		for _, v := range c.value.lit.([]any) {
@@ -332,21 +390,11 @@ func describe(n ast.Node) string {
 	return fmt.Sprintf("%q", s)
 }
 
-// field resolves an identifier or custom.name against the schema.
+// field resolves an identifier, or a path of names (custom.tier,
+// account.industry, account.custom.tier), against the schema.
 func (c *checker) field(n ast.Node) (string, Type, error) {
-	name := ""
-	switch n := n.(type) {
-	case *ast.IdentifierNode:
-		name = n.Value
-	case *ast.MemberNode:
-		base, ok := n.Node.(*ast.IdentifierNode)
-		prop, ok2 := n.Property.(*ast.StringNode)
-		if ok && ok2 && base.Value == "custom" {
-			name = "custom." + prop.Value
-		} else {
-			return "", 0, c.fault(n, "%s: fields of related records are not supported here", describe(n))
-		}
-	default:
+	name, ok := path(n)
+	if !ok {
 		return "", 0, c.fault(n, "%s is not a field", describe(n))
 	}
 	typ, ok := c.schema[name]
@@ -364,14 +412,38 @@ var flipped = map[storage.Op]storage.Op{storage.OpLt: storage.OpGt, storage.OpLe
 	storage.OpGe: storage.OpLe, storage.OpEq: storage.OpEq, storage.OpNe: storage.OpNe}
 
 func isField(n ast.Node) bool {
-	switch n := n.(type) {
-	case *ast.IdentifierNode:
-		return true
-	case *ast.MemberNode:
-		id, ok := n.Node.(*ast.IdentifierNode)
-		return ok && id.Value == "custom"
+	_, ok := path(n)
+	return ok
+}
+
+// maxPath is the most names a field's path has: relation, custom, name.
+const maxPath = 3
+
+// path returns the dotted name of an identifier or of a chain of member
+// accesses by name (a.b.c), or false for anything else (calls, indexes,
+// methods).
+func path(n ast.Node) (string, bool) {
+	var names []string
+	for {
+		switch m := n.(type) {
+		case *ast.IdentifierNode:
+			names = append(names, m.Value)
+			if len(names) > maxPath {
+				return "", false
+			}
+			slices.Reverse(names)
+			return strings.Join(names, "."), true
+		case *ast.MemberNode:
+			prop, ok := m.Property.(*ast.StringNode)
+			if !ok || m.Method || len(names) == maxPath {
+				return "", false
+			}
+			names = append(names, prop.Value)
+			n = m.Node
+		default:
+			return "", false
+		}
 	}
-	return false
 }
 
 // cmp checks a comparison; at is the node errors point at.
@@ -445,7 +517,7 @@ func (c *checker) cmp(n *ast.BinaryNode, at ast.Node) (node, error) {
 		if typ != Number && typ != Time && typ != Text {
 			return nil, c.fault(at, "%s is %s; it cannot be ordered", name, typ)
 		}
-		if typ == Text && strings.HasPrefix(name, "custom.") {
+		if typ == Text && isCustom(name) {
 			// Stores order custom text by their own collation, not by bytes.
 			return nil, c.fault(at, "custom text fields cannot be ordered; compare them with == or in")
 		}

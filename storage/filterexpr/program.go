@@ -15,7 +15,11 @@ import (
 
 // Record is a record as the in-memory evaluator reads it: field name →
 // value, with custom values under "custom" as a map[string]any. Values are
-// strings (or string kinds), numbers, bools, time.Time and []string.
+// strings (or string kinds), numbers, bools, time.Time and []string. A
+// related record is a Record (or a map[string]any) under its relation's
+// name, such as rec["account"] = RecordOf(account) for "account.industry";
+// the caller fills it, with the related record as the principal may read
+// it, and leaves it out when there is none (its fields are then missing).
 type Record map[string]any
 
 // program is the expr program of a checked tree: boolean glue over the
@@ -99,6 +103,7 @@ func (p *program) write(sb *strings.Builder, n node) {
 		sb.WriteString(")")
 	case cmpNode:
 		fmt.Fprintf(sb, "C(%d)", len(p.cmps))
+		n.rel, n.sub, _ = relation(n.field)
 		p.cmps = append(p.cmps, n)
 	}
 }
@@ -126,9 +131,25 @@ func get(rec Record, field string) any {
 	return rec[field]
 }
 
+// related returns the related record v, or nil when there is none.
+func related(v any) Record {
+	switch v := v.(type) {
+	case Record:
+		return v
+	case map[string]any:
+		return v
+	}
+	return nil
+}
+
 // eval is one comparison under the missing-value rule.
 func (c cmpNode) eval(rec Record, now time.Time) bool {
-	raw := get(rec, c.field)
+	var raw any
+	if c.rel == "" {
+		raw = get(rec, c.field)
+	} else if r := related(rec[c.rel]); r != nil {
+		raw = get(r, c.sub)
+	}
 	if t, ok := raw.(time.Time); ok && c.op != storage.OpEmpty && c.op != storage.OpIn {
 		// Times compare without boxing: the common case of date filters.
 		var want time.Time

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/filterexpr"
 )
 
@@ -27,6 +29,15 @@ var exprAtoms = []string{
 	"custom.vip", "custom.vip == false", "custom.vip != true", "custom.vip == nil",
 	"created_at > daysAgo(1)", "created_at < startOfYear()", "updated_at >= date('2020-01-01')", "version == 1",
 	"true", "false",
+	// The contact's account: built-in and custom fields, present, absent
+	// and empty, and contacts without an account (or, for a principal, with
+	// one it may not read).
+	"account.industry == 'Software'", "account.industry != 'Software'", "account.industry == nil", "account.industry != nil",
+	"account.industry startsWith 'So'", "account.industry in ['Retail', 'Software']", "account.name < 'M'",
+	"account.employees > 10", "account.employees == 0", "'key' in account.tags", "account.tags == nil",
+	"account.created_at > daysAgo(1)", "account.custom.size >= 50", "account.custom.size == nil", "account.custom.size in [10, 50]",
+	"account.custom.region == 'eu'", "account.custom.region != 'eu'", "account.custom.region == nil", "account.custom.region in ['eu', 'us']",
+	"account.custom.partner", "account.custom.partner == false", "account.custom.partner == nil",
 }
 
 func genExpr(rng *rand.Rand, depth int) string {
@@ -46,17 +57,50 @@ func genExpr(rng *rand.Rand, depth int) string {
 
 // testExprDifferential generates records and expressions and checks that
 // the records the store's SQL returns for each expression are exactly
-// those the in-memory evaluator accepts.
+// those the in-memory evaluator accepts: as the system, and as a member
+// who may read only some of the accounts (fields of an account it may not
+// read are missing, in SQL as in memory).
 func testExprDifferential(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	ctx := e.ctx
 	for _, d := range []contacts.NewFieldDef{{Object: contacts.ObjectContact, Name: "score", Type: contacts.FieldNumber},
-		{Object: contacts.ObjectContact, Name: "tier", Type: contacts.FieldText}, {Object: contacts.ObjectContact, Name: "vip", Type: contacts.FieldBool}} {
+		{Object: contacts.ObjectContact, Name: "tier", Type: contacts.FieldText}, {Object: contacts.ObjectContact, Name: "vip", Type: contacts.FieldBool},
+		{Object: contacts.ObjectAccount, Name: "size", Type: contacts.FieldNumber}, {Object: contacts.ObjectAccount, Name: "region", Type: contacts.FieldText},
+		{Object: contacts.ObjectAccount, Name: "partner", Type: contacts.FieldBool}} {
 		_, err := e.svc.Fields.Define(ctx, d)
 		must(t, "define", err)
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+
+	// A member who reads everything but only the accounts it owns.
+	acc := access.NewService(e.store)
+	_, err := acc.DefineRole(ctx, access.NewRole{Name: "contacts_reader", Permissions: storage.Permissions{
+		storage.AnyType: {storage.ActionRead: storage.ScopeAll}, contacts.ObjectAccount: {storage.ActionRead: storage.ScopeOwn}}})
+	must(t, "role", err)
+	reader, err := acc.CreateMember(ctx, access.NewMember{Name: "Reader", Role: "contacts_reader"})
+	must(t, "member", err)
+	var accounts []string
+	for i := range 12 {
+		in := contacts.NewAccount{Name: pick("Acme", "Zenith", "Mole", "Bex") + fmt.Sprint(i), Industry: pick("Software", "Retail", "", "Solar"),
+			Employees: []int64{0, 5, 11, 300}[rng.IntN(4)], Custom: map[string]any{}}
+		if rng.IntN(2) == 0 {
+			in.OwnerID = reader.ID
+		}
+		if rng.IntN(2) == 0 {
+			in.Tags = []string{pick("key", "other")}
+		}
+		if rng.IntN(3) > 0 {
+			in.Custom["size"] = []float64{10, 50, 51, 2}[rng.IntN(4)]
+		}
+		if rng.IntN(3) > 0 {
+			in.Custom["region"] = pick("eu", "us", "")
+		}
+		if rng.IntN(3) > 0 {
+			in.Custom["partner"] = rng.IntN(2) == 0
+		}
+		accounts = append(accounts, e.account(ctx, in).ID)
+	}
 	for i := range 80 {
 		in := contacts.NewContact{FirstName: pick("Ada", "Bob", "Cy", "ada", "Zoë", ""), LastName: pick("Lovelace", "Hopper", "Overmyer", "Lo", "x"),
 			Lifecycle: contacts.Lifecycle(pick("", "lead", "customer", "other")), Custom: map[string]any{}}
@@ -80,21 +124,54 @@ func testExprDifferential(t *testing.T, h Harness) {
 		if rng.IntN(3) > 0 {
 			in.Custom["vip"] = rng.IntN(2) == 0
 		}
+		if n := rng.IntN(len(accounts) + 3); n < len(accounts) {
+			in.AccountID = accounts[n]
+		}
 		e.contact(ctx, in)
 	}
+	asReader, err := acc.As(ctx, reader.ID)
+	must(t, "as", err)
+	cases, nonTrivial := exprRound(t, e, ctx, rng, 400)
+	c2, n2 := exprRound(t, e, asReader, rng, 200)
+	cases, nonTrivial = cases+c2, nonTrivial+n2
+	if nonTrivial < 150 {
+		t.Errorf("only %d of %d expressions split the records; the test is weak", nonTrivial, cases)
+	}
+	if !t.Failed() {
+		t.Logf("%d expressions (200 as a member reading some accounts), %d splitting the records, 0 mismatches", cases, nonTrivial)
+	}
+}
+
+// exprRound compares SQL and memory on n generated expressions as the
+// principal of ctx, the in-memory records read as it (Contacts.ExprRecord).
+func exprRound(t *testing.T, e *env, ctx context.Context, rng *rand.Rand, n int) (cases, nonTrivial int) {
+	t.Helper()
 	all, err := e.svc.Contacts.List(ctx, storage.ListQuery{PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
 	must(t, "list", err)
+	var recs []filterexpr.Record
+	related := 0
+	for _, c := range all.Items {
+		rec, err := e.svc.Contacts.ExprRecord(ctx, c)
+		must(t, "record", err)
+		if rec["account"] != nil {
+			related++
+		}
+		recs = append(recs, rec)
+	}
+	if related == 0 || related == len(recs) {
+		t.Fatalf("%d of %d contacts have a readable account: the test is weak", related, len(recs))
+	}
 	schema, err := e.svc.Schema(ctx, contacts.ObjectContact)
 	must(t, "schema", err)
 	now := time.Now()
-	cases, nonTrivial := 0, 0
-	for range 400 {
+	mismatches := 0
+	for range n {
 		src := genExpr(rng, 3)
 		ex, err := filterexpr.Compile(src, schema)
 		must(t, "compile "+src, err)
 		want := map[string]bool{}
-		for _, c := range all.Items {
-			ok, err := ex.Match(filterexpr.RecordOf(c), now)
+		for i, c := range all.Items {
+			ok, err := ex.Match(recs[i], now)
 			must(t, "match "+src, err)
 			if ok {
 				want[c.ID] = true
@@ -108,14 +185,14 @@ func testExprDifferential(t *testing.T, h Harness) {
 		}
 		if !maps.Equal(got, want) {
 			var only []string
-			for _, c := range all.Items {
+			for i, c := range all.Items {
 				if got[c.ID] != want[c.ID] {
-					only = append(only, fmt.Sprintf("%s %s/%s %q custom=%v (sql %v, memory %v)", c.FirstName, c.LastName, c.Lifecycle, c.Email, c.Custom, got[c.ID], want[c.ID]))
+					only = append(only, fmt.Sprintf("%s %s/%s %q custom=%v account=%v (sql %v, memory %v)", c.FirstName, c.LastName, c.Lifecycle, c.Email, c.Custom, recs[i]["account"], got[c.ID], want[c.ID]))
 				}
 			}
 			t.Errorf("%s: SQL and memory differ on %d records:\n  %s", src, len(only), strings.Join(only[:min(3, len(only))], "\n  "))
-			if cases++; t.Failed() && cases > 5 {
-				return
+			if mismatches++; mismatches > 5 {
+				t.FailNow()
 			}
 		}
 		if len(want) > 0 && len(want) < len(all.Items) {
@@ -123,10 +200,7 @@ func testExprDifferential(t *testing.T, h Harness) {
 		}
 		cases++
 	}
-	if nonTrivial < 100 {
-		t.Errorf("only %d of %d expressions split the records; the test is weak", nonTrivial, cases)
-	}
-	t.Logf("%d expressions over %d records, %d splitting them, 0 mismatches", cases, len(all.Items), nonTrivial)
+	return cases, nonTrivial
 }
 
 // testExprErrors checks that bad expressions are ErrInvalid with a
@@ -142,7 +216,10 @@ func testExprErrors(t *testing.T, h Harness) {
 		"custom.nope == 1":         `unknown field "custom.nope"`,
 		"created_at > yesterday()": `unknown function "yesterday"`,
 		"first_name":               "is text, not a condition",
-		"account.industry == 'x'":  "related records",
+		"account.nope == 'x'":      `unknown field "account.nope"`,
+		"owner.name == 'x'":        `unknown field "owner.name"`,
+		"account.industry > 3":     `"3" is a number; the field is text`,
+		"account.custom.a.b == 1":  "is not a field",
 		strings.Repeat("(", 50) + "true" + strings.Repeat(")", 50): "nests 50 deep",
 		strings.Repeat("x", filterexpr.MaxSource+1):                "more than the limit",
 	} {
@@ -166,4 +243,65 @@ func testExprErrors(t *testing.T, h Harness) {
 	must(t, "the documented example", err)
 	_, err = e.svc.Accounts.Where(e.ctx, "name startsWith 'A' && employees >= 10", storage.ListQuery{})
 	must(t, "an account expression", err)
+}
+
+// testExprRelatedAccess checks the rules of related fields: one hidden from
+// the principal's role, or reached through a reference field hidden from
+// it, is ErrForbidden in lists and counts alike; a relation or a path the
+// record type does not have is ErrInvalid.
+func testExprRelatedAccess(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ctx := e.ctx
+	_, err := e.svc.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectAccount, Name: "size", Type: contacts.FieldNumber})
+	must(t, "define", err)
+	a := e.account(ctx, contacts.NewAccount{Name: "Acme", Industry: "Software", Custom: map[string]any{"size": 5}})
+	e.contact(ctx, contacts.NewContact{FirstName: "Ada", AccountID: a.ID})
+	acc := access.NewService(e.store)
+	readAll := storage.Permissions{storage.AnyType: {storage.ActionRead: storage.ScopeAll}}
+	for _, tc := range []struct {
+		role   string
+		fields storage.FieldRules
+		src    string
+	}{
+		{"no_industry", storage.FieldRules{contacts.ObjectAccount: {"industry": storage.FieldHidden}}, "account.industry == 'Software'"},
+		{"no_account_customs", storage.FieldRules{contacts.ObjectAccount: {"custom": storage.FieldHidden}}, "account.custom.size > 1"},
+		{"no_account_id", storage.FieldRules{contacts.ObjectContact: {"account_id": storage.FieldHidden}}, "account.name == 'Acme'"},
+	} {
+		_, err := acc.DefineRole(ctx, access.NewRole{Name: tc.role, Permissions: readAll, Fields: tc.fields})
+		must(t, "role", err)
+		m, err := acc.CreateMember(ctx, access.NewMember{Name: tc.role, Role: tc.role})
+		must(t, "member", err)
+		as, err := acc.As(ctx, m.ID)
+		must(t, "as", err)
+		_, err = e.svc.Contacts.Where(as, tc.src, storage.ListQuery{})
+		wantErr(t, tc.role+" lists "+tc.src, err, storage.ErrForbidden)
+		ex, err := filterexpr.Compile(tc.src, mustSchema(t, e, ctx))
+		must(t, "compile", err)
+		_, err = e.store.Contacts().Count(as, ex.Filter(time.Now()))
+		wantErr(t, tc.role+" counts "+tc.src, err, storage.ErrForbidden)
+		page, err := e.svc.Contacts.Where(as, "account.domain == nil", storage.ListQuery{})
+		switch {
+		case tc.role == "no_account_id":
+			wantErr(t, tc.role+" lists by another field of the account", err, storage.ErrForbidden)
+		case err != nil || len(page.Items) != 1:
+			t.Errorf("%s lists by a visible field of the account: %d contacts, %v", tc.role, len(page.Items), err)
+		}
+	}
+	page, err := e.svc.Contacts.Where(ctx, "account.industry == 'Software' && account.custom.size == 5", storage.ListQuery{})
+	if err != nil || len(page.Items) != 1 {
+		t.Errorf("the system lists by the account's fields: %d contacts, %v", len(page.Items), err)
+	}
+	for _, f := range []string{"owner.name", "account.parent.name", "account.nope"} {
+		_, err := e.store.Contacts().Count(ctx, storage.Eq(f, "x"))
+		wantErr(t, "count by "+f, err, storage.ErrInvalid)
+	}
+	_, err = e.store.Accounts().Count(ctx, storage.Eq("account.name", "x"))
+	wantErr(t, "an account filtered by a relation it does not have", err, storage.ErrInvalid)
+}
+
+func mustSchema(t *testing.T, e *env, ctx context.Context) filterexpr.Schema {
+	t.Helper()
+	s, err := e.svc.Schema(ctx, contacts.ObjectContact)
+	must(t, "schema", err)
+	return s
 }

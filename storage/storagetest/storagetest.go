@@ -115,6 +115,7 @@ func Run(t *testing.T, h Harness) {
 		{"Orders", testOrders},
 		{"ExprMatchesSQL", testExprDifferential},
 		{"ExprErrors", testExprErrors},
+		{"ExprRelatedAccess", testExprRelatedAccess},
 		{"BatchMatchesRows", testBatchMatchesRows},
 		{"BatchAllOrNothing", testBatchAllOrNothing},
 		{"Import", testImport},
