@@ -96,6 +96,8 @@ type Call struct {
 
 	e         *Engine
 	waitUntil time.Time
+	data      map[string]any // what templates see, made at the first Render
+	withEvent bool           // data holds the event's old and new values
 }
 
 // Decode unmarshals the call's parameters into v.
@@ -112,7 +114,7 @@ func (c *Call) Decode(v any) error {
 // Render executes text as a template over the call's record
 // ({{.first_name}}, {{.custom.tier}}, {{.rule}}).
 func (c *Call) Render(text string) (string, error) {
-	out, err := c.e.render(text, templateData(c), false)
+	out, err := c.e.render(text, c.templateData(text), false)
 	if err != nil {
 		return "", Permanent(fmt.Errorf("%w: template: %v", storage.ErrInvalid, err))
 	}
@@ -120,7 +122,7 @@ func (c *Call) Render(text string) (string, error) {
 }
 
 func (c *Call) renderHTML(text string) (string, error) {
-	out, err := c.e.render(text, templateData(c), true)
+	out, err := c.e.render(text, c.templateData(text), true)
 	if err != nil {
 		return "", Permanent(fmt.Errorf("%w: template: %v", storage.ErrInvalid, err))
 	}

@@ -174,7 +174,9 @@ type Run struct {
 	Key         string `json:"key"`
 	RuleID      string `json:"rule_id"`
 	RuleVersion int64  `json:"rule_version"`
-	// Rule is the rule as it was when the run started.
+	// Rule is the rule as it was when the run started. Once the run has
+	// finished (succeeded, exited or stopped) only the rule's ID, version
+	// and name are kept, and Event is nil (EventID stays).
 	Rule    Rule        `json:"rule"`
 	Subject storage.Ref `json:"subject,omitzero"`
 	// EventID is the event that set the run off, if any, and Event the

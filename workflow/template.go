@@ -103,39 +103,44 @@ func (e *Engine) render(src string, data map[string]any, html bool) (string, err
 	return w.buf.String(), nil
 }
 
-// templateData is what templates see: the record's fields by name
-// ({{.first_name}}), custom fields as text ({{.custom.tier}}, empty when
-// missing), and .rule, .run_id and .event (type, actor, occurred_at).
-func templateData(call *Call) map[string]any {
-	data := make(map[string]any, len(call.Fields)+4)
-	for k, v := range call.Fields {
-		data[k] = v
-	}
-	custom := map[string]string{}
-	if m, ok := call.Fields["custom"].(map[string]any); ok {
-		for k, v := range m {
-			custom[k] = fmt.Sprint(v)
+// templateData returns what templates see, made once per call: the
+// record's fields by name ({{.first_name}}), custom fields as text
+// ({{.custom.tier}}, empty when missing), .rule and .run_id, and, for
+// runs set off by an event and only once a template src names .event, the
+// event with the record's fields before and after it
+// ({{.event.old.stage}}, {{.event.new.stage}}).
+func (c *Call) templateData(src string) map[string]any {
+	if c.data == nil {
+		c.data = make(map[string]any, len(c.Fields)+4)
+		for k, v := range c.Fields {
+			c.data[k] = v
 		}
-	}
-	data["custom"] = custom
-	if call.Run != nil {
-		data["rule"] = call.Run.Rule.Name
-		data["run_id"] = call.Run.ID
-	}
-	if ev := call.Event; ev != nil {
-		// The record's fields before and after the event: {{.event.old.stage}}.
-		old, cur := map[string]any{}, map[string]any{}
-		for k, v := range call.Fields {
-			old[k], cur[k] = v, v
-		}
-		for _, c := range ev.Changes {
-			if !strings.HasPrefix(c.Field, "custom.") {
-				old[c.Field], cur[c.Field] = jsonValue(c.Old), jsonValue(c.New)
+		custom := map[string]string{}
+		if m, ok := c.Fields["custom"].(map[string]any); ok {
+			for k, v := range m {
+				custom[k] = fmt.Sprint(v)
 			}
 		}
-		data["event"] = map[string]any{"type": ev.Type, "actor": ev.Actor, "occurred_at": ev.OccurredAt, "old": old, "new": cur}
+		c.data["custom"] = custom
+		if c.Run != nil {
+			c.data["rule"] = c.Run.Rule.Name
+			c.data["run_id"] = c.Run.ID
+		}
 	}
-	return data
+	if ev := c.Event; ev != nil && !c.withEvent && strings.Contains(src, "event") {
+		c.withEvent = true
+		old, cur := map[string]any{}, map[string]any{}
+		for k, v := range c.Fields {
+			old[k], cur[k] = v, v
+		}
+		for _, ch := range ev.Changes {
+			if !strings.HasPrefix(ch.Field, "custom.") {
+				old[ch.Field], cur[ch.Field] = jsonValue(ch.Old), jsonValue(ch.New)
+			}
+		}
+		c.data["event"] = map[string]any{"type": ev.Type, "actor": ev.Actor, "occurred_at": ev.OccurredAt, "old": old, "new": cur}
+	}
+	return c.data
 }
 
 // checkTemplate parses src and runs it over zero values of schema's

@@ -331,17 +331,32 @@ func pageAfter(b *sqlBuilder, pq storage.PageQuery, fp string) error {
 
 const runCols = "id, workspace_id, key, rule_id, rule_version, subject_type, subject_id, event_id, state, step, depth, started_at, finished_at, duration_us, error, data"
 
-// runData is the JSON column of a run: what is not queried by.
+// runData is the JSON column of a run: what is not queried by. The rule
+// and the event are kept while the run may still take a step (running,
+// waiting, failed: Retry goes on with them); a finished run keeps the
+// rule's name, next to its ID and version in columns.
 type runData struct {
-	Rule    workflow.Rule         `json:"rule"`
-	Trigger workflow.TriggerKind  `json:"trigger"`
-	Steps   []workflow.StepResult `json:"steps,omitempty"`
-	Event   *storage.Event        `json:"event,omitempty"`
+	RuleName string                `json:"rule_name"`
+	Rule     *workflow.Rule        `json:"rule,omitempty"`
+	Trigger  workflow.TriggerKind  `json:"trigger"`
+	Steps    []workflow.StepResult `json:"steps,omitempty"`
+	Event    *storage.Event        `json:"event,omitempty"`
+}
+
+// dataOf returns the JSON column of r.
+func dataOf(r *workflow.Run) (any, error) {
+	d := runData{RuleName: r.Rule.Name, Trigger: r.Trigger, Steps: r.Steps}
+	switch r.State {
+	case workflow.RunSucceeded, workflow.RunExited, workflow.RunStopped:
+	default:
+		d.Rule, d.Event = &r.Rule, r.Event
+	}
+	return jsonArg(d, false)
 }
 
 // InsertRun implements workflow.Queue.
 func (s *Store) InsertRun(ctx context.Context, r *workflow.Run) (bool, error) {
-	data, err := jsonArg(runData{Rule: r.Rule, Trigger: r.Trigger, Steps: r.Steps, Event: r.Event}, false)
+	data, err := dataOf(r)
 	if err != nil {
 		return false, err
 	}
@@ -363,7 +378,7 @@ ON CONFLICT (workspace_id, key) DO NOTHING`),
 
 // UpdateRun implements workflow.Queue.
 func (s *Store) UpdateRun(ctx context.Context, r *workflow.Run) error {
-	data, err := jsonArg(runData{Rule: r.Rule, Trigger: r.Trigger, Steps: r.Steps, Event: r.Event}, false)
+	data, err := dataOf(r)
 	if err != nil {
 		return err
 	}
@@ -407,7 +422,12 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*workfl
 			if err := json.Unmarshal([]byte(data.String), &d); err != nil {
 				return nil, fmt.Errorf("bunstore: run %s: %w", r.ID, err)
 			}
-			r.Rule, r.Trigger, r.Steps, r.Event = d.Rule, d.Trigger, d.Steps, d.Event
+			r.Trigger, r.Steps, r.Event = d.Trigger, d.Steps, d.Event
+			if d.Rule != nil {
+				r.Rule = *d.Rule
+			} else {
+				r.Rule.ID, r.Rule.Version, r.Rule.Name = r.RuleID, r.RuleVersion, d.RuleName
+			}
 		}
 		out = append(out, r)
 	}
