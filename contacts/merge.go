@@ -651,7 +651,8 @@ func (m merger[T, P]) undo(ctx context.Context, eventID string) (*UndoResult[P],
 // Merge merges the contact in.LoserID into in.SurvivorID, in one
 // transaction: the survivor takes the fields in.Choose and in.Rule pick
 // (lists are united), every record that refers to the loser is moved to
-// the survivor (activities, consents, and through Options.Movers the
+// the survivor (activities about it or that it took part in, consents,
+// and through Options.Movers the
 // records of other modules: leads, deals, quotes, invoices, orders,
 // tasks), the loser is deleted (event contact.merged_away), and the
 // survivor's event contact.merged holds the loser's snapshot and the

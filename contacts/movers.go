@@ -21,6 +21,12 @@ func (s *Service) ownMovers() []storage.Mover {
 					out.Participants = append(out.Participants, pt)
 				}
 				return out
+			}).
+			// The activities about the loser, and those it only took part
+			// in: a participant is not a link.
+			Find(func(from, _ string) storage.Filter {
+				return storage.Or{storage.LinkedTo{Type: ObjectContact, ID: from},
+					storage.Cmp{Field: "participants", Op: storage.OpContains, Value: map[string]string{"contact_id": from}}}
 			}),
 		storage.NewIDRepointer(st, st.Consents(), ObjectContact, func(c *Consent) *string { return &c.ContactID }).Clash(s.consentClash),
 		storage.NewIDRepointer(st, st.Contacts(), ObjectAccount, func(c *Contact) *string { return &c.AccountID }).

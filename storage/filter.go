@@ -18,7 +18,7 @@ const (
 	OpGt         Op = ">"
 	OpGe         Op = ">="
 	OpIn         Op = "in"         // Value is a slice; the field equals one of its elements
-	OpContains   Op = "contains"   // text: substring; list fields (tags): membership
+	OpContains   Op = "contains"   // text: substring; list fields (tags): membership; lists of objects: see Cmp.Value
 	OpStartsWith Op = "startsWith" // text prefix
 	OpEndsWith   Op = "endsWith"   // text suffix
 	OpEmpty      Op = "empty"      // the field has no value (null, "" or an empty list); Value is ignored
@@ -32,7 +32,11 @@ type Cmp struct {
 	// Op is the comparison.
 	Op Op
 	// Value is what the field is compared with: a string, number, bool or
-	// time.Time, or a slice of them for OpIn.
+	// time.Time, or a slice of them for OpIn. OpContains on a list of
+	// objects (an activity's participants, a contact's emails) takes a
+	// map[string]string of field names (as in the objects' JSON) to
+	// values, and matches the records with an element holding all of
+	// them: {"contact_id": id}.
 	Value any
 }
 

@@ -33,6 +33,7 @@ type column struct {
 	kind     kind
 	nullZero bool // "" is stored as NULL (optional references)
 	list     bool // a JSON list (tags): OpContains means membership
+	objects  bool // a JSON list of objects (participants): OpContains matches an element's fields
 	derived  bool // kept by the store (struct tag crm:"derived"): never updated from the record, never in events
 	typ      reflect.Type
 }
@@ -89,6 +90,7 @@ func newCodec(d dialect, bt *schema.Table, table, recType string) (*codec, error
 		case t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Struct:
 			col.kind = kJSON
 			col.list = t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String
+			col.objects = t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct
 		default:
 			return nil, fmt.Errorf("bunstore: %s.%s: unsupported type %s", bt.TypeName, f.GoName, t)
 		}

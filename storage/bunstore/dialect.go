@@ -27,6 +27,10 @@ type dialect interface {
 	// listHas is a condition that the JSON list column col holds the one
 	// bind value.
 	listHas(col string) string
+	// listHasObject is a condition that the JSON list column col holds an
+	// object whose fields keys (checked names) have the text values bound
+	// after it, in order.
+	listHasObject(col string, keys []string) string
 	// listEmpty is a condition that the JSON list column col is null or [].
 	listEmpty(col string) string
 	// jsonText is the text at key of the JSON object column col, or NULL.
@@ -79,6 +83,13 @@ func (sqliteDialect) prepare() bool           { return true }
 func (sqliteDialect) timeArg(t time.Time) any { return formatTime(t) }
 func (sqliteDialect) listHas(col string) string {
 	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_each.value = ?)"
+}
+func (sqliteDialect) listHasObject(col string, keys []string) string {
+	conds := make([]string, len(keys))
+	for i, k := range keys {
+		conds[i] = "json_extract(json_each.value, '$." + k + "') = ?"
+	}
+	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE " + strings.Join(conds, " AND ") + ")"
 }
 func (sqliteDialect) listEmpty(col string) string {
 	return "(" + col + " IS NULL OR json_array_length(" + col + ") = 0)"
@@ -204,6 +215,13 @@ func (postgresDialect) prepare() bool           { return false } // pgx caches p
 func (postgresDialect) timeArg(t time.Time) any { return t.UTC() }
 func (postgresDialect) listHas(col string) string {
 	return col + " @> jsonb_build_array(?::text)"
+}
+func (postgresDialect) listHasObject(col string, keys []string) string {
+	pairs := make([]string, len(keys))
+	for i, k := range keys {
+		pairs[i] = "'" + k + "', ?::text"
+	}
+	return col + " @> jsonb_build_array(jsonb_build_object(" + strings.Join(pairs, ", ") + "))"
 }
 func (postgresDialect) listEmpty(col string) string {
 	return "(" + col + " IS NULL OR jsonb_array_length(" + col + ") = 0)"

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -120,6 +122,20 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 				return storage.Invalid(field, "contains needs a text value, not %T", f.Value)
 			}
 			b.add(s.d.listHas(a+"."+col.name), v)
+		case f.Op == storage.OpContains && col.objects:
+			fields, ok := f.Value.(map[string]string)
+			if !ok || len(fields) == 0 {
+				return storage.Invalid(field, "contains on a list of objects needs the fields an element must hold (map[string]string), not %T", f.Value)
+			}
+			keys := slices.Sorted(maps.Keys(fields))
+			args := make([]any, len(keys))
+			for i, k := range keys {
+				if !storage.ValidKey(k) {
+					return storage.Invalid(field, "%q is not a field name", k)
+				}
+				args[i] = fields[k]
+			}
+			b.add(s.d.listHasObject(a+"."+col.name, keys), args...)
 		default:
 			return storage.Invalid(field, "operator %s is not supported on %s", f.Op, f.Field)
 		}

@@ -213,6 +213,10 @@ func testListBadQueries(t *testing.T, h Harness) {
 		{"cursor of another query", storage.ListQuery{Sort: []storage.Sort{{Field: "last_name"}}, PageQuery: storage.PageQuery{Limit: 1, Cursor: p.Next}}, "cursor"},
 		{"cursor of another filter", storage.ListQuery{Filter: storage.Eq("first_name", "x"), PageQuery: storage.PageQuery{Limit: 1, Cursor: p.Next}}, "cursor"},
 		{"sort by a list field", storage.ListQuery{Sort: []storage.Sort{{Field: "tags"}}}, "sort[0]"},
+		{"text in a list of objects", storage.ListQuery{Filter: storage.Cmp{Field: "emails", Op: storage.OpContains, Value: "a@example.com"}}, "filter.emails"},
+		{"SQL as an object's field", storage.ListQuery{Filter: storage.Cmp{Field: "emails", Op: storage.OpContains,
+			Value: map[string]string{"address') OR 1=1 --": "x"}}}, "filter.emails"},
+		{"no fields of an object", storage.ListQuery{Filter: storage.Cmp{Field: "emails", Op: storage.OpContains, Value: map[string]string{}}}, "filter.emails"},
 		{"garbage cursor", storage.ListQuery{PageQuery: storage.PageQuery{Cursor: "not a cursor"}}, "cursor"},
 	}
 	for _, tc := range bad {

@@ -119,6 +119,11 @@ func newMergeFixture(t *testing.T, e *env, ctx context.Context) *mergeFixture {
 	must(t, "activity of both", err)
 	_, err = app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindNote, Subject: "Survivor's", ContactIDs: []string{s}})
 	must(t, "survivor's activity", err)
+	// The loser took part in a meeting about the account: a participant,
+	// not one of the contacts the activity is about (no link).
+	_, err = app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindMeeting, Subject: "Board", AccountID: f.account.ID,
+		Participants: []contacts.Participant{{Name: "Charles Babbage", Email: "charles@analytical.example"}, {Name: "Ada King", ContactID: l}}})
+	must(t, "the account's meeting", err)
 	old := storage.Now().Add(-time.Hour)
 	_, err = app.Consents.Set(ctx, s, contacts.ConsentChange{Purpose: "newsletter", Granted: false, At: old})
 	must(t, "survivor's older consent", err)
@@ -179,9 +184,33 @@ func testMerge(t *testing.T, h Harness) {
 		t.Fatalf("the loser's related records before = %v", rl)
 	}
 
+	took := func(id string) []string { // the subjects of the activities id took part in
+		t.Helper()
+		var out []string
+		err := storage.Each(ctx, e.store.Activities(), storage.ListQuery{Filter: storage.Cmp{Field: "participants", Op: storage.OpContains,
+			Value: map[string]string{"contact_id": id}}}, func(a *contacts.Activity) error {
+			out = append(out, a.Subject)
+			return nil
+		})
+		must(t, "activities by participant", err)
+		slices.Sort(out)
+		return out
+	}
+	if got := took(l); !slices.Equal(got, []string{"Board", "Call"}) {
+		t.Fatalf("the loser took part in %v before the merge", got)
+	}
+
 	res, err := f.app.Contacts.Merge(ctx, contacts.MergeRequest{SurvivorID: s, LoserID: l, Rule: contacts.RuleNonEmpty,
 		Choose: map[string]contacts.Side{"last_name": contacts.FromLoser}, SurvivorVersion: f.survivor.Version})
 	must(t, "merge", err)
+
+	// The activities the loser only took part in name the survivor too.
+	if got := took(l); len(got) != 0 {
+		t.Errorf("activities still name the loser as a participant: %v", got)
+	}
+	if got := took(s); !slices.Equal(got, []string{"Board", "Call"}) {
+		t.Errorf("the survivor took part in %v, want Board and Call", got)
+	}
 
 	// Every record moved: the loser has none, the survivor the union
 	// (records of both counted once, a consent per purpose).
@@ -256,10 +285,11 @@ func testMerge(t *testing.T, h Harness) {
 			t.Errorf("moved %v: last event %+v", mv.Ref, hist.Items)
 		}
 	}
-	// 2 activities, 2 consents (one moved, one removed: the survivor's
-	// older newsletter consent) and sms (the loser's, older: removed),
-	// lead, deal, quote, invoice, order, 2 tasks.
-	wantMoved := map[string]int{"activity": 2, "consent": 3, "lead": 1, "opportunity": 1, "quote": 1, "invoice": 1, "order": 1, "task": 2}
+	// 3 activities (one the loser only took part in), 2 consents (one
+	// moved, one removed: the survivor's older newsletter consent) and sms
+	// (the loser's, older: removed), lead, deal, quote, invoice, order, 2
+	// tasks.
+	wantMoved := map[string]int{"activity": 3, "consent": 3, "lead": 1, "opportunity": 1, "quote": 1, "invoice": 1, "order": 1, "task": 2}
 	if diff := cmp.Diff(wantMoved, types); diff != "" {
 		t.Errorf("moved records by type (-want +got):\n%s", diff)
 	}
@@ -274,6 +304,9 @@ func testMerge(t *testing.T, h Harness) {
 	must(t, "undo", err)
 	if len(u.Gone) != 0 {
 		t.Errorf("undo lost %v", u.Gone)
+	}
+	if got := took(l); !slices.Equal(got, []string{"Board", "Call"}) {
+		t.Errorf("after undo the loser took part in %v, want Board and Call", got)
 	}
 	after := snapshotWorld(t, ctx, e.store)
 	if diff := cmp.Diff(before, after, ignoreWrites); diff != "" {
