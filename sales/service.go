@@ -43,6 +43,7 @@ type Store interface {
 	Forecaster
 	PurchaseHistorian
 	storage.Sequencer
+	storage.Authorizer
 }
 
 // Options configure the sales service. The zero value works.

@@ -116,20 +116,10 @@ func (ts *Tasks) Create(ctx context.Context, in NewTask) (*Task, error) {
 // exists checks that ref names a record of the workspace the principal
 // can read; types of other modules are only checked for shape.
 func (ts *Tasks) exists(ctx context.Context, ref storage.Ref) error {
-	var err error
 	switch ref.Type {
-	case contacts.ObjectContact:
-		_, err = ts.s.people.Contacts.Get(ctx, ref.ID)
-	case contacts.ObjectAccount:
-		_, err = ts.s.people.Accounts.Get(ctx, ref.ID)
-	case ObjectLead:
-		_, err = ts.s.store.Leads().Get(ctx, ref.ID)
-	case ObjectOpportunity:
-		_, err = ts.s.store.Opportunities().Get(ctx, ref.ID)
-	case ObjectProject:
-		_, err = ts.s.store.Projects().Get(ctx, ref.ID)
-	case ObjectQuote:
-		_, err = ts.s.store.Quotes().Get(ctx, ref.ID)
+	case contacts.ObjectContact, contacts.ObjectAccount, ObjectLead, ObjectOpportunity, ObjectProject, ObjectQuote:
+		// One query: the record exists and the principal may read it.
+		return ts.s.store.Check(ctx, ref, storage.ActionRead)
 	default:
 		// Types of modules this package does not know (cases, …) are
 		// checked by those modules; the reference is kept as given.
@@ -137,7 +127,7 @@ func (ts *Tasks) exists(ctx context.Context, ref storage.Ref) error {
 			return storage.ErrNotFound
 		}
 	}
-	return err
+	return nil
 }
 
 func (ts *Tasks) check(ctx context.Context, t, prev *Task) error {
