@@ -506,7 +506,8 @@ func taskInput(call *Call) (sales.NewTask, error) {
 	if p.DueIn > 0 {
 		in.Due = call.Now.Add(time.Duration(p.DueIn))
 	}
-	if call.Subject.ID != "" {
+	if call.Subject.ID != "" && call.Record != nil {
+		// A deleted record (fields from its event) cannot be related.
 		in.Related = []storage.Ref{call.Subject}
 	}
 	return in, nil
@@ -689,7 +690,11 @@ func webhookHandler() Handler {
 			"run_id": call.Run.ID, "step": call.Step}
 		if call.Subject.ID != "" {
 			doc["subject"] = call.Subject
-			doc["record"] = call.Record
+			if call.Record != nil {
+				doc["record"] = call.Record
+			} else {
+				doc["record"] = call.Fields // gone: as its event had it
+			}
 		}
 		if call.Event != nil {
 			doc["event"] = call.Event

@@ -45,6 +45,9 @@ type Config struct {
 	// Workers is how many jobs run at once in Start. Default: 4.
 	Workers int
 	// BatchSize is how many events or jobs one round reads. Default: 100.
+	// On SQLite the dispatcher's transaction holds the single writer for
+	// a batch of events and the first database actions of their runs
+	// (about 20 ms for 100 create-task runs), which other writers wait for.
 	BatchSize int
 	// DeferMatching makes the dispatcher queue a match job per event
 	// instead of matching events (and running the first database actions

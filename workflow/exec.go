@@ -138,6 +138,21 @@ func (e *Engine) work(ctx context.Context, ws string) (int, error) {
 func (e *Engine) runJob(ctx context.Context, j *Job) error {
 	ctx = sysCtx(ctx, j.WorkspaceID)
 	var err error
+	if j.Attempt > j.MaxAttempts {
+		// Taken over after its worker stopped, once too often: a job that
+		// brings its worker down must not run for ever.
+		var run *Run
+		if j.RunID != "" {
+			if run, err = e.store.Run(ctx, j.RunID); err != nil {
+				return err
+			}
+		}
+		err = e.failJob(ctx, j, run, Permanent(fmt.Errorf("out of attempts: the workers running it stopped %d times", j.Attempt-1)))
+		if errors.Is(err, errLeaseLost) {
+			return nil
+		}
+		return err
+	}
 	switch j.Kind {
 	case JobMatch:
 		err = e.runMatch(ctx, j)
@@ -333,8 +348,8 @@ func (e *Engine) runInline(ctx context.Context, run *Run, rec storage.Record) er
 			// effects a rolled-back batch cannot undo), run as jobs.
 			break
 		}
-		if run.Subject.ID != "" && (rec == nil || run.Step > 0) {
-			if rec, err = e.get(ctx, run.Subject); err != nil {
+		if run.Step > 0 || rec == nil {
+			if rec, err = e.subject(ctx, run); err != nil {
 				return err
 			}
 		}
@@ -374,13 +389,32 @@ func (e *Engine) storeInline(ctx context.Context, run *Run) error {
 	return nil
 }
 
-// newCall returns the call of step of run about rec.
+// subject reads the record of run: nil for a run without one, and also
+// when it is gone but the run's event says what it was (a deleted record:
+// newCall then takes its fields from the event).
+func (e *Engine) subject(ctx context.Context, run *Run) (storage.Record, error) {
+	if run.Subject.ID == "" {
+		return nil, nil
+	}
+	rec, err := e.get(ctx, run.Subject)
+	if errors.Is(err, storage.ErrNotFound) && run.Event != nil && run.Event.Subject == run.Subject {
+		return nil, nil
+	}
+	return rec, err
+}
+
+// newCall returns the call of step of run about rec; with rec nil and a
+// run about a record, the fields come from the run's event (the record
+// as it was when it was deleted).
 func (e *Engine) newCall(run *Run, step int, rec storage.Record) *Call {
 	act := run.Rule.Actions[step]
 	call := &Call{Run: run, Step: step, Action: act, Params: act.Params, Subject: run.Subject, Event: run.Event,
 		Key: run.ID + ":" + strconv.Itoa(step), Attempt: 1, Now: e.now(), e: e}
-	if rec != nil {
+	switch {
+	case rec != nil:
 		call.Record, call.Fields = rec, fieldsOf(rec)
+	case run.Subject.ID != "" && run.Event != nil:
+		call.Fields = eventFields(run.Event)
 	}
 	return call
 }
@@ -449,11 +483,9 @@ func (e *Engine) runStep(ctx context.Context, j *Job) error {
 	if err != nil {
 		return e.failJob(ctx, j, run, Permanent(err))
 	}
-	var rec storage.Record
-	if run.Subject.ID != "" {
-		if rec, err = e.get(ctx, run.Subject); err != nil {
-			return e.failJob(ctx, j, run, err)
-		}
+	rec, err := e.subject(ctx, run)
+	if err != nil {
+		return e.failJob(ctx, j, run, err)
 	}
 	call := e.newCall(run, j.Step, rec)
 	call.Attempt = j.Attempt

@@ -289,6 +289,22 @@ func testWorkflowEventsMode(t *testing.T, h Harness, deferred bool) {
 		t.Errorf("Ada has %d tasks after settling again", n)
 	}
 
+	// A deleted record: the rule sees it as its event had it.
+	gone := f.rule(workflow.NewRule{Name: "Gone", Enabled: true,
+		Trigger:   workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"deleted"}},
+		Condition: "lifecycle == 'customer'",
+		Actions:   []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "{{.first_name}} left"})}})
+	dora := f.contact(f.ctx, contacts.NewContact{FirstName: "Dora", Lifecycle: contacts.LifecycleCustomer})
+	eve := f.contact(f.ctx, contacts.NewContact{FirstName: "Eve", Lifecycle: contacts.LifecycleLead})
+	must(t, "delete", f.app.Contacts.Delete(f.ctx, dora.ID))
+	must(t, "delete", f.app.Contacts.Delete(f.ctx, eve.ID))
+	f.settle()
+	left, err := f.store.Tasks().List(f.ctx, storage.ListQuery{Filter: storage.Eq("title", "Dora left")})
+	must(t, "tasks", err)
+	if len(left.Items) != 1 || len(f.runs(gone.ID)) != 1 {
+		t.Errorf("after deleting a customer and a lead: %d tasks, %d runs", len(left.Items), len(f.runs(gone.ID)))
+	}
+
 	// Opportunity stage moves: "stage_changed" covers won too.
 	opp, err := f.app.Sales.Opportunities.Create(f.ctx, sales.NewOpportunity{Name: "Deal", Amount: storage.Money{Amount: 1000, Currency: "USD"}})
 	must(t, "opportunity", err)
