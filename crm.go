@@ -22,6 +22,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
@@ -209,9 +211,7 @@ func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalDa
 		return nil, err
 	}
 	q := storage.ListQuery{Filter: storage.Eq("contact_id", id), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-	lq := q
-	lq.Filter = personLeads(pd.Contact)
-	leads, err := collect(ctx, c.store.Leads(), lq)
+	leads, err := c.personLeads(ctx, pd.Contact)
 	if err != nil {
 		return nil, err
 	}
@@ -236,10 +236,16 @@ func collect[T storage.Record](ctx context.Context, tbl storage.Table[T], q stor
 	return out, err
 }
 
-// personLeads selects the leads of the person ct: those converted into
-// it, and those with one of its email addresses.
-func personLeads(ct *contacts.Contact) storage.Filter {
-	or := storage.Or{storage.LinkedTo{Type: contacts.ObjectContact, ID: ct.ID}}
+// personLeads returns the leads of the person ct, in ID order: those
+// converted into it, and those with one of its email addresses. They are
+// two look-ups, each by its index (one query with OR read the whole
+// workspace on SQLite).
+func (c *CRM) personLeads(ctx context.Context, ct *contacts.Contact) ([]*sales.Lead, error) {
+	all := storage.PageQuery{Limit: storage.MaxLimit}
+	out, err := collect(ctx, c.store.Leads(), storage.ListQuery{Filter: storage.LinkedTo{Type: contacts.ObjectContact, ID: ct.ID}, PageQuery: all})
+	if err != nil {
+		return nil, err
+	}
 	var emails []string
 	if ct.Email != "" {
 		emails = append(emails, ct.Email)
@@ -247,10 +253,22 @@ func personLeads(ct *contacts.Contact) storage.Filter {
 	for _, e := range ct.Emails {
 		emails = append(emails, e.Address)
 	}
-	if len(emails) > 0 {
-		or = append(or, storage.Cmp{Field: "email", Op: storage.OpIn, Value: emails})
+	if len(emails) == 0 {
+		return out, nil
 	}
-	return or
+	// Sorted by email, so that the email index gives the order.
+	byEmail, err := collect(ctx, c.store.Leads(), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: emails},
+		Sort: []storage.Sort{{Field: "email"}}, PageQuery: all})
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range byEmail {
+		if !slices.ContainsFunc(out, func(o *sales.Lead) bool { return o.ID == l.ID }) {
+			out = append(out, l)
+		}
+	}
+	slices.SortFunc(out, func(a, b *sales.Lead) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // Erase removes a person under the GDPR's right to erasure, in one
@@ -266,7 +284,7 @@ func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, e
 		if err != nil {
 			return err
 		}
-		leads, err := collect(ctx, c.store.Leads(), storage.ListQuery{Filter: personLeads(ct), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+		leads, err := c.personLeads(ctx, ct)
 		if err != nil {
 			return err
 		}

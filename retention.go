@@ -174,7 +174,7 @@ func (c *CRM) Anonymise(ctx context.Context, contactID string) (*contacts.Erasur
 		if err != nil {
 			return err
 		}
-		leads, err := collect(ctx, c.store.Leads(), storage.ListQuery{Filter: personLeads(ct), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+		leads, err := c.personLeads(ctx, ct)
 		if err != nil {
 			return err
 		}

@@ -640,12 +640,11 @@ func (im *importer[T]) lookup(ctx context.Context, values []any) (map[string]T, 
 	if len(values) == 0 {
 		return found, nil
 	}
-	// Sorted by the key, so that the key's index gives the order, and with
-	// "key <> ''", which lets SQLite use a partial unique index (such as
-	// contacts' email index, WHERE email <> '').
+	// Sorted by the key, so that the key's index gives the order (the
+	// store writes a look-up by text values so that a partial index, such
+	// as contacts' email index, serves it).
 	q := storage.ListQuery{
-		Filter: storage.And{storage.Cmp{Field: im.opts.Key, Op: storage.OpIn, Value: values},
-			storage.Cmp{Field: im.opts.Key, Op: storage.OpNe, Value: ""}},
+		Filter:    storage.Cmp{Field: im.opts.Key, Op: storage.OpIn, Value: values},
 		Sort:      []storage.Sort{{Field: im.opts.Key}},
 		PageQuery: storage.PageQuery{Limit: storage.MaxLimit},
 	}

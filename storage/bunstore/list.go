@@ -147,6 +147,10 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 		if err != nil {
 			return storage.Invalid(field, "%v", err)
 		}
+		if f.Op == storage.OpEq && lookup(col, v) {
+			b.add("("+a+"."+col.name+" = ? AND "+a+"."+col.name+" <> '')", v)
+			return nil
+		}
 		b.add(col.exprAt(a)+sqlOps[f.Op]+"?", v)
 	case storage.OpIn:
 		rv := reflect.ValueOf(f.Value)
@@ -158,12 +162,18 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 			return nil
 		}
 		args := make([]any, rv.Len())
+		all := true // every value a lookup
 		for i := range args {
 			v, err := s.filterArg(col, rv.Index(i).Interface())
 			if err != nil {
 				return storage.Invalid(field, "%v", err)
 			}
 			args[i] = v
+			all = all && lookup(col, v)
+		}
+		if all {
+			b.add("("+a+"."+col.name+" IN ("+placeholders(len(args))+") AND "+a+"."+col.name+" <> '')", args...)
+			return nil
 		}
 		b.add(col.exprAt(a)+" IN ("+placeholders(len(args))+")", args...)
 	case storage.OpContains, storage.OpStartsWith, storage.OpEndsWith:
@@ -183,6 +193,27 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 		return storage.Invalid(field, "unknown operator %q", f.Op)
 	}
 	return nil
+}
+
+// lookup reports whether comparing col with v for equality is a look-up
+// by a text value that is not empty. Such a comparison is written
+//
+//	t.col = ? AND t.col <> ''
+//
+// (and the same with IN) rather than through col.expr(): for such a value
+// both select the same rows, but only this form can use an index. It names
+// the column itself, not COALESCE(t.col, ...), so that an index on an
+// optional reference (a contact's account_id) serves it; and its second
+// term is the predicate of the partial unique indexes (contacts' email,
+// members' external_id, products' sku…), which a planner uses only when
+// the WHERE clause implies it in a form it recognises: SQLite needs the
+// very term, and a generic plan on Postgres (a prepared statement with the
+// value a parameter) cannot infer it from the equality. Without it every
+// look-up by email read the whole workspace on SQLite, and on Postgres
+// once its prepared statement went generic.
+func lookup(col *column, v any) bool {
+	s, ok := v.(string)
+	return ok && col.kind == kString && s != ""
 }
 
 // checkRefs checks the references of every record type: a name that is
@@ -388,42 +419,52 @@ func (t *table[T]) List(ctx context.Context, q storage.ListQuery) (storage.Page[
 	return reading(ctx, t.s, func(ctx context.Context) (storage.Page[T], error) { return t.list(ctx, q) })
 }
 
-func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[T], error) {
-	var page storage.Page[T]
+// listStmt is a list query made SQL, with what reading its rows needs.
+type listStmt struct {
+	sql   string // rebound for the dialect
+	args  []any
+	cols  []*column // the sort keys, the ID last
+	fp    string    // the query's fingerprint, for cursors
+	fm    *fieldMask
+	limit int // the page size; the statement reads one row more
+}
+
+// listSQL turns q into the statement List runs.
+func (t *table[T]) listSQL(ctx context.Context, q storage.ListQuery) (*listStmt, error) {
 	cols, desc, err := t.c.order(q.Sort)
 	if err != nil {
-		return page, err
+		return nil, err
 	}
 	fm, err := t.s.mask(ctx, t.c)
 	if err != nil {
-		return page, err
+		return nil, err
 	}
 	if err := fm.checkFilter(q.Filter); err != nil {
-		return page, err
+		return nil, err
 	}
 	if err := fm.checkSort(cols); err != nil {
-		return page, err
+		return nil, err
 	}
 	b := sqlBuilder{ws: storage.WorkspaceFrom(ctx)}
 	if err := t.s.relatedFilter(ctx, t.c, q.Filter, &b); err != nil {
-		return page, err
+		return nil, err
 	}
 	b.add("SELECT "+t.c.selectCols+" FROM "+t.c.table+" t WHERE t.workspace_id = ? AND ", b.ws)
 	if err := t.s.where(t.c, q.Filter, &b); err != nil {
-		return page, err
+		return nil, err
 	}
 	if err := t.s.scoped(ctx, t.c, "t", q.For, &b); err != nil {
-		return page, err
+		return nil, err
 	}
 	fp := storage.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort, q.For)
 	if q.Cursor != "" {
 		keys, err := storage.DecodeCursor(q.Cursor, fp, len(cols))
 		if err != nil {
-			return page, err
+			return nil, err
 		}
 		b.add(" AND ")
 		if err := t.s.keyset(cols, desc, keys, &b); err != nil {
-			return page, err
+			return nil, err
 		}
 	}
 	b.add(" ORDER BY ")
@@ -438,7 +479,17 @@ func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[
 	}
 	limit := q.PageSize()
 	b.add(limitSQL(limit + 1))
-	rows, err := t.s.query(ctx, t.s.d.rebind(b.sb.String()), b.args...)
+	return &listStmt{sql: t.s.d.rebind(b.sb.String()), args: b.args, cols: cols, fp: fp, fm: fm, limit: limit}, nil
+}
+
+func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[T], error) {
+	var page storage.Page[T]
+	st, err := t.listSQL(ctx, q)
+	if err != nil {
+		return page, err
+	}
+	cols, fp, fm, limit := st.cols, st.fp, st.fm, st.limit
+	rows, err := t.s.query(ctx, st.sql, st.args...)
 	if err != nil {
 		return page, t.s.d.translate(err, t.rt)
 	}

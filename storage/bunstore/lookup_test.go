@@ -1,0 +1,194 @@
+package bunstore_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/testdb"
+	"github.com/crmkit/crm/sales"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/storage/bunstore"
+)
+
+// lookupCase is one look-up by value the modules make through the generic
+// list path, and the index that must serve it.
+type lookupCase struct {
+	name  string // who looks up what
+	index string
+	sql   func(ctx context.Context, s *bunstore.Store) (string, []any, error)
+}
+
+func listSQL[T storage.Record](tbl storage.Table[T], q storage.ListQuery) func(context.Context, *bunstore.Store) (string, []any, error) {
+	return func(ctx context.Context, _ *bunstore.Store) (string, []any, error) {
+		return bunstore.ListSQL(ctx, tbl, q)
+	}
+}
+
+// TestLookupPlans checks that the look-ups by email (and the other values
+// the duplicate checks, imports and conversions look up) read their index
+// on SQLite and on Postgres, instead of every row of the workspace: the
+// query plan of each statement the list path writes names the index and
+// no scan. On Postgres the plan is the generic one, which a prepared
+// statement ends up with, with statistics as autovacuum keeps them.
+func TestLookupPlans(t *testing.T) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			var store *bunstore.Store
+			if db == "sqlite" {
+				store = testdb.SQLite(t)
+			} else {
+				store = testdb.Postgres(t)
+			}
+			testLookupPlans(t, store)
+		})
+	}
+}
+
+func testLookupPlans(t *testing.T, store *bunstore.Store) {
+	ctx := storage.WithWorkspace(t.Context(), "ws")
+	people := contacts.NewService(store, contacts.Options{})
+	sls := sales.NewService(store, people, sales.Options{})
+	var acct string
+	err := store.RunInTx(ctx, func(ctx context.Context) error {
+		for i := range 400 {
+			if i%10 == 0 {
+				a, err := people.Accounts.Create(ctx, contacts.NewAccount{Name: fmt.Sprint("Company ", i), Domain: fmt.Sprintf("c%d.example", i)})
+				if err != nil {
+					return err
+				}
+				acct = a.ID
+			}
+			if _, err := people.Contacts.Create(ctx, contacts.NewContact{FirstName: fmt.Sprint("P", i),
+				Email: fmt.Sprintf("p%d@c%d.example", i, i/10*10), AccountID: acct}); err != nil {
+				return err
+			}
+			if _, err := sls.Leads.Capture(ctx, sales.NewLead{FirstName: fmt.Sprint("L", i), Email: fmt.Sprintf("l%d@c%d.example", i, i/10*10),
+				Phone: fmt.Sprintf("+1 415 555 %04d", i), AllowDuplicates: true}); err != nil {
+				return err
+			}
+		}
+		acc := access.NewService(store)
+		for i := range 200 {
+			if _, err := acc.SyncMember(ctx, access.NewMember{ExternalID: fmt.Sprint("u-", i), Name: fmt.Sprint("Member ", i), Role: access.RoleRep}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if store.Dialect() == "postgres" {
+		if _, err := store.DB().ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := storage.PageQuery{Limit: 10}
+	cases := []lookupCase{
+		{"contacts by email (Contacts.Duplicates, vCard import, lead conversion)", "crm_contacts_email_uq",
+			listSQL(store.Contacts(), storage.ListQuery{Filter: storage.Eq("email", "p7@c0.example"), PageQuery: page})},
+		{"contacts by emails (CSV import)", "crm_contacts_email_uq",
+			listSQL(store.Contacts(), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: []any{"p7@c0.example", "p8@c0.example"}},
+				Sort: []storage.Sort{{Field: "email"}}, PageQuery: page})},
+		{"contacts of an account (Contacts.Duplicates, account merge)", "crm_contacts_ws_account",
+			listSQL(store.Contacts(), storage.ListQuery{Filter: storage.Eq("account_id", acct), PageQuery: page})},
+		{"leads by email (lead capture)", "crm_leads_ws_email",
+			listSQL(store.Leads(), storage.ListQuery{Filter: storage.Eq("email", "l7@c0.example"), PageQuery: page})},
+		{"leads by emails (Erase, PersonalData)", "crm_leads_ws_email",
+			listSQL(store.Leads(), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: []string{"l7@c0.example", "x@y.example"}},
+				Sort: []storage.Sort{{Field: "email"}}, PageQuery: page})},
+		{"leads by phone (lead capture)", "crm_leads_ws_phone",
+			listSQL(store.Leads(), storage.ListQuery{Filter: storage.Eq("phone", "+14155550007"), PageQuery: page})},
+		{"leads by company domain (lead capture)", "crm_leads_ws_domain",
+			listSQL(store.Leads(), storage.ListQuery{Filter: storage.Eq("company_domain", "c0.example"), PageQuery: page})},
+		{"accounts by domain (lead capture, conversion)", "crm_accounts_ws_domain",
+			listSQL(store.Accounts(), storage.ListQuery{Filter: storage.Eq("domain", "c0.example"), PageQuery: page})},
+		{"members by external ID (SyncMember)", "crm_members_external_id_uq",
+			listSQL(store.Members(), storage.ListQuery{Filter: storage.Eq("external_id", "u-1"), PageQuery: page})},
+	}
+	for _, c := range cases {
+		q, args, err := c.sql(ctx, store)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		plan := explain(t, ctx, store, q, args)
+		var bad bool
+		if store.Dialect() == "sqlite" {
+			// The table's access is the first line; a search through
+			// (workspace_id=?) alone is the walk through the workspace.
+			bad = !strings.Contains(plan[0], "INDEX "+c.index+" (") || !strings.Contains(plan[0], "AND ")
+		} else {
+			joined := strings.Join(plan, "\n")
+			bad = !strings.Contains(joined, "on "+c.index+" ") && !strings.Contains(joined, "using "+c.index+" ") || strings.Contains(joined, "Seq Scan")
+		}
+		if bad {
+			t.Errorf("%s: the plan does not read %s by the value:\n%s\n  %s", c.name, c.index, q, strings.Join(plan, "\n  "))
+		}
+	}
+}
+
+// explain returns the lines of q's query plan: SQLite's EXPLAIN QUERY
+// PLAN, or Postgres's generic plan of q prepared.
+func explain(t *testing.T, ctx context.Context, store *bunstore.Store, q string, args []any) []string {
+	t.Helper()
+	var lines []string
+	read := func(q string, args ...any) {
+		t.Helper()
+		tx, err := store.DB().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if store.Dialect() == "postgres" {
+			// The plan a prepared statement is given once Postgres plans it
+			// generically, as it may after five executions. Sequential
+			// scans are off, since the test's tables are small enough to
+			// be read whole: the plan shows which index the statement can
+			// use.
+			for _, set := range []string{"SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL enable_seqscan = off"} {
+				if _, err := tx.ExecContext(ctx, set); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "PREPARE lookup AS "+q); err != nil {
+				t.Fatal(err)
+			}
+			defer tx.ExecContext(ctx, "DEALLOCATE lookup")
+			lits := make([]string, len(args))
+			for i, a := range args {
+				lits[i] = "'" + strings.ReplaceAll(fmt.Sprint(a), "'", "''") + "'"
+			}
+			q, args = "EXPLAIN EXECUTE lookup("+strings.Join(lits, ", ")+")", nil
+		} else {
+			q = "EXPLAIN QUERY PLAN " + q
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			dest := make([]any, len(cols))
+			var line string
+			for i := range dest {
+				dest[i] = new(any)
+			}
+			dest[len(cols)-1] = &line
+			if err := rows.Scan(dest...); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, line)
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read(q, args...)
+	return lines
+}
