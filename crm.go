@@ -200,6 +200,14 @@ func (c *CRM) ImportLeads(ctx context.Context, r io.Reader, opts contacts.Import
 	return c.Sales.Leads.Import(ctx, r, opts)
 }
 
+// FindDuplicates scans the workspace for likely duplicate contacts by the
+// workspace's duplicate rules (Contacts.DuplicateRules, changed with
+// Contacts.SetDuplicateRules), which opts may override for the call; see
+// contacts.Service.FindDuplicates. Merge a pair with Contacts.Merge.
+func (c *CRM) FindDuplicates(ctx context.Context, opts contacts.DuplicateOptions) ([]contacts.DuplicatePair, error) {
+	return c.people.FindDuplicates(ctx, opts)
+}
+
 // PersonalData collects everything the CRM holds about contact id, as one
 // document for a GDPR access request: the contacts module's part (record,
 // account, activities, consents, change history) and, under Related, the

@@ -7,4 +7,25 @@
 // numbers, custom field types) and declares the Store it needs; it never
 // touches SQL. An application reaches it through crm.New, which wires it to a
 // storage adapter.
+//
+// # Data at scale and privacy
+//
+// ImportContacts and ImportAccounts stream CSV files and upsert by a key;
+// ExportContacts writes CSV, JSON or vCard. PersonalData, Erase, Anonymise
+// and ApplyRetention serve the GDPR; Consents keeps what contacts agreed to.
+//
+// # Duplicates
+//
+// Each workspace has its duplicate rules (DuplicateRules): which exact rules
+// are on (a shared email, a shared phone number, an equal external ID in a
+// custom field) and whether the fuzzy rule is (full names of a Jaro-Winkler
+// similarity at or above a threshold, within the same account, the same
+// email domain, or either). Contacts.DuplicateRules reads them, or
+// DefaultDuplicateRules until the workspace saves its own with
+// Contacts.SetDuplicateRules, a record with history that admins change and
+// everyone reads. Service.FindDuplicates scans the workspace by them (a
+// call's DuplicateOptions override them), Contacts.Duplicates checks a
+// contact before it is created (lead capture in package sales asks it too),
+// and Contacts.Merge folds one contact into another, moving every record
+// that refers to it, with Contacts.UndoMerge to put it back.
 package contacts

@@ -276,3 +276,52 @@ func ExampleContacts_Merge() {
 	// duplicate gone: true
 	// Ada Lovelace [vip] | Ada King true | call back: true
 }
+
+// A workspace's duplicate rules decide what counts as a likely duplicate,
+// for the scan and for the check before a create alike.
+func ExampleContacts_SetDuplicateRules() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	svc := contacts.NewService(store, contacts.Options{})
+
+	for _, in := range []contacts.NewContact{
+		{FirstName: "Beatrix", LastName: "Potter", Email: "beatrix@hilltop.example"},
+		{FirstName: "Beatrice", LastName: "Potter", Email: "bea@hilltop.example"},
+	} {
+		if _, err := svc.Contacts.Create(ctx, in); err != nil {
+			log.Fatal(err)
+		}
+	}
+	rules, _ := svc.Contacts.DuplicateRules(ctx)
+	fmt.Printf("defaults: email %v, phone %v, fuzzy %v at %.2f within %s\n", rules.Email, rules.Phone, rules.Fuzzy, rules.Threshold, rules.Scope)
+	pairs, _ := svc.FindDuplicates(ctx, contacts.DuplicateOptions{})
+	fmt.Printf("%d pair by %s, score %.2f\n", len(pairs), pairs[0].Rule, pairs[0].Score)
+
+	// Names must be alike within an account now; these two have none.
+	rules, err = svc.Contacts.SetDuplicateRules(ctx, contacts.UpdateDuplicateRules{Scope: ptr(contacts.ScopeAccount)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pairs, _ = svc.FindDuplicates(ctx, contacts.DuplicateOptions{})
+	fmt.Printf("version %d: %d pairs\n", rules.Version, len(pairs))
+
+	_, err = svc.Contacts.SetDuplicateRules(ctx, contacts.UpdateDuplicateRules{Threshold: ptr(1.5), KeyField: ptr("erp_id")})
+	var verr *storage.ValidationError
+	if errors.As(err, &verr) {
+		for _, f := range verr.Fields {
+			fmt.Println("invalid:", f.Field)
+		}
+	}
+	// Output:
+	// defaults: email true, phone true, fuzzy true at 0.90 within either
+	// 1 pair by name+domain, score 0.92
+	// version 1: 0 pairs
+	// invalid: threshold
+	// invalid: key_field
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -21,6 +21,7 @@ type Store interface {
 	Activities() storage.Table[*Activity]
 	FieldDefs() storage.Table[*FieldDef]
 	Consents() storage.Table[*Consent]
+	DuplicateRules() storage.Table[*DuplicateRules]
 	// Timeline returns, newest first, the activities linked to ref and the
 	// change events whose subject is ref.
 	Timeline(ctx context.Context, ref storage.Ref, q storage.PageQuery) (storage.Page[TimelineEntry], error)

@@ -2,6 +2,7 @@ package contacts
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -104,6 +105,23 @@ func NormalizeDomain(s string) (string, error) {
 }
 
 // isDigits reports whether s is one or more ASCII digits.
+// freeMail are mail providers whose domain says nothing about the company.
+var freeMail = []string{"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
+	"icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "proton.me", "protonmail.com", "mail.com", "yandex.ru"}
+
+// FreeMailDomain reports whether domain (lower case) is a free mail
+// provider's, such as gmail.com, whose addresses say nothing about the
+// company a person works for.
+func FreeMailDomain(domain string) bool { return slices.Contains(freeMail, domain) }
+
+// emailDomain returns the domain of a normalised email address, or "".
+func emailDomain(email string) string {
+	if at := strings.LastIndexByte(email, '@'); at >= 0 {
+		return email[at+1:]
+	}
+	return ""
+}
+
 func isDigits(s string) bool {
 	if s == "" {
 		return false

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -146,10 +145,6 @@ func (e *DuplicateError) Error() string {
 // Is reports whether target is storage.ErrConflict.
 func (e *DuplicateError) Is(target error) bool { return target == storage.ErrConflict }
 
-// freeMail are mail providers whose domain says nothing about the company.
-var freeMail = []string{"gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com",
-	"icloud.com", "me.com", "aol.com", "gmx.de", "gmx.net", "web.de", "proton.me", "protonmail.com", "mail.com", "yandex.ru"}
-
 // Leads captures and works leads.
 type Leads struct{ s *Service }
 
@@ -198,7 +193,7 @@ func companyDomain(v *storage.ValidationError, l *Lead, website string) {
 		l.CompanyDomain = d
 	}
 	if l.CompanyDomain == "" && l.Email != "" {
-		if d := l.Email[strings.LastIndexByte(l.Email, '@')+1:]; !slices.Contains(freeMail, d) {
+		if d := l.Email[strings.LastIndexByte(l.Email, '@')+1:]; !contacts.FreeMailDomain(d) {
 			l.CompanyDomain = d
 		}
 	}

@@ -2,7 +2,6 @@ package sales
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -183,30 +182,10 @@ func (ps *Pipelines) List(ctx context.Context, q storage.ListQuery) (storage.Pag
 // Default returns the workspace's default pipeline, creating it (named
 // DefaultPipelineName, with DefaultStages) the first time it is asked for.
 func (ps *Pipelines) Default(ctx context.Context) (*Pipeline, error) {
-	return firstOrCreate(ctx, ps.s.store.Pipelines(), storage.Eq("is_default", true), func(ctx context.Context) (*Pipeline, error) {
+	p, _, err := storage.FirstOrCreate(ctx, ps.s.store, ps.s.store.Pipelines(), storage.Eq("is_default", true), func(ctx context.Context) (*Pipeline, error) {
 		return ps.Create(ctx, NewPipeline{Name: DefaultPipelineName, Default: true})
 	})
-}
-
-// firstOrCreate returns the first record of tbl matching f, or the one
-// create makes. When two callers create at once, a unique index lets one
-// win (ErrConflict for the other), and the loser reads the winner's.
-func firstOrCreate[T storage.Record](ctx context.Context, tbl storage.Table[T], f storage.Filter, create func(context.Context) (T, error)) (T, error) {
-	for attempt := 0; ; attempt++ {
-		page, err := tbl.List(ctx, storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: 1}})
-		if err != nil {
-			var zero T
-			return zero, err
-		}
-		if len(page.Items) > 0 {
-			return page.Items[0], nil
-		}
-		rec, err := create(ctx)
-		if errors.Is(err, storage.ErrConflict) && attempt == 0 {
-			continue
-		}
-		return rec, err
-	}
+	return p, err
 }
 
 // UpdatePipeline changes a pipeline; nil fields stay as they are.

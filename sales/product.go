@@ -133,10 +133,11 @@ const StandardPriceBookName = "Standard"
 // Standard returns the workspace's standard price book, creating it the
 // first time it is asked for.
 func (pb *PriceBooks) Standard(ctx context.Context) (*PriceBook, error) {
-	return firstOrCreate(ctx, pb.s.store.PriceBooks(), storage.Eq("is_standard", true), func(ctx context.Context) (*PriceBook, error) {
+	b, _, err := storage.FirstOrCreate(ctx, pb.s.store, pb.s.store.PriceBooks(), storage.Eq("is_standard", true), func(ctx context.Context) (*PriceBook, error) {
 		b := &PriceBook{Name: StandardPriceBookName, IsStandard: true, Active: true}
 		return b, pb.s.store.PriceBooks().Insert(ctx, b)
 	})
+	return b, err
 }
 
 // Create adds a custom price book.

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -42,6 +43,40 @@ func Modify[R any, T interface {
 		return nil
 	})
 	return out, err
+}
+
+// FirstOrCreate returns the first record of tbl that f selects, or, when
+// there is none, the one create writes, and whether create wrote it: the
+// get-or-create of a record a workspace holds once (its default pipeline,
+// its standard price book, its duplicate rules). A unique index must make
+// a second such record a conflict: when two callers create at once, one
+// wins, and the other, getting ErrConflict from create, reads the winner's.
+// create runs under a savepoint (RunInSavepoint), so that the conflict
+// undoes only its own writes and a transaction the caller is in goes on.
+func FirstOrCreate[T Record](ctx context.Context, tx Transactor, tbl Table[T], f Filter, create func(ctx context.Context) (T, error)) (T, bool, error) {
+	var zero T
+	for attempt := 0; ; attempt++ {
+		page, err := tbl.List(ctx, ListQuery{Filter: f, PageQuery: PageQuery{Limit: 1}})
+		if err != nil {
+			return zero, false, err
+		}
+		if len(page.Items) > 0 {
+			return page.Items[0], false, nil
+		}
+		var rec T
+		err = RunInSavepoint(ctx, tx, func(ctx context.Context) error {
+			var err error
+			rec, err = create(ctx)
+			return err
+		})
+		if errors.Is(err, ErrConflict) && attempt == 0 {
+			continue
+		}
+		if err != nil {
+			return zero, false, err
+		}
+		return rec, true, nil
+	}
 }
 
 // Remove deletes the record id in a transaction, after checking that its

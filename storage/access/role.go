@@ -60,7 +60,7 @@ func builtin(name, desc string, any map[storage.Action]storage.Scope) *Role {
 		p[ObjectMember], p[ObjectTeam], p[ObjectRole] = directory, directory, directory
 		p[ObjectShare] = sharing
 		// Configuration and the catalogue: read by all, written by admins.
-		for _, typ := range []string{"field_def", "pipeline", "product", "price_book", "price_entry", "workflow_rule"} {
+		for _, typ := range []string{"field_def", "duplicate_rules", "pipeline", "product", "price_book", "price_entry", "workflow_rule"} {
 			p[typ] = directory
 		}
 	}

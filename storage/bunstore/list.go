@@ -182,6 +182,12 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 			return storage.Invalid(field, "%s needs a text field and a text value", f.Op)
 		}
 		cond, n := s.d.textOp(f.Op, col.exprAt(a))
+		if v != "" {
+			// Only a text that is not empty holds a value that is not
+			// empty; with the term a partial index on the column (such as
+			// contacts' email index) can be read instead of the table.
+			cond = "(" + cond + " AND " + a + "." + col.name + " <> '')"
+		}
 		b.add(cond, repeat(v, n)...)
 	case storage.OpEmpty:
 		if col.kind == kString {

@@ -59,6 +59,7 @@ type Store struct {
 	activities *table[*contacts.Activity]
 	fieldDefs  *table[*contacts.FieldDef]
 	consents   *table[*contacts.Consent]
+	dupRules   *table[*contacts.DuplicateRules]
 	members    *table[*access.Member]
 	teams      *table[*access.Team]
 	roles      *table[*access.Role]
@@ -124,6 +125,9 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if s.consents, err = newTable[*contacts.Consent](s, "crm_consents"); err != nil {
+		return nil, err
+	}
+	if s.dupRules, err = newTable[*contacts.DuplicateRules](s, "crm_duplicate_rules"); err != nil {
 		return nil, err
 	}
 	if s.members, err = newTable[*access.Member](s, "crm_members"); err != nil {
@@ -234,6 +238,9 @@ func (s *Store) FieldDefs() storage.Table[*contacts.FieldDef] { return s.fieldDe
 
 // Consents returns the consents table.
 func (s *Store) Consents() storage.Table[*contacts.Consent] { return s.consents }
+
+// DuplicateRules returns the table of the workspaces' duplicate rules.
+func (s *Store) DuplicateRules() storage.Table[*contacts.DuplicateRules] { return s.dupRules }
 
 // Members returns the members table.
 func (s *Store) Members() storage.Table[*access.Member] { return s.members }

@@ -130,6 +130,8 @@ func Run(t *testing.T, h Harness) {
 		{"Retention", testRetention},
 		{"Duplicates", testDuplicates},
 		{"DuplicatesOnCreate", testDuplicatesOnCreate},
+		{"DuplicateRulesStored", testDuplicateRulesStored},
+		{"DuplicateRulesApplied", testDuplicateRulesApplied},
 		{"Merge", testMerge},
 		{"MergeBadInput", testMergeBadInput},
 		{"MergeAccess", testMergeAccess},
