@@ -149,8 +149,10 @@ type PersonalData struct {
 }
 
 // PersonalData collects what this module holds about contact id: the
-// record, its account, its activities, its consents and the change history
-// of the contact and its consents, and of the contacts merged into it.
+// record, its account, its activities (those about it, and those about
+// others it took part in, by its ID or one of its addresses), its consents
+// and the change history of the contact and its consents, and of the
+// contacts merged into it.
 func (s *Service) PersonalData(ctx context.Context, id string) (*PersonalData, error) {
 	c, err := s.Contacts.Get(ctx, id)
 	if err != nil {
@@ -172,7 +174,10 @@ func (s *Service) PersonalData(ctx context.Context, id string) (*PersonalData, e
 			pd.Personal = append(pd.Personal, af...)
 		}
 	}
-	q := storage.ListQuery{Filter: storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
+	// The activities about the person, and those it took part in.
+	_, took := participant(c)
+	q := storage.ListQuery{Filter: append(storage.Or{storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}}, took...),
+		PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
 	err = storage.Each(ctx, s.store.Activities(), q, func(a *Activity) error {
 		pd.Activities = append(pd.Activities, a)
 		return nil

@@ -20,21 +20,27 @@ type Erasure struct {
 	// data (Anonymise) rather than deleted.
 	Anonymised bool `json:"anonymised,omitempty"`
 	Activities int  `json:"activities"`
-	Consents   int  `json:"consents"`
-	Tombstone  bool `json:"tombstone"`
+	// Participations are the activities about others that the person
+	// took part in: they stay, without the person among their
+	// participants, and with their past change events scrubbed.
+	Participations int  `json:"participations"`
+	Consents       int  `json:"consents"`
+	Tombstone      bool `json:"tombstone"`
 	// Scrubbed are the records whose change events lost their values.
 	Scrubbed []string `json:"scrubbed"`
 }
 
 // Erase removes a person from the CRM under the GDPR's right to erasure, in
 // one transaction: the contact, the activities linked to it, its consents,
-// its search document, and the values in every past change event of those
-// records, of the contacts merged into it and of the records their merges
-// removed (their snapshots go with the events). When Options.TombstoneKey
-// is set it keeps a tombstone, a keyed hash of the email, so that imports
-// can refuse the address later (ImportOptions.SkipErased). The caller needs
-// the right to delete the contact. crm.CRM.Erase also erases the person's
-// leads.
+// its search document, the person among the participants of activities
+// about others (by its ID or one of its addresses; the activities stay),
+// and the values in every past change event of those records, of the
+// contacts merged into it and of the records their merges removed (their
+// snapshots go with the events). When Options.TombstoneKey is set it keeps
+// a tombstone, a keyed hash of the email, so that imports can refuse the
+// address later (ImportOptions.SkipErased). The caller needs the right to
+// delete the contact and its activities and to update the activities it
+// took part in. crm.CRM.Erase also erases the person's leads.
 func (s *Service) Erase(ctx context.Context, id string) (*Erasure, error) {
 	return s.forget(ctx, id, false)
 }
@@ -47,8 +53,8 @@ func (s *Service) Erase(ctx context.Context, id string) (*Erasure, error) {
 // fields (account, lifecycle, source, owner, tags, unmarked custom
 // fields) stay, and so do the records of other modules that refer to it
 // (deals, orders), so figures still add up. Its activities and consents
-// are deleted, and the past change events of all of them are scrubbed,
-// as by Erase; with Options.TombstoneKey the email gets a tombstone. An
+// are deleted, it leaves the participants of activities about others,
+// and the past change events of all of them are scrubbed, as by Erase; with Options.TombstoneKey the email gets a tombstone. An
 // anonymised contact has no name: an update must give it one again.
 // The caller needs update rights on the contact and delete rights on its
 // activities and consents; a role that hides contact fields cannot
@@ -92,6 +98,12 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 				break
 			}
 		}
+		took, err := s.leaveActivities(ctx, c)
+		if err != nil {
+			return err
+		}
+		scrub = append(scrub, took...)
+		out.Participations = len(took)
 		consents, err := s.Consents.List(ctx, id)
 		if err != nil {
 			return err
@@ -136,6 +148,51 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 		return nil, err
 	}
 	return out, nil
+}
+
+// leaveActivities removes the person c from the participants of the
+// activities about others that name it, by its ID or one of its email
+// addresses, and returns their IDs: their past change events hold the
+// person and must be scrubbed. Finding them reads the workspace's
+// activities (no index serves a participant).
+func (s *Service) leaveActivities(ctx context.Context, c *Contact) ([]string, error) {
+	addrs, took := participant(c)
+	var ids []string
+	err := storage.Each(ctx, s.store.Activities(), storage.ListQuery{Filter: took, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
+		func(a *Activity) error {
+			ids = append(ids, a.ID)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		_, err := storage.Modify(ctx, s.store, s.store.Activities(), id, 0, func(ctx context.Context, a *Activity) error {
+			a.Participants = slices.DeleteFunc(slices.Clone(a.Participants), func(p Participant) bool {
+				return p.ContactID == c.ID || p.Email != "" && slices.Contains(addrs, p.Email)
+			})
+			if len(a.Participants) == 0 {
+				a.Participants = nil
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("activity %s: %w", id, err)
+		}
+	}
+	return ids, nil
+}
+
+// participant returns the addresses of c and the filter of the
+// activities that name c among their participants, by its ID or one of
+// those addresses.
+func participant(c *Contact) ([]string, storage.Or) {
+	addrs := slices.DeleteFunc(append([]string{c.Email}, emailsOf(c)...), func(a string) bool { return a == "" })
+	or := storage.Or{storage.Cmp{Field: "participants", Op: storage.OpContains, Value: map[string]string{"contact_id": c.ID}}}
+	for _, a := range addrs {
+		or = append(or, storage.Cmp{Field: "participants", Op: storage.OpContains, Value: map[string]string{"email": a}})
+	}
+	return addrs, or
 }
 
 // tombstoneHash is the keyed hash of email, or "" without a key or email.

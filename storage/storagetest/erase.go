@@ -41,13 +41,27 @@ func SeedErasure(t testing.TB, store Store, ctx context.Context) *crm.CRM {
 	must(t, "consent", err)
 	_, err = app.Sales.Leads.Capture(ctx, sales.NewLead{FirstName: "Zebedee", LastName: "Forgetme", Email: "zz-erase@forget.example", AllowDuplicates: true})
 	must(t, "lead", err)
-	// A record of someone else, to show the scan sees data.
-	_, err = app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Keeper", Email: "keeper@stay.example"})
+	// A record of someone else, to show the scan sees data, and two
+	// activities about it that the person took part in, named by its ID
+	// and by its email alone.
+	keeper, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Keeper", Email: "keeper@stay.example"})
 	must(t, "other contact", err)
+	meeting, err := app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindMeeting, Subject: "Keeper's review", ContactIDs: []string{keeper.ID},
+		Participants: []contacts.Participant{{Name: "Keeper", Email: "keeper@stay.example", ContactID: keeper.ID},
+			{Name: "Zebedee Forgetme", Email: "zz-erase@forget.example", ContactID: c.ID}}})
+	must(t, "meeting the person took part in", err)
+	_, err = app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindEmail, Subject: "Minutes", ContactIDs: []string{keeper.ID},
+		Participants: []contacts.Participant{{Name: "Z. Forgetme", Email: "ZZ-Erase@forget.example"}}})
+	must(t, "email the person took part in", err)
 	er, err := app.Erase(ctx, c.ID)
 	must(t, "erase", err)
-	if er.Activities != 1 || er.Consents != 1 {
+	if er.Activities != 1 || er.Consents != 1 || er.Participations != 2 {
 		t.Errorf("erasure = %+v", er)
+	}
+	kept, err := app.Activities.Get(ctx, meeting.ID)
+	must(t, "the meeting stays", err)
+	if len(kept.Participants) != 1 || kept.Participants[0].ContactID != keeper.ID {
+		t.Errorf("the meeting's participants after the erasure = %+v, want Keeper alone", kept.Participants)
 	}
 	return app
 }

@@ -243,6 +243,12 @@ func testConsentsPersonalData(t *testing.T, h Harness) {
 	}
 	_, err = e.svc.Activities.Log(e.ctx, contacts.NewActivity{Kind: contacts.KindCall, Subject: "Intro", ContactIDs: []string{c.ID}})
 	must(t, "activity", err)
+	// A meeting about someone else that Ada took part in, named by her
+	// address alone.
+	other := e.contact(e.ctx, contacts.NewContact{FirstName: "Charles"})
+	_, err = e.svc.Activities.Log(e.ctx, contacts.NewActivity{Kind: contacts.KindMeeting, Subject: "Engine review", ContactIDs: []string{other.ID},
+		Participants: []contacts.Participant{{Name: "Ada", Email: "ADA@example.com"}}})
+	must(t, "meeting", err)
 
 	pd, err := e.svc.PersonalData(e.ctx, c.ID)
 	must(t, "personal data", err)
@@ -251,13 +257,13 @@ func testConsentsPersonalData(t *testing.T, h Harness) {
 		types = append(types, ev.Type)
 	}
 	slices.Sort(types)
-	if pd.Contact.ID != c.ID || len(pd.Activities) != 1 || len(pd.Consents) != 2 ||
+	if pd.Contact.ID != c.ID || len(pd.Activities) != 2 || len(pd.Consents) != 2 ||
 		!slices.Equal(types, []string{"consent.granted", "consent.granted", "consent.withdrawn", "contact.created"}) {
 		t.Errorf("personal data: %d activities, %d consents, history %v", len(pd.Activities), len(pd.Consents), types)
 	}
 	b, err := json.Marshal(pd)
 	must(t, "marshal", err)
-	for _, want := range []string{"ada@example.com", "newsletter", "email link", "Intro"} {
+	for _, want := range []string{"ada@example.com", "newsletter", "email link", "Intro", "Engine review"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the access-request document lacks %q", want)
 		}
