@@ -160,7 +160,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if cfg.Workflow.Logger == nil {
 		cfg.Workflow.Logger = cfg.Logger
 	}
-	return &CRM{
+	c := &CRM{
 		store:      store,
 		cfg:        cfg,
 		Contacts:   people.Contacts,
@@ -172,7 +172,11 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Sales:      sls,
 		Workflow:   workflow.New(store, people, sls, cfg.Workflow),
 		people:     people,
-	}, nil
+	}
+	if err := c.Workflow.Register(ActionApplyRetention, c.retentionAction()); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // RunInTx runs fn in one transaction: every CRM call made with the context fn

@@ -1,7 +1,9 @@
 package crm
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/workflow"
 )
 
 // RetentionPolicy says which contacts and leads the CRM keeps no longer.
@@ -17,19 +20,72 @@ type RetentionPolicy struct {
 	// ContactMonths: contacts not changed, and without an activity, for
 	// this many months are erased with their leads (Erase), or anonymised.
 	// 0 leaves contacts alone.
-	ContactMonths int
+	ContactMonths int `json:"contact_months,omitempty"`
 	// LeadMonths: leads not changed, and without an activity, for this
 	// many months are deleted, or anonymised. 0 leaves leads alone.
-	LeadMonths int
+	LeadMonths int `json:"lead_months,omitempty"`
 	// Anonymise keeps the records and empties their personal data
 	// (contacts.Service.Anonymise, sales.Lead.Anonymise) instead of
 	// deleting them; records anonymised already are left alone.
-	Anonymise bool
+	Anonymise bool `json:"anonymise,omitempty"`
 	// DryRun lists what a run would do, and does nothing.
-	DryRun bool
+	DryRun bool `json:"dry_run,omitempty"`
 	// Limit bounds how many records of each type one run handles (default
 	// 1000); run again for the rest.
-	Limit int
+	Limit int `json:"limit,omitempty"`
+}
+
+// ActionApplyRetention is the workflow action that applies a retention
+// policy (its parameters are a RetentionPolicy in JSON: contact_months,
+// lead_months, anonymise, dry_run, limit), so that a cron rule runs
+// retention on a schedule:
+//
+//	app.Workflow.Define(ctx, workflow.Rule{Name: "Nightly retention", Enabled: true,
+//		Trigger: workflow.Trigger{Kind: workflow.OnSchedule, Cron: "0 3 * * *"},
+//		Actions: []workflow.Action{workflow.NewAction(crm.ActionApplyRetention,
+//			crm.RetentionPolicy{ContactMonths: 36, LeadMonths: 12})}})
+//
+// crm.New registers it on the engine.
+const ActionApplyRetention = "apply_retention"
+
+// retentionAction is the workflow action of ActionApplyRetention. It runs
+// in the step's transaction, so a run's erasures commit with the step.
+func (c *CRM) retentionAction() workflow.Handler {
+	decode := func(raw json.RawMessage) (RetentionPolicy, error) {
+		var p RetentionPolicy
+		if len(raw) == 0 {
+			return p, errors.New("params: name contact_months or lead_months")
+		}
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&p); err != nil {
+			return p, fmt.Errorf("params: %v", err)
+		}
+		switch {
+		case p.ContactMonths < 0 || p.LeadMonths < 0 || p.Limit < 0:
+			return p, errors.New("params: months and limit must not be negative")
+		case p.ContactMonths == 0 && p.LeadMonths == 0:
+			return p, errors.New("params: name contact_months or lead_months")
+		}
+		return p, nil
+	}
+	return workflow.Handler{
+		Check: func(_ context.Context, in workflow.CheckInput) error {
+			_, err := decode(in.Params)
+			return err
+		},
+		Run: func(ctx context.Context, call *workflow.Call) (any, error) {
+			p, err := decode(call.Params)
+			if err != nil {
+				return nil, workflow.Permanent(fmt.Errorf("%w: %v", storage.ErrInvalid, err))
+			}
+			rep, err := c.ApplyRetention(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"contacts": len(rep.Contacts), "leads": len(rep.Leads), "dry_run": p.DryRun}, nil
+		},
+	}
 }
 
 // RetentionReport is what ApplyRetention did.

@@ -12,7 +12,7 @@ import (
 // contactImportFields are the fields a column of a contact import can map
 // to, besides custom ones.
 var contactImportFields = []string{"first_name", "last_name", "email", "phone", "job_title", "department", "company",
-	"lifecycle", "source", "tags", "owner_id", "team_id"}
+	"company_domain", "lifecycle", "source", "tags", "owner_id", "team_id"}
 
 // contactHeaders returns the automatic mapping of contact imports: the
 // person headers and the contact's own.
@@ -21,6 +21,9 @@ func contactHeaders() map[string]string {
 	h["department"] = "department"
 	h["lifecyclestage"] = "lifecycle"
 	h["lifecycle"] = "lifecycle"
+	for _, name := range []string{"companydomain", "companydomainname", "companywebsite", "accountwebsite", "website", "websiteurl"} {
+		h[name] = "company_domain"
+	}
 	return h
 }
 
@@ -33,8 +36,10 @@ func AutoMapping(headers []string, custom []*FieldDef) []string {
 
 // ImportContacts reads contacts from CSV and upserts them by email or by
 // a custom external-ID field (see ImportCSV and ImportOptions). A contact's
-// company column links it to the account of that name, created when
-// missing. The workspace's custom field definitions are read once.
+// company columns link it to an account: by the company's domain (a
+// "Company Domain" or "Website" column) when the row has one, else by the
+// company's name; an account not found is created with the name and the
+// domain. The workspace's custom field definitions are read once.
 func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportReport, error) {
 	defs, err := s.Fields.List(ctx, ObjectContact)
 	if err != nil {
@@ -44,6 +49,7 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 	fill := func(ctx context.Context, row ImportRow, c *Contact) error {
 		phones := false
 		var err error
+		var company, domain string
 		row.Each(func(f, cell string) {
 			switch f {
 			case "first_name":
@@ -62,9 +68,9 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 			case "department":
 				c.Department = cell
 			case "company":
-				if err == nil {
-					c.AccountID, err = accounts.id(ctx, cell, row.rep)
-				}
+				company = cell
+			case "company_domain":
+				domain = cell
 			case "lifecycle":
 				c.Lifecycle = Lifecycle(strings.ToLower(strings.ReplaceAll(cell, " ", "_")))
 			case "source":
@@ -77,6 +83,9 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 				c.TeamID = cell
 			}
 		})
+		if company != "" || domain != "" {
+			c.AccountID, err = accounts.id(ctx, company, domain, row.rep)
+		}
 		return err
 	}
 	spec := ImportSpec[*Contact]{
@@ -89,7 +98,7 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 		NormalizeKey: func(_, cell string) (string, error) { return NormalizeEmail(cell) },
 		KeyOf:        func(c *Contact, _ string) string { return c.Email },
 		CustomOf:     func(c *Contact) map[string]any { return c.Custom },
-		Columns:      map[string]string{"phones": "phone", "account_id": "company"},
+		Columns:      map[string]string{"phones": "phone", "account_id": "company", "domain": "company_domain"},
 		Reset:        accounts.reset,
 		// The accounts of company cells were found or made by the import,
 		// so their existence is not checked again.
@@ -142,16 +151,26 @@ const maxAccountCache = 10000
 // cells, remembering up to maxAccountCache of them.
 type accountCache struct {
 	s   *Service
-	ids map[string]string // company name → account ID
+	ids map[string]string // "d:" domain or "n:" company name → account ID
 }
 
-// id returns the ID of the account named company, creating it (and
-// counting it in rep) when there is none.
-func (a *accountCache) id(ctx context.Context, company string, rep *ImportReport) (string, error) {
-	if id, ok := a.ids[company]; ok {
+// id returns the ID of the account of a row's company: the account with
+// the domain when the row gives one, else the account named company;
+// creating it (and counting it in rep) when there is none.
+func (a *accountCache) id(ctx context.Context, company, domain string, rep *ImportReport) (string, error) {
+	key, filter := "n:"+company, storage.Eq("name", company)
+	if domain != "" {
+		d, err := NormalizeDomain(domain)
+		if err != nil {
+			return "", storage.Invalid("domain", "%v", err)
+		}
+		domain = d
+		key, filter = "d:"+d, storage.Eq("domain", d)
+	}
+	if id, ok := a.ids[key]; ok {
 		return id, nil
 	}
-	page, err := a.s.store.Accounts().List(ctx, storage.ListQuery{Filter: storage.Eq("name", company), PageQuery: storage.PageQuery{Limit: 1}})
+	page, err := a.s.store.Accounts().List(ctx, storage.ListQuery{Filter: filter, PageQuery: storage.PageQuery{Limit: 1}})
 	if err != nil {
 		return "", err
 	}
@@ -159,7 +178,11 @@ func (a *accountCache) id(ctx context.Context, company string, rep *ImportReport
 	if len(page.Items) > 0 {
 		id = page.Items[0].ID
 	} else {
-		acc, err := a.s.Accounts.Create(ctx, NewAccount{Name: company})
+		name := company
+		if name == "" {
+			name = domain
+		}
+		acc, err := a.s.Accounts.Create(ctx, NewAccount{Name: name, Domain: domain})
 		var ve *storage.ValidationError
 		if errors.As(err, &ve) {
 			return "", storage.Invalid("account_id", "no account can be made of it: %s", ve.Fields[0].Reason)
@@ -173,7 +196,7 @@ func (a *accountCache) id(ctx context.Context, company string, rep *ImportReport
 	if len(a.ids) >= maxAccountCache {
 		clear(a.ids)
 	}
-	a.ids[company] = id
+	a.ids[key] = id
 	return id, nil
 }
 

@@ -120,6 +120,7 @@ func Run(t *testing.T, h Harness) {
 		{"BatchAllOrNothing", testBatchAllOrNothing},
 		{"Import", testImport},
 		{"ImportModes", testImportModes},
+		{"ImportCompanyDomain", testImportCompanyDomain},
 		{"ImportBatchFailure", testImportBatchFailure},
 		{"ImportReadsFieldsOnce", testImportReadsFieldsOnce},
 		{"ImportAccounts", testImportAccounts},
@@ -149,6 +150,7 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowDryRun", testWorkflowDryRun},
 		{"WorkflowQueue", testWorkflowQueue},
 		{"WorkflowStart", testWorkflowStart},
+		{"WorkflowRetention", testWorkflowRetention},
 		{"WorkflowMail", testWorkflowMail},
 		{"WorkflowWebhook", testWorkflowWebhook},
 	}

@@ -992,3 +992,37 @@ func testWorkflowStart(t *testing.T, h Harness) {
 		t.Errorf("runs: %v", got)
 	}
 }
+
+// testWorkflowRetention runs the retention policy from a cron rule (the
+// apply_retention action crm.New registers): at the schedule's tick the
+// inactive contact is erased and the active one stays.
+func testWorkflowRetention(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{})
+	old := f.contact(f.ctx, contacts.NewContact{FirstName: "Old", Email: "old@example.com"})
+	fresh := f.contact(f.ctx, contacts.NewContact{FirstName: "Fresh"})
+	if !backdate(t, f.env, "crm_contacts", old.ID) {
+		t.Skip("cannot backdate rows: row-level security hides them from an unscoped statement")
+	}
+	_, err := f.app.Workflow.Rules.Create(f.ctx, workflow.NewRule{Name: "Bad retention",
+		Trigger: workflow.Trigger{Kind: workflow.OnSchedule, Cron: "0 3 * * *"},
+		Actions: []workflow.Action{workflow.NewAction(crm.ActionApplyRetention, map[string]any{"contact_months": -1})}})
+	wantFields(t, "negative months", err, "actions[0].params")
+	r := f.rule(workflow.NewRule{Name: "Nightly retention", Enabled: true,
+		Trigger: workflow.Trigger{Kind: workflow.OnSchedule, Cron: "0 3 * * *"},
+		Actions: []workflow.Action{workflow.NewAction(crm.ActionApplyRetention, crm.RetentionPolicy{ContactMonths: 24})}})
+	f.settle() // the first scan starts the schedule
+	next := f.clock.Now().Truncate(24 * time.Hour).Add(3 * time.Hour)
+	if !next.After(f.clock.Now()) {
+		next = next.Add(24 * time.Hour)
+	}
+	f.clock.Add(next.Sub(f.clock.Now()) + time.Minute)
+	f.settle()
+	runs := f.runs(r.ID)
+	if len(runs) != 1 || runs[0].State != workflow.RunSucceeded {
+		t.Fatalf("runs of the retention rule: %+v", runs)
+	}
+	_, err = f.app.Contacts.Get(f.ctx, old.ID)
+	wantErr(t, "the inactive contact", err, storage.ErrNotFound)
+	_, err = f.app.Contacts.Get(f.ctx, fresh.ID)
+	must(t, "the active contact", err)
+}
