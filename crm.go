@@ -73,7 +73,9 @@ func WithActor(ctx context.Context, actor string) context.Context {
 // change only what the member's role and shares allow, and the change log
 // records the member as the actor. See access.Service.Principal. Make one
 // per request: the members of the member's teams and what is shared with it
-// are read once per context (see storage.WithPrincipal).
+// are read once per context, or not at all while the store keeps them from
+// an earlier context and no share or team has changed since (see
+// access.Service.As).
 func (c *CRM) As(ctx context.Context, memberID string) (context.Context, error) {
 	return c.Access.As(ctx, memberID)
 }

@@ -141,7 +141,9 @@ type principalValue struct {
 // first call that needs it, and keeps it with the context (see Memo). Make
 // a principal context per request, as crm.CRM.As does: a share, an unshare
 // or a change of team membership made meanwhile applies to the contexts
-// made after it.
+// made after it. A context made by access.Service.As (or crm.CRM.As) may
+// instead get from the store what it read for an earlier context of the
+// same member, when nothing it depends on has changed since.
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, &principalValue{p: p})
 }
@@ -207,6 +209,26 @@ func Memo[T any](ctx context.Context, key any, fn func() (T, error)) (T, error) 
 	}
 	v.memo[key] = out
 	return out, nil
+}
+
+// Remember keeps value under key with the context's principal, for Memo
+// to return instead of computing it, unless a value is kept there already.
+// Stores use it for what they read while a principal context is made (see
+// access.Service.As). Without a principal in ctx it does nothing.
+func Remember(ctx context.Context, key, value any) {
+	v, _ := ctx.Value(principalKey{}).(*principalValue)
+	if v == nil {
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if _, ok := v.memo[key]; ok {
+		return
+	}
+	if v.memo == nil {
+		v.memo = map[any]any{}
+	}
+	v.memo[key] = value
 }
 
 // Authorizer checks one action on one record for the context's principal.

@@ -511,3 +511,42 @@ func TestEventChange(t *testing.T) {
 		t.Errorf(`Change("phone") = %v, %t; want nothing`, c, ok)
 	}
 }
+
+// TestMemoRemember checks that Memo computes a value once per principal
+// context, that Remember gives it one Memo returns without computing, that
+// a value kept stays, and that without a principal neither keeps anything.
+func TestMemoRemember(t *testing.T) {
+	ctx := context.Background()
+	p := &storage.Principal{MemberID: "m"}
+	calls := 0
+	compute := func() (string, error) { calls++; return fmt.Sprint("computed ", calls), nil }
+
+	pctx := storage.WithPrincipal(ctx, p)
+	for range 2 {
+		if v, err := storage.Memo(pctx, "k", compute); err != nil || v != "computed 1" {
+			t.Errorf("Memo = %q, %v; want the first computed value", v, err)
+		}
+	}
+	storage.Remember(pctx, "k", "remembered")
+	if v, _ := storage.Memo(pctx, "k", compute); v != "computed 1" {
+		t.Errorf("Memo after Remember of a kept key = %q, want the value kept first", v)
+	}
+
+	pctx = storage.WithPrincipal(ctx, p)
+	storage.Remember(pctx, "k", "remembered")
+	if v, _ := storage.Memo(pctx, "k", compute); v != "remembered" || calls != 1 {
+		t.Errorf("Memo after Remember = %q with %d computations, want the value remembered and 1", v, calls)
+	}
+
+	if _, err := storage.Memo(pctx, "failing", func() (string, error) { return "", errors.New("no") }); err == nil {
+		t.Error("Memo lost fn's error")
+	}
+	if v, _ := storage.Memo(pctx, "failing", compute); v != "computed 2" {
+		t.Errorf("Memo after an error = %q, want a new computation", v)
+	}
+
+	storage.Remember(ctx, "k", "remembered")
+	if v, _ := storage.Memo(ctx, "k", compute); v != "computed 3" {
+		t.Errorf("Memo without a principal = %q, want a new computation", v)
+	}
+}

@@ -286,29 +286,65 @@ func (s *Service) customRole(ctx context.Context, name string) (*Role, error) {
 // permissions, for storage.WithPrincipal. It reads as the system, so any
 // caller can resolve any member; an inactive member is ErrForbidden.
 func (s *Service) Principal(ctx context.Context, memberID string) (*storage.Principal, error) {
-	ctx = storage.AsSystem(ctx)
-	m, err := s.store.Members().Get(ctx, memberID)
+	m, err := s.store.Members().Get(storage.AsSystem(ctx), memberID)
 	if err != nil {
 		return nil, err
 	}
+	return s.principalOf(ctx, m)
+}
+
+// principalOf returns the principal of member m (see Principal).
+func (s *Service) principalOf(ctx context.Context, m *Member) (*storage.Principal, error) {
 	if !m.Active {
-		return nil, fmt.Errorf("%w: member %s is inactive", storage.ErrForbidden, memberID)
+		return nil, fmt.Errorf("%w: member %s is inactive", storage.ErrForbidden, m.ID)
 	}
-	r, err := s.Role(ctx, m.Role)
+	r, err := s.Role(storage.AsSystem(ctx), m.Role)
 	if err != nil {
-		return nil, fmt.Errorf("member %s: %w", memberID, err)
+		return nil, fmt.Errorf("member %s: %w", m.ID, err)
 	}
 	return &storage.Principal{MemberID: m.ID, TeamIDs: slices.Clone(m.TeamIDs), Role: r.Name,
 		Permissions: r.Permissions, Fields: r.Fields}, nil
 }
 
-// As returns ctx acting as member id (see Principal).
+// MemberReader is a capability a Store may have, which As uses: reading a
+// member together with what lets the store reuse, for the principal
+// context As makes, what it read for earlier contexts of the same member.
+// bunstore reads with the member the version of the workspace's shares and
+// team memberships, so that the principal's scope sets, read for an
+// earlier context while nothing has changed since, serve the new one
+// without a query.
+type MemberReader interface {
+	// ReadMember returns member id, read as the system, and a function
+	// that readies a principal context made for it (storage.WithPrincipal
+	// with the principal of the member as read) before its first call.
+	ReadMember(ctx context.Context, id string) (*Member, func(ctx context.Context), error)
+}
+
+// As returns ctx acting as member id (see Principal). Make one per request:
+// what a principal context reads for the member's scopes (the members of
+// its teams, what is shared with it) is as of the context's making or its
+// first call that needs it, never older, so a share, an unshare or a change
+// of team applies to every context made after it.
 func (s *Service) As(ctx context.Context, memberID string) (context.Context, error) {
-	p, err := s.Principal(ctx, memberID)
+	r, ok := s.store.(MemberReader)
+	if !ok {
+		p, err := s.Principal(ctx, memberID)
+		if err != nil {
+			return nil, err
+		}
+		return storage.WithPrincipal(ctx, p), nil
+	}
+	m, ready, err := r.ReadMember(ctx, memberID)
 	if err != nil {
 		return nil, err
 	}
-	return storage.WithPrincipal(ctx, p), nil
+	p, err := s.principalOf(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	pctx := storage.WithPrincipal(ctx, p)
+	ready(pctx)
+	return pctx, nil
 }
 
 // ShareWith names who a record is shared with: a member or a team.

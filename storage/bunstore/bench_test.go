@@ -223,43 +223,86 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 		})
 	}
 	// The cost of the scope check as ratios measured side by side: every
-	// iteration lists the unscoped page and the three above, so that load
-	// from elsewhere on the machine falls on all four alike; the ratios are
-	// of medians, which a stall of the machine does not move. Reported as
-	// percentages over the unscoped page (all-%, half-%) and, for the
+	// iteration lists the unscoped page and the three above, and the steps
+	// below, so that load from elsewhere on the machine falls on all of
+	// them alike; the ratios
+	// are of medians, which a stall of the machine does not move. Reported
+	// as percentages over the unscoped page (all-%, half-%) and, for the
 	// member who sees half the rows, over the unscoped filter that reads
-	// the same rows (check-half-%). The fifth list is the member whose
-	// scope covers every row in a new principal context each time, as a
-	// request gets: it pays for reading the principal's team members and
-	// shares, once per context (new-context-%).
+	// the same rows (check-half-%). Then what a request does: As makes a
+	// new principal context for the member whose scope covers every row
+	// (its time over the unscoped page: as-%; Principal, which reads the
+	// member and builds its principal, as As did before the scope version:
+	// principal-%), and the context lists
+	// the page (new-context-%: nothing changed since the previous
+	// request, so the principal's sets come from the store's cache). The
+	// last list is in a new context made with storage.WithPrincipal and a
+	// principal built before, which reads the sets at its first call
+	// (built-context-%): what a context As makes pays after a share or a
+	// change of team in the workspace. request-% is As and the first page
+	// of its context over Principal and the unscoped page: what the scope
+	// check adds to a request that resolves its member anyway.
 	b.Run("List/scope-interleaved", func(b *testing.B) {
-		var spent [5][]time.Duration
 		qs := append([]struct {
 			name string
 			ctx  context.Context
 			q    storage.ListQuery
 		}{{"List/crm", ctx, listQ}}, scoped...)
-		qs = append(qs, struct {
-			name string
-			ctx  context.Context
-			q    storage.ListQuery
-		}{"List/crm-scope-all, new context", nil, listQ})
 		pBoth := storage.PrincipalFrom(asBoth)
-		for b.Loop() {
-			for i, sc := range qs {
-				start := time.Now()
-				lctx := sc.ctx
-				if lctx == nil {
-					lctx = storage.WithPrincipal(ctx, pBoth)
-				}
-				page, err := svc.Contacts.List(lctx, sc.q)
-				spent[i] = append(spent[i], time.Since(start))
-				if err != nil || len(page.Items) != 50 {
-					b.Fatalf("%s: %d items, %v", sc.name, len(page.Items), err)
-				}
+		list := func(ctx context.Context, q storage.ListQuery) error {
+			page, err := svc.Contacts.List(ctx, q)
+			if err == nil && len(page.Items) != 50 {
+				err = fmt.Errorf("%d items", len(page.Items))
+			}
+			return err
+		}
+		const (
+			iNewContext = iota + 4
+			iAs
+			iPrincipal
+			iBuilt
+			nSpent
+		)
+		var spent [nSpent][]time.Duration
+		timed := func(i int, fn func() error) {
+			start := time.Now()
+			err := fn()
+			spent[i] = append(spent[i], time.Since(start))
+			if err != nil {
+				b.Fatalf("%d: %v", i, err)
 			}
 		}
-		var med [5]float64
+		// Each iteration runs the same steps, in an order rotated by one
+		// from the previous iteration's, so that no step always follows
+		// the same one and gets alone what that one leaves behind (cold
+		// caches, a busier connection).
+		var steps []func()
+		for i, sc := range qs {
+			steps = append(steps, func() { timed(i, func() error { return list(sc.ctx, sc.q) }) })
+		}
+		steps = append(steps,
+			func() {
+				var actx context.Context
+				timed(iAs, func() (err error) {
+					actx, err = acc.As(ctx, both.ID)
+					return err
+				})
+				timed(iNewContext, func() error { return list(actx, listQ) })
+			},
+			func() {
+				timed(iPrincipal, func() error {
+					_, err := acc.Principal(ctx, both.ID)
+					return err
+				})
+			},
+			func() { timed(iBuilt, func() error { return list(storage.WithPrincipal(ctx, pBoth), listQ) }) },
+		)
+		for k := 0; b.Loop(); k++ {
+			for i := range steps {
+				steps[(k+i)%len(steps)]()
+			}
+		}
+		var med [nSpent]float64
 		for i, ds := range spent {
 			slices.Sort(ds)
 			med[i] = float64(ds[len(ds)/2])
@@ -268,7 +311,11 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 		b.ReportMetric(pct(med[1], med[0]), "all-%")
 		b.ReportMetric(pct(med[3], med[0]), "half-%")
 		b.ReportMetric(pct(med[3], med[2]), "check-half-%")
-		b.ReportMetric(pct(med[4], med[0]), "new-context-%")
+		b.ReportMetric(pct(med[iNewContext], med[0]), "new-context-%")
+		b.ReportMetric(pct(med[iBuilt], med[0]), "built-context-%")
+		b.ReportMetric(100*med[iAs]/med[0], "as-%")
+		b.ReportMetric(100*med[iPrincipal]/med[0], "principal-%")
+		b.ReportMetric(pct(med[iAs]+med[iNewContext], med[iPrincipal]+med[0]), "request-%")
 	})
 	b.Run("List/raw", func(b *testing.B) {
 		for b.Loop() {

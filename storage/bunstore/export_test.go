@@ -15,3 +15,6 @@ func ListSQL[T storage.Record](ctx context.Context, tbl storage.Table[T], q stor
 	}
 	return st.sql, st.args, nil
 }
+
+// ScopeReads returns how many times s has read principals' scope sets.
+func ScopeReads(s *Store) int64 { return s.scopeReads.Load() }

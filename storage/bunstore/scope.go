@@ -57,7 +57,9 @@ func (c *codec) ownerCol() *column {
 // scopeSets is what a principal's scopes refer to in one workspace: the
 // members of its teams (the principal included) and the records shared with
 // it or with its teams, by record type. One query reads it, once per
-// principal context (storage.Memo: once per request), and the scope
+// principal context (storage.Memo: once per request), or none for a
+// context As made while the store keeps the principal's sets from an
+// earlier one (scopecache.go); the scope
 // conditions take it as parameters: one set parameter each (a JSON array on
 // SQLite, a text array on Postgres), so that a statement's text does not
 // depend on the sizes of the sets and Postgres keeps one generic plan for
@@ -77,14 +79,19 @@ type scopeKey struct {
 }
 
 // scopeSets returns the sets of p in the context's workspace, read once
-// and kept with the principal context; or, once the context's transaction
-// has written (what it reads may yet be rolled back), kept with the
-// transaction instead, which ends with it.
+// and kept with the principal context (or given to it by As, see
+// ReadMember); or, once the context's transaction has written (what it
+// reads may yet be rolled back), read and kept with the transaction
+// instead, which ends with it.
 func (s *Store) scopeSets(ctx context.Context, p *storage.Principal) (*scopeSets, error) {
 	ws := storage.WorkspaceFrom(ctx)
 	tx := txFrom(ctx, s)
 	if tx == nil || !tx.wrote.Load() {
-		return storage.Memo(ctx, scopeKey{s, ws}, func() (*scopeSets, error) { return s.readScopeSets(ctx, p, ws) })
+		e, err := storage.Memo(ctx, scopeKey{s, ws}, func() (*scopeEntry, error) { return &scopeEntry{version: -1}, nil })
+		if err != nil {
+			return nil, err
+		}
+		return e.get(ctx, s, p, ws)
 	}
 	k := txSetsKey{p, ws}
 	tx.mu.Lock()
@@ -119,6 +126,7 @@ func (s *Store) scopeSetsFor(ctx context.Context, p *storage.Principal, c *codec
 // p's teams from the link index, and the shares with p and with its teams,
 // each through its covering index.
 func (s *Store) readScopeSets(ctx context.Context, p *storage.Principal, ws string) (*scopeSets, error) {
+	s.scopeReads.Add(1)
 	var b sqlBuilder
 	teams := anys(p.TeamIDs)
 	if len(teams) > 0 {

@@ -16,6 +16,12 @@ func (s *Store) NextNumber(ctx context.Context, name string) (int64, error) {
 	if !storage.ValidKey(name) {
 		return 0, storage.Invalid("sequence", "%q is not a sequence name", name)
 	}
+	return s.nextNumber(ctx, name)
+}
+
+// nextNumber moves the sequence name of the context's workspace on and
+// returns its new value, in the context's transaction.
+func (s *Store) nextNumber(ctx context.Context, name string) (int64, error) {
 	var n int64
 	_, err := s.queryRow(ctx, "sequence", s.d.rebind(`INSERT INTO crm_sequences (workspace_id, name, value) VALUES (?, ?, 1)
 ON CONFLICT (workspace_id, name) DO UPDATE SET value = crm_sequences.value + 1 RETURNING value`), []any{storage.WorkspaceFrom(ctx), name}, &n)

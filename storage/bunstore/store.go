@@ -80,6 +80,11 @@ type Store struct {
 	codecs     map[string]*codec // by record type
 	codecOrder []string          // the record types, in a fixed order
 
+	scopes    scopeCache // principals' scope sets between principal contexts (scopecache.go)
+	memberSQL string     // ReadMember's statement
+	// scopeReads counts the reads of principals' scope sets, for tests.
+	scopeReads atomic.Int64
+
 	rowsCache sync.Map     // rowsKey → multi-row statement text (rowsSQL)
 	rowsCount atomic.Int64 // statements built by rowsSQL, to bound the cache
 }
@@ -142,6 +147,9 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	if s.shares, err = newTable[*access.Share](s, "crm_shares"); err != nil {
 		return nil, err
 	}
+	s.members.c.after = s.teamsChanged
+	s.shares.c.after = func(ctx context.Context, _, _ reflect.Value) error { return s.scopesChanged(ctx) }
+	s.memberSQL = s.d.rebind(memberQuery(s.members.c))
 	if s.leads, err = newTable[*sales.Lead](s, "crm_leads"); err != nil {
 		return nil, err
 	}

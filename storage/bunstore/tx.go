@@ -31,6 +31,9 @@ type txState struct {
 	wrote atomic.Bool
 	mu    sync.Mutex
 	sets  map[txSetsKey]*scopeSets
+	// moved are the workspaces whose scope versions move on at commit
+	// (see scopesChanged).
+	moved map[string]bool
 }
 
 type txSetsKey struct {
@@ -167,10 +170,14 @@ func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context) error)
 	if err != nil {
 		return fmt.Errorf("bunstore: begin: %w", s.d.translate(err, ""))
 	}
+	st := &txState{run: tx, tx: tx, w: s.w}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
 			panic(p)
+		}
+		if err == nil {
+			err = s.moveScopeVersions(ctx, st)
 		}
 		if err != nil {
 			_ = tx.Rollback()
@@ -180,7 +187,7 @@ func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context) error)
 			err = fmt.Errorf("bunstore: commit: %w", s.d.translate(cerr, ""))
 		}
 	}()
-	return fn(context.WithValue(ctx, txKey{s}, &txState{run: tx, tx: tx, w: s.w}))
+	return fn(context.WithValue(ctx, txKey{s}, st))
 }
 
 // RunInSavepoint implements storage.Savepointer. Inside the context's
