@@ -292,6 +292,12 @@ func (c *CRM) personLeads(ctx context.Context, ct *contacts.Contact) ([]*sales.L
 // change event of those records. Opportunities, quotes, invoices and orders keep only the
 // contact's ID.
 func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, error) {
+	return c.forget(ctx, contactID, false)
+}
+
+// forget erases (or, with anonymise, anonymises) a person's contact and
+// leads in one transaction: Erase and Anonymise.
+func (c *CRM) forget(ctx context.Context, contactID string, anonymise bool) (*contacts.Erasure, error) {
 	var out *contacts.Erasure
 	err := c.store.RunInTx(ctx, func(ctx context.Context) error {
 		ct, err := c.Contacts.Get(ctx, contactID)
@@ -303,11 +309,15 @@ func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, e
 			return err
 		}
 		for _, l := range leads {
-			if err := c.forgetLead(ctx, l.ID, false); err != nil {
+			if err := c.forgetLead(ctx, l.ID, anonymise); err != nil {
 				return err
 			}
 		}
-		out, err = c.people.Erase(ctx, contactID)
+		if anonymise {
+			out, err = c.people.Anonymise(ctx, contactID)
+		} else {
+			out, err = c.people.Erase(ctx, contactID)
+		}
 		return err
 	})
 	return out, err

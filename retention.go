@@ -224,23 +224,5 @@ func (c *CRM) forgetLead(ctx context.Context, id string, anonymise bool) error {
 // addresses (sales.Lead.Anonymise, their events scrubbed). Deals, quotes,
 // invoices and orders stay linked to the anonymous contact.
 func (c *CRM) Anonymise(ctx context.Context, contactID string) (*contacts.Erasure, error) {
-	var out *contacts.Erasure
-	err := c.store.RunInTx(ctx, func(ctx context.Context) error {
-		ct, err := c.Contacts.Get(ctx, contactID)
-		if err != nil {
-			return err
-		}
-		leads, err := c.personLeads(ctx, ct)
-		if err != nil {
-			return err
-		}
-		for _, l := range leads {
-			if err := c.forgetLead(ctx, l.ID, true); err != nil {
-				return err
-			}
-		}
-		out, err = c.people.Anonymise(ctx, contactID)
-		return err
-	})
-	return out, err
+	return c.forget(ctx, contactID, true)
 }
