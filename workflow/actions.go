@@ -383,16 +383,7 @@ func builtinActions() map[string]Handler {
 				return nil
 			},
 			Plan: func(ctx context.Context, call *Call) (any, error) { return fieldChange(call) },
-			Run: func(ctx context.Context, call *Call) (any, error) {
-				set, err := fieldChange(call)
-				if err != nil {
-					return nil, err
-				}
-				if _, err := call.e.update(ctx, call.Subject, set); err != nil {
-					return nil, err
-				}
-				return set, nil
-			},
+			Run:  updating(fieldChange),
 		},
 		ActionAddTag:       tagHandler(true),
 		ActionRemoveTag:    tagHandler(false),
@@ -569,16 +560,23 @@ func tagHandler(add bool) Handler {
 			return nil
 		},
 		Plan: func(ctx context.Context, call *Call) (any, error) { return change(call) },
-		Run: func(ctx context.Context, call *Call) (any, error) {
-			set, err := change(call)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := call.e.update(ctx, call.Subject, set); err != nil {
-				return nil, err
-			}
-			return set, nil
-		},
+		Run:  updating(change),
+	}
+}
+
+// updating returns the Run of an action that changes fields of the run's
+// record: the fields change computes, written through the record's
+// module, reported as the step's output.
+func updating(change func(*Call) (map[string]any, error)) func(ctx context.Context, call *Call) (any, error) {
+	return func(ctx context.Context, call *Call) (any, error) {
+		set, err := change(call)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := call.e.update(ctx, call.Subject, set); err != nil {
+			return nil, err
+		}
+		return set, nil
 	}
 }
 
@@ -830,14 +828,12 @@ func sequenceHandler(enroll bool) Handler {
 			if target.Trigger.Object != "" && target.Trigger.Object != call.Subject.Type {
 				return nil, Permanent(fmt.Errorf("%w: rule %q is about %s records, not %s", storage.ErrInvalid, p.Rule, target.Trigger.Object, call.Subject.Type))
 			}
-			for _, st := range []RunState{RunRunning, RunWaiting} {
-				page, err := call.e.store.Runs(ctx, RunQuery{RuleID: target.ID, SubjectID: call.Subject.ID, State: st, PageQuery: storage.PageQuery{Limit: 1}})
-				if err != nil {
-					return nil, err
-				}
-				if len(page.Items) > 0 {
-					return map[string]any{"run_id": page.Items[0].ID, "note": "already enrolled"}, nil
-				}
+			page, err := call.e.store.Runs(ctx, RunQuery{RuleID: target.ID, SubjectID: call.Subject.ID, Active: true, PageQuery: storage.PageQuery{Limit: 1}})
+			if err != nil {
+				return nil, err
+			}
+			if len(page.Items) > 0 {
+				return map[string]any{"run_id": page.Items[0].ID, "note": "already enrolled"}, nil
 			}
 			run, _, err := call.e.startRun(ctx, target, call.Subject, nil, "enroll:"+call.Key, call.Run.Depth, OnManual, true)
 			if err != nil {

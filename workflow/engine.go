@@ -123,10 +123,9 @@ func (p RetryPolicy) Delay(attempt int, jitter float64) time.Duration {
 // job is taken over. It is safe for concurrent use, and several processes
 // may run engines on one Postgres database.
 type Engine struct {
-	store  Store
-	cfg    Config
-	people *contacts.Service
-	sales  *sales.Service
+	store Store
+	cfg   Config
+	sales *sales.Service
 
 	// Rules manages stored rules.
 	Rules *Rules
@@ -180,7 +179,7 @@ func New(store Store, people *contacts.Service, sls *sales.Service, cfg Config) 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	e := &Engine{store: store, cfg: cfg, people: people, sales: sls,
+	e := &Engine{store: store, cfg: cfg, sales: sls,
 		objects: map[string]Object{}, actions: map[string]Handler{}}
 	e.Rules = &Rules{e: e}
 	e.cache.ttl = time.Second
@@ -270,10 +269,12 @@ func sysCtx(ctx context.Context, ws string) context.Context {
 	return storage.AsSystem(storage.WithWorkspace(ctx, ws))
 }
 
-// Start runs the engine until ctx ends: a dispatcher that turns committed
-// events into match jobs, Config.Workers workers that run due jobs, and a
-// scheduler of time triggers and cron schedules. It returns nil when ctx
-// ends, or the first error that stops it.
+// Start runs the engine until ctx ends: a dispatcher that matches
+// committed events to rules (see Config.DeferMatching), Config.Workers
+// workers that run due jobs, and a scheduler of time triggers and cron
+// schedules. Errors of a round are logged and the round tried again after
+// PollInterval (ScheduleInterval for the scheduler); it returns nil once
+// ctx ends.
 func (e *Engine) Start(ctx context.Context) error {
 	var wg sync.WaitGroup
 	loop := func(every time.Duration, step func(ctx context.Context) (int, error)) {
@@ -311,19 +312,15 @@ func (e *Engine) Start(ctx context.Context) error {
 func (e *Engine) Drain(ctx context.Context) (int, error) {
 	before := e.progress.Load()
 	for {
-		n1, err := e.dispatchAll(ctx)
-		if err != nil {
-			return int(e.progress.Load() - before), err
+		busy := false
+		for _, step := range []func(context.Context) (int, error){e.dispatchAll, e.scheduleAll, e.workAll} {
+			n, err := step(ctx)
+			if err != nil {
+				return int(e.progress.Load() - before), err
+			}
+			busy = busy || n > 0
 		}
-		n2, err := e.scheduleAll(ctx)
-		if err != nil {
-			return int(e.progress.Load() - before), err
-		}
-		n3, err := e.workAll(ctx)
-		if err != nil {
-			return int(e.progress.Load() - before), err
-		}
-		if n1+n2+n3 == 0 {
+		if !busy {
 			return int(e.progress.Load() - before), nil
 		}
 	}

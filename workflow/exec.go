@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
 )
@@ -52,7 +53,7 @@ func (e *Engine) dispatchBatch(ctx context.Context, ws string, inline bool) (int
 		var jobs []*Job
 		for i := range feed.Events {
 			ev := &feed.Events[i]
-			if ev.Subject.Type == ObjectRule || ev.Subject.Type == "field_def" {
+			if ev.Subject.Type == ObjectRule || ev.Subject.Type == contacts.ObjectFieldDef {
 				e.cache.forget(ev.WorkspaceID)
 			}
 			rs, err := e.ruleSet(ctx, ev.WorkspaceID)
@@ -138,7 +139,8 @@ func (e *Engine) work(ctx context.Context, ws string) (int, error) {
 func (e *Engine) runJob(ctx context.Context, j *Job) error {
 	ctx = sysCtx(ctx, j.WorkspaceID)
 	var err error
-	if j.Attempt > j.MaxAttempts {
+	switch {
+	case j.Attempt > j.MaxAttempts:
 		// Taken over after its worker stopped, once too often: a job that
 		// brings its worker down must not run for ever.
 		var run *Run
@@ -148,15 +150,9 @@ func (e *Engine) runJob(ctx context.Context, j *Job) error {
 			}
 		}
 		err = e.failJob(ctx, j, run, Permanent(fmt.Errorf("out of attempts: the workers running it stopped %d times", j.Attempt-1)))
-		if errors.Is(err, errLeaseLost) {
-			return nil
-		}
-		return err
-	}
-	switch j.Kind {
-	case JobMatch:
+	case j.Kind == JobMatch:
 		err = e.runMatch(ctx, j)
-	case JobStep:
+	case j.Kind == JobStep:
 		err = e.runStep(ctx, j)
 	default:
 		err = e.failJob(ctx, j, nil, Permanent(fmt.Errorf("unknown job kind %q", j.Kind)))
@@ -169,6 +165,17 @@ func (e *Engine) runJob(ctx context.Context, j *Job) error {
 
 // errLeaseLost means another worker took the job over; this one drops it.
 var errLeaseLost = errors.New("workflow: lease lost")
+
+// inJob runs fn in a transaction that first confirms j's lease (hold):
+// what a step writes commits only while the job is still this worker's.
+func (e *Engine) inJob(ctx context.Context, j *Job, fn func(ctx context.Context) error) error {
+	return e.store.RunInTx(ctx, func(ctx context.Context) error {
+		if err := e.hold(ctx, j); err != nil {
+			return err
+		}
+		return fn(ctx)
+	})
+}
 
 // hold confirms the job's lease in the context's transaction.
 func (e *Engine) hold(ctx context.Context, j *Job) error {
@@ -192,10 +199,7 @@ func (e *Engine) runMatch(ctx context.Context, j *Job) error {
 	if err != nil {
 		return e.failJob(ctx, j, nil, err)
 	}
-	err = e.store.RunInTx(ctx, func(ctx context.Context) error {
-		if err := e.hold(ctx, j); err != nil {
-			return err
-		}
+	err = e.inJob(ctx, j, func(ctx context.Context) error {
 		if err := e.match(ctx, &ev, rs, false); err != nil {
 			return err
 		}
@@ -213,28 +217,10 @@ func (e *Engine) runMatch(ctx context.Context, j *Job) error {
 // actions at once); it also ends the runs that an exit trigger of the
 // event stops. It runs in the context's transaction.
 func (e *Engine) match(ctx context.Context, ev *storage.Event, rs *ruleSet, inline bool) error {
-	var start []*compiled
-	for _, c := range rs.byObj[ev.Subject.Type] {
-		if c.rule.Trigger.matches(ev) {
-			start = append(start, c)
-		}
-	}
-	type exit struct {
-		c *compiled
-		i int
-	}
-	var exits []exit
-	for _, c := range rs.exitObj[ev.Subject.Type] {
-		for i, t := range c.rule.Exit.On {
-			if t.matches(ev) {
-				exits = append(exits, exit{c, i})
-			}
-		}
-	}
+	start, exits := rs.triggered(ev)
 	if len(start)+len(exits) == 0 {
 		return nil
 	}
-	var rec storage.Record
 	var fields filterexpr.Record
 	var links []storage.Ref
 	rec, err := e.get(ctx, ev.Subject)
@@ -435,18 +421,16 @@ func (e *Engine) recordStep(run *Run, call *Call, out any, attempt int, took tim
 // exitRuns ends the running and waiting runs of rule ruleID about
 // subject, and cancels their pending jobs.
 func (e *Engine) exitRuns(ctx context.Context, ruleID string, subject storage.Ref, why string) error {
-	for _, state := range []RunState{RunRunning, RunWaiting} {
-		page, err := e.store.Runs(ctx, RunQuery{RuleID: ruleID, SubjectID: subject.ID, State: state, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
-		if err != nil {
+	page, err := e.store.Runs(ctx, RunQuery{RuleID: ruleID, SubjectID: subject.ID, Active: true, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+	if err != nil {
+		return err
+	}
+	for _, r := range page.Items {
+		if err := e.finishRun(ctx, r, RunExited, why); err != nil {
 			return err
 		}
-		for _, r := range page.Items {
-			if err := e.finishRun(ctx, r, RunExited, why); err != nil {
-				return err
-			}
-			if err := e.store.CancelJobs(ctx, r.ID); err != nil {
-				return err
-			}
+		if err := e.store.CancelJobs(ctx, r.ID); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -470,10 +454,7 @@ func (e *Engine) runStep(ctx context.Context, j *Job) error {
 	if run.State != RunRunning && run.State != RunWaiting || j.Step != run.Step || j.Step >= len(run.Rule.Actions) {
 		// The run ended or moved on (an exit, a step already done): the
 		// job has nothing left to do.
-		return e.store.RunInTx(ctx, func(ctx context.Context) error {
-			if err := e.hold(ctx, j); err != nil {
-				return err
-			}
+		return e.inJob(ctx, j, func(ctx context.Context) error {
 			j.State, j.FinishedAt = JobCancelled, now
 			return e.store.SetJob(ctx, j)
 		})
@@ -489,24 +470,19 @@ func (e *Engine) runStep(ctx context.Context, j *Job) error {
 	}
 	call := e.newCall(run, j.Step, rec)
 	call.Attempt = j.Attempt
-	if run.Subject.ID != "" {
-		if j.Step > 0 && run.Rule.Actions[j.Step-1].Type == ActionWait && run.Rule.Exit.When != "" {
-			c, err := e.compile(ctx, &run.Rule)
-			if err != nil {
-				return e.failJob(ctx, j, run, Permanent(err))
-			}
-			if ok, err := c.exitWhen.Match(call.Fields, now); err == nil && ok {
-				return e.store.RunInTx(ctx, func(ctx context.Context) error {
-					if err := e.hold(ctx, j); err != nil {
-						return err
-					}
-					j.State, j.FinishedAt = JobSucceeded, now
-					if err := e.finishRun(ctx, run, RunExited, "exit condition: "+run.Rule.Exit.When); err != nil {
-						return err
-					}
-					return e.store.SetJob(ctx, j)
-				})
-			}
+	if run.Subject.ID != "" && j.Step > 0 && run.Rule.Actions[j.Step-1].Type == ActionWait && run.Rule.Exit.When != "" {
+		c, err := e.compiledRule(ctx, &run.Rule)
+		if err != nil {
+			return e.failJob(ctx, j, run, Permanent(err))
+		}
+		if ok, err := c.exitWhen.Match(call.Fields, now); err == nil && ok {
+			return e.inJob(ctx, j, func(ctx context.Context) error {
+				j.State, j.FinishedAt = JobSucceeded, now
+				if err := e.finishRun(ctx, run, RunExited, "exit condition: "+run.Rule.Exit.When); err != nil {
+					return err
+				}
+				return e.store.SetJob(ctx, j)
+			})
 		}
 	}
 	actx := storage.WithDepth(storage.AsSystemActor(ctx, "workflow:"+run.Rule.Name), run.Depth)
@@ -518,17 +494,11 @@ func (e *Engine) runStep(ctx context.Context, j *Job) error {
 		if err != nil {
 			return e.failJob(ctx, j, run, err)
 		}
-		return e.store.RunInTx(ctx, func(ctx context.Context) error {
-			if err := e.hold(ctx, j); err != nil {
-				return err
-			}
+		return e.inJob(ctx, j, func(ctx context.Context) error {
 			return e.advance(ctx, run, j, call, out, time.Since(started))
 		})
 	}
-	err = e.store.RunInTx(actx, func(ctx context.Context) error {
-		if err := e.hold(ctx, j); err != nil {
-			return err
-		}
+	err = e.inJob(actx, j, func(ctx context.Context) error {
 		out, err := h.Run(ctx, call)
 		if err != nil {
 			return actionError{err}
@@ -579,10 +549,7 @@ func (e *Engine) advance(ctx context.Context, run *Run, j *Job, call *Call, out 
 func (e *Engine) failJob(ctx context.Context, j *Job, run *Run, cause error) error {
 	now := e.now()
 	msg := cause.Error()
-	err := e.store.RunInTx(ctx, func(ctx context.Context) error {
-		if err := e.hold(ctx, j); err != nil {
-			return err
-		}
+	err := e.inJob(ctx, j, func(ctx context.Context) error {
 		j.LastError = msg
 		j.Errors = append(j.Errors, AttemptError{Attempt: j.Attempt, At: now, Error: msg})
 		if len(j.Errors) > 20 {

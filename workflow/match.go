@@ -25,28 +25,40 @@ type compiled struct {
 // ruleSet is the enabled rules of one workspace, indexed for matching.
 type ruleSet struct {
 	loaded  time.Time
-	all     []*compiled
 	byObj   map[string][]*compiled // event triggers, by object
 	exitObj map[string][]*compiled // rules with Exit.On, by the exit's object
 	timed   []*compiled            // time triggers and schedules
 	byName  map[string]*compiled
 }
 
-// interested reports whether ev may set off a rule, or end a run.
-func (rs *ruleSet) interested(ev *storage.Event) bool {
+// exitMatch is an exit trigger an event matched: entry i of c's Exit.On.
+type exitMatch struct {
+	c *compiled
+	i int
+}
+
+// triggered returns the rules whose event trigger ev matches, and the exit
+// triggers it matches.
+func (rs *ruleSet) triggered(ev *storage.Event) (start []*compiled, exits []exitMatch) {
 	for _, c := range rs.byObj[ev.Subject.Type] {
 		if c.rule.Trigger.matches(ev) {
-			return true
+			start = append(start, c)
 		}
 	}
 	for _, c := range rs.exitObj[ev.Subject.Type] {
-		for _, t := range c.rule.Exit.On {
+		for i, t := range c.rule.Exit.On {
 			if t.matches(ev) {
-				return true
+				exits = append(exits, exitMatch{c, i})
 			}
 		}
 	}
-	return false
+	return start, exits
+}
+
+// interested reports whether ev may set off a rule, or end a run.
+func (rs *ruleSet) interested(ev *storage.Event) bool {
+	start, exits := rs.triggered(ev)
+	return len(start)+len(exits) > 0
 }
 
 // ruleCache keeps each workspace's rule set for a short while (ttl), and
@@ -150,22 +162,13 @@ func (e *Engine) ruleSet(ctx context.Context, ws string) (*ruleSet, error) {
 	e.mu.RUnlock()
 	rs := &ruleSet{loaded: time.Now(), byObj: map[string][]*compiled{}, exitObj: map[string][]*compiled{}, byName: map[string]*compiled{}}
 	for _, r := range rules {
-		k := compiledKey{ws: ws, id: r.ID, version: r.Version}
-		c := e.cache.compiled(k, time.Now())
-		var err error
-		if c == nil {
-			c, err = e.compile(ctx, r)
-			if err == nil {
-				e.cache.putCompiled(k, c)
-			}
-		}
+		c, err := e.compiledRule(ctx, r)
 		if err != nil {
 			// The schema changed under the rule (a custom field was
 			// removed): it cannot run until it is fixed.
 			e.cfg.Logger.Warn("workflow: rule does not compile", "workspace", ws, "rule", r.Name, "err", err)
 			continue
 		}
-		rs.all = append(rs.all, c)
 		rs.byName[r.Name] = c
 		switch r.Trigger.Kind {
 		case OnEvent:
@@ -183,6 +186,20 @@ func (e *Engine) ruleSet(ctx context.Context, ws string) (*ruleSet, error) {
 	}
 	e.cache.put(ws, rs)
 	return rs, nil
+}
+
+// compiledRule returns r compiled in the context's workspace, from the
+// cache when that version was compiled a short while ago.
+func (e *Engine) compiledRule(ctx context.Context, r *Rule) (*compiled, error) {
+	k := compiledKey{ws: storage.WorkspaceFrom(ctx), id: r.ID, version: r.Version}
+	if c := e.cache.compiled(k, time.Now()); c != nil {
+		return c, nil
+	}
+	c, err := e.compile(ctx, r)
+	if err == nil {
+		e.cache.putCompiled(k, c)
+	}
+	return c, err
 }
 
 // compile compiles the expressions of r against its objects' schemas in
@@ -264,8 +281,9 @@ func (t Trigger) matches(ev *storage.Event) bool {
 	return jsonMatches(c.Old, t.From) && jsonMatches(c.New, t.To)
 }
 
-// jsonMatches reports whether the JSON value raw equals want; a nil want
-// matches anything.
+// jsonMatches reports whether the JSON value raw equals want (in the form
+// normalizeValues gives it when the rule is checked); a nil want matches
+// anything.
 func jsonMatches(raw json.RawMessage, want any) bool {
 	if want == nil {
 		return true
@@ -276,15 +294,7 @@ func jsonMatches(raw json.RawMessage, want any) bool {
 			return false
 		}
 	}
-	b, err := json.Marshal(want)
-	if err != nil {
-		return false
-	}
-	var w any
-	if err := json.Unmarshal(b, &w); err != nil {
-		return false
-	}
-	return reflect.DeepEqual(got, w)
+	return reflect.DeepEqual(got, want)
 }
 
 // eventFields rebuilds a record's fields from the values an event lists,

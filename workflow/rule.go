@@ -272,7 +272,8 @@ func (e *Engine) check(ctx context.Context, r *Rule) error {
 	if len(r.Description) > 2000 {
 		v.Add("description", "is longer than 2000 characters")
 	}
-	schema := e.checkTrigger(ctx, v, "trigger.", r.Trigger, true)
+	normalizeValues(&r.Trigger)
+	schema := e.checkTrigger(ctx, v, "trigger.", r.Trigger)
 	if r.Condition != "" {
 		if schema == nil {
 			if r.Trigger.Object == "" {
@@ -290,8 +291,8 @@ func (e *Engine) check(ctx context.Context, r *Rule) error {
 	}
 	for i, a := range r.Actions {
 		field := fmt.Sprintf("actions[%d]", i)
-		h, ok := e.actions[a.Type]
-		if !ok {
+		h, err := e.handler(a.Type)
+		if err != nil {
 			v.Add(field+".type", "unknown action %q", a.Type)
 			continue
 		}
@@ -312,7 +313,9 @@ func (e *Engine) check(ctx context.Context, r *Rule) error {
 		if len(r.Exit.OnCondition) > len(r.Exit.On) {
 			v.Add("exit.on_condition", "has more entries than exit.on")
 		}
-		for i, t := range r.Exit.On {
+		for i := range r.Exit.On {
+			normalizeValues(&r.Exit.On[i])
+			t := r.Exit.On[i]
 			if t.Kind == "" {
 				t.Kind = OnEvent
 			}
@@ -321,7 +324,7 @@ func (e *Engine) check(ctx context.Context, r *Rule) error {
 				v.Add(prefix+"kind", "an exit is an event trigger")
 				continue
 			}
-			s := e.checkTrigger(ctx, v, prefix, t, false)
+			s := e.checkTrigger(ctx, v, prefix, t)
 			if i < len(r.Exit.OnCondition) && r.Exit.OnCondition[i] != "" && s != nil {
 				if _, err := filterexpr.Compile(r.Exit.OnCondition[i], s); err != nil {
 					v.Add(fmt.Sprintf("exit.on_condition[%d]", i), "%s", exprReason(err))
@@ -342,11 +345,11 @@ func exprReason(err error) string {
 
 // checkTrigger validates t and returns its object's schema (nil when it
 // names no known object).
-func (e *Engine) checkTrigger(ctx context.Context, v *storage.ValidationError, prefix string, t Trigger, top bool) filterexpr.Schema {
+func (e *Engine) checkTrigger(ctx context.Context, v *storage.ValidationError, prefix string, t Trigger) filterexpr.Schema {
 	var schema filterexpr.Schema
 	if t.Object != "" {
-		obj, ok := e.objects[t.Object]
-		if !ok {
+		obj, err := e.object(t.Object)
+		if err != nil {
 			v.Add(prefix+"object", "unknown object %q", t.Object)
 		} else {
 			s, err := obj.Schema(ctx)
@@ -370,7 +373,7 @@ func (e *Engine) checkTrigger(ctx context.Context, v *storage.ValidationError, p
 				v.Add(fmt.Sprintf("%sevents[%d]", prefix, i), "%q is not an event name", ev)
 			}
 		}
-		if t.Field != "" && schema != nil && !hasField(schema, t.Field) {
+		if _, ok := schema[t.Field]; t.Field != "" && schema != nil && !ok {
 			v.Add(prefix+"field", "unknown field %q", t.Field)
 		}
 		if (t.From != nil || t.To != nil) && t.Field == "" {
@@ -397,10 +400,7 @@ func (e *Engine) checkTrigger(ctx context.Context, v *storage.ValidationError, p
 			}
 		}
 	case OnManual:
-		if t.Object == "" && top {
-			// A manual rule without an object runs without a record.
-			break
-		}
+		// With an object or without one (a run without a record).
 	case "":
 		v.Add(prefix+"kind", "is required: event, time, schedule or manual")
 	default:
@@ -415,9 +415,19 @@ func (e *Engine) checkTrigger(ctx context.Context, v *storage.ValidationError, p
 	return schema
 }
 
-// hasField reports whether field is in schema, allowing fields of types
-// the expression language does not compare (JSON lists of structs).
-func hasField(schema filterexpr.Schema, field string) bool {
-	_, ok := schema[field]
-	return ok
+// normalizeValues gives a trigger's From and To the form they have read
+// back from JSON (numbers as float64, lists as []any), so that matching an
+// event compares them as they are.
+func normalizeValues(t *Trigger) {
+	for _, p := range []*any{&t.From, &t.To} {
+		if *p == nil {
+			continue
+		}
+		if b, err := json.Marshal(*p); err == nil {
+			var v any
+			if json.Unmarshal(b, &v) == nil {
+				*p = v
+			}
+		}
+	}
 }

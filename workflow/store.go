@@ -212,9 +212,12 @@ type StepResult struct {
 type RunQuery struct {
 	// RuleID keeps the runs of one rule.
 	RuleID string
-	// Subject keeps the runs about one record.
+	// SubjectID keeps the runs about one record.
 	SubjectID string
 	// State keeps runs in this state; "" keeps all.
 	State RunState
+	// Active keeps the runs that may still take a step: running and
+	// waiting ones.
+	Active bool
 	storage.PageQuery
 }

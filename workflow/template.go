@@ -22,9 +22,13 @@ const (
 
 // templateCache keeps parsed templates by source.
 type templateCache struct {
-	mu   sync.Mutex
-	text map[string]*template.Template
-	html map[string]*htmltemplate.Template
+	mu sync.Mutex
+	m  map[templateKey]executor
+}
+
+type templateKey struct {
+	src  string
+	html bool
 }
 
 // executor is what text and html templates share.
@@ -32,37 +36,40 @@ type executor interface {
 	Execute(w io.Writer, data any) error
 }
 
-func (c *templateCache) get(src string, html bool) (executor, error) {
+// parse parses src as a text or an HTML template; missing is its
+// missingkey option ("zero" when run, "error" when checked).
+func parse(src string, html bool, missing string) (executor, error) {
 	if len(src) > maxTemplate {
 		return nil, fmt.Errorf("template is longer than %d bytes", maxTemplate)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	var t executor
+	var err error
 	if html {
-		if t, ok := c.html[src]; ok {
-			return t, nil
-		}
-		t, err := htmltemplate.New("t").Option("missingkey=zero").Parse(src)
-		if err != nil {
-			return nil, cleanTemplateError(err)
-		}
-		if c.html == nil || len(c.html) > 1000 {
-			c.html = map[string]*htmltemplate.Template{}
-		}
-		c.html[src] = t
-		return t, nil
+		t, err = htmltemplate.New("t").Option("missingkey=" + missing).Parse(src)
+	} else {
+		t, err = template.New("t").Option("missingkey=" + missing).Parse(src)
 	}
-	if t, ok := c.text[src]; ok {
-		return t, nil
-	}
-	t, err := template.New("t").Option("missingkey=zero").Parse(src)
 	if err != nil {
 		return nil, cleanTemplateError(err)
 	}
-	if c.text == nil || len(c.text) > 1000 {
-		c.text = map[string]*template.Template{}
+	return t, nil
+}
+
+func (c *templateCache) get(src string, html bool) (executor, error) {
+	k := templateKey{src, html}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t, ok := c.m[k]; ok {
+		return t, nil
 	}
-	c.text[src] = t
+	t, err := parse(src, html, "zero")
+	if err != nil {
+		return nil, err
+	}
+	if c.m == nil || len(c.m) > 2000 {
+		c.m = map[templateKey]executor{}
+	}
+	c.m[k] = t
 	return t, nil
 }
 
@@ -87,9 +94,6 @@ func (w *limitWriter) Write(p []byte) (int, error) {
 // returned as it is.
 func (e *Engine) render(src string, data map[string]any, html bool) (string, error) {
 	if !strings.Contains(src, "{{") {
-		if html {
-			return src, nil
-		}
 		return src, nil
 	}
 	t, err := e.tmpl.get(src, html)
@@ -149,9 +153,6 @@ func checkTemplate(src string, schema filterexpr.Schema, html bool) error {
 	if !strings.Contains(src, "{{") {
 		return nil
 	}
-	if len(src) > maxTemplate {
-		return fmt.Errorf("template is longer than %d bytes", maxTemplate)
-	}
 	data := map[string]any{"rule": "", "run_id": ""}
 	custom := map[string]string{}
 	for name, typ := range schema {
@@ -178,20 +179,11 @@ func checkTemplate(src string, schema filterexpr.Schema, html bool) error {
 		fields[k] = v
 	}
 	data["event"] = map[string]any{"type": "", "actor": "", "occurred_at": time.Time{}, "old": fields, "new": fields}
-	var err error
-	w := &limitWriter{max: maxRendered}
-	if html {
-		var t *htmltemplate.Template
-		if t, err = htmltemplate.New("t").Option("missingkey=error").Parse(src); err == nil {
-			err = t.Execute(w, data)
-		}
-	} else {
-		var t *template.Template
-		if t, err = template.New("t").Option("missingkey=error").Parse(src); err == nil {
-			err = t.Execute(w, data)
-		}
-	}
+	t, err := parse(src, html, "error")
 	if err != nil {
+		return err
+	}
+	if err := t.Execute(&limitWriter{max: maxRendered}, data); err != nil {
 		return cleanTemplateError(err)
 	}
 	return nil

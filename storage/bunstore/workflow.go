@@ -20,7 +20,7 @@ import (
 // Rules returns the workflow rules table.
 func (s *Store) Rules() storage.Table[*workflow.Rule] { return s.rules }
 
-// scopeWS returns ws, refusing "every workspace" under row-level security,
+// scopeWS refuses ws "" ("every workspace") under row-level security,
 // where a statement sees one workspace only.
 func (s *Store) scopeWS(ws string) error {
 	if ws == "" && s.rls {
@@ -45,12 +45,18 @@ func (s *Store) LockCursor(ctx context.Context, ws, name string) (string, error)
 	if txFrom(ctx, s) == nil {
 		return "", errors.New("bunstore: LockCursor needs a transaction")
 	}
+	// The row is there but the first time: one locking read, and a write
+	// only to create it (processes racing to do so meet ON CONFLICT).
+	sel := s.d.rebind(`SELECT value FROM crm_workflow_cursors WHERE workspace_id = ? AND name = ?` + s.d.lockRows(false))
+	var v string
+	found, err := s.queryRow(ctx, "cursor", sel, []any{ws, name}, &v)
+	if err != nil || found {
+		return v, err
+	}
 	if _, err := s.exec(ctx, s.d.rebind(`INSERT INTO crm_workflow_cursors (workspace_id, name, value) VALUES (?, ?, '') ON CONFLICT DO NOTHING`), ws, name); err != nil {
 		return "", s.d.translate(err, "cursor")
 	}
-	var v string
-	_, err := s.queryRow(ctx, "cursor", s.d.rebind(`SELECT value FROM crm_workflow_cursors WHERE workspace_id = ? AND name = ?`+s.d.lockRows(false)),
-		[]any{ws, name}, &v)
+	_, err = s.queryRow(ctx, "cursor", sel, []any{ws, name}, &v)
 	return v, err
 }
 
@@ -453,7 +459,10 @@ func (s *Store) Runs(ctx context.Context, q workflow.RunQuery) (storage.Page[*wo
 		if q.State != "" {
 			b.add(" AND state = ?", string(q.State))
 		}
-		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("runs", q.RuleID, q.SubjectID, string(q.State)), s.queryRuns,
+		if q.Active {
+			b.add(" AND state IN (?, ?)", string(workflow.RunRunning), string(workflow.RunWaiting))
+		}
+		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("runs", q.RuleID, q.SubjectID, string(q.State), q.Active), s.queryRuns,
 			func(r *workflow.Run) string { return r.ID })
 	})
 }
