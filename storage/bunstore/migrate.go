@@ -51,13 +51,17 @@ func migrations(dialect string) ([]migration, error) {
 }
 
 // migrateLockKey is the Postgres advisory lock that serialises migrations of
-// several processes starting at once.
+// several processes starting at once, combined with a hash of the schema
+// (migrateLock) so that stores of different schemas migrate side by side.
 const migrateLockKey = 0x63726d6d6967 // "crmmig"
+
+// migrateLock is the key expression of the advisory lock: one per schema.
+const migrateLock = "$1::bigint # hashtextextended(current_schema(), 0)"
 
 // Migrate brings the schema up to date: it applies, each in its own
 // transaction, the embedded migrations not yet recorded in
-// crm_schema_migrations. On Postgres it holds an advisory lock meanwhile, so
-// processes that start together migrate once. It is safe to call again.
+// crm_schema_migrations. On Postgres it holds an advisory lock of the schema
+// meanwhile, so processes that start together migrate it once. It is safe to call again.
 func (s *Store) Migrate(ctx context.Context) error {
 	ms, err := migrations(s.d.name())
 	if err != nil {
@@ -81,10 +85,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	defer conn.Close()
 	if s.d.name() == "postgres" {
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrateLockKey); err != nil {
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock("+migrateLock+")", migrateLockKey); err != nil {
 			return fmt.Errorf("bunstore: migrate: lock: %w", err)
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrateLockKey) //nolint:errcheck
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock("+migrateLock+")", migrateLockKey) //nolint:errcheck
 	}
 	ts := "TEXT"
 	if s.d.name() == "postgres" {
