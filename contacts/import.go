@@ -279,7 +279,10 @@ func autoMap(headers []string, known map[string]string, custom []*FieldDef) []st
 // written again one row at a time, so one bad row costs only itself.
 //
 // The error is an ErrInvalid for a bad key or mapping, or a missing
-// header row, found before any row is read; else a storage failure.
+// header row, found before any row is read; else a storage failure (an
+// error that is no storage sentinel, such as a lost connection, or the
+// context's error), which ends the import: in best-effort mode what was
+// written before it stays, in the other modes nothing does.
 func ImportCSV[T storage.Record](ctx context.Context, tx storage.Transactor, r io.Reader, spec ImportSpec[T], opts ImportOptions) (*ImportReport, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
@@ -453,8 +456,9 @@ func (im *importer[T]) run(ctx context.Context, cr *csv.Reader) error {
 	return im.flush(ctx, batch)
 }
 
-// flush writes a batch. When the storage refuses it, nothing of it stays
-// and it is written again one row at a time, each row on its own.
+// flush writes a batch. When the storage refuses it (see fatal), nothing
+// of it stays and it is written again one row at a time, each row on its
+// own; any other failure ends the import.
 func (im *importer[T]) flush(ctx context.Context, batch []row) error {
 	if len(batch) == 0 {
 		return nil
@@ -462,32 +466,52 @@ func (im *importer[T]) flush(ctx context.Context, batch []row) error {
 	saved := *im.rep
 	err := storage.RunInSavepoint(ctx, im.tx, func(ctx context.Context) error { return im.write(ctx, batch) })
 	if err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
+		if err := fatal(ctx, err); err != nil {
+			return err
 		}
 		*im.rep = saved
 		im.reset()
 		for i := range batch {
 			saved := *im.rep
 			err := storage.RunInSavepoint(ctx, im.tx, func(ctx context.Context) error { return im.write(ctx, batch[i:i+1]) })
-			if err != nil {
-				if cerr := ctx.Err(); cerr != nil {
-					return cerr
-				}
-				*im.rep = saved
-				im.reset()
-				col := ""
-				if ce := (*storage.ConflictError)(nil); errors.As(err, &ce) && ce.Field != "" {
-					col = im.column(ce.Field)
-				}
-				im.rep.fail(RowError{Row: batch[i].line, Column: col, Reason: err.Error()})
+			if err == nil {
+				continue
 			}
+			if err := fatal(ctx, err); err != nil {
+				return err
+			}
+			*im.rep = saved
+			im.reset()
+			col := ""
+			if ce := (*storage.ConflictError)(nil); errors.As(err, &ce) && ce.Field != "" {
+				col = im.column(ce.Field)
+			}
+			im.rep.fail(RowError{Row: batch[i].line, Column: col, Reason: err.Error()})
 		}
 	}
 	if im.opts.Progress != nil {
 		im.opts.Progress(ImportProgress{Rows: im.rep.Rows, Total: im.opts.Total})
 	}
 	return nil
+}
+
+// fatal returns the error that ends the import after a write of rows
+// failed with err: nil when the storage refused what the rows hold (a
+// storage sentinel: a unique value taken, a bad value, a record the
+// principal may not write, or one changed or removed meanwhile), which
+// costs only those rows; else err, or the context's error once it is done
+// (the database failing, the context ending), which would fail every row
+// alike.
+func fatal(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	for _, s := range []error{storage.ErrConflict, storage.ErrInvalid, storage.ErrForbidden, storage.ErrStale, storage.ErrNotFound} {
+		if errors.Is(err, s) {
+			return nil
+		}
+	}
+	return err
 }
 
 func (im *importer[T]) reset() {

@@ -163,6 +163,21 @@ func testImportModes(t *testing.T, h Harness) {
 	if rep.Failed != 1 || rep.Errors[0].Column != "First Name" {
 		t.Errorf("latin-1 report = %+v", rep)
 	}
+
+	// A failure that is not about a row (here the check of erased
+	// addresses, which needs a tombstone key the service lacks) ends the
+	// import with an error in every mode, writing nothing, instead of
+	// failing every row in the report.
+	before = e.counts(e.ctx)
+	for _, o := range []contacts.ImportOptions{{SkipErased: true}, {SkipErased: true, Mode: contacts.ImportAllOrNothing}, {SkipErased: true, DryRun: true}} {
+		rep, err := e.svc.ImportContacts(e.ctx, strings.NewReader("Email\nx1@example.com\nx2@example.com\n"), o)
+		if err == nil {
+			t.Errorf("%+v: an import that cannot check its rows reported %+v, want an error", o, rep)
+		}
+	}
+	if after := e.counts(e.ctx); after != before {
+		t.Errorf("a failed import wrote: %+v → %+v", before, after)
+	}
 }
 
 // testExport checks the export scope, the three formats, formula
