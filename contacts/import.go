@@ -34,11 +34,11 @@ const (
 type ImportOptions struct {
 	// Mapping maps CSV headers to fields: the record type's fields (for
 	// contacts "first_name", "last_name", "email", "phone", "job_title",
-	// "department", "company", "lifecycle", "source", "tags" (separated by
-	// ; or ,), "owner_id", "team_id"), or "custom.<name>"; "" ignores the
-	// column. Nil maps the headers automatically (see AutoMapping); a
-	// mapping that names an unknown field is refused before any row is
-	// read.
+	// "department", "company", "company_domain", "lifecycle", "source",
+	// "tags" (separated by ; or ,), "owner_id", "team_id"), or
+	// "custom.<name>"; "" ignores the column. Nil maps the headers
+	// automatically (see AutoMapping); a mapping that names an unknown
+	// field is refused before any row is read.
 	Mapping map[string]string
 	// Key is the field rows are matched on: the record type's key ("email"
 	// for contacts and leads, "domain" for accounts; the default) or
@@ -768,7 +768,8 @@ func cellValue(d *FieldDef, cell string) (any, error) {
 	return cell, nil
 }
 
-// splitList splits a cell of several values, separated by ; or ,.
-func splitList(cell string) []string {
+// SplitList splits an import cell of several values (tags), separated by
+// ; or ,, as every CSV import reads them.
+func SplitList(cell string) []string {
 	return strings.FieldsFunc(cell, func(r rune) bool { return r == ';' || r == ',' })
 }

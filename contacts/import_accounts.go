@@ -73,7 +73,7 @@ func (s *Service) ImportAccounts(ctx context.Context, r io.Reader, opts ImportOp
 			case "team_id":
 				a.TeamID = cell
 			case "tags":
-				a.Tags = splitList(cell)
+				a.Tags = SplitList(cell)
 			}
 		})
 		if cell := row.Get("annual_revenue"); cell != "" {

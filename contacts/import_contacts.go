@@ -76,7 +76,7 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 			case "source":
 				c.Source = cell
 			case "tags":
-				c.Tags = splitList(cell)
+				c.Tags = SplitList(cell)
 			case "owner_id":
 				c.OwnerID = cell
 			case "team_id":
@@ -87,6 +87,21 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 			c.AccountID, err = accounts.id(ctx, company, domain, row.rep)
 		}
 		return err
+	}
+	// The accounts of company cells were found or made by the import, so
+	// their existence is not checked again.
+	write := func(ctx context.Context, row ImportRow, c, prev *Contact) (*Contact, error) {
+		if err := fill(ctx, row, c); err != nil {
+			return nil, err
+		}
+		var ck checker
+		s.Contacts.normalizeFields(&ck, c)
+		var was map[string]any
+		if prev != nil {
+			was = prev.Custom
+		}
+		c.Custom = s.customWith(&ck, defs, ObjectContact, was, row.Custom, prev == nil)
+		return c, ck.Err()
 	}
 	spec := ImportSpec[*Contact]{
 		Type:         ObjectContact,
@@ -100,27 +115,12 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 		CustomOf:     func(c *Contact) map[string]any { return c.Custom },
 		Columns:      map[string]string{"phones": "phone", "account_id": "company", "domain": "company_domain"},
 		Reset:        accounts.reset,
-		// The accounts of company cells were found or made by the import,
-		// so their existence is not checked again.
 		Create: func(ctx context.Context, row ImportRow) (*Contact, error) {
-			c := &Contact{}
-			if err := fill(ctx, row, c); err != nil {
-				return nil, err
-			}
-			var ck checker
-			s.Contacts.normalizeFields(&ck, c)
-			c.Custom = s.customWith(&ck, defs, ObjectContact, nil, row.Custom, true)
-			return c, ck.Err()
+			return write(ctx, row, &Contact{}, nil)
 		},
 		Update: func(ctx context.Context, row ImportRow, prev *Contact) (*Contact, error) {
 			c := *prev
-			if err := fill(ctx, row, &c); err != nil {
-				return nil, err
-			}
-			var ck checker
-			s.Contacts.normalizeFields(&ck, &c)
-			c.Custom = s.customWith(&ck, defs, ObjectContact, prev.Custom, row.Custom, false)
-			return &c, ck.Err()
+			return write(ctx, row, &c, prev)
 		},
 	}
 	if opts.SkipErased {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
@@ -71,7 +70,7 @@ func (ls *Leads) Import(ctx context.Context, r io.Reader, opts contacts.ImportOp
 				}
 				l.Score = n
 			case "tags":
-				l.Tags = strings.FieldsFunc(cell, func(r rune) bool { return r == ';' || r == ',' })
+				l.Tags = contacts.SplitList(cell)
 			}
 		})
 		ls.normalize(&v, l)
