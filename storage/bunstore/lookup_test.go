@@ -19,13 +19,16 @@ import (
 type lookupCase struct {
 	name  string // who looks up what
 	index string
-	sql   func(ctx context.Context, s *bunstore.Store) (string, []any, error)
+	// scan is set for a text operator: the plan reads the index's entries
+	// of the workspace instead of seeking a value. Only SQLite reads a
+	// partial index so (with the index's predicate in the WHERE clause);
+	// Postgres reads the workspace's rows.
+	scan bool
+	sql  func(ctx context.Context) (string, []any, error)
 }
 
-func listSQL[T storage.Record](tbl storage.Table[T], q storage.ListQuery) func(context.Context, *bunstore.Store) (string, []any, error) {
-	return func(ctx context.Context, _ *bunstore.Store) (string, []any, error) {
-		return bunstore.ListSQL(ctx, tbl, q)
-	}
+func listSQL[T storage.Record](tbl storage.Table[T], q storage.ListQuery) func(context.Context) (string, []any, error) {
+	return func(ctx context.Context) (string, []any, error) { return bunstore.ListSQL(ctx, tbl, q) }
 }
 
 // TestLookupPlans checks that the look-ups by email (and the other values
@@ -89,30 +92,40 @@ func testLookupPlans(t *testing.T, store *bunstore.Store) {
 		}
 	}
 	page := storage.PageQuery{Limit: 10}
+	byEmail := []storage.Sort{{Field: "email"}}
 	cases := []lookupCase{
-		{"contacts by email (Contacts.Duplicates, vCard import, lead conversion)", "crm_contacts_email_uq",
+		{"contacts by email (Contacts.Duplicates, vCard import, lead conversion)", "crm_contacts_email_uq", false,
 			listSQL(store.Contacts(), storage.ListQuery{Filter: storage.Eq("email", "p7@c0.example"), PageQuery: page})},
-		{"contacts by emails (CSV import)", "crm_contacts_email_uq",
+		{"contacts by emails (contact import)", "crm_contacts_email_uq", false,
 			listSQL(store.Contacts(), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: []any{"p7@c0.example", "p8@c0.example"}},
-				Sort: []storage.Sort{{Field: "email"}}, PageQuery: page})},
-		{"contacts of an account (Contacts.Duplicates, account merge)", "crm_contacts_ws_account",
+				Sort: byEmail, PageQuery: page})},
+		{"contacts of an email domain (Contacts.Duplicates)", "crm_contacts_email_uq", true,
+			listSQL(store.Contacts(), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpEndsWith, Value: "@c0.example"},
+				Sort: byEmail, PageQuery: page})},
+		{"contacts of an account (Contacts.Duplicates, account merge)", "crm_contacts_ws_account", false,
 			listSQL(store.Contacts(), storage.ListQuery{Filter: storage.Eq("account_id", acct), PageQuery: page})},
-		{"leads by email (lead capture)", "crm_leads_ws_email",
+		{"leads by email (lead capture)", "crm_leads_ws_email", false,
 			listSQL(store.Leads(), storage.ListQuery{Filter: storage.Eq("email", "l7@c0.example"), PageQuery: page})},
-		{"leads by emails (Erase, PersonalData)", "crm_leads_ws_email",
+		{"leads by emails (lead import, Erase, PersonalData)", "crm_leads_ws_email", false,
 			listSQL(store.Leads(), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: []string{"l7@c0.example", "x@y.example"}},
-				Sort: []storage.Sort{{Field: "email"}}, PageQuery: page})},
-		{"leads by phone (lead capture)", "crm_leads_ws_phone",
+				Sort: byEmail, PageQuery: page})},
+		{"leads by phone (lead capture)", "crm_leads_ws_phone", false,
 			listSQL(store.Leads(), storage.ListQuery{Filter: storage.Eq("phone", "+14155550007"), PageQuery: page})},
-		{"leads by company domain (lead capture)", "crm_leads_ws_domain",
+		{"leads by company domain (lead capture)", "crm_leads_ws_domain", false,
 			listSQL(store.Leads(), storage.ListQuery{Filter: storage.Eq("company_domain", "c0.example"), PageQuery: page})},
-		{"accounts by domain (lead capture, conversion)", "crm_accounts_ws_domain",
+		{"accounts by domain (lead capture, conversion)", "crm_accounts_ws_domain", false,
 			listSQL(store.Accounts(), storage.ListQuery{Filter: storage.Eq("domain", "c0.example"), PageQuery: page})},
-		{"members by external ID (SyncMember)", "crm_members_external_id_uq",
+		{"accounts by domains (account import)", "crm_accounts_ws_domain", false,
+			listSQL(store.Accounts(), storage.ListQuery{Filter: storage.Cmp{Field: "domain", Op: storage.OpIn, Value: []any{"c0.example", "c10.example"}},
+				Sort: []storage.Sort{{Field: "domain"}}, PageQuery: page})},
+		{"members by external ID (SyncMember)", "crm_members_external_id_uq", false,
 			listSQL(store.Members(), storage.ListQuery{Filter: storage.Eq("external_id", "u-1"), PageQuery: page})},
 	}
 	for _, c := range cases {
-		q, args, err := c.sql(ctx, store)
+		if c.scan && store.Dialect() != "sqlite" {
+			continue
+		}
+		q, args, err := c.sql(ctx)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -120,8 +133,9 @@ func testLookupPlans(t *testing.T, store *bunstore.Store) {
 		var bad bool
 		if store.Dialect() == "sqlite" {
 			// The table's access is the first line; a search through
-			// (workspace_id=?) alone is the walk through the workspace.
-			bad = !strings.Contains(plan[0], "INDEX "+c.index+" (") || !strings.Contains(plan[0], "AND ")
+			// (workspace_id=?) alone is the walk through the workspace,
+			// unless a text operator reads the value's index so.
+			bad = !strings.Contains(plan[0], "INDEX "+c.index+" (") || !c.scan && !strings.Contains(plan[0], "AND ")
 		} else {
 			joined := strings.Join(plan, "\n")
 			bad = !strings.Contains(joined, "on "+c.index+" ") && !strings.Contains(joined, "using "+c.index+" ") || strings.Contains(joined, "Seq Scan")
@@ -136,59 +150,54 @@ func testLookupPlans(t *testing.T, store *bunstore.Store) {
 // PLAN, or Postgres's generic plan of q prepared.
 func explain(t *testing.T, ctx context.Context, store *bunstore.Store, q string, args []any) []string {
 	t.Helper()
-	var lines []string
-	read := func(q string, args ...any) {
-		t.Helper()
-		tx, err := store.DB().BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		if store.Dialect() == "postgres" {
-			// The plan a prepared statement is given once Postgres plans it
-			// generically, as it may after five executions. Sequential
-			// scans are off, since the test's tables are small enough to
-			// be read whole: the plan shows which index the statement can
-			// use.
-			for _, set := range []string{"SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL enable_seqscan = off"} {
-				if _, err := tx.ExecContext(ctx, set); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := tx.ExecContext(ctx, "PREPARE lookup AS "+q); err != nil {
-				t.Fatal(err)
-			}
-			defer tx.ExecContext(ctx, "DEALLOCATE lookup")
-			lits := make([]string, len(args))
-			for i, a := range args {
-				lits[i] = "'" + strings.ReplaceAll(fmt.Sprint(a), "'", "''") + "'"
-			}
-			q, args = "EXPLAIN EXECUTE lookup("+strings.Join(lits, ", ")+")", nil
-		} else {
-			q = "EXPLAIN QUERY PLAN " + q
-		}
-		rows, err := tx.QueryContext(ctx, q, args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			dest := make([]any, len(cols))
-			var line string
-			for i := range dest {
-				dest[i] = new(any)
-			}
-			dest[len(cols)-1] = &line
-			if err := rows.Scan(dest...); err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, line)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
+	tx, err := store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	read(q, args...)
+	defer tx.Rollback()
+	if store.Dialect() == "postgres" {
+		// The plan a prepared statement is given once Postgres plans it
+		// generically, as it may after five executions. Sequential scans
+		// are off, since the test's tables are small enough to be read
+		// whole: the plan shows which index the statement can use.
+		for _, set := range []string{"SET LOCAL plan_cache_mode = force_generic_plan", "SET LOCAL enable_seqscan = off"} {
+			if _, err := tx.ExecContext(ctx, set); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "PREPARE lookup AS "+q); err != nil {
+			t.Fatal(err)
+		}
+		defer tx.ExecContext(ctx, "DEALLOCATE lookup")
+		lits := make([]string, len(args))
+		for i, a := range args {
+			lits[i] = "'" + strings.ReplaceAll(fmt.Sprint(a), "'", "''") + "'"
+		}
+		q, args = "EXPLAIN EXECUTE lookup("+strings.Join(lits, ", ")+")", nil
+	} else {
+		q = "EXPLAIN QUERY PLAN " + q
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var lines []string
+	for rows.Next() {
+		dest := make([]any, len(cols))
+		var line string
+		for i := range dest {
+			dest[i] = new(any)
+		}
+		dest[len(cols)-1] = &line
+		if err := rows.Scan(dest...); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, line)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return lines
 }
