@@ -214,23 +214,24 @@ func peakRSS(t *testing.T) int {
 
 // rawImport is the baseline: it reads the file with encoding/csv and, for
 // each batch of 500 rows, in one transaction, inserts the contacts (every
-// column, the JSON ones encoded as crm encodes them), one contact.created
-// event each (its changes as crm lists them: every non-empty field with
-// its new value, the custom one as custom.tier) and one search document
-// each (title and lower-cased words), with one multi-row INSERT per table
-// (prepared once, for full batches). It validates nothing, normalises
+// column crm writes, the JSON ones encoded as crm encodes them), one
+// contact.created event each (every column too; its changes as crm lists
+// them: every non-empty field with its new value, the custom one as
+// custom.tier) and one search document each (title and lower-cased
+// words), with one multi-row INSERT per table (prepared once, for full
+// batches). It validates nothing, normalises
 // nothing and looks nothing up: the file holds stored forms already.
 func rawImport(ctx context.Context, db *sql.DB, r io.Reader) (int, error) {
 	const batch = 500
-	const contactCols = 26
+	const contactCols = 27
 	insert := func(head string, width, n int) string {
 		row := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
 		return head + " VALUES " + strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 	}
 	contactHead := `INSERT INTO crm_contacts (id, workspace_id, version, created_at, created_by, updated_at, updated_by, prefix,
 first_name, middle_name, last_name, suffix, email, emails, phones, addresses, job_title, department, social_profiles,
-account_id, owner_id, team_id, lifecycle, source, tags, custom)`
-	eventHead := `INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes)`
+account_id, owner_id, team_id, lifecycle, source, tags, custom, last_activity_at)`
+	eventHead := `INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes, depth)`
 	searchHead := `INSERT INTO crm_search_docs (workspace_id, record_type, record_id, title, body)`
 	prepared := map[string]*sql.Stmt{}
 	stmt := func(q string) (*sql.Stmt, error) {
@@ -249,6 +250,7 @@ account_id, owner_id, team_id, lifecycle, source, tags, custom)`
 		}
 	}()
 	ws, actor := storage.WorkspaceFrom(ctx), storage.ActorFrom(ctx)
+	const noActivity = "0001-01-01T00:00:00.000000Z" // last_activity_at of a contact without activities
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	if _, err := cr.Read(); err != nil {
@@ -260,7 +262,7 @@ account_id, owner_id, team_id, lifecycle, source, tags, custom)`
 		if n == 0 {
 			return nil
 		}
-		qs := []string{insert(contactHead, contactCols, n), insert(eventHead, 8, n), insert(searchHead, 5, n)}
+		qs := []string{insert(contactHead, contactCols, n), insert(eventHead, 9, n), insert(searchHead, 5, n)}
 		sts := make([]*sql.Stmt, len(qs))
 		for i, q := range qs {
 			st, err := stmt(q)
@@ -306,10 +308,10 @@ account_id, owner_id, team_id, lifecycle, source, tags, custom)`
 		phonesJ, tagsJ, customJ := js(phones), js(tags), js(custom)
 		id, now := storage.NewID(), storage.Now().Format("2006-01-02T15:04:05.000000Z")
 		contactsV = append(contactsV, id, ws, 1, now, actor, now, actor, "", first, "", last, "", email, nil, string(phonesJ),
-			nil, title, "", nil, nil, "", "", lifecycle, "", string(tagsJ), string(customJ))
+			nil, title, "", nil, nil, "", "", lifecycle, "", string(tagsJ), string(customJ), noActivity)
 		changes := []change{{"first_name", js(first)}, {"last_name", js(last)}, {"email", js(email)}, {"phones", phonesJ},
 			{"job_title", js(title)}, {"lifecycle", js(lifecycle)}, {"tags", tagsJ}, {"custom.tier", js(tier)}}
-		eventsV = append(eventsV, storage.NewID(), ws, "contact.created", "contact", id, actor, now, string(js(changes)))
+		eventsV = append(eventsV, storage.NewID(), ws, "contact.created", "contact", id, actor, now, string(js(changes)), 0)
 		name := first + " " + last
 		body := strings.Join(strings.FieldsFunc(strings.ToLower(strings.Join(append([]string{name, email, title, phone}, tags...), " ")),
 			func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }), " ")
