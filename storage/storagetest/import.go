@@ -163,6 +163,15 @@ func testImportModes(t *testing.T, h Harness) {
 	if rep.Failed != 1 || rep.Errors[0].Column != "First Name" {
 		t.Errorf("latin-1 report = %+v", rep)
 	}
+	// A bad phone number is reported on its column (the contact's field is
+	// phones[0].number), and the other rows load.
+	rep, err = e.svc.ImportContacts(e.ctx, strings.NewReader("Email,Phone Number\nph1@example.com,(415) 555-0100\nph2@example.com,call me maybe\n"),
+		contacts.ImportOptions{})
+	must(t, "bad phone", err)
+	if rep.Created != 1 || rep.Failed != 1 {
+		t.Errorf("bad phone report = %+v", rep)
+	}
+	wantRowErrors(t, rep, map[int]string{3: "Phone Number"})
 
 	// A failure that is not about a row (here the check of erased
 	// addresses, which needs a tombstone key the service lacks) ends the
