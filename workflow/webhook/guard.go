@@ -44,7 +44,7 @@ func refused(a netip.Addr) string {
 		return "private"
 	case a.IsLinkLocalUnicast():
 		return "link-local (cloud metadata lives at 169.254.169.254)"
-	case a.IsLinkLocalMulticast(), a.IsInterfaceLocalMulticast(), a.IsMulticast():
+	case a.IsMulticast(): // link- and interface-local ones included
 		return "multicast"
 	case a.IsUnspecified():
 		return "unspecified"

@@ -152,15 +152,11 @@ func (e *StatusError) Retryable() bool {
 // header; and the transport's error, to be retried, for timeouts and
 // network faults.
 func (s *Sender) Send(ctx context.Context, req workflow.WebhookRequest) error {
-	u, err := url.Parse(req.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
+	if err != nil || (hr.URL.Scheme != "http" && hr.URL.Scheme != "https") || hr.URL.Host == "" {
 		return workflow.Permanent(storage.Invalid("url", "%q is not an http or https URL", req.URL))
 	}
-	shown := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(req.Body))
-	if err != nil {
-		return workflow.Permanent(storage.Invalid("url", "%v", err))
-	}
+	shown := (&url.URL{Scheme: hr.URL.Scheme, Host: hr.URL.Host, Path: hr.URL.Path}).String()
 	for k, v := range req.Headers {
 		if !validName(k) || strings.ContainsAny(v, "\r\n\x00") {
 			return workflow.Permanent(storage.Invalid("headers."+k, "is not a valid header name and value"))
@@ -192,7 +188,7 @@ func (s *Sender) Send(ctx context.Context, req workflow.WebhookRequest) error {
 		return err
 	}
 	defer resp.Body.Close()
-	head, _ := readBounded(resp.Body, s.cfg.MaxResponseBytes, 200)
+	head := readBounded(resp.Body, s.cfg.MaxResponseBytes, 200)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return nil
 	}
@@ -203,32 +199,19 @@ func (s *Sender) Send(ctx context.Context, req workflow.WebhookRequest) error {
 	return workflow.Permanent(se)
 }
 
-// readBounded reads and drops up to max bytes of r, and returns the first
-// keep of them as printable text on one line.
-func readBounded(r io.Reader, max int64, keep int) (string, error) {
-	var head bytes.Buffer
-	_, err := io.Copy(&capped{&head, keep}, io.LimitReader(r, max))
-	s := strings.ToValidUTF8(head.String(), "")
-	s = strings.Map(func(r rune) rune {
+// readBounded reads and drops up to max bytes of r, so that a short body
+// leaves the connection reusable and a long one costs no more, and
+// returns the first keep of them as printable text on one line.
+func readBounded(r io.Reader, max int64, keep int) string {
+	head, _ := io.ReadAll(io.LimitReader(r, min(int64(keep), max)))
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, max-int64(len(head))))
+	s := strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '
 		}
 		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " "), err
-}
-
-// capped keeps the first n bytes written to it.
-type capped struct {
-	buf *bytes.Buffer
-	n   int
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.n - c.buf.Len(); room > 0 {
-		c.buf.Write(p[:min(room, len(p))])
-	}
-	return len(p), nil
+	}, strings.ToValidUTF8(string(head), ""))
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // validName reports whether s is an HTTP header name (an RFC 9110 token).

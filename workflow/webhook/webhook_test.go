@@ -26,9 +26,8 @@ var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustP
 // receiver is a real HTTP server on localhost that records what it gets.
 type receiver struct {
 	*httptest.Server
-	mu   sync.Mutex
-	got  []received
-	code int
+	mu  sync.Mutex
+	got []received
 }
 
 type received struct {
@@ -37,30 +36,49 @@ type received struct {
 }
 
 // newReceiver starts a receiver on network's loopback ("tcp4" or "tcp6")
-// answering status code.
+// answering status code, and skips the test where there is none.
 func newReceiver(t *testing.T, network string, code int) *receiver {
 	t.Helper()
-	r := &receiver{code: code}
-	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		r.got = append(r.got, received{req.Header.Clone(), body})
-		code := r.code
-		r.mu.Unlock()
-		w.WriteHeader(code)
-	}))
+	r, err := startReceiver(t, network, code)
+	if err != nil {
+		t.Skipf("no %s loopback to listen on: %v", network, err)
+	}
+	return r
+}
+
+// tryReceiver starts a receiver on the IPv6 loopback, or returns nil
+// where there is none.
+func tryReceiver(t *testing.T) *receiver {
+	t.Helper()
+	r, err := startReceiver(t, "tcp6", http.StatusOK)
+	if err != nil {
+		t.Logf("no IPv6 loopback: %v", err)
+	}
+	return r
+}
+
+func startReceiver(t *testing.T, network string, code int) (*receiver, error) {
 	addr := "127.0.0.1:0"
 	if network == "tcp6" {
 		addr = "[::1]:0"
 	}
 	l, err := net.Listen(network, addr)
 	if err != nil {
-		t.Skipf("no %s loopback to listen on: %v", network, err)
+		return nil, err
 	}
+	r := &receiver{}
+	r.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{req.Header.Clone(), body})
+		r.mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	r.Listener.Close() // the one httptest opened, on tcp4
 	r.Listener = l
 	r.Start()
 	t.Cleanup(r.Close)
-	return r
+	return r, nil
 }
 
 func (r *receiver) calls() []received {
@@ -149,7 +167,7 @@ func TestGuardRefusesByDefault(t *testing.T) {
 		"http://[fd00:ec2::254]/latest/meta-data/",
 		"http://[64:ff9b::a9fe:a9fe]/", // 169.254.169.254 through NAT64
 	}
-	if rcv6 := tryReceiver(t, "tcp6"); rcv6 != nil {
+	if rcv6 := tryReceiver(t); rcv6 != nil {
 		urls = append(urls, "http://[::1]:"+rcv6.port())
 		defer func() {
 			if n := len(rcv6.calls()); n != 0 {
@@ -168,23 +186,11 @@ func TestGuardRefusesByDefault(t *testing.T) {
 	}
 }
 
-// tryReceiver starts a receiver, or returns nil where the network has no
-// loopback.
-func tryReceiver(t *testing.T, network string) *receiver {
-	l, err := net.Listen(network, "[::1]:0")
-	if err != nil {
-		t.Logf("no IPv6 loopback: %v", err)
-		return nil
-	}
-	l.Close()
-	return newReceiver(t, network, http.StatusOK)
-}
-
 func TestGuardAllowsConfigured(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t, "tcp4", http.StatusOK)
 	urls := []string{"http://localhost:" + rcv.port(), "http://127.0.0.1:" + rcv.port()}
-	if rcv6 := tryReceiver(t, "tcp6"); rcv6 != nil {
+	if rcv6 := tryReceiver(t); rcv6 != nil {
 		urls = append(urls, "http://[::1]:"+rcv6.port())
 	}
 	for _, cfg := range []webhook.Config{{AllowedNetworks: loopback}, {AllowPrivate: true}} {
