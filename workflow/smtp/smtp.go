@@ -14,6 +14,7 @@
 package smtp
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -89,7 +90,8 @@ type Config struct {
 	// host's name.
 	HELO string
 	// MessageIDDomain is the part after "@" of Message-IDs. Default: the
-	// domain of From, else Host.
+	// domain of From, else Host. One that may not stand there (not RFC
+	// 5322 dot-atom text, such as an IPv6 address) is "localhost".
 	MessageIDDomain string
 	// Timeout bounds connecting and each exchange with the server; the
 	// context passed to Send bounds the whole when it ends sooner.
@@ -128,19 +130,20 @@ func New(cfg Config) (*Mailer, error) {
 	if cfg.Port < 1 || cfg.Port > 65535 {
 		v.Add("port", "%d is not a TCP port", cfg.Port)
 	}
+	fromDomain := ""
 	if cfg.From != "" {
-		if _, err := mail.ParseAddress(cfg.From); err != nil || strings.ContainsAny(cfg.From, "\r\n") {
+		a, err := mail.ParseAddress(cfg.From)
+		if err != nil || strings.ContainsAny(cfg.From, "\r\n") {
 			v.Add("from", "%q is not an email address", cfg.From)
+		} else {
+			fromDomain = a.Address[strings.LastIndexByte(a.Address, '@')+1:]
 		}
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 30 * time.Second
 	}
 	if cfg.MessageIDDomain == "" {
-		cfg.MessageIDDomain = cfg.Host
-		if a, err := mail.ParseAddress(cfg.From); err == nil {
-			cfg.MessageIDDomain = a.Address[strings.LastIndexByte(a.Address, '@')+1:]
-		}
+		cfg.MessageIDDomain = cmp.Or(fromDomain, cfg.Host)
 	}
 	if !dotAtom(cfg.MessageIDDomain) {
 		cfg.MessageIDDomain = "localhost"

@@ -317,7 +317,10 @@ func TestReplies(t *testing.T) {
 }
 
 // TestContextDeadline checks that a server that never answers does not
-// hold Send past the context's deadline.
+// hold Send past the context's deadline, although Config.Timeout is an
+// hour: Send fails with a timeout. The server hangs up after 10 seconds,
+// so that a Send that waits for it fails with another error instead of
+// holding the test.
 func TestContextDeadline(t *testing.T) {
 	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -331,18 +334,52 @@ func TestContextDeadline(t *testing.T) {
 			if err != nil {
 				return
 			}
-			defer c.Close() // says nothing: no greeting
+			time.AfterFunc(10*time.Second, func() { c.Close() }) // says nothing until then: no greeting
 		}
 	}()
-	m, err := smtp.New(smtp.Config{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, TLS: smtp.TLSNone, From: "crm@example.com"})
+	m, err := smtp.New(smtp.Config{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, TLS: smtp.TLSNone, From: "crm@example.com",
+		Timeout: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	err = m.Send(ctx, workflow.Message{ID: "a", To: []string{"a@example.com"}, Subject: "s", Text: "t"})
-	if err == nil || isPermanent(err) {
-		t.Errorf("silent server: got %v, want a retryable error", err)
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || isPermanent(err) {
+		t.Errorf("silent server: got %v, want a retryable timeout", err)
+	}
+}
+
+// TestMessageIDDomain checks where the part of Message-IDs after "@"
+// comes from: Config.MessageIDDomain, else the domain of Config.From,
+// else Config.Host; one that may not stand in a Message-ID is localhost.
+func TestMessageIDDomain(t *testing.T) {
+	t.Parallel()
+	srv := mailtest.Start(t, mailtest.Options{})
+	for _, tc := range []struct {
+		from, domain, want string
+	}{
+		{"CRM <crm@crm.example>", "mail.example", "mail.example"},
+		{"CRM <crm@crm.example>", "", "crm.example"},
+		{"", "", srv.Host},
+		{"", "[not a domain]", "localhost"},
+	} {
+		m, err := smtp.New(smtp.Config{Host: srv.Host, Port: srv.Port, TLS: smtp.TLSNone, From: tc.from, MessageIDDomain: tc.domain})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Send(t.Context(), workflow.Message{ID: "a:1", From: "b@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"}); err != nil {
+			t.Fatal(err)
+		}
+		msgs := srv.Accepted()
+		p, err := msgs[len(msgs)-1].Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := p.Header.Get("Message-Id"), "<a=3A1@"+tc.want+">"; got != want {
+			t.Errorf("From %q, MessageIDDomain %q: Message-ID %s, want %s", tc.from, tc.domain, got, want)
+		}
 	}
 }
 
