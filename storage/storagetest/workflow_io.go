@@ -207,11 +207,9 @@ func testWorkflowWebhook(t *testing.T, h Harness) {
 	if len(runs) != 1 || runs[0].State != workflow.RunFailed || !strings.Contains(runs[0].Error, "not allowed") {
 		t.Fatalf("runs of the metadata rule = %+v, want one failed as not allowed", runs)
 	}
-	jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{RunID: runs[0].ID})
+	jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{RunID: runs[0].ID, State: workflow.JobFailed})
 	must(t, "jobs", err)
-	for _, j := range jobs.Items {
-		if j.State == workflow.JobFailed && j.Attempt != 1 {
-			t.Errorf("the refused call was tried %d times, want once (permanent)", j.Attempt)
-		}
+	if len(jobs.Items) != 1 || jobs.Items[0].Attempt != 1 {
+		t.Errorf("failed jobs of the refused call = %+v, want one tried once (permanent)", jobs.Items)
 	}
 }
