@@ -145,7 +145,9 @@ func (e *StatusError) Retryable() bool {
 	return e.StatusCode >= 500
 }
 
-// Send posts req.Body to req.URL, signed with req.Secret when set. It
+// Send posts req.Body to req.URL, signed with req.Secret when set, with
+// req.Headers and then the Sender's own (Content-Type, User-Agent and the
+// webhook-* headers), which replace any of req.Headers of that name. It
 // returns nil for a 2xx response; a *StatusError for another, permanent
 // (workflow.Permanent) unless Retryable; a permanent ErrBlocked for a
 // refused address; a permanent ErrInvalid for a bad URL, secret or
