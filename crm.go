@@ -110,7 +110,8 @@ type Config struct {
 	// Workflow configures the workflow engine (mail and webhook senders,
 	// retry policy, depth limit, workers). Its zero value works, with no
 	// Mailer and no webhook sender: send_email and call_webhook actions
-	// then fail for good. A host that wants them passes
+	// then fail for good. A host that wants them passes a send.Mailer and
+	// a send.WebhookSender (package workflow/send), such as
 	// smtp.New(smtp.Config{…}) (package workflow/smtp) as Mailer and
 	// webhook.New(webhook.Config{…}) (package workflow/webhook) as
 	// Webhooks; crm wires in neither, since both need the host's settings

@@ -15,6 +15,7 @@ import (
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // The built-in actions.
@@ -37,7 +38,8 @@ type Handler struct {
 	// run's history should show of it (such as a new record's ID). A
 	// non-External action runs inside the step's transaction, with the
 	// context that carries it: its writes commit with the step, exactly
-	// once. Its error is retried by the policy unless permanent.
+	// once. Its error is retried by the policy unless permanent (see
+	// Permanent).
 	Run func(ctx context.Context, call *Call) (any, error)
 	// Check validates the action's parameters when a rule is saved; nil
 	// accepts any.
@@ -431,15 +433,15 @@ func valueFits(v any, typ filterexpr.Type) bool {
 	return false
 }
 
-func emailMessage(call *Call) (Message, error) {
+func emailMessage(call *Call) (send.Message, error) {
 	var p EmailParams
 	if err := call.Decode(&p); err != nil {
-		return Message{}, err
+		return send.Message{}, err
 	}
 	if p.To == "" {
 		p.To = "{{.email}}"
 	}
-	m := Message{ID: call.Key}
+	m := send.Message{ID: call.Key}
 	var err error
 	render := func(dst *string, src string) {
 		if err == nil {
@@ -466,7 +468,7 @@ func emailMessage(call *Call) (Message, error) {
 	if to = strings.TrimSpace(to); to != "" {
 		m.To = []string{to}
 	}
-	if err := CheckMessage(m); err != nil {
+	if err := send.CheckMessage(m); err != nil {
 		return m, Permanent(err)
 	}
 	return m, nil
@@ -667,12 +669,12 @@ func assignHandler() Handler {
 }
 
 func webhookHandler() Handler {
-	request := func(call *Call) (WebhookRequest, error) {
+	request := func(call *Call) (send.WebhookRequest, error) {
 		var p WebhookParams
 		if err := call.Decode(&p); err != nil {
-			return WebhookRequest{}, err
+			return send.WebhookRequest{}, err
 		}
-		req := WebhookRequest{ID: call.Key, URL: p.URL, Secret: p.Secret, Headers: p.Headers}
+		req := send.WebhookRequest{ID: call.Key, URL: p.URL, Secret: p.Secret, Headers: p.Headers}
 		if p.Body != "" {
 			body, err := call.Render(p.Body)
 			if err != nil {

@@ -33,6 +33,8 @@
 // Config.MaxDepth and the run says why.
 //
 // The package imports no SQL driver and no net/http: the store implements
-// Store (storage/bunstore), and the mail and HTTP senders live in
-// workflow/smtp and workflow/webhook.
+// Store (storage/bunstore), the sender interfaces (send.Mailer,
+// send.WebhookSender) and the permanent-error marker live in workflow/send,
+// below the engine, so that other modules send without importing it, and
+// the mail and HTTP senders live in workflow/smtp and workflow/webhook.
 package workflow

@@ -20,7 +20,8 @@ type DryRun struct {
 type PlannedAction struct {
 	Type string `json:"type"`
 	// Params are the parameters as the action would use them (rendered
-	// templates, the email message, the task, the field values).
+	// templates, the email message as a send.Message, the task, the field
+	// values).
 	Params any `json:"params,omitempty"`
 	// Error is why the action would fail, if it would.
 	Error string `json:"error,omitempty"`

@@ -17,17 +17,20 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // Config configures an Engine. The zero value works; each field's doc
 // gives its default.
 type Config struct {
 	// Mailer sends the mail of SendEmail actions (see package
-	// workflow/smtp). Default: nil, and SendEmail fails for good.
-	Mailer Mailer
-	// Webhooks delivers CallWebhook actions (see package workflow/webhook).
-	// Default: nil, and CallWebhook fails for good.
-	Webhooks WebhookSender
+	// workflow/send; package workflow/smtp has an SMTP implementation).
+	// Default: nil, and SendEmail fails for good.
+	Mailer send.Mailer
+	// Webhooks delivers CallWebhook actions (see package workflow/send;
+	// package workflow/webhook has an HTTP implementation). Default: nil,
+	// and CallWebhook fails for good.
+	Webhooks send.WebhookSender
 	// Workspaces, when set, are the workspaces the engine serves, each
 	// with its own cursor; required on a store with row-level security.
 	// Default: every workspace, through one cursor.

@@ -11,6 +11,7 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // cursorEvents is the name of the engine's cursor on the change log.
@@ -555,7 +556,7 @@ func (e *Engine) failJob(ctx context.Context, j *Job, run *Run, cause error) err
 		if len(j.Errors) > 20 {
 			j.Errors = j.Errors[len(j.Errors)-20:]
 		}
-		if isPermanent(cause) || j.Attempt >= j.MaxAttempts {
+		if send.IsPermanent(cause) || j.Attempt >= j.MaxAttempts {
 			j.State, j.FinishedAt = JobFailed, now
 			if run != nil {
 				if err := e.finishRun(ctx, run, RunFailed, fmt.Sprintf("step %d (%s): %s", j.Step, run.Rule.Actions[min(j.Step, len(run.Rule.Actions)-1)].Type, msg)); err != nil {
@@ -574,30 +575,12 @@ func (e *Engine) failJob(ctx context.Context, j *Job, run *Run, cause error) err
 	return err
 }
 
-// PermanentError is an action's error that no retry can mend: the job
-// fails at once. Validation errors (ErrInvalid), ErrForbidden, ErrNotFound
-// and ErrConflict are permanent too.
-type PermanentError struct{ Err error }
-
-// Error returns the wrapped error's text.
-func (p *PermanentError) Error() string { return p.Err.Error() }
-
-// Unwrap returns the wrapped error.
-func (p *PermanentError) Unwrap() error { return p.Err }
-
-// Permanent marks err as permanent (see PermanentError).
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return &PermanentError{Err: err}
-}
-
-func isPermanent(err error) bool {
-	var p *PermanentError
-	return errors.As(err, &p) || errors.Is(err, storage.ErrInvalid) || errors.Is(err, storage.ErrForbidden) ||
-		errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict)
-}
+// Permanent marks err as an error that no retry can mend, so that its job
+// fails at once; nil stays nil. It is send.Permanent, here for the actions
+// hosts register with Engine.Register, which may return it. Validation
+// errors (ErrInvalid), ErrForbidden, ErrNotFound and ErrConflict fail at
+// once without it (see send.IsPermanent).
+func Permanent(err error) error { return send.Permanent(err) }
 
 // object returns the registered object typ.
 func (e *Engine) object(typ string) (Object, error) {

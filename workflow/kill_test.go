@@ -26,6 +26,7 @@ import (
 	"github.com/crmkit/crm/storage/postgres"
 	"github.com/crmkit/crm/storage/sqlite"
 	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // The kill test: engine processes are killed with SIGKILL at random
@@ -39,7 +40,7 @@ const killEnv = "CRM_KILL_CHILD"
 // posts the body with the request's ID as the webhook-id header.
 type postSender struct{}
 
-func (postSender) Send(ctx context.Context, req workflow.WebhookRequest) error {
+func (postSender) Send(ctx context.Context, req send.WebhookRequest) error {
 	r, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		return err

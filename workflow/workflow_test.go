@@ -44,28 +44,6 @@ func TestParseDuration(t *testing.T) {
 	}
 }
 
-func TestCheckMessage(t *testing.T) {
-	ok := workflow.Message{From: "crm@example.com", To: []string{"ada@example.com"}, Subject: "Hi", Text: "Hello"}
-	if err := workflow.CheckMessage(ok); err != nil {
-		t.Fatal(err)
-	}
-	for name, m := range map[string]workflow.Message{
-		"subject CRLF":  {To: ok.To, Subject: "Hi\r\nBcc: everyone@example.com", Text: "x"},
-		"subject LF":    {To: ok.To, Subject: "Hi\nX-Evil: 1", Text: "x"},
-		"to CR":         {To: []string{"ada@example.com\rBcc: x@example.com"}, Subject: "Hi", Text: "x"},
-		"header value":  {To: ok.To, Subject: "Hi", Text: "x", Headers: map[string]string{"X-Tag": "a\r\nBcc: x@example.com"}},
-		"header name":   {To: ok.To, Subject: "Hi", Text: "x", Headers: map[string]string{"X-Tag:\r\nBcc": "a"}},
-		"no recipient":  {Subject: "Hi", Text: "x"},
-		"bad address":   {To: []string{"not an address"}, Subject: "Hi", Text: "x"},
-		"no body":       {To: ok.To, Subject: "Hi"},
-		"reply-to CRLF": {To: ok.To, ReplyTo: "a@example.com\r\n", Subject: "Hi", Text: "x"},
-	} {
-		if err := workflow.CheckMessage(m); !errors.Is(err, storage.ErrInvalid) {
-			t.Errorf("%s: CheckMessage = %v, want ErrInvalid", name, err)
-		}
-	}
-}
-
 func TestFillUpdate(t *testing.T) {
 	var in contacts.UpdateContact
 	err := workflow.FillUpdate(&in, &contacts.Contact{}, map[string]any{

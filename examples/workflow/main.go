@@ -34,6 +34,7 @@ import (
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/sqlite"
 	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/send"
 	"github.com/crmkit/crm/workflow/webhook"
 )
 
@@ -59,11 +60,11 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// outbox is the example's Mailer: it prints each message instead of
+// outbox is the example's send.Mailer: it prints each message instead of
 // sending it (workflow/smtp sends through an SMTP server).
 type outbox struct{ clock *clock }
 
-func (o outbox) Send(_ context.Context, m workflow.Message) error {
+func (o outbox) Send(_ context.Context, m send.Message) error {
 	fmt.Printf("  [%s] mail to %s: %q\n", o.clock.Now().Format("Mon 15:04"), strings.Join(m.To, ", "), m.Subject)
 	return nil
 }
@@ -270,7 +271,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m, ok := dry.Actions[0].Params.(workflow.Message); ok {
+	if m, ok := dry.Actions[0].Params.(send.Message); ok {
 		fmt.Printf("\nDry run of %q for Alan: first mail %q to %s\n", nurture.Name, m.Subject, strings.Join(m.To, ", "))
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // fakeClock is the engine's clock in tests: it moves only when told.
@@ -744,7 +745,7 @@ func testWorkflowDryRun(t *testing.T, h Harness) {
 	if !dry.Matched || len(dry.Actions) != 3 {
 		t.Fatalf("dry run = %+v", dry)
 	}
-	msg, ok := dry.Actions[0].Params.(workflow.Message)
+	msg, ok := dry.Actions[0].Params.(send.Message)
 	if !ok || msg.Subject != "Welcome, Vera" || msg.Text != "Hi Vera from EMEA" || !slices.Equal(msg.To, []string{"vera@example.com"}) {
 		t.Errorf("dry-run email = %#v", dry.Actions[0].Params)
 	}

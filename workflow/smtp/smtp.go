@@ -1,12 +1,14 @@
-// Package smtp sends the workflow engine's email over SMTP: a Mailer
-// implements workflow.Mailer on github.com/wneessen/go-mail.
+// Package smtp sends email over SMTP, that of the workflow engine's
+// send_email actions and of any other module: a Mailer implements
+// send.Mailer (package workflow/send) on github.com/wneessen/go-mail, so
+// that a module uses it without importing the engine.
 //
-// Send checks the message with workflow.CheckMessage before it connects
+// Send checks the message with send.CheckMessage before it connects
 // (a header value with CR or LF is ErrInvalid and nothing is sent), puts
 // the message's ID in the Message-ID header, so that an attempt repeated
 // after a failure carries the same Message-ID, and sends the text and HTML
 // bodies as multipart/alternative. A 5xx reply of the server is
-// workflow.Permanent; 4xx replies, timeouts and network errors are
+// send.Permanent; 4xx replies, timeouts and network errors are
 // returned as they are, for the engine to retry by its policy.
 //
 // Each Send opens its own connection, so a Mailer is safe for concurrent
@@ -28,7 +30,7 @@ import (
 	gomail "github.com/wneessen/go-mail"
 
 	"github.com/crmkit/crm/storage"
-	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // TLSPolicy says how a Mailer encrypts its connection.
@@ -99,13 +101,13 @@ type Config struct {
 	Timeout time.Duration
 }
 
-// Mailer sends email over SMTP; it implements workflow.Mailer.
+// Mailer sends email over SMTP; it implements send.Mailer.
 type Mailer struct {
 	cfg  Config
 	opts []gomail.Option
 }
 
-var _ workflow.Mailer = (*Mailer)(nil)
+var _ send.Mailer = (*Mailer)(nil)
 
 // New returns a Mailer configured by cfg. A missing host, a bad port,
 // policy or From address is ErrInvalid naming the field.
@@ -194,15 +196,15 @@ var reserved = map[string]bool{
 }
 
 // Send delivers m. From defaults to Config.From. It returns ErrInvalid,
-// before connecting, for a message workflow.CheckMessage refuses or one
+// before connecting, for a message send.CheckMessage refuses or one
 // whose Headers set a header the Mailer writes; a permanent error for a
 // 5xx reply (an unknown recipient, a refused login); and a plain error,
 // retried by the engine, for a 4xx reply or a network fault.
-func (m *Mailer) Send(ctx context.Context, msg workflow.Message) error {
+func (m *Mailer) Send(ctx context.Context, msg send.Message) error {
 	if msg.From == "" {
 		msg.From = m.cfg.From
 	}
-	if err := workflow.CheckMessage(msg); err != nil {
+	if err := send.CheckMessage(msg); err != nil {
 		return fmt.Errorf("smtp: %w", err)
 	}
 	if msg.From == "" {
@@ -223,7 +225,7 @@ func (m *Mailer) Send(ctx context.Context, msg workflow.Message) error {
 	}
 	client, err := gomail.NewClient(m.cfg.Host, append(slices.Clip(m.opts), gomail.WithTimeout(timeout))...)
 	if err != nil {
-		return workflow.Permanent(fmt.Errorf("smtp: %w", err))
+		return send.Permanent(fmt.Errorf("smtp: %w", err))
 	}
 	if err := client.DialAndSendWithContext(ctx, gm); err != nil {
 		return classify(fmt.Errorf("smtp: %s:%d: %w", m.cfg.Host, m.cfg.Port, err))
@@ -232,7 +234,7 @@ func (m *Mailer) Send(ctx context.Context, msg workflow.Message) error {
 }
 
 // message builds the go-mail message of msg, checked already.
-func (m *Mailer) message(msg workflow.Message) (*gomail.Msg, error) {
+func (m *Mailer) message(msg send.Message) (*gomail.Msg, error) {
 	gm := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	if err := gm.From(msg.From); err != nil {
 		return nil, storage.Invalid("from", "%v", err)
@@ -276,11 +278,11 @@ func (m *Mailer) message(msg workflow.Message) (*gomail.Msg, error) {
 func classify(err error) error {
 	var te *textproto.Error
 	if errors.As(err, &te) && te.Code >= 500 {
-		return workflow.Permanent(err)
+		return send.Permanent(err)
 	}
 	var se *gomail.SendError
 	if errors.As(err, &se) && se.ErrorCode() >= 500 {
-		return workflow.Permanent(err)
+		return send.Permanent(err)
 	}
 	return err
 }

@@ -15,12 +15,14 @@ import (
 
 	"github.com/crmkit/crm/internal/mailtest"
 	"github.com/crmkit/crm/storage"
-	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/send"
 	"github.com/crmkit/crm/workflow/smtp"
 )
 
+// isPermanent reports whether err carries the send.Permanent marker itself
+// (send.IsPermanent would also take a plain ErrInvalid).
 func isPermanent(err error) bool {
-	var p *workflow.PermanentError
+	var p *send.PermanentError
 	return errors.As(err, &p)
 }
 
@@ -38,7 +40,7 @@ func TestSendMultipart(t *testing.T) {
 	t.Parallel()
 	srv := mailtest.Start(t, mailtest.Options{})
 	m := plain(t, srv)
-	msg := workflow.Message{
+	msg := send.Message{
 		ID: "0190c6e2-7c1d-7e0a-9b4e-0c0c4a3e1f00:1", To: []string{"Ada Lovelace <ada@acme.example>"}, Cc: []string{"bob@acme.example"},
 		ReplyTo: "sales@example.com", Subject: "Grüße, Ada",
 		Text: "Hello Ada,\nwelcome.", HTML: "<p>Hello <b>Ada</b>, welcome.</p>",
@@ -92,7 +94,7 @@ func TestSendOneBody(t *testing.T) {
 		{"Just text", "", "text/plain"},
 		{"", "<p>Just HTML</p>", "text/html"},
 	} {
-		if err := m.Send(t.Context(), workflow.Message{ID: "x", To: []string{"a@example.com"}, Subject: "s", Text: tc.text, HTML: tc.html}); err != nil {
+		if err := m.Send(t.Context(), send.Message{ID: "x", To: []string{"a@example.com"}, Subject: "s", Text: tc.text, HTML: tc.html}); err != nil {
 			t.Fatal(err)
 		}
 		msgs := srv.Accepted()
@@ -131,20 +133,20 @@ func TestRefusedBeforeConnecting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := workflow.Message{ID: "x", From: "crm@example.com", To: []string{"a@example.com"}, Subject: "Hi", Text: "body"}
-	cases := map[string]func(*workflow.Message){
-		"subject CRLF":     func(m *workflow.Message) { m.Subject = "Hi\r\nBcc: everyone@example.com" },
-		"subject LF":       func(m *workflow.Message) { m.Subject = "Hi\nX-Spam: no" },
-		"to LF":            func(m *workflow.Message) { m.To = []string{"a@example.com\nBcc: b@example.com"} },
-		"from CR":          func(m *workflow.Message) { m.From = "crm@example.com\rBcc: b@example.com" },
-		"reply-to CRLF":    func(m *workflow.Message) { m.ReplyTo = "r@example.com\r\nX: y" },
-		"id CRLF":          func(m *workflow.Message) { m.ID = "x\r\nBcc: b@example.com" },
-		"header value":     func(m *workflow.Message) { m.Headers = map[string]string{"X-Campaign": "1\r\nBcc: b@example.com"} },
-		"header name":      func(m *workflow.Message) { m.Headers = map[string]string{"X-A\r\nBcc": "b@example.com"} },
-		"reserved header":  func(m *workflow.Message) { m.Headers = map[string]string{"bcc": "b@example.com"} },
-		"no recipient":     func(m *workflow.Message) { m.To = nil },
-		"no body":          func(m *workflow.Message) { m.Text = "" },
-		"no from anywhere": func(m *workflow.Message) { m.From = "" },
+	good := send.Message{ID: "x", From: "crm@example.com", To: []string{"a@example.com"}, Subject: "Hi", Text: "body"}
+	cases := map[string]func(*send.Message){
+		"subject CRLF":     func(m *send.Message) { m.Subject = "Hi\r\nBcc: everyone@example.com" },
+		"subject LF":       func(m *send.Message) { m.Subject = "Hi\nX-Spam: no" },
+		"to LF":            func(m *send.Message) { m.To = []string{"a@example.com\nBcc: b@example.com"} },
+		"from CR":          func(m *send.Message) { m.From = "crm@example.com\rBcc: b@example.com" },
+		"reply-to CRLF":    func(m *send.Message) { m.ReplyTo = "r@example.com\r\nX: y" },
+		"id CRLF":          func(m *send.Message) { m.ID = "x\r\nBcc: b@example.com" },
+		"header value":     func(m *send.Message) { m.Headers = map[string]string{"X-Campaign": "1\r\nBcc: b@example.com"} },
+		"header name":      func(m *send.Message) { m.Headers = map[string]string{"X-A\r\nBcc": "b@example.com"} },
+		"reserved header":  func(m *send.Message) { m.Headers = map[string]string{"bcc": "b@example.com"} },
+		"no recipient":     func(m *send.Message) { m.To = nil },
+		"no body":          func(m *send.Message) { m.Text = "" },
+		"no from anywhere": func(m *send.Message) { m.From = "" },
 	}
 	for name, edit := range cases {
 		msg := good
@@ -164,7 +166,7 @@ func TestAuthOverSTARTTLS(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.Options{STARTTLS: true, Username: "crm", Password: "s3cret"})
 	cfg := smtp.Config{Host: srv.Host, Port: srv.Port, From: "crm@example.com", Username: "crm", Password: "s3cret",
 		TLSConfig: &tls.Config{RootCAs: srv.RootCAs}} // TLS: the default, mandatory STARTTLS
-	msg := workflow.Message{ID: "a:1", To: []string{"a@example.com"}, Subject: "s", Text: "t"}
+	msg := send.Message{ID: "a:1", To: []string{"a@example.com"}, Subject: "s", Text: "t"}
 	m, err := smtp.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +206,7 @@ func TestTLSPolicies(t *testing.T) {
 	noTLS := mailtest.Start(t, mailtest.Options{})
 	startTLS := mailtest.Start(t, mailtest.Options{STARTTLS: true})
 	implicit := mailtest.Start(t, mailtest.Options{ImplicitTLS: true})
-	msg := workflow.Message{ID: "a:1", From: "crm@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"}
+	msg := send.Message{ID: "a:1", From: "crm@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"}
 	cases := []struct {
 		name    string
 		srv     *mailtest.Server
@@ -249,7 +251,7 @@ func TestNoPlainPasswordInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = m.Send(t.Context(), workflow.Message{ID: "a", From: "crm@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"})
+	err = m.Send(t.Context(), send.Message{ID: "a", From: "crm@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"})
 	if err == nil || len(srv.Messages()) != 0 {
 		t.Errorf("got %v and %d messages, want a refusal to log in without TLS", err, len(srv.Messages()))
 	}
@@ -286,7 +288,7 @@ func TestReplies(t *testing.T) {
 		"fine@example.com":       "ok",
 	}
 	for to, want := range cases {
-		err := m.Send(t.Context(), workflow.Message{ID: "a", To: []string{to}, Subject: "s", Text: "t"})
+		err := m.Send(t.Context(), send.Message{ID: "a", To: []string{to}, Subject: "s", Text: "t"})
 		got := "ok"
 		if err != nil {
 			got = "retry"
@@ -310,7 +312,7 @@ func TestReplies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = down.Send(t.Context(), workflow.Message{ID: "a", To: []string{"a@example.com"}, Subject: "s", Text: "t"})
+	err = down.Send(t.Context(), send.Message{ID: "a", To: []string{"a@example.com"}, Subject: "s", Text: "t"})
 	if err == nil || isPermanent(err) {
 		t.Errorf("server down: got %v, want a retryable error", err)
 	}
@@ -344,7 +346,7 @@ func TestContextDeadline(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	err = m.Send(ctx, workflow.Message{ID: "a", To: []string{"a@example.com"}, Subject: "s", Text: "t"})
+	err = m.Send(ctx, send.Message{ID: "a", To: []string{"a@example.com"}, Subject: "s", Text: "t"})
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() || isPermanent(err) {
 		t.Errorf("silent server: got %v, want a retryable timeout", err)
@@ -369,7 +371,7 @@ func TestMessageIDDomain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := m.Send(t.Context(), workflow.Message{ID: "a:1", From: "b@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"}); err != nil {
+		if err := m.Send(t.Context(), send.Message{ID: "a:1", From: "b@example.com", To: []string{"a@example.com"}, Subject: "s", Text: "t"}); err != nil {
 			t.Fatal(err)
 		}
 		msgs := srv.Accepted()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/send"
 	"github.com/crmkit/crm/workflow/webhook"
 )
 
@@ -32,7 +33,7 @@ func Example() {
 		Timeout:         5 * time.Second,
 		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 	})
-	err := sender.Send(context.Background(), workflow.WebhookRequest{
+	err := sender.Send(context.Background(), send.WebhookRequest{
 		ID: "msg_1", URL: receiver.URL + "/hooks/crm", Secret: secret,
 		Body: []byte(`{"type":"contact.created","name":"Ada"}`),
 	})

@@ -1,5 +1,7 @@
-// Package webhook delivers the workflow engine's webhook calls over HTTP:
-// a Sender implements workflow.WebhookSender.
+// Package webhook delivers webhook calls over HTTP, those of the workflow
+// engine's call_webhook actions and of any other module: a Sender
+// implements send.WebhookSender (package workflow/send), so that a module
+// uses it without importing the engine.
 //
 // Each call is a POST of the JSON body, signed in the Standard Webhooks
 // format (https://www.standardwebhooks.com/): the webhook-id header is the
@@ -11,7 +13,7 @@
 // A response in 2xx is success. 408, 425, 429 and 5xx responses, timeouts
 // and network errors are returned as they are, and the engine retries them
 // by its policy; other 4xx responses, redirects (never followed) and
-// refused addresses are workflow.Permanent, and the job fails at once.
+// refused addresses are send.Permanent, and the job fails at once.
 //
 // A webhook URL is written by whoever writes rules, so the Sender guards
 // the network it can reach: at dial time, for the address the host name
@@ -39,7 +41,7 @@ import (
 	"unicode"
 
 	"github.com/crmkit/crm/storage"
-	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // Config configures a Sender. The zero value works; each field's doc
@@ -69,14 +71,14 @@ type Config struct {
 // DefaultUserAgent is the User-Agent header of a Sender that sets none.
 const DefaultUserAgent = "crm-webhooks/1 (+https://github.com/crmkit/crm)"
 
-// Sender posts webhooks; it implements workflow.WebhookSender and is safe
+// Sender posts webhooks; it implements send.WebhookSender and is safe
 // for concurrent use.
 type Sender struct {
 	cfg    Config
 	client *http.Client
 }
 
-var _ workflow.WebhookSender = (*Sender)(nil)
+var _ send.WebhookSender = (*Sender)(nil)
 
 // New returns a Sender configured by cfg, with its own connection pool.
 func New(cfg Config) *Sender {
@@ -149,19 +151,19 @@ func (e *StatusError) Retryable() bool {
 // req.Headers and then the Sender's own (Content-Type, User-Agent and the
 // webhook-* headers), which replace any of req.Headers of that name. It
 // returns nil for a 2xx response; a *StatusError for another, permanent
-// (workflow.Permanent) unless Retryable; a permanent ErrBlocked for a
+// (send.Permanent) unless Retryable; a permanent ErrBlocked for a
 // refused address; a permanent ErrInvalid for a bad URL, secret or
 // header; and the transport's error, to be retried, for timeouts and
 // network faults.
-func (s *Sender) Send(ctx context.Context, req workflow.WebhookRequest) error {
+func (s *Sender) Send(ctx context.Context, req send.WebhookRequest) error {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil || (hr.URL.Scheme != "http" && hr.URL.Scheme != "https") || hr.URL.Host == "" {
-		return workflow.Permanent(storage.Invalid("url", "%q is not an http or https URL", req.URL))
+		return send.Permanent(storage.Invalid("url", "%q is not an http or https URL", req.URL))
 	}
 	shown := (&url.URL{Scheme: hr.URL.Scheme, Host: hr.URL.Host, Path: hr.URL.Path}).String()
 	for k, v := range req.Headers {
 		if !validName(k) || strings.ContainsAny(v, "\r\n\x00") {
-			return workflow.Permanent(storage.Invalid("headers."+k, "is not a valid header name and value"))
+			return send.Permanent(storage.Invalid("headers."+k, "is not a valid header name and value"))
 		}
 		hr.Header.Set(k, v)
 	}
@@ -173,7 +175,7 @@ func (s *Sender) Send(ctx context.Context, req workflow.WebhookRequest) error {
 	if req.Secret != "" {
 		sig, err := Sign(req.Secret, req.ID, ts, req.Body)
 		if err != nil {
-			return workflow.Permanent(err)
+			return send.Permanent(err)
 		}
 		hr.Header.Set(HeaderSignature, sig)
 	}
@@ -185,7 +187,7 @@ func (s *Sender) Send(ctx context.Context, req workflow.WebhookRequest) error {
 		}
 		err = fmt.Errorf("webhook: POST %s: %w", shown, err)
 		if errors.Is(err, ErrBlocked) {
-			return workflow.Permanent(err)
+			return send.Permanent(err)
 		}
 		return err
 	}
@@ -198,7 +200,7 @@ func (s *Sender) Send(ctx context.Context, req workflow.WebhookRequest) error {
 	if se.Retryable() {
 		return se
 	}
-	return workflow.Permanent(se)
+	return send.Permanent(se)
 }
 
 // readBounded reads and drops up to max bytes of r, so that a short body

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/storage"
-	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/send"
 	"github.com/crmkit/crm/workflow/webhook"
 )
 
@@ -101,8 +101,10 @@ func newSecret(t *testing.T) string {
 	return webhook.SecretPrefix + base64.StdEncoding.EncodeToString(key)
 }
 
+// isPermanent reports whether err carries the send.Permanent marker itself
+// (send.IsPermanent would also take a plain ErrInvalid).
 func isPermanent(err error) bool {
-	var p *workflow.PermanentError
+	var p *send.PermanentError
 	return errors.As(err, &p)
 }
 
@@ -112,7 +114,7 @@ func TestSendSigned(t *testing.T) {
 	secret := newSecret(t)
 	s := webhook.New(webhook.Config{AllowedNetworks: loopback})
 	body := []byte(`{"rule":"Welcome","record":{"first_name":"Ada"}}`)
-	err := s.Send(t.Context(), workflow.WebhookRequest{ID: "run-1:0", URL: rcv.URL + "/hook?token=abc", Body: body, Secret: secret,
+	err := s.Send(t.Context(), send.WebhookRequest{ID: "run-1:0", URL: rcv.URL + "/hook?token=abc", Body: body, Secret: secret,
 		Headers: map[string]string{"X-Tenant": "acme", "Content-Type": "text/plain"}})
 	if err != nil {
 		t.Fatalf("send: %v", err)
@@ -142,7 +144,7 @@ func TestSendSigned(t *testing.T) {
 	}
 
 	// Without a secret the call goes out unsigned, with its id and time.
-	must(t, s.Send(t.Context(), workflow.WebhookRequest{ID: "run-2:0", URL: rcv.URL, Body: []byte(`{}`)}))
+	must(t, s.Send(t.Context(), send.WebhookRequest{ID: "run-2:0", URL: rcv.URL, Body: []byte(`{}`)}))
 	h = rcv.calls()[1].header
 	if h.Get("webhook-signature") != "" || h.Get("webhook-id") != "run-2:0" || h.Get("webhook-timestamp") == "" {
 		t.Errorf("unsigned call's headers = %v", h)
@@ -176,7 +178,7 @@ func TestGuardRefusesByDefault(t *testing.T) {
 		}()
 	}
 	for _, u := range urls {
-		err := s.Send(t.Context(), workflow.WebhookRequest{ID: "x", URL: u, Body: []byte(`{}`)})
+		err := s.Send(t.Context(), send.WebhookRequest{ID: "x", URL: u, Body: []byte(`{}`)})
 		if !errors.Is(err, webhook.ErrBlocked) || !isPermanent(err) {
 			t.Errorf("%s: got %v, want a permanent ErrBlocked", u, err)
 		}
@@ -196,14 +198,14 @@ func TestGuardAllowsConfigured(t *testing.T) {
 	for _, cfg := range []webhook.Config{{AllowedNetworks: loopback}, {AllowPrivate: true}} {
 		s := webhook.New(cfg)
 		for _, u := range urls {
-			if err := s.Send(t.Context(), workflow.WebhookRequest{ID: "x", URL: u, Body: []byte(`{}`)}); err != nil {
+			if err := s.Send(t.Context(), send.WebhookRequest{ID: "x", URL: u, Body: []byte(`{}`)}); err != nil {
 				t.Errorf("%s with %+v: %v", u, cfg, err)
 			}
 		}
 	}
 	// A network that does not hold the address lets nothing through.
 	s := webhook.New(webhook.Config{AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}})
-	err := s.Send(t.Context(), workflow.WebhookRequest{ID: "x", URL: urls[1], Body: []byte(`{}`)})
+	err := s.Send(t.Context(), send.WebhookRequest{ID: "x", URL: urls[1], Body: []byte(`{}`)})
 	if !errors.Is(err, webhook.ErrBlocked) {
 		t.Errorf("another allowed network let 127.0.0.1 through: %v", err)
 	}
@@ -215,7 +217,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
 		redirect := httptest.NewServer(http.RedirectHandler(target.URL+"/elsewhere", code))
 		s := webhook.New(webhook.Config{AllowedNetworks: loopback})
-		err := s.Send(t.Context(), workflow.WebhookRequest{ID: "x", URL: redirect.URL, Body: []byte(`{}`)})
+		err := s.Send(t.Context(), send.WebhookRequest{ID: "x", URL: redirect.URL, Body: []byte(`{}`)})
 		redirect.Close()
 		var se *webhook.StatusError
 		if !errors.As(err, &se) || se.StatusCode != code || !isPermanent(err) {
@@ -239,7 +241,7 @@ func TestTimeout(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	s := webhook.New(webhook.Config{AllowedNetworks: loopback, Timeout: 50 * time.Millisecond})
-	err := s.Send(t.Context(), workflow.WebhookRequest{ID: "x", URL: srv.URL, Body: []byte(`{}`)})
+	err := s.Send(t.Context(), send.WebhookRequest{ID: "x", URL: srv.URL, Body: []byte(`{}`)})
 	var se *webhook.StatusError
 	if err == nil || isPermanent(err) || errors.As(err, &se) {
 		t.Fatalf("a receiver that never answers: got %v, want a retryable timeout", err)
@@ -271,7 +273,7 @@ func TestStatusMapping(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for _, code := range tc.codes {
-			err := s.Send(t.Context(), workflow.WebhookRequest{ID: "x", URL: fmt.Sprintf("%s/h?code=%d", srv.URL, code), Body: []byte(`{}`)})
+			err := s.Send(t.Context(), send.WebhookRequest{ID: "x", URL: fmt.Sprintf("%s/h?code=%d", srv.URL, code), Body: []byte(`{}`)})
 			got := "ok"
 			if err != nil {
 				got = "retry"
@@ -299,7 +301,7 @@ func TestBadInputSendsNothing(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t, "tcp4", http.StatusOK)
 	s := webhook.New(webhook.Config{AllowedNetworks: loopback})
-	cases := map[string]workflow.WebhookRequest{
+	cases := map[string]send.WebhookRequest{
 		"ftp url":        {URL: "ftp://127.0.0.1/x"},
 		"no host":        {URL: "http:///x"},
 		"raw secret":     {URL: rcv.URL, Secret: "not base64!"},

@@ -1,7 +1,20 @@
-package workflow
+// Package send holds what sends mail and calls webhooks for the CRM's
+// modules: the Mailer and WebhookSender interfaces with their Message and
+// WebhookRequest, CheckMessage, which refuses header injection before a
+// message goes out, and Permanent, which marks a failure that no retry can
+// mend.
+//
+// It sits below the workflow engine, so that a module that sends (the
+// engine's send_email and call_webhook actions, and modules such as
+// marketing or customer service) and a sender (package workflow/smtp over
+// SMTP, package workflow/webhook over HTTP, or a host's own) meet here
+// without importing each other or the engine. It imports only the standard
+// library and package storage.
+package send
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -9,11 +22,11 @@ import (
 	"github.com/crmkit/crm/storage"
 )
 
-// Mailer sends email for SendEmail actions. Package workflow/smtp has an
-// SMTP implementation.
+// Mailer sends email, such as that of the workflow engine's send_email
+// actions. Package workflow/smtp has an SMTP implementation.
 type Mailer interface {
-	// Send delivers m. An error is retried by the job policy unless it is
-	// permanent (see Permanent).
+	// Send delivers m. An error is retried by the caller's policy unless
+	// it is permanent (see Permanent).
 	Send(ctx context.Context, m Message) error
 }
 
@@ -23,11 +36,16 @@ type Message struct {
 	// ID is the message's stable identity, the same on every attempt of a
 	// step: a Mailer puts it in the Message-ID header, so that a receiver
 	// can drop a repeat.
-	ID      string
-	From    string
-	To      []string
-	Cc      []string
+	ID string
+	// From is the sender's address; empty leaves it to the Mailer.
+	From string
+	// To are the recipients' addresses; at least one is required.
+	To []string
+	// Cc are further recipients' addresses.
+	Cc []string
+	// ReplyTo, when set, is the address replies go to.
 	ReplyTo string
+	// Subject is the subject line.
 	Subject string
 	// Text and HTML are the bodies; at least one is set.
 	Text, HTML string
@@ -81,9 +99,10 @@ func CheckMessage(m Message) error {
 	return v.Err()
 }
 
-// WebhookSender delivers CallWebhook actions. Package workflow/webhook has
-// an HTTP implementation that signs the body in the Standard Webhooks
-// format and refuses private addresses.
+// WebhookSender delivers webhook calls, such as those of the workflow
+// engine's call_webhook actions. Package workflow/webhook has an HTTP
+// implementation that signs the body in the Standard Webhooks format and
+// refuses private addresses.
 type WebhookSender interface {
 	// Send posts req. A response outside 2xx is an error; 4xx other than
 	// 408 and 429 should be permanent (see Permanent), the rest is retried.
@@ -105,4 +124,32 @@ type WebhookRequest struct {
 	Secret string
 	// Headers are further headers.
 	Headers map[string]string
+}
+
+// PermanentError is an error that no retry can mend: a job that returns
+// it fails at once. Validation errors (ErrInvalid), ErrForbidden,
+// ErrNotFound and ErrConflict are permanent too (see IsPermanent).
+type PermanentError struct{ Err error }
+
+// Error returns the wrapped error's text.
+func (p *PermanentError) Error() string { return p.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (p *PermanentError) Unwrap() error { return p.Err }
+
+// Permanent marks err as permanent (see PermanentError); nil stays nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether no retry can mend err: it is, or wraps, a
+// PermanentError, or it is ErrInvalid, ErrForbidden, ErrNotFound or
+// ErrConflict of package storage.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p) || errors.Is(err, storage.ErrInvalid) || errors.Is(err, storage.ErrForbidden) ||
+		errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict)
 }
