@@ -84,15 +84,23 @@ func (c *CRM) As(ctx context.Context, memberID string) (context.Context, error) 
 // the system in the change log; see storage.AsSystem.
 func AsSystem(ctx context.Context) context.Context { return storage.AsSystem(ctx) }
 
-// Store is what New needs: the stores of every module, the change log and
-// transactions. *bunstore.Store, returned by sqlite.Open and postgres.Open,
-// implements it.
+// Store is what New needs: what every module needs of a store, and the
+// registration of modules. *bunstore.Store, returned by sqlite.Open and
+// postgres.Open, implements it.
 type Store interface {
+	storage.Registrar
 	contacts.Store
 	access.Store
 	sales.Store
 	workflow.Store
-	storage.EventLog
+}
+
+// Modules returns the built-in modules that New registers with the store,
+// in order: contacts, sales and workflow (the store registers the access
+// module itself). A program that sets up a database ahead of New, such as
+// postgres.SetupRowLevelSecurity, registers these and Config.Modules.
+func Modules() []storage.Module {
+	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module()}
 }
 
 // Config configures New. The zero value works; each field's doc gives its
@@ -107,6 +115,12 @@ type Config struct {
 	TombstoneKey []byte
 	// Logger receives the library's diagnostics. Default: slog.Default().
 	Logger *slog.Logger
+	// Modules are the host's own modules: record types described as
+	// storage.Module (custom objects), registered after the built-in ones
+	// and served like them (the generic path: change events, search,
+	// access scopes, custom fields, expression filters, workflow triggers,
+	// timelines, personal data). See ObjectsOf. Default: none.
+	Modules []storage.Module
 	// Workflow configures the workflow engine (mail and webhook senders,
 	// retry policy, depth limit, workers). Its zero value works, with no
 	// Mailer and no webhook sender: send_email and call_webhook actions
@@ -157,11 +171,22 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if err := store.Register(ctx, append(Modules(), cfg.Modules...)...); err != nil {
+		return nil, err
+	}
 	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey,
 		Movers: sales.Movers(store)})
 	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
 	if cfg.Workflow.Logger == nil {
 		cfg.Workflow.Logger = cfg.Logger
+	}
+	if cfg.Workflow.Schema == nil {
+		cfg.Workflow.Schema = people.Schema
+	}
+	for _, svc := range []any{people, sls} {
+		if w, ok := svc.(storage.RecordWriters); ok {
+			cfg.Workflow.Writers = append(cfg.Workflow.Writers, w.RecordWriters()...)
+		}
 	}
 	c := &CRM{
 		store:      store,
@@ -173,7 +198,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Consents:   people.Consents,
 		Access:     access.NewService(store),
 		Sales:      sls,
-		Workflow:   workflow.New(store, people, sls, cfg.Workflow),
+		Workflow:   workflow.New(store, cfg.Workflow),
 		people:     people,
 	}
 	if err := c.Workflow.Register(ActionApplyRetention, c.retentionAction()); err != nil {
@@ -234,10 +259,10 @@ func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalDa
 		pd.Related[sales.ObjectLead] = leads
 	}
 	var err1, err2, err3, err4 error
-	pd.Related[sales.ObjectOpportunity], err1 = collect(ctx, c.store.Opportunities(), q)
-	pd.Related[sales.ObjectQuote], err2 = collect(ctx, c.store.Quotes(), q)
-	pd.Related[sales.ObjectInvoice], err3 = collect(ctx, c.store.Invoices(), q)
-	pd.Related[sales.ObjectOrder], err4 = collect(ctx, c.store.Orders(), q)
+	pd.Related[sales.ObjectOpportunity], err1 = collect(ctx, storage.TableOf[*sales.Opportunity](c.store), q)
+	pd.Related[sales.ObjectQuote], err2 = collect(ctx, storage.TableOf[*sales.Quote](c.store), q)
+	pd.Related[sales.ObjectInvoice], err3 = collect(ctx, storage.TableOf[*sales.Invoice](c.store), q)
+	pd.Related[sales.ObjectOrder], err4 = collect(ctx, storage.TableOf[*sales.Order](c.store), q)
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
@@ -257,7 +282,7 @@ func collect[T storage.Record](ctx context.Context, tbl storage.Table[T], q stor
 // workspace on SQLite).
 func (c *CRM) personLeads(ctx context.Context, ct *contacts.Contact) ([]*sales.Lead, error) {
 	all := storage.PageQuery{Limit: storage.MaxLimit}
-	out, err := collect(ctx, c.store.Leads(), storage.ListQuery{Filter: storage.LinkedTo{Type: contacts.ObjectContact, ID: ct.ID}, PageQuery: all})
+	out, err := collect(ctx, storage.TableOf[*sales.Lead](c.store), storage.ListQuery{Filter: storage.LinkedTo{Type: contacts.ObjectContact, ID: ct.ID}, PageQuery: all})
 	if err != nil {
 		return nil, err
 	}
@@ -272,7 +297,7 @@ func (c *CRM) personLeads(ctx context.Context, ct *contacts.Contact) ([]*sales.L
 		return out, nil
 	}
 	// Sorted by email, so that the email index gives the order.
-	byEmail, err := collect(ctx, c.store.Leads(), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: emails},
+	byEmail, err := collect(ctx, storage.TableOf[*sales.Lead](c.store), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: emails},
 		Sort: []storage.Sort{{Field: "email"}}, PageQuery: all})
 	if err != nil {
 		return nil, err

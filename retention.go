@@ -177,8 +177,8 @@ func (c *CRM) inactiveLeads(ctx context.Context, cutoff time.Time, anonymise boo
 	q := storage.ListQuery{Filter: filter, Sort: []storage.Sort{{Field: "updated_at"}}, PageQuery: storage.PageQuery{Limit: 200}}
 	out := []string{}
 	errFull := errors.New("full")
-	err := storage.Each(ctx, c.store.Leads(), q, func(l *sales.Lead) error {
-		recent, err := c.store.Activities().Count(ctx, storage.And{storage.LinkedTo{Type: sales.ObjectLead, ID: l.ID},
+	err := storage.Each(ctx, storage.TableOf[*sales.Lead](c.store), q, func(l *sales.Lead) error {
+		recent, err := storage.TableOf[*contacts.Activity](c.store).Count(ctx, storage.And{storage.LinkedTo{Type: sales.ObjectLead, ID: l.ID},
 			storage.Cmp{Field: "occurred_at", Op: storage.OpGe, Value: cutoff}})
 		if err != nil {
 			return err
@@ -203,14 +203,14 @@ func (c *CRM) inactiveLeads(ctx context.Context, cutoff time.Time, anonymise boo
 func (c *CRM) forgetLead(ctx context.Context, id string, anonymise bool) error {
 	return c.store.RunInTx(ctx, func(ctx context.Context) error {
 		if anonymise {
-			_, err := storage.Modify(ctx, c.store, c.store.Leads(), id, 0, func(ctx context.Context, l *sales.Lead) error {
+			_, err := storage.Modify(ctx, c.store, storage.TableOf[*sales.Lead](c.store), id, 0, func(ctx context.Context, l *sales.Lead) error {
 				l.Anonymise()
 				return nil
 			}, storage.WithEventType("lead.anonymised"))
 			if err != nil {
 				return err
 			}
-		} else if err := storage.Remove(ctx, c.store, c.store.Leads(), id, 0, nil, storage.WithEventType("lead.erased")); err != nil {
+		} else if err := storage.Remove(ctx, c.store, storage.TableOf[*sales.Lead](c.store), id, 0, nil, storage.WithEventType("lead.erased")); err != nil {
 			return err
 		}
 		return c.store.ScrubEvents(ctx, id)

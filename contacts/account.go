@@ -108,7 +108,7 @@ func (as *Accounts) Create(ctx context.Context, in NewAccount) (*Account, error)
 		if err := ck.Err(); err != nil {
 			return err
 		}
-		return as.s.store.Accounts().Insert(ctx, a)
+		return as.s.t.accounts.Insert(ctx, a)
 	})
 	if err != nil {
 		return nil, err
@@ -165,10 +165,10 @@ func (as *Accounts) checkParent(ctx context.Context, ck *checker, a *Account) {
 			ck.Add("parent_id", "would nest accounts more than %d deep", MaxAccountDepth)
 			return
 		}
-		p, err := as.s.store.Accounts().Get(ctx, id)
+		p, err := as.s.t.accounts.Get(ctx, id)
 		if err != nil {
 			if depth == 0 {
-				checkExists(ctx, ck, "parent_id", as.s.store.Accounts(), id)
+				checkExists(ctx, ck, "parent_id", as.s.t.accounts, id)
 			} else {
 				ck.Add("parent_id", "cannot be checked: %v", err)
 			}
@@ -180,12 +180,12 @@ func (as *Accounts) checkParent(ctx context.Context, ck *checker, a *Account) {
 
 // Get returns the account with id, or ErrNotFound.
 func (as *Accounts) Get(ctx context.Context, id string) (*Account, error) {
-	return as.s.store.Accounts().Get(ctx, id)
+	return as.s.t.accounts.Get(ctx, id)
 }
 
 // Update applies in to the account with id and returns the new state.
 func (as *Accounts) Update(ctx context.Context, id string, in UpdateAccount) (*Account, error) {
-	return storage.Modify(ctx, as.s.store, as.s.store.Accounts(), id, in.Version, func(ctx context.Context, a *Account) error {
+	return storage.Modify(ctx, as.s.store, as.s.t.accounts, id, in.Version, func(ctx context.Context, a *Account) error {
 		prev := *a
 		set(&a.Name, in.Name)
 		set(&a.Domain, in.Domain)
@@ -209,15 +209,15 @@ func (as *Accounts) Update(ctx context.Context, id string, in UpdateAccount) (*A
 // Delete removes the account with id. An account that still has contacts or
 // child accounts is ErrConflict: move or delete those first.
 func (as *Accounts) Delete(ctx context.Context, id string) error {
-	return storage.Remove(ctx, as.s.store, as.s.store.Accounts(), id, 0, func(ctx context.Context, a *Account) error {
-		n, err := as.s.store.Contacts().Count(ctx, storage.Eq("account_id", id))
+	return storage.Remove(ctx, as.s.store, as.s.t.accounts, id, 0, func(ctx context.Context, a *Account) error {
+		n, err := as.s.t.contacts.Count(ctx, storage.Eq("account_id", id))
 		if err != nil {
 			return err
 		}
 		if n > 0 {
 			return fmt.Errorf("%w: account %s still has %d contacts", storage.ErrConflict, id, n)
 		}
-		n, err = as.s.store.Accounts().Count(ctx, storage.Eq("parent_id", id))
+		n, err = as.s.t.accounts.Count(ctx, storage.Eq("parent_id", id))
 		if err != nil {
 			return err
 		}
@@ -230,7 +230,7 @@ func (as *Accounts) Delete(ctx context.Context, id string) error {
 
 // List returns one page of accounts; see Contacts.List for filters and sorts.
 func (as *Accounts) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Account], error) {
-	return as.s.store.Accounts().List(ctx, q)
+	return as.s.t.accounts.List(ctx, q)
 }
 
 // Children returns the direct child accounts of id, by name; ErrNotFound
@@ -249,7 +249,7 @@ func (as *Accounts) Contacts(ctx context.Context, id string, q storage.PageQuery
 	if _, err := as.Get(ctx, id); err != nil {
 		return storage.Page[*Contact]{}, err
 	}
-	return as.s.store.Contacts().List(ctx, storage.ListQuery{Filter: storage.Eq("account_id", id),
+	return as.s.t.contacts.List(ctx, storage.ListQuery{Filter: storage.Eq("account_id", id),
 		Sort: []storage.Sort{{Field: "last_name"}, {Field: "first_name"}}, PageQuery: q})
 }
 
@@ -259,5 +259,5 @@ func (as *Accounts) Timeline(ctx context.Context, id string, q storage.PageQuery
 	if _, err := as.Get(ctx, id); err != nil {
 		return storage.Page[TimelineEntry]{}, err
 	}
-	return as.s.store.Timeline(ctx, storage.Ref{Type: ObjectAccount, ID: id}, q)
+	return as.s.timeline(ctx, storage.Ref{Type: ObjectAccount, ID: id}, q)
 }

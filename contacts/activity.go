@@ -132,7 +132,7 @@ func (as *Activities) Log(ctx context.Context, in NewActivity) (*Activity, error
 		if err := ck.Err(); err != nil {
 			return err
 		}
-		return as.s.store.Activities().Insert(ctx, a)
+		return as.s.t.activities.Insert(ctx, a)
 	})
 	if err != nil {
 		return nil, err
@@ -191,9 +191,9 @@ func (as *Activities) normalize(ctx context.Context, ck *checker, a, prev *Activ
 		if prev != nil && contains(prev.ContactIDs, id) {
 			continue
 		}
-		c, err := as.s.store.Contacts().Get(ctx, id)
+		c, err := as.s.t.contacts.Get(ctx, id)
 		if err != nil {
-			checkExists(ctx, ck, fmt.Sprintf("contact_ids[%d]", i), as.s.store.Contacts(), id)
+			checkExists(ctx, ck, fmt.Sprintf("contact_ids[%d]", i), as.s.t.contacts, id)
 			continue
 		}
 		if prev == nil && a.AccountID == "" && c.AccountID != "" {
@@ -201,7 +201,7 @@ func (as *Activities) normalize(ctx context.Context, ck *checker, a, prev *Activ
 		}
 	}
 	if a.AccountID != "" && (prev == nil || prev.AccountID != a.AccountID) {
-		checkExists(ctx, ck, "account_id", as.s.store.Accounts(), a.AccountID)
+		checkExists(ctx, ck, "account_id", as.s.t.accounts, a.AccountID)
 	}
 }
 
@@ -226,12 +226,12 @@ func contains(list []string, s string) bool {
 
 // Get returns the activity with id, or ErrNotFound.
 func (as *Activities) Get(ctx context.Context, id string) (*Activity, error) {
-	return as.s.store.Activities().Get(ctx, id)
+	return as.s.t.activities.Get(ctx, id)
 }
 
 // Update applies in to the activity with id and returns the new state.
 func (as *Activities) Update(ctx context.Context, id string, in UpdateActivity) (*Activity, error) {
-	return storage.Modify(ctx, as.s.store, as.s.store.Activities(), id, in.Version, func(ctx context.Context, a *Activity) error {
+	return storage.Modify(ctx, as.s.store, as.s.t.activities, id, in.Version, func(ctx context.Context, a *Activity) error {
 		prev := *a
 		set(&a.Subject, in.Subject)
 		set(&a.Body, in.Body)
@@ -255,11 +255,11 @@ func (as *Activities) Update(ctx context.Context, id string, in UpdateActivity) 
 
 // Delete removes the activity with id.
 func (as *Activities) Delete(ctx context.Context, id string) error {
-	return storage.Remove(ctx, as.s.store, as.s.store.Activities(), id, 0, nil)
+	return storage.Remove(ctx, as.s.store, as.s.t.activities, id, 0, nil)
 }
 
 // List returns one page of activities; filter on kind, direction,
 // occurred_at, owner_id, account_id and the other columns.
 func (as *Activities) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Activity], error) {
-	return as.s.store.Activities().List(ctx, q)
+	return as.s.t.activities.List(ctx, q)
 }

@@ -90,12 +90,12 @@ func (cs *Consents) Set(ctx context.Context, contactID string, in ConsentChange)
 	}
 	var out *Consent
 	err := cs.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		if _, err := cs.s.store.Contacts().Get(ctx, contactID); errors.Is(err, storage.ErrNotFound) {
+		if _, err := cs.s.t.contacts.Get(ctx, contactID); errors.Is(err, storage.ErrNotFound) {
 			return storage.Invalid("contact_id", "does not exist in the workspace")
 		} else if err != nil {
 			return err
 		}
-		page, err := cs.s.store.Consents().List(ctx, storage.ListQuery{Filter: storage.And{storage.Eq("contact_id", contactID),
+		page, err := cs.s.t.consents.List(ctx, storage.ListQuery{Filter: storage.And{storage.Eq("contact_id", contactID),
 			storage.Eq("purpose", in.Purpose)}, PageQuery: storage.PageQuery{Limit: 1}})
 		if err != nil {
 			return err
@@ -103,11 +103,11 @@ func (cs *Consents) Set(ctx context.Context, contactID string, in ConsentChange)
 		n := &Consent{ContactID: contactID, Purpose: in.Purpose, LawfulBasis: in.LawfulBasis, Granted: in.Granted, Source: in.Source, At: in.At}
 		out = n
 		if len(page.Items) == 0 {
-			return cs.s.store.Consents().Insert(ctx, n, storage.WithEventType(event))
+			return cs.s.t.consents.Insert(ctx, n, storage.WithEventType(event))
 		}
 		prev := page.Items[0]
 		n.Meta = prev.Meta
-		return cs.s.store.Consents().Update(ctx, prev, n, storage.WithEventType(event))
+		return cs.s.t.consents.Update(ctx, prev, n, storage.WithEventType(event))
 	})
 	if err != nil {
 		return nil, err
@@ -117,7 +117,7 @@ func (cs *Consents) Set(ctx context.Context, contactID string, in ConsentChange)
 
 // List returns every consent of a contact.
 func (cs *Consents) List(ctx context.Context, contactID string) ([]*Consent, error) {
-	page, err := cs.s.store.Consents().List(ctx, storage.ListQuery{Filter: storage.Eq("contact_id", contactID),
+	page, err := cs.s.t.consents.List(ctx, storage.ListQuery{Filter: storage.Eq("contact_id", contactID),
 		Sort: []storage.Sort{{Field: "purpose"}}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
 	return page.Items, err
 }
@@ -125,7 +125,7 @@ func (cs *Consents) List(ctx context.Context, contactID string) ([]*Consent, err
 // Granted reports whether the contact has granted purpose (and not
 // withdrawn it since).
 func (cs *Consents) Granted(ctx context.Context, contactID, purpose string) (bool, error) {
-	n, err := cs.s.store.Consents().Count(ctx, storage.And{storage.Eq("contact_id", contactID),
+	n, err := cs.s.t.consents.Count(ctx, storage.And{storage.Eq("contact_id", contactID),
 		storage.Eq("purpose", purpose), storage.Eq("granted", true)})
 	return n > 0, err
 }
@@ -178,7 +178,7 @@ func (s *Service) PersonalData(ctx context.Context, id string) (*PersonalData, e
 	_, took := participant(c)
 	q := storage.ListQuery{Filter: append(storage.Or{storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}}, took...),
 		PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-	err = storage.Each(ctx, s.store.Activities(), q, func(a *Activity) error {
+	err = storage.Each(ctx, s.t.activities, q, func(a *Activity) error {
 		pd.Activities = append(pd.Activities, a)
 		return nil
 	})

@@ -175,7 +175,7 @@ func (cs *Contacts) Create(ctx context.Context, in NewContact) (*Contact, error)
 		if err := ck.Err(); err != nil {
 			return err
 		}
-		return cs.s.store.Contacts().Insert(ctx, c)
+		return cs.s.t.contacts.Insert(ctx, c)
 	})
 	if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func (cs *Contacts) Create(ctx context.Context, in NewContact) (*Contact, error)
 func (cs *Contacts) normalize(ctx context.Context, ck *checker, c, prev *Contact) {
 	cs.normalizeFields(ck, c)
 	if c.AccountID != "" && (prev == nil || prev.AccountID != c.AccountID) && len(ck.Fields) == 0 {
-		checkExists(ctx, ck, "account_id", cs.s.store.Accounts(), c.AccountID)
+		checkExists(ctx, ck, "account_id", cs.s.t.accounts, c.AccountID)
 	}
 }
 
@@ -232,13 +232,13 @@ func checkExists[T storage.Record](ctx context.Context, ck *checker, field strin
 
 // Get returns the contact with id, or ErrNotFound.
 func (cs *Contacts) Get(ctx context.Context, id string) (*Contact, error) {
-	return cs.s.store.Contacts().Get(ctx, id)
+	return cs.s.t.contacts.Get(ctx, id)
 }
 
 // Update applies in to the contact with id and returns the new state. Errors
 // are those of Create, plus ErrNotFound and ErrStale.
 func (cs *Contacts) Update(ctx context.Context, id string, in UpdateContact) (*Contact, error) {
-	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, in.Version, func(ctx context.Context, c *Contact) error {
+	return storage.Modify(ctx, cs.s.store, cs.s.t.contacts, id, in.Version, func(ctx context.Context, c *Contact) error {
 		prev := *c
 		set(&c.Prefix, in.Prefix)
 		set(&c.FirstName, in.FirstName)
@@ -274,24 +274,24 @@ func set[T any](dst *T, src *T) {
 
 // Delete removes the contact with id. Its activities stay, without the link.
 func (cs *Contacts) Delete(ctx context.Context, id string) error {
-	return storage.Remove(ctx, cs.s.store, cs.s.store.Contacts(), id, 0, nil)
+	return storage.Remove(ctx, cs.s.store, cs.s.t.contacts, id, 0, nil)
 }
 
 // List returns one page of contacts. Filterable and sortable fields are the
 // contact's columns (first_name, last_name, email, lifecycle, owner_id,
 // account_id, created_at, …), "tags" (OpContains) and "custom.<name>".
 func (cs *Contacts) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Contact], error) {
-	return cs.s.store.Contacts().List(ctx, q)
+	return cs.s.t.contacts.List(ctx, q)
 }
 
 // Count returns how many contacts match f (nil counts all).
 func (cs *Contacts) Count(ctx context.Context, f storage.Filter) (int64, error) {
-	return cs.s.store.Contacts().Count(ctx, f)
+	return cs.s.t.contacts.Count(ctx, f)
 }
 
 // AddTags adds tags to the contact with id; tags it has already are skipped.
 func (cs *Contacts) AddTags(ctx context.Context, id string, tags ...string) (*Contact, error) {
-	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, 0, func(ctx context.Context, c *Contact) error {
+	return storage.Modify(ctx, cs.s.store, cs.s.t.contacts, id, 0, func(ctx context.Context, c *Contact) error {
 		var ck checker
 		c.Tags = ck.tags("tags", append(append([]string(nil), c.Tags...), tags...))
 		return ck.Err()
@@ -300,7 +300,7 @@ func (cs *Contacts) AddTags(ctx context.Context, id string, tags ...string) (*Co
 
 // RemoveTags removes tags from the contact with id.
 func (cs *Contacts) RemoveTags(ctx context.Context, id string, tags ...string) (*Contact, error) {
-	return storage.Modify(ctx, cs.s.store, cs.s.store.Contacts(), id, 0, func(ctx context.Context, c *Contact) error {
+	return storage.Modify(ctx, cs.s.store, cs.s.t.contacts, id, 0, func(ctx context.Context, c *Contact) error {
 		c.Tags = removeTags(c.Tags, tags)
 		return nil
 	})
@@ -328,5 +328,5 @@ func (cs *Contacts) Timeline(ctx context.Context, id string, q storage.PageQuery
 	if _, err := cs.Get(ctx, id); err != nil {
 		return storage.Page[TimelineEntry]{}, err
 	}
-	return cs.s.store.Timeline(ctx, storage.Ref{Type: ObjectContact, ID: id}, q)
+	return cs.s.timeline(ctx, storage.Ref{Type: ObjectContact, ID: id}, q)
 }

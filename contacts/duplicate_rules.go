@@ -105,7 +105,7 @@ func (cs *Contacts) DuplicateRules(ctx context.Context) (*DuplicateRules, error)
 // duplicateRules reads the workspace's rules as the system: they govern
 // every member's duplicate checks, whether or not it may read them.
 func (s *Service) duplicateRules(ctx context.Context) (*DuplicateRules, error) {
-	page, err := s.store.DuplicateRules().List(storage.AsSystem(ctx), storage.ListQuery{PageQuery: storage.PageQuery{Limit: 1}})
+	page, err := s.t.dupRules.List(storage.AsSystem(ctx), storage.ListQuery{PageQuery: storage.PageQuery{Limit: 1}})
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (s *Service) duplicateRules(ctx context.Context) (*DuplicateRules, error) {
 // (ErrForbidden). Nothing is written on error.
 func (cs *Contacts) SetDuplicateRules(ctx context.Context, in UpdateDuplicateRules) (*DuplicateRules, error) {
 	s := cs.s
-	tbl := s.store.DuplicateRules()
+	tbl := s.t.dupRules
 	var out *DuplicateRules
 	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
 		rec, created, err := storage.FirstOrCreate(ctx, s.store, tbl, nil, func(ctx context.Context) (*DuplicateRules, error) {

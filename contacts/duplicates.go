@@ -111,7 +111,7 @@ func (s *Service) FindDuplicates(ctx context.Context, opts DuplicateOptions) ([]
 		}
 	}
 	q := storage.ListQuery{PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-	err = storage.Each(ctx, s.store.Contacts(), q, func(c *Contact) error {
+	err = storage.Each(ctx, s.t.contacts, q, func(c *Contact) error {
 		i := len(entries)
 		entries = append(entries, entry{id: c.ID, name: foldName(c.Name()), account: c.AccountID})
 		if rules.Email {
@@ -351,7 +351,7 @@ func (cs *Contacts) Duplicates(ctx context.Context, in NewContact) ([]Candidate,
 		for i, h := range hits {
 			ids[i] = h.Ref.ID
 		}
-		found, err := byID(ctx, s.store.Contacts(), ids)
+		found, err := byID(ctx, s.t.contacts, ids)
 		if err != nil {
 			return err
 		}
@@ -370,7 +370,7 @@ func (cs *Contacts) Duplicates(ctx context.Context, in NewContact) ([]Candidate,
 			}
 		}
 		if len(emails) > 0 {
-			page, err := s.store.Contacts().List(ctx, storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: emails},
+			page, err := s.t.contacts.List(ctx, storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: emails},
 				Sort: []storage.Sort{{Field: "email"}}, PageQuery: storage.PageQuery{Limit: 10}})
 			if err != nil {
 				return nil, err
@@ -401,7 +401,7 @@ func (cs *Contacts) Duplicates(ctx context.Context, in NewContact) ([]Candidate,
 	}
 	if v, ok := in.Custom[rules.KeyField]; rules.KeyField != "" && ok && !emptyValue(v) {
 		field := "custom." + rules.KeyField
-		page, err := s.store.Contacts().List(ctx, storage.ListQuery{Filter: storage.Eq(field, v), PageQuery: storage.PageQuery{Limit: 10}})
+		page, err := s.t.contacts.List(ctx, storage.ListQuery{Filter: storage.Eq(field, v), PageQuery: storage.PageQuery{Limit: 10}})
 		if err != nil {
 			return nil, err
 		}
@@ -412,7 +412,7 @@ func (cs *Contacts) Duplicates(ctx context.Context, in NewContact) ([]Candidate,
 	name := foldName((&Contact{FirstName: in.FirstName, MiddleName: in.MiddleName, LastName: in.LastName}).Name())
 	similar := func(rule string, f storage.Filter, sort ...storage.Sort) error {
 		q := storage.ListQuery{Filter: f, Sort: sort, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-		return storage.Each(ctx, s.store.Contacts(), q, func(c *Contact) error {
+		return storage.Each(ctx, s.t.contacts, q, func(c *Contact) error {
 			if score := JaroWinkler(name, foldName(c.Name())); score >= rules.Threshold {
 				add(c, score, rule)
 			}

@@ -70,7 +70,7 @@ func (s *Service) Anonymise(ctx context.Context, id string) (*Erasure, error) {
 func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasure, error) {
 	out := &Erasure{ContactID: id, Anonymised: anonymise}
 	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
-		c, err := s.store.Contacts().Get(ctx, id)
+		c, err := s.t.contacts.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -83,12 +83,12 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 		scrub := append([]string{c.ID}, merged...)
 		q := storage.ListQuery{Filter: storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
 		for {
-			page, err := s.store.Activities().List(ctx, q)
+			page, err := s.t.activities.List(ctx, q)
 			if err != nil {
 				return err
 			}
 			for _, a := range page.Items {
-				if err := s.store.Activities().Delete(ctx, a); err != nil {
+				if err := s.t.activities.Delete(ctx, a); err != nil {
 					return fmt.Errorf("activity %s: %w", a.ID, err)
 				}
 				scrub = append(scrub, a.ID)
@@ -109,7 +109,7 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 			return err
 		}
 		for _, cn := range consents {
-			if err := s.store.Consents().Delete(ctx, cn); err != nil {
+			if err := s.t.consents.Delete(ctx, cn); err != nil {
 				return err
 			}
 			scrub = append(scrub, cn.ID)
@@ -120,7 +120,7 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 			if err != nil {
 				return err
 			}
-			_, err = storage.Modify(ctx, s.store, s.store.Contacts(), id, 0, func(ctx context.Context, next *Contact) error {
+			_, err = storage.Modify(ctx, s.store, s.t.contacts, id, 0, func(ctx context.Context, next *Contact) error {
 				blank(contactFields, next, &next.Custom, fields)
 				next.Tags = append(slices.Clone(next.Tags), TagAnonymised)
 				next.Tags, _ = NormalizeTags(next.Tags)
@@ -129,7 +129,7 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 			if err != nil {
 				return err
 			}
-		} else if err := s.store.Contacts().Delete(ctx, c, storage.WithEventType("contact.erased")); err != nil {
+		} else if err := s.t.contacts.Delete(ctx, c, storage.WithEventType("contact.erased")); err != nil {
 			return err
 		}
 		if err := s.store.ScrubEvents(ctx, scrub...); err != nil {
@@ -158,7 +158,7 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 func (s *Service) leaveActivities(ctx context.Context, c *Contact) ([]string, error) {
 	addrs, took := participant(c)
 	var ids []string
-	err := storage.Each(ctx, s.store.Activities(), storage.ListQuery{Filter: took, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
+	err := storage.Each(ctx, s.t.activities, storage.ListQuery{Filter: took, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
 		func(a *Activity) error {
 			ids = append(ids, a.ID)
 			return nil
@@ -167,7 +167,7 @@ func (s *Service) leaveActivities(ctx context.Context, c *Contact) ([]string, er
 		return nil, err
 	}
 	for _, id := range ids {
-		_, err := storage.Modify(ctx, s.store, s.store.Activities(), id, 0, func(ctx context.Context, a *Activity) error {
+		_, err := storage.Modify(ctx, s.store, s.t.activities, id, 0, func(ctx context.Context, a *Activity) error {
 			a.Participants = slices.DeleteFunc(slices.Clone(a.Participants), func(p Participant) bool {
 				return p.ContactID == c.ID || p.Email != "" && slices.Contains(addrs, p.Email)
 			})
@@ -262,7 +262,7 @@ func (s *Service) ApplyRetention(ctx context.Context, policy RetentionPolicy) (*
 	}
 	q := storage.ListQuery{Filter: filter, Sort: []storage.Sort{{Field: "updated_at"}}, PageQuery: storage.PageQuery{Limit: 200}}
 	for len(rep.Contacts) < policy.Limit {
-		page, err := s.store.Contacts().List(ctx, q)
+		page, err := s.t.contacts.List(ctx, q)
 		if err != nil {
 			return nil, err
 		}
@@ -270,7 +270,7 @@ func (s *Service) ApplyRetention(ctx context.Context, policy RetentionPolicy) (*
 			if len(rep.Contacts) == policy.Limit {
 				break
 			}
-			recent, err := s.store.Activities().Count(ctx, storage.And{
+			recent, err := s.t.activities.Count(ctx, storage.And{
 				storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: c.ID},
 				storage.Cmp{Field: "occurred_at", Op: storage.OpGe, Value: rep.Cutoff}})
 			if err != nil {

@@ -15,7 +15,7 @@ import (
 // *storage.ValidationError that lists every bad field at once.
 func ExampleContacts_Create() {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, ":memory:")
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func ExampleContacts_Create() {
 // every write and can be filtered on as "custom.<name>".
 func ExampleFields_Define() {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, ":memory:")
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func ExampleFields_Define() {
 // following page, "" on the last one.
 func ExampleContacts_List() {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, ":memory:")
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func ExampleNormalizeEmail() {
 // to it, and UndoMerge puts everything back from the merge event.
 func ExampleContacts_Merge() {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, ":memory:")
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -281,7 +281,7 @@ func ExampleContacts_Merge() {
 // for the scan and for the check before a create alike.
 func ExampleContacts_SetDuplicateRules() {
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, ":memory:")
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func (s *Service) ExportContacts(ctx context.Context, w io.Writer, opts ExportOp
 		}
 	}
 	each := func(fn func(*Contact) error) error {
-		return storage.Each(ctx, s.store.Contacts(), q, func(c *Contact) error {
+		return storage.Each(ctx, s.t.contacts, q, func(c *Contact) error {
 			if personal != nil {
 				blank(contactFields, c, &c.Custom, personal)
 			}
@@ -235,7 +235,7 @@ func (s *Service) ImportVCards(ctx context.Context, r io.Reader) (*ImportReport,
 			var existing *Contact
 			if in.Email != "" {
 				if e, err := NormalizeEmail(in.Email); err == nil {
-					page, err := s.store.Contacts().List(ctx, storage.ListQuery{Filter: storage.Eq("email", e), PageQuery: storage.PageQuery{Limit: 1}})
+					page, err := s.t.contacts.List(ctx, storage.ListQuery{Filter: storage.Eq("email", e), PageQuery: storage.PageQuery{Limit: 1}})
 					if err != nil {
 						return err
 					}

@@ -94,7 +94,9 @@ type Fields struct{ s *Service }
 // type is a *storage.ConflictError.
 func (f *Fields) Define(ctx context.Context, in NewFieldDef) (*FieldDef, error) {
 	var c checker
-	c.oneOf("object", in.Object, false, ObjectContact, ObjectAccount)
+	if t, ok := f.s.store.Table(in.Object); !ok || !t.Type().HasField("custom") {
+		c.Add("object", "%q is not a record type with custom fields", in.Object)
+	}
 	if !storage.ValidKey(in.Name) {
 		c.Add("name", "%q must be lower-case letters, digits and underscores, start with a letter and be at most 64 characters", in.Name)
 	}
@@ -109,7 +111,7 @@ func (f *Fields) Define(ctx context.Context, in NewFieldDef) (*FieldDef, error) 
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	if err := f.s.store.FieldDefs().Insert(ctx, d); err != nil {
+	if err := f.s.t.fieldDefs.Insert(ctx, d); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -137,13 +139,13 @@ func (c *checker) options(t FieldType, opts []string) []string {
 
 // Get returns the definition with id, or ErrNotFound.
 func (f *Fields) Get(ctx context.Context, id string) (*FieldDef, error) {
-	return f.s.store.FieldDefs().Get(ctx, id)
+	return f.s.t.fieldDefs.Get(ctx, id)
 }
 
 // List returns the custom fields of a record type (ObjectContact or
 // ObjectAccount), in the order they were defined.
 func (f *Fields) List(ctx context.Context, object string) ([]*FieldDef, error) {
-	page, err := f.s.store.FieldDefs().List(ctx, storage.ListQuery{
+	page, err := f.s.t.fieldDefs.List(ctx, storage.ListQuery{
 		Filter:    storage.Eq("object", object),
 		PageQuery: storage.PageQuery{Limit: storage.MaxLimit},
 	})
@@ -152,7 +154,7 @@ func (f *Fields) List(ctx context.Context, object string) ([]*FieldDef, error) {
 
 // Update changes a definition's label, required flag or options.
 func (f *Fields) Update(ctx context.Context, id string, in UpdateFieldDef) (*FieldDef, error) {
-	return storage.Modify(ctx, f.s.store, f.s.store.FieldDefs(), id, in.Version, func(ctx context.Context, d *FieldDef) error {
+	return storage.Modify(ctx, f.s.store, f.s.t.fieldDefs, id, in.Version, func(ctx context.Context, d *FieldDef) error {
 		var c checker
 		if in.Label != nil {
 			d.Label = *in.Label
@@ -174,7 +176,7 @@ func (f *Fields) Update(ctx context.Context, id string, in UpdateFieldDef) (*Fie
 // Delete removes a definition. Values already stored under its name stay in
 // records until their next update, which drops them.
 func (f *Fields) Delete(ctx context.Context, id string) error {
-	return storage.Remove(ctx, f.s.store, f.s.store.FieldDefs(), id, 0, nil)
+	return storage.Remove(ctx, f.s.store, f.s.t.fieldDefs, id, 0, nil)
 }
 
 // custom validates and normalises the custom values of a record of object.

@@ -100,7 +100,7 @@ func (s *Service) ImportAccounts(ctx context.Context, r io.Reader, opts ImportOp
 	}
 	spec := ImportSpec[*Account]{
 		Type:    ObjectAccount,
-		Table:   s.store.Accounts(),
+		Table:   s.t.accounts,
 		Fields:  accountImportFields,
 		Headers: accountHeaders(),
 		Custom:  defs,

@@ -105,7 +105,7 @@ func (s *Service) ImportContacts(ctx context.Context, r io.Reader, opts ImportOp
 	}
 	spec := ImportSpec[*Contact]{
 		Type:         ObjectContact,
-		Table:        s.store.Contacts(),
+		Table:        s.t.contacts,
 		Fields:       contactImportFields,
 		Headers:      contactHeaders(),
 		Custom:       defs,
@@ -170,7 +170,7 @@ func (a *accountCache) id(ctx context.Context, company, domain string, rep *Impo
 	if id, ok := a.ids[key]; ok {
 		return id, nil
 	}
-	page, err := a.s.store.Accounts().List(ctx, storage.ListQuery{Filter: filter, PageQuery: storage.PageQuery{Limit: 1}})
+	page, err := a.s.t.accounts.List(ctx, storage.ListQuery{Filter: filter, PageQuery: storage.PageQuery{Limit: 1}})
 	if err != nil {
 		return "", err
 	}

@@ -674,7 +674,7 @@ func (m merger[T, P]) undo(ctx context.Context, eventID string) (*UndoResult[P],
 func (cs *Contacts) Merge(ctx context.Context, in MergeRequest) (*MergeResult[*Contact], error) {
 	s := cs.s
 	_, emailsChosen := in.Choose["emails"]
-	return merger[Contact, *Contact]{s: s, tbl: s.store.Contacts(), fields: contactFields,
+	return merger[Contact, *Contact]{s: s, tbl: s.t.contacts, fields: contactFields,
 		custom: func(c *Contact) *map[string]any { return &c.Custom },
 		fix: func(ctx context.Context, merged, surv, loser *Contact) error {
 			// The primary email not kept stays as a further address.
@@ -709,7 +709,7 @@ func (cs *Contacts) Merge(ctx context.Context, in MergeRequest) (*MergeResult[*C
 // needs update rights on the survivor and the moved records and create
 // rights for the loser.
 func (cs *Contacts) UndoMerge(ctx context.Context, eventID string) (*UndoResult[*Contact], error) {
-	return merger[Contact, *Contact]{s: cs.s, tbl: cs.s.store.Contacts()}.undo(ctx, eventID)
+	return merger[Contact, *Contact]{s: cs.s, tbl: cs.s.t.contacts}.undo(ctx, eventID)
 }
 
 // Merge merges the account in.LoserID into in.SurvivorID, as
@@ -720,7 +720,7 @@ func (cs *Contacts) UndoMerge(ctx context.Context, eventID string) (*UndoResult[
 // parent. Events: account.merged, account.merged_away.
 func (as *Accounts) Merge(ctx context.Context, in MergeRequest) (*MergeResult[*Account], error) {
 	s := as.s
-	return merger[Account, *Account]{s: s, tbl: s.store.Accounts(), fields: accountFields,
+	return merger[Account, *Account]{s: s, tbl: s.t.accounts, fields: accountFields,
 		custom: func(a *Account) *map[string]any { return &a.Custom },
 		fix: func(ctx context.Context, merged, surv, loser *Account) error {
 			if merged.ParentID == loser.ID {
@@ -739,7 +739,7 @@ func (as *Accounts) Merge(ctx context.Context, in MergeRequest) (*MergeResult[*A
 // UndoMerge undoes the account merge whose event (account.merged) is
 // eventID; see Contacts.UndoMerge for the rules.
 func (as *Accounts) UndoMerge(ctx context.Context, eventID string) (*UndoResult[*Account], error) {
-	return merger[Account, *Account]{s: as.s, tbl: as.s.store.Accounts()}.undo(ctx, eventID)
+	return merger[Account, *Account]{s: as.s, tbl: as.s.t.accounts}.undo(ctx, eventID)
 }
 
 // mergedAway returns the contacts merged into id, directly or through

@@ -11,7 +11,7 @@ import (
 func (s *Service) ownMovers() []storage.Mover {
 	st := s.store
 	return []storage.Mover{
-		storage.NewRepointer(st, st.Activities(), ObjectContact,
+		storage.NewRepointer(st, s.t.activities, ObjectContact,
 			func(a *Activity) activityPeople { return activityPeople{a.ContactIDs, a.Participants} },
 			func(a *Activity, p activityPeople) { a.ContactIDs, a.Participants = p.ContactIDs, p.Participants },
 			func(p activityPeople, from, to string) activityPeople {
@@ -28,13 +28,13 @@ func (s *Service) ownMovers() []storage.Mover {
 				return storage.Or{storage.LinkedTo{Type: ObjectContact, ID: from},
 					storage.Cmp{Field: "participants", Op: storage.OpContains, Value: map[string]string{"contact_id": from}}}
 			}),
-		storage.NewIDRepointer(st, st.Consents(), ObjectContact, func(c *Consent) *string { return &c.ContactID }).Clash(s.consentClash),
-		storage.NewIDRepointer(st, st.Contacts(), ObjectAccount, func(c *Contact) *string { return &c.AccountID }).
+		storage.NewIDRepointer(st, s.t.consents, ObjectContact, func(c *Consent) *string { return &c.ContactID }).Clash(s.consentClash),
+		storage.NewIDRepointer(st, s.t.contacts, ObjectAccount, func(c *Contact) *string { return &c.AccountID }).
 			Find(func(from, _ string) storage.Filter { return storage.Eq("account_id", from) }),
-		storage.NewIDRepointer(st, st.Activities(), ObjectAccount, func(a *Activity) *string { return &a.AccountID }),
+		storage.NewIDRepointer(st, s.t.activities, ObjectAccount, func(a *Activity) *string { return &a.AccountID }),
 		// The loser's children; the survivor, when it is one, takes its
 		// new parent from the merge itself.
-		storage.NewIDRepointer(st, st.Accounts(), ObjectAccount, func(a *Account) *string { return &a.ParentID }).
+		storage.NewIDRepointer(st, s.t.accounts, ObjectAccount, func(a *Account) *string { return &a.ParentID }).
 			Find(func(from, to string) storage.Filter {
 				return storage.And{storage.Eq("parent_id", from), storage.Cmp{Field: "id", Op: storage.OpNe, Value: to}}
 			}),
@@ -51,7 +51,7 @@ type activityPeople struct {
 // survivor's consent to the same purpose: the one given or withdrawn
 // last stays, the other is removed.
 func (s *Service) consentClash(ctx context.Context, moving *Consent, to string) (*Consent, bool, error) {
-	page, err := s.store.Consents().List(ctx, storage.ListQuery{Filter: storage.And{storage.Eq("contact_id", to),
+	page, err := s.t.consents.List(ctx, storage.ListQuery{Filter: storage.And{storage.Eq("contact_id", to),
 		storage.Eq("purpose", moving.Purpose)}, PageQuery: storage.PageQuery{Limit: 1}})
 	if err != nil || len(page.Items) == 0 {
 		return nil, false, err

@@ -7,24 +7,17 @@ import (
 	"github.com/crmkit/crm/storage"
 )
 
-// Store is what the contacts package needs from a storage adapter. The
-// tables go through the adapter's one generic CRUD path; Search and Timeline
-// are the queries that are the package's own.
+// Store is what the contacts package needs from a storage adapter: the
+// generic path of its record types (the module must be registered, see
+// Module), search, the change log, and the timelines of its records.
 type Store interface {
 	storage.Transactor
+	storage.Tables
 	storage.Searcher
 	storage.EventLog
 	storage.Scrubber
 	storage.LinkIndex
-	Contacts() storage.Table[*Contact]
-	Accounts() storage.Table[*Account]
-	Activities() storage.Table[*Activity]
-	FieldDefs() storage.Table[*FieldDef]
-	Consents() storage.Table[*Consent]
-	DuplicateRules() storage.Table[*DuplicateRules]
-	// Timeline returns, newest first, the activities linked to ref and the
-	// change events whose subject is ref.
-	Timeline(ctx context.Context, ref storage.Ref, q storage.PageQuery) (storage.Page[TimelineEntry], error)
+	storage.Timeliner
 }
 
 // TimelineEntry is one entry of a timeline: an activity or a change event.
@@ -35,6 +28,9 @@ type TimelineEntry struct {
 	Activity *Activity `json:"activity,omitempty"`
 	// Event is set for a change event entry.
 	Event *storage.Event `json:"event,omitempty"`
+	// Record is set for an entry of another module's record type that
+	// shows in timelines (storage.TypeOptions.TimelineAt), such as a case.
+	Record storage.Record `json:"record,omitempty"`
 }
 
 // Options configure the contacts service. The zero value works.
@@ -57,6 +53,7 @@ type Options struct {
 // fields and search.
 type Service struct {
 	store  Store
+	t      tables
 	opts   Options
 	movers []storage.Mover // this module's and Options.Movers
 
@@ -74,7 +71,7 @@ type Service struct {
 
 // NewService returns the contacts module on store.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, opts: opts}
+	s := &Service{store: store, t: tablesOf(store), opts: opts}
 	s.Contacts = &Contacts{s}
 	s.Accounts = &Accounts{s}
 	s.Activities = &Activities{s}
@@ -110,11 +107,11 @@ func (s *Service) Search(ctx context.Context, text string, limit int) ([]SearchR
 			aids = append(aids, h.Ref.ID)
 		}
 	}
-	cs, err := byID(ctx, s.store.Contacts(), cids)
+	cs, err := byID(ctx, s.t.contacts, cids)
 	if err != nil {
 		return nil, err
 	}
-	as, err := byID(ctx, s.store.Accounts(), aids)
+	as, err := byID(ctx, s.t.accounts, aids)
 	if err != nil {
 		return nil, err
 	}
@@ -146,4 +143,23 @@ func byID[T storage.Record](ctx context.Context, tbl storage.Table[T], ids []str
 		m[r.RecordMeta().ID] = r
 	}
 	return m, nil
+}
+
+// timeline reads the store's timeline of ref as this package's entries.
+func (s *Service) timeline(ctx context.Context, ref storage.Ref, q storage.PageQuery) (storage.Page[TimelineEntry], error) {
+	p, err := s.store.Timeline(ctx, ref, q)
+	if err != nil {
+		return storage.Page[TimelineEntry]{}, err
+	}
+	out := storage.Page[TimelineEntry]{Items: make([]TimelineEntry, 0, len(p.Items)), Next: p.Next}
+	for _, e := range p.Items {
+		te := TimelineEntry{At: e.At, Event: e.Event}
+		if a, ok := e.Record.(*Activity); ok {
+			te.Activity = a
+		} else if e.Record != nil {
+			te.Record = e.Record
+		}
+		out.Items = append(out.Items, te)
+	}
+	return out, nil
 }

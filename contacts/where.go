@@ -8,8 +8,9 @@ import (
 	"github.com/crmkit/crm/storage/filterexpr"
 )
 
-// Schema returns the fields a filter expression on object (ObjectContact
-// or ObjectAccount) may name: the built-in fields and the workspace's
+// Schema returns the fields a filter expression on object (any record
+// type registered with the store: a contact, an account, a deal, a host's
+// own) may name: the built-in fields and the workspace's
 // custom fields, typed, and those of the records it refers to under their
 // names (storage.Referrer: a contact's "account.industry",
 // "account.custom.tier"). Date custom fields are text ("2026-01-31", which
@@ -21,7 +22,11 @@ func (s *Service) Schema(ctx context.Context, object string) (filterexpr.Schema,
 	if err != nil {
 		return nil, err
 	}
-	if r, ok := objectRecord(object).(storage.Referrer); ok {
+	zero, err := s.objectRecord(object)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := zero.(storage.Referrer); ok {
 		for _, ref := range r.References() {
 			rs, err := s.ownSchema(ctx, ref.Type)
 			if err != nil {
@@ -33,12 +38,14 @@ func (s *Service) Schema(ctx context.Context, object string) (filterexpr.Schema,
 	return schema, nil
 }
 
-// objectRecord returns a zero record of object: a contact or an account.
-func objectRecord(object string) storage.Record {
-	if object == ObjectAccount {
-		return &Account{}
+// objectRecord returns a zero record of object, a record type registered
+// with the store.
+func (s *Service) objectRecord(object string) (storage.Record, error) {
+	t, ok := s.store.Table(object)
+	if !ok {
+		return nil, storage.Invalid("object", "%q is not a registered record type", object)
 	}
-	return &Contact{}
+	return t.Type().New(), nil
 }
 
 // ownSchema is the schema of object's own fields.
@@ -58,7 +65,11 @@ func (s *Service) ownSchema(ctx context.Context, object string) (filterexpr.Sche
 			custom[d.Name] = filterexpr.Bool
 		}
 	}
-	return filterexpr.SchemaOf(objectRecord(object), custom), nil
+	zero, err := s.objectRecord(object)
+	if err != nil {
+		return nil, err
+	}
+	return filterexpr.SchemaOf(zero, custom), nil
 }
 
 // where compiles src against object's schema and adds it to q's filter.

@@ -16,7 +16,7 @@ import (
 // the deal is moved through the default pipeline to won.
 func Example() {
 	ctx := storage.WithWorkspace(context.Background(), "acme")
-	store, err := sqlite.Open(ctx, ":memory:")
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module(), sales.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func Example() {
 // The pipeline summary and a quarter's forecast, computed in the store.
 func ExampleForecasts() {
 	ctx := storage.WithWorkspace(context.Background(), "acme")
-	store, err := sqlite.Open(ctx, ":memory:")
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module(), sales.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}

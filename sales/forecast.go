@@ -78,17 +78,6 @@ type StageTotal struct {
 	Weighted int64 `json:"weighted"`
 }
 
-// Forecaster is the aggregate SQL of this package, run in the store, not
-// by loading deals into Go.
-type Forecaster interface {
-	// Forecast sums the deals of q's period, within the context
-	// principal's read scope.
-	Forecast(ctx context.Context, q ForecastQuery) ([]ForecastRow, error)
-	// PipelineSummary counts and sums the deals of pipelineID by stage
-	// and currency, within the context principal's read scope.
-	PipelineSummary(ctx context.Context, pipelineID string) ([]StageTotal, error)
-}
-
 // Forecasts computes, stores and compares forecasts.
 type Forecasts struct{ s *Service }
 
@@ -98,7 +87,7 @@ func (fs *Forecasts) Compute(ctx context.Context, q ForecastQuery) ([]ForecastRo
 	if err := q.check(); err != nil {
 		return nil, err
 	}
-	rows, err := fs.s.store.Forecast(ctx, q)
+	rows, err := fs.forecast(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -124,11 +113,11 @@ func (q ForecastQuery) check() error {
 // Summary returns the pipeline summary by stage, in the pipeline's stage
 // order, then by currency.
 func (fs *Forecasts) Summary(ctx context.Context, pipelineID string) ([]StageTotal, error) {
-	p, err := fs.s.store.Pipelines().Get(ctx, pipelineID)
+	p, err := fs.s.t.pipelines.Get(ctx, pipelineID)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := fs.s.store.PipelineSummary(ctx, pipelineID)
+	rows, err := fs.summary(ctx, pipelineID)
 	if err != nil {
 		return nil, err
 	}
@@ -143,6 +132,70 @@ func (fs *Forecasts) Summary(ctx context.Context, pipelineID string) ([]StageTot
 		return strings.Compare(a.Currency, b.Currency)
 	})
 	return rows, nil
+}
+
+// forecast sums the deals of q's period in one aggregate of the store,
+// within the principal's read scope: open deals by expected close date,
+// won ones by close date, each forecast category a conditional sum.
+func (fs *Forecasts) forecast(ctx context.Context, q ForecastQuery) ([]ForecastRow, error) {
+	in := func(field string) storage.Filter {
+		return storage.And{storage.Cmp{Field: field, Op: storage.OpGe, Value: q.Period.From},
+			storage.Cmp{Field: field, Op: storage.OpLt, Value: q.Period.To}}
+	}
+	category := func(c ForecastCategory) storage.Filter { return storage.Eq("forecast_category", string(c)) }
+	filter := storage.And{storage.Or{
+		storage.And{category(ForecastClosed), in("closed_at")},
+		storage.And{storage.Cmp{Field: "forecast_category", Op: storage.OpIn,
+			Value: []string{string(ForecastPipeline), string(ForecastBestCase), string(ForecastCommit)}}, in("expected_close")},
+	}}
+	if q.PipelineID != "" {
+		filter = append(filter, storage.Eq("pipeline_id", q.PipelineID))
+	}
+	group := []string{"currency"}
+	if q.GroupBy != GroupNone {
+		group = []string{string(q.GroupBy), "currency"}
+	}
+	sum := func(field string, where storage.Filter) storage.Measure {
+		return storage.Measure{Op: storage.AggSum, Field: field, Where: where}
+	}
+	rows, err := fs.s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{Filter: filter, GroupBy: group,
+		Measures: []storage.Measure{
+			sum("amount", category(ForecastClosed)),
+			sum("amount", category(ForecastCommit)),
+			sum("amount", category(ForecastBestCase)),
+			sum("amount", category(ForecastPipeline)),
+			sum("expected_revenue", storage.Cmp{Field: "forecast_category", Op: storage.OpNe, Value: string(ForecastClosed)}),
+			{Op: storage.AggCount},
+		}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ForecastRow, len(rows))
+	for i, r := range rows {
+		f := &out[i]
+		f.Currency, _ = r.Group[len(r.Group)-1].(string)
+		if len(r.Group) == 2 {
+			f.Group, _ = r.Group[0].(string)
+		}
+		for j, dst := range []*int64{&f.ClosedWon, &f.Commit, &f.BestCase, &f.Pipeline, &f.Weighted, &f.Deals} {
+			*dst, _ = r.Values[j].(int64)
+		}
+	}
+	return out, nil
+}
+
+// summary reads the pipeline's rollup: counts and sums by stage and
+// currency, exact at every commit (see Module).
+func (fs *Forecasts) summary(ctx context.Context, pipelineID string) ([]StageTotal, error) {
+	rows, err := fs.s.store.Rollup(ctx, ObjectOpportunity, rollupPipeline, pipelineID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]StageTotal, len(rows))
+	for i, r := range rows {
+		out[i] = StageTotal{Stage: r.Keys[1], Currency: r.Keys[2], Count: r.Count, Amount: r.Sums[0], Weighted: r.Sums[1]}
+	}
+	return out, nil
 }
 
 // Snapshot is a forecast stored as it was at one time, to compare with
@@ -171,7 +224,7 @@ func (fs *Forecasts) Take(ctx context.Context, name string, q ForecastQuery) (*S
 			return err
 		}
 		snap = &Snapshot{Name: name, Query: q, Rows: rows, TakenAt: storage.Now()}
-		return fs.s.store.Snapshots().Insert(ctx, snap)
+		return fs.s.t.snapshots.Insert(ctx, snap)
 	})
 	if err != nil {
 		return nil, err
@@ -181,7 +234,7 @@ func (fs *Forecasts) Take(ctx context.Context, name string, q ForecastQuery) (*S
 
 // GetSnapshot returns the snapshot with id.
 func (fs *Forecasts) GetSnapshot(ctx context.Context, id string) (*Snapshot, error) {
-	return fs.s.store.Snapshots().Get(ctx, id)
+	return fs.s.t.snapshots.Get(ctx, id)
 }
 
 // Change is the difference of one forecast row between a snapshot and now

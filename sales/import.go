@@ -79,7 +79,7 @@ func (ls *Leads) Import(ctx context.Context, r io.Reader, opts contacts.ImportOp
 	}
 	spec := contacts.ImportSpec[*Lead]{
 		Type:         ObjectLead,
-		Table:        ls.s.store.Leads(),
+		Table:        ls.s.t.leads,
 		Fields:       leadImportFields,
 		Headers:      leadHeaders(),
 		Keys:         []string{"email"},

@@ -89,7 +89,7 @@ func (is *Invoices) FromQuote(ctx context.Context, quoteID string, opts InvoiceO
 	}
 	var inv *Invoice
 	err := is.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		q, err := is.s.store.Quotes().Get(ctx, quoteID)
+		q, err := is.s.t.quotes.Get(ctx, quoteID)
 		if err != nil {
 			return err
 		}
@@ -106,12 +106,12 @@ func (is *Invoices) FromQuote(ctx context.Context, quoteID string, opts InvoiceO
 		inv = &Invoice{Number: fmt.Sprintf("INV-%06d", n), QuoteID: q.ID, OpportunityID: q.OpportunityID, AccountID: q.AccountID,
 			ContactID: q.ContactID, Currency: q.Currency, Status: InvoiceDraft, Lines: q.Lines, Totals: q.Totals,
 			TermDays: opts.TermDays, OwnerID: q.OwnerID, TeamID: q.TeamID}
-		if err := is.s.store.Invoices().Insert(ctx, inv); err != nil {
+		if err := is.s.t.invoices.Insert(ctx, inv); err != nil {
 			return err
 		}
 		nq := *q
 		nq.InvoiceID = inv.ID
-		return is.s.store.Quotes().Update(ctx, q, &nq, storage.WithEventType("quote.invoiced"))
+		return is.s.t.quotes.Update(ctx, q, &nq, storage.WithEventType("quote.invoiced"))
 	})
 	if err != nil {
 		return nil, err
@@ -121,18 +121,18 @@ func (is *Invoices) FromQuote(ctx context.Context, quoteID string, opts InvoiceO
 
 // Get returns the invoice with id.
 func (is *Invoices) Get(ctx context.Context, id string) (*Invoice, error) {
-	return is.s.store.Invoices().Get(ctx, id)
+	return is.s.t.invoices.Get(ctx, id)
 }
 
 // List returns a page of invoices.
 func (is *Invoices) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Invoice], error) {
-	return is.s.store.Invoices().List(ctx, q)
+	return is.s.t.invoices.List(ctx, q)
 }
 
 // Issue issues a draft invoice today: its issue date is set, and its due
 // date TermDays later (event invoice.issued).
 func (is *Invoices) Issue(ctx context.Context, id string) (*Invoice, error) {
-	return storage.Modify(ctx, is.s.store, is.s.store.Invoices(), id, 0, func(ctx context.Context, inv *Invoice) error {
+	return storage.Modify(ctx, is.s.store, is.s.t.invoices, id, 0, func(ctx context.Context, inv *Invoice) error {
 		if inv.Status != InvoiceDraft {
 			return fmt.Errorf("%w: invoice %s is %s, not draft", storage.ErrConflict, inv.Number, inv.Status)
 		}
@@ -156,7 +156,7 @@ func (is *Invoices) RecordPayment(ctx context.Context, id string, p Payment) (*I
 		p.At = storage.Now()
 	}
 	var status InvoiceStatus
-	return storage.Modify(ctx, is.s.store, is.s.store.Invoices(), id, 0, func(ctx context.Context, inv *Invoice) error {
+	return storage.Modify(ctx, is.s.store, is.s.t.invoices, id, 0, func(ctx context.Context, inv *Invoice) error {
 		if inv.Status != InvoiceIssued && inv.Status != InvoicePartiallyPaid {
 			return fmt.Errorf("%w: invoice %s is %s; payments go to issued invoices", storage.ErrConflict, inv.Number, inv.Status)
 		}
@@ -177,7 +177,7 @@ func (is *Invoices) RecordPayment(ctx context.Context, id string, p Payment) (*I
 
 // Void cancels an invoice that is not paid (event invoice.void).
 func (is *Invoices) Void(ctx context.Context, id string) (*Invoice, error) {
-	return storage.Modify(ctx, is.s.store, is.s.store.Invoices(), id, 0, func(ctx context.Context, inv *Invoice) error {
+	return storage.Modify(ctx, is.s.store, is.s.t.invoices, id, 0, func(ctx context.Context, inv *Invoice) error {
 		if inv.Status == InvoicePaid || inv.Status == InvoiceVoid {
 			return fmt.Errorf("%w: invoice %s is %s", storage.ErrConflict, inv.Number, inv.Status)
 		}
@@ -189,7 +189,7 @@ func (is *Invoices) Void(ctx context.Context, id string) (*Invoice, error) {
 // each calls fn with every invoice matching q's filter, a page at a time.
 func (is *Invoices) each(ctx context.Context, q storage.ListQuery, fn func(*Invoice) error) error {
 	q.Limit = 200
-	return storage.Each(ctx, is.s.store.Invoices(), q, fn)
+	return storage.Each(ctx, is.s.t.invoices, q, fn)
 }
 
 // invoiceCSVHeader is the header row of ExportCSV.

@@ -175,7 +175,7 @@ func (ls *Leads) Capture(ctx context.Context, in NewLead) (*Lead, error) {
 				return &DuplicateError{Candidates: cands}
 			}
 		}
-		return ls.s.store.Leads().Insert(ctx, l)
+		return ls.s.t.leads.Insert(ctx, l)
 	})
 	if err != nil {
 		return nil, err
@@ -250,7 +250,7 @@ func (ls *Leads) Duplicates(ctx context.Context, l *Lead) ([]Candidate, error) {
 		if value == "" {
 			return nil
 		}
-		p, err := ls.s.store.Leads().List(ctx, storage.ListQuery{Filter: storage.Eq(field, value), PageQuery: page})
+		p, err := ls.s.t.leads.List(ctx, storage.ListQuery{Filter: storage.Eq(field, value), PageQuery: page})
 		for _, m := range p.Items {
 			add(storage.Ref{Type: ObjectLead, ID: m.ID}, m.Name(), field)
 		}
@@ -288,12 +288,12 @@ func (ls *Leads) Duplicates(ctx context.Context, l *Lead) ([]Candidate, error) {
 
 // Get returns the lead with id.
 func (ls *Leads) Get(ctx context.Context, id string) (*Lead, error) {
-	return ls.s.store.Leads().Get(ctx, id)
+	return ls.s.t.leads.Get(ctx, id)
 }
 
 // List returns a page of leads.
 func (ls *Leads) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Lead], error) {
-	return ls.s.store.Leads().List(ctx, q)
+	return ls.s.t.leads.List(ctx, q)
 }
 
 // UpdateLead changes a lead; nil fields stay as they are.
@@ -310,7 +310,7 @@ type UpdateLead struct {
 // Update changes a lead's fields. A converted lead cannot change
 // (ErrConflict).
 func (ls *Leads) Update(ctx context.Context, id string, in UpdateLead) (*Lead, error) {
-	return storage.Modify(ctx, ls.s.store, ls.s.store.Leads(), id, in.Version, func(ctx context.Context, l *Lead) error {
+	return storage.Modify(ctx, ls.s.store, ls.s.t.leads, id, in.Version, func(ctx context.Context, l *Lead) error {
 		if l.Status == LeadConverted {
 			return fmt.Errorf("%w: lead %s is converted", storage.ErrConflict, id)
 		}
@@ -348,7 +348,7 @@ func (ls *Leads) SetStatus(ctx context.Context, id string, status LeadStatus, re
 	if len(reason) > MaxTextLen {
 		return nil, storage.Invalid("reason", "is longer than %d characters", MaxTextLen)
 	}
-	return storage.Modify(ctx, ls.s.store, ls.s.store.Leads(), id, 0, func(ctx context.Context, l *Lead) error {
+	return storage.Modify(ctx, ls.s.store, ls.s.t.leads, id, 0, func(ctx context.Context, l *Lead) error {
 		if l.Status == LeadConverted {
 			return fmt.Errorf("%w: lead %s is converted", storage.ErrConflict, id)
 		}
@@ -391,7 +391,7 @@ func (ls *Leads) Convert(ctx context.Context, id string, opts ConvertOptions) (*
 	res := &ConvertResult{}
 	people := ls.s.people
 	err := ls.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		l, err := ls.s.store.Leads().Get(ctx, id)
+		l, err := ls.s.t.leads.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -462,7 +462,7 @@ func (ls *Leads) Convert(ctx context.Context, id string, opts ConvertOptions) (*
 		if res.Opportunity != nil {
 			n.OpportunityID = res.Opportunity.ID
 		}
-		if err := ls.s.store.Leads().Update(ctx, l, &n, storage.WithEventType("lead.converted")); err != nil {
+		if err := ls.s.t.leads.Update(ctx, l, &n, storage.WithEventType("lead.converted")); err != nil {
 			return err
 		}
 		res.Lead = &n

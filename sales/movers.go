@@ -12,10 +12,11 @@ import (
 // survivor, each through the generic write path. crm.New gives them.
 func Movers(store Store) []storage.Mover {
 	c, a := contacts.ObjectContact, contacts.ObjectAccount
+	t := tablesOf(store)
 	return []storage.Mover{
-		storage.NewIDRepointer(store, store.Leads(), c, func(l *Lead) *string { return &l.ContactID }),
-		storage.NewIDRepointer(store, store.Leads(), a, func(l *Lead) *string { return &l.AccountID }),
-		storage.NewRepointer(store, store.Opportunities(), c,
+		storage.NewIDRepointer(store, t.leads, c, func(l *Lead) *string { return &l.ContactID }),
+		storage.NewIDRepointer(store, t.leads, a, func(l *Lead) *string { return &l.AccountID }),
+		storage.NewRepointer(store, t.opps, c,
 			func(o *Opportunity) dealPeople { return dealPeople{o.ContactID, o.ContactRoles} },
 			func(o *Opportunity, p dealPeople) { o.ContactID, o.ContactRoles = p.ContactID, p.ContactRoles },
 			func(p dealPeople, from, to string) dealPeople {
@@ -30,16 +31,16 @@ func Movers(store Store) []storage.Mover {
 				}
 				return out
 			}),
-		storage.NewIDRepointer(store, store.Opportunities(), a, func(o *Opportunity) *string { return &o.AccountID }),
-		storage.NewIDRepointer(store, store.Quotes(), c, func(q *Quote) *string { return &q.ContactID }),
-		storage.NewIDRepointer(store, store.Quotes(), a, func(q *Quote) *string { return &q.AccountID }),
-		storage.NewIDRepointer(store, store.Invoices(), c, func(i *Invoice) *string { return &i.ContactID }),
-		storage.NewIDRepointer(store, store.Invoices(), a, func(i *Invoice) *string { return &i.AccountID }),
-		storage.NewIDRepointer(store, store.Orders(), c, func(o *Order) *string { return &o.ContactID }),
-		storage.NewIDRepointer(store, store.Orders(), a, func(o *Order) *string { return &o.AccountID }),
-		taskMover(store, c),
-		taskMover(store, a),
-		storage.NewIDRepointer(store, store.Projects(), a, func(p *Project) *string { return &p.AccountID }),
+		storage.NewIDRepointer(store, t.opps, a, func(o *Opportunity) *string { return &o.AccountID }),
+		storage.NewIDRepointer(store, t.quotes, c, func(q *Quote) *string { return &q.ContactID }),
+		storage.NewIDRepointer(store, t.quotes, a, func(q *Quote) *string { return &q.AccountID }),
+		storage.NewIDRepointer(store, t.invoices, c, func(i *Invoice) *string { return &i.ContactID }),
+		storage.NewIDRepointer(store, t.invoices, a, func(i *Invoice) *string { return &i.AccountID }),
+		storage.NewIDRepointer(store, t.orders, c, func(o *Order) *string { return &o.ContactID }),
+		storage.NewIDRepointer(store, t.orders, a, func(o *Order) *string { return &o.AccountID }),
+		taskMover(store, t.tasks, c),
+		taskMover(store, t.tasks, a),
+		storage.NewIDRepointer(store, t.projects, a, func(p *Project) *string { return &p.AccountID }),
 	}
 }
 
@@ -50,8 +51,8 @@ type dealPeople struct {
 }
 
 // taskMover moves the related records of tasks of type target.
-func taskMover(store Store, target string) storage.Mover {
-	return storage.NewRepointer(store, store.Tasks(), target,
+func taskMover(store Store, tasks storage.Table[*Task], target string) storage.Mover {
+	return storage.NewRepointer(store, tasks, target,
 		func(t *Task) []storage.Ref { return t.Related },
 		func(t *Task, r []storage.Ref) { t.Related = r },
 		func(r []storage.Ref, from, to string) []storage.Ref { return storage.ReplaceRefs(r, target, from, to) })

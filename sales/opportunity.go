@@ -56,6 +56,12 @@ type Opportunity struct {
 	// ProbabilitySet.
 	Probability    int  `bun:"probability,notnull" json:"probability"`
 	ProbabilitySet bool `bun:"probability_set,notnull" json:"probability_set,omitempty"`
+	// ExpectedRevenue is Amount × Probability / 100, rounded down to the
+	// minor unit: what the deal is worth weighted by its chance, as the
+	// weighted figures of forecasts and the pipeline summary add it up. The
+	// store derives it before every write (Prepare). A role that hides
+	// amount or probability should hide it too.
+	ExpectedRevenue int64 `bun:"expected_revenue,notnull" json:"expected_revenue"`
 	// ForecastCategory follows the stage (closed when won, omitted when
 	// lost, pipeline when open) unless set.
 	ForecastCategory ForecastCategory `bun:"forecast_category,notnull" json:"forecast_category"`
@@ -78,6 +84,11 @@ type Opportunity struct {
 
 // RecordType returns "opportunity".
 func (*Opportunity) RecordType() string { return ObjectOpportunity }
+
+// Prepare implements storage.Preparer: it derives ExpectedRevenue.
+func (o *Opportunity) Prepare() {
+	o.ExpectedRevenue = o.Amount.Amount * int64(o.Probability) / 100
+}
 
 // Links returns the account, the contacts and the pipeline of the deal, so
 // that it appears in their relations.
@@ -214,7 +225,7 @@ func (ops *Opportunities) Create(ctx context.Context, in NewOpportunity) (*Oppor
 		}
 		st, _ := p.Stage(o.Stage)
 		ops.enter(ctx, o, st, storage.Now())
-		return ops.s.store.Opportunities().Insert(ctx, o)
+		return ops.s.t.opps.Insert(ctx, o)
 	})
 	if err != nil {
 		return nil, err
@@ -228,7 +239,7 @@ func (ops *Opportunities) pipeline(ctx context.Context, v *storage.ValidationErr
 	if id == "" {
 		return ops.s.Pipelines.Default(ctx)
 	}
-	p, err := ops.s.store.Pipelines().Get(ctx, id)
+	p, err := ops.s.t.pipelines.Get(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		v.Add("pipeline_id", "no pipeline %s in this workspace", id)
 		return nil, nil
@@ -347,24 +358,24 @@ func (ops *Opportunities) enter(ctx context.Context, o *Opportunity, st Stage, a
 
 // Get returns the opportunity with id.
 func (ops *Opportunities) Get(ctx context.Context, id string) (*Opportunity, error) {
-	return ops.s.store.Opportunities().Get(ctx, id)
+	return ops.s.t.opps.Get(ctx, id)
 }
 
 // List returns a page of opportunities. Filterable fields are the columns
 // (name, account_id, pipeline_id, stage, amount, currency, probability,
 // forecast_category, expected_close, closed_at, owner_id, …) and tags.
 func (ops *Opportunities) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Opportunity], error) {
-	return ops.s.store.Opportunities().List(ctx, q)
+	return ops.s.t.opps.List(ctx, q)
 }
 
 // Count returns how many opportunities match f.
 func (ops *Opportunities) Count(ctx context.Context, f storage.Filter) (int64, error) {
-	return ops.s.store.Opportunities().Count(ctx, f)
+	return ops.s.t.opps.Count(ctx, f)
 }
 
 // Update changes an opportunity's fields.
 func (ops *Opportunities) Update(ctx context.Context, id string, in UpdateOpportunity) (*Opportunity, error) {
-	return storage.Modify(ctx, ops.s.store, ops.s.store.Opportunities(), id, in.Version, func(ctx context.Context, o *Opportunity) error {
+	return storage.Modify(ctx, ops.s.store, ops.s.t.opps, id, in.Version, func(ctx context.Context, o *Opportunity) error {
 		prev := *o
 		set(&o.Name, in.Name)
 		set(&o.AccountID, in.AccountID)
@@ -381,7 +392,7 @@ func (ops *Opportunities) Update(ctx context.Context, id string, in UpdateOpport
 		if in.Probability != nil {
 			if *in.Probability < 0 {
 				var err error
-				if p, err = ops.s.store.Pipelines().Get(ctx, o.PipelineID); err != nil {
+				if p, err = ops.s.t.pipelines.Get(ctx, o.PipelineID); err != nil {
 					return err
 				}
 				st, _ := p.Stage(o.Stage)
@@ -447,11 +458,11 @@ type MoveOptions struct {
 func (ops *Opportunities) MoveStage(ctx context.Context, id, stage string, mo MoveOptions) (*Opportunity, error) {
 	var out *Opportunity
 	err := ops.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		prev, err := ops.s.store.Opportunities().Get(ctx, id)
+		prev, err := ops.s.t.opps.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		p, err := ops.s.store.Pipelines().Get(ctx, prev.PipelineID)
+		p, err := ops.s.t.pipelines.Get(ctx, prev.PipelineID)
 		if err != nil {
 			return err
 		}
@@ -481,12 +492,12 @@ func (ops *Opportunities) MoveStage(ctx context.Context, id, stage string, mo Mo
 		case from.Kind != StageOpen:
 			event = "opportunity.reopened"
 		}
-		if err := ops.s.store.Opportunities().Update(ctx, prev, &n, storage.WithEventType(event)); err != nil {
+		if err := ops.s.t.opps.Update(ctx, prev, &n, storage.WithEventType(event)); err != nil {
 			return err
 		}
 		out = &n
 		if st.Kind == StageWon && ops.s.opts.ProjectOnWin {
-			page, err := ops.s.store.Projects().List(ctx, storage.ListQuery{Filter: storage.Eq("opportunity_id", id), PageQuery: storage.PageQuery{Limit: 1}})
+			page, err := ops.s.t.projects.List(ctx, storage.ListQuery{Filter: storage.Eq("opportunity_id", id), PageQuery: storage.PageQuery{Limit: 1}})
 			if err != nil {
 				return err
 			}
@@ -515,11 +526,11 @@ func (ops *Opportunities) Lose(ctx context.Context, id, reason string) (*Opportu
 func (ops *Opportunities) moveToKind(ctx context.Context, id string, kind StageKind, reason string) (*Opportunity, error) {
 	var out *Opportunity
 	err := ops.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		o, err := ops.s.store.Opportunities().Get(ctx, id)
+		o, err := ops.s.t.opps.Get(ctx, id)
 		if err != nil {
 			return err
 		}
-		p, err := ops.s.store.Pipelines().Get(ctx, o.PipelineID)
+		p, err := ops.s.t.pipelines.Get(ctx, o.PipelineID)
 		if err != nil {
 			return err
 		}
@@ -532,5 +543,5 @@ func (ops *Opportunities) moveToKind(ctx context.Context, id string, kind StageK
 
 // Delete removes the opportunity.
 func (ops *Opportunities) Delete(ctx context.Context, id string) error {
-	return storage.Remove(ctx, ops.s.store, ops.s.store.Opportunities(), id, 0, nil)
+	return storage.Remove(ctx, ops.s.store, ops.s.t.opps, id, 0, nil)
 }

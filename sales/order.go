@@ -63,13 +63,6 @@ type Purchases struct {
 	Last     time.Time `json:"last"`
 }
 
-// PurchaseHistorian is the aggregate query behind Orders.History.
-type PurchaseHistorian interface {
-	// PurchaseHistory sums the orders whose field ("contact_id" or
-	// "account_id") is id, per currency, within the principal's scope.
-	PurchaseHistory(ctx context.Context, field, id string) ([]Purchases, error)
-}
-
 // Orders records purchases.
 type Orders struct{ s *Service }
 
@@ -103,7 +96,7 @@ func (ors *Orders) Record(ctx context.Context, in NewOrder) (o *Order, created b
 		return nil, false, err
 	}
 	err = ors.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		page, err := ors.s.store.Orders().List(ctx, storage.ListQuery{Filter: storage.Eq("external_id", o.ExternalID), PageQuery: storage.PageQuery{Limit: 1}})
+		page, err := ors.s.t.orders.List(ctx, storage.ListQuery{Filter: storage.Eq("external_id", o.ExternalID), PageQuery: storage.PageQuery{Limit: 1}})
 		if err != nil {
 			return err
 		}
@@ -126,7 +119,7 @@ func (ors *Orders) Record(ctx context.Context, in NewOrder) (o *Order, created b
 			return err
 		}
 		created = true
-		return ors.s.store.Orders().Insert(ctx, o)
+		return ors.s.t.orders.Insert(ctx, o)
 	})
 	if err != nil {
 		return nil, false, err
@@ -136,12 +129,12 @@ func (ors *Orders) Record(ctx context.Context, in NewOrder) (o *Order, created b
 
 // Get returns the order with id.
 func (ors *Orders) Get(ctx context.Context, id string) (*Order, error) {
-	return ors.s.store.Orders().Get(ctx, id)
+	return ors.s.t.orders.Get(ctx, id)
 }
 
 // List returns a page of orders.
 func (ors *Orders) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Order], error) {
-	return ors.s.store.Orders().List(ctx, q)
+	return ors.s.t.orders.List(ctx, q)
 }
 
 // History returns the purchase history of a contact (ref type "contact")
@@ -157,5 +150,18 @@ func (ors *Orders) History(ctx context.Context, ref storage.Ref) ([]Purchases, e
 	default:
 		return nil, storage.Invalid("ref.type", "%q is not contact or account", ref.Type)
 	}
-	return ors.s.store.PurchaseHistory(ctx, field, ref.ID)
+	rows, err := ors.s.store.Aggregate(ctx, ObjectOrder, storage.AggregateQuery{Filter: storage.Eq(field, ref.ID),
+		GroupBy:  []string{"currency"},
+		Measures: []storage.Measure{{Op: storage.AggCount}, {Op: storage.AggSum, Field: "total"}, {Op: storage.AggMax, Field: "ordered_at"}}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Purchases, len(rows))
+	for i, r := range rows {
+		out[i].Currency, _ = r.Group[0].(string)
+		out[i].Orders, _ = r.Values[0].(int64)
+		out[i].Spent, _ = r.Values[1].(int64)
+		out[i].Last, _ = r.Values[2].(time.Time)
+	}
+	return out, nil
 }

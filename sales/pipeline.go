@@ -108,7 +108,7 @@ func (ps *Pipelines) Create(ctx context.Context, in NewPipeline) (*Pipeline, err
 			}
 			p.IsDefault = true
 		}
-		return ps.s.store.Pipelines().Insert(ctx, p)
+		return ps.s.t.pipelines.Insert(ctx, p)
 	})
 	if err != nil {
 		return nil, err
@@ -117,14 +117,14 @@ func (ps *Pipelines) Create(ctx context.Context, in NewPipeline) (*Pipeline, err
 }
 
 func (ps *Pipelines) clearDefault(ctx context.Context) error {
-	page, err := ps.s.store.Pipelines().List(ctx, storage.ListQuery{Filter: storage.Eq("is_default", true)})
+	page, err := ps.s.t.pipelines.List(ctx, storage.ListQuery{Filter: storage.Eq("is_default", true)})
 	if err != nil {
 		return err
 	}
 	for _, old := range page.Items {
 		n := *old
 		n.IsDefault = false
-		if err := ps.s.store.Pipelines().Update(ctx, old, &n); err != nil {
+		if err := ps.s.t.pipelines.Update(ctx, old, &n); err != nil {
 			return err
 		}
 	}
@@ -171,18 +171,18 @@ func checkPipeline(p *Pipeline) error {
 
 // Get returns the pipeline with id.
 func (ps *Pipelines) Get(ctx context.Context, id string) (*Pipeline, error) {
-	return ps.s.store.Pipelines().Get(ctx, id)
+	return ps.s.t.pipelines.Get(ctx, id)
 }
 
 // List returns a page of pipelines.
 func (ps *Pipelines) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Pipeline], error) {
-	return ps.s.store.Pipelines().List(ctx, q)
+	return ps.s.t.pipelines.List(ctx, q)
 }
 
 // Default returns the workspace's default pipeline, creating it (named
 // DefaultPipelineName, with DefaultStages) the first time it is asked for.
 func (ps *Pipelines) Default(ctx context.Context) (*Pipeline, error) {
-	p, _, err := storage.FirstOrCreate(ctx, ps.s.store, ps.s.store.Pipelines(), storage.Eq("is_default", true), func(ctx context.Context) (*Pipeline, error) {
+	p, _, err := storage.FirstOrCreate(ctx, ps.s.store, ps.s.t.pipelines, storage.Eq("is_default", true), func(ctx context.Context) (*Pipeline, error) {
 		return ps.Create(ctx, NewPipeline{Name: DefaultPipelineName, Default: true})
 	})
 	return p, err
@@ -200,7 +200,7 @@ type UpdatePipeline struct {
 
 // Update changes a pipeline.
 func (ps *Pipelines) Update(ctx context.Context, id string, in UpdatePipeline) (*Pipeline, error) {
-	return storage.Modify(ctx, ps.s.store, ps.s.store.Pipelines(), id, 0, func(ctx context.Context, p *Pipeline) error {
+	return storage.Modify(ctx, ps.s.store, ps.s.t.pipelines, id, 0, func(ctx context.Context, p *Pipeline) error {
 		prev := p.Stages
 		set(&p.Name, in.Name)
 		set(&p.Stages, in.Stages)
@@ -211,7 +211,7 @@ func (ps *Pipelines) Update(ctx context.Context, id string, in UpdatePipeline) (
 			if _, ok := p.Stage(st.Key); ok {
 				continue
 			}
-			n, err := ps.s.store.Opportunities().Count(ctx, storage.And{storage.Eq("pipeline_id", id), storage.Eq("stage", st.Key)})
+			n, err := ps.s.t.opps.Count(ctx, storage.And{storage.Eq("pipeline_id", id), storage.Eq("stage", st.Key)})
 			if err != nil {
 				return err
 			}

@@ -78,7 +78,7 @@ func (ps *Products) Create(ctx context.Context, in NewProduct) (*Product, error)
 	if err := checkProduct(p); err != nil {
 		return nil, err
 	}
-	if err := ps.s.store.Products().Insert(ctx, p); err != nil {
+	if err := ps.s.t.products.Insert(ctx, p); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -103,17 +103,17 @@ func checkProduct(p *Product) error {
 
 // Get returns the product with id.
 func (ps *Products) Get(ctx context.Context, id string) (*Product, error) {
-	return ps.s.store.Products().Get(ctx, id)
+	return ps.s.t.products.Get(ctx, id)
 }
 
 // List returns a page of products.
 func (ps *Products) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Product], error) {
-	return ps.s.store.Products().List(ctx, q)
+	return ps.s.t.products.List(ctx, q)
 }
 
 // Update changes a product.
 func (ps *Products) Update(ctx context.Context, id string, in UpdateProduct) (*Product, error) {
-	return storage.Modify(ctx, ps.s.store, ps.s.store.Products(), id, 0, func(ctx context.Context, p *Product) error {
+	return storage.Modify(ctx, ps.s.store, ps.s.t.products, id, 0, func(ctx context.Context, p *Product) error {
 		set(&p.SKU, in.SKU)
 		set(&p.Name, in.Name)
 		set(&p.Description, in.Description)
@@ -133,9 +133,9 @@ const StandardPriceBookName = "Standard"
 // Standard returns the workspace's standard price book, creating it the
 // first time it is asked for.
 func (pb *PriceBooks) Standard(ctx context.Context) (*PriceBook, error) {
-	b, _, err := storage.FirstOrCreate(ctx, pb.s.store, pb.s.store.PriceBooks(), storage.Eq("is_standard", true), func(ctx context.Context) (*PriceBook, error) {
+	b, _, err := storage.FirstOrCreate(ctx, pb.s.store, pb.s.t.books, storage.Eq("is_standard", true), func(ctx context.Context) (*PriceBook, error) {
 		b := &PriceBook{Name: StandardPriceBookName, IsStandard: true, Active: true}
-		return b, pb.s.store.PriceBooks().Insert(ctx, b)
+		return b, pb.s.t.books.Insert(ctx, b)
 	})
 	return b, err
 }
@@ -146,7 +146,7 @@ func (pb *PriceBooks) Create(ctx context.Context, name, description string) (*Pr
 	if b.Name == "" || len(b.Name) > MaxTextLen {
 		return nil, storage.Invalid("name", "is required, at most %d characters", MaxTextLen)
 	}
-	if err := pb.s.store.PriceBooks().Insert(ctx, b); err != nil {
+	if err := pb.s.t.books.Insert(ctx, b); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -154,7 +154,7 @@ func (pb *PriceBooks) Create(ctx context.Context, name, description string) (*Pr
 
 // Get returns the price book with id.
 func (pb *PriceBooks) Get(ctx context.Context, id string) (*PriceBook, error) {
-	return pb.s.store.PriceBooks().Get(ctx, id)
+	return pb.s.t.books.Get(ctx, id)
 }
 
 // SetPrice sets the price of a product in a price book, in the price's
@@ -177,7 +177,7 @@ func (pb *PriceBooks) SetPrice(ctx context.Context, bookID, productID string, pr
 		if err != nil {
 			return err
 		}
-		if _, err := pb.s.store.Products().Get(ctx, productID); errors.Is(err, storage.ErrNotFound) {
+		if _, err := pb.s.t.products.Get(ctx, productID); errors.Is(err, storage.ErrNotFound) {
 			return storage.Invalid("product_id", "does not exist in the workspace")
 		} else if err != nil {
 			return err
@@ -188,12 +188,12 @@ func (pb *PriceBooks) SetPrice(ctx context.Context, bookID, productID string, pr
 		}
 		if prev == nil {
 			out = &PriceEntry{PriceBookID: book.ID, ProductID: productID, Price: price}
-			return pb.s.store.PriceEntries().Insert(ctx, out)
+			return pb.s.t.prices.Insert(ctx, out)
 		}
 		n := *prev
 		n.Price = price
 		out = &n
-		return pb.s.store.PriceEntries().Update(ctx, prev, out)
+		return pb.s.t.prices.Update(ctx, prev, out)
 	})
 	return out, err
 }
@@ -203,7 +203,7 @@ func (pb *PriceBooks) book(ctx context.Context, id string) (*PriceBook, error) {
 	if id == "" {
 		return pb.Standard(ctx)
 	}
-	b, err := pb.s.store.PriceBooks().Get(ctx, id)
+	b, err := pb.s.t.books.Get(ctx, id)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, storage.Invalid("price_book_id", "does not exist in the workspace")
 	}
@@ -211,7 +211,7 @@ func (pb *PriceBooks) book(ctx context.Context, id string) (*PriceBook, error) {
 }
 
 func (pb *PriceBooks) entry(ctx context.Context, bookID, productID, currency string) (*PriceEntry, error) {
-	page, err := pb.s.store.PriceEntries().List(ctx, storage.ListQuery{Filter: storage.And{
+	page, err := pb.s.t.prices.List(ctx, storage.ListQuery{Filter: storage.And{
 		storage.Eq("price_book_id", bookID), storage.Eq("product_id", productID), storage.Eq("price_currency", currency)},
 		PageQuery: storage.PageQuery{Limit: 1}})
 	if err != nil || len(page.Items) == 0 {

@@ -85,7 +85,7 @@ func (ps *Projects) Create(ctx context.Context, in NewProject) (*Project, error)
 		}
 		if p.OpportunityID != "" {
 			if err := exists(ctx, &v, "opportunity_id", func(ctx context.Context) error {
-				_, err := ps.s.store.Opportunities().Get(ctx, p.OpportunityID)
+				_, err := ps.s.t.opps.Get(ctx, p.OpportunityID)
 				return err
 			}); err != nil {
 				return err
@@ -94,7 +94,7 @@ func (ps *Projects) Create(ctx context.Context, in NewProject) (*Project, error)
 		if err := v.Err(); err != nil {
 			return err
 		}
-		err := ps.s.store.Projects().Insert(ctx, p)
+		err := ps.s.t.projects.Insert(ctx, p)
 		if errors.Is(err, storage.ErrConflict) {
 			return fmt.Errorf("%w: opportunity %s has a project already", storage.ErrConflict, p.OpportunityID)
 		}
@@ -130,11 +130,11 @@ func checkProjectFields(v *storage.ValidationError, p *Project) {
 func (ps *Projects) FromOpportunity(ctx context.Context, opportunityID string, in NewProject) (*Project, error) {
 	var out *Project
 	err := ps.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		o, err := ps.s.store.Opportunities().Get(ctx, opportunityID)
+		o, err := ps.s.t.opps.Get(ctx, opportunityID)
 		if err != nil {
 			return err
 		}
-		p, err := ps.s.store.Pipelines().Get(ctx, o.PipelineID)
+		p, err := ps.s.t.pipelines.Get(ctx, o.PipelineID)
 		if err != nil {
 			return err
 		}
@@ -157,12 +157,12 @@ func (ps *Projects) FromOpportunity(ctx context.Context, opportunityID string, i
 
 // Get returns the project with id.
 func (ps *Projects) Get(ctx context.Context, id string) (*Project, error) {
-	return ps.s.store.Projects().Get(ctx, id)
+	return ps.s.t.projects.Get(ctx, id)
 }
 
 // List returns a page of projects.
 func (ps *Projects) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Project], error) {
-	return ps.s.store.Projects().List(ctx, q)
+	return ps.s.t.projects.List(ctx, q)
 }
 
 // UpdateProject changes a project; nil fields stay as they are.
@@ -176,7 +176,7 @@ type UpdateProject struct {
 
 // Update changes a project.
 func (ps *Projects) Update(ctx context.Context, id string, in UpdateProject) (*Project, error) {
-	return storage.Modify(ctx, ps.s.store, ps.s.store.Projects(), id, 0, func(ctx context.Context, p *Project) error {
+	return storage.Modify(ctx, ps.s.store, ps.s.t.projects, id, 0, func(ctx context.Context, p *Project) error {
 		set(&p.Name, in.Name)
 		set(&p.Description, in.Description)
 		set(&p.Status, in.Status)
@@ -211,10 +211,10 @@ func (ps *Projects) Progress(ctx context.Context, id string) (Progress, error) {
 	var pr Progress
 	var err error
 	base := storage.And{storage.Eq("project_id", id), storage.Cmp{Field: "status", Op: storage.OpNe, Value: string(TaskCancelled)}}
-	if pr.Tasks, err = ps.s.store.Tasks().Count(ctx, base); err != nil {
+	if pr.Tasks, err = ps.s.t.tasks.Count(ctx, base); err != nil {
 		return pr, err
 	}
-	if pr.Done, err = ps.s.store.Tasks().Count(ctx, storage.And{base, storage.Eq("status", string(TaskDone))}); err != nil {
+	if pr.Done, err = ps.s.t.tasks.Count(ctx, storage.And{base, storage.Eq("status", string(TaskDone))}); err != nil {
 		return pr, err
 	}
 	if pr.Tasks > 0 {

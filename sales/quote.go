@@ -223,7 +223,7 @@ func (qs *Quotes) Create(ctx context.Context, in NewQuote) (*Quote, error) {
 	err := qs.s.store.RunInTx(ctx, func(ctx context.Context) error {
 		var v storage.ValidationError
 		if q.OpportunityID != "" {
-			o, err := qs.s.store.Opportunities().Get(ctx, q.OpportunityID)
+			o, err := qs.s.t.opps.Get(ctx, q.OpportunityID)
 			if errors.Is(err, storage.ErrNotFound) {
 				v.Add("opportunity_id", "does not exist in the workspace")
 			} else if err != nil {
@@ -268,7 +268,7 @@ func (qs *Quotes) Create(ctx context.Context, in NewQuote) (*Quote, error) {
 			return err
 		}
 		q.Number = fmt.Sprintf("Q-%06d", n)
-		return qs.s.store.Quotes().Insert(ctx, q)
+		return qs.s.t.quotes.Insert(ctx, q)
 	})
 	if err != nil {
 		return nil, err
@@ -287,7 +287,7 @@ func or(a, b string) string {
 func (qs *Quotes) line(ctx context.Context, v *storage.ValidationError, field string, q *Quote, nl NewLine) (Line, error) {
 	l := Line{ProductID: nl.ProductID, Description: nl.Description, Quantity: nl.Quantity, Discount: nl.Discount, TaxRate: nl.TaxRate}
 	if nl.ProductID != "" {
-		p, err := qs.s.store.Products().Get(ctx, nl.ProductID)
+		p, err := qs.s.t.products.Get(ctx, nl.ProductID)
 		if errors.Is(err, storage.ErrNotFound) {
 			v.Add(field+".product_id", "does not exist in the workspace")
 			return l, nil
@@ -321,12 +321,12 @@ func (qs *Quotes) line(ctx context.Context, v *storage.ValidationError, field st
 
 // Get returns the quote with id.
 func (qs *Quotes) Get(ctx context.Context, id string) (*Quote, error) {
-	return qs.s.store.Quotes().Get(ctx, id)
+	return qs.s.t.quotes.Get(ctx, id)
 }
 
 // List returns a page of quotes.
 func (qs *Quotes) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Quote], error) {
-	return qs.s.store.Quotes().List(ctx, q)
+	return qs.s.t.quotes.List(ctx, q)
 }
 
 // UpdateQuote changes a draft quote; nil fields stay as they are.
@@ -341,7 +341,7 @@ type UpdateQuote struct {
 // Update changes a draft quote. Once sent, a quote cannot change
 // (ErrConflict): make a new one.
 func (qs *Quotes) Update(ctx context.Context, id string, in UpdateQuote) (*Quote, error) {
-	return storage.Modify(ctx, qs.s.store, qs.s.store.Quotes(), id, 0, func(ctx context.Context, q *Quote) error {
+	return storage.Modify(ctx, qs.s.store, qs.s.t.quotes, id, 0, func(ctx context.Context, q *Quote) error {
 		if q.Status != QuoteDraft {
 			return fmt.Errorf("%w: quote %s is %s; only drafts change", storage.ErrConflict, q.Number, q.Status)
 		}
@@ -395,7 +395,7 @@ func (qs *Quotes) Expire(ctx context.Context, id string) (*Quote, error) {
 
 func (qs *Quotes) move(ctx context.Context, id string, to, from QuoteStatus) (*Quote, error) {
 	var expired bool
-	q, err := storage.Modify(ctx, qs.s.store, qs.s.store.Quotes(), id, 0, func(ctx context.Context, q *Quote) error {
+	q, err := storage.Modify(ctx, qs.s.store, qs.s.t.quotes, id, 0, func(ctx context.Context, q *Quote) error {
 		if q.Status != from {
 			return fmt.Errorf("%w: quote %s is %s, not %s", storage.ErrConflict, q.Number, q.Status, from)
 		}

@@ -24,24 +24,15 @@ const (
 )
 
 // Store is what the sales package needs from a storage adapter, besides the
-// contacts store that conversion writes to.
+// contacts service that conversion writes through: the generic path of its
+// record types (the module must be registered, see Module), search,
+// aggregates and rollups for forecasts, numbering, and access checks.
 type Store interface {
 	storage.Transactor
+	storage.Tables
 	storage.Searcher
-	Leads() storage.Table[*Lead]
-	Pipelines() storage.Table[*Pipeline]
-	Opportunities() storage.Table[*Opportunity]
-	Snapshots() storage.Table[*Snapshot]
-	Products() storage.Table[*Product]
-	PriceBooks() storage.Table[*PriceBook]
-	PriceEntries() storage.Table[*PriceEntry]
-	Quotes() storage.Table[*Quote]
-	Invoices() storage.Table[*Invoice]
-	Tasks() storage.Table[*Task]
-	Projects() storage.Table[*Project]
-	Orders() storage.Table[*Order]
-	Forecaster
-	PurchaseHistorian
+	storage.Aggregator
+	storage.Rollups
 	storage.Sequencer
 	storage.Authorizer
 }
@@ -61,6 +52,7 @@ type Options struct {
 // Service is the sales module.
 type Service struct {
 	store  Store
+	t      tables
 	people *contacts.Service
 	opts   Options
 
@@ -91,7 +83,7 @@ type Service struct {
 // NewService returns the sales module on store; people is the contacts
 // module that lead conversion creates accounts and contacts with.
 func NewService(store Store, people *contacts.Service, opts Options) *Service {
-	s := &Service{store: store, people: people, opts: opts}
+	s := &Service{store: store, t: tablesOf(store), people: people, opts: opts}
 	s.Leads = &Leads{s}
 	s.Pipelines = &Pipelines{s}
 	s.Opportunities = &Opportunities{s}

@@ -105,7 +105,7 @@ func (ts *Tasks) Create(ctx context.Context, in NewTask) (*Task, error) {
 		if err := ts.check(ctx, t, nil); err != nil {
 			return err
 		}
-		return ts.s.store.Tasks().Insert(ctx, t)
+		return ts.s.t.tasks.Insert(ctx, t)
 	})
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func (ts *Tasks) check(ctx context.Context, t, prev *Task) error {
 		}
 	}
 	if t.ProjectID != "" && (prev == nil || prev.ProjectID != t.ProjectID) {
-		if _, err := ts.s.store.Projects().Get(ctx, t.ProjectID); errors.Is(err, storage.ErrNotFound) {
+		if _, err := ts.s.t.projects.Get(ctx, t.ProjectID); errors.Is(err, storage.ErrNotFound) {
 			v.Add("project_id", "does not exist in the workspace")
 		} else if err != nil {
 			return err
@@ -185,19 +185,19 @@ func containsRef(refs []storage.Ref, r storage.Ref) bool {
 
 // Get returns the task with id.
 func (ts *Tasks) Get(ctx context.Context, id string) (*Task, error) {
-	return ts.s.store.Tasks().Get(ctx, id)
+	return ts.s.t.tasks.Get(ctx, id)
 }
 
 // List returns a page of tasks.
 func (ts *Tasks) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Task], error) {
-	return ts.s.store.Tasks().List(ctx, q)
+	return ts.s.t.tasks.List(ctx, q)
 }
 
 // Update changes a task. Setting the status to done records CompletedAt
 // and the event task.completed.
 func (ts *Tasks) Update(ctx context.Context, id string, in UpdateTask) (*Task, error) {
 	event := ""
-	return storage.Modify(ctx, ts.s.store, ts.s.store.Tasks(), id, 0, func(ctx context.Context, t *Task) error {
+	return storage.Modify(ctx, ts.s.store, ts.s.t.tasks, id, 0, func(ctx context.Context, t *Task) error {
 		prev := *t
 		set(&t.Title, in.Title)
 		set(&t.Description, in.Description)
@@ -232,7 +232,7 @@ func (ts *Tasks) Complete(ctx context.Context, id string) (*Task, error) {
 
 // Delete removes a task.
 func (ts *Tasks) Delete(ctx context.Context, id string) error {
-	return storage.Remove(ctx, ts.s.store, ts.s.store.Tasks(), id, 0, nil)
+	return storage.Remove(ctx, ts.s.store, ts.s.t.tasks, id, 0, nil)
 }
 
 // openFilter matches tasks not done or cancelled.
@@ -241,7 +241,7 @@ var openFilter = storage.Cmp{Field: "status", Op: storage.OpIn, Value: []string{
 // Open returns a page of member's open tasks, soonest due first (tasks
 // without a due date last).
 func (ts *Tasks) Open(ctx context.Context, memberID string, pq storage.PageQuery) (storage.Page[*Task], error) {
-	return ts.s.store.Tasks().List(ctx, storage.ListQuery{Filter: storage.And{openFilter, storage.Eq("owner_id", memberID)},
+	return ts.s.t.tasks.List(ctx, storage.ListQuery{Filter: storage.And{openFilter, storage.Eq("owner_id", memberID)},
 		Sort: []storage.Sort{{Field: "due"}}, PageQuery: pq})
 }
 
@@ -252,7 +252,7 @@ func (ts *Tasks) Overdue(ctx context.Context, memberID string, now time.Time, pq
 	if memberID != "" {
 		f = append(f, storage.Eq("owner_id", memberID))
 	}
-	return ts.s.store.Tasks().List(ctx, storage.ListQuery{Filter: f, Sort: []storage.Sort{{Field: "due"}}, PageQuery: pq})
+	return ts.s.t.tasks.List(ctx, storage.ListQuery{Filter: f, Sort: []storage.Sort{{Field: "due"}}, PageQuery: pq})
 }
 
 // DueIn returns a page of open tasks due in period (such as this week:
@@ -263,7 +263,7 @@ func (ts *Tasks) DueIn(ctx context.Context, memberID string, p Period, pq storag
 	if memberID != "" {
 		f = append(f, storage.Eq("owner_id", memberID))
 	}
-	return ts.s.store.Tasks().List(ctx, storage.ListQuery{Filter: f, Sort: []storage.Sort{{Field: "due"}}, PageQuery: pq})
+	return ts.s.t.tasks.List(ctx, storage.ListQuery{Filter: f, Sort: []storage.Sort{{Field: "due"}}, PageQuery: pq})
 }
 
 // maxFeedItems bounds one calendar feed.

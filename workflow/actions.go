@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
 	"github.com/crmkit/crm/workflow/send"
@@ -349,18 +348,19 @@ func builtinActions() map[string]Handler {
 			},
 			Plan: func(ctx context.Context, call *Call) (any, error) { return taskInput(call) },
 			Run: func(ctx context.Context, call *Call) (any, error) {
-				if call.e.sales == nil {
-					return nil, Permanent(errors.New("workflow: no sales module for tasks"))
+				obj, err := call.e.object(ObjectTask)
+				if err != nil || obj.Create == nil {
+					return nil, Permanent(errors.New("workflow: no task records to create (register the sales module)"))
 				}
 				in, err := taskInput(call)
 				if err != nil {
 					return nil, err
 				}
-				t, err := call.e.sales.Tasks.Create(ctx, in)
+				t, err := obj.Create(ctx, in)
 				if err != nil {
 					return nil, err
 				}
-				return map[string]any{"task_id": t.ID}, nil
+				return map[string]any{"task_id": t.RecordMeta().ID}, nil
 			},
 		},
 		ActionUpdateField: {
@@ -474,18 +474,23 @@ func emailMessage(call *Call) (send.Message, error) {
 	return m, nil
 }
 
-func taskInput(call *Call) (sales.NewTask, error) {
+// taskInput returns the fields of the task a create_task step makes, by
+// stored name.
+func taskInput(call *Call) (map[string]any, error) {
 	var p TaskParams
 	if err := call.Decode(&p); err != nil {
-		return sales.NewTask{}, err
+		return nil, err
 	}
-	in := sales.NewTask{AllDay: p.AllDay, Priority: sales.Priority(p.Priority)}
-	var err error
-	if in.Title, err = call.Render(p.Title); err != nil {
-		return in, err
+	in := map[string]any{"all_day": p.AllDay}
+	if p.Priority != "" {
+		in["priority"] = p.Priority
 	}
-	if in.Description, err = call.Render(p.Description); err != nil {
-		return in, err
+	for field, text := range map[string]string{"title": p.Title, "description": p.Description} {
+		v, err := call.Render(text)
+		if err != nil {
+			return nil, err
+		}
+		in[field] = v
 	}
 	owner := p.Owner
 	if owner == "" {
@@ -493,15 +498,17 @@ func taskInput(call *Call) (sales.NewTask, error) {
 			owner = o
 		}
 	}
-	if in.OwnerID, err = call.Render(owner); err != nil {
-		return in, err
+	v, err := call.Render(owner)
+	if err != nil {
+		return nil, err
 	}
+	in["owner_id"] = v
 	if p.DueIn > 0 {
-		in.Due = call.Now.Add(time.Duration(p.DueIn))
+		in["due"] = call.Now.Add(time.Duration(p.DueIn))
 	}
 	if call.Subject.ID != "" && call.Record != nil {
 		// A deleted record (fields from its event) cannot be related.
-		in.Related = []storage.Ref{call.Subject}
+		in["related"] = []storage.Ref{call.Subject}
 	}
 	return in, nil
 }
@@ -830,7 +837,7 @@ func sequenceHandler(enroll bool) Handler {
 			if target.Trigger.Object != "" && target.Trigger.Object != call.Subject.Type {
 				return nil, Permanent(fmt.Errorf("%w: rule %q is about %s records, not %s", storage.ErrInvalid, p.Rule, target.Trigger.Object, call.Subject.Type))
 			}
-			page, err := call.e.store.Runs(ctx, RunQuery{RuleID: target.ID, SubjectID: call.Subject.ID, Active: true, PageQuery: storage.PageQuery{Limit: 1}})
+			page, err := call.e.runs(ctx, RunQuery{RuleID: target.ID, SubjectID: call.Subject.ID, Active: true, PageQuery: storage.PageQuery{Limit: 1}})
 			if err != nil {
 				return nil, err
 			}

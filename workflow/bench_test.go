@@ -22,6 +22,7 @@ import (
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/testdb"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/bunstore"
 	"github.com/crmkit/crm/storage/filterexpr"
@@ -87,7 +88,7 @@ func benchEndToEnd(b *testing.B, open func(b *testing.B) *bunstore.Store) {
 				if _, err := app.Workflow.Drain(ctx); err != nil {
 					b.Fatal(err)
 				}
-				cnt, err := store.Tasks().Count(ctx, nil)
+				cnt, err := storage.TableOf[*sales.Task](store).Count(ctx, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -14,9 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/crmkit/crm/contacts"
-	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/filterexpr"
+	"github.com/crmkit/crm/storage/queue"
 	"github.com/crmkit/crm/workflow/send"
 )
 
@@ -73,6 +73,17 @@ type Config struct {
 	WorkerID string
 	// Logger receives the engine's diagnostics. Default: slog.Default().
 	Logger *slog.Logger
+	// Schema returns the fields that expressions over records of
+	// recordType may name: the record's own fields and the workspace's
+	// custom fields. crm.New gives the contacts module's
+	// (contacts.Service.Schema). Default: the record struct's fields
+	// (filterexpr.SchemaOf), without custom fields.
+	Schema func(ctx context.Context, recordType string) (filterexpr.Schema, error)
+	// Writers create and change records through their modules' own rules
+	// (storage.RecordWriters): update_field, tags, owner assignment and
+	// create_task go through them. crm.New gives those of its modules. A
+	// record type without one is written through the generic path alone.
+	Writers []storage.RecordWriter
 }
 
 // RetryPolicy says when a failed job runs again: after Base, doubling
@@ -126,9 +137,11 @@ func (p RetryPolicy) Delay(attempt int, jitter float64) time.Duration {
 // job is taken over. It is safe for concurrent use, and several processes
 // may run engines on one Postgres database.
 type Engine struct {
-	store Store
-	cfg   Config
-	sales *sales.Service
+	store   Store
+	q       queue.Queue
+	rules   storage.Table[*Rule]
+	cfg     Config
+	writers map[string]storage.RecordWriter // by record type
 
 	// Rules manages stored rules.
 	Rules *Rules
@@ -143,11 +156,12 @@ type Engine struct {
 	progress atomic.Int64 // runs started and jobs run, for Drain
 }
 
-// New returns an engine on store, with the built-in objects (contacts,
-// accounts, leads, opportunities, tasks) read and changed through people
-// and sales, and the built-in actions. It starts nothing: call Start, or
-// Drain to run what is due now.
-func New(store Store, people *contacts.Service, sls *sales.Service, cfg Config) *Engine {
+// New returns an engine on store, with the built-in actions. Rules may be
+// about the records of every record type registered with the store but
+// the rules themselves (see Object); the workflow module must be
+// registered (Module). It starts nothing: call Start, or Drain to run what
+// is due now.
+func New(store Store, cfg Config) *Engine {
 	if cfg.MaxDepth <= 0 {
 		cfg.MaxDepth = 5
 	}
@@ -182,13 +196,13 @@ func New(store Store, people *contacts.Service, sls *sales.Service, cfg Config) 
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	e := &Engine{store: store, cfg: cfg, sales: sls,
-		objects: map[string]Object{}, actions: map[string]Handler{}}
+	e := &Engine{store: store, q: store.Queue(), rules: storage.TableOf[*Rule](store), cfg: cfg,
+		writers: map[string]storage.RecordWriter{}, objects: map[string]Object{}, actions: map[string]Handler{}}
+	for _, w := range cfg.Writers {
+		e.writers[w.Type] = w
+	}
 	e.Rules = &Rules{e: e}
 	e.cache.ttl = time.Second
-	for _, o := range builtinObjects(people, sls) {
-		e.objects[o.Type] = o
-	}
 	for name, h := range builtinActions() {
 		e.actions[name] = h
 	}
@@ -198,8 +212,8 @@ func New(store Store, people *contacts.Service, sls *sales.Service, cfg Config) 
 // now returns the engine's clock, as the store keeps times.
 func (e *Engine) now() time.Time { return storage.Truncate(e.cfg.Now()) }
 
-// RegisterObject makes rules able to name records of o.Type. It replaces
-// a built-in object of the same type.
+// RegisterObject makes rules able to name records of o.Type as o says,
+// instead of through the store's generic path (see Object).
 func (e *Engine) RegisterObject(o Object) error {
 	if !storage.ValidKey(o.Type) || o.Get == nil || o.Schema == nil {
 		return storage.Invalid("object", "needs a type name, Get and Schema")

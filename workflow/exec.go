@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
+	"github.com/crmkit/crm/storage/queue"
 	"github.com/crmkit/crm/workflow/send"
 )
 
@@ -39,11 +39,11 @@ func (e *Engine) dispatch(ctx context.Context, ws string) (int, error) {
 func (e *Engine) dispatchBatch(ctx context.Context, ws string, inline bool) (int, error) {
 	n := 0
 	err := e.store.RunInTx(sysCtx(ctx, ws), func(ctx context.Context) error {
-		cur, err := e.store.LockCursor(ctx, ws, cursorEvents)
+		cur, err := e.q.LockCursor(ctx, ws, cursorEvents)
 		if err != nil {
 			return err
 		}
-		feed, err := e.store.EventsAfter(ctx, ws, cur, e.cfg.BatchSize)
+		feed, err := e.q.EventsAfter(ctx, ws, cur, e.cfg.BatchSize)
 		if err != nil {
 			return err
 		}
@@ -51,10 +51,10 @@ func (e *Engine) dispatchBatch(ctx context.Context, ws string, inline bool) (int
 			return nil
 		}
 		now := e.now()
-		var jobs []*Job
+		var jobs []*queue.Job
 		for i := range feed.Events {
 			ev := &feed.Events[i]
-			if ev.Subject.Type == ObjectRule || ev.Subject.Type == contacts.ObjectFieldDef {
+			if ev.Subject.Type == ObjectRule || e.isConfig(ev.Subject.Type) {
 				e.cache.forget(ev.WorkspaceID)
 			}
 			rs, err := e.ruleSet(ctx, ev.WorkspaceID)
@@ -77,12 +77,12 @@ func (e *Engine) dispatchBatch(ctx context.Context, ws string, inline bool) (int
 			jobs = append(jobs, e.newJob(ev.WorkspaceID, "match:"+ev.ID, JobMatch, "", 0, payload, now))
 		}
 		if len(jobs) > 0 {
-			if _, err := e.store.Enqueue(ctx, jobs...); err != nil {
+			if _, err := e.q.Enqueue(ctx, jobs...); err != nil {
 				return err
 			}
 		}
 		n = len(feed.Events)
-		return e.store.SetCursor(ctx, ws, cursorEvents, feed.Cursor)
+		return e.q.SetCursor(ctx, ws, cursorEvents, feed.Cursor)
 	})
 	return n, err
 }
@@ -105,19 +105,19 @@ func (e *Engine) Deliver(ctx context.Context, ev storage.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.store.Enqueue(sysCtx(ctx, ev.WorkspaceID), e.newJob(ev.WorkspaceID, "match:"+ev.ID, JobMatch, "", 0, payload, e.now()))
+	_, err = e.q.Enqueue(sysCtx(ctx, ev.WorkspaceID), e.newJob(ev.WorkspaceID, "match:"+ev.ID, JobMatch, "", 0, payload, e.now()))
 	return err
 }
 
-func (e *Engine) newJob(ws, key string, kind JobKind, runID string, step int, payload json.RawMessage, runAt time.Time) *Job {
-	return &Job{ID: storage.NewID(), WorkspaceID: ws, Key: key, Kind: kind, State: JobAvailable, RunID: runID, Step: step,
+func (e *Engine) newJob(ws, key string, kind queue.JobKind, runID string, step int, payload json.RawMessage, runAt time.Time) *queue.Job {
+	return &queue.Job{ID: storage.NewID(), WorkspaceID: ws, Key: key, Kind: kind, State: queue.JobAvailable, RunID: runID, Step: step,
 		Payload: payload, MaxAttempts: e.cfg.Retry.MaxAttempts, RunAt: runAt, CreatedAt: e.now()}
 }
 
 // work claims one batch of due jobs of scope ws and runs them one by one.
 func (e *Engine) work(ctx context.Context, ws string) (int, error) {
 	now := e.now()
-	jobs, err := e.store.Claim(sysCtx(ctx, ws), ClaimParams{Workspace: ws, Worker: e.cfg.WorkerID, Now: now,
+	jobs, err := e.q.Claim(sysCtx(ctx, ws), queue.ClaimParams{Workspace: ws, Worker: e.cfg.WorkerID, Now: now,
 		Until: now.Add(e.cfg.Lease), Limit: e.cfg.BatchSize})
 	if err != nil {
 		return 0, err
@@ -137,7 +137,7 @@ func (e *Engine) work(ctx context.Context, ws string) (int, error) {
 
 // runJob runs one claimed job. An error it returns is the store's, not the
 // job's: a failing action is recorded on the job and its run.
-func (e *Engine) runJob(ctx context.Context, j *Job) error {
+func (e *Engine) runJob(ctx context.Context, j *queue.Job) error {
 	ctx = sysCtx(ctx, j.WorkspaceID)
 	var err error
 	switch {
@@ -146,7 +146,7 @@ func (e *Engine) runJob(ctx context.Context, j *Job) error {
 		// brings its worker down must not run for ever.
 		var run *Run
 		if j.RunID != "" {
-			if run, err = e.store.Run(ctx, j.RunID); err != nil {
+			if run, err = e.run(ctx, j.RunID); err != nil {
 				return err
 			}
 		}
@@ -169,7 +169,7 @@ var errLeaseLost = errors.New("workflow: lease lost")
 
 // inJob runs fn in a transaction that first confirms j's lease (hold):
 // what a step writes commits only while the job is still this worker's.
-func (e *Engine) inJob(ctx context.Context, j *Job, fn func(ctx context.Context) error) error {
+func (e *Engine) inJob(ctx context.Context, j *queue.Job, fn func(ctx context.Context) error) error {
 	return e.store.RunInTx(ctx, func(ctx context.Context) error {
 		if err := e.hold(ctx, j); err != nil {
 			return err
@@ -179,8 +179,8 @@ func (e *Engine) inJob(ctx context.Context, j *Job, fn func(ctx context.Context)
 }
 
 // hold confirms the job's lease in the context's transaction.
-func (e *Engine) hold(ctx context.Context, j *Job) error {
-	if err := e.store.Hold(ctx, j); err != nil {
+func (e *Engine) hold(ctx context.Context, j *queue.Job) error {
+	if err := e.q.Hold(ctx, j); err != nil {
 		if errors.Is(err, storage.ErrStale) {
 			return errLeaseLost
 		}
@@ -191,7 +191,7 @@ func (e *Engine) hold(ctx context.Context, j *Job) error {
 
 // runMatch runs a match job: it matches the job's event in one
 // transaction with the job's completion.
-func (e *Engine) runMatch(ctx context.Context, j *Job) error {
+func (e *Engine) runMatch(ctx context.Context, j *queue.Job) error {
 	var ev storage.Event
 	if err := json.Unmarshal(j.Payload, &ev); err != nil {
 		return e.failJob(ctx, j, nil, Permanent(fmt.Errorf("bad event: %w", err)))
@@ -204,8 +204,8 @@ func (e *Engine) runMatch(ctx context.Context, j *Job) error {
 		if err := e.match(ctx, &ev, rs, false); err != nil {
 			return err
 		}
-		j.State, j.FinishedAt = JobSucceeded, e.now()
-		return e.store.SetJob(ctx, j)
+		j.State, j.FinishedAt = queue.JobSucceeded, e.now()
+		return e.q.SetJob(ctx, j)
 	})
 	if err != nil && !errors.Is(err, errLeaseLost) {
 		return e.failJob(ctx, j, nil, err)
@@ -277,7 +277,7 @@ func (e *Engine) match(ctx context.Context, ev *storage.Event, rs *ruleSet, inli
 // Config.MaxDepth is stored as stopped and runs nothing.
 func (e *Engine) startRun(ctx context.Context, rule *Rule, subject storage.Ref, ev *storage.Event, key string, depth int, trigger TriggerKind, queue bool) (*Run, bool, error) {
 	run := e.newRun(ctx, rule, subject, ev, key, depth, trigger)
-	ok, err := e.store.InsertRun(ctx, run)
+	ok, err := e.insertRun(ctx, run)
 	if ok && run.State == RunRunning {
 		e.progress.Add(1)
 	}
@@ -310,7 +310,7 @@ var errRunExists = errors.New("workflow: the run exists already")
 
 // queueStep queues the job of the run's next step, due at.
 func (e *Engine) queueStep(ctx context.Context, run *Run, at time.Time) error {
-	_, err := e.store.Enqueue(ctx, e.newJob(run.WorkspaceID, run.Key+":"+strconv.Itoa(run.Step), JobStep, run.ID, run.Step, nil, at))
+	_, err := e.q.Enqueue(ctx, e.newJob(run.WorkspaceID, run.Key+":"+strconv.Itoa(run.Step), JobStep, run.ID, run.Step, nil, at))
 	return err
 }
 
@@ -365,7 +365,7 @@ func (e *Engine) runInline(ctx context.Context, run *Run, rec storage.Record) er
 
 // storeInline stores a run that ran inline.
 func (e *Engine) storeInline(ctx context.Context, run *Run) error {
-	ok, err := e.store.InsertRun(ctx, run)
+	ok, err := e.insertRun(ctx, run)
 	switch {
 	case err != nil:
 		return err
@@ -422,7 +422,7 @@ func (e *Engine) recordStep(run *Run, call *Call, out any, attempt int, took tim
 // exitRuns ends the running and waiting runs of rule ruleID about
 // subject, and cancels their pending jobs.
 func (e *Engine) exitRuns(ctx context.Context, ruleID string, subject storage.Ref, why string) error {
-	page, err := e.store.Runs(ctx, RunQuery{RuleID: ruleID, SubjectID: subject.ID, Active: true, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+	page, err := e.runs(ctx, RunQuery{RuleID: ruleID, SubjectID: subject.ID, Active: true, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
 	if err != nil {
 		return err
 	}
@@ -430,7 +430,7 @@ func (e *Engine) exitRuns(ctx context.Context, ruleID string, subject storage.Re
 		if err := e.finishRun(ctx, r, RunExited, why); err != nil {
 			return err
 		}
-		if err := e.store.CancelJobs(ctx, r.ID); err != nil {
+		if err := e.q.CancelJobs(ctx, r.ID); err != nil {
 			return err
 		}
 	}
@@ -442,12 +442,12 @@ func (e *Engine) finishRun(ctx context.Context, run *Run, state RunState, note s
 	now := e.now()
 	run.State, run.Error, run.FinishedAt = state, note, now
 	run.Duration = now.Sub(run.StartedAt)
-	return e.store.UpdateRun(ctx, run)
+	return e.updateRun(ctx, run)
 }
 
 // runStep runs the action a step job names.
-func (e *Engine) runStep(ctx context.Context, j *Job) error {
-	run, err := e.store.Run(ctx, j.RunID)
+func (e *Engine) runStep(ctx context.Context, j *queue.Job) error {
+	run, err := e.run(ctx, j.RunID)
 	if err != nil {
 		return e.failJob(ctx, j, nil, err)
 	}
@@ -456,8 +456,8 @@ func (e *Engine) runStep(ctx context.Context, j *Job) error {
 		// The run ended or moved on (an exit, a step already done): the
 		// job has nothing left to do.
 		return e.inJob(ctx, j, func(ctx context.Context) error {
-			j.State, j.FinishedAt = JobCancelled, now
-			return e.store.SetJob(ctx, j)
+			j.State, j.FinishedAt = queue.JobCancelled, now
+			return e.q.SetJob(ctx, j)
 		})
 	}
 	act := run.Rule.Actions[j.Step]
@@ -478,11 +478,11 @@ func (e *Engine) runStep(ctx context.Context, j *Job) error {
 		}
 		if ok, err := c.exitWhen.Match(call.Fields, now); err == nil && ok {
 			return e.inJob(ctx, j, func(ctx context.Context) error {
-				j.State, j.FinishedAt = JobSucceeded, now
+				j.State, j.FinishedAt = queue.JobSucceeded, now
 				if err := e.finishRun(ctx, run, RunExited, "exit condition: "+run.Rule.Exit.When); err != nil {
 					return err
 				}
-				return e.store.SetJob(ctx, j)
+				return e.q.SetJob(ctx, j)
 			})
 		}
 	}
@@ -526,9 +526,9 @@ func (a actionError) Unwrap() error { return a.err }
 
 // advance records a step done, and queues the next one (at the time a
 // Wait asked for) or ends the run.
-func (e *Engine) advance(ctx context.Context, run *Run, j *Job, call *Call, out any, took time.Duration) error {
+func (e *Engine) advance(ctx context.Context, run *Run, j *queue.Job, call *Call, out any, took time.Duration) error {
 	e.recordStep(run, call, out, j.Attempt, took)
-	j.State, j.FinishedAt = JobSucceeded, e.now()
+	j.State, j.FinishedAt = queue.JobSucceeded, e.now()
 	if run.State != RunSucceeded {
 		at := e.now()
 		if call.waitUntil.After(at) {
@@ -538,36 +538,36 @@ func (e *Engine) advance(ctx context.Context, run *Run, j *Job, call *Call, out 
 			return err
 		}
 	}
-	if err := e.store.UpdateRun(ctx, run); err != nil {
+	if err := e.updateRun(ctx, run); err != nil {
 		return err
 	}
-	return e.store.SetJob(ctx, j)
+	return e.q.SetJob(ctx, j)
 }
 
 // failJob records a failed attempt of j: it runs again after the retry
 // policy's delay, or, out of attempts or for a permanent error, it is kept
 // as failed and so is its run (when it has one).
-func (e *Engine) failJob(ctx context.Context, j *Job, run *Run, cause error) error {
+func (e *Engine) failJob(ctx context.Context, j *queue.Job, run *Run, cause error) error {
 	now := e.now()
 	msg := cause.Error()
 	err := e.inJob(ctx, j, func(ctx context.Context) error {
 		j.LastError = msg
-		j.Errors = append(j.Errors, AttemptError{Attempt: j.Attempt, At: now, Error: msg})
+		j.Errors = append(j.Errors, queue.AttemptError{Attempt: j.Attempt, At: now, Error: msg})
 		if len(j.Errors) > 20 {
 			j.Errors = j.Errors[len(j.Errors)-20:]
 		}
 		if send.IsPermanent(cause) || j.Attempt >= j.MaxAttempts {
-			j.State, j.FinishedAt = JobFailed, now
+			j.State, j.FinishedAt = queue.JobFailed, now
 			if run != nil {
 				if err := e.finishRun(ctx, run, RunFailed, fmt.Sprintf("step %d (%s): %s", j.Step, run.Rule.Actions[min(j.Step, len(run.Rule.Actions)-1)].Type, msg)); err != nil {
 					return err
 				}
 			}
 		} else {
-			j.State = JobAvailable
+			j.State = queue.JobAvailable
 			j.RunAt = now.Add(e.cfg.Retry.Delay(j.Attempt, jitter()))
 		}
-		return e.store.SetJob(ctx, j)
+		return e.q.SetJob(ctx, j)
 	})
 	if err != nil && !errors.Is(err, errLeaseLost) {
 		return fmt.Errorf("record failure %q: %w", msg, err)
@@ -582,15 +582,12 @@ func (e *Engine) failJob(ctx context.Context, j *Job, run *Run, cause error) err
 // once without it (see send.IsPermanent).
 func Permanent(err error) error { return send.Permanent(err) }
 
-// object returns the registered object typ.
-func (e *Engine) object(typ string) (Object, error) {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	o, ok := e.objects[typ]
-	if !ok {
-		return Object{}, fmt.Errorf("%w: workflow: unknown object %q", storage.ErrInvalid, typ)
-	}
-	return o, nil
+// isConfig reports whether records of typ are configuration
+// (storage.AccessConfig), such as custom field definitions, whose change
+// may change what compiled rules mean.
+func (e *Engine) isConfig(typ string) bool {
+	t, ok := e.store.Table(typ)
+	return ok && t.Type().Options().Access == storage.AccessConfig
 }
 
 // handler returns the registered action typ.
@@ -635,27 +632,27 @@ func (e *Engine) Retry(ctx context.Context, jobID string) error {
 		return err
 	}
 	return e.store.RunInTx(storage.AsSystem(ctx), func(ctx context.Context) error {
-		j, err := e.store.Job(ctx, jobID)
+		j, err := e.q.Job(ctx, jobID)
 		if err != nil {
 			return err
 		}
-		if j.State != JobFailed {
+		if j.State != queue.JobFailed {
 			return fmt.Errorf("%w: job %s is %s, not failed", storage.ErrConflict, jobID, j.State)
 		}
 		if j.RunID != "" {
-			run, err := e.store.Run(ctx, j.RunID)
+			run, err := e.run(ctx, j.RunID)
 			if err != nil {
 				return err
 			}
 			if run.State == RunFailed {
 				run.State, run.Error, run.FinishedAt, run.Duration = RunRunning, "", time.Time{}, 0
-				if err := e.store.UpdateRun(ctx, run); err != nil {
+				if err := e.updateRun(ctx, run); err != nil {
 					return err
 				}
 			}
 		}
-		j.State, j.Attempt, j.RunAt, j.FinishedAt = JobAvailable, 0, e.now(), time.Time{}
-		return e.store.SetJob(ctx, j)
+		j.State, j.Attempt, j.RunAt, j.FinishedAt = queue.JobAvailable, 0, e.now(), time.Time{}
+		return e.q.SetJob(ctx, j)
 	})
 }
 
@@ -666,14 +663,14 @@ func (e *Engine) Runs(ctx context.Context, q RunQuery) (storage.Page[*Run], erro
 	if err := operator(ctx); err != nil {
 		return storage.Page[*Run]{}, err
 	}
-	return e.store.Runs(ctx, q)
+	return e.runs(ctx, q)
 }
 
 // Jobs returns one page of the jobs of the context's workspace, newest
 // first, selected by q: failed ones to look at and Retry.
-func (e *Engine) Jobs(ctx context.Context, q JobQuery) (storage.Page[*Job], error) {
+func (e *Engine) Jobs(ctx context.Context, q queue.JobQuery) (storage.Page[*queue.Job], error) {
 	if err := operator(ctx); err != nil {
-		return storage.Page[*Job]{}, err
+		return storage.Page[*queue.Job]{}, err
 	}
-	return e.store.Jobs(ctx, q)
+	return e.q.Jobs(ctx, q)
 }

@@ -173,7 +173,7 @@ func killWorkers(t *testing.T, store *bunstore.Store, spec string, procs int) {
 	// Let the survivors finish everything.
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		n, err := store.Tasks().Count(ctx, nil)
+		n, err := storage.TableOf[*sales.Task](store).Count(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +196,7 @@ func killWorkers(t *testing.T, store *bunstore.Store, spec string, procs int) {
 
 	// Every trigger ran once: one task per contact, every contact tagged.
 	perContact := map[string]int{}
-	err = storage.Each(ctx, store.Tasks(), storage.ListQuery{}, func(tk *sales.Task) error {
+	err = storage.Each(ctx, storage.TableOf[*sales.Task](store), storage.ListQuery{}, func(tk *sales.Task) error {
 		for _, r := range tk.Related {
 			perContact[r.ID]++
 		}
@@ -206,7 +206,7 @@ func killWorkers(t *testing.T, store *bunstore.Store, spec string, procs int) {
 		t.Fatal(err)
 	}
 	untagged := 0
-	err = storage.Each(ctx, store.Contacts(), storage.ListQuery{}, func(c *contacts.Contact) error {
+	err = storage.Each(ctx, storage.TableOf[*contacts.Contact](store), storage.ListQuery{}, func(c *contacts.Contact) error {
 		if perContact[c.ID] != 1 {
 			t.Errorf("contact %s has %d tasks, want 1", c.FirstName, perContact[c.ID])
 		}

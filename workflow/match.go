@@ -145,7 +145,7 @@ func (e *Engine) ruleSet(ctx context.Context, ws string) (*ruleSet, error) {
 	}
 	ctx = sysCtx(ctx, ws)
 	var rules []*Rule
-	err := storage.Each(ctx, e.store.Rules(), storage.ListQuery{Filter: storage.Eq("enabled", true),
+	err := storage.Each(ctx, e.rules, storage.ListQuery{Filter: storage.Eq("enabled", true),
 		PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(r *Rule) error {
 		rules = append(rules, r)
 		return nil

@@ -4,175 +4,92 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/crmkit/crm/contacts"
-	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
 )
 
-// builtinObjects returns the objects of the contacts and sales modules:
-// contacts, accounts, activities, leads, opportunities and tasks.
-// Changes go through each module's Update, so actions are validated as any
-// other write; a lead's status goes through Leads.SetStatus and an
-// opportunity's stage through Opportunities.MoveStage, so their events and
-// history are the usual ones.
-func builtinObjects(people *contacts.Service, sls *sales.Service) []Object {
-	if people == nil {
-		return nil
+// object returns the object typ: one registered with RegisterObject, or
+// else the object of the record type typ registered with the store, made
+// once (genericObject).
+func (e *Engine) object(typ string) (Object, error) {
+	e.mu.RLock()
+	o, ok := e.objects[typ]
+	e.mu.RUnlock()
+	if ok {
+		return o, nil
 	}
-	// Conditions see the record alone (fieldsOf): the fields of related
-	// records, which lists compare in SQL, are left out of the schema.
-	customSchema := func(object string) func(ctx context.Context) (filterexpr.Schema, error) {
-		return func(ctx context.Context) (filterexpr.Schema, error) {
-			s, err := people.Schema(ctx, object)
+	t, ok := e.store.Table(typ)
+	if !ok || typ == ObjectRule {
+		return Object{}, fmt.Errorf("%w: workflow: unknown object %q", storage.ErrInvalid, typ)
+	}
+	o = e.genericObject(t)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if old, ok := e.objects[typ]; ok {
+		return old, nil
+	}
+	e.objects[typ] = o
+	return o, nil
+}
+
+// genericObject is the object of a record type registered with the store:
+// its records read through the generic path, its schema from
+// Config.Schema, and its writes through its module's writer
+// (Config.Writers) or, without one, the generic path.
+func (e *Engine) genericObject(t storage.RecordTable) Object {
+	typ := t.Type().Name()
+	zero := filterexpr.SchemaOf(t.Type().New(), nil)
+	o := Object{
+		Type: typ,
+		// Conditions see the record alone (fieldsOf): the fields of
+		// related records, which lists compare in SQL, are left out.
+		Schema: func(ctx context.Context) (filterexpr.Schema, error) {
+			if e.cfg.Schema == nil {
+				return zero, nil
+			}
+			s, err := e.cfg.Schema(ctx, typ)
 			if err != nil {
 				return nil, err
 			}
 			return s.Own(), nil
+		},
+		Get: t.Get,
+		List: func(ctx context.Context, q storage.ListQuery) ([]storage.Record, string, error) {
+			p, err := t.List(ctx, q)
+			return p.Items, p.Next, err
+		},
+	}
+	w := e.writers[typ]
+	o.Update, o.Create = w.Update, w.Create
+	if o.Update == nil {
+		o.Update = func(ctx context.Context, id string, set map[string]any) (storage.Record, error) {
+			var next storage.Record
+			err := e.store.RunInTx(ctx, func(ctx context.Context) error {
+				prev, err := t.Get(ctx, id)
+				if err != nil {
+					return err
+				}
+				if next, err = t.Get(ctx, id); err != nil {
+					return err
+				}
+				if err := storage.SetFields(next, set); err != nil {
+					return err
+				}
+				return t.Update(ctx, []storage.Record{prev}, []storage.Record{next})
+			})
+			return next, err
 		}
 	}
-	out := []Object{
-		ObjectOf(contacts.ObjectContact, people.Contacts.Get, people.Contacts.List, customSchema(contacts.ObjectContact),
-			func(ctx context.Context, id string, set map[string]any) (*contacts.Contact, error) {
-				var in contacts.UpdateContact
-				if err := FillUpdate(&in, &contacts.Contact{}, set); err != nil {
-					return nil, err
-				}
-				return people.Contacts.Update(ctx, id, in)
-			}),
-		ObjectOf(contacts.ObjectAccount, people.Accounts.Get, people.Accounts.List, customSchema(contacts.ObjectAccount),
-			func(ctx context.Context, id string, set map[string]any) (*contacts.Account, error) {
-				var in contacts.UpdateAccount
-				if err := FillUpdate(&in, &contacts.Account{}, set); err != nil {
-					return nil, err
-				}
-				return people.Accounts.Update(ctx, id, in)
-			}),
-		ObjectOf(contacts.ObjectActivity, people.Activities.Get, people.Activities.List, nil,
-			func(ctx context.Context, id string, set map[string]any) (*contacts.Activity, error) {
-				var in contacts.UpdateActivity
-				if err := FillUpdate(&in, &contacts.Activity{}, set); err != nil {
-					return nil, err
-				}
-				return people.Activities.Update(ctx, id, in)
-			}),
-	}
-	if sls == nil {
-		return out
-	}
-	return append(out,
-		ObjectOf(sales.ObjectLead, sls.Leads.Get, sls.Leads.List, nil,
-			func(ctx context.Context, id string, set map[string]any) (*sales.Lead, error) {
-				status, hasStatus := set["status"]
-				rest := without(set, "status")
-				var out *sales.Lead
-				var err error
-				if len(rest) > 0 {
-					var in sales.UpdateLead
-					if err := FillUpdate(&in, &sales.Lead{}, rest); err != nil {
-						return nil, err
-					}
-					if out, err = sls.Leads.Update(ctx, id, in); err != nil {
-						return nil, err
-					}
-				}
-				if hasStatus {
-					s, _ := status.(string)
-					out, err = sls.Leads.SetStatus(ctx, id, sales.LeadStatus(s), "set by a workflow rule")
-				}
-				return out, err
-			}),
-		ObjectOf(sales.ObjectOpportunity, sls.Opportunities.Get, sls.Opportunities.List, nil,
-			func(ctx context.Context, id string, set map[string]any) (*sales.Opportunity, error) {
-				stage, hasStage := set["stage"]
-				rest := without(set, "stage")
-				var out *sales.Opportunity
-				var err error
-				if len(rest) > 0 {
-					var in sales.UpdateOpportunity
-					if err := FillUpdate(&in, &sales.Opportunity{}, rest); err != nil {
-						return nil, err
-					}
-					if out, err = sls.Opportunities.Update(ctx, id, in); err != nil {
-						return nil, err
-					}
-				}
-				if hasStage {
-					s, ok := stage.(string)
-					if !ok {
-						return nil, storage.Invalid("stage", "must be a stage key")
-					}
-					out, err = sls.Opportunities.MoveStage(ctx, id, s, sales.MoveOptions{LostReason: "set by a workflow rule"})
-				}
-				return out, err
-			}),
-		ObjectOf(sales.ObjectTask, sls.Tasks.Get, sls.Tasks.List, nil,
-			func(ctx context.Context, id string, set map[string]any) (*sales.Task, error) {
-				var in sales.UpdateTask
-				if err := FillUpdate(&in, &sales.Task{}, set); err != nil {
-					return nil, err
-				}
-				return sls.Tasks.Update(ctx, id, in)
-			}),
-	)
-}
-
-// ObjectOf makes an Object of a module's Get, List and update functions
-// (update may be nil: records that actions cannot change). A nil schema
-// is the record struct's fields (filterexpr.SchemaOf).
-func ObjectOf[T storage.Record](typ string,
-	get func(ctx context.Context, id string) (T, error),
-	list func(ctx context.Context, q storage.ListQuery) (storage.Page[T], error),
-	schema func(ctx context.Context) (filterexpr.Schema, error),
-	update func(ctx context.Context, id string, set map[string]any) (T, error)) Object {
-	if schema == nil {
-		var zero T
-		s := filterexpr.SchemaOf(zero, nil)
-		schema = func(context.Context) (filterexpr.Schema, error) { return s, nil }
-	}
-	o := Object{
-		Type:   typ,
-		Schema: schema,
-		Get: func(ctx context.Context, id string) (storage.Record, error) {
-			r, err := get(ctx, id)
-			if err != nil {
+	if o.Create == nil {
+		o.Create = func(ctx context.Context, fields map[string]any) (storage.Record, error) {
+			rec := t.Type().New()
+			if err := storage.SetFields(rec, fields); err != nil {
 				return nil, err
 			}
-			return r, nil
-		},
-		List: func(ctx context.Context, q storage.ListQuery) ([]storage.Record, string, error) {
-			page, err := list(ctx, q)
-			if err != nil {
-				return nil, "", err
-			}
-			out := make([]storage.Record, len(page.Items))
-			for i, r := range page.Items {
-				out[i] = r
-			}
-			return out, page.Next, nil
-		},
-	}
-	if update != nil {
-		o.Update = func(ctx context.Context, id string, set map[string]any) (storage.Record, error) {
-			r, err := update(ctx, id, set)
-			if err != nil {
-				return nil, err
-			}
-			return r, nil
+			return rec, t.Insert(ctx, []storage.Record{rec})
 		}
 	}
 	return o
-}
-
-// without returns m without key.
-func without(m map[string]any, key string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if k != key {
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // update changes fields of the record ref through its object.

@@ -16,6 +16,10 @@ import (
 // ObjectRule is the record type of stored rules.
 const ObjectRule = "workflow_rule"
 
+// ObjectTask is the record type the create_task action makes (the sales
+// module's tasks).
+const ObjectTask = "task"
+
 // Rule is a trigger, a condition and ordered actions. Stored rules belong
 // to a workspace and are versioned (Meta.Version): a run keeps the version
 // it started with, so editing a rule never changes a run under way. Rules

@@ -46,7 +46,7 @@ func (rs *Rules) Create(ctx context.Context, in NewRule) (*Rule, error) {
 	if err := rs.e.check(ctx, r); err != nil {
 		return nil, err
 	}
-	if err := rs.e.store.Rules().Insert(ctx, r); err != nil {
+	if err := rs.e.rules.Insert(ctx, r); err != nil {
 		return nil, err
 	}
 	rs.e.cache.forget(storage.WorkspaceFrom(ctx))
@@ -55,12 +55,12 @@ func (rs *Rules) Create(ctx context.Context, in NewRule) (*Rule, error) {
 
 // Get returns the rule id.
 func (rs *Rules) Get(ctx context.Context, id string) (*Rule, error) {
-	return rs.e.store.Rules().Get(ctx, id)
+	return rs.e.rules.Get(ctx, id)
 }
 
 // ByName returns the stored rule called name, or ErrNotFound.
 func (rs *Rules) ByName(ctx context.Context, name string) (*Rule, error) {
-	page, err := rs.e.store.Rules().List(ctx, storage.ListQuery{Filter: storage.Eq("name", name), PageQuery: storage.PageQuery{Limit: 1}})
+	page, err := rs.e.rules.List(ctx, storage.ListQuery{Filter: storage.Eq("name", name), PageQuery: storage.PageQuery{Limit: 1}})
 	if err != nil {
 		return nil, err
 	}
@@ -72,12 +72,12 @@ func (rs *Rules) ByName(ctx context.Context, name string) (*Rule, error) {
 
 // List returns one page of rules.
 func (rs *Rules) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Rule], error) {
-	return rs.e.store.Rules().List(ctx, q)
+	return rs.e.rules.List(ctx, q)
 }
 
 // Update changes rule id and checks the result.
 func (rs *Rules) Update(ctx context.Context, id string, in UpdateRule) (*Rule, error) {
-	r, err := storage.Modify(ctx, rs.e.store, rs.e.store.Rules(), id, in.Version, func(ctx context.Context, r *Rule) error {
+	r, err := storage.Modify(ctx, rs.e.store, rs.e.rules, id, in.Version, func(ctx context.Context, r *Rule) error {
 		set(&r.Name, in.Name)
 		set(&r.Description, in.Description)
 		set(&r.Enabled, in.Enabled)
@@ -101,7 +101,7 @@ func (rs *Rules) Enable(ctx context.Context, id string, on bool) (*Rule, error) 
 
 // Delete removes rule id. Its runs stay in the history.
 func (rs *Rules) Delete(ctx context.Context, id string) error {
-	err := storage.Remove(ctx, rs.e.store, rs.e.store.Rules(), id, 0, nil)
+	err := storage.Remove(ctx, rs.e.store, rs.e.rules, id, 0, nil)
 	if err == nil {
 		rs.e.cache.forget(storage.WorkspaceFrom(ctx))
 	}

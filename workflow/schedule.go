@@ -18,7 +18,7 @@ import (
 func (e *Engine) scheduleAll(ctx context.Context) (int, error) {
 	workspaces := e.cfg.Workspaces
 	if len(workspaces) == 0 {
-		ws, err := e.store.RuleWorkspaces(sysCtx(ctx, ""))
+		ws, err := e.q.Workspaces(sysCtx(ctx, ""), ObjectRule, storage.Eq("enabled", true))
 		if err != nil {
 			return 0, err
 		}
@@ -61,7 +61,7 @@ func (e *Engine) scanTime(ctx context.Context, ws string, c *compiled) (int, err
 	n := 0
 	err := e.store.RunInTx(sysCtx(ctx, ws), func(ctx context.Context) error {
 		name := "time:" + r.ID
-		cur, err := e.store.LockCursor(ctx, ws, name)
+		cur, err := e.q.LockCursor(ctx, ws, name)
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (e *Engine) scanTime(ctx context.Context, ws string, c *compiled) (int, err
 		if err != nil {
 			return err
 		}
-		return e.store.SetCursor(ctx, ws, name, now.Format(time.RFC3339Nano))
+		return e.q.SetCursor(ctx, ws, name, now.Format(time.RFC3339Nano))
 	})
 	return n, err
 }
@@ -108,13 +108,13 @@ func (e *Engine) scanCron(ctx context.Context, ws string, c *compiled) (int, err
 	n := 0
 	err := e.store.RunInTx(sysCtx(ctx, ws), func(ctx context.Context) error {
 		name := "cron:" + r.ID
-		cur, err := e.store.LockCursor(ctx, ws, name)
+		cur, err := e.q.LockCursor(ctx, ws, name)
 		if err != nil {
 			return err
 		}
 		now := e.now()
 		if cur == "" {
-			return e.store.SetCursor(ctx, ws, name, now.Format(time.RFC3339Nano))
+			return e.q.SetCursor(ctx, ws, name, now.Format(time.RFC3339Nano))
 		}
 		last, err := time.Parse(time.RFC3339Nano, cur)
 		if err != nil {
@@ -143,7 +143,7 @@ func (e *Engine) scanCron(ctx context.Context, ws string, c *compiled) (int, err
 			if started {
 				n++
 			}
-			return e.store.SetCursor(ctx, ws, name, tick.Format(time.RFC3339Nano))
+			return e.q.SetCursor(ctx, ws, name, tick.Format(time.RFC3339Nano))
 		}
 		var q storage.ListQuery
 		if c.cond != nil {
@@ -156,7 +156,7 @@ func (e *Engine) scanCron(ctx context.Context, ws string, c *compiled) (int, err
 		if err != nil {
 			return err
 		}
-		return e.store.SetCursor(ctx, ws, name, tick.Format(time.RFC3339Nano))
+		return e.q.SetCursor(ctx, ws, name, tick.Format(time.RFC3339Nano))
 	})
 	return n, err
 }
@@ -231,5 +231,5 @@ func (e *Engine) findRule(ctx context.Context, id string) (*Rule, error) {
 		}
 	}
 	e.mu.RUnlock()
-	return e.store.Rules().Get(ctx, id)
+	return e.rules.Get(ctx, id)
 }

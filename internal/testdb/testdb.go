@@ -27,6 +27,7 @@ import (
 	sqlite3 "modernc.org/sqlite"
 	sqlite3lib "modernc.org/sqlite/lib"
 
+	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/storage/bunstore"
 	"github.com/crmkit/crm/storage/postgres"
 	"github.com/crmkit/crm/storage/sqlite"
@@ -36,9 +37,11 @@ import (
 const DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
 // SQLite returns a migrated store on a new SQLite file in t's temporary
-// directory, closed when t ends.
+// directory, with the built-in modules registered (crm.Modules), closed
+// when t ends.
 func SQLite(t testing.TB, opts ...sqlite.Option) *bunstore.Store {
 	t.Helper()
+	opts = append([]sqlite.Option{sqlite.WithModules(crm.Modules()...)}, opts...)
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "crm.db"), opts...)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
@@ -107,12 +110,13 @@ func NewSchemaName() string {
 }
 
 // Postgres returns a migrated store in a new schema of the test server,
-// dropped when t ends. It skips or fails t as PostgresDSN does.
+// with the built-in modules registered (crm.Modules), dropped when t ends.
+// It skips or fails t as PostgresDSN does.
 func Postgres(t testing.TB, opts ...postgres.Option) *bunstore.Store {
 	t.Helper()
 	dsn := PostgresDSN(t)
 	schema := NewSchemaName()
-	opts = append([]postgres.Option{postgres.WithMaxConns(8)}, opts...)
+	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithModules(crm.Modules()...)}, opts...)
 	store, err := postgres.Open(t.Context(), dsn, append(opts, postgres.WithSchema(schema))...)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
@@ -172,10 +176,11 @@ func PostgresRLS(t testing.TB, opts ...postgres.Option) (*bunstore.Store, string
 	ensureRole(t, dsn, AppRole)
 	schema := NewSchemaName()
 	t.Cleanup(func() { DropSchema(t, dsn, schema) })
-	if err := postgres.SetupRowLevelSecurity(t.Context(), dsn, AppRole, postgres.WithSchema(schema)); err != nil {
+	if err := postgres.SetupRowLevelSecurity(t.Context(), dsn, AppRole, postgres.WithSchema(schema), postgres.WithModules(crm.Modules()...)); err != nil {
 		t.Fatalf("set up row-level security: %v", err)
 	}
-	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithSchema(schema), postgres.WithRowLevelSecurity()}, opts...)
+	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithSchema(schema), postgres.WithRowLevelSecurity(),
+		postgres.WithModules(crm.Modules()...)}, opts...)
 	store, err := postgres.Open(t.Context(), WithUser(t, dsn, AppRole), opts...)
 	if err != nil {
 		t.Fatalf("open postgres as %s: %v", AppRole, err)

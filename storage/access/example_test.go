@@ -15,7 +15,7 @@ import (
 // Two members with different roles see different contacts.
 func Example() {
 	ctx := storage.WithWorkspace(context.Background(), "acme")
-	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithPrincipalRequired())
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithPrincipalRequired(), sqlite.WithModules(contacts.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func Example() {
 // and lets them read, but not change, the lifecycle stage.
 func ExampleService_DefineRole() {
 	ctx := storage.AsSystem(storage.WithWorkspace(context.Background(), "acme"))
-	store, err := sqlite.Open(ctx, ":memory:")
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module()))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -54,40 +54,51 @@ var directory = scopes(storage.ScopeAll, storage.ScopeNone, storage.ScopeNone, s
 // may update the record shared) and withdraw the shares it made.
 var sharing = scopes(storage.ScopeAll, storage.ScopeAll, storage.ScopeOwn, storage.ScopeOwn, storage.ScopeNone)
 
-func builtin(name, desc string, any map[storage.Action]storage.Scope) *Role {
-	p := storage.Permissions{storage.AnyType: any}
+// builtin returns the built-in role name, for a store whose record types
+// of access class AccessConfig are config.
+func builtin(name, desc string, any map[storage.Action]storage.Scope, config []string) *Role {
+	p := storage.Permissions{storage.AnyType: maps.Clone(any)}
 	if name != RoleAdmin {
-		p[ObjectMember], p[ObjectTeam], p[ObjectRole] = directory, directory, directory
-		p[ObjectShare] = sharing
+		p[ObjectMember], p[ObjectTeam], p[ObjectRole] = maps.Clone(directory), maps.Clone(directory), maps.Clone(directory)
+		p[ObjectShare] = maps.Clone(sharing)
 		// Configuration and the catalogue: read by all, written by admins.
-		for _, typ := range []string{"field_def", "duplicate_rules", "pipeline", "product", "price_book", "price_entry", "workflow_rule"} {
-			p[typ] = directory
+		for _, typ := range config {
+			p[typ] = maps.Clone(directory)
 		}
 	}
 	return &Role{Name: name, Description: desc, Permissions: p}
 }
 
-var builtins = map[string]*Role{
-	RoleAdmin: builtin(RoleAdmin, "Everything in the workspace.",
-		scopes(storage.ScopeAll, storage.ScopeAll, storage.ScopeAll, storage.ScopeAll, storage.ScopeAll)),
-	RoleManager: builtin(RoleManager, "Reads everything; creates records; changes, deletes and exports the team's records.",
-		scopes(storage.ScopeAll, storage.ScopeAll, storage.ScopeTeam, storage.ScopeTeam, storage.ScopeTeam)),
-	RoleRep: builtin(RoleRep, "Reads the team's records; creates records; changes and deletes its own.",
-		scopes(storage.ScopeTeam, storage.ScopeAll, storage.ScopeOwn, storage.ScopeOwn, storage.ScopeNone)),
-	RoleReadOnly: builtin(RoleReadOnly, "Reads everything; changes nothing.",
-		scopes(storage.ScopeAll, storage.ScopeNone, storage.ScopeNone, storage.ScopeNone, storage.ScopeNone)),
+// builtinRoles are the grants of the built-in roles to every record type
+// of class AccessOwned, by name.
+var builtinRoles = map[string]struct {
+	desc  string
+	grant map[storage.Action]storage.Scope
+}{
+	RoleAdmin: {"Everything in the workspace.",
+		scopes(storage.ScopeAll, storage.ScopeAll, storage.ScopeAll, storage.ScopeAll, storage.ScopeAll)},
+	RoleManager: {"Reads everything; creates records; changes, deletes and exports the team's records.",
+		scopes(storage.ScopeAll, storage.ScopeAll, storage.ScopeTeam, storage.ScopeTeam, storage.ScopeTeam)},
+	RoleRep: {"Reads the team's records; creates records; changes and deletes its own.",
+		scopes(storage.ScopeTeam, storage.ScopeAll, storage.ScopeOwn, storage.ScopeOwn, storage.ScopeNone)},
+	RoleReadOnly: {"Reads everything; changes nothing.",
+		scopes(storage.ScopeAll, storage.ScopeNone, storage.ScopeNone, storage.ScopeNone, storage.ScopeNone)},
 }
 
-// BuiltinRole returns a copy of the built-in role name, or nil.
-func BuiltinRole(name string) *Role {
-	r, ok := builtins[name]
+// BuiltinRole returns the built-in role name for a store of the record
+// types types, or nil when name is not a built-in role. Record types of
+// class AccessConfig are read by every role and changed by admins only;
+// the others follow each role's grant of "*" (see the Role constants).
+func BuiltinRole(name string, types []storage.RecordType) *Role {
+	b, ok := builtinRoles[name]
 	if !ok {
 		return nil
 	}
-	c := *r
-	c.Permissions = make(storage.Permissions, len(r.Permissions))
-	for t, a := range r.Permissions {
-		c.Permissions[t] = maps.Clone(a)
+	var config []string
+	for _, t := range types {
+		if t.Options().Access == storage.AccessConfig {
+			config = append(config, t.Name())
+		}
 	}
-	return &c
+	return builtin(name, b.desc, b.grant, config)
 }

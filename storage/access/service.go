@@ -11,23 +11,28 @@ import (
 	"github.com/crmkit/crm/storage"
 )
 
-// Store is what the access package needs from a storage adapter.
+// Store is what the access package needs from a storage adapter: the
+// generic path of its record types (see Module) and access checks.
 type Store interface {
 	storage.Transactor
+	storage.Tables
 	storage.Authorizer
-	Members() storage.Table[*Member]
-	Teams() storage.Table[*Team]
-	Roles() storage.Table[*Role]
-	Shares() storage.Table[*Share]
 }
 
 // Service manages members, teams, roles and shares, and builds principals.
 type Service struct {
-	store Store
+	store   Store
+	members storage.Table[*Member]
+	teams   storage.Table[*Team]
+	roles   storage.Table[*Role]
+	shares  storage.Table[*Share]
 }
 
 // NewService returns the access module on store.
-func NewService(store Store) *Service { return &Service{store: store} }
+func NewService(store Store) *Service {
+	return &Service{store: store, members: storage.TableOf[*Member](store), teams: storage.TableOf[*Team](store),
+		roles: storage.TableOf[*Role](store), shares: storage.TableOf[*Share](store)}
+}
 
 // NewMember is the input of CreateMember and SyncMember.
 type NewMember struct {
@@ -54,7 +59,7 @@ func (s *Service) CreateMember(ctx context.Context, in NewMember) (*Member, erro
 		if err := s.checkMember(ctx, m); err != nil {
 			return err
 		}
-		return s.store.Members().Insert(ctx, m)
+		return s.members.Insert(ctx, m)
 	})
 	if err != nil {
 		return nil, err
@@ -71,7 +76,7 @@ func (s *Service) SyncMember(ctx context.Context, in NewMember) (*Member, error)
 	}
 	var out *Member
 	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
-		page, err := s.store.Members().List(ctx, storage.ListQuery{Filter: storage.Eq("external_id", ext), PageQuery: storage.PageQuery{Limit: 1}})
+		page, err := s.members.List(ctx, storage.ListQuery{Filter: storage.Eq("external_id", ext), PageQuery: storage.PageQuery{Limit: 1}})
 		if err != nil {
 			return err
 		}
@@ -89,12 +94,12 @@ func (s *Service) SyncMember(ctx context.Context, in NewMember) (*Member, error)
 
 // GetMember returns a member.
 func (s *Service) GetMember(ctx context.Context, id string) (*Member, error) {
-	return s.store.Members().Get(ctx, id)
+	return s.members.Get(ctx, id)
 }
 
 // UpdateMember changes a member.
 func (s *Service) UpdateMember(ctx context.Context, id string, in UpdateMember) (*Member, error) {
-	return storage.Modify(ctx, s.store, s.store.Members(), id, 0, func(ctx context.Context, m *Member) error {
+	return storage.Modify(ctx, s.store, s.members, id, 0, func(ctx context.Context, m *Member) error {
 		set(&m.Name, in.Name)
 		set(&m.Email, in.Email)
 		set(&m.Role, in.Role)
@@ -106,7 +111,7 @@ func (s *Service) UpdateMember(ctx context.Context, id string, in UpdateMember) 
 
 // ListMembers returns a page of members.
 func (s *Service) ListMembers(ctx context.Context, q storage.ListQuery) (storage.Page[*Member], error) {
-	return s.store.Members().List(ctx, q)
+	return s.members.List(ctx, q)
 }
 
 func set[T any](dst *T, src *T) {
@@ -137,7 +142,7 @@ func (s *Service) checkMember(ctx context.Context, m *Member) error {
 	}
 	m.TeamIDs = normTeams(m.TeamIDs)
 	for i, id := range m.TeamIDs {
-		if _, err := s.store.Teams().Get(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		if _, err := s.teams.Get(ctx, id); errors.Is(err, storage.ErrNotFound) {
 			v.Add(fmt.Sprintf("team_ids[%d]", i), "%q is not a team of the workspace", id)
 		} else if err != nil {
 			return err
@@ -152,7 +157,7 @@ func (s *Service) CreateTeam(ctx context.Context, name, description string) (*Te
 	if t.Name == "" {
 		return nil, storage.Invalid("name", "is required")
 	}
-	if err := s.store.Teams().Insert(ctx, t); err != nil {
+	if err := s.teams.Insert(ctx, t); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -160,7 +165,7 @@ func (s *Service) CreateTeam(ctx context.Context, name, description string) (*Te
 
 // ListTeams returns a page of teams.
 func (s *Service) ListTeams(ctx context.Context, q storage.ListQuery) (storage.Page[*Team], error) {
-	return s.store.Teams().List(ctx, q)
+	return s.teams.List(ctx, q)
 }
 
 // NewRole is the input of DefineRole.
@@ -188,14 +193,14 @@ func (s *Service) DefineRole(ctx context.Context, in NewRole) (*Role, error) {
 	switch {
 	case !storage.ValidKey(r.Name):
 		v.Add("name", "%q must be lower-case letters, digits and underscores, starting with a letter", r.Name)
-	case builtins[r.Name] != nil:
+	case builtinRoles[r.Name].grant != nil:
 		v.Add("name", "%q is a built-in role", r.Name)
 	}
 	s.checkRole(&v, r)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if err := s.store.Roles().Insert(ctx, r); err != nil {
+	if err := s.roles.Insert(ctx, r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -254,7 +259,7 @@ func (s *Service) UpdateRole(ctx context.Context, name string, in UpdateRole) (*
 			return err
 		}
 		next = &n
-		return s.store.Roles().Update(ctx, prev, next)
+		return s.roles.Update(ctx, prev, next)
 	})
 	return next, err
 }
@@ -262,17 +267,17 @@ func (s *Service) UpdateRole(ctx context.Context, name string, in UpdateRole) (*
 // Role returns the role name: a built-in role, or a custom role of the
 // workspace.
 func (s *Service) Role(ctx context.Context, name string) (*Role, error) {
-	if r := BuiltinRole(name); r != nil {
+	if r := BuiltinRole(name, s.store.Types()); r != nil {
 		return r, nil
 	}
 	return s.customRole(ctx, name)
 }
 
 func (s *Service) customRole(ctx context.Context, name string) (*Role, error) {
-	if builtins[name] != nil {
+	if _, ok := builtinRoles[name]; ok {
 		return nil, fmt.Errorf("%w: role %s is built in and cannot change", storage.ErrForbidden, name)
 	}
-	page, err := s.store.Roles().List(ctx, storage.ListQuery{Filter: storage.Eq("name", name), PageQuery: storage.PageQuery{Limit: 1}})
+	page, err := s.roles.List(ctx, storage.ListQuery{Filter: storage.Eq("name", name), PageQuery: storage.PageQuery{Limit: 1}})
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +291,7 @@ func (s *Service) customRole(ctx context.Context, name string) (*Role, error) {
 // permissions, for storage.WithPrincipal. It reads as the system, so any
 // caller can resolve any member; an inactive member is ErrForbidden.
 func (s *Service) Principal(ctx context.Context, memberID string) (*storage.Principal, error) {
-	m, err := s.store.Members().Get(storage.AsSystem(ctx), memberID)
+	m, err := s.members.Get(storage.AsSystem(ctx), memberID)
 	if err != nil {
 		return nil, err
 	}
@@ -373,13 +378,13 @@ func (s *Service) Share(ctx context.Context, ref storage.Ref, with ShareWith, ac
 			return err
 		}
 		if with.MemberID != "" {
-			if _, err := s.store.Members().Get(ctx, with.MemberID); err != nil {
+			if _, err := s.members.Get(ctx, with.MemberID); err != nil {
 				return fieldErr("with.member_id", err)
 			}
-		} else if _, err := s.store.Teams().Get(ctx, with.TeamID); err != nil {
+		} else if _, err := s.teams.Get(ctx, with.TeamID); err != nil {
 			return fieldErr("with.team_id", err)
 		}
-		page, err := s.store.Shares().List(ctx, storage.ListQuery{Filter: storage.And{
+		page, err := s.shares.List(ctx, storage.ListQuery{Filter: storage.And{
 			storage.Eq("record_id", ref.ID), storage.Eq("member_id", with.MemberID), storage.Eq("team_id", with.TeamID)}})
 		if err != nil {
 			return err
@@ -389,11 +394,11 @@ func (s *Service) Share(ctx context.Context, ref storage.Ref, with ShareWith, ac
 			n := *prev
 			n.Access = acc
 			out = &n
-			return s.store.Shares().Update(ctx, prev, out)
+			return s.shares.Update(ctx, prev, out)
 		}
 		out = &Share{SharedType: ref.Type, RecordID: ref.ID, MemberID: with.MemberID, TeamID: with.TeamID,
 			Access: acc, OwnerID: storage.ActorFrom(ctx)}
-		return s.store.Shares().Insert(ctx, out)
+		return s.shares.Insert(ctx, out)
 	})
 	if err != nil {
 		return nil, err
@@ -404,17 +409,17 @@ func (s *Service) Share(ctx context.Context, ref storage.Ref, with ShareWith, ac
 // Unshare removes a share.
 func (s *Service) Unshare(ctx context.Context, shareID string) error {
 	return s.store.RunInTx(ctx, func(ctx context.Context) error {
-		sh, err := s.store.Shares().Get(ctx, shareID)
+		sh, err := s.shares.Get(ctx, shareID)
 		if err != nil {
 			return err
 		}
-		return s.store.Shares().Delete(ctx, sh)
+		return s.shares.Delete(ctx, sh)
 	})
 }
 
 // Shares returns the shares of a record.
 func (s *Service) Shares(ctx context.Context, ref storage.Ref) ([]*Share, error) {
-	page, err := s.store.Shares().List(ctx, storage.ListQuery{Filter: storage.Eq("record_id", ref.ID), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+	page, err := s.shares.List(ctx, storage.ListQuery{Filter: storage.Eq("record_id", ref.ID), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
 	return page.Items, err
 }
 

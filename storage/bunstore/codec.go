@@ -62,11 +62,23 @@ type codec struct {
 	// updCols are the columns the update writes, in order: every column but
 	// id, workspace_id, created_at, created_by and the derived ones.
 	updCols []int
-	// after, when set, runs in every write's transaction after the row is
-	// written, with the stored record before and after (the zero Value for
-	// a create's before and a delete's after): derived tables kept exact,
-	// such as the pipeline rollup.
-	after func(ctx context.Context, prev, next reflect.Value) error
+	// prepare: the records implement storage.Preparer.
+	prepare bool
+	// after run in every write's transaction after the row is written, in
+	// order, with the stored record before and after (the zero Value for a
+	// create's before and a delete's after): the store's own bookkeeping
+	// (scope versions), rollups and the type's AfterWrite hook.
+	after []func(ctx context.Context, prev, next reflect.Value) error
+}
+
+// afterWrite runs the codec's after functions.
+func (c *codec) afterWrite(ctx context.Context, prev, next reflect.Value) error {
+	for _, f := range c.after {
+		if err := f(ctx, prev, next); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // newCodec reads the struct tags of the record type (through bun's table

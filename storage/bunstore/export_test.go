@@ -9,7 +9,7 @@ import (
 // ListSQL returns the statement and bind values that tbl.List(ctx, q)
 // runs, for tests that read its query plan.
 func ListSQL[T storage.Record](ctx context.Context, tbl storage.Table[T], q storage.ListQuery) (string, []any, error) {
-	st, err := tbl.(*table[T]).listSQL(ctx, q)
+	st, err := storage.Untyped(tbl).(*table).listSQL(ctx, q)
 	if err != nil {
 		return "", nil, err
 	}

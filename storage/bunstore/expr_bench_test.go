@@ -65,7 +65,7 @@ func benchExprFilter(b *testing.B, store *bunstore.Store) {
 	if pg {
 		where, cutArg = "workspace_id = $1 AND lifecycle = $2 AND tags @> jsonb_build_array($3::text) AND created_at > $4", cut
 	}
-	want, err := store.Contacts().Count(ctx, x.Filter(now))
+	want, err := storage.TableOf[*contacts.Contact](store).Count(ctx, x.Filter(now))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func benchExprFilter(b *testing.B, store *bunstore.Store) {
 	}
 	b.Run("Count/crm", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := store.Contacts().Count(ctx, x.Filter(storage.Now())); err != nil {
+			if _, err := storage.TableOf[*contacts.Contact](store).Count(ctx, x.Filter(storage.Now())); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -93,7 +93,7 @@ func benchExprFilter(b *testing.B, store *bunstore.Store) {
 	})
 	b.Run("Page/crm-compiled", func(b *testing.B) {
 		for b.Loop() {
-			page, err := store.Contacts().List(ctx, storage.ListQuery{Filter: x.Filter(storage.Now()), PageQuery: storage.PageQuery{Limit: 50}})
+			page, err := storage.TableOf[*contacts.Contact](store).List(ctx, storage.ListQuery{Filter: x.Filter(storage.Now()), PageQuery: storage.PageQuery{Limit: 50}})
 			if err != nil || len(page.Items) != 50 {
 				b.Fatalf("%d items, %v", len(page.Items), err)
 			}

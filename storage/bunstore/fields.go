@@ -174,7 +174,7 @@ func (s *Store) relatedFilter(ctx context.Context, c *codec, f storage.Filter, b
 		if err != nil || !ok || !isRef {
 			return
 		}
-		rc := s.codecs[ref.Type]
+		rc := s.codec(ref.Type)
 		if own.access(ref.Field) == storage.FieldHidden {
 			err = fmt.Errorf("%w: filter on %s through %s field %s, which is hidden", storage.ErrForbidden, cmp.Field, c.recType, ref.Field)
 			return
@@ -258,7 +258,7 @@ func (s *Store) load(ctx context.Context, c *codec, id string) (reflect.Value, e
 // FieldNames implements storage.FieldSchema: the stored field names of
 // recordType, in column order.
 func (s *Store) FieldNames(recordType string) ([]string, bool) {
-	c := s.codecs[recordType]
+	c := s.codec(recordType)
 	if c == nil {
 		return nil, false
 	}
@@ -280,7 +280,7 @@ func (s *Store) eventMasker(ctx context.Context) (func(*storage.Event), error) {
 	return func(e *storage.Event) {
 		m, ok := masks[e.Subject.Type]
 		if !ok {
-			if c := s.codecs[e.Subject.Type]; c != nil {
+			if c := s.codec(e.Subject.Type); c != nil {
 				m = c.maskOf(p)
 			}
 			masks[e.Subject.Type] = m

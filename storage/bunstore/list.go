@@ -224,9 +224,9 @@ func lookup(col *column, v any) bool {
 
 // checkRefs checks the references of every record type: a name that is
 // not a field name nor "custom", a text field, a record type of the store.
-func (s *Store) checkRefs() error {
-	for _, rt := range s.codecOrder {
-		c := s.codecs[rt]
+func checkRefs(r *registry) error {
+	for _, t := range r.types {
+		c, rt := t.c, t.rt
 		for name, ref := range c.refs {
 			col := c.byName[ref.Field]
 			switch {
@@ -234,7 +234,7 @@ func (s *Store) checkRefs() error {
 				return fmt.Errorf("bunstore: %s refers to a record by the name %q, which cannot name a relation", rt, name)
 			case col == nil || col.kind != kString:
 				return fmt.Errorf("bunstore: %s's reference %q is by %q, not a text field of it", rt, name, ref.Field)
-			case s.codecs[ref.Type] == nil:
+			case r.tables[ref.Type] == nil:
 				return fmt.Errorf("bunstore: %s's reference %q is to %q, not a record type of the store", rt, name, ref.Type)
 			}
 		}
@@ -257,7 +257,7 @@ func (s *Store) relatedCmp(c *codec, a, rel, rest string, f storage.Cmp, b *sqlB
 	if head, _, nested := strings.Cut(rest, "."); nested && head != "custom" {
 		return storage.Invalid("filter."+f.Field, "fields of related records reach one record deep")
 	}
-	rc := s.codecs[ref.Type]
+	rc := s.codec(ref.Type)
 	inner := f
 	inner.Field = rest
 	empty := f.Op == storage.OpEmpty
@@ -420,9 +420,9 @@ func (c *codec) order(sorts []storage.Sort) ([]*column, []bool, error) {
 	return append(cols, c.byName["id"]), append(desc, last), nil
 }
 
-// List implements storage.Table.
-func (t *table[T]) List(ctx context.Context, q storage.ListQuery) (storage.Page[T], error) {
-	return reading(ctx, t.s, func(ctx context.Context) (storage.Page[T], error) { return t.list(ctx, q) })
+// List implements storage.RecordTable.
+func (t *table) List(ctx context.Context, q storage.ListQuery) (storage.Page[storage.Record], error) {
+	return reading(ctx, t.s, func(ctx context.Context) (storage.Page[storage.Record], error) { return t.list(ctx, q) })
 }
 
 // listStmt is a list query made SQL, with what reading its rows needs.
@@ -436,7 +436,7 @@ type listStmt struct {
 }
 
 // listSQL turns q into the statement List runs.
-func (t *table[T]) listSQL(ctx context.Context, q storage.ListQuery) (*listStmt, error) {
+func (t *table) listSQL(ctx context.Context, q storage.ListQuery) (*listStmt, error) {
 	cols, desc, err := t.c.order(q.Sort)
 	if err != nil {
 		return nil, err
@@ -488,8 +488,8 @@ func (t *table[T]) listSQL(ctx context.Context, q storage.ListQuery) (*listStmt,
 	return &listStmt{sql: t.s.d.rebind(b.sb.String()), args: b.args, cols: cols, fp: fp, fm: fm, limit: limit}, nil
 }
 
-func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[T], error) {
-	var page storage.Page[T]
+func (t *table) list(ctx context.Context, q storage.ListQuery) (storage.Page[storage.Record], error) {
+	var page storage.Page[storage.Record]
 	st, err := t.listSQL(ctx, q)
 	if err != nil {
 		return page, err
@@ -501,7 +501,7 @@ func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[
 	}
 	defer rows.Close()
 	sc := t.c.newScanner()
-	page.Items = make([]T, 0, min(limit, 64))
+	page.Items = make([]storage.Record, 0, min(limit, 64))
 	var last reflect.Value
 	for rows.Next() {
 		if len(page.Items) == limit {
@@ -517,7 +517,7 @@ func (t *table[T]) list(ctx context.Context, q storage.ListQuery) (storage.Page[
 			return page, err
 		}
 		last = rv
-		page.Items = append(page.Items, rv.Interface().(T))
+		page.Items = append(page.Items, rv.Interface().(storage.Record))
 	}
 	if fm.hides() {
 		for _, it := range page.Items {
@@ -568,12 +568,12 @@ func (s *Store) keyset(cols []*column, desc []bool, keys []json.RawMessage, b *s
 	return nil
 }
 
-// Count implements storage.Table.
-func (t *table[T]) Count(ctx context.Context, f storage.Filter) (int64, error) {
+// Count implements storage.RecordTable.
+func (t *table) Count(ctx context.Context, f storage.Filter) (int64, error) {
 	return reading(ctx, t.s, func(ctx context.Context) (int64, error) { return t.count(ctx, f) })
 }
 
-func (t *table[T]) count(ctx context.Context, f storage.Filter) (int64, error) {
+func (t *table) count(ctx context.Context, f storage.Filter) (int64, error) {
 	fm, err := t.s.mask(ctx, t.c)
 	if err != nil {
 		return 0, err

@@ -2,11 +2,15 @@ package bunstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"embed"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,39 +18,104 @@ import (
 	"github.com/crmkit/crm/storage"
 )
 
-//go:embed migrations
-var migrationFS embed.FS
+// Migrations run per line, river's idea: the store's own tables (line
+// "core": the change log, links, search, sequences, tombstones, the queue,
+// rollups) and each registered module (storage.Module.Migrations) have
+// their own ordered migrations, recorded as (line, version) with a
+// checksum of the file in crm_migrations. The core line runs first, then
+// the modules' lines in registration order, each migration in its own
+// transaction together with its row.
 
-// migration is one embedded, versioned schema change. Released migrations
-// are never edited: a change is a new file.
+//go:embed migrations
+var coreFS embed.FS
+
+// coreLine is the name of the store's own migration line.
+const coreLine = "core"
+
+// migration is one versioned schema change of a line. Released
+// migrations are never edited: a change is a new file.
 type migration struct {
+	line    string
 	version int
 	name    string
 	sql     string
+	sum     string // hex SHA-256 of sql
+	legacy  int    // the version of the single-line migrations before lines (0: none)
 }
 
-// migrations returns the dialect's migrations in version order. A file is
-// named NNNN_name.sql.
-func migrations(dialect string) ([]migration, error) {
-	dir := path.Join("migrations", dialect)
-	entries, err := fs.ReadDir(migrationFS, dir)
+func (m migration) String() string { return fmt.Sprintf("%s/%04d_%s", m.line, m.version, m.name) }
+
+// legacyRE finds the "-- crm:legacy N" line of a migration that was part
+// of migration N of the single migration line the store had before lines
+// (crm_schema_migrations): an upgraded database has it applied already.
+var legacyRE = regexp.MustCompile(`(?m)^-- crm:legacy (\d+)\s*$`)
+
+// lineMigrations returns the migrations of line in fsys for dialect, in
+// version order: files dialect/NNNN_name.sql numbered 1, 2, 3… A gap, a
+// repeated number or a badly named file is an error naming it.
+func lineMigrations(line string, fsys fs.FS, dialect string) ([]migration, error) {
+	if fsys == nil {
+		return nil, nil
+	}
+	entries, err := fs.ReadDir(fsys, dialect)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("bunstore: migration line %s has no %s directory", line, dialect)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bunstore: migration line %s: %w", line, err)
 	}
 	var out []migration
 	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
 		num, name, ok := strings.Cut(strings.TrimSuffix(e.Name(), ".sql"), "_")
 		v, err := strconv.Atoi(num)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("bunstore: migration file %s is not named NNNN_name.sql", e.Name())
+		if !ok || err != nil || len(num) != 4 || v < 1 || name == "" {
+			return nil, fmt.Errorf("bunstore: migration %s/%s is not named NNNN_name.sql", line, e.Name())
 		}
-		b, err := migrationFS.ReadFile(path.Join(dir, e.Name()))
+		b, err := fs.ReadFile(fsys, path.Join(dialect, e.Name()))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, migration{version: v, name: name, sql: string(b)})
+		sum := sha256.Sum256(b)
+		m := migration{line: line, version: v, name: name, sql: string(b), sum: hex.EncodeToString(sum[:])}
+		if sub := legacyRE.FindStringSubmatch(m.sql); sub != nil {
+			m.legacy, _ = strconv.Atoi(sub[1])
+		}
+		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
+	for i, m := range out {
+		switch {
+		case m.version == i:
+			return nil, fmt.Errorf("bunstore: migration line %s has two migrations %04d", line, m.version)
+		case m.version != i+1:
+			return nil, fmt.Errorf("bunstore: migration line %s: migration %04d is missing before %s (versions run 1, 2, 3… without gaps)", line, i+1, m)
+		}
+	}
+	return out, nil
+}
+
+// allMigrations returns the migrations of every line the store runs: the
+// core line, then each registered module's.
+func (s *Store) allMigrations() ([][]migration, error) {
+	core, err := fs.Sub(coreFS, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	ms, err := lineMigrations(coreLine, core, s.d.name())
+	if err != nil {
+		return nil, err
+	}
+	out := [][]migration{ms}
+	for _, mod := range s.Modules() {
+		ms, err := lineMigrations(mod.Name, mod.Migrations, s.d.name())
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ms)
+	}
 	return out, nil
 }
 
@@ -58,19 +127,40 @@ const migrateLockKey = 0x63726d6d6967 // "crmmig"
 // migrateLock is the key expression of the advisory lock: one per schema.
 const migrateLock = "$1::bigint # hashtextextended(current_schema(), 0)"
 
-// Migrate brings the schema up to date: it applies, each in its own
-// transaction, the embedded migrations not yet recorded in
-// crm_schema_migrations. On Postgres it holds an advisory lock of the schema
-// meanwhile, so processes that start together migrate it once. It is safe to call again.
+// appliedMigration is a row of crm_migrations.
+type appliedMigration struct {
+	line    string
+	version int
+	sum     string
+}
+
+// Migrate brings the schema up to date: it applies the migrations of the
+// core line and of every registered module's line that crm_migrations does
+// not record yet, each in its own transaction. A database made before
+// migration lines (crm_schema_migrations) is upgraded in place: the
+// migrations that were part of those it applied are recorded, not run. A
+// migration recorded with another checksum than its file's (edited after
+// it was released), or a version recorded that the program does not have
+// (a database newer than the program), is an error, and nothing is
+// applied. On Postgres it holds an advisory lock of the schema meanwhile,
+// so processes that start together migrate it once. It is safe to call
+// again.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := migrations(s.d.name())
+	lines, err := s.allMigrations()
 	if err != nil {
 		return err
 	}
-	if s.upToDate(ctx, ms) {
-		// Nothing to do, and nothing that needs the right to create tables:
-		// a role that may only use them (row-level security) opens too.
-		return nil
+	if applied, err := s.readApplied(ctx, s.db.DB); err == nil {
+		pending, err := pendingMigrations(lines, applied)
+		if err != nil {
+			return err
+		}
+		if len(pending) == 0 {
+			// Nothing to do, and nothing that needs the right to create
+			// tables: a role that may only use them (row-level security)
+			// opens too.
+			return nil
+		}
 	}
 	if s.w != nil {
 		// SQLite: hold the writer for the whole migration.
@@ -94,74 +184,177 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.d.name() == "postgres" {
 		ts = "TIMESTAMPTZ"
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS crm_schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at `+ts+` NOT NULL)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS crm_migrations (
+		line TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL,
+		applied_at `+ts+` NOT NULL, PRIMARY KEY (line, version))`); err != nil {
 		return fmt.Errorf("bunstore: migrate: %w", err)
 	}
-	applied := map[int]bool{}
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM crm_schema_migrations")
+	applied, err := s.readApplied(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("bunstore: migrate: %w", err)
 	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
+	// The lines of which nothing is recorded: in a database made before
+	// migration lines, the migrations that were part of the old ones it
+	// applied are recorded now instead of run.
+	seen := map[string]bool{}
+	for _, a := range applied {
+		seen[a.line] = true
+	}
+	var fresh [][]migration
+	for _, ms := range lines {
+		if len(ms) > 0 && !seen[ms[0].line] {
+			fresh = append(fresh, ms)
+		}
+	}
+	if len(fresh) > 0 {
+		base, err := s.baseline(ctx, conn, fresh)
+		if err != nil {
 			return err
 		}
-		applied[v] = true
+		applied = append(applied, base...)
 	}
-	rows.Close()
-	for _, m := range ms {
-		if applied[m.version] {
-			continue
-		}
-		if err := s.apply(ctx, conn, m); err != nil {
+	pending, err := pendingMigrations(lines, applied)
+	if err != nil {
+		return err
+	}
+	for _, m := range pending {
+		if err := s.apply(ctx, conn, m, true); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+// checkMigrated reports an error unless every migration of every line the
+// store runs is applied: what Register does instead of migrating on a
+// store with Options.ManualMigrations.
+func (s *Store) checkMigrated(ctx context.Context) error {
+	lines, err := s.allMigrations()
+	if err != nil {
+		return err
+	}
+	applied, err := s.readApplied(ctx, s.db.DB)
+	if err != nil {
+		return fmt.Errorf("bunstore: the schema is not migrated (%v): run Migrate", err)
+	}
+	pending, err := pendingMigrations(lines, applied)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		return fmt.Errorf("bunstore: the schema lacks migration %s and %d more: run Migrate", pending[0], len(pending)-1)
+	}
+	return nil
+}
+
+// queryer is a *sql.DB or a *sql.Conn.
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// readApplied returns the rows of crm_migrations; an error when the table
+// is missing.
+func (s *Store) readApplied(ctx context.Context, q queryer) ([]appliedMigration, error) {
+	rows, err := q.QueryContext(ctx, "SELECT line, version, checksum FROM crm_migrations")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []appliedMigration
+	for rows.Next() {
+		var a appliedMigration
+		if err := rows.Scan(&a.line, &a.version, &a.sum); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// pendingMigrations returns the migrations of lines that applied lacks, in
+// the order they run, after checking what applied records of them.
+func pendingMigrations(lines [][]migration, applied []appliedMigration) ([]migration, error) {
+	type key struct {
+		line    string
+		version int
+	}
+	got := make(map[key]string, len(applied))
+	latest := map[string]int{}
+	for _, a := range applied {
+		got[key{a.line, a.version}] = a.sum
+		latest[a.line] = max(latest[a.line], a.version)
+	}
+	var out []migration
+	for _, ms := range lines {
+		for _, m := range ms {
+			sum, ok := got[key{m.line, m.version}]
+			switch {
+			case !ok:
+				out = append(out, m)
+			case sum != m.sum:
+				return nil, fmt.Errorf("bunstore: migration %s was edited after it was applied (its checksum is %.12s…, the database recorded %.12s…): a released migration must not change; add a new one", m, m.sum, sum)
+			}
+		}
+		if len(ms) > 0 && latest[ms[0].line] > len(ms) {
+			return nil, fmt.Errorf("bunstore: the database has migration %04d of line %s, which this program does not know: the database is newer than the program", latest[ms[0].line], ms[0].line)
+		}
+	}
+	return out, nil
+}
+
+// baseline records, in a database made before migration lines, the
+// migrations of lines that were part of those its crm_schema_migrations
+// holds, so that they do not run again. A database without that table has
+// nothing to record.
+func (s *Store) baseline(ctx context.Context, conn *sql.Conn, lines [][]migration) ([]appliedMigration, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM crm_schema_migrations")
+	if err != nil {
+		return nil, nil // a new database
+	}
+	legacy := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		legacy[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []appliedMigration
+	for _, ms := range lines {
+		for _, m := range ms {
+			if m.legacy == 0 || !legacy[m.legacy] {
+				continue
+			}
+			if err := s.apply(ctx, conn, m, false); err != nil {
+				return nil, err
+			}
+			out = append(out, appliedMigration{line: m.line, version: m.version, sum: m.sum})
+		}
+	}
+	return out, nil
+}
+
+// apply runs m (when run is set; else it only records it) and records it,
+// in one transaction.
+func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration, run bool) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("bunstore: migration %04d_%s: %w", m.version, m.name, err)
+	if run {
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("bunstore: migration %s: %w", m, err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO crm_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)"),
-		m.version, m.name, s.d.timeArg(storage.Now())); err != nil {
-		return fmt.Errorf("bunstore: migration %04d_%s: %w", m.version, m.name, err)
+	if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO crm_migrations (line, version, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?)"),
+		m.line, m.version, m.name, m.sum, s.d.timeArg(storage.Now())); err != nil {
+		return fmt.Errorf("bunstore: migration %s: %w", m, err)
 	}
 	return tx.Commit()
-}
-
-// upToDate reports whether every migration of ms is recorded as applied.
-// Any error (no migrations table yet) means no.
-func (s *Store) upToDate(ctx context.Context, ms []migration) bool {
-	rows, err := s.db.DB.QueryContext(ctx, "SELECT version FROM crm_schema_migrations")
-	if err != nil {
-		return false
-	}
-	defer rows.Close()
-	applied := map[int]bool{}
-	for rows.Next() {
-		var v int
-		if rows.Scan(&v) != nil {
-			return false
-		}
-		applied[v] = true
-	}
-	if rows.Err() != nil {
-		return false
-	}
-	for _, m := range ms {
-		if !applied[m.version] {
-			return false
-		}
-	}
-	return true
 }

@@ -277,16 +277,17 @@ func (s *Store) refsReadable(ctx context.Context, typeCol, idCol, wsCol string, 
 		return err
 	}
 	var sets *scopeSets
-	for _, rt := range s.codecOrder {
-		if sets == nil && p.Scope(rt, storage.ActionRead) != storage.ScopeAll {
+	cs := s.codecs()
+	for _, c := range cs {
+		if sets == nil && p.Scope(c.recType, storage.ActionRead) != storage.ScopeAll {
 			if sets, err = s.scopeSets(ctx, p); err != nil {
 				return err
 			}
 		}
 	}
 	b.add(" AND (")
-	for i, rt := range s.codecOrder {
-		c := s.codecs[rt]
+	for i, c := range cs {
+		rt := c.recType
 		if i > 0 {
 			b.add(" OR ")
 		}
@@ -350,7 +351,7 @@ func (s *Store) allowed(ctx context.Context, p *storage.Principal, c *codec, id 
 
 // Check implements storage.Authorizer.
 func (s *Store) Check(ctx context.Context, ref storage.Ref, action storage.Action) error {
-	c := s.codecs[ref.Type]
+	c := s.codec(ref.Type)
 	if c == nil {
 		return fmt.Errorf("%w: %s %s (no such record type)", storage.ErrNotFound, ref.Type, ref.ID)
 	}

@@ -120,7 +120,8 @@ func (s *Store) searchMasks(ctx context.Context) (map[string]*fieldMask, error) 
 		return nil, err
 	}
 	var out map[string]*fieldMask
-	for rt, c := range s.codecs {
+	for _, c := range s.codecs() {
+		rt := c.recType
 		if !c.searchable {
 			continue
 		}

@@ -9,11 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/crmkit/crm/contacts"
-	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
-	"github.com/crmkit/crm/workflow"
 	"github.com/uptrace/bun"
 	bundialect "github.com/uptrace/bun/dialect"
 )
@@ -40,6 +37,11 @@ type Options struct {
 	// Reads outside a transaction get a short one of their own. Default:
 	// false.
 	RowLevelSecurity bool
+	// ManualMigrations makes Register migrate nothing: it only checks
+	// that the schema is up to date, and fails when it is not. The
+	// program runs Migrate itself. Default: false (Register migrates the
+	// lines of the modules it registers).
+	ManualMigrations bool
 }
 
 // Store implements the Store of every domain package on one bun database.
@@ -50,35 +52,15 @@ type Store struct {
 	closeDB          bool
 	requirePrincipal bool
 	rls              bool // Options.RowLevelSecurity
+	manual           bool // Options.ManualMigrations
 
 	w      *writer   // SQLite's single writer; nil on Postgres
 	rstmts stmtCache // prepared reads on rdb (SQLite)
 
-	contacts   *table[*contacts.Contact]
-	accounts   *table[*contacts.Account]
-	activities *table[*contacts.Activity]
-	fieldDefs  *table[*contacts.FieldDef]
-	consents   *table[*contacts.Consent]
-	dupRules   *table[*contacts.DuplicateRules]
-	members    *table[*access.Member]
-	teams      *table[*access.Team]
-	roles      *table[*access.Role]
-	shares     *table[*access.Share]
-	leads      *table[*sales.Lead]
-	pipelines  *table[*sales.Pipeline]
-	opps       *table[*sales.Opportunity]
-	snapshots  *table[*sales.Snapshot]
-	products   *table[*sales.Product]
-	books      *table[*sales.PriceBook]
-	prices     *table[*sales.PriceEntry]
-	quotes     *table[*sales.Quote]
-	invoices   *table[*sales.Invoice]
-	tasks      *table[*sales.Task]
-	projects   *table[*sales.Project]
-	orders     *table[*sales.Order]
-	rules      *table[*workflow.Rule]
-	codecs     map[string]*codec // by record type
-	codecOrder []string          // the record types, in a fixed order
+	reg     atomic.Pointer[registry] // the registered modules and their tables (module.go)
+	regMu   sync.Mutex               // serialises Register
+	members *table                   // the access module's tables, which scopes read
+	shares  *table
 
 	scopes    scopeCache // principals' scope sets between principal contexts (scopecache.go)
 	memberSQL string     // ReadMember's statement
@@ -93,7 +75,8 @@ type Store struct {
 // It does not migrate: call Migrate, or use storage/sqlite or
 // storage/postgres, whose Open does.
 func New(db *bun.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal, rls: opts.RowLevelSecurity}
+	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal, rls: opts.RowLevelSecurity,
+		manual: opts.ManualMigrations}
 	if opts.ReadDB != nil {
 		s.rdb = opts.ReadDB
 	}
@@ -109,99 +92,15 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	if s.d.prepare() {
 		s.w = newWriter(db.DB)
 	}
-	s.codecs = map[string]*codec{}
-	var err error
-	if s.contacts, err = newTable[*contacts.Contact](s, "crm_contacts"); err != nil {
+	s.reg.Store(&registry{tables: map[string]*table{}, mods: map[string]storage.Module{}})
+	if err := s.register(access.Module()); err != nil {
 		return nil, err
 	}
-	if s.accounts, err = newTable[*contacts.Account](s, "crm_accounts"); err != nil {
-		return nil, err
-	}
-	if s.activities, err = newTable[*contacts.Activity](s, "crm_activities"); err != nil {
-		return nil, err
-	}
-	s.activities.c.after = func(ctx context.Context, _, next reflect.Value) error {
-		if !next.IsValid() {
-			return nil
-		}
-		return s.touchActivity(ctx, next.Interface().(*contacts.Activity))
-	}
-	if s.fieldDefs, err = newTable[*contacts.FieldDef](s, "crm_field_defs"); err != nil {
-		return nil, err
-	}
-	if s.consents, err = newTable[*contacts.Consent](s, "crm_consents"); err != nil {
-		return nil, err
-	}
-	if s.dupRules, err = newTable[*contacts.DuplicateRules](s, "crm_duplicate_rules"); err != nil {
-		return nil, err
-	}
-	if s.members, err = newTable[*access.Member](s, "crm_members"); err != nil {
-		return nil, err
-	}
-	if s.teams, err = newTable[*access.Team](s, "crm_teams"); err != nil {
-		return nil, err
-	}
-	if s.roles, err = newTable[*access.Role](s, "crm_roles"); err != nil {
-		return nil, err
-	}
-	if s.shares, err = newTable[*access.Share](s, "crm_shares"); err != nil {
-		return nil, err
-	}
-	s.members.c.after = s.teamsChanged
-	s.shares.c.after = func(ctx context.Context, _, _ reflect.Value) error { return s.scopesChanged(ctx) }
+	s.members, _ = s.table(access.ObjectMember)
+	s.shares, _ = s.table(access.ObjectShare)
+	s.members.c.after = append(s.members.c.after, s.teamsChanged)
+	s.shares.c.after = append(s.shares.c.after, func(ctx context.Context, _, _ reflect.Value) error { return s.scopesChanged(ctx) })
 	s.memberSQL = s.d.rebind(memberQuery(s.members.c))
-	if s.leads, err = newTable[*sales.Lead](s, "crm_leads"); err != nil {
-		return nil, err
-	}
-	if s.pipelines, err = newTable[*sales.Pipeline](s, "crm_pipelines"); err != nil {
-		return nil, err
-	}
-	if s.opps, err = newTable[*sales.Opportunity](s, "crm_opportunities"); err != nil {
-		return nil, err
-	}
-	s.opps.c.after = func(ctx context.Context, prev, next reflect.Value) error {
-		var p, n *sales.Opportunity
-		if prev.IsValid() {
-			p = prev.Interface().(*sales.Opportunity)
-		}
-		if next.IsValid() {
-			n = next.Interface().(*sales.Opportunity)
-		}
-		return s.rollOpp(ctx, p, n)
-	}
-	if s.snapshots, err = newTable[*sales.Snapshot](s, "crm_forecast_snapshots"); err != nil {
-		return nil, err
-	}
-	if s.products, err = newTable[*sales.Product](s, "crm_products"); err != nil {
-		return nil, err
-	}
-	if s.books, err = newTable[*sales.PriceBook](s, "crm_price_books"); err != nil {
-		return nil, err
-	}
-	if s.prices, err = newTable[*sales.PriceEntry](s, "crm_price_entries"); err != nil {
-		return nil, err
-	}
-	if s.quotes, err = newTable[*sales.Quote](s, "crm_quotes"); err != nil {
-		return nil, err
-	}
-	if s.invoices, err = newTable[*sales.Invoice](s, "crm_invoices"); err != nil {
-		return nil, err
-	}
-	if s.tasks, err = newTable[*sales.Task](s, "crm_tasks"); err != nil {
-		return nil, err
-	}
-	if s.projects, err = newTable[*sales.Project](s, "crm_projects"); err != nil {
-		return nil, err
-	}
-	if s.orders, err = newTable[*sales.Order](s, "crm_orders"); err != nil {
-		return nil, err
-	}
-	if s.rules, err = newTable[*workflow.Rule](s, "crm_workflow_rules"); err != nil {
-		return nil, err
-	}
-	if err := s.checkRefs(); err != nil {
-		return nil, err
-	}
 	return s, nil
 }
 
@@ -231,72 +130,6 @@ func (s *Store) Close() error {
 	}
 	return err
 }
-
-// Contacts returns the contacts table.
-func (s *Store) Contacts() storage.Table[*contacts.Contact] { return s.contacts }
-
-// Accounts returns the accounts table.
-func (s *Store) Accounts() storage.Table[*contacts.Account] { return s.accounts }
-
-// Activities returns the activities table.
-func (s *Store) Activities() storage.Table[*contacts.Activity] { return s.activities }
-
-// FieldDefs returns the custom field definitions table.
-func (s *Store) FieldDefs() storage.Table[*contacts.FieldDef] { return s.fieldDefs }
-
-// Consents returns the consents table.
-func (s *Store) Consents() storage.Table[*contacts.Consent] { return s.consents }
-
-// DuplicateRules returns the table of the workspaces' duplicate rules.
-func (s *Store) DuplicateRules() storage.Table[*contacts.DuplicateRules] { return s.dupRules }
-
-// Members returns the members table.
-func (s *Store) Members() storage.Table[*access.Member] { return s.members }
-
-// Teams returns the teams table.
-func (s *Store) Teams() storage.Table[*access.Team] { return s.teams }
-
-// Roles returns the custom roles table.
-func (s *Store) Roles() storage.Table[*access.Role] { return s.roles }
-
-// Shares returns the shares table.
-func (s *Store) Shares() storage.Table[*access.Share] { return s.shares }
-
-// Leads returns the leads table.
-func (s *Store) Leads() storage.Table[*sales.Lead] { return s.leads }
-
-// Pipelines returns the pipelines table.
-func (s *Store) Pipelines() storage.Table[*sales.Pipeline] { return s.pipelines }
-
-// Opportunities returns the opportunities table.
-func (s *Store) Opportunities() storage.Table[*sales.Opportunity] { return s.opps }
-
-// Products returns the products table.
-func (s *Store) Products() storage.Table[*sales.Product] { return s.products }
-
-// PriceBooks returns the price books table.
-func (s *Store) PriceBooks() storage.Table[*sales.PriceBook] { return s.books }
-
-// PriceEntries returns the prices table.
-func (s *Store) PriceEntries() storage.Table[*sales.PriceEntry] { return s.prices }
-
-// Quotes returns the quotes table.
-func (s *Store) Quotes() storage.Table[*sales.Quote] { return s.quotes }
-
-// Invoices returns the invoices table.
-func (s *Store) Invoices() storage.Table[*sales.Invoice] { return s.invoices }
-
-// Tasks returns the tasks table.
-func (s *Store) Tasks() storage.Table[*sales.Task] { return s.tasks }
-
-// Projects returns the projects table.
-func (s *Store) Projects() storage.Table[*sales.Project] { return s.projects }
-
-// Orders returns the orders table.
-func (s *Store) Orders() storage.Table[*sales.Order] { return s.orders }
-
-// Snapshots returns the forecast snapshots table.
-func (s *Store) Snapshots() storage.Table[*sales.Snapshot] { return s.snapshots }
 
 // maxCachedStmts bounds a stmtCache: list queries vary with the shape of
 // their filters, and past this many a query runs unprepared.
@@ -395,12 +228,6 @@ func (tx *txState) stmt(ctx context.Context, q string) *sql.Stmt {
 		return nil
 	}
 	return tx.tx.StmtContext(ctx, st)
-}
-
-// recordType returns the record type name of T.
-func recordType[T storage.Record]() string {
-	var zero T
-	return reflect.New(reflect.TypeOf(zero).Elem()).Interface().(T).RecordType()
 }
 
 // setWorkspace names the context's workspace in the transaction's

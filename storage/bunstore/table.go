@@ -10,52 +10,47 @@ import (
 	"github.com/crmkit/crm/storage"
 )
 
-// table is the one generic CRUD path: every record type is a table[T].
-type table[T storage.Record] struct {
+// table is the one generic CRUD path of one record type: it implements
+// storage.RecordTable, and storage.TableOf gives its typed view.
+type table struct {
 	s  *Store
 	c  *codec
 	rt string
+	ty storage.RecordType
 }
 
-func newTable[T storage.Record](s *Store, name string) (*table[T], error) {
-	var zero T
-	typ := reflect.TypeOf(zero)
-	if typ.Kind() != reflect.Pointer || typ.Elem().Kind() != reflect.Struct {
-		return nil, fmt.Errorf("bunstore: record type %s must be a pointer to a struct", typ)
-	}
-	rt := recordType[T]()
-	c, err := newCodec(s.d, s.db.Table(typ.Elem()), name, rt)
+// newTable makes the table of ty and its codec.
+func newTable(s *Store, ty storage.RecordType) (*table, error) {
+	typ := ty.GoType()
+	zero := ty.New()
+	c, err := newCodec(s.d, s.db.Table(typ.Elem()), ty.Table(), ty.Name())
 	if err != nil {
 		return nil, err
 	}
-	_, c.searchable = any(zero).(storage.Searchable)
-	if r, ok := any(zero).(storage.Referrer); ok {
+	_, c.searchable = zero.(storage.Searchable)
+	_, c.prepare = zero.(storage.Preparer)
+	if r, ok := zero.(storage.Referrer); ok {
 		c.refs = map[string]storage.Reference{}
 		for _, ref := range r.References() {
 			c.refs[ref.Name] = ref
 		}
 	}
-	s.codecs[rt] = c
-	s.codecOrder = append(s.codecOrder, rt)
-	return &table[T]{s: s, c: c, rt: rt}, nil
+	return &table{s: s, c: c, rt: ty.Name(), ty: ty}, nil
 }
 
-// Insert implements storage.Table.
-func (t *table[T]) Insert(ctx context.Context, rec T, opts ...storage.WriteOption) error {
-	return t.insert(ctx, []T{rec}, opts)
-}
+// Type implements storage.RecordTable.
+func (t *table) Type() storage.RecordType { return t.ty }
 
-// InsertMany implements storage.BatchWriter: the records go in with one
+// Insert implements storage.RecordTable: the records go in with one
 // multi-row INSERT (per bind-value limit), and so do their events, search
 // documents and links.
-func (t *table[T]) InsertMany(ctx context.Context, recs []T, opts ...storage.WriteOption) error {
+func (t *table) Insert(ctx context.Context, recs []storage.Record, opts ...storage.WriteOption) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return t.insert(ctx, recs, opts)
-}
-
-func (t *table[T]) insert(ctx context.Context, recs []T, opts []storage.WriteOption) error {
+	if err := t.own(recs...); err != nil {
+		return err
+	}
 	o := writeOptions(opts, t.rt+".created")
 	if err := oneEvent(o, len(recs)); err != nil {
 		return err
@@ -82,6 +77,9 @@ func (t *table[T]) insert(ctx context.Context, recs []T, opts []storage.WriteOpt
 			m.CreatedAt, m.CreatedBy = now, actor
 		}
 		m.UpdatedAt, m.UpdatedBy = now, actor
+		if t.c.prepare {
+			rec.(storage.Preparer).Prepare()
+		}
 		rvs[i] = reflect.ValueOf(rec)
 		if fm != nil {
 			if err := fm.checkWrite(t.c.diff(reflect.Value{}, rvs[i])); err != nil {
@@ -107,10 +105,8 @@ func (t *table[T]) insert(ctx context.Context, recs []T, opts []storage.WriteOpt
 			if err := side.event(ctx, t.s.d, o, rec, t.c.diff(reflect.Value{}, rvs[i])); err != nil {
 				return err
 			}
-			if t.c.after != nil {
-				if err := t.c.after(ctx, reflect.Value{}, rvs[i]); err != nil {
-					return err
-				}
+			if err := t.c.afterWrite(ctx, reflect.Value{}, rvs[i]); err != nil {
+				return err
 			}
 			side.index(rec, nil)
 			side.link(rec, nil, false)
@@ -119,13 +115,13 @@ func (t *table[T]) insert(ctx context.Context, recs []T, opts []storage.WriteOpt
 	})
 }
 
-// Get implements storage.Table.
-func (t *table[T]) Get(ctx context.Context, id string) (T, error) {
-	return reading(ctx, t.s, func(ctx context.Context) (T, error) { return t.get(ctx, id) })
+// Get implements storage.RecordTable.
+func (t *table) Get(ctx context.Context, id string) (storage.Record, error) {
+	return reading(ctx, t.s, func(ctx context.Context) (storage.Record, error) { return t.get(ctx, id) })
 }
 
-func (t *table[T]) get(ctx context.Context, id string) (T, error) {
-	var zero T
+func (t *table) get(ctx context.Context, id string) (storage.Record, error) {
+	var zero storage.Record
 	q := t.c.getSQL
 	b := sqlBuilder{args: []any{storage.WorkspaceFrom(ctx), id}}
 	if err := t.s.readable(ctx, t.c, "t", &b); err != nil {
@@ -154,23 +150,24 @@ func (t *table[T]) get(ctx context.Context, id string) (T, error) {
 		return zero, err
 	}
 	m.apply(rv)
-	return rv.Interface().(T), rows.Close()
+	return rv.Interface().(storage.Record), rows.Close()
 }
 
-// Update implements storage.Table.
-func (t *table[T]) Update(ctx context.Context, prev, next T, opts ...storage.WriteOption) error {
-	return t.update(ctx, []T{prev}, []T{next}, opts)
-}
-
-// UpdateMany implements storage.BatchWriter: each record has its own
-// UPDATE with its version check, and the events, search documents and
-// links of all of them go in with multi-row statements.
-func (t *table[T]) UpdateMany(ctx context.Context, prev, next []T, opts ...storage.WriteOption) error {
+// Update implements storage.RecordTable: each record has its own UPDATE
+// with its version check, and the events, search documents and links of
+// all of them go in with multi-row statements.
+func (t *table) Update(ctx context.Context, prev, next []storage.Record, opts ...storage.WriteOption) error {
 	if len(prev) != len(next) {
-		return fmt.Errorf("bunstore: UpdateMany got %d records before and %d after", len(prev), len(next))
+		return fmt.Errorf("bunstore: Update got %d records before and %d after", len(prev), len(next))
 	}
 	if len(prev) == 0 {
 		return nil
+	}
+	if err := t.own(prev...); err != nil {
+		return err
+	}
+	if err := t.own(next...); err != nil {
+		return err
 	}
 	return t.update(ctx, prev, next, opts)
 }
@@ -185,7 +182,7 @@ type pendingUpdate struct {
 	was     storage.Meta // next's Meta before the write, restored when it fails
 }
 
-func (t *table[T]) update(ctx context.Context, prevs, nexts []T, opts []storage.WriteOption) error {
+func (t *table) update(ctx context.Context, prevs, nexts []storage.Record, opts []storage.WriteOption) error {
 	o := writeOptions(opts, t.rt+".updated")
 	if err := oneEvent(o, len(prevs)); err != nil {
 		return err
@@ -206,6 +203,9 @@ func (t *table[T]) update(ctx context.Context, prevs, nexts []T, opts []storage.
 		u.nm.ID, u.nm.WorkspaceID, u.nm.CreatedAt, u.nm.CreatedBy = u.pm.ID, storage.WorkspaceFrom(ctx), u.pm.CreatedAt, u.pm.CreatedBy
 		u.nm.Version, u.nm.UpdatedAt, u.nm.UpdatedBy = u.pm.Version, u.pm.UpdatedAt, u.pm.UpdatedBy
 		u.was = *u.nm
+		if t.c.prepare {
+			nexts[i].(storage.Preparer).Prepare()
+		}
 		if u.changes = t.c.diff(u.pv, u.nv); len(u.changes) == 0 && len(o.Changes) == 0 {
 			unchanged = append(unchanged, u.pm.ID)
 			continue
@@ -273,10 +273,8 @@ func (t *table[T]) update(ctx context.Context, prevs, nexts []T, opts []storage.
 			if err := side.event(ctx, t.s.d, o, u.next, u.changes); err != nil {
 				return err
 			}
-			if t.c.after != nil {
-				if err := t.c.after(ctx, stored, wv); err != nil {
-					return err
-				}
+			if err := t.c.afterWrite(ctx, stored, wv); err != nil {
+				return err
 			}
 			w, st := wv.Interface().(storage.Record), stored.Interface().(storage.Record)
 			side.index(w, st)
@@ -292,8 +290,11 @@ func (t *table[T]) update(ctx context.Context, prevs, nexts []T, opts []storage.
 	return err
 }
 
-// Delete implements storage.Table.
-func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOption) error {
+// Delete implements storage.RecordTable.
+func (t *table) Delete(ctx context.Context, prev storage.Record, opts ...storage.WriteOption) error {
+	if err := t.own(prev); err != nil {
+		return err
+	}
 	o := writeOptions(opts, t.rt+".deleted")
 	pm := prev.RecordMeta()
 	m, err := t.s.mask(ctx, t.c)
@@ -328,15 +329,24 @@ func (t *table[T]) Delete(ctx context.Context, prev T, opts ...storage.WriteOpti
 		if err := side.event(ctx, t.s.d, o, prev, t.c.diff(pv, reflect.Value{})); err != nil {
 			return err
 		}
-		if t.c.after != nil {
-			if err := t.c.after(ctx, pv, reflect.Value{}); err != nil {
-				return err
-			}
+		if err := t.c.afterWrite(ctx, pv, reflect.Value{}); err != nil {
+			return err
 		}
 		side.unindex(prev)
 		side.link(prev, nil, true)
 		return t.s.flush(ctx, &side)
 	})
+}
+
+// own refuses records of another Go type than the table's: a programming
+// error, which would otherwise panic in the codec.
+func (t *table) own(recs ...storage.Record) error {
+	for _, r := range recs {
+		if r == nil || reflect.TypeOf(r) != t.ty.GoType() {
+			return fmt.Errorf("bunstore: the %s table takes %s records, not %T", t.rt, t.ty.GoType(), r)
+		}
+	}
+	return nil
 }
 
 // checkOne turns an update or delete that touched no row into ErrStale (the

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/bunstore"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,6 +27,7 @@ type config struct {
 	requirePrincipal bool
 	rls              bool
 	migrate          bool
+	modules          []storage.Module
 	maxConns         int
 	schema           string
 }
@@ -37,9 +39,21 @@ type config struct {
 // without a principal act as the system.
 func WithPrincipalRequired() Option { return func(c *config) { c.requirePrincipal = true } }
 
-// WithoutMigrations makes Open skip the schema migrations; call
-// (*bunstore.Store).Migrate yourself. Default: Open migrates.
+// WithoutMigrations makes Open, and the store's Register (crm.New), skip
+// the schema migrations: they only check that the schema is up to date
+// (bunstore.Options.ManualMigrations). Call (*bunstore.Store).Migrate
+// yourself. Default: Open migrates the store's own tables, and Register
+// each module's.
 func WithoutMigrations() Option { return func(c *config) { c.migrate = false } }
+
+// WithModules registers mods with the store when it opens
+// (bunstore.Store.Register), migrating their lines unless
+// WithoutMigrations is given: for a program that prepares the database
+// ahead of crm.New, such as SetupRowLevelSecurity with crm.Modules() and
+// the host's own. crm.New registers the same modules again at no cost.
+func WithModules(mods ...storage.Module) Option {
+	return func(c *config) { c.modules = append(c.modules, mods...) }
+}
 
 // WithMaxConns sets the pool's maximum number of open connections.
 // Default: 20.
@@ -87,7 +101,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 		}
 	}
 	db := bun.NewDB(sqldb, pgdialect.New())
-	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RowLevelSecurity: cfg.rls})
+	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RowLevelSecurity: cfg.rls,
+		ManualMigrations: !cfg.migrate})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -100,6 +115,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 	}
 	if cfg.migrate {
 		if err := store.Migrate(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	if len(cfg.modules) > 0 {
+		if err := store.Register(ctx, cfg.modules...); err != nil {
 			store.Close()
 			return nil, err
 		}

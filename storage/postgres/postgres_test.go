@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/testdb"
 	"github.com/crmkit/crm/storage"
@@ -36,7 +37,8 @@ func TestConcurrentOpen(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			stores[i], errs[i] = postgres.Open(t.Context(), dsn, postgres.WithSchema(schema), postgres.WithMaxConns(2))
+			stores[i], errs[i] = postgres.Open(t.Context(), dsn, postgres.WithSchema(schema), postgres.WithMaxConns(2),
+				postgres.WithModules(crm.Modules()...))
 		}()
 	}
 	wg.Wait()
@@ -48,19 +50,20 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 
 	raw := testdb.OpenRaw(t, schema)
-	rows, err := raw.QueryContext(t.Context(), "SELECT version, count(*) FROM crm_schema_migrations GROUP BY version ORDER BY version")
+	rows, err := raw.QueryContext(t.Context(), "SELECT line || '/' || version, count(*) FROM crm_migrations GROUP BY line, version ORDER BY line, version")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rows.Close()
 	versions := 0
 	for rows.Next() {
-		var v, c int
+		var v string
+		var c int
 		if err := rows.Scan(&v, &c); err != nil {
 			t.Fatal(err)
 		}
 		if c != 1 {
-			t.Errorf("migration %d applied %d times", v, c)
+			t.Errorf("migration %s applied %d times", v, c)
 		}
 		versions++
 	}

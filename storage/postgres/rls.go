@@ -50,7 +50,9 @@ func WithRowLevelSecurity() Option { return func(c *config) { c.rls = true } }
 // needs: use of the schema, reading and writing rows, the sequences, and
 // reading the migrations table. appRole must exist. Run it at every
 // upgrade: tables added by new migrations get their policy then. The opts
-// are those of Open (WithSchema, typically).
+// are those of Open: WithSchema, typically, and WithModules with
+// crm.Modules() and the host's own, so that their tables exist and get
+// the policy.
 func SetupRowLevelSecurity(ctx context.Context, dsn, appRole string, opts ...Option) error {
 	if appRole == "" {
 		return errors.New("postgres: SetupRowLevelSecurity needs the application's role")
@@ -72,7 +74,7 @@ func SetupRowLevelSecurity(ctx context.Context, dsn, appRole string, opts ...Opt
 	role := pgx.Identifier{appRole}.Sanitize()
 	stmts := []string{
 		"GRANT USAGE ON SCHEMA " + pgx.Identifier{schema}.Sanitize() + " TO " + role,
-		"GRANT SELECT ON crm_schema_migrations TO " + role,
+		"GRANT SELECT ON crm_migrations TO " + role,
 		"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA " + pgx.Identifier{schema}.Sanitize() + " TO " + role,
 	}
 	cond := "workspace_id = current_setting('crm.workspace', true)"

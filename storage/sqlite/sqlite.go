@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/bunstore"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
@@ -28,6 +29,7 @@ type Option func(*config)
 type config struct {
 	requirePrincipal bool
 	migrate          bool
+	modules          []storage.Module
 	readConns        int
 	busyTimeout      int
 }
@@ -39,9 +41,21 @@ type config struct {
 // without a principal act as the system.
 func WithPrincipalRequired() Option { return func(c *config) { c.requirePrincipal = true } }
 
-// WithoutMigrations makes Open skip the schema migrations; call
-// (*bunstore.Store).Migrate yourself. Default: Open migrates.
+// WithoutMigrations makes Open, and the store's Register (crm.New), skip
+// the schema migrations: they only check that the schema is up to date
+// (bunstore.Options.ManualMigrations). Call (*bunstore.Store).Migrate
+// yourself. Default: Open migrates the store's own tables, and Register
+// each module's.
 func WithoutMigrations() Option { return func(c *config) { c.migrate = false } }
+
+// WithModules registers mods with the store when it opens
+// (bunstore.Store.Register), migrating their lines unless
+// WithoutMigrations is given: for a program that prepares the database
+// ahead of crm.New, such as SetupRowLevelSecurity with crm.Modules() and
+// the host's own. crm.New registers the same modules again at no cost.
+func WithModules(mods ...storage.Module) Option {
+	return func(c *config) { c.modules = append(c.modules, mods...) }
+}
 
 // WithReadConns sets how many read-only connections serve reads outside
 // transactions. Default: the number of CPUs, at least 2.
@@ -90,7 +104,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	wdb := bun.NewDB(wsql, sqlitedialect.New())
-	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal}
+	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, ManualMigrations: !cfg.migrate}
 	if !memory {
 		rsql, err := sql.Open("sqlite", path+"?"+rq+"&_pragma=query_only(1)")
 		if err != nil {
@@ -112,6 +126,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 	}
 	if cfg.migrate {
 		if err := store.Migrate(ctx); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	if len(cfg.modules) > 0 {
+		if err := store.Register(ctx, cfg.modules...); err != nil {
 			store.Close()
 			return nil, err
 		}

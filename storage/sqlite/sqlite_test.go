@@ -49,7 +49,7 @@ func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "crm.db")
 	ctx := storage.WithWorkspace(t.Context(), "w")
 	for i := range 2 {
-		store, err := sqlite.Open(ctx, path)
+		store, err := sqlite.Open(ctx, path, sqlite.WithModules(contacts.Module()))
 		if err != nil {
 			t.Fatalf("open %d: %v", i, err)
 		}

@@ -173,11 +173,11 @@ func oracleRound(t *testing.T, e *env, ws string, rng *rand.Rand) (cases int) {
 			for _, a := range []storage.Action{storage.ActionDelete, storage.ActionExport} {
 				checkAccess(t, what("check %s %s", a, r.FirstName), e.store.Check(ctx, ref, a), expect(a))
 			}
-			prev, err := e.store.Contacts().Get(sys, r.ID)
+			prev, err := storage.TableOf[*contacts.Contact](e.store).Get(sys, r.ID)
 			must(t, "get as system", err)
 			next := *prev
 			next.JobTitle = fmt.Sprintf("title %d", prev.Version)
-			checkAccess(t, what("update %s", r.FirstName), e.store.Contacts().Update(ctx, prev, &next), expect(storage.ActionUpdate))
+			checkAccess(t, what("update %s", r.FirstName), storage.TableOf[*contacts.Contact](e.store).Update(ctx, prev, &next), expect(storage.ActionUpdate))
 			cases += 4
 		}
 
@@ -563,7 +563,7 @@ func testAccessDirectory(t *testing.T, h Harness) {
 	wantFields(t, "team of another workspace", err, "team_ids[0]")
 	_, err = e.acc.Share(other, storage.Ref{Type: contacts.ObjectContact, ID: e.repA.ID}, access.ShareWith{MemberID: e.repA.ID}, access.ShareRead)
 	wantErr(t, "share a record of another workspace", err, storage.ErrNotFound)
-	if n, err := e.store.Members().Count(other, nil); err != nil || n != 0 {
+	if n, err := storage.TableOf[*access.Member](e.store).Count(other, nil); err != nil || n != 0 {
 		t.Errorf("other workspace counts %d members (%v), want 0", n, err)
 	}
 }
@@ -656,7 +656,7 @@ func testAccessLargeSets(t *testing.T, h Harness) {
 		t.Errorf("count = %d (%v), want %d", n, err, len(want))
 	}
 	for i, c := range theirs {
-		prev, err := e.store.Contacts().Get(e.sys, c.ID)
+		prev, err := storage.TableOf[*contacts.Contact](e.store).Get(e.sys, c.ID)
 		must(t, "get as system", err)
 		next := *prev
 		next.JobTitle = "changed"
@@ -667,6 +667,6 @@ func testAccessLargeSets(t *testing.T, h Harness) {
 		case !edit[c.ID]:
 			wantErr = storage.ErrForbidden
 		}
-		checkAccess(t, fmt.Sprintf("update of contact %d", i), e.store.Contacts().Update(ctx, prev, &next), wantErr)
+		checkAccess(t, fmt.Sprintf("update of contact %d", i), storage.TableOf[*contacts.Contact](e.store).Update(ctx, prev, &next), wantErr)
 	}
 }

@@ -48,7 +48,7 @@ func testLastActivity(t *testing.T, h Harness) {
 	// An update from a copy read before the activities keeps the time.
 	next := *stale
 	next.JobTitle = "CTO"
-	must(t, "update", e.store.Contacts().Update(e.ctx, stale, &next))
+	must(t, "update", storage.TableOf[*contacts.Contact](e.store).Update(e.ctx, stale, &next))
 	got, err = e.svc.Contacts.Get(e.ctx, c.ID)
 	must(t, "get", err)
 	if !got.LastActivityAt.Equal(at) || got.JobTitle != "CTO" {

@@ -52,7 +52,7 @@ func shapes(evs []storage.Event, keepValues bool) []eventShape {
 func testBatchMatchesRows(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	rowCtx, batchCtx := e.in("ws-rows"), e.in("ws-batch")
-	tbl := e.store.Contacts()
+	tbl := storage.TableOf[*contacts.Contact](e.store)
 	if _, ok := tbl.(storage.BatchWriter[*contacts.Contact]); !ok {
 		t.Log("the contacts table has no BatchWriter: InsertMany falls back to Insert")
 	}
@@ -76,10 +76,10 @@ func testBatchMatchesRows(t *testing.T, h Harness) {
 				OccurredAt: storage.Now(), ContactIDs: []string{w.contacts[i].ID}})
 		}
 		if batch {
-			must(t, "insert many activities", storage.InsertMany(ctx, e.store, e.store.Activities(), w.acts))
+			must(t, "insert many activities", storage.InsertMany(ctx, e.store, storage.TableOf[*contacts.Activity](e.store), w.acts))
 		} else {
 			for _, a := range w.acts {
-				must(t, "insert activity", e.store.Activities().Insert(ctx, a))
+				must(t, "insert activity", storage.TableOf[*contacts.Activity](e.store).Insert(ctx, a))
 			}
 		}
 		// Updates: a new title for every contact but one left unchanged, and
@@ -101,13 +101,13 @@ func testBatchMatchesRows(t *testing.T, h Harness) {
 		}
 		if batch {
 			must(t, "update many", storage.UpdateMany(ctx, e.store, tbl, prevs, nexts))
-			must(t, "update many activities", storage.UpdateMany(ctx, e.store, e.store.Activities(), aprev, anext))
+			must(t, "update many activities", storage.UpdateMany(ctx, e.store, storage.TableOf[*contacts.Activity](e.store), aprev, anext))
 		} else {
 			for i := range prevs {
 				must(t, "update", tbl.Update(ctx, prevs[i], nexts[i]))
 			}
 			for i := range aprev {
-				must(t, "update activity", e.store.Activities().Update(ctx, aprev[i], anext[i]))
+				must(t, "update activity", storage.TableOf[*contacts.Activity](e.store).Update(ctx, aprev[i], anext[i]))
 			}
 		}
 		w.contacts, w.acts = nexts, anext
@@ -201,7 +201,7 @@ func testBatchAllOrNothing(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	taken := e.contact(e.ctx, contacts.NewContact{FirstName: "Taken", Email: "batch03@example.com"})
 	before := e.counts(e.ctx)
-	err := storage.InsertMany(e.ctx, e.store, e.store.Contacts(), batchContacts(6))
+	err := storage.InsertMany(e.ctx, e.store, storage.TableOf[*contacts.Contact](e.store), batchContacts(6))
 	wantErr(t, "a batch with a taken email", err, storage.ErrConflict)
 	if after := e.counts(e.ctx); after != before {
 		t.Errorf("a failed batch wrote: %+v → %+v", before, after)
@@ -211,7 +211,7 @@ func testBatchAllOrNothing(t *testing.T, h Harness) {
 	n.JobTitle, stale.Version = "Changed", 99
 	n2 := stale
 	n2.JobTitle = "Changed again"
-	err = storage.UpdateMany(e.ctx, e.store, e.store.Contacts(), []*contacts.Contact{taken, &stale}, []*contacts.Contact{&n, &n2})
+	err = storage.UpdateMany(e.ctx, e.store, storage.TableOf[*contacts.Contact](e.store), []*contacts.Contact{taken, &stale}, []*contacts.Contact{&n, &n2})
 	wantErr(t, "update many with a stale record", err, storage.ErrStale)
 	if n.Version != 1 {
 		t.Errorf("a failed update left its record at version %d, want 1", n.Version)

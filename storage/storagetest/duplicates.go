@@ -38,7 +38,7 @@ func testDuplicateRulesStored(t *testing.T, h Harness) {
 	if diff := cmp.Diff(contacts.DefaultDuplicateRules(), r); diff != "" || r.ID != "" {
 		t.Errorf("rules of a workspace that saved none (-defaults +got):\n%s", diff)
 	}
-	if n := count(t, ctx, e.store.DuplicateRules()); n != 0 {
+	if n := count(t, ctx, storage.TableOf[*contacts.DuplicateRules](e.store)); n != 0 {
 		t.Fatalf("reading the defaults stored %d records", n)
 	}
 
@@ -62,7 +62,7 @@ func testDuplicateRulesStored(t *testing.T, h Harness) {
 		wantErr(t, c.name, err, storage.ErrInvalid)
 		wantFields(t, c.name, err, c.fields...)
 	}
-	if after := e.counts(ctx); after != before || count(t, ctx, e.store.DuplicateRules()) != 0 {
+	if after := e.counts(ctx); after != before || count(t, ctx, storage.TableOf[*contacts.DuplicateRules](e.store)) != 0 {
 		t.Errorf("refused rules wrote: %+v → %+v", before, after)
 	}
 
@@ -89,7 +89,7 @@ func testDuplicateRulesStored(t *testing.T, h Harness) {
 	if diff := cmp.Diff(r, got); diff != "" {
 		t.Errorf("stored rules differ from the saved ones:\n%s", diff)
 	}
-	if n := count(t, ctx, e.store.DuplicateRules()); n != 1 {
+	if n := count(t, ctx, storage.TableOf[*contacts.DuplicateRules](e.store)); n != 1 {
 		t.Errorf("%d records of rules, want 1", n)
 	}
 	hist, err := e.store.History(ctx, r.ID, storage.PageQuery{})
@@ -156,7 +156,7 @@ func testDuplicateRulesStored(t *testing.T, h Harness) {
 	}
 	wg.Wait()
 	must(t, "racing first saves", errors.Join(errs...))
-	if n := count(t, race, e.store.DuplicateRules()); n != 1 {
+	if n := count(t, race, storage.TableOf[*contacts.DuplicateRules](e.store)); n != 1 {
 		t.Fatalf("racing first saves stored %d records, want 1", n)
 	}
 	r, err = cs.DuplicateRules(race)

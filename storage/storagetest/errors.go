@@ -83,7 +83,7 @@ func testStale(t *testing.T, h Harness) {
 	}
 
 	// The table contract itself: Update and Delete from a stale read.
-	tbl := e.store.Contacts()
+	tbl := storage.TableOf[*contacts.Contact](e.store)
 	old, err := tbl.Get(e.ctx, c.ID)
 	must(t, "get", err)
 	next := *old

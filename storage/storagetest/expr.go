@@ -277,7 +277,7 @@ func testExprRelatedAccess(t *testing.T, h Harness) {
 		wantErr(t, tc.role+" lists "+tc.src, err, storage.ErrForbidden)
 		ex, err := filterexpr.Compile(tc.src, mustSchema(t, e, ctx))
 		must(t, "compile", err)
-		_, err = e.store.Contacts().Count(as, ex.Filter(time.Now()))
+		_, err = storage.TableOf[*contacts.Contact](e.store).Count(as, ex.Filter(time.Now()))
 		wantErr(t, tc.role+" counts "+tc.src, err, storage.ErrForbidden)
 		page, err := e.svc.Contacts.Where(as, "account.domain == nil", storage.ListQuery{})
 		switch {
@@ -292,10 +292,10 @@ func testExprRelatedAccess(t *testing.T, h Harness) {
 		t.Errorf("the system lists by the account's fields: %d contacts, %v", len(page.Items), err)
 	}
 	for _, f := range []string{"owner.name", "account.parent.name", "account.nope"} {
-		_, err := e.store.Contacts().Count(ctx, storage.Eq(f, "x"))
+		_, err := storage.TableOf[*contacts.Contact](e.store).Count(ctx, storage.Eq(f, "x"))
 		wantErr(t, "count by "+f, err, storage.ErrInvalid)
 	}
-	_, err = e.store.Accounts().Count(ctx, storage.Eq("account.name", "x"))
+	_, err = storage.TableOf[*contacts.Account](e.store).Count(ctx, storage.Eq("account.name", "x"))
 	wantErr(t, "an account filtered by a relation it does not have", err, storage.ErrInvalid)
 }
 

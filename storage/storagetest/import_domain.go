@@ -28,7 +28,7 @@ func testImportCompanyDomain(t *testing.T, h Harness) {
 	if rep.Errors[0].Row != 6 || rep.Errors[0].Column != "Company Domain Name" {
 		t.Errorf("row error = %+v, want line 6, column Company Domain Name", rep.Errors[0])
 	}
-	globex, err := e.store.Accounts().List(e.ctx, storage.ListQuery{Filter: storage.Eq("domain", "globex.example")})
+	globex, err := storage.TableOf[*contacts.Account](e.store).List(e.ctx, storage.ListQuery{Filter: storage.Eq("domain", "globex.example")})
 	must(t, "accounts", err)
 	if len(globex.Items) != 1 || globex.Items[0].Name != "Globex" {
 		t.Fatalf("accounts of globex.example = %+v", globex.Items)
@@ -36,7 +36,7 @@ func testImportCompanyDomain(t *testing.T, h Harness) {
 	want := map[string]string{"ann@mail.example": acme.ID, "ben@mail.example": acme.ID,
 		"cat@mail.example": globex.Items[0].ID, "dan@mail.example": globex.Items[0].ID}
 	for email, acc := range want {
-		page, err := e.store.Contacts().List(e.ctx, storage.ListQuery{Filter: storage.Eq("email", email)})
+		page, err := storage.TableOf[*contacts.Contact](e.store).List(e.ctx, storage.ListQuery{Filter: storage.Eq("email", email)})
 		must(t, "contact", err)
 		if len(page.Items) != 1 || page.Items[0].AccountID != acc {
 			t.Errorf("%s: account %v, want %s", email, page.Items, acc)

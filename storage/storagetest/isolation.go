@@ -187,9 +187,9 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 		"Table.Update": func(ctx context.Context) error {
 			forged := *c
 			forged.FirstName = "Hacked"
-			return e.store.Contacts().Update(ctx, c, &forged)
+			return storage.TableOf[*contacts.Contact](e.store).Update(ctx, c, &forged)
 		},
-		"Table.Delete": func(ctx context.Context) error { return e.store.Contacts().Delete(ctx, c) },
+		"Table.Delete": func(ctx context.Context) error { return storage.TableOf[*contacts.Contact](e.store).Delete(ctx, c) },
 
 		"Access.GetMember": func(ctx context.Context) error { _, err := acc.GetMember(ctx, member.ID); return err },
 		"Access.UpdateMember": func(ctx context.Context) error {
@@ -391,8 +391,8 @@ func testWorkspaceIsolation(t *testing.T, h Harness) {
 			must(t, "list", err)
 			return len(p.Items)
 		},
-		"Store.PipelineSummary": func(ctx context.Context) int {
-			l, err := e.store.PipelineSummary(ctx, pipe.ID)
+		"Store.Rollup": func(ctx context.Context) int {
+			l, err := e.store.Rollup(ctx, sales.ObjectOpportunity, "pipeline", pipe.ID)
 			must(t, "summary", err)
 			return len(l)
 		},

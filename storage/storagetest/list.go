@@ -188,7 +188,7 @@ func testListFilterSort(t *testing.T, h Harness) {
 			t.Errorf("%s: count %d (%v), want %d", tc.name, n, err, len(tc.want))
 		}
 	}
-	if n := count(t, e.ctx, e.store.Contacts()); n != len(rows) {
+	if n := count(t, e.ctx, storage.TableOf[*contacts.Contact](e.store)); n != len(rows) {
 		t.Fatalf("%d contacts after the injection attempt, want %d", n, len(rows))
 	}
 }

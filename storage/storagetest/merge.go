@@ -38,17 +38,17 @@ func collectInto[T storage.Record](t testing.TB, ctx context.Context, w world, t
 func snapshotWorld(t testing.TB, ctx context.Context, s Store) world {
 	t.Helper()
 	w := world{}
-	collectInto(t, ctx, w, s.Contacts())
-	collectInto(t, ctx, w, s.Accounts())
-	collectInto(t, ctx, w, s.Activities())
-	collectInto(t, ctx, w, s.Consents())
-	collectInto(t, ctx, w, s.Leads())
-	collectInto(t, ctx, w, s.Opportunities())
-	collectInto(t, ctx, w, s.Quotes())
-	collectInto(t, ctx, w, s.Invoices())
-	collectInto(t, ctx, w, s.Orders())
-	collectInto(t, ctx, w, s.Tasks())
-	collectInto(t, ctx, w, s.Projects())
+	collectInto(t, ctx, w, storage.TableOf[*contacts.Contact](s))
+	collectInto(t, ctx, w, storage.TableOf[*contacts.Account](s))
+	collectInto(t, ctx, w, storage.TableOf[*contacts.Activity](s))
+	collectInto(t, ctx, w, storage.TableOf[*contacts.Consent](s))
+	collectInto(t, ctx, w, storage.TableOf[*sales.Lead](s))
+	collectInto(t, ctx, w, storage.TableOf[*sales.Opportunity](s))
+	collectInto(t, ctx, w, storage.TableOf[*sales.Quote](s))
+	collectInto(t, ctx, w, storage.TableOf[*sales.Invoice](s))
+	collectInto(t, ctx, w, storage.TableOf[*sales.Order](s))
+	collectInto(t, ctx, w, storage.TableOf[*sales.Task](s))
+	collectInto(t, ctx, w, storage.TableOf[*sales.Project](s))
 	return w
 }
 
@@ -63,23 +63,23 @@ func related(t testing.TB, ctx context.Context, s Store, ref storage.Ref) map[st
 			out[typ] = int(n)
 		}
 	}
-	n, err := s.Activities().Count(ctx, f)
+	n, err := storage.TableOf[*contacts.Activity](s).Count(ctx, f)
 	add("activity", n, err)
-	n, err = s.Consents().Count(ctx, f)
+	n, err = storage.TableOf[*contacts.Consent](s).Count(ctx, f)
 	add("consent", n, err)
-	n, err = s.Leads().Count(ctx, f)
+	n, err = storage.TableOf[*sales.Lead](s).Count(ctx, f)
 	add("lead", n, err)
-	n, err = s.Opportunities().Count(ctx, f)
+	n, err = storage.TableOf[*sales.Opportunity](s).Count(ctx, f)
 	add("opportunity", n, err)
-	n, err = s.Quotes().Count(ctx, f)
+	n, err = storage.TableOf[*sales.Quote](s).Count(ctx, f)
 	add("quote", n, err)
-	n, err = s.Invoices().Count(ctx, f)
+	n, err = storage.TableOf[*sales.Invoice](s).Count(ctx, f)
 	add("invoice", n, err)
-	n, err = s.Orders().Count(ctx, f)
+	n, err = storage.TableOf[*sales.Order](s).Count(ctx, f)
 	add("order", n, err)
-	n, err = s.Tasks().Count(ctx, f)
+	n, err = storage.TableOf[*sales.Task](s).Count(ctx, f)
 	add("task", n, err)
-	n, err = s.Projects().Count(ctx, f)
+	n, err = storage.TableOf[*sales.Project](s).Count(ctx, f)
 	add("project", n, err)
 	return out
 }
@@ -187,7 +187,7 @@ func testMerge(t *testing.T, h Harness) {
 	took := func(id string) []string { // the subjects of the activities id took part in
 		t.Helper()
 		var out []string
-		err := storage.Each(ctx, e.store.Activities(), storage.ListQuery{Filter: storage.Cmp{Field: "participants", Op: storage.OpContains,
+		err := storage.Each(ctx, storage.TableOf[*contacts.Activity](e.store), storage.ListQuery{Filter: storage.Cmp{Field: "participants", Op: storage.OpContains,
 			Value: map[string]string{"contact_id": id}}}, func(a *contacts.Activity) error {
 			out = append(out, a.Subject)
 			return nil

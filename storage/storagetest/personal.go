@@ -218,7 +218,7 @@ func testLeadRetention(t *testing.T, h Harness) {
 	if !slices.Equal(sorted(dry.Leads), sorted([]string{old1.ID, old2.ID})) || len(dry.Contacts) != 0 {
 		t.Fatalf("dry run = %+v, want leads %s %s", dry, old1.ID, old2.ID)
 	}
-	if n := count(t, ctx, e.store.Leads()); n != 4 {
+	if n := count(t, ctx, storage.TableOf[*sales.Lead](e.store)); n != 4 {
 		t.Errorf("a dry run left %d leads", n)
 	}
 

@@ -51,7 +51,7 @@ func testProductsPrices(t *testing.T, h Harness) {
 	wantErr(t, "no standard USD price", err, storage.ErrNotFound)
 	_, err = s.PriceBooks.SetPrice(e.ctx, "", storage.NewID(), storage.Money{Amount: -1, Currency: "eur"})
 	wantFields(t, "bad price", err, "price.amount", "price.currency")
-	if n, err := e.store.PriceEntries().Count(e.ctx, nil); err != nil || n != 3 {
+	if n, err := storage.TableOf[*sales.PriceEntry](e.store).Count(e.ctx, nil); err != nil || n != 3 {
 		t.Errorf("%d price entries (%v), want 3", n, err)
 	}
 }

@@ -18,22 +18,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
-	"github.com/crmkit/crm/storage/access"
-	"github.com/crmkit/crm/workflow"
 )
 
-// Store is what the suite needs of an adapter: the stores of every module and
-// the change log. *bunstore.Store implements it.
-type Store interface {
-	contacts.Store
-	access.Store
-	sales.Store
-	workflow.Store
-	storage.EventLog
-}
+// Store is what the suite needs of an adapter: what crm.New needs.
+// *bunstore.Store implements it.
+type Store = crm.Store
 
 // Harness describes the adapter under test.
 type Harness struct {
@@ -64,6 +57,10 @@ func Run(t *testing.T, h Harness) {
 	}
 	if h.IsBusy == nil {
 		h.IsBusy = func(error) bool { return false }
+	}
+	h.Open = registered(h.Open)
+	if h.OpenStrict != nil {
+		h.OpenStrict = registered(h.OpenStrict)
 	}
 	tests := []struct {
 		name string
@@ -159,6 +156,20 @@ func Run(t *testing.T, h Harness) {
 			t.Parallel()
 			tc.fn(t, h)
 		})
+	}
+}
+
+// registered returns open with the built-in modules registered with the
+// stores it opens (as crm.New does), so that the suite may use the
+// domain services without crm.
+func registered(open func(t testing.TB) Store) func(t testing.TB) Store {
+	return func(t testing.TB) Store {
+		t.Helper()
+		s := open(t)
+		if err := s.Register(storage.AsSystem(t.Context()), crm.Modules()...); err != nil {
+			t.Fatalf("register the modules: %v", err)
+		}
+		return s
 	}
 }
 
@@ -262,13 +273,13 @@ type counts struct {
 func (e *env) counts(ctx context.Context) counts {
 	e.t.Helper()
 	var c counts
-	c.Contacts = count(e.t, ctx, e.store.Contacts())
-	c.Accounts = count(e.t, ctx, e.store.Accounts())
-	c.Activities = count(e.t, ctx, e.store.Activities())
-	c.FieldDefs = count(e.t, ctx, e.store.FieldDefs())
-	c.Leads = count(e.t, ctx, e.store.Leads())
-	c.Pipelines = count(e.t, ctx, e.store.Pipelines())
-	c.Opportunities = count(e.t, ctx, e.store.Opportunities())
+	c.Contacts = count(e.t, ctx, storage.TableOf[*contacts.Contact](e.store))
+	c.Accounts = count(e.t, ctx, storage.TableOf[*contacts.Account](e.store))
+	c.Activities = count(e.t, ctx, storage.TableOf[*contacts.Activity](e.store))
+	c.FieldDefs = count(e.t, ctx, storage.TableOf[*contacts.FieldDef](e.store))
+	c.Leads = count(e.t, ctx, storage.TableOf[*sales.Lead](e.store))
+	c.Pipelines = count(e.t, ctx, storage.TableOf[*sales.Pipeline](e.store))
+	c.Opportunities = count(e.t, ctx, storage.TableOf[*sales.Opportunity](e.store))
 	c.Events = len(e.events(ctx))
 	return c
 }

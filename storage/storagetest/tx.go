@@ -26,7 +26,7 @@ func testRollback(t *testing.T, h Harness) {
 		_, err = e.svc.Contacts.Update(ctx, c.ID, contacts.UpdateContact{JobTitle: ptr("Haunter")})
 		must(t, "update", err)
 		// Inside the transaction its own writes are visible.
-		if n := count(t, ctx, e.store.Contacts()); n != 1 {
+		if n := count(t, ctx, storage.TableOf[*contacts.Contact](e.store)); n != 1 {
 			t.Errorf("inside the transaction: %d contacts", n)
 		}
 		return errAbort

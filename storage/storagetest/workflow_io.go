@@ -15,6 +15,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/mailtest"
+	"github.com/crmkit/crm/storage/queue"
 	"github.com/crmkit/crm/workflow"
 	"github.com/crmkit/crm/workflow/smtp"
 	"github.com/crmkit/crm/workflow/webhook"
@@ -28,7 +29,7 @@ var ioRetry = workflow.RetryPolicy{MaxAttempts: 3, Base: 10 * time.Second, Jitte
 // after checking that it has failed attempts times.
 func (f *flow) retryDue(attempts int) {
 	f.t.Helper()
-	jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{State: workflow.JobAvailable})
+	jobs, err := f.app.Workflow.Jobs(f.ctx, queue.JobQuery{State: queue.JobAvailable})
 	must(f.t, "jobs", err)
 	if len(jobs.Items) != 1 || jobs.Items[0].Attempt != attempts {
 		f.t.Fatalf("available jobs = %+v, want one after %d attempts", jobs.Items, attempts)
@@ -207,7 +208,7 @@ func testWorkflowWebhook(t *testing.T, h Harness) {
 	if len(runs) != 1 || runs[0].State != workflow.RunFailed || !strings.Contains(runs[0].Error, "not allowed") {
 		t.Fatalf("runs of the metadata rule = %+v, want one failed as not allowed", runs)
 	}
-	jobs, err := f.app.Workflow.Jobs(f.ctx, workflow.JobQuery{RunID: runs[0].ID, State: workflow.JobFailed})
+	jobs, err := f.app.Workflow.Jobs(f.ctx, queue.JobQuery{RunID: runs[0].ID, State: queue.JobFailed})
 	must(t, "jobs", err)
 	if len(jobs.Items) != 1 || jobs.Items[0].Attempt != 1 {
 		t.Errorf("failed jobs of the refused call = %+v, want one tried once (permanent)", jobs.Items)

@@ -9,16 +9,19 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/storage"
-	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/storage/queue"
 )
 
-// The workflow engine's queue (workflow.Queue): jobs, runs and cursors in
-// tables of their own, written with plain SQL and never through the
-// generic path, so that the engine's bookkeeping writes no change events
-// (which would set rules off) and costs one statement per change.
+// The durable queue (queue.Queue) the workflow engine runs on: jobs, runs
+// and cursors in tables of their own, written with plain SQL and never
+// through the generic path, so that the bookkeeping writes no change
+// events (which would set rules off) and costs one statement per change.
 
-// Rules returns the workflow rules table.
-func (s *Store) Rules() storage.Table[*workflow.Rule] { return s.rules }
+// Queue returns the store's durable work queue.
+func (s *Store) Queue() queue.Queue { return jobQueue{s} }
+
+// jobQueue implements queue.Queue on a Store.
+type jobQueue struct{ s *Store }
 
 // scopeWS refuses ws "" ("every workspace") under row-level security,
 // where a statement sees one workspace only.
@@ -29,16 +32,18 @@ func (s *Store) scopeWS(ws string) error {
 	return nil
 }
 
-// EventsAfter implements workflow.Queue.
-func (s *Store) EventsAfter(ctx context.Context, ws, cursor string, limit int) (storage.Feed, error) {
+// EventsAfter implements queue.Queue.
+func (jq jobQueue) EventsAfter(ctx context.Context, ws, cursor string, limit int) (storage.Feed, error) {
+	s := jq.s
 	if err := s.scopeWS(ws); err != nil {
 		return storage.Feed{}, err
 	}
 	return reading(ctx, s, func(ctx context.Context) (storage.Feed, error) { return s.feed(ctx, ws, cursor, limit, false) })
 }
 
-// LockCursor implements workflow.Queue.
-func (s *Store) LockCursor(ctx context.Context, ws, name string) (string, error) {
+// LockCursor implements queue.Queue.
+func (jq jobQueue) LockCursor(ctx context.Context, ws, name string) (string, error) {
+	s := jq.s
 	if err := s.scopeWS(ws); err != nil {
 		return "", err
 	}
@@ -60,8 +65,9 @@ func (s *Store) LockCursor(ctx context.Context, ws, name string) (string, error)
 	return v, err
 }
 
-// SetCursor implements workflow.Queue.
-func (s *Store) SetCursor(ctx context.Context, ws, name, value string) error {
+// SetCursor implements queue.Queue.
+func (jq jobQueue) SetCursor(ctx context.Context, ws, name, value string) error {
+	s := jq.s
 	if err := s.scopeWS(ws); err != nil {
 		return err
 	}
@@ -72,14 +78,26 @@ ON CONFLICT (workspace_id, name) DO UPDATE SET value = excluded.value`), ws, nam
 	})
 }
 
-// RuleWorkspaces implements workflow.Queue.
-func (s *Store) RuleWorkspaces(ctx context.Context) ([]string, error) {
+// Workspaces implements queue.Queue: one SELECT DISTINCT over the type's
+// table, across workspaces, as the system.
+func (jq jobQueue) Workspaces(ctx context.Context, recordType string, f storage.Filter) ([]string, error) {
+	s := jq.s
 	if err := s.scopeWS(""); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, s.d.rebind(`SELECT DISTINCT workspace_id FROM crm_workflow_rules WHERE enabled = ?`), true)
+	c := s.codec(recordType)
+	if c == nil {
+		return nil, storage.Invalid("record_type", "%q is not a registered record type", recordType)
+	}
+	var b sqlBuilder
+	b.add("SELECT DISTINCT t.workspace_id FROM " + c.table + " t WHERE ")
+	if err := s.where(c, f, &b); err != nil {
+		return nil, err
+	}
+	b.add(" ORDER BY t.workspace_id")
+	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
-		return nil, s.d.translate(err, workflow.ObjectRule)
+		return nil, s.d.translate(err, recordType)
 	}
 	defer rows.Close()
 	var out []string
@@ -90,7 +108,7 @@ func (s *Store) RuleWorkspaces(ctx context.Context) ([]string, error) {
 		}
 		out = append(out, ws)
 	}
-	return out, s.d.translate(rows.Err(), workflow.ObjectRule)
+	return out, s.d.translate(rows.Err(), recordType)
 }
 
 const jobCols = "id, workspace_id, key, kind, state, run_id, step, payload, attempt, max_attempts, run_at, locked_by, locked_until, last_error, errors, created_at, finished_at"
@@ -107,6 +125,14 @@ func jsonArg(v any, empty bool) (any, error) {
 	return string(b), nil
 }
 
+// jsonText is the bind value of a JSON column: its text, or NULL.
+func jsonText(b json.RawMessage) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return string(b)
+}
+
 // optTime is the bind value of a time that may be unset (NULL).
 func (s *Store) optTime(t time.Time) any {
 	if t.IsZero() {
@@ -115,8 +141,9 @@ func (s *Store) optTime(t time.Time) any {
 	return s.d.timeArg(t)
 }
 
-// Enqueue implements workflow.Queue.
-func (s *Store) Enqueue(ctx context.Context, jobs ...*workflow.Job) (int, error) {
+// Enqueue implements queue.Queue.
+func (jq jobQueue) Enqueue(ctx context.Context, jobs ...*queue.Job) (int, error) {
+	s := jq.s
 	n := 0
 	err := s.write(ctx, "job", func(ctx context.Context) error {
 		q := s.d.rebind(`INSERT INTO crm_jobs (id, workspace_id, key, kind, state, run_id, step, payload, attempt, max_attempts, run_at, last_error, created_at)
@@ -141,8 +168,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, '', ?) ON CONFLICT (workspace_id, key) 
 }
 
 // scanJob reads one row of jobCols.
-func scanJob(rows interface{ Scan(...any) error }) (*workflow.Job, error) {
-	j := &workflow.Job{}
+func scanJob(rows interface{ Scan(...any) error }) (*queue.Job, error) {
+	j := &queue.Job{}
 	var payload, errs sql.NullString
 	var runAt, until, created, finished any
 	var kind, state string
@@ -150,7 +177,7 @@ func scanJob(rows interface{ Scan(...any) error }) (*workflow.Job, error) {
 		&runAt, &j.LockedBy, &until, &j.LastError, &errs, &created, &finished); err != nil {
 		return nil, err
 	}
-	j.Kind, j.State = workflow.JobKind(kind), workflow.JobState(state)
+	j.Kind, j.State = queue.JobKind(kind), queue.JobState(state)
 	if payload.Valid && payload.String != "" {
 		j.Payload = json.RawMessage(payload.String)
 	}
@@ -175,13 +202,14 @@ func scanJob(rows interface{ Scan(...any) error }) (*workflow.Job, error) {
 }
 
 // queryJobs runs a query returning jobCols rows.
-func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]*workflow.Job, error) {
+func (jq jobQueue) queryJobs(ctx context.Context, q string, args ...any) ([]*queue.Job, error) {
+	s := jq.s
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, s.d.translate(err, "job")
 	}
 	defer rows.Close()
-	var out []*workflow.Job
+	var out []*queue.Job
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
@@ -192,8 +220,9 @@ func (s *Store) queryJobs(ctx context.Context, q string, args ...any) ([]*workfl
 	return out, s.d.translate(rows.Err(), "job")
 }
 
-// Claim implements workflow.Queue.
-func (s *Store) Claim(ctx context.Context, p workflow.ClaimParams) ([]*workflow.Job, error) {
+// Claim implements queue.Queue.
+func (jq jobQueue) Claim(ctx context.Context, p queue.ClaimParams) ([]*queue.Job, error) {
+	s := jq.s
 	if err := s.scopeWS(p.Workspace); err != nil {
 		return nil, err
 	}
@@ -208,17 +237,18 @@ WHERE id IN (SELECT id FROM crm_jobs WHERE ((state = 'available' AND run_at <= ?
 		b.add(" AND workspace_id = ?", p.Workspace)
 	}
 	b.add(" ORDER BY run_at LIMIT ?"+s.d.lockRows(true)+") RETURNING "+jobCols, p.Limit)
-	var out []*workflow.Job
+	var out []*queue.Job
 	err := s.write(ctx, "job", func(ctx context.Context) error {
 		var err error
-		out, err = s.queryJobs(ctx, s.d.rebind(b.sb.String()), b.args...)
+		out, err = jq.queryJobs(ctx, s.d.rebind(b.sb.String()), b.args...)
 		return err
 	})
 	return out, err
 }
 
-// Hold implements workflow.Queue.
-func (s *Store) Hold(ctx context.Context, j *workflow.Job) error {
+// Hold implements queue.Queue.
+func (jq jobQueue) Hold(ctx context.Context, j *queue.Job) error {
+	s := jq.s
 	if txFrom(ctx, s) == nil {
 		return errors.New("bunstore: Hold needs a transaction")
 	}
@@ -234,8 +264,9 @@ func (s *Store) Hold(ctx context.Context, j *workflow.Job) error {
 	return nil
 }
 
-// SetJob implements workflow.Queue.
-func (s *Store) SetJob(ctx context.Context, j *workflow.Job) error {
+// SetJob implements queue.Queue.
+func (jq jobQueue) SetJob(ctx context.Context, j *queue.Job) error {
+	s := jq.s
 	errs, err := jsonArg(j.Errors, len(j.Errors) == 0)
 	if err != nil {
 		return err
@@ -248,8 +279,9 @@ locked_by = '', locked_until = NULL WHERE workspace_id = ? AND id = ?`),
 	})
 }
 
-// CancelJobs implements workflow.Queue.
-func (s *Store) CancelJobs(ctx context.Context, runID string) error {
+// CancelJobs implements queue.Queue.
+func (jq jobQueue) CancelJobs(ctx context.Context, runID string) error {
+	s := jq.s
 	return s.write(ctx, "job", func(ctx context.Context) error {
 		_, err := s.exec(ctx, s.d.rebind(`UPDATE crm_jobs SET state = 'cancelled', finished_at = ?, locked_by = '', locked_until = NULL
 WHERE workspace_id = ? AND run_id = ? AND state IN ('available', 'running')`),
@@ -258,9 +290,10 @@ WHERE workspace_id = ? AND run_id = ? AND state IN ('available', 'running')`),
 	})
 }
 
-// Job implements workflow.Queue.
-func (s *Store) Job(ctx context.Context, id string) (*workflow.Job, error) {
-	return oneByID(ctx, s, "job", "SELECT "+jobCols+" FROM crm_jobs", id, s.queryJobs)
+// Job implements queue.Queue.
+func (jq jobQueue) Job(ctx context.Context, id string) (*queue.Job, error) {
+	s := jq.s
+	return oneByID(ctx, s, "job", "SELECT "+jobCols+" FROM crm_jobs", id, jq.queryJobs)
 }
 
 // oneByID reads the row id of the context's workspace with scan, or is
@@ -279,9 +312,10 @@ func oneByID[T any](ctx context.Context, s *Store, what, selectFrom, id string, 
 	})
 }
 
-// Jobs implements workflow.Queue: newest first, by ID (UUIDv7).
-func (s *Store) Jobs(ctx context.Context, q workflow.JobQuery) (storage.Page[*workflow.Job], error) {
-	return reading(ctx, s, func(ctx context.Context) (storage.Page[*workflow.Job], error) {
+// Jobs implements queue.Queue: newest first, by ID (UUIDv7).
+func (jq jobQueue) Jobs(ctx context.Context, q queue.JobQuery) (storage.Page[*queue.Job], error) {
+	s := jq.s
+	return reading(ctx, s, func(ctx context.Context) (storage.Page[*queue.Job], error) {
 		var b sqlBuilder
 		b.add("SELECT "+jobCols+" FROM crm_jobs WHERE workspace_id = ?", storage.WorkspaceFrom(ctx))
 		if q.State != "" {
@@ -290,8 +324,8 @@ func (s *Store) Jobs(ctx context.Context, q workflow.JobQuery) (storage.Page[*wo
 		if q.RunID != "" {
 			b.add(" AND run_id = ?", q.RunID)
 		}
-		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("jobs", string(q.State), q.RunID), s.queryJobs,
-			func(j *workflow.Job) string { return j.ID })
+		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("jobs", string(q.State), q.RunID), jq.queryJobs,
+			func(j *queue.Job) string { return j.ID })
 	})
 }
 
@@ -337,37 +371,12 @@ func pageAfter(b *sqlBuilder, pq storage.PageQuery, fp string) error {
 
 const runCols = "id, workspace_id, key, rule_id, rule_version, subject_type, subject_id, event_id, state, step, depth, started_at, finished_at, duration_us, error, data"
 
-// runData is the JSON column of a run: what is not queried by. The rule
-// and the event are kept while the run may still take a step (running,
-// waiting, failed: Retry goes on with them); a finished run keeps the
-// rule's name, next to its ID and version in columns.
-type runData struct {
-	RuleName string                `json:"rule_name"`
-	Rule     *workflow.Rule        `json:"rule,omitempty"`
-	Trigger  workflow.TriggerKind  `json:"trigger"`
-	Steps    []workflow.StepResult `json:"steps,omitempty"`
-	Event    *storage.Event        `json:"event,omitempty"`
-}
-
-// dataOf returns the JSON column of r.
-func dataOf(r *workflow.Run) (any, error) {
-	d := runData{RuleName: r.Rule.Name, Trigger: r.Trigger, Steps: r.Steps}
-	switch r.State {
-	case workflow.RunSucceeded, workflow.RunExited, workflow.RunStopped:
-	default:
-		d.Rule, d.Event = &r.Rule, r.Event
-	}
-	return jsonArg(d, false)
-}
-
-// InsertRun implements workflow.Queue.
-func (s *Store) InsertRun(ctx context.Context, r *workflow.Run) (bool, error) {
-	data, err := dataOf(r)
-	if err != nil {
-		return false, err
-	}
+// InsertRun implements queue.Queue.
+func (jq jobQueue) InsertRun(ctx context.Context, r *queue.Run) (bool, error) {
+	s := jq.s
+	data := jsonText(r.Data)
 	inserted := false
-	err = s.write(ctx, "run", func(ctx context.Context) error {
+	err := s.write(ctx, "run", func(ctx context.Context) error {
 		res, err := s.exec(ctx, s.d.rebind(`INSERT INTO crm_workflow_runs (`+runCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (workspace_id, key) DO NOTHING`),
 			r.ID, r.WorkspaceID, r.Key, r.RuleID, r.RuleVersion, r.Subject.Type, r.Subject.ID, r.EventID, string(r.State), r.Step, r.Depth,
@@ -382,12 +391,10 @@ ON CONFLICT (workspace_id, key) DO NOTHING`),
 	return inserted, err
 }
 
-// UpdateRun implements workflow.Queue.
-func (s *Store) UpdateRun(ctx context.Context, r *workflow.Run) error {
-	data, err := dataOf(r)
-	if err != nil {
-		return err
-	}
+// UpdateRun implements queue.Queue.
+func (jq jobQueue) UpdateRun(ctx context.Context, r *queue.Run) error {
+	s := jq.s
+	data := jsonText(r.Data)
 	return s.write(ctx, "run", func(ctx context.Context) error {
 		_, err := s.exec(ctx, s.d.rebind(`UPDATE crm_workflow_runs SET state = ?, step = ?, finished_at = ?, duration_us = ?, error = ?, data = ?
 WHERE workspace_id = ? AND id = ?`),
@@ -397,15 +404,16 @@ WHERE workspace_id = ? AND id = ?`),
 }
 
 // queryRuns runs a query returning runCols rows.
-func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*workflow.Run, error) {
+func (jq jobQueue) queryRuns(ctx context.Context, q string, args ...any) ([]*queue.Run, error) {
+	s := jq.s
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, s.d.translate(err, "run")
 	}
 	defer rows.Close()
-	var out []*workflow.Run
+	var out []*queue.Run
 	for rows.Next() {
-		r := &workflow.Run{}
+		r := &queue.Run{}
 		var state string
 		var started, finished any
 		var dur int64
@@ -414,7 +422,7 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*workfl
 			&state, &r.Step, &r.Depth, &started, &finished, &dur, &r.Error, &data); err != nil {
 			return nil, err
 		}
-		r.State, r.Duration = workflow.RunState(state), time.Duration(dur)*time.Microsecond
+		r.State, r.Duration = queue.RunState(state), time.Duration(dur)*time.Microsecond
 		if r.StartedAt, err = parseTime(started); err != nil {
 			return nil, err
 		}
@@ -423,31 +431,24 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]*workfl
 				return nil, err
 			}
 		}
-		if data.Valid {
-			var d runData
-			if err := json.Unmarshal([]byte(data.String), &d); err != nil {
-				return nil, fmt.Errorf("bunstore: run %s: %w", r.ID, err)
-			}
-			r.Trigger, r.Steps, r.Event = d.Trigger, d.Steps, d.Event
-			if d.Rule != nil {
-				r.Rule = *d.Rule
-			} else {
-				r.Rule.ID, r.Rule.Version, r.Rule.Name = r.RuleID, r.RuleVersion, d.RuleName
-			}
+		if data.Valid && data.String != "" {
+			r.Data = json.RawMessage(data.String)
 		}
 		out = append(out, r)
 	}
 	return out, s.d.translate(rows.Err(), "run")
 }
 
-// Run implements workflow.Queue.
-func (s *Store) Run(ctx context.Context, id string) (*workflow.Run, error) {
-	return oneByID(ctx, s, "workflow run", "SELECT "+runCols+" FROM crm_workflow_runs", id, s.queryRuns)
+// Run implements queue.Queue.
+func (jq jobQueue) Run(ctx context.Context, id string) (*queue.Run, error) {
+	s := jq.s
+	return oneByID(ctx, s, "workflow run", "SELECT "+runCols+" FROM crm_workflow_runs", id, jq.queryRuns)
 }
 
-// Runs implements workflow.Queue: newest first, by ID (UUIDv7).
-func (s *Store) Runs(ctx context.Context, q workflow.RunQuery) (storage.Page[*workflow.Run], error) {
-	return reading(ctx, s, func(ctx context.Context) (storage.Page[*workflow.Run], error) {
+// Runs implements queue.Queue: newest first, by ID (UUIDv7).
+func (jq jobQueue) Runs(ctx context.Context, q queue.RunQuery) (storage.Page[*queue.Run], error) {
+	s := jq.s
+	return reading(ctx, s, func(ctx context.Context) (storage.Page[*queue.Run], error) {
 		var b sqlBuilder
 		b.add("SELECT "+runCols+" FROM crm_workflow_runs WHERE workspace_id = ?", storage.WorkspaceFrom(ctx))
 		if q.RuleID != "" {
@@ -460,9 +461,9 @@ func (s *Store) Runs(ctx context.Context, q workflow.RunQuery) (storage.Page[*wo
 			b.add(" AND state = ?", string(q.State))
 		}
 		if q.Active {
-			b.add(" AND state IN (?, ?)", string(workflow.RunRunning), string(workflow.RunWaiting))
+			b.add(" AND state IN (?, ?)", string(queue.RunRunning), string(queue.RunWaiting))
 		}
-		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("runs", q.RuleID, q.SubjectID, string(q.State), q.Active), s.queryRuns,
-			func(r *workflow.Run) string { return r.ID })
+		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("runs", q.RuleID, q.SubjectID, string(q.State), q.Active), jq.queryRuns,
+			func(r *queue.Run) string { return r.ID })
 	})
 }

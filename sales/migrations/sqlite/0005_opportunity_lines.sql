@@ -1,0 +1,4 @@
+-- Line items of opportunities.
+-- crm:legacy 8
+
+ALTER TABLE crm_opportunities ADD COLUMN line_items TEXT;
