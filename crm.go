@@ -18,12 +18,16 @@
 package crm
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"slices"
-	"strings"
+	"maps"
+	"reflect"
+	"time"
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
@@ -159,7 +163,9 @@ type CRM struct {
 	// Workflow.Start (or Drain) is called.
 	Workflow *workflow.Engine
 
-	people *contacts.Service
+	people    *contacts.Service
+	personal  []storage.PersonalDataProvider       // the modules that find and forget a person's records themselves
+	retention map[string]storage.RetentionProvider // by record type
 }
 
 // New returns a CRM on store. It starts nothing in the background. The
@@ -174,8 +180,12 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if err := store.Register(ctx, append(Modules(), cfg.Modules...)...); err != nil {
 		return nil, err
 	}
+	movers, err := hostMovers(store, cfg.Modules)
+	if err != nil {
+		return nil, err
+	}
 	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey,
-		Movers: sales.Movers(store)})
+		Movers: append(sales.Movers(store), movers...)})
 	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
 	if cfg.Workflow.Logger == nil {
 		cfg.Workflow.Logger = cfg.Logger
@@ -183,7 +193,8 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if cfg.Workflow.Schema == nil {
 		cfg.Workflow.Schema = people.Schema
 	}
-	for _, svc := range []any{people, sls} {
+	services := []any{people, sls}
+	for _, svc := range services {
 		if w, ok := svc.(storage.RecordWriters); ok {
 			cfg.Workflow.Writers = append(cfg.Workflow.Writers, w.RecordWriters()...)
 		}
@@ -200,11 +211,84 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Sales:      sls,
 		Workflow:   workflow.New(store, cfg.Workflow),
 		people:     people,
+		retention:  map[string]storage.RetentionProvider{},
+	}
+	owned := map[string]bool{}
+	for _, svc := range services {
+		if o, ok := svc.(storage.PersonalOwner); ok {
+			for _, typ := range o.PersonalTypes() {
+				owned[typ] = true
+			}
+		}
+		if pr, ok := svc.(storage.PersonalDataProvider); ok {
+			c.personal = append(c.personal, pr)
+		}
+		if rp, ok := svc.(storage.RetentionProvider); ok {
+			if o, ok := svc.(storage.PersonalOwner); ok {
+				for _, typ := range o.PersonalTypes() {
+					c.retention[typ] = rp
+				}
+			}
+		}
+	}
+	if err := checkPersonal(store.Types(), owned); err != nil {
+		return nil, err
 	}
 	if err := c.Workflow.Register(ActionApplyRetention, c.retentionAction()); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// checkPersonal refuses record types that do not say where they keep
+// personal data (storage.TypeOptions.Personal), and Owned types that no
+// module's code handles: erasure would miss them.
+func checkPersonal(types []storage.RecordType, owned map[string]bool) error {
+	var v storage.ValidationError
+	for _, t := range types {
+		pd := t.Options().Personal
+		switch {
+		case !pd.Declared():
+			v.Add("modules", "record type %s does not say where it keeps personal data (TypeOptions.Personal: None, or the field naming the contact)", t.Name())
+		case pd.Owned && !owned[t.Name()]:
+			v.Add("modules", "record type %s says its module forgets a person's records, but no module's service does (storage.PersonalDataProvider)", t.Name())
+		case pd.ContactField != "" && !t.HasField(pd.ContactField):
+			v.Add("modules", "record type %s has no field %q to name the contact", t.Name(), pd.ContactField)
+		}
+	}
+	return v.Err()
+}
+
+// hostMovers returns the movers of the host modules' record types that
+// refer to contacts or accounts (storage.Referrer, PersonalData's
+// ContactField): when two contacts or two accounts merge, their records
+// follow the survivor.
+func hostMovers(store Store, mods []storage.Module) ([]storage.Mover, error) {
+	var out []storage.Mover
+	for _, m := range mods {
+		for _, ty := range m.Types {
+			t, ok := store.Table(ty.Name())
+			if !ok {
+				return nil, fmt.Errorf("crm: record type %s of module %s is not registered", ty.Name(), m.Name)
+			}
+			seen := map[string]bool{}
+			add := func(field, target string) {
+				if !seen[field] && (target == contacts.ObjectContact || target == contacts.ObjectAccount) {
+					seen[field] = true
+					out = append(out, storage.NewFieldMover(store, t, field, target))
+				}
+			}
+			if r, ok := ty.New().(storage.Referrer); ok {
+				for _, ref := range r.References() {
+					add(ref.Field, ref.Type)
+				}
+			}
+			if f := ty.Options().Personal.ContactField; f != "" {
+				add(f, contacts.ObjectContact)
+			}
+		}
+	}
+	return out, nil
 }
 
 // RunInTx runs fn in one transaction: every CRM call made with the context fn
@@ -242,87 +326,96 @@ func (c *CRM) FindDuplicates(ctx context.Context, opts contacts.DuplicateOptions
 
 // PersonalData collects everything the CRM holds about contact id, as one
 // document for a GDPR access request: the contacts module's part (record,
-// account, activities, consents, change history) and, under Related, the
-// leads converted into the contact or with one of its email addresses, and
-// the contact's opportunities, quotes, invoices and orders.
+// account, activities, consents, change history) and, under Related by
+// record type, what every other module holds about the person: the
+// records of modules that find them themselves (the leads converted into
+// the contact or with one of its addresses) and the records of every
+// registered type whose PersonalData.ContactField names the contact
+// (opportunities, quotes, invoices, orders, a host's own types), each a
+// slice of the type's records ([]*sales.Order).
 func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalData, error) {
 	pd, err := c.people.PersonalData(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	q := storage.ListQuery{Filter: storage.Eq("contact_id", id), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-	leads, err := c.personLeads(ctx, pd.Contact)
-	if err != nil {
-		return nil, err
+	p := contacts.PersonOf(pd.Contact)
+	for _, pr := range c.personal {
+		recs, err := pr.PersonalRecords(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(pd.Related, recs)
 	}
-	if len(leads) > 0 {
-		pd.Related[sales.ObjectLead] = leads
-	}
-	var err1, err2, err3, err4 error
-	pd.Related[sales.ObjectOpportunity], err1 = collect(ctx, storage.TableOf[*sales.Opportunity](c.store), q)
-	pd.Related[sales.ObjectQuote], err2 = collect(ctx, storage.TableOf[*sales.Quote](c.store), q)
-	pd.Related[sales.ObjectInvoice], err3 = collect(ctx, storage.TableOf[*sales.Invoice](c.store), q)
-	pd.Related[sales.ObjectOrder], err4 = collect(ctx, storage.TableOf[*sales.Order](c.store), q)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
-		return nil, err
+	for _, t := range c.store.Types() {
+		field := t.Options().Personal.ContactField
+		if field == "" {
+			continue
+		}
+		rt, _ := c.store.Table(t.Name())
+		recs, err := allOf(ctx, rt, storage.Eq(field, id))
+		if err != nil {
+			return nil, err
+		}
+		if len(recs) > 0 {
+			pd.Related[t.Name()] = typedSlice(t, recs)
+		}
 	}
 	return pd, nil
 }
 
-// collect returns every record of tbl that q selects.
-func collect[T storage.Record](ctx context.Context, tbl storage.Table[T], q storage.ListQuery) ([]T, error) {
-	var out []T
-	err := storage.Each(ctx, tbl, q, func(rec T) error { out = append(out, rec); return nil })
-	return out, err
+// allOf returns every record of t that f selects.
+func allOf(ctx context.Context, t storage.RecordTable, f storage.Filter) ([]storage.Record, error) {
+	var out []storage.Record
+	q := storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
+	for {
+		page, err := t.List(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page.Items...)
+		if page.Next == "" {
+			return out, nil
+		}
+		q.Cursor = page.Next
+	}
 }
 
-// personLeads returns the leads of the person ct, in ID order: those
-// converted into it, and those with one of its email addresses. They are
-// two look-ups, each by its index (one query with OR read the whole
-// workspace on SQLite).
-func (c *CRM) personLeads(ctx context.Context, ct *contacts.Contact) ([]*sales.Lead, error) {
-	all := storage.PageQuery{Limit: storage.MaxLimit}
-	out, err := collect(ctx, storage.TableOf[*sales.Lead](c.store), storage.ListQuery{Filter: storage.LinkedTo{Type: contacts.ObjectContact, ID: ct.ID}, PageQuery: all})
-	if err != nil {
-		return nil, err
+// typedSlice returns recs, records of t, as a slice of t's Go type.
+func typedSlice(t storage.RecordType, recs []storage.Record) any {
+	out := reflect.MakeSlice(reflect.SliceOf(t.GoType()), len(recs), len(recs))
+	for i, r := range recs {
+		out.Index(i).Set(reflect.ValueOf(r))
 	}
-	var emails []string
-	if ct.Email != "" {
-		emails = append(emails, ct.Email)
-	}
-	for _, e := range ct.Emails {
-		emails = append(emails, e.Address)
-	}
-	if len(emails) == 0 {
-		return out, nil
-	}
-	// Sorted by email, so that the email index gives the order.
-	byEmail, err := collect(ctx, storage.TableOf[*sales.Lead](c.store), storage.ListQuery{Filter: storage.Cmp{Field: "email", Op: storage.OpIn, Value: emails},
-		Sort: []storage.Sort{{Field: "email"}}, PageQuery: all})
-	if err != nil {
-		return nil, err
-	}
-	for _, l := range byEmail {
-		if !slices.ContainsFunc(out, func(o *sales.Lead) bool { return o.ID == l.ID }) {
-			out = append(out, l)
-		}
-	}
-	slices.SortFunc(out, func(a, b *sales.Lead) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
+	return out.Interface()
 }
 
 // Erase removes a person under the GDPR's right to erasure, in one
 // transaction: the contact with its activities, consents and search
-// document (contacts.Service.Erase), and the leads converted into it or
-// with one of its email addresses, and scrubs the values of every past
-// change event of those records. Opportunities, quotes, invoices and orders keep only the
-// contact's ID.
+// document (contacts.Service.Erase); what other modules hold about the
+// person and find themselves (the leads converted into it or with one of
+// its addresses: deleted, their events scrubbed); and the records of
+// every registered type whose PersonalData.ContactField names the contact,
+// as the type's PersonalData.Erase says (deleted, their personal fields
+// emptied, or kept: deals, quotes, invoices and orders keep only the
+// contact's ID). The past change events of every record touched are
+// scrubbed.
 func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, error) {
 	return c.forget(ctx, contactID, false)
 }
 
-// forget erases (or, with anonymise, anonymises) a person's contact and
-// leads in one transaction: Erase and Anonymise.
+// Anonymise removes a person's personal data and keeps their records, in
+// one transaction: the contact (contacts.Service.Anonymise: personal
+// fields emptied, activities and consents deleted, change events
+// scrubbed), the records other modules find themselves (leads: their
+// personal fields emptied, events scrubbed), and the personal fields of
+// the records of types whose PersonalData.Erase is not EraseKeep. Deals,
+// quotes, invoices and orders stay linked to the anonymous contact.
+func (c *CRM) Anonymise(ctx context.Context, contactID string) (*contacts.Erasure, error) {
+	return c.forget(ctx, contactID, true)
+}
+
+// forget erases (or, with anonymise, anonymises) a person in one
+// transaction: Erase and Anonymise.
 func (c *CRM) forget(ctx context.Context, contactID string, anonymise bool) (*contacts.Erasure, error) {
 	var out *contacts.Erasure
 	err := c.store.RunInTx(ctx, func(ctx context.Context) error {
@@ -330,13 +423,30 @@ func (c *CRM) forget(ctx context.Context, contactID string, anonymise bool) (*co
 		if err != nil {
 			return err
 		}
-		leads, err := c.personLeads(ctx, ct)
-		if err != nil {
-			return err
-		}
-		for _, l := range leads {
-			if err := c.forgetLead(ctx, l.ID, anonymise); err != nil {
+		p := contacts.PersonOf(ct)
+		related := map[string]int{}
+		for _, pr := range c.personal {
+			n, err := pr.ForgetPerson(ctx, p, anonymise)
+			if err != nil {
 				return err
+			}
+			for _, typ := range pr.PersonalTypes() {
+				if n > 0 {
+					related[typ] += n
+				}
+			}
+		}
+		for _, t := range c.store.Types() {
+			pd := t.Options().Personal
+			if pd.ContactField == "" || pd.Erase == storage.EraseKeep {
+				continue
+			}
+			n, err := c.forgetReferring(ctx, t, pd, contactID, anonymise)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				related[t.Name()] = n
 			}
 		}
 		if anonymise {
@@ -344,9 +454,55 @@ func (c *CRM) forget(ctx context.Context, contactID string, anonymise bool) (*co
 		} else {
 			out, err = c.people.Erase(ctx, contactID)
 		}
+		if out != nil && len(related) > 0 {
+			out.Related = related
+		}
 		return err
 	})
 	return out, err
+}
+
+// forgetReferring deletes the records of t whose pd.ContactField is the
+// contact (EraseRecord, unless anonymising), or empties their personal
+// fields (EraseFields, or anonymising), and scrubs their past change
+// events. It returns how many it handled.
+func (c *CRM) forgetReferring(ctx context.Context, t storage.RecordType, pd storage.PersonalData, contactID string, anonymise bool) (int, error) {
+	rt, _ := c.store.Table(t.Name())
+	recs, err := allOf(ctx, rt, storage.Eq(pd.ContactField, contactID))
+	if err != nil {
+		return 0, err
+	}
+	empty := make(map[string]any, len(pd.Fields))
+	for _, f := range pd.Fields {
+		empty[f] = nil
+	}
+	var ids []string
+	for _, prev := range recs {
+		id := prev.RecordMeta().ID
+		if pd.Erase == storage.EraseRecord && !anonymise {
+			if err := rt.Delete(ctx, prev, storage.WithEventType(t.Name()+".erased")); err != nil {
+				return 0, fmt.Errorf("%s %s: %w", t.Name(), id, err)
+			}
+		} else {
+			next, err := rt.Get(ctx, id)
+			if err != nil {
+				return 0, err
+			}
+			if err := storage.SetFields(next, empty); err != nil {
+				return 0, fmt.Errorf("%s: PersonalData.Fields: %w", t.Name(), err)
+			}
+			if err := rt.Update(ctx, []storage.Record{prev}, []storage.Record{next}, storage.WithEventType(t.Name()+".anonymised")); err != nil {
+				return 0, fmt.Errorf("%s %s: %w", t.Name(), id, err)
+			}
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) > 0 {
+		if err := c.store.ScrubEvents(ctx, ids...); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // Search finds contacts and accounts whose words start with each word of
@@ -367,4 +523,160 @@ func (c *CRM) Changes(ctx context.Context, cursor string, limit int) (Feed, erro
 // first, one page at a time.
 func (c *CRM) History(ctx context.Context, recordID string, q PageQuery) (storage.Page[Event], error) {
 	return c.store.History(ctx, recordID, q)
+}
+
+// RetentionPolicy says which contacts and leads the CRM keeps no longer.
+// Set ContactMonths, LeadMonths or both.
+type RetentionPolicy struct {
+	// ContactMonths: contacts not changed, and without an activity, for
+	// this many months are erased with their leads (Erase), or anonymised.
+	// 0 leaves contacts alone.
+	ContactMonths int `json:"contact_months,omitempty"`
+	// LeadMonths: leads not changed, and without an activity, for this
+	// many months are deleted, or anonymised. 0 leaves leads alone.
+	LeadMonths int `json:"lead_months,omitempty"`
+	// Anonymise keeps the records and empties their personal data
+	// (contacts.Service.Anonymise, sales.Lead.Anonymise) instead of
+	// deleting them; records anonymised already are left alone.
+	Anonymise bool `json:"anonymise,omitempty"`
+	// DryRun lists what a run would do, and does nothing.
+	DryRun bool `json:"dry_run,omitempty"`
+	// Limit bounds how many records of each type one run handles (default
+	// 1000); run again for the rest.
+	Limit int `json:"limit,omitempty"`
+}
+
+// ActionApplyRetention is the workflow action that applies a retention
+// policy (its parameters are a RetentionPolicy in JSON: contact_months,
+// lead_months, anonymise, dry_run, limit), so that a cron rule runs
+// retention on a schedule:
+//
+//	app.Workflow.Define(ctx, workflow.Rule{Name: "Nightly retention", Enabled: true,
+//		Trigger: workflow.Trigger{Kind: workflow.OnSchedule, Cron: "0 3 * * *"},
+//		Actions: []workflow.Action{workflow.NewAction(crm.ActionApplyRetention,
+//			crm.RetentionPolicy{ContactMonths: 36, LeadMonths: 12})}})
+//
+// crm.New registers it on the engine.
+const ActionApplyRetention = "apply_retention"
+
+// retentionAction is the workflow action of ActionApplyRetention. It runs
+// in the step's transaction, so a run's erasures commit with the step.
+func (c *CRM) retentionAction() workflow.Handler {
+	decode := func(raw json.RawMessage) (RetentionPolicy, error) {
+		var p RetentionPolicy
+		if len(raw) == 0 {
+			return p, errors.New("params: name contact_months or lead_months")
+		}
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&p); err != nil {
+			return p, fmt.Errorf("params: %v", err)
+		}
+		switch {
+		case p.ContactMonths < 0 || p.LeadMonths < 0 || p.Limit < 0:
+			return p, errors.New("params: months and limit must not be negative")
+		case p.ContactMonths == 0 && p.LeadMonths == 0:
+			return p, errors.New("params: name contact_months or lead_months")
+		}
+		return p, nil
+	}
+	return workflow.Handler{
+		Check: func(_ context.Context, in workflow.CheckInput) error {
+			_, err := decode(in.Params)
+			return err
+		},
+		Run: func(ctx context.Context, call *workflow.Call) (any, error) {
+			p, err := decode(call.Params)
+			if err != nil {
+				return nil, workflow.Permanent(fmt.Errorf("%w: %v", storage.ErrInvalid, err))
+			}
+			rep, err := c.ApplyRetention(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			return map[string]any{"contacts": len(rep.Contacts), "leads": len(rep.Leads), "dry_run": p.DryRun}, nil
+		},
+	}
+}
+
+// RetentionReport is what ApplyRetention did.
+type RetentionReport struct {
+	// ContactCutoff and LeadCutoff are the times before which records
+	// count as inactive (zero for a type left alone).
+	ContactCutoff time.Time `json:"contact_cutoff,omitzero"`
+	LeadCutoff    time.Time `json:"lead_cutoff,omitzero"`
+	// Contacts and Leads are the IDs handled (or, dry, to handle). The
+	// leads erased with their contacts are not listed.
+	Contacts []string `json:"contacts"`
+	Leads    []string `json:"leads"`
+	// Anonymised and DryRun repeat the policy.
+	Anonymised bool `json:"anonymised,omitempty"`
+	DryRun     bool `json:"dry_run,omitempty"`
+}
+
+// ApplyRetention applies policy on demand (a workflow schedule can run it
+// later): the inactive contacts are erased with their leads (Erase) or
+// anonymised (Anonymise), then the inactive leads are deleted, their
+// change events scrubbed, or anonymised. Each record is handled in a
+// transaction of its own, so an error stops the run with what was done
+// before it reported. Bad months are ErrInvalid naming the field.
+func (c *CRM) ApplyRetention(ctx context.Context, policy RetentionPolicy) (*RetentionReport, error) {
+	var v storage.ValidationError
+	if policy.ContactMonths < 0 {
+		v.Add("contact_months", "must not be negative")
+	}
+	if policy.LeadMonths < 0 {
+		v.Add("lead_months", "must not be negative")
+	}
+	if policy.ContactMonths == 0 && policy.LeadMonths == 0 {
+		v.Add("contact_months", "or lead_months must be at least 1")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if policy.Limit <= 0 {
+		policy.Limit = 1000
+	}
+	rep := &RetentionReport{Anonymised: policy.Anonymise, DryRun: policy.DryRun, Contacts: []string{}, Leads: []string{}}
+	if policy.ContactMonths > 0 {
+		// The contacts module picks them; the facade erases them, so that
+		// their leads go too.
+		cr, err := c.people.ApplyRetention(ctx, contacts.RetentionPolicy{InactiveMonths: policy.ContactMonths,
+			Anonymise: policy.Anonymise, DryRun: true, Limit: policy.Limit})
+		if err != nil {
+			return nil, err
+		}
+		rep.ContactCutoff, rep.Contacts = cr.Cutoff, cr.Contacts
+		if !policy.DryRun {
+			forget := c.Erase
+			if policy.Anonymise {
+				forget = c.Anonymise
+			}
+			for _, id := range cr.Contacts {
+				if _, err := forget(ctx, id); err != nil {
+					return rep, fmt.Errorf("contact %s: %w", id, err)
+				}
+			}
+		}
+	}
+	if policy.LeadMonths > 0 {
+		rp := c.retention[sales.ObjectLead]
+		if rp == nil {
+			return rep, errors.New("crm: no module applies retention to leads")
+		}
+		rep.LeadCutoff = storage.Now().AddDate(0, -policy.LeadMonths, 0)
+		ids, err := rp.Inactive(ctx, sales.ObjectLead, rep.LeadCutoff, policy.Anonymise, policy.Limit)
+		if err != nil {
+			return rep, err
+		}
+		rep.Leads = ids
+		if !policy.DryRun {
+			for _, id := range ids {
+				if err := rp.ForgetRecord(ctx, sales.ObjectLead, id, policy.Anonymise); err != nil {
+					return rep, err
+				}
+			}
+		}
+	}
+	return rep, nil
 }

@@ -28,6 +28,31 @@ type Erasure struct {
 	Tombstone      bool `json:"tombstone"`
 	// Scrubbed are the records whose change events lost their values.
 	Scrubbed []string `json:"scrubbed"`
+	// Related counts the records of other modules erased or anonymised
+	// with the person (crm.CRM.Erase), by record type.
+	Related map[string]int `json:"related,omitempty"`
+}
+
+// PersonalTypes implements storage.PersonalOwner: the module finds and
+// forgets a person's contact, activities and consents itself (Erase,
+// Anonymise, PersonalData).
+func (s *Service) PersonalTypes() []string {
+	return []string{ObjectContact, ObjectActivity, ObjectConsent}
+}
+
+// PersonOf returns c as the person that records of other modules may name
+// by its ID or one of its addresses.
+func PersonOf(c *Contact) storage.Person {
+	p := storage.Person{ContactID: c.ID}
+	if c.Email != "" {
+		p.Emails = append(p.Emails, c.Email)
+	}
+	for _, e := range c.Emails {
+		if !slices.Contains(p.Emails, e.Address) {
+			p.Emails = append(p.Emails, e.Address)
+		}
+	}
+	return p
 }
 
 // Erase removes a person from the CRM under the GDPR's right to erasure, in

@@ -179,6 +179,21 @@ func (f *Fields) Delete(ctx context.Context, id string) error {
 	return storage.Remove(ctx, f.s.store, f.s.t.fieldDefs, id, 0, nil)
 }
 
+// Check validates and normalises values, the custom field values of a
+// record of object (any registered record type with custom fields), as
+// the module's own writes do: it returns them in their stored form, or a
+// *storage.ValidationError naming each bad "custom.<name>" (not defined,
+// of the wrong type, required and missing). crm.Objects checks the custom
+// fields of a host's record types with it.
+func (f *Fields) Check(ctx context.Context, object string, values map[string]any) (map[string]any, error) {
+	var c checker
+	out := f.s.custom(ctx, &c, object, nil, values, true)
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // custom validates and normalises the custom values of a record of object.
 // prev holds the stored values (nil on create); patch the values to write, a
 // nil value removing the key. Values of fields that are no longer defined are

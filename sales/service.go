@@ -35,6 +35,7 @@ type Store interface {
 	storage.Rollups
 	storage.Sequencer
 	storage.Authorizer
+	storage.Scrubber
 }
 
 // Options configure the sales service. The zero value works.

@@ -305,3 +305,102 @@ func UndoMoved(ctx context.Context, movers []Mover, moved []Moved) (gone []Ref, 
 	}
 	return gone, nil
 }
+
+// fieldMover is the Mover of a registered record type whose reference to
+// a record of type target is one text field, for any type (NewFieldMover).
+type fieldMover struct {
+	tx     Transactor
+	t      RecordTable
+	field  string
+	target string
+}
+
+// NewFieldMover returns the Mover of t's records whose field holds the ID
+// of a record of type target (a host type's "contact_id"): the records
+// whose field is the loser's ID get the survivor's, through the generic
+// path. crm.New gives one for every reference of a host module's types to
+// contacts and accounts.
+func NewFieldMover(tx Transactor, t RecordTable, field, target string) Mover {
+	return &fieldMover{tx: tx, t: t, field: field, target: target}
+}
+
+// Type implements Mover.
+func (m *fieldMover) Type() string { return m.t.Type().Name() }
+
+// Target implements Mover.
+func (m *fieldMover) Target() string { return m.target }
+
+// set changes the field of record id to value when it is want, in one
+// transaction; it reports whether it did.
+func (m *fieldMover) set(ctx context.Context, id, want, value string) (bool, error) {
+	changed := false
+	err := m.tx.RunInTx(ctx, func(ctx context.Context) error {
+		prev, err := m.t.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		next, err := m.t.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		cur := reflect.ValueOf(next).Elem().FieldByName(goNames(reflect.TypeOf(next))[m.field])
+		if !cur.IsValid() || cur.Kind() != reflect.String {
+			return fmt.Errorf("storage: %s has no text field %q", m.Type(), m.field)
+		}
+		if cur.String() != want {
+			return nil
+		}
+		cur.SetString(value)
+		changed = true
+		return m.t.Update(ctx, []Record{prev}, []Record{next})
+	})
+	return changed, err
+}
+
+// Move implements Mover.
+func (m *fieldMover) Move(ctx context.Context, from, to string) ([]Moved, error) {
+	var out []Moved
+	err := m.tx.RunInTx(ctx, func(ctx context.Context) error {
+		var ids []string
+		q := ListQuery{Filter: Eq(m.field, from), PageQuery: PageQuery{Limit: MaxLimit}}
+		for {
+			page, err := m.t.List(ctx, q)
+			if err != nil {
+				return err
+			}
+			for _, r := range page.Items {
+				ids = append(ids, r.RecordMeta().ID)
+			}
+			if page.Next == "" {
+				break
+			}
+			q.Cursor = page.Next
+		}
+		for _, id := range ids {
+			changed, err := m.set(ctx, id, from, to)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", m.Type(), id, err)
+			}
+			if changed {
+				b, _ := json.Marshal(from)
+				a, _ := json.Marshal(to)
+				out = append(out, Moved{Ref: Ref{Type: m.Type(), ID: id}, Target: m.target, Before: b, After: a})
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Undo implements Mover.
+func (m *fieldMover) Undo(ctx context.Context, mv Moved) error {
+	var before, after string
+	if json.Unmarshal(mv.Before, &before) != nil || json.Unmarshal(mv.After, &after) != nil {
+		return fmt.Errorf("%s %s: the moved reference does not decode", mv.Ref.Type, mv.Ref.ID)
+	}
+	changed, err := m.set(ctx, mv.Ref.ID, after, before)
+	if err == nil && !changed {
+		err = fmt.Errorf("%w: %s %s refers to other records than the merge left it with", ErrConflict, mv.Ref.Type, mv.Ref.ID)
+	}
+	return err
+}

@@ -1,5 +1,10 @@
 package storage
 
+import (
+	"context"
+	"time"
+)
+
 // PersonalData says where a record type keeps personal data, for the
 // GDPR's access requests (crm.CRM.PersonalData), erasure (Erase) and
 // anonymisation (Anonymise). Every record type declares it: a type whose
@@ -46,3 +51,47 @@ const (
 	// EraseRecord deletes the record.
 	EraseRecord EraseAction = "record"
 )
+
+// Person is whom an access request, an erasure or an anonymisation is
+// about: a contact and its email addresses (records of other modules may
+// name it by either).
+type Person struct {
+	// ContactID is the contact's ID.
+	ContactID string
+	// Emails are the contact's addresses, normalised (lower case).
+	Emails []string
+}
+
+// PersonalOwner is implemented by the service of a module whose record
+// types declare PersonalData.Owned: it names them, so that a check can
+// tell that every type holding personal data has code that handles it.
+type PersonalOwner interface {
+	// PersonalTypes returns the Owned record types the module handles.
+	PersonalTypes() []string
+}
+
+// PersonalDataProvider is a PersonalOwner other than the contacts module
+// itself: crm.CRM.PersonalData, Erase and Anonymise call it for every
+// person, in the call's transaction.
+type PersonalDataProvider interface {
+	PersonalOwner
+	// PersonalRecords returns the module's records about p, by record type,
+	// for p's access-request document.
+	PersonalRecords(ctx context.Context, p Person) (map[string]any, error)
+	// ForgetPerson deletes the module's records about p, or with anonymise
+	// empties their personal data and keeps them, and scrubs the values of
+	// their past change events. It returns how many records it handled.
+	ForgetPerson(ctx context.Context, p Person, anonymise bool) (int, error)
+}
+
+// RetentionProvider is implemented by the service of a module that applies
+// a retention policy to record types of its own (crm.CRM.ApplyRetention).
+type RetentionProvider interface {
+	// Inactive returns up to limit records of recordType not changed, and
+	// without an activity, since cutoff, oldest first; with anonymise it
+	// leaves out those anonymised already.
+	Inactive(ctx context.Context, recordType string, cutoff time.Time, anonymise bool, limit int) ([]string, error)
+	// ForgetRecord deletes the record id of recordType, or anonymises it,
+	// and scrubs its past change events, in one transaction.
+	ForgetRecord(ctx context.Context, recordType, id string, anonymise bool) error
+}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // RecordWriter creates and changes records of one type through its
@@ -122,10 +123,23 @@ func fill(uv reflect.Value, rec reflect.Type, set map[string]any, pointers bool)
 }
 
 // goNames maps the stored field names of struct type t to their Go names.
+// The map is made once per type and shared: callers must not change it.
 func goNames(t reflect.Type) map[string]string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if m, ok := goNamesCache.Load(t); ok {
+		return m.(map[string]string)
+	}
+	m := readGoNames(t)
+	goNamesCache.Store(t, m)
+	return m
+}
+
+var goNamesCache sync.Map // reflect.Type → map[string]string
+
+// readGoNames is goNames without the cache.
+func readGoNames(t reflect.Type) map[string]string {
 	out := map[string]string{}
 	var visit func(t reflect.Type)
 	visit = func(t reflect.Type) {
@@ -145,4 +159,24 @@ func goNames(t reflect.Type) map[string]string {
 	}
 	visit(t)
 	return out
+}
+
+// CustomOf returns a pointer to the custom field values of rec, a pointer
+// to a record struct: its field stored as "custom", a map[string]any. It
+// returns nil when the type has no such field.
+func CustomOf(rec Record) *map[string]any {
+	rv := reflect.ValueOf(rec)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	name, ok := goNames(rv.Type())["custom"]
+	if !ok {
+		return nil
+	}
+	f := rv.Elem().FieldByName(name)
+	m, ok := f.Addr().Interface().(*map[string]any)
+	if !ok {
+		return nil
+	}
+	return m
 }
