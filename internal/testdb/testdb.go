@@ -1,5 +1,6 @@
 // Package testdb opens the databases tests run on: a fresh SQLite file, or a
-// fresh schema in the Postgres database named by CRM_TEST_POSTGRES.
+// schema of its own in the Postgres database named by CRM_TEST_POSTGRES,
+// taken from a pool of migrated schemas when TestMain calls Main.
 //
 // Postgres tests take the DSN in CRM_TEST_POSTGRES; unset, they try
 // DefaultPostgresDSN. When no server answers they are skipped with a loud
@@ -104,31 +105,33 @@ func ping(dsn string) error {
 
 // NewSchemaName returns a fresh schema name for one test.
 func NewSchemaName() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return "crmtest_" + hex.EncodeToString(b)
+	return "crmtest_" + randomHex()
 }
 
-// Postgres returns a migrated store in a new schema of the test server,
-// with the built-in modules registered (crm.Modules), dropped when t ends.
-// It skips or fails t as PostgresDSN does.
+// randomHex returns 12 random hex digits.
+func randomHex() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Postgres returns a migrated, empty store in a schema of the test server
+// of its own until t ends: one of the pool's (see Main), or else a new
+// schema, dropped when t ends. It skips or fails t as PostgresDSN does.
 func Postgres(t testing.TB, opts ...postgres.Option) *bunstore.Store {
 	t.Helper()
-	dsn := PostgresDSN(t)
-	schema := NewSchemaName()
+	name := schema(t, plain)
 	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithModules(crm.Modules()...)}, opts...)
-	store, err := postgres.Open(t.Context(), dsn, append(opts, postgres.WithSchema(schema))...)
+	store, err := postgres.Open(t.Context(), PostgresDSN(t), append(opts, postgres.WithSchema(name))...)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
 	}
-	t.Cleanup(func() {
-		store.Close()
-		DropSchema(t, dsn, schema)
-	})
+	t.Cleanup(func() { store.Close() }) // before the schema's cleanup
 	return store
 }
 
-// DropSchema drops schema and everything in it.
+// DropSchema drops schema and everything in it, trying again a few times
+// on deadlock and lock timeout.
 func DropSchema(t testing.TB, dsn, schema string) {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
@@ -136,12 +139,13 @@ func DropSchema(t testing.TB, dsn, schema string) {
 		t.Errorf("drop schema: %v", err)
 		return
 	}
+	cfg.RuntimeParams["lock_timeout"] = "10s"
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if _, err := db.ExecContext(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
+	if err := dropSchema(ctx, db, schema); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -165,28 +169,23 @@ const AppRole = "crm_test_app"
 
 var roleOnce sync.Once
 
-// PostgresRLS returns a store in a new schema of the test server set up
-// for row-level security (postgres.SetupRowLevelSecurity, run as the DSN's
-// user) and opened as AppRole with postgres.WithRowLevelSecurity, so that
-// Postgres itself keeps workspaces apart. The schema is dropped when t
-// ends. It also returns the schema's name.
+// PostgresRLS returns an empty store in a schema of the test server of its
+// own until t ends, set up for row-level security
+// (postgres.SetupRowLevelSecurity, run as the DSN's user) and opened as
+// AppRole with postgres.WithRowLevelSecurity, so that Postgres itself keeps
+// workspaces apart. The schema is one of the pool's (see Main), or else a
+// new one, dropped when t ends. It also returns the schema's name.
 func PostgresRLS(t testing.TB, opts ...postgres.Option) (*bunstore.Store, string) {
 	t.Helper()
-	dsn := PostgresDSN(t)
-	ensureRole(t, dsn, AppRole)
-	schema := NewSchemaName()
-	t.Cleanup(func() { DropSchema(t, dsn, schema) })
-	if err := postgres.SetupRowLevelSecurity(t.Context(), dsn, AppRole, postgres.WithSchema(schema), postgres.WithModules(crm.Modules()...)); err != nil {
-		t.Fatalf("set up row-level security: %v", err)
-	}
-	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithSchema(schema), postgres.WithRowLevelSecurity(),
+	name := schema(t, rls)
+	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithSchema(name), postgres.WithRowLevelSecurity(),
 		postgres.WithModules(crm.Modules()...)}, opts...)
-	store, err := postgres.Open(t.Context(), WithUser(t, dsn, AppRole), opts...)
+	store, err := postgres.Open(t.Context(), WithUser(t, PostgresDSN(t), AppRole), opts...)
 	if err != nil {
 		t.Fatalf("open postgres as %s: %v", AppRole, err)
 	}
-	t.Cleanup(func() { store.Close() })
-	return store, schema
+	t.Cleanup(func() { store.Close() }) // before the schema's cleanup
+	return store, name
 }
 
 // ensureRole creates the login role name once per test binary, if missing.
