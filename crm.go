@@ -680,3 +680,178 @@ func (c *CRM) ApplyRetention(ctx context.Context, policy RetentionPolicy) (*Rete
 	}
 	return rep, nil
 }
+
+// Objects is the service of one registered record type, typically a host
+// module's own (a custom object such as a vehicle or a subscription, see
+// Config.Modules): the generic path (change events, search, links, access
+// scopes and field rules, all from the store), plus what the modules'
+// services add to their own records: custom field values checked against
+// the workspace's definitions (Fields.Define with the type as object),
+// expression filters (Where), history and timelines. Workflow rules,
+// personal data and merges reach the type without it (see New). Make one
+// with ObjectsOf; it is safe for concurrent use.
+type Objects[T storage.Record] struct {
+	c      *CRM
+	t      storage.Table[T]
+	rt     storage.RecordTable
+	typ    string
+	custom bool // the type has custom fields
+}
+
+// ObjectsOf returns the service of the record type T (such as *Vehicle),
+// which a module given to New registered. A type no module registered is
+// ErrInvalid.
+func ObjectsOf[T storage.Record](c *CRM) (*Objects[T], error) {
+	name := storage.TypeName[T]()
+	rt, ok := c.store.Table(name)
+	if !ok || rt.Type().GoType() != reflect.TypeFor[T]() {
+		return nil, fmt.Errorf("%w: record type %s (%s) is not registered: give its module to crm.New (Config.Modules)", ErrInvalid, name, reflect.TypeFor[T]())
+	}
+	return &Objects[T]{c: c, t: storage.TableOf[T](c.store), rt: rt, typ: name, custom: rt.Type().HasField("custom")}, nil
+}
+
+// checkCustom checks and normalises rec's custom field values.
+func (o *Objects[T]) checkCustom(ctx context.Context, rec T) error {
+	if !o.custom {
+		return nil
+	}
+	cp := storage.CustomOf(rec)
+	if cp == nil {
+		return nil
+	}
+	v, err := o.c.people.Fields.Check(ctx, o.typ, *cp)
+	if err != nil {
+		return err
+	}
+	*cp = v
+	return nil
+}
+
+// Create stores rec, a new record: its custom field values are checked
+// first (a *ValidationError naming each bad one), then it is inserted as
+// storage.Table.Insert does. It returns rec with its Meta set.
+func (o *Objects[T]) Create(ctx context.Context, rec T) (T, error) {
+	if err := o.checkCustom(ctx, rec); err != nil {
+		var zero T
+		return zero, err
+	}
+	if err := o.t.Insert(ctx, rec); err != nil {
+		var zero T
+		return zero, err
+	}
+	return rec, nil
+}
+
+// Get returns the record id, or ErrNotFound.
+func (o *Objects[T]) Get(ctx context.Context, id string) (T, error) { return o.t.Get(ctx, id) }
+
+// Update changes the record id in one transaction: it reads it, checks its
+// version when version is not 0 (else ErrStale), lets change edit it,
+// checks the custom field values and stores it. An error of change
+// writes nothing. It returns the record as stored.
+func (o *Objects[T]) Update(ctx context.Context, id string, version int64, change func(next T) error) (T, error) {
+	var out T
+	err := o.c.store.RunInTx(ctx, func(ctx context.Context) error {
+		prev, err := o.t.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if version != 0 && prev.RecordMeta().Version != version {
+			return fmt.Errorf("%w: %s %s is at version %d, not %d", ErrStale, o.typ, id, prev.RecordMeta().Version, version)
+		}
+		// A second read, not a copy: change may edit maps and slices in
+		// place.
+		n, err := o.t.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := change(n); err != nil {
+			return err
+		}
+		if err := o.checkCustom(ctx, n); err != nil {
+			return err
+		}
+		if err := o.t.Update(ctx, prev, n); err != nil {
+			return err
+		}
+		out = n
+		return nil
+	})
+	return out, err
+}
+
+// Delete removes the record id, checking its version when version is not
+// 0.
+func (o *Objects[T]) Delete(ctx context.Context, id string, version int64) error {
+	return storage.Remove(ctx, o.c.store, o.t, id, version, nil)
+}
+
+// List returns one page of the records q selects.
+func (o *Objects[T]) List(ctx context.Context, q ListQuery) (storage.Page[T], error) {
+	return o.t.List(ctx, q)
+}
+
+// Count returns how many records f matches.
+func (o *Objects[T]) Count(ctx context.Context, f storage.Filter) (int64, error) {
+	return o.t.Count(ctx, f)
+}
+
+// Where returns one page of the records matching the expression src (see
+// package storage/filterexpr: "model == 'Transit' && custom.mileage >
+// 100000", "contact.lifecycle == 'customer'" for a type that refers to
+// contacts), on top of q's own filter. A bad expression is ErrInvalid
+// with its position; a hidden field is ErrForbidden.
+func (o *Objects[T]) Where(ctx context.Context, src string, q ListQuery) (storage.Page[T], error) {
+	f, err := o.c.people.Filter(ctx, o.typ, src)
+	if err != nil {
+		return storage.Page[T]{}, err
+	}
+	if q.Filter != nil {
+		f = storage.And{q.Filter, f}
+	}
+	q.Filter = f
+	return o.t.List(ctx, q)
+}
+
+// Search finds records of the type (it must be storage.Searchable) whose
+// words start with each word of text, best first, at most limit (0 means
+// 20), within the principal's read scope.
+func (o *Objects[T]) Search(ctx context.Context, text string, limit int) ([]T, error) {
+	hits, err := o.c.store.Search(ctx, storage.SearchQuery{Text: text, Types: []string{o.typ}, Limit: limit})
+	if err != nil || len(hits) == 0 {
+		return nil, err
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.Ref.ID
+	}
+	page, err := o.t.List(ctx, ListQuery{Filter: storage.Cmp{Field: "id", Op: storage.OpIn, Value: ids}, PageQuery: PageQuery{Limit: len(ids)}})
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]T, len(page.Items))
+	for _, r := range page.Items {
+		byID[r.RecordMeta().ID] = r
+	}
+	out := make([]T, 0, len(hits))
+	for _, h := range hits {
+		if r, ok := byID[h.Ref.ID]; ok {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// History returns the record's change events, newest first.
+func (o *Objects[T]) History(ctx context.Context, id string, q PageQuery) (storage.Page[Event], error) {
+	return o.c.store.History(ctx, id, q)
+}
+
+// Timeline returns the record's timeline, newest first: its change events
+// and the records that show in timelines (activities) linked to it.
+func (o *Objects[T]) Timeline(ctx context.Context, id string, q PageQuery) (storage.Page[storage.TimelineEntry], error) {
+	if _, err := o.t.Get(ctx, id); err != nil {
+		return storage.Page[storage.TimelineEntry]{}, err
+	}
+	return o.c.store.Timeline(ctx, storage.Ref{Type: o.typ, ID: id}, q)
+}

@@ -69,7 +69,7 @@ func (*FieldDef) RecordType() string { return ObjectFieldDef }
 
 // NewFieldDef is the input of Fields.Define.
 type NewFieldDef struct {
-	Object   string    // ObjectContact or ObjectAccount
+	Object   string    // a registered record type with custom fields: ObjectContact, ObjectAccount, a host's own
 	Name     string    // see FieldDef.Name
 	Label    string    // defaults to Name
 	Type     FieldType // the value's type

@@ -72,17 +72,28 @@ func (s *Service) ownSchema(ctx context.Context, object string) (filterexpr.Sche
 	return filterexpr.SchemaOf(zero, custom), nil
 }
 
-// where compiles src against object's schema and adds it to q's filter.
-func (s *Service) where(ctx context.Context, object, src string, q storage.ListQuery) (storage.ListQuery, error) {
+// Filter compiles the expression src (see package filterexpr) against the
+// schema of object (Schema: any registered record type, its custom fields
+// and related records included) into a filter tree for a list of object's
+// records. A bad expression is ErrInvalid with its position.
+func (s *Service) Filter(ctx context.Context, object, src string) (storage.Filter, error) {
 	schema, err := s.Schema(ctx, object)
 	if err != nil {
-		return q, err
+		return nil, err
 	}
 	e, err := filterexpr.Compile(src, schema)
 	if err != nil {
+		return nil, err
+	}
+	return e.Filter(storage.Now()), nil
+}
+
+// where compiles src against object's schema and adds it to q's filter.
+func (s *Service) where(ctx context.Context, object, src string, q storage.ListQuery) (storage.ListQuery, error) {
+	f, err := s.Filter(ctx, object, src)
+	if err != nil {
 		return q, err
 	}
-	f := e.Filter(storage.Now())
 	if q.Filter != nil {
 		f = storage.And{q.Filter, f}
 	}

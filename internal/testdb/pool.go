@@ -19,7 +19,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/storage/postgres"
 )
 
@@ -54,7 +53,7 @@ const (
 // for rls, with the row-level security policies and grants for AppRole. It
 // is the one place that knows how a schema is migrated.
 func prepare(ctx context.Context, dsn string, k kind, schema string) error {
-	mods := postgres.WithModules(crm.Modules()...)
+	mods := postgres.WithModules(Modules()...)
 	if k == rls {
 		return postgres.SetupRowLevelSecurity(ctx, dsn, AppRole, postgres.WithSchema(schema), mods)
 	}

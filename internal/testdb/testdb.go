@@ -29,6 +29,8 @@ import (
 	sqlite3lib "modernc.org/sqlite/lib"
 
 	"github.com/crmkit/crm"
+	"github.com/crmkit/crm/internal/testobjects"
+	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/bunstore"
 	"github.com/crmkit/crm/storage/postgres"
 	"github.com/crmkit/crm/storage/sqlite"
@@ -42,7 +44,7 @@ const DefaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 // when t ends.
 func SQLite(t testing.TB, opts ...sqlite.Option) *bunstore.Store {
 	t.Helper()
-	opts = append([]sqlite.Option{sqlite.WithModules(crm.Modules()...)}, opts...)
+	opts = append([]sqlite.Option{sqlite.WithModules(Modules()...)}, opts...)
 	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "crm.db"), opts...)
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
@@ -121,7 +123,7 @@ func randomHex() string {
 func Postgres(t testing.TB, opts ...postgres.Option) *bunstore.Store {
 	t.Helper()
 	name := schema(t, plain)
-	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithModules(crm.Modules()...)}, opts...)
+	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithModules(Modules()...)}, opts...)
 	store, err := postgres.Open(t.Context(), PostgresDSN(t), append(opts, postgres.WithSchema(name))...)
 	if err != nil {
 		t.Fatalf("open postgres: %v", err)
@@ -179,7 +181,7 @@ func PostgresRLS(t testing.TB, opts ...postgres.Option) (*bunstore.Store, string
 	t.Helper()
 	name := schema(t, rls)
 	opts = append([]postgres.Option{postgres.WithMaxConns(8), postgres.WithSchema(name), postgres.WithRowLevelSecurity(),
-		postgres.WithModules(crm.Modules()...)}, opts...)
+		postgres.WithModules(Modules()...)}, opts...)
 	store, err := postgres.Open(t.Context(), WithUser(t, PostgresDSN(t), AppRole), opts...)
 	if err != nil {
 		t.Fatalf("open postgres as %s: %v", AppRole, err)
@@ -223,4 +225,12 @@ func WithUser(t testing.TB, dsn, user string) string {
 	}
 	u.User = url.User(user)
 	return u.String()
+}
+
+// Modules are the modules the test databases are prepared with: the
+// built-in ones (crm.Modules) and the tests' host module
+// (internal/testobjects), so that a store under row-level security has
+// the host module's tables too.
+func Modules() []storage.Module {
+	return append(crm.Modules(), testobjects.Module())
 }

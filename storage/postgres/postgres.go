@@ -108,7 +108,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 		return nil, err
 	}
 	if cfg.rls {
-		if err := checkRowLevelSecurity(ctx, sqldb); err != nil {
+		if err := checkRowLevelSecurity(ctx, sqldb, nil); err != nil {
 			store.Close()
 			return nil, err
 		}
@@ -121,6 +121,13 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 	}
 	if len(cfg.modules) > 0 {
 		if err := store.Register(ctx, cfg.modules...); err != nil {
+			store.Close()
+			return nil, err
+		}
+	}
+	if cfg.rls && len(cfg.modules) > 0 {
+		// Again with the modules' tables, whatever their names.
+		if err := checkRowLevelSecurity(ctx, sqldb, typeTables(store)); err != nil {
 			store.Close()
 			return nil, err
 		}

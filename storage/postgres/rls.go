@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/crmkit/crm/storage/bunstore"
 )
 
 // Row-level security is a second wall between workspaces, kept by Postgres
@@ -63,7 +65,7 @@ func SetupRowLevelSecurity(ctx context.Context, dsn, appRole string, opts ...Opt
 	}
 	defer store.Close()
 	db := store.DB().DB
-	tables, err := crmTables(ctx, db)
+	tables, err := crmTables(ctx, db, typeTables(store))
 	if err != nil {
 		return err
 	}
@@ -103,14 +105,25 @@ func SetupRowLevelSecurity(ctx context.Context, dsn, appRole string, opts ...Opt
 	return nil
 }
 
+// typeTables returns the tables of the record types registered with s,
+// a host module's among them (named as the host likes).
+func typeTables(s *bunstore.Store) []string {
+	var out []string
+	for _, t := range s.Types() {
+		out = append(out, t.Table())
+	}
+	return out
+}
+
 // crmTables returns the tables of the CRM in the current schema: those
-// named crm_… that have a workspace_id column.
-func crmTables(ctx context.Context, db *sql.DB) ([]string, error) {
+// named crm_…, and those of registered record types (extra), that have a
+// workspace_id column.
+func crmTables(ctx context.Context, db *sql.DB, extra []string) ([]string, error) {
 	rows, err := db.QueryContext(ctx, `SELECT c.relname FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'workspace_id' AND NOT a.attisdropped
-		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND c.relname LIKE 'crm\_%'
-		ORDER BY c.relname`)
+		WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND (c.relname LIKE 'crm\_%' OR c.relname = ANY($1))
+		ORDER BY c.relname`, extra)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list tables: %w", err)
 	}
@@ -134,7 +147,7 @@ func crmTables(ctx context.Context, db *sql.DB) ([]string, error) {
 
 // checkRowLevelSecurity verifies that the connection's role is subject to
 // the workspace policy on every table of the CRM.
-func checkRowLevelSecurity(ctx context.Context, db *sql.DB) error {
+func checkRowLevelSecurity(ctx context.Context, db *sql.DB, extra []string) error {
 	var user string
 	var bypass bool
 	if err := db.QueryRowContext(ctx, `SELECT current_user, rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user`).Scan(&user, &bypass); err != nil {
@@ -143,7 +156,7 @@ func checkRowLevelSecurity(ctx context.Context, db *sql.DB) error {
 	if bypass {
 		return fmt.Errorf("postgres: row-level security: role %s is a superuser or has BYPASSRLS, so no policy applies to it; connect as the application role", user)
 	}
-	tables, err := crmTables(ctx, db)
+	tables, err := crmTables(ctx, db, extra)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/testobjects"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 )
@@ -25,7 +27,7 @@ var ErasedNeedles = []string{"zz-erase@forget.example", "zebedee", "forgetme", "
 // index) and erases it with crm.CRM.Erase. It returns the app.
 func SeedErasure(t testing.TB, store Store, ctx context.Context) *crm.CRM {
 	t.Helper()
-	app, err := crm.New(ctx, store, crm.Config{})
+	app, err := crm.New(ctx, store, crm.Config{Modules: []storage.Module{testobjects.Module()}})
 	must(t, "crm", err)
 	_, err = app.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "nickname", Type: contacts.FieldText})
 	must(t, "define", err)
@@ -53,6 +55,17 @@ func SeedErasure(t testing.TB, store Store, ctx context.Context) *crm.CRM {
 	_, err = app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindEmail, Subject: "Minutes", ContactIDs: []string{keeper.ID},
 		Participants: []contacts.Participant{{Name: "Z. Forgetme", Email: "ZZ-Erase@forget.example"}}})
 	must(t, "email the person took part in", err)
+	seeded := seedReferring(t, ctx, app, c)
+	// Every registered type that holds personal data is seeded above (the
+	// contacts module's and the leads, by their modules' own code) or
+	// here: a module whose type names a person and that this list lacks
+	// fails, so that the scan below covers it.
+	for _, ty := range store.Types() {
+		pd := ty.Options().Personal
+		if !pd.None && !slices.Contains(append([]string{contacts.ObjectContact, contacts.ObjectActivity, contacts.ObjectConsent, sales.ObjectLead}, seeded...), ty.Name()) {
+			t.Errorf("record type %s may hold personal data and SeedErasure seeds none: add it to seedReferring", ty.Name())
+		}
+	}
 	er, err := app.Erase(ctx, c.ID)
 	must(t, "erase", err)
 	if er.Activities != 1 || er.Consents != 1 || er.Participations != 2 {
@@ -64,6 +77,36 @@ func SeedErasure(t testing.TB, store Store, ctx context.Context) *crm.CRM {
 		t.Errorf("the meeting's participants after the erasure = %+v, want Keeper alone", kept.Participants)
 	}
 	return app
+}
+
+// seedReferring writes a record of every registered type that names the
+// person c in its PersonalData.ContactField: deals, quotes, invoices and
+// orders (kept by the erasure, with the contact's ID alone), and the host
+// module's vehicles (deleted by it, their driver's name is personal). It
+// returns the types it seeded.
+func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.Contact) []string {
+	t.Helper()
+	_, err := app.Sales.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Fleet renewal", ContactID: c.ID,
+		Amount: storage.Money{Amount: 50000, Currency: "EUR"}})
+	must(t, "deal", err)
+	eur := storage.Money{Amount: 1000, Currency: "EUR"}
+	q, err := app.Sales.Quotes.Create(ctx, sales.NewQuote{Name: "Renewal", ContactID: c.ID, Currency: "EUR",
+		Lines: []sales.NewLine{{Description: "Service plan", Quantity: 1, UnitPrice: &eur}}})
+	must(t, "quote", err)
+	_, err = app.Sales.Quotes.Send(ctx, q.ID)
+	must(t, "send", err)
+	_, err = app.Sales.Quotes.Accept(ctx, q.ID)
+	must(t, "accept", err)
+	_, err = app.Sales.Invoices.FromQuote(ctx, q.ID, sales.InvoiceOptions{})
+	must(t, "invoice", err)
+	_, _, err = app.Sales.Orders.Record(ctx, sales.NewOrder{ExternalID: "shop-9", ContactID: c.ID, Currency: "EUR",
+		Lines: []sales.OrderLine{{Name: "Tyres", Quantity: 4, UnitPrice: 9000}}})
+	must(t, "order", err)
+	vs, err := crm.ObjectsOf[*testobjects.Vehicle](app)
+	must(t, "vehicles", err)
+	_, err = vs.Create(ctx, &testobjects.Vehicle{VIN: "ZZ0FORGET", Model: "Vivaro", ContactID: c.ID, DriverName: "Zebedee Forgetme"})
+	must(t, "vehicle", err)
+	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle}
 }
 
 // testErase erases a person and scans every table of the store for their

@@ -150,6 +150,8 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowRetention", testWorkflowRetention},
 		{"WorkflowMail", testWorkflowMail},
 		{"WorkflowWebhook", testWorkflowWebhook},
+		{"HostObjects", testHostObjects},
+		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
