@@ -33,6 +33,7 @@ import (
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/storage/merge"
 	"github.com/crmkit/crm/workflow"
 )
 
@@ -59,7 +60,70 @@ type (
 	ListQuery = storage.ListQuery
 	// PageQuery asks for one page.
 	PageQuery = storage.PageQuery
+	// Sort orders a list by one field.
+	Sort = storage.Sort
+	// Filter is a node of a list's filter tree; see Eq, And, Or, Not.
+	Filter = storage.Filter
+	// Cmp compares one field with a value.
+	Cmp = storage.Cmp
+	// And matches records that every element matches.
+	And = storage.And
+	// Or matches records that any element matches.
+	Or = storage.Or
+	// Not matches the records its filter does not match.
+	Not = storage.Not
+	// LinkedTo matches the records that link to the record it names (the
+	// deals, tasks or activities of a contact).
+	LinkedTo = storage.LinkedTo
+	// Ref names one record of any type.
+	Ref = storage.Ref
+	// Money is an amount in a currency's minor units.
+	Money = storage.Money
 )
+
+// Page is one page of a keyset-paginated list.
+type Page[T any] = storage.Page[T]
+
+// The filters of a list, re-exported from storage so that an application
+// needs no storage import for one:
+//
+//	app.Contacts.List(ctx, crm.ListQuery{Filter: crm.And{crm.Eq("lifecycle", "customer"), crm.Gt("created_at", since)}})
+
+// Eq returns the filter field == value.
+func Eq(field string, value any) Filter { return storage.Eq(field, value) }
+
+// Ne returns the filter field != value.
+func Ne(field string, value any) Filter { return storage.Ne(field, value) }
+
+// Gt returns the filter field > value.
+func Gt(field string, value any) Filter { return storage.Gt(field, value) }
+
+// Ge returns the filter field >= value.
+func Ge(field string, value any) Filter { return storage.Ge(field, value) }
+
+// Lt returns the filter field < value.
+func Lt(field string, value any) Filter { return storage.Lt(field, value) }
+
+// Le returns the filter field <= value.
+func Le(field string, value any) Filter { return storage.Le(field, value) }
+
+// Contains returns the filter field contains value: a substring of a text
+// field, an element of a list field.
+func Contains(field string, value any) Filter { return storage.Contains(field, value) }
+
+// StartsWith returns the filter that matches records whose text field
+// starts with prefix.
+func StartsWith(field, prefix string) Filter { return storage.StartsWith(field, prefix) }
+
+// Empty returns the filter that matches records whose field has no value.
+func Empty(field string) Filter { return storage.Empty(field) }
+
+// HasTag returns the filter that matches records tagged tag.
+func HasTag(tag string) Filter { return storage.HasTag(tag) }
+
+// In returns the filter that matches records whose field is one of
+// values; see storage.In.
+func In[V any](field string, values ...V) Filter { return storage.In(field, values...) }
 
 // WithWorkspace returns a context whose calls act inside workspace id; see
 // storage.WithWorkspace. A context without one uses storage.DefaultWorkspace.
@@ -263,8 +327,8 @@ func checkPersonal(types []storage.RecordType, owned map[string]bool) error {
 // refer to contacts or accounts (storage.Referrer, PersonalData's
 // ContactField): when two contacts or two accounts merge, their records
 // follow the survivor.
-func hostMovers(store Store, mods []storage.Module) ([]storage.Mover, error) {
-	var out []storage.Mover
+func hostMovers(store Store, mods []storage.Module) ([]merge.Mover, error) {
+	var out []merge.Mover
 	for _, m := range mods {
 		for _, ty := range m.Types {
 			t, ok := store.Table(ty.Name())
@@ -275,7 +339,7 @@ func hostMovers(store Store, mods []storage.Module) ([]storage.Mover, error) {
 			add := func(field, target string) {
 				if !seen[field] && (target == contacts.ObjectContact || target == contacts.ObjectAccount) {
 					seen[field] = true
-					out = append(out, storage.NewFieldMover(store, t, field, target))
+					out = append(out, merge.NewFieldMover(store, t, field, target))
 				}
 			}
 			if r, ok := ty.New().(storage.Referrer); ok {

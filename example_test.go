@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log"
 	"strings"
+	"testing/fstest"
 	"time"
 
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
+	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/sqlite"
 )
 
@@ -311,4 +313,106 @@ func ExampleCRM_ImportLeads() {
 	// leads: 1 created, 1 updated, 1 failed
 	//   line 4, Email: "not-an-email" is not a valid email address
 	// Ada Lovelace analytical.example 55 version 2
+}
+
+// A list filter needs no storage import: crm re-exports the filter tree.
+func ExampleEq() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range []contacts.NewContact{
+		{FirstName: "Ada", Lifecycle: contacts.LifecycleCustomer, Tags: []string{"vip"}},
+		{FirstName: "Grace", Lifecycle: contacts.LifecycleCustomer},
+		{FirstName: "Alan", Lifecycle: contacts.LifecycleLead, Tags: []string{"vip"}},
+	} {
+		if _, err := app.Contacts.Create(ctx, c); err != nil {
+			log.Fatal(err)
+		}
+	}
+	page, err := app.Contacts.List(ctx, crm.ListQuery{
+		Filter: crm.And{crm.Eq("lifecycle", "customer"), crm.Or{crm.HasTag("vip"), crm.In("first_name", "Grace", "Linus")}},
+		Sort:   []crm.Sort{{Field: "first_name"}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range page.Items {
+		fmt.Println(c.FirstName)
+	}
+	// Output:
+	// Ada
+	// Grace
+}
+
+// Ticket is a host application's own record type.
+type Ticket struct {
+	storage.Meta
+	Title     string         `bun:"title,notnull"`
+	ContactID string         `bun:"contact_id,notnull"`
+	OwnerID   string         `bun:"owner_id,notnull"`
+	Custom    map[string]any `bun:"custom"`
+}
+
+// RecordType names the type.
+func (*Ticket) RecordType() string { return "ticket" }
+
+// A host module adds a record type of its own, with its migrations, and
+// gets the generic path, custom fields, expressions and the GDPR for it.
+func ExampleObjectsOf() {
+	ctx := context.Background()
+	table := `CREATE TABLE helpdesk_tickets (id TEXT PRIMARY KEY, workspace_id TEXT NOT NULL, version INTEGER NOT NULL,
+		created_at TEXT NOT NULL, created_by TEXT NOT NULL, updated_at TEXT NOT NULL, updated_by TEXT NOT NULL,
+		title TEXT NOT NULL DEFAULT '', contact_id TEXT NOT NULL DEFAULT '', owner_id TEXT NOT NULL DEFAULT '', custom TEXT);`
+	helpdesk := storage.Module{
+		Name:       "helpdesk",
+		Migrations: fstest.MapFS{"sqlite/0001_tickets.sql": {Data: []byte(table)}}, // an embed.FS in a real program
+		Types: []storage.RecordType{storage.Type[*Ticket]("helpdesk_tickets", storage.TypeOptions{
+			Personal: storage.PersonalData{ContactField: "contact_id", Erase: storage.EraseRecord}})},
+	}
+	store, err := sqlite.Open(ctx, ":memory:")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	app, err := crm.New(ctx, store, crm.Config{Modules: []storage.Module{helpdesk}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tickets, err := crm.ObjectsOf[*Ticket](app)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := app.Fields.Define(ctx, contacts.NewFieldDef{Object: "ticket", Name: "urgent", Type: contacts.FieldBool}); err != nil {
+		log.Fatal(err)
+	}
+	ada, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := tickets.Create(ctx, &Ticket{Title: "Engine jammed", ContactID: ada.ID, Custom: map[string]any{"urgent": true}}); err != nil {
+		log.Fatal(err)
+	}
+	_, err = tickets.Create(ctx, &Ticket{Title: "Bad", Custom: map[string]any{"urgent": "very"}})
+	fmt.Println(errors.Is(err, crm.ErrInvalid))
+	urgent, err := tickets.Where(ctx, "custom.urgent && title startsWith 'Engine'", crm.ListQuery{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(urgent.Items), urgent.Items[0].Title)
+	er, err := app.Erase(ctx, ada.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(er.Related["ticket"])
+	// Output:
+	// true
+	// 1 Engine jammed
+	// 1
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/merge"
 )
 
 // MergeRule picks the value of a field a merge's caller did not choose.
@@ -46,7 +47,7 @@ const (
 	// changed fields it holds "merged_from" (the loser's ID) and the
 	// snapshots "snapshot.loser" (the loser, whole), "snapshot.survivor"
 	// (each field the merge changed, old and new, by JSON name) and
-	// "snapshot.moved" (the storage.Moved records).
+	// "snapshot.moved" (the merge.Moved records).
 	EventContactMerged = "contact.merged"
 	// EventContactMergedAway is the loser's deletion; "merged_into" holds
 	// the survivor's ID.
@@ -96,7 +97,7 @@ type MergeResult[T storage.Record] struct {
 	EventID string `json:"event_id"`
 	// Moved lists the records that referred to the loser and refer to the
 	// survivor since, and those removed as duplicates of the survivor's.
-	Moved []storage.Moved `json:"moved"`
+	Moved []merge.Moved `json:"moved"`
 }
 
 // UndoResult is what undoing a merge did.
@@ -369,7 +370,7 @@ func unpatch[T any](rec *T, patch map[string]fieldPatch) error {
 	var changed []string
 	for _, k := range slices.Sorted(maps.Keys(patch)) {
 		p := patch[k]
-		if !storage.EqualJSON(m[k], p.New) {
+		if !merge.EqualJSON(m[k], p.New) {
 			changed = append(changed, k)
 			continue
 		}
@@ -450,8 +451,8 @@ func getPair[T storage.Record](ctx context.Context, tbl storage.Table[T], surviv
 // moveRelated runs every mover of target, from the loser to the survivor,
 // then checks in the link index that no record refers to the loser any
 // more.
-func (s *Service) moveRelated(ctx context.Context, target, from, to string) ([]storage.Moved, error) {
-	var moved []storage.Moved
+func (s *Service) moveRelated(ctx context.Context, target, from, to string) ([]merge.Moved, error) {
+	var moved []merge.Moved
 	for _, m := range s.movers {
 		if m.Target() != target {
 			continue
@@ -484,7 +485,7 @@ func (s *Service) moveRelated(ctx context.Context, target, from, to string) ([]s
 }
 
 // mergeChanges are the changes a merge adds to the survivor's event.
-func mergeChanges(loserID string, loser any, patch map[string]fieldPatch, moved []storage.Moved) ([]storage.Change, error) {
+func mergeChanges(loserID string, loser any, patch map[string]fieldPatch, moved []merge.Moved) ([]storage.Change, error) {
 	var out []storage.Change
 	for _, c := range []struct {
 		field string
@@ -504,7 +505,7 @@ type mergeSnapshot struct {
 	loserID string
 	loser   json.RawMessage
 	patch   map[string]fieldPatch
-	moved   []storage.Moved
+	moved   []merge.Moved
 }
 
 // readMerge reads the merge event eventID, of type mergedType.
@@ -639,7 +640,7 @@ func (m merger[T, P]) undo(ctx context.Context, eventID string) (*UndoResult[P],
 			return fmt.Errorf("loser %s: %w", snap.loserID, err)
 		}
 		res.Loser = loser
-		res.Gone, err = storage.UndoMoved(ctx, s.movers, snap.moved)
+		res.Gone, err = merge.UndoMoved(ctx, s.movers, snap.moved)
 		return err
 	})
 	if err != nil {
@@ -774,7 +775,7 @@ func (s *Service) mergedAway(ctx context.Context, id string) ([]string, error) {
 					}
 				}
 				if c, ok := ev.Change(changeSnapshotMoved); ok {
-					var moved []storage.Moved
+					var moved []merge.Moved
 					if json.Unmarshal(c.New, &moved) == nil {
 						for _, m := range moved {
 							if m.Removed {

@@ -4,20 +4,21 @@ import (
 	"context"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/merge"
 )
 
 // ownMovers are the movers of this module's records: what a merge of two
 // contacts or two accounts moves without other modules.
-func (s *Service) ownMovers() []storage.Mover {
+func (s *Service) ownMovers() []merge.Mover {
 	st := s.store
-	return []storage.Mover{
-		storage.NewRepointer(st, s.t.activities, ObjectContact,
+	return []merge.Mover{
+		merge.NewRepointer(st, s.t.activities, ObjectContact,
 			func(a *Activity) activityPeople { return activityPeople{a.ContactIDs, a.Participants} },
 			func(a *Activity, p activityPeople) { a.ContactIDs, a.Participants = p.ContactIDs, p.Participants },
 			func(p activityPeople, from, to string) activityPeople {
-				out := activityPeople{ContactIDs: storage.ReplaceIDs(p.ContactIDs, from, to)}
+				out := activityPeople{ContactIDs: merge.ReplaceIDs(p.ContactIDs, from, to)}
 				for _, pt := range p.Participants {
-					pt.ContactID = storage.ReplaceID(pt.ContactID, from, to)
+					pt.ContactID = merge.ReplaceID(pt.ContactID, from, to)
 					out.Participants = append(out.Participants, pt)
 				}
 				return out
@@ -28,13 +29,13 @@ func (s *Service) ownMovers() []storage.Mover {
 				return storage.Or{storage.LinkedTo{Type: ObjectContact, ID: from},
 					storage.Cmp{Field: "participants", Op: storage.OpContains, Value: map[string]string{"contact_id": from}}}
 			}),
-		storage.NewIDRepointer(st, s.t.consents, ObjectContact, func(c *Consent) *string { return &c.ContactID }).Clash(s.consentClash),
-		storage.NewIDRepointer(st, s.t.contacts, ObjectAccount, func(c *Contact) *string { return &c.AccountID }).
+		merge.NewIDRepointer(st, s.t.consents, ObjectContact, func(c *Consent) *string { return &c.ContactID }).Clash(s.consentClash),
+		merge.NewIDRepointer(st, s.t.contacts, ObjectAccount, func(c *Contact) *string { return &c.AccountID }).
 			Find(func(from, _ string) storage.Filter { return storage.Eq("account_id", from) }),
-		storage.NewIDRepointer(st, s.t.activities, ObjectAccount, func(a *Activity) *string { return &a.AccountID }),
+		merge.NewIDRepointer(st, s.t.activities, ObjectAccount, func(a *Activity) *string { return &a.AccountID }),
 		// The loser's children; the survivor, when it is one, takes its
 		// new parent from the merge itself.
-		storage.NewIDRepointer(st, s.t.accounts, ObjectAccount, func(a *Account) *string { return &a.ParentID }).
+		merge.NewIDRepointer(st, s.t.accounts, ObjectAccount, func(a *Account) *string { return &a.ParentID }).
 			Find(func(from, to string) storage.Filter {
 				return storage.And{storage.Eq("parent_id", from), storage.Cmp{Field: "id", Op: storage.OpNe, Value: to}}
 			}),

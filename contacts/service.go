@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/merge"
 )
 
 // Store is what the contacts package needs from a storage adapter: the
@@ -46,7 +47,7 @@ type Options struct {
 	// accounts when two are merged (see Contacts.Merge); crm.New gives
 	// those of sales. The module's own records (activities, consents,
 	// contacts of an account) move without. Default: none.
-	Movers []storage.Mover
+	Movers []merge.Mover
 }
 
 // Service is the contacts module: contacts, accounts, activities, custom
@@ -55,7 +56,7 @@ type Service struct {
 	store  Store
 	t      tables
 	opts   Options
-	movers []storage.Mover // this module's and Options.Movers
+	movers []merge.Mover // this module's and Options.Movers
 
 	// Contacts manages people.
 	Contacts *Contacts

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
+
+	"github.com/crmkit/crm/storage/internal/ctxmemo"
 )
 
 // Action is what a principal does to a record.
@@ -124,12 +125,10 @@ var systemPrincipal = &Principal{MemberID: SystemActor, Role: SystemActor, syste
 
 type principalKey struct{}
 
-// principalValue is what WithPrincipal puts in a context: the principal and
-// what stores looked up for it (see Memo).
+// principalValue is what WithPrincipal puts in a context: the principal.
+// Beside it, a memo keeps what stores look up for it (ctxmemo).
 type principalValue struct {
-	p    *Principal
-	mu   sync.Mutex
-	memo map[any]any
+	p *Principal
 }
 
 // WithPrincipal returns a context whose calls act as p: every read sees
@@ -138,14 +137,14 @@ type principalValue struct {
 //
 // A store reads what p's scopes refer to (the members of p's teams, the
 // records shared with p or its teams) once per context made here, at the
-// first call that needs it, and keeps it with the context (see Memo). Make
+// first call that needs it, and keeps it with the context. Make
 // a principal context per request, as crm.CRM.As does: a share, an unshare
 // or a change of team membership made meanwhile applies to the contexts
 // made after it. A context made by access.Service.As (or crm.CRM.As) may
 // instead get from the store what it read for an earlier context of the
 // same member, when nothing it depends on has changed since.
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, &principalValue{p: p})
+	return ctxmemo.With(context.WithValue(ctx, principalKey{}, &principalValue{p: p}))
 }
 
 // AsSystem returns a context whose calls act as the system: no access
@@ -153,7 +152,7 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 // code use it only where a call must see everything (background jobs,
 // resolving a principal, migrations of data).
 func AsSystem(ctx context.Context) context.Context {
-	return context.WithValue(ctx, principalKey{}, &principalValue{p: systemPrincipal})
+	return ctxmemo.With(context.WithValue(ctx, principalKey{}, &principalValue{p: systemPrincipal}))
 }
 
 // AsSystemActor is AsSystem with the writes recorded as made by actor
@@ -163,7 +162,7 @@ func AsSystemActor(ctx context.Context, actor string) context.Context {
 	if actor == "" || actor == SystemActor {
 		return AsSystem(ctx)
 	}
-	return context.WithValue(ctx, principalKey{}, &principalValue{p: &Principal{MemberID: actor, Role: SystemActor, system: true}})
+	return ctxmemo.With(context.WithValue(ctx, principalKey{}, &principalValue{p: &Principal{MemberID: actor, Role: SystemActor, system: true}}))
 }
 
 // PrincipalFrom returns the context's principal, or nil when it has none.
@@ -175,60 +174,6 @@ func PrincipalFrom(ctx context.Context) *Principal {
 		return v.p
 	}
 	return nil
-}
-
-// Memo returns the value kept under key with the context's principal (the
-// context made by WithPrincipal), computing it with fn when there is none
-// yet. Stores use it to read what a principal's scopes refer to once per
-// principal context instead of in every statement; key should name the
-// store and the workspace. An error of fn is returned and nothing is kept.
-// Concurrent first calls may each run fn; one result is kept. Without a
-// principal in ctx, Memo just calls fn.
-func Memo[T any](ctx context.Context, key any, fn func() (T, error)) (T, error) {
-	v, _ := ctx.Value(principalKey{}).(*principalValue)
-	if v == nil {
-		return fn()
-	}
-	v.mu.Lock()
-	got, ok := v.memo[key]
-	v.mu.Unlock()
-	if ok {
-		return got.(T), nil
-	}
-	out, err := fn()
-	if err != nil {
-		return out, err
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if got, ok := v.memo[key]; ok {
-		return got.(T), nil
-	}
-	if v.memo == nil {
-		v.memo = map[any]any{}
-	}
-	v.memo[key] = out
-	return out, nil
-}
-
-// Remember keeps value under key with the context's principal, for Memo
-// to return instead of computing it, unless a value is kept there already.
-// Stores use it for what they read while a principal context is made (see
-// access.Service.As). Without a principal in ctx it does nothing.
-func Remember(ctx context.Context, key, value any) {
-	v, _ := ctx.Value(principalKey{}).(*principalValue)
-	if v == nil {
-		return
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if _, ok := v.memo[key]; ok {
-		return
-	}
-	if v.memo == nil {
-		v.memo = map[any]any{}
-	}
-	v.memo[key] = value
 }
 
 // Authorizer checks one action on one record for the context's principal.

@@ -5,10 +5,10 @@ import (
 	"fmt"
 )
 
-// BatchWriter is an optional capability of a Table: writing many records
-// with a few multi-row statements instead of one round of statements per
-// record. Ask for it with a type assertion, or call InsertMany and
-// UpdateMany, which fall back to one write per record.
+// batchWriter is the optional capability of a Table that InsertMany and
+// UpdateMany use: writing many records with a few multi-row statements
+// instead of one round of statements per record. The tables of TableOf
+// have it (RecordTable writes many at once).
 //
 // Each record is written exactly as Insert or Update writes it: its Meta
 // set, the access checks and field rules applied, its change event, search
@@ -18,7 +18,7 @@ import (
 // is not known, so a caller that must know writes again one record at a
 // time (under a savepoint when it is inside a transaction, see
 // RunInSavepoint).
-type BatchWriter[T Record] interface {
+type batchWriter[T Record] interface {
 	// InsertMany inserts recs, as Insert does each.
 	InsertMany(ctx context.Context, recs []T, opts ...WriteOption) error
 	// UpdateMany stores next[i] in place of prev[i] for every i, as Update
@@ -27,13 +27,13 @@ type BatchWriter[T Record] interface {
 }
 
 // InsertMany inserts recs into tbl in one transaction (the context's, or
-// one of its own): with tbl's BatchWriter when it has one, else one Insert
+// one of its own): with tbl's multi-row writes when it has them, else one Insert
 // per record.
 func InsertMany[T Record](ctx context.Context, tx Transactor, tbl Table[T], recs []T, opts ...WriteOption) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	if bw, ok := tbl.(BatchWriter[T]); ok {
+	if bw, ok := tbl.(batchWriter[T]); ok {
 		return bw.InsertMany(ctx, recs, opts...)
 	}
 	return tx.RunInTx(ctx, func(ctx context.Context) error {
@@ -47,7 +47,7 @@ func InsertMany[T Record](ctx context.Context, tx Transactor, tbl Table[T], recs
 }
 
 // UpdateMany stores next[i] in place of prev[i] in tbl, in one transaction:
-// with tbl's BatchWriter when it has one, else one Update per pair.
+// with tbl's multi-row writes when it has them, else one Update per pair.
 func UpdateMany[T Record](ctx context.Context, tx Transactor, tbl Table[T], prev, next []T, opts ...WriteOption) error {
 	if len(prev) != len(next) {
 		return fmt.Errorf("storage: UpdateMany got %d records before and %d after", len(prev), len(next))
@@ -55,7 +55,7 @@ func UpdateMany[T Record](ctx context.Context, tx Transactor, tbl Table[T], prev
 	if len(prev) == 0 {
 		return nil
 	}
-	if bw, ok := tbl.(BatchWriter[T]); ok {
+	if bw, ok := tbl.(batchWriter[T]); ok {
 		return bw.UpdateMany(ctx, prev, next, opts...)
 	}
 	return tx.RunInTx(ctx, func(ctx context.Context) error {

@@ -64,6 +64,40 @@ func (LinkedTo) isFilter() {}
 // Eq returns the filter field == value.
 func Eq(field string, value any) Filter { return Cmp{Field: field, Op: OpEq, Value: value} }
 
+// Ne returns the filter field != value.
+func Ne(field string, value any) Filter { return Cmp{Field: field, Op: OpNe, Value: value} }
+
+// Gt returns the filter field > value.
+func Gt(field string, value any) Filter { return Cmp{Field: field, Op: OpGt, Value: value} }
+
+// Ge returns the filter field >= value.
+func Ge(field string, value any) Filter { return Cmp{Field: field, Op: OpGe, Value: value} }
+
+// Lt returns the filter field < value.
+func Lt(field string, value any) Filter { return Cmp{Field: field, Op: OpLt, Value: value} }
+
+// Le returns the filter field <= value.
+func Le(field string, value any) Filter { return Cmp{Field: field, Op: OpLe, Value: value} }
+
+// In returns the filter that matches records whose field is one of
+// values.
+func In[V any](field string, values ...V) Filter { return Cmp{Field: field, Op: OpIn, Value: values} }
+
+// Contains returns the filter field contains value: a substring of a text
+// field, an element of a list field (tags).
+func Contains(field string, value any) Filter {
+	return Cmp{Field: field, Op: OpContains, Value: value}
+}
+
+// StartsWith returns the filter that matches records whose text field
+// starts with prefix.
+func StartsWith(field, prefix string) Filter {
+	return Cmp{Field: field, Op: OpStartsWith, Value: prefix}
+}
+
+// Empty returns the filter that matches records whose field has no value.
+func Empty(field string) Filter { return Cmp{Field: field, Op: OpEmpty} }
+
 // HasTag returns the filter that matches records tagged tag.
 func HasTag(tag string) Filter { return Cmp{Field: "tags", Op: OpContains, Value: tag} }
 

@@ -213,7 +213,7 @@ type RecordTable interface {
 	// Type returns the record type the table serves.
 	Type() RecordType
 	// Insert inserts recs as Table.Insert does each, with one multi-row
-	// statement per table where the store can (BatchWriter).
+	// statement per table where the store can.
 	Insert(ctx context.Context, recs []Record, opts ...WriteOption) error
 	// Get returns the record with id, or ErrNotFound.
 	Get(ctx context.Context, id string) (Record, error)
@@ -286,7 +286,7 @@ func TypeName[T Record]() string { return typeNameOf(reflect.TypeFor[T]()) }
 // typedTable is a RecordTable seen as a Table of its type.
 type typedTable[T Record] struct{ t RecordTable }
 
-var _ BatchWriter[Record] = typedTable[Record]{}
+var _ batchWriter[Record] = typedTable[Record]{}
 
 func (tt typedTable[T]) Insert(ctx context.Context, rec T, opts ...WriteOption) error {
 	return tt.t.Insert(ctx, []Record{rec}, opts...)

@@ -1,12 +1,5 @@
 package storage
 
-import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-)
-
 // Page limits: a query that asks for no limit gets DefaultLimit, and no query
 // gets more than MaxLimit rows at once.
 const (
@@ -62,47 +55,4 @@ type ListQuery struct {
 	// out.
 	For Action
 	PageQuery
-}
-
-type cursorBody struct {
-	Query string            `json:"q"`
-	Keys  []json.RawMessage `json:"k"`
-}
-
-// Fingerprint returns a short hash of parts, used to tie a cursor to the query
-// that made it.
-func Fingerprint(parts ...any) string {
-	b, _ := json.Marshal(parts)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:6])
-}
-
-// EncodeCursor makes an opaque cursor that holds the sort keys of the last row
-// of a page, tied to the query fingerprint.
-func EncodeCursor(fingerprint string, keys ...any) string {
-	body := cursorBody{Query: fingerprint}
-	for _, k := range keys {
-		b, _ := json.Marshal(k)
-		body.Keys = append(body.Keys, b)
-	}
-	b, _ := json.Marshal(body)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// DecodeCursor returns the keys of a cursor made by EncodeCursor. A cursor
-// that is malformed, holds other than want keys, or was made by another query
-// (another fingerprint) is ErrInvalid naming the field "cursor".
-func DecodeCursor(cursor, fingerprint string, want int) ([]json.RawMessage, error) {
-	b, err := base64.RawURLEncoding.DecodeString(cursor)
-	if err != nil {
-		return nil, Invalid("cursor", "is malformed")
-	}
-	var body cursorBody
-	if err := json.Unmarshal(b, &body); err != nil || len(body.Keys) != want {
-		return nil, Invalid("cursor", "is malformed")
-	}
-	if body.Query != fingerprint {
-		return nil, Invalid("cursor", "belongs to another query")
-	}
-	return body.Keys, nil
 }

@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,99 +27,6 @@ func fieldsOf(t *testing.T, err error) []storage.FieldError {
 		t.Fatalf("error %v (%T) holds no *ValidationError", err, err)
 	}
 	return ve.Fields
-}
-
-func TestCursorRoundTrip(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		keys []any
-		want []string // the keys as JSON
-	}{
-		{"no keys", nil, nil},
-		{"one number", []any{int64(42)}, []string{`42`}},
-		{"text and ID", []any{"Lovelace", "01890a5d-ac96-774b-bcce-b302099a8057"},
-			[]string{`"Lovelace"`, `"01890a5d-ac96-774b-bcce-b302099a8057"`}},
-		{"mixed", []any{true, 1.5, nil, "a\"b"}, []string{`true`, `1.5`, `null`, `"a\"b"`}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			fp := storage.Fingerprint("contact", tc.name)
-			c := storage.EncodeCursor(fp, tc.keys...)
-			if strings.ContainsAny(c, "+/= ") {
-				t.Errorf("cursor %q is not URL-safe", c)
-			}
-			keys, err := storage.DecodeCursor(c, fp, len(tc.keys))
-			if err != nil {
-				t.Fatalf("DecodeCursor: %v", err)
-			}
-			var got []string
-			for _, k := range keys {
-				got = append(got, string(k))
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("keys (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestDecodeCursorRefusesBadCursors(t *testing.T) {
-	t.Parallel()
-	fp := storage.Fingerprint("contact", "filter")
-	good := storage.EncodeCursor(fp, "Lovelace", 7)
-	notJSON := base64.RawURLEncoding.EncodeToString([]byte("not json"))
-	tests := []struct {
-		name        string
-		cursor      string
-		fingerprint string
-		want        int
-		reason      string
-	}{
-		{"another query", good, storage.Fingerprint("contact", "other filter"), 2, "belongs to another query"},
-		{"garbage", "%%% not base64 %%%", fp, 2, "is malformed"},
-		{"padded base64", good + "==", fp, 2, "is malformed"},
-		{"base64 of non-JSON", notJSON, fp, 2, "is malformed"},
-		{"empty", "", fp, 2, "is malformed"},
-		{"too few keys", good, fp, 3, "is malformed"},
-		{"too many keys", good, fp, 1, "is malformed"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			keys, err := storage.DecodeCursor(tc.cursor, tc.fingerprint, tc.want)
-			if keys != nil {
-				t.Errorf("keys = %q, want nil", keys)
-			}
-			want := []storage.FieldError{{Field: "cursor", Reason: tc.reason}}
-			if diff := cmp.Diff(want, fieldsOf(t, err)); diff != "" {
-				t.Errorf("fields (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
-func TestFingerprint(t *testing.T) {
-	t.Parallel()
-	a := storage.Fingerprint("contact", `storage.Cmp{Field:"email"}`, []storage.Sort{{Field: "last_name"}})
-	if b := storage.Fingerprint("contact", `storage.Cmp{Field:"email"}`, []storage.Sort{{Field: "last_name"}}); a != b {
-		t.Errorf("same parts give %q and %q", a, b)
-	}
-	if len(a) != 12 {
-		t.Errorf("fingerprint %q has %d characters, want 12", a, len(a))
-	}
-	others := []string{
-		storage.Fingerprint("account", `storage.Cmp{Field:"email"}`, []storage.Sort{{Field: "last_name"}}),
-		storage.Fingerprint("contact", `storage.Cmp{Field:"email"}`, []storage.Sort{{Field: "last_name", Desc: true}}),
-		storage.Fingerprint("contact", `storage.Cmp{Field:"email"}`),
-		storage.Fingerprint(),
-	}
-	for i, o := range others {
-		if o == a {
-			t.Errorf("other parts %d give the same fingerprint %q", i, a)
-		}
-	}
 }
 
 func TestPageSize(t *testing.T) {
@@ -509,44 +415,5 @@ func TestEventChange(t *testing.T) {
 	}
 	if c, ok := e.Change("phone"); ok || c.Field != "" {
 		t.Errorf(`Change("phone") = %v, %t; want nothing`, c, ok)
-	}
-}
-
-// TestMemoRemember checks that Memo computes a value once per principal
-// context, that Remember gives it one Memo returns without computing, that
-// a value kept stays, and that without a principal neither keeps anything.
-func TestMemoRemember(t *testing.T) {
-	ctx := context.Background()
-	p := &storage.Principal{MemberID: "m"}
-	calls := 0
-	compute := func() (string, error) { calls++; return fmt.Sprint("computed ", calls), nil }
-
-	pctx := storage.WithPrincipal(ctx, p)
-	for range 2 {
-		if v, err := storage.Memo(pctx, "k", compute); err != nil || v != "computed 1" {
-			t.Errorf("Memo = %q, %v; want the first computed value", v, err)
-		}
-	}
-	storage.Remember(pctx, "k", "remembered")
-	if v, _ := storage.Memo(pctx, "k", compute); v != "computed 1" {
-		t.Errorf("Memo after Remember of a kept key = %q, want the value kept first", v)
-	}
-
-	pctx = storage.WithPrincipal(ctx, p)
-	storage.Remember(pctx, "k", "remembered")
-	if v, _ := storage.Memo(pctx, "k", compute); v != "remembered" || calls != 1 {
-		t.Errorf("Memo after Remember = %q with %d computations, want the value remembered and 1", v, calls)
-	}
-
-	if _, err := storage.Memo(pctx, "failing", func() (string, error) { return "", errors.New("no") }); err == nil {
-		t.Error("Memo lost fn's error")
-	}
-	if v, _ := storage.Memo(pctx, "failing", compute); v != "computed 2" {
-		t.Errorf("Memo after an error = %q, want a new computation", v)
-	}
-
-	storage.Remember(ctx, "k", "remembered")
-	if v, _ := storage.Memo(ctx, "k", compute); v != "computed 3" {
-		t.Errorf("Memo without a principal = %q, want a new computation", v)
 	}
 }

@@ -180,3 +180,17 @@ func CustomOf(rec Record) *map[string]any {
 	}
 	return m
 }
+
+// FieldValue returns the value of the field stored as name of rec, a
+// pointer to a record struct, and false when the type has no such field.
+func FieldValue(rec Record, name string) (any, bool) {
+	rv := reflect.ValueOf(rec)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return nil, false
+	}
+	goName, ok := goNames(rv.Type())[name]
+	if !ok {
+		return nil, false
+	}
+	return rv.Elem().FieldByName(goName).Interface(), true
+}

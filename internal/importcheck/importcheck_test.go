@@ -42,9 +42,11 @@ var rules = []struct {
 	place place
 }{
 	{"storage", place{0, both}},
+	{"storage/internal/...", place{0, both}}, // the store's own plumbing (cursors, the context memo)
 	{"storage/filterexpr", place{1, both}},
 	{"storage/access", place{1, both}},
 	{"storage/queue", place{1, both}},
+	{"storage/merge", place{1, both}},
 	{"workflow/send", place{1, both}},
 	{"storage/bunstore", place{2, adapter}},
 	{"storage/sqlite", place{2, adapter}},

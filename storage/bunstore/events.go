@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/internal/cursor"
 )
 
 const eventCols = "seq, tx_id, id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes, depth"
@@ -48,11 +49,11 @@ func (s *Store) changeFeed(ctx context.Context, cursor string, limit int) (stora
 // feed reads events after cursor: of workspace ws, or of all with ws "";
 // with scoped, only those the principal may read, masked by its field
 // rules.
-func (s *Store) feed(ctx context.Context, ws, cursor string, limit int, scoped bool) (storage.Feed, error) {
-	feed := storage.Feed{Cursor: cursor}
+func (s *Store) feed(ctx context.Context, ws, after string, limit int, scoped bool) (storage.Feed, error) {
+	feed := storage.Feed{Cursor: after}
 	var txID, seq int64
-	if cursor != "" {
-		keys, err := storage.DecodeCursor(cursor, "feed", 2)
+	if after != "" {
+		keys, err := cursor.Decode(after, "feed", 2)
 		if err != nil {
 			return feed, err
 		}
@@ -100,7 +101,7 @@ func (s *Store) feed(ctx context.Context, ws, cursor string, limit int, scoped b
 		return feed, s.d.translate(err, "event")
 	}
 	if len(feed.Events) > 0 {
-		feed.Cursor = storage.EncodeCursor("feed", txID, seq)
+		feed.Cursor = cursor.Encode("feed", txID, seq)
 	}
 	return feed, nil
 }
@@ -113,14 +114,14 @@ func (s *Store) History(ctx context.Context, subjectID string, pq storage.PageQu
 
 func (s *Store) history(ctx context.Context, subjectID string, pq storage.PageQuery) (storage.Page[storage.Event], error) {
 	var page storage.Page[storage.Event]
-	fp := storage.Fingerprint("history", subjectID)
+	fp := cursor.Fingerprint("history", subjectID)
 	var b sqlBuilder
 	b.add("SELECT "+eventCols+" FROM crm_events e WHERE workspace_id = ? AND subject_id = ?", storage.WorkspaceFrom(ctx), subjectID)
 	if err := s.refsReadable(ctx, "e.subject_type", "e.subject_id", "e.workspace_id", &b); err != nil {
 		return page, err
 	}
 	if pq.Cursor != "" {
-		keys, err := storage.DecodeCursor(pq.Cursor, fp, 1)
+		keys, err := cursor.Decode(pq.Cursor, fp, 1)
 		if err != nil {
 			return page, err
 		}
@@ -148,7 +149,7 @@ func (s *Store) history(ctx context.Context, subjectID string, pq storage.PageQu
 			return page, err
 		}
 		if len(page.Items) == limit {
-			page.Next = storage.EncodeCursor(fp, page.Items[limit-1].Seq)
+			page.Next = cursor.Encode(fp, page.Items[limit-1].Seq)
 			break
 		}
 		if hide != nil {

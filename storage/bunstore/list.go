@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/internal/cursor"
 )
 
 // sqlBuilder accumulates SQL text and its bind values.
@@ -462,9 +463,9 @@ func (t *table) listSQL(ctx context.Context, q storage.ListQuery) (*listStmt, er
 	if err := t.s.scoped(ctx, t.c, "t", q.For, &b); err != nil {
 		return nil, err
 	}
-	fp := storage.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort, q.For)
+	fp := cursor.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort, q.For)
 	if q.Cursor != "" {
-		keys, err := storage.DecodeCursor(q.Cursor, fp, len(cols))
+		keys, err := cursor.Decode(q.Cursor, fp, len(cols))
 		if err != nil {
 			return nil, err
 		}
@@ -509,7 +510,7 @@ func (t *table) list(ctx context.Context, q storage.ListQuery) (storage.Page[sto
 			for i, col := range cols {
 				keys[i] = col.field(last).Interface()
 			}
-			page.Next = storage.EncodeCursor(fp, keys...)
+			page.Next = cursor.Encode(fp, keys...)
 			break
 		}
 		rv, err := t.c.scan(rows, sc)

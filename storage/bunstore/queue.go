@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/internal/cursor"
 	"github.com/crmkit/crm/storage/queue"
 )
 
@@ -324,7 +325,7 @@ func (jq jobQueue) Jobs(ctx context.Context, q queue.JobQuery) (storage.Page[*qu
 		if q.RunID != "" {
 			b.add(" AND run_id = ?", q.RunID)
 		}
-		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("jobs", string(q.State), q.RunID), jq.queryJobs,
+		return newestFirst(ctx, s, &b, q.PageQuery, cursor.Fingerprint("jobs", string(q.State), q.RunID), jq.queryJobs,
 			func(j *queue.Job) string { return j.ID })
 	})
 }
@@ -346,7 +347,7 @@ func newestFirst[T any](ctx context.Context, s *Store, b *sqlBuilder, pq storage
 	}
 	if len(items) > limit {
 		items = items[:limit]
-		page.Next = storage.EncodeCursor(fp, id(items[limit-1]))
+		page.Next = cursor.Encode(fp, id(items[limit-1]))
 	}
 	page.Items = items
 	return page, nil
@@ -357,7 +358,7 @@ func pageAfter(b *sqlBuilder, pq storage.PageQuery, fp string) error {
 	if pq.Cursor == "" {
 		return nil
 	}
-	keys, err := storage.DecodeCursor(pq.Cursor, fp, 1)
+	keys, err := cursor.Decode(pq.Cursor, fp, 1)
 	if err != nil {
 		return err
 	}
@@ -463,7 +464,7 @@ func (jq jobQueue) Runs(ctx context.Context, q queue.RunQuery) (storage.Page[*qu
 		if q.Active {
 			b.add(" AND state IN (?, ?)", string(queue.RunRunning), string(queue.RunWaiting))
 		}
-		return newestFirst(ctx, s, &b, q.PageQuery, storage.Fingerprint("runs", q.RuleID, q.SubjectID, string(q.State), q.Active), jq.queryRuns,
+		return newestFirst(ctx, s, &b, q.PageQuery, cursor.Fingerprint("runs", q.RuleID, q.SubjectID, string(q.State), q.Active), jq.queryRuns,
 			func(r *queue.Run) string { return r.ID })
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/internal/ctxmemo"
 )
 
 // Access control in the generic CRUD path. Every statement a table runs for
@@ -57,7 +58,7 @@ func (c *codec) ownerCol() *column {
 // scopeSets is what a principal's scopes refer to in one workspace: the
 // members of its teams (the principal included) and the records shared with
 // it or with its teams, by record type. One query reads it, once per
-// principal context (storage.Memo: once per request), or none for a
+// principal context (ctxmemo.Get: once per request), or none for a
 // context As made while the store keeps the principal's sets from an
 // earlier one (scopecache.go); the scope
 // conditions take it as parameters: one set parameter each (a JSON array on
@@ -87,7 +88,7 @@ func (s *Store) scopeSets(ctx context.Context, p *storage.Principal) (*scopeSets
 	ws := storage.WorkspaceFrom(ctx)
 	tx := txFrom(ctx, s)
 	if tx == nil || !tx.wrote.Load() {
-		e, err := storage.Memo(ctx, scopeKey{s, ws}, func() (*scopeEntry, error) { return &scopeEntry{version: -1}, nil })
+		e, err := ctxmemo.Get(ctx, scopeKey{s, ws}, func() (*scopeEntry, error) { return &scopeEntry{version: -1}, nil })
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/storage/internal/ctxmemo"
 )
 
 // A principal's scope sets (scopeSets in scope.go) are read once per
@@ -198,7 +199,7 @@ func (s *Store) ReadMember(ctx context.Context, id string) (*access.Member, func
 			return
 		}
 		k := newScopeCacheKey(ws, p)
-		storage.Remember(pctx, scopeKey{s, ws}, &scopeEntry{version: version.Int64, key: k, sets: s.scopes.get(k, version.Int64)})
+		ctxmemo.Put(pctx, scopeKey{s, ws}, &scopeEntry{version: version.Int64, key: k, sets: s.scopes.get(k, version.Int64)})
 	}
 	return m, ready, nil
 }

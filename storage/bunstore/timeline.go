@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/internal/cursor"
 )
 
 // Timeline implements storage.Timeliner: the records of the types with a
@@ -32,14 +33,14 @@ func entryID(e storage.TimelineEntry) string {
 
 func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQuery) (storage.Page[storage.TimelineEntry], error) {
 	var page storage.Page[storage.TimelineEntry]
-	fp := storage.Fingerprint("timeline", ref)
+	fp := cursor.Fingerprint("timeline", ref)
 	limit := pq.PageSize()
 	ws := storage.WorkspaceFrom(ctx)
 	var after bool
 	var afterID string
 	var afterT time.Time
 	if pq.Cursor != "" {
-		keys, err := storage.DecodeCursor(pq.Cursor, fp, 2)
+		keys, err := cursor.Decode(pq.Cursor, fp, 2)
 		if err != nil {
 			return page, err
 		}
@@ -156,7 +157,7 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 	})
 	if len(all) > limit {
 		last := all[limit-1]
-		page.Next = storage.EncodeCursor(fp, last.At, entryID(last))
+		page.Next = cursor.Encode(fp, last.At, entryID(last))
 		all = all[:limit]
 	}
 	page.Items = all

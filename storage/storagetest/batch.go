@@ -53,9 +53,6 @@ func testBatchMatchesRows(t *testing.T, h Harness) {
 	e := newEnv(t, h)
 	rowCtx, batchCtx := e.in("ws-rows"), e.in("ws-batch")
 	tbl := storage.TableOf[*contacts.Contact](e.store)
-	if _, ok := tbl.(storage.BatchWriter[*contacts.Contact]); !ok {
-		t.Log("the contacts table has no BatchWriter: InsertMany falls back to Insert")
-	}
 	type written struct {
 		contacts []*contacts.Contact
 		acts     []*contacts.Activity

@@ -17,6 +17,7 @@ import (
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/storage/merge"
 )
 
 // ignoreWrites ignores what every write changes: the version and the
@@ -269,7 +270,7 @@ func testMerge(t *testing.T, h Harness) {
 	if diff := cmp.Diff(f.loser, &snap); diff != "" {
 		t.Errorf("loser snapshot (-loser +snapshot):\n%s", diff)
 	}
-	var moved []storage.Moved
+	var moved []merge.Moved
 	if c, ok := ev.Change("snapshot.moved"); !ok || json.Unmarshal(c.New, &moved) != nil || len(moved) != len(res.Moved) {
 		t.Fatalf("the merge event lists %d moved records, the result %d", len(moved), len(res.Moved))
 	}

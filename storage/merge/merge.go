@@ -1,4 +1,12 @@
-package storage
+// Package merge is the plumbing of merges for module authors: a Mover
+// moves the records of one type that refer to a merged-away record (the
+// loser) to the survivor, and back when the merge is undone. Each module
+// gives one per pair of its record type and a type that can be merged
+// (contacts.Options.Movers), so that a merge moves what every module
+// holds without the merging module importing it; NewRepointer and
+// NewIDRepointer make one from a field getter and setter, NewFieldMover
+// one for any registered type from a field name.
+package merge
 
 import (
 	"bytes"
@@ -6,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/crmkit/crm/storage"
 	"reflect"
 )
 
@@ -16,7 +25,7 @@ import (
 // puts it back from here.
 type Moved struct {
 	// Ref is the record.
-	Ref Ref `json:"ref"`
+	Ref storage.Ref `json:"ref"`
 	// Target is the type of the merged records, such as "contact".
 	Target string `json:"target"`
 	// Before holds the record's reference fields before the merge, as JSON;
@@ -54,15 +63,15 @@ type Mover interface {
 // and takes. Build it with NewRepointer.
 type Repointer[R any, T interface {
 	*R
-	Record
+	storage.Record
 }, F any] struct {
-	tx      Transactor
-	tbl     Table[T]
+	tx      storage.Transactor
+	tbl     storage.Table[T]
 	target  string
 	get     func(T) F
 	set     func(T, F)
 	replace func(f F, from, to string) F
-	find    func(from, to string) Filter
+	find    func(from, to string) storage.Filter
 	clash   func(ctx context.Context, moving T, to string) (drop T, ok bool, err error)
 }
 
@@ -73,8 +82,8 @@ type Repointer[R any, T interface {
 // see Find for others.
 func NewRepointer[R any, T interface {
 	*R
-	Record
-}, F any](tx Transactor, tbl Table[T], target string, get func(T) F, set func(T, F), replace func(f F, from, to string) F) *Repointer[R, T, F] {
+	storage.Record
+}, F any](tx storage.Transactor, tbl storage.Table[T], target string, get func(T) F, set func(T, F), replace func(f F, from, to string) F) *Repointer[R, T, F] {
 	return &Repointer[R, T, F]{tx: tx, tbl: tbl, target: target, get: get, set: set, replace: replace}
 }
 
@@ -82,15 +91,15 @@ func NewRepointer[R any, T interface {
 // a record of type target is the one ID field that field points at.
 func NewIDRepointer[R any, T interface {
 	*R
-	Record
-}](tx Transactor, tbl Table[T], target string, field func(T) *string) *Repointer[R, T, string] {
+	storage.Record
+}](tx storage.Transactor, tbl storage.Table[T], target string, field func(T) *string) *Repointer[R, T, string] {
 	return NewRepointer(tx, tbl, target, func(r T) string { return *field(r) }, func(r T, id string) { *field(r) = id }, ReplaceID)
 }
 
 // Find makes the records moved those that find(from, to) selects, for
 // references the link index does not hold (a contact's account). It
 // returns r.
-func (r *Repointer[R, T, F]) Find(find func(from, to string) Filter) *Repointer[R, T, F] {
+func (r *Repointer[R, T, F]) Find(find func(from, to string) storage.Filter) *Repointer[R, T, F] {
 	r.find = find
 	return r
 }
@@ -115,13 +124,13 @@ func (r *Repointer[R, T, F]) Target() string { return r.target }
 func (r *Repointer[R, T, F]) Move(ctx context.Context, from, to string) ([]Moved, error) {
 	var out []Moved
 	err := r.tx.RunInTx(ctx, func(ctx context.Context) error {
-		filter := Filter(LinkedTo{Type: r.target, ID: from})
+		filter := storage.Filter(storage.LinkedTo{Type: r.target, ID: from})
 		if r.find != nil {
 			filter = r.find(from, to)
 		}
 		// The IDs first: the records change under the pages otherwise.
 		var ids []string
-		err := Each(ctx, r.tbl, ListQuery{Filter: filter, PageQuery: PageQuery{Limit: MaxLimit}}, func(rec T) error {
+		err := storage.Each(ctx, r.tbl, storage.ListQuery{Filter: filter, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(rec T) error {
 			ids = append(ids, rec.RecordMeta().ID)
 			return nil
 		})
@@ -159,14 +168,14 @@ func (r *Repointer[R, T, F]) move(ctx context.Context, id, from, to string) ([]M
 			if err := r.tbl.Delete(ctx, drop); err != nil {
 				return nil, err
 			}
-			out = append(out, Moved{Ref: Ref{Type: r.Type(), ID: drop.RecordMeta().ID}, Target: r.target, Before: whole, Removed: true})
+			out = append(out, Moved{Ref: storage.Ref{Type: r.Type(), ID: drop.RecordMeta().ID}, Target: r.target, Before: whole, Removed: true})
 			if drop.RecordMeta().ID == id {
 				return out, nil
 			}
 		}
 	}
 	var m Moved
-	_, err := Modify(ctx, r.tx, r.tbl, id, 0, func(ctx context.Context, next T) error {
+	_, err := storage.Modify(ctx, r.tx, r.tbl, id, 0, func(ctx context.Context, next T) error {
 		before := r.get(next)
 		after := r.replace(before, from, to)
 		b, err := json.Marshal(before)
@@ -178,7 +187,7 @@ func (r *Repointer[R, T, F]) move(ctx context.Context, id, from, to string) ([]M
 			return err
 		}
 		r.set(next, after)
-		m = Moved{Ref: Ref{Type: r.Type(), ID: id}, Target: r.target, Before: b, After: a}
+		m = Moved{Ref: storage.Ref{Type: r.Type(), ID: id}, Target: r.target, Before: b, After: a}
 		return nil
 	})
 	if err != nil {
@@ -197,15 +206,15 @@ func (r *Repointer[R, T, F]) Undo(ctx context.Context, m Moved) error {
 		if err := json.Unmarshal(m.Before, rec); err != nil {
 			return fmt.Errorf("%s %s: the removed record does not decode: %w", m.Ref.Type, m.Ref.ID, err)
 		}
-		return r.tbl.Insert(ctx, rec, Restoring())
+		return r.tbl.Insert(ctx, rec, storage.Restoring())
 	}
-	_, err := Modify(ctx, r.tx, r.tbl, m.Ref.ID, 0, func(ctx context.Context, next T) error {
+	_, err := storage.Modify(ctx, r.tx, r.tbl, m.Ref.ID, 0, func(ctx context.Context, next T) error {
 		cur, err := json.Marshal(r.get(next))
 		if err != nil {
 			return err
 		}
 		if !EqualJSON(cur, m.After) {
-			return fmt.Errorf("%w: %s %s refers to other records than the merge left it with", ErrConflict, m.Ref.Type, m.Ref.ID)
+			return fmt.Errorf("%w: %s %s refers to other records than the merge left it with", storage.ErrConflict, m.Ref.Type, m.Ref.ID)
 		}
 		var before F
 		if err := json.Unmarshal(m.Before, &before); err != nil {
@@ -259,12 +268,12 @@ func ReplaceIDs(ids []string, from, to string) []string {
 
 // ReplaceRefs returns refs with the references to the record of type typ
 // and ID from made references to to, each reference once, in order.
-func ReplaceRefs(refs []Ref, typ, from, to string) []Ref {
+func ReplaceRefs(refs []storage.Ref, typ, from, to string) []storage.Ref {
 	if refs == nil {
 		return nil
 	}
-	out := make([]Ref, 0, len(refs))
-	seen := map[Ref]bool{}
+	out := make([]storage.Ref, 0, len(refs))
+	seen := map[storage.Ref]bool{}
 	for _, r := range refs {
 		if r.Type == typ && r.ID == from {
 			r.ID = to
@@ -283,7 +292,7 @@ var errNoMover = errors.New("no mover for the record type")
 // UndoMoved puts back, newest first, the records of moved with the mover
 // of each one's type and target. Records no longer there are skipped and
 // returned; any other error stops it.
-func UndoMoved(ctx context.Context, movers []Mover, moved []Moved) (gone []Ref, err error) {
+func UndoMoved(ctx context.Context, movers []Mover, moved []Moved) (gone []storage.Ref, err error) {
 	for i := len(moved) - 1; i >= 0; i-- {
 		m := moved[i]
 		var mv Mover
@@ -293,10 +302,10 @@ func UndoMoved(ctx context.Context, movers []Mover, moved []Moved) (gone []Ref, 
 			}
 		}
 		if mv == nil {
-			return gone, fmt.Errorf("%w: %s %s: %w", ErrConflict, m.Ref.Type, m.Ref.ID, errNoMover)
+			return gone, fmt.Errorf("%w: %s %s: %w", storage.ErrConflict, m.Ref.Type, m.Ref.ID, errNoMover)
 		}
 		if err := mv.Undo(ctx, m); err != nil {
-			if errors.Is(err, ErrNotFound) && !m.Removed {
+			if errors.Is(err, storage.ErrNotFound) && !m.Removed {
 				gone = append(gone, m.Ref)
 				continue
 			}
@@ -309,8 +318,8 @@ func UndoMoved(ctx context.Context, movers []Mover, moved []Moved) (gone []Ref, 
 // fieldMover is the Mover of a registered record type whose reference to
 // a record of type target is one text field, for any type (NewFieldMover).
 type fieldMover struct {
-	tx     Transactor
-	t      RecordTable
+	tx     storage.Transactor
+	t      storage.RecordTable
 	field  string
 	target string
 }
@@ -320,7 +329,7 @@ type fieldMover struct {
 // whose field is the loser's ID get the survivor's, through the generic
 // path. crm.New gives one for every reference of a host module's types to
 // contacts and accounts.
-func NewFieldMover(tx Transactor, t RecordTable, field, target string) Mover {
+func NewFieldMover(tx storage.Transactor, t storage.RecordTable, field, target string) Mover {
 	return &fieldMover{tx: tx, t: t, field: field, target: target}
 }
 
@@ -343,16 +352,17 @@ func (m *fieldMover) set(ctx context.Context, id, want, value string) (bool, err
 		if err != nil {
 			return err
 		}
-		cur := reflect.ValueOf(next).Elem().FieldByName(goNames(reflect.TypeOf(next))[m.field])
-		if !cur.IsValid() || cur.Kind() != reflect.String {
+		cur, ok := storage.FieldValue(next, m.field)
+		if s, isText := cur.(string); !ok || !isText {
 			return fmt.Errorf("storage: %s has no text field %q", m.Type(), m.field)
-		}
-		if cur.String() != want {
+		} else if s != want {
 			return nil
 		}
-		cur.SetString(value)
+		if err := storage.SetFields(next, map[string]any{m.field: value}); err != nil {
+			return err
+		}
 		changed = true
-		return m.t.Update(ctx, []Record{prev}, []Record{next})
+		return m.t.Update(ctx, []storage.Record{prev}, []storage.Record{next})
 	})
 	return changed, err
 }
@@ -362,7 +372,7 @@ func (m *fieldMover) Move(ctx context.Context, from, to string) ([]Moved, error)
 	var out []Moved
 	err := m.tx.RunInTx(ctx, func(ctx context.Context) error {
 		var ids []string
-		q := ListQuery{Filter: Eq(m.field, from), PageQuery: PageQuery{Limit: MaxLimit}}
+		q := storage.ListQuery{Filter: storage.Eq(m.field, from), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
 		for {
 			page, err := m.t.List(ctx, q)
 			if err != nil {
@@ -384,7 +394,7 @@ func (m *fieldMover) Move(ctx context.Context, from, to string) ([]Moved, error)
 			if changed {
 				b, _ := json.Marshal(from)
 				a, _ := json.Marshal(to)
-				out = append(out, Moved{Ref: Ref{Type: m.Type(), ID: id}, Target: m.target, Before: b, After: a})
+				out = append(out, Moved{Ref: storage.Ref{Type: m.Type(), ID: id}, Target: m.target, Before: b, After: a})
 			}
 		}
 		return nil
@@ -400,7 +410,7 @@ func (m *fieldMover) Undo(ctx context.Context, mv Moved) error {
 	}
 	changed, err := m.set(ctx, mv.Ref.ID, after, before)
 	if err == nil && !changed {
-		err = fmt.Errorf("%w: %s %s refers to other records than the merge left it with", ErrConflict, mv.Ref.Type, mv.Ref.ID)
+		err = fmt.Errorf("%w: %s %s refers to other records than the merge left it with", storage.ErrConflict, mv.Ref.Type, mv.Ref.ID)
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package storage_test
+package merge_test
 
 import (
 	"encoding/json"
@@ -7,22 +7,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/merge"
 )
 
 func TestReplace(t *testing.T) {
 	t.Parallel()
-	if got := storage.ReplaceIDs([]string{"a", "l", "s", "l"}, "l", "s"); !cmp.Equal(got, []string{"a", "s"}) {
+	if got := merge.ReplaceIDs([]string{"a", "l", "s", "l"}, "l", "s"); !cmp.Equal(got, []string{"a", "s"}) {
 		t.Errorf("ReplaceIDs = %v", got)
 	}
-	if got := storage.ReplaceIDs(nil, "l", "s"); got != nil {
+	if got := merge.ReplaceIDs(nil, "l", "s"); got != nil {
 		t.Errorf("ReplaceIDs(nil) = %v", got)
 	}
 	refs := []storage.Ref{{Type: "contact", ID: "l"}, {Type: "account", ID: "l"}, {Type: "contact", ID: "s"}}
 	want := []storage.Ref{{Type: "contact", ID: "s"}, {Type: "account", ID: "l"}}
-	if got := storage.ReplaceRefs(refs, "contact", "l", "s"); !cmp.Equal(got, want) {
+	if got := merge.ReplaceRefs(refs, "contact", "l", "s"); !cmp.Equal(got, want) {
 		t.Errorf("ReplaceRefs = %v", got)
 	}
-	if storage.ReplaceID("x", "l", "s") != "x" || storage.ReplaceID("l", "l", "s") != "s" {
+	if merge.ReplaceID("x", "l", "s") != "x" || merge.ReplaceID("l", "l", "s") != "s" {
 		t.Error("ReplaceID")
 	}
 }
@@ -41,7 +42,7 @@ func TestEqualJSON(t *testing.T) {
 		{`{"a":1}`, `{"a":2}`, false},
 	}
 	for _, tc := range tests {
-		if got := storage.EqualJSON(json.RawMessage(tc.a), json.RawMessage(tc.b)); got != tc.want {
+		if got := merge.EqualJSON(json.RawMessage(tc.a), json.RawMessage(tc.b)); got != tc.want {
 			t.Errorf("EqualJSON(%s, %s) = %v", tc.a, tc.b, got)
 		}
 	}
