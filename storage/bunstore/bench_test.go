@@ -325,6 +325,9 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 			}
 		}
 	})
+	b.Run("interleaved", func(b *testing.B) {
+		benchInterleaved(b, raw, []variant{{"crm", svc, ctx}}, owned, ids, listQ)
+	})
 	b.Run("Search/crm", func(b *testing.B) {
 		for b.Loop() {
 			res, err := svc.Search(ctx, "ada", 20)
