@@ -41,12 +41,12 @@ func benchInterleaved(b *testing.B, raw *rawContacts, vs []variant, input func(i
 	for b.Loop() {
 		id := ids[(i*7)%len(ids)]
 		i++
-		timed("create/raw", func() error { return raw.create(ctx, input(1<<20 + int(interleavedN.Add(1)))) })
+		timed("create/raw", func() error { return raw.create(ctx, input(1<<20+int(interleavedN.Add(1)))) })
 		timed("get/raw", func() error { _, err := raw.get(ctx, id); return err })
 		timed("list/raw", func() error { _, err := raw.list(ctx, string(contacts.LifecycleCustomer)); return err })
 		for _, v := range vs {
 			timed("create/"+v.name, func() error {
-				_, err := v.svc.Contacts.Create(v.ctx, input(1<<20 + int(interleavedN.Add(1))))
+				_, err := v.svc.Contacts.Create(v.ctx, input(1<<20+int(interleavedN.Add(1))))
 				return err
 			})
 			timed("get/"+v.name, func() error { _, err := v.svc.Contacts.Get(v.ctx, id); return err })
