@@ -326,7 +326,8 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 		}
 	})
 	b.Run("interleaved", func(b *testing.B) {
-		benchInterleaved(b, raw, []variant{{"crm", svc, ctx}}, owned, ids, listQ)
+		benchInterleaved(b, raw, []variant{{"crm", svc, ctx}, {"hooked", contacts.NewService(hookedStore(b, store), contacts.Options{}), ctx}},
+			owned, ids, listQ)
 	})
 	b.Run("Search/crm", func(b *testing.B) {
 		for b.Loop() {

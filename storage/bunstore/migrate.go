@@ -184,9 +184,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.d.name() == "postgres" {
 		ts = "TIMESTAMPTZ"
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS crm_migrations (
+	create := `CREATE TABLE IF NOT EXISTS crm_migrations (
 		line TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL,
-		applied_at `+ts+` NOT NULL, PRIMARY KEY (line, version))`); err != nil {
+		applied_at ` + ts + ` NOT NULL, PRIMARY KEY (line, version))`
+	if _, err := hookedExec(ctx, &s.whooks, create, nil, func(ctx context.Context) (sql.Result, error) { return conn.ExecContext(ctx, create) }); err != nil {
 		return fmt.Errorf("bunstore: migrate: %w", err)
 	}
 	applied, err := s.readApplied(ctx, conn)
@@ -255,7 +256,8 @@ type queryer interface {
 // readApplied returns the rows of crm_migrations; an error when the table
 // is missing.
 func (s *Store) readApplied(ctx context.Context, q queryer) ([]appliedMigration, error) {
-	rows, err := q.QueryContext(ctx, "SELECT line, version, checksum FROM crm_migrations")
+	const sel = "SELECT line, version, checksum FROM crm_migrations"
+	rows, err := hookedQuery(ctx, &s.whooks, sel, nil, func(ctx context.Context) (*sql.Rows, error) { return q.QueryContext(ctx, sel) })
 	if err != nil {
 		return nil, err
 	}
@@ -347,12 +349,16 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration, run bool
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck
+	exec := func(q string, args ...any) error {
+		_, err := hookedExec(ctx, &s.whooks, q, args, func(ctx context.Context) (sql.Result, error) { return tx.ExecContext(ctx, q, args...) })
+		return err
+	}
 	if run {
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		if err := exec(m.sql); err != nil {
 			return fmt.Errorf("bunstore: migration %s: %w", m, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, s.d.rebind("INSERT INTO crm_migrations (line, version, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?)"),
+	if err := exec(s.d.rebind("INSERT INTO crm_migrations (line, version, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?)"),
 		m.line, m.version, m.name, m.sum, s.d.timeArg(storage.Now())); err != nil {
 		return fmt.Errorf("bunstore: migration %s: %w", m, err)
 	}

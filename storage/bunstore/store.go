@@ -42,6 +42,11 @@ type Options struct {
 	// program runs Migrate itself. Default: false (Register migrates the
 	// lines of the modules it registers).
 	ManualMigrations bool
+	// QueryHooks see every statement the store runs, after the hooks of
+	// the *bun.DB given to New, which see them too (see hooks.go): a
+	// tracing or logging hook for the CRM's statements alone. Default:
+	// none.
+	QueryHooks []bun.QueryHook
 }
 
 // Store implements the Store of every domain package on one bun database.
@@ -54,6 +59,8 @@ type Store struct {
 	rls              bool // Options.RowLevelSecurity
 	manual           bool // Options.ManualMigrations
 
+	whooks hookSet   // the query hooks of writes (and of reads in a transaction)
+	rhooks hookSet   // the query hooks of reads outside a transaction
 	w      *writer   // SQLite's single writer; nil on Postgres
 	rstmts stmtCache // prepared reads on rdb (SQLite)
 
@@ -89,6 +96,8 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("bunstore: unsupported dialect %s", db.Dialect().Name())
 	}
 	s.rstmts.db = s.rdb.DB
+	s.whooks = newHookSet(s.db, opts.QueryHooks)
+	s.rhooks = newHookSet(s.rdb, opts.QueryHooks)
 	if s.d.prepare() {
 		s.w = newWriter(db.DB)
 	}
@@ -172,34 +181,38 @@ func (c *stmtCache) close() {
 }
 
 // query runs a statement that returns rows: in the context's transaction if
-// there is one, else on the read database.
+// there is one, else on the read database, between the query hooks.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	if tx := txFrom(ctx, s); tx != nil {
 		if err := s.setWorkspace(ctx, tx); err != nil {
 			return nil, err
 		}
-		if st := tx.stmt(ctx, q); st != nil {
-			return st.QueryContext(ctx, args...)
-		}
-		return tx.run.QueryContext(ctx, q, args...)
+		return hookedQuery(ctx, &s.whooks, q, args, func(ctx context.Context) (*sql.Rows, error) {
+			if st := tx.stmt(ctx, q); st != nil {
+				return st.QueryContext(ctx, args...)
+			}
+			return tx.run.QueryContext(ctx, q, args...)
+		})
 	}
 	if s.rls {
 		return nil, errors.New("bunstore: a read outside a transaction, with row-level security on (see reading)")
 	}
-	if s.d.prepare() {
-		st, err := s.rstmts.get(ctx, q)
-		if err != nil {
-			return nil, err
+	return hookedQuery(ctx, &s.rhooks, q, args, func(ctx context.Context) (*sql.Rows, error) {
+		if s.d.prepare() {
+			st, err := s.rstmts.get(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			if st != nil {
+				return st.QueryContext(ctx, args...)
+			}
 		}
-		if st != nil {
-			return st.QueryContext(ctx, args...)
-		}
-	}
-	return s.rdb.DB.QueryContext(ctx, q, args...)
+		return s.rdb.DB.QueryContext(ctx, q, args...)
+	})
 }
 
 // exec runs a statement that returns no rows in the context's transaction,
-// which every write has (see write).
+// which every write has (see write), between the query hooks.
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	tx := txFrom(ctx, s)
 	if tx == nil {
@@ -209,10 +222,20 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 		return nil, err
 	}
 	tx.wrote.Store(true)
-	if st := tx.stmt(ctx, q); st != nil {
-		return st.ExecContext(ctx, args...)
-	}
-	return tx.run.ExecContext(ctx, q, args...)
+	return s.execIn(ctx, tx, true, q, args...)
+}
+
+// execIn runs q in tx between the query hooks, as a prepared statement
+// when prepared is set and the transaction has one.
+func (s *Store) execIn(ctx context.Context, tx *txState, prepared bool, q string, args ...any) (sql.Result, error) {
+	return hookedExec(ctx, &s.whooks, q, args, func(ctx context.Context) (sql.Result, error) {
+		if prepared {
+			if st := tx.stmt(ctx, q); st != nil {
+				return st.ExecContext(ctx, args...)
+			}
+		}
+		return tx.run.ExecContext(ctx, q, args...)
+	})
 }
 
 // stmt returns the prepared statement of q bound to the transaction, or nil
@@ -241,7 +264,7 @@ func (s *Store) setWorkspace(ctx context.Context, tx *txState) error {
 	if tx.ws == ws {
 		return nil
 	}
-	if _, err := tx.run.ExecContext(ctx, s.d.rebind("SELECT set_config('crm.workspace', ?, true)"), ws); err != nil {
+	if _, err := s.execIn(ctx, tx, false, s.d.rebind("SELECT set_config('crm.workspace', ?, true)"), ws); err != nil {
 		return fmt.Errorf("bunstore: set the workspace: %w", s.d.translate(err, ""))
 	}
 	tx.ws = ws

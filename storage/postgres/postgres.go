@@ -28,6 +28,7 @@ type config struct {
 	rls              bool
 	migrate          bool
 	modules          []storage.Module
+	hooks            []bun.QueryHook
 	maxConns         int
 	schema           string
 }
@@ -45,6 +46,11 @@ func WithPrincipalRequired() Option { return func(c *config) { c.requirePrincipa
 // yourself. Default: Open migrates the store's own tables, and Register
 // each module's.
 func WithoutMigrations() Option { return func(c *config) { c.migrate = false } }
+
+// WithQueryHook adds h to the hooks that see every statement the store
+// runs (bunstore.Options.QueryHooks): a tracing hook such as bunotel's, or
+// a logger such as bundebug's. Default: none.
+func WithQueryHook(h bun.QueryHook) Option { return func(c *config) { c.hooks = append(c.hooks, h) } }
 
 // WithModules registers mods with the store when it opens
 // (bunstore.Store.Register), migrating their lines unless
@@ -102,7 +108,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 	}
 	db := bun.NewDB(sqldb, pgdialect.New())
 	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RowLevelSecurity: cfg.rls,
-		ManualMigrations: !cfg.migrate})
+		ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -30,6 +30,7 @@ type config struct {
 	requirePrincipal bool
 	migrate          bool
 	modules          []storage.Module
+	hooks            []bun.QueryHook
 	readConns        int
 	busyTimeout      int
 }
@@ -47,6 +48,11 @@ func WithPrincipalRequired() Option { return func(c *config) { c.requirePrincipa
 // yourself. Default: Open migrates the store's own tables, and Register
 // each module's.
 func WithoutMigrations() Option { return func(c *config) { c.migrate = false } }
+
+// WithQueryHook adds h to the hooks that see every statement the store
+// runs (bunstore.Options.QueryHooks): a tracing hook such as bunotel's, or
+// a logger such as bundebug's. Default: none.
+func WithQueryHook(h bun.QueryHook) Option { return func(c *config) { c.hooks = append(c.hooks, h) } }
 
 // WithModules registers mods with the store when it opens
 // (bunstore.Store.Register), migrating their lines unless
@@ -104,7 +110,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	wdb := bun.NewDB(wsql, sqlitedialect.New())
-	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, ManualMigrations: !cfg.migrate}
+	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks}
 	if !memory {
 		rsql, err := sql.Open("sqlite", path+"?"+rq+"&_pragma=query_only(1)")
 		if err != nil {
