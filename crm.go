@@ -298,8 +298,16 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if err := checkPersonal(store.Types(), owned); err != nil {
 		return nil, err
 	}
-	if err := c.Workflow.Register(ActionApplyRetention, c.retentionAction()); err != nil {
-		return nil, err
+	actions := []storage.ActionSpec{c.retentionAction()}
+	for _, svc := range services {
+		if ap, ok := svc.(storage.ActionProvider); ok {
+			actions = append(actions, ap.Actions()...)
+		}
+	}
+	for _, a := range actions {
+		if err := c.Workflow.RegisterSpec(a); err != nil {
+			return nil, fmt.Errorf("crm: action %s: %w", a.Name, err)
+		}
 	}
 	return c, nil
 }
@@ -623,9 +631,11 @@ type RetentionPolicy struct {
 // crm.New registers it on the engine.
 const ActionApplyRetention = "apply_retention"
 
-// retentionAction is the workflow action of ActionApplyRetention. It runs
-// in the step's transaction, so a run's erasures commit with the step.
-func (c *CRM) retentionAction() workflow.Handler {
+// retentionAction is the workflow action of ActionApplyRetention, in
+// storage terms as a module offers its actions (storage.ActionSpec). It
+// runs in the step's transaction, so a run's erasures commit with the
+// step.
+func (c *CRM) retentionAction() storage.ActionSpec {
 	decode := func(raw json.RawMessage) (RetentionPolicy, error) {
 		var p RetentionPolicy
 		if len(raw) == 0 {
@@ -644,15 +654,16 @@ func (c *CRM) retentionAction() workflow.Handler {
 		}
 		return p, nil
 	}
-	return workflow.Handler{
-		Check: func(_ context.Context, in workflow.CheckInput) error {
-			_, err := decode(in.Params)
+	return storage.ActionSpec{
+		Name: ActionApplyRetention,
+		Check: func(_ context.Context, params json.RawMessage) error {
+			_, err := decode(params)
 			return err
 		},
-		Run: func(ctx context.Context, call *workflow.Call) (any, error) {
+		Run: func(ctx context.Context, call storage.ActionCall) (any, error) {
 			p, err := decode(call.Params)
 			if err != nil {
-				return nil, workflow.Permanent(fmt.Errorf("%w: %v", storage.ErrInvalid, err))
+				return nil, fmt.Errorf("%w: %v", storage.ErrInvalid, err)
 			}
 			rep, err := c.ApplyRetention(ctx, p)
 			if err != nil {

@@ -244,6 +244,23 @@ func (e *Engine) Register(name string, h Handler) error {
 	return nil
 }
 
+// RegisterSpec adds an action a module offers in storage terms
+// (storage.ActionSpec, which crm.New registers for every module service
+// that is a storage.ActionProvider), as Register does.
+func (e *Engine) RegisterSpec(spec storage.ActionSpec) error {
+	h := Handler{External: spec.External}
+	if spec.Run != nil {
+		h.Run = func(ctx context.Context, call *Call) (any, error) {
+			return spec.Run(ctx, storage.ActionCall{Params: call.Params, Subject: call.Subject, Record: call.Record,
+				Event: call.Event, Key: call.Key, Now: call.Now})
+		}
+	}
+	if spec.Check != nil {
+		h.Check = func(ctx context.Context, in CheckInput) error { return spec.Check(ctx, in.Params) }
+	}
+	return e.Register(spec.Name, h)
+}
+
 // Define adds a rule defined in Go code ("workflows as code"): it is
 // checked as a stored rule is, kept in memory, and applies to every
 // workspace the engine serves (or to rule.WorkspaceID when set). Its ID
