@@ -206,7 +206,6 @@ type Config struct {
 // for concurrent use.
 type CRM struct {
 	store Store
-	cfg   Config
 
 	// Contacts manages people.
 	Contacts *contacts.Contacts
@@ -232,8 +231,14 @@ type CRM struct {
 	retention map[string]storage.RetentionProvider // by record type
 }
 
-// New returns a CRM on store. It starts nothing in the background. The
-// store must be migrated (sqlite.Open and postgres.Open do it).
+// New returns a CRM on store. It registers the built-in modules
+// (Modules) and cfg.Modules with the store, which migrates their lines
+// (or, opened without migrations, checks that they are applied), builds
+// the modules' services and wires in what they offer: record writers and
+// actions for the workflow engine, personal-data and retention providers,
+// merge movers of the host modules' references. It starts nothing in the
+// background. A record type that does not declare where it keeps personal
+// data is ErrInvalid.
 func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if store == nil {
 		return nil, errors.New("crm: New needs a store")
@@ -251,21 +256,8 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey,
 		Movers: append(sales.Movers(store), movers...)})
 	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
-	if cfg.Workflow.Logger == nil {
-		cfg.Workflow.Logger = cfg.Logger
-	}
-	if cfg.Workflow.Schema == nil {
-		cfg.Workflow.Schema = people.Schema
-	}
-	services := []any{people, sls}
-	for _, svc := range services {
-		if w, ok := svc.(storage.RecordWriters); ok {
-			cfg.Workflow.Writers = append(cfg.Workflow.Writers, w.RecordWriters()...)
-		}
-	}
 	c := &CRM{
 		store:      store,
-		cfg:        cfg,
 		Contacts:   people.Contacts,
 		Accounts:   people.Accounts,
 		Activities: people.Activities,
@@ -273,37 +265,44 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Consents:   people.Consents,
 		Access:     access.NewService(store),
 		Sales:      sls,
-		Workflow:   workflow.New(store, cfg.Workflow),
 		people:     people,
 		retention:  map[string]storage.RetentionProvider{},
 	}
+	// What the modules' services offer, by the optional interfaces of
+	// package storage.
 	owned := map[string]bool{}
-	for _, svc := range services {
-		if o, ok := svc.(storage.PersonalOwner); ok {
-			for _, typ := range o.PersonalTypes() {
-				owned[typ] = true
+	actions := []storage.ActionSpec{c.retentionAction()}
+	for _, svc := range []any{people, sls} {
+		if w, ok := svc.(storage.RecordWriters); ok {
+			cfg.Workflow.Writers = append(cfg.Workflow.Writers, w.RecordWriters()...)
+		}
+		if ap, ok := svc.(storage.ActionProvider); ok {
+			actions = append(actions, ap.Actions()...)
+		}
+		o, isOwner := svc.(storage.PersonalOwner)
+		if !isOwner {
+			continue
+		}
+		for _, typ := range o.PersonalTypes() {
+			owned[typ] = true
+			if rp, ok := svc.(storage.RetentionProvider); ok {
+				c.retention[typ] = rp
 			}
 		}
 		if pr, ok := svc.(storage.PersonalDataProvider); ok {
 			c.personal = append(c.personal, pr)
 		}
-		if rp, ok := svc.(storage.RetentionProvider); ok {
-			if o, ok := svc.(storage.PersonalOwner); ok {
-				for _, typ := range o.PersonalTypes() {
-					c.retention[typ] = rp
-				}
-			}
-		}
 	}
 	if err := checkPersonal(store.Types(), owned); err != nil {
 		return nil, err
 	}
-	actions := []storage.ActionSpec{c.retentionAction()}
-	for _, svc := range services {
-		if ap, ok := svc.(storage.ActionProvider); ok {
-			actions = append(actions, ap.Actions()...)
-		}
+	if cfg.Workflow.Logger == nil {
+		cfg.Workflow.Logger = cfg.Logger
 	}
+	if cfg.Workflow.Schema == nil {
+		cfg.Workflow.Schema = people.Schema
+	}
+	c.Workflow = workflow.New(store, cfg.Workflow)
 	for _, a := range actions {
 		if err := c.Workflow.RegisterSpec(a); err != nil {
 			return nil, fmt.Errorf("crm: action %s: %w", a.Name, err)
@@ -438,18 +437,9 @@ func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalDa
 // allOf returns every record of t that f selects.
 func allOf(ctx context.Context, t storage.RecordTable, f storage.Filter) ([]storage.Record, error) {
 	var out []storage.Record
-	q := storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-	for {
-		page, err := t.List(ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, page.Items...)
-		if page.Next == "" {
-			return out, nil
-		}
-		q.Cursor = page.Next
-	}
+	err := storage.Each(ctx, t, storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
+		func(r storage.Record) error { out = append(out, r); return nil })
+	return out, err
 }
 
 // typedSlice returns recs, records of t, as a slice of t's Go type.
@@ -502,11 +492,7 @@ func (c *CRM) forget(ctx context.Context, contactID string, anonymise bool) (*co
 			if err != nil {
 				return err
 			}
-			for _, typ := range pr.PersonalTypes() {
-				if n > 0 {
-					related[typ] += n
-				}
-			}
+			maps.Copy(related, n)
 		}
 		for _, t := range c.store.Types() {
 			pd := t.Options().Personal
@@ -555,17 +541,10 @@ func (c *CRM) forgetReferring(ctx context.Context, t storage.RecordType, pd stor
 			if err := rt.Delete(ctx, prev, storage.WithEventType(t.Name()+".erased")); err != nil {
 				return 0, fmt.Errorf("%s %s: %w", t.Name(), id, err)
 			}
-		} else {
-			next, err := rt.Get(ctx, id)
-			if err != nil {
-				return 0, err
-			}
-			if err := storage.SetFields(next, empty); err != nil {
-				return 0, fmt.Errorf("%s: PersonalData.Fields: %w", t.Name(), err)
-			}
-			if err := rt.Update(ctx, []storage.Record{prev}, []storage.Record{next}, storage.WithEventType(t.Name()+".anonymised")); err != nil {
-				return 0, fmt.Errorf("%s %s: %w", t.Name(), id, err)
-			}
+		} else if _, err := storage.ModifyRecord(ctx, c.store, rt, id, 0, func(_ context.Context, next storage.Record) error {
+			return storage.SetFields(next, empty)
+		}, storage.WithEventType(t.Name()+".anonymised")); err != nil {
+			return 0, fmt.Errorf("%s %s: %w", t.Name(), id, err)
 		}
 		ids = append(ids, id)
 	}
@@ -825,34 +804,17 @@ func (o *Objects[T]) Get(ctx context.Context, id string) (T, error) { return o.t
 // checks the custom field values and stores it. An error of change
 // writes nothing. It returns the record as stored.
 func (o *Objects[T]) Update(ctx context.Context, id string, version int64, change func(next T) error) (T, error) {
-	var out T
-	err := o.c.store.RunInTx(ctx, func(ctx context.Context) error {
-		prev, err := o.t.Get(ctx, id)
-		if err != nil {
+	rec, err := storage.ModifyRecord(ctx, o.c.store, o.rt, id, version, func(ctx context.Context, next storage.Record) error {
+		if err := change(next.(T)); err != nil {
 			return err
 		}
-		if version != 0 && prev.RecordMeta().Version != version {
-			return fmt.Errorf("%w: %s %s is at version %d, not %d", ErrStale, o.typ, id, prev.RecordMeta().Version, version)
-		}
-		// A second read, not a copy: change may edit maps and slices in
-		// place.
-		n, err := o.t.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := change(n); err != nil {
-			return err
-		}
-		if err := o.checkCustom(ctx, n); err != nil {
-			return err
-		}
-		if err := o.t.Update(ctx, prev, n); err != nil {
-			return err
-		}
-		out = n
-		return nil
+		return o.checkCustom(ctx, next.(T))
 	})
-	return out, err
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return rec.(T), nil
 }
 
 // Delete removes the record id, checking its version when version is not

@@ -47,17 +47,17 @@ func (s *Service) PersonalRecords(ctx context.Context, p storage.Person) (map[st
 // ForgetPerson implements storage.PersonalDataProvider: each of the
 // person's leads is deleted (event lead.erased) or anonymised
 // (lead.anonymised), and its past change events scrubbed.
-func (s *Service) ForgetPerson(ctx context.Context, p storage.Person, anonymise bool) (int, error) {
+func (s *Service) ForgetPerson(ctx context.Context, p storage.Person, anonymise bool) (map[string]int, error) {
 	leads, err := s.personLeads(ctx, p)
-	if err != nil {
-		return 0, err
+	if err != nil || len(leads) == 0 {
+		return nil, err
 	}
 	for _, l := range leads {
 		if err := s.ForgetRecord(ctx, ObjectLead, l.ID, anonymise); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	return len(leads), nil
+	return map[string]int{ObjectLead: len(leads)}, nil
 }
 
 // personLeads returns the leads of p, in ID order: those converted into

@@ -16,47 +16,31 @@ import (
 func (s *Service) RecordWriters() []storage.RecordWriter {
 	return []storage.RecordWriter{
 		{Type: ObjectLead, Update: func(ctx context.Context, id string, set map[string]any) (storage.Record, error) {
-			status, hasStatus := set["status"]
-			rest := without(set, "status")
-			var out *Lead
-			var err error
-			if len(rest) > 0 || !hasStatus {
+			return s.updateThen(ctx, set, "status", func(ctx context.Context, rest map[string]any) (storage.Record, error) {
 				var in UpdateLead
 				if err := storage.FillUpdate(&in, &Lead{}, rest); err != nil {
 					return nil, err
 				}
-				if out, err = s.Leads.Update(ctx, id, in); err != nil {
-					return nil, err
-				}
-			}
-			if hasStatus {
+				return s.Leads.Update(ctx, id, in)
+			}, func(ctx context.Context, status any) (storage.Record, error) {
 				st, _ := status.(string)
-				out, err = s.Leads.SetStatus(ctx, id, LeadStatus(st), "set by a workflow rule")
-			}
-			return out, err
+				return s.Leads.SetStatus(ctx, id, LeadStatus(st), "set by a workflow rule")
+			})
 		}},
 		{Type: ObjectOpportunity, Update: func(ctx context.Context, id string, set map[string]any) (storage.Record, error) {
-			stage, hasStage := set["stage"]
-			rest := without(set, "stage")
-			var out *Opportunity
-			var err error
-			if len(rest) > 0 || !hasStage {
+			return s.updateThen(ctx, set, "stage", func(ctx context.Context, rest map[string]any) (storage.Record, error) {
 				var in UpdateOpportunity
 				if err := storage.FillUpdate(&in, &Opportunity{}, rest); err != nil {
 					return nil, err
 				}
-				if out, err = s.Opportunities.Update(ctx, id, in); err != nil {
-					return nil, err
-				}
-			}
-			if hasStage {
+				return s.Opportunities.Update(ctx, id, in)
+			}, func(ctx context.Context, stage any) (storage.Record, error) {
 				st, ok := stage.(string)
 				if !ok {
 					return nil, storage.Invalid("stage", "must be a stage key")
 				}
-				out, err = s.Opportunities.MoveStage(ctx, id, st, MoveOptions{LostReason: "set by a workflow rule"})
-			}
-			return out, err
+				return s.Opportunities.MoveStage(ctx, id, st, MoveOptions{LostReason: "set by a workflow rule"})
+			})
 		}},
 		{Type: ObjectTask,
 			Create: func(ctx context.Context, fields map[string]any) (storage.Record, error) {
@@ -78,9 +62,31 @@ func (s *Service) RecordWriters() []storage.RecordWriter {
 	}
 }
 
-// without returns m without key.
-func without(m map[string]any, key string) map[string]any {
-	out := maps.Clone(m)
-	delete(out, key)
-	return out
+// updateThen changes, in one transaction, the fields of set but key
+// through update, then key, when set holds it, through apply: the write
+// of a field whose change has its own rules and events (a lead's status,
+// a deal's stage). It returns the record as the last write left it.
+func (s *Service) updateThen(ctx context.Context, set map[string]any, key string,
+	update func(ctx context.Context, rest map[string]any) (storage.Record, error),
+	apply func(ctx context.Context, value any) (storage.Record, error)) (storage.Record, error) {
+	value, has := set[key]
+	rest := maps.Clone(set)
+	delete(rest, key)
+	var out storage.Record
+	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
+		var err error
+		if len(rest) > 0 || !has {
+			if out, err = update(ctx, rest); err != nil {
+				return err
+			}
+		}
+		if has {
+			out, err = apply(ctx, value)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -45,6 +45,38 @@ func Modify[R any, T interface {
 	return out, err
 }
 
+// ModifyRecord is Modify for code that serves every record type: in one
+// transaction it reads the record id of t twice, the record as stored and
+// a copy to change (so apply may change its maps and slices in place),
+// checks the version when version is not 0 (else ErrStale), applies apply
+// and stores the copy with t.Update. An error of apply aborts the update
+// and nothing is written. It returns the record as stored.
+func ModifyRecord(ctx context.Context, tx Transactor, t RecordTable, id string, version int64, apply func(ctx context.Context, next Record) error, opts ...WriteOption) (Record, error) {
+	var out Record
+	err := tx.RunInTx(ctx, func(ctx context.Context) error {
+		prev, err := t.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if version != 0 && prev.RecordMeta().Version != version {
+			return fmt.Errorf("%w: %s %s is at version %d, not %d", ErrStale, prev.RecordType(), id, prev.RecordMeta().Version, version)
+		}
+		next, err := t.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := apply(ctx, next); err != nil {
+			return err
+		}
+		if err := t.Update(ctx, []Record{prev}, []Record{next}, opts...); err != nil {
+			return err
+		}
+		out = next
+		return nil
+	})
+	return out, err
+}
+
 // FirstOrCreate returns the first record of tbl that f selects, or, when
 // there is none, the one create writes, and whether create wrote it: the
 // get-or-create of a record a workspace holds once (its default pipeline,
@@ -101,10 +133,17 @@ func Remove[T Record](ctx context.Context, tx Transactor, tbl Table[T], id strin
 	})
 }
 
-// Each calls fn with every record of tbl that q selects, a page of
-// q.Limit (default DefaultLimit) at a time, following the cursor; fn's
-// error stops it. Memory holds one page, whatever the count.
-func Each[T Record](ctx context.Context, tbl Table[T], q ListQuery, fn func(T) error) error {
+// Lister lists one page of records at a time: a Table, or a RecordTable
+// (T Record).
+type Lister[T any] interface {
+	List(ctx context.Context, q ListQuery) (Page[T], error)
+}
+
+// Each calls fn with every record of tbl (a Table or a RecordTable) that
+// q selects, a page of q.Limit (default DefaultLimit) at a time, following
+// the cursor; fn's error stops it. Memory holds one page, whatever the
+// count.
+func Each[T any](ctx context.Context, tbl Lister[T], q ListQuery, fn func(T) error) error {
 	for {
 		page, err := tbl.List(ctx, q)
 		if err != nil {

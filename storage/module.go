@@ -55,6 +55,8 @@ func (m Module) Check() error {
 		switch {
 		case t.goType == nil:
 			v.Add(f, "is not made by storage.Type")
+		case t.table == "":
+			v.Add(f, "record type %q has no table", t.name)
 		case seen[t.name]:
 			v.Add(f, "record type %q is given twice", t.name)
 		}
@@ -81,11 +83,10 @@ type RecordType struct {
 // full-text index), Linked (the link index: timelines, merges, "related"),
 // Referrer (filters on related records' fields), Preparer (fields derived
 // before every write).
+//
+// It panics when T is not a pointer to a struct, a programming error.
 func Type[T Record](table string, opts TypeOptions) RecordType {
 	t := reflect.TypeFor[T]()
-	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-		panic(fmt.Sprintf("storage: Type[%s]: a record type must be a pointer to a struct", t))
-	}
 	return RecordType{name: typeNameOf(t), table: table, goType: t, options: opts}
 }
 
@@ -101,17 +102,6 @@ func (t RecordType) GoType() reflect.Type { return t.goType }
 // Options returns what the store does besides storing the records.
 func (t RecordType) Options() TypeOptions { return t.options }
 
-// Fields returns the stored names of the type's fields (bun tags), Meta's
-// included, in no order.
-func (t RecordType) Fields() []string {
-	names := goNames(t.goType)
-	out := make([]string, 0, len(names))
-	for n := range names {
-		out = append(out, n)
-	}
-	return out
-}
-
 // HasField reports whether the type has the stored field name, such as
 // "custom" for a type with custom fields.
 func (t RecordType) HasField(name string) bool {
@@ -121,9 +111,6 @@ func (t RecordType) HasField(name string) bool {
 
 // New returns a new zero record of the type.
 func (t RecordType) New() Record { return reflect.New(t.goType.Elem()).Interface().(Record) }
-
-// IsZero reports whether t is the zero RecordType, which describes nothing.
-func (t RecordType) IsZero() bool { return t.goType == nil }
 
 // TypeOptions say what a store does with a record type besides storing it.
 // The zero value stores the records and nothing more.

@@ -80,8 +80,9 @@ type PersonalDataProvider interface {
 	PersonalRecords(ctx context.Context, p Person) (map[string]any, error)
 	// ForgetPerson deletes the module's records about p, or with anonymise
 	// empties their personal data and keeps them, and scrubs the values of
-	// their past change events. It returns how many records it handled.
-	ForgetPerson(ctx context.Context, p Person, anonymise bool) (int, error)
+	// their past change events. It returns how many records of each type
+	// it handled.
+	ForgetPerson(ctx context.Context, p Person, anonymise bool) (map[string]int, error)
 }
 
 // RetentionProvider is implemented by the service of a module that applies

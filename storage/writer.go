@@ -161,36 +161,38 @@ func readGoNames(t reflect.Type) map[string]string {
 	return out
 }
 
+// fieldOf returns the field stored as name of rec, a pointer to a record
+// struct, and false when the type has no such field.
+func fieldOf(rec Record, name string) (reflect.Value, bool) {
+	rv := reflect.ValueOf(rec)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return reflect.Value{}, false
+	}
+	goName, ok := goNames(rv.Type())[name]
+	if !ok {
+		return reflect.Value{}, false
+	}
+	return rv.Elem().FieldByName(goName), true
+}
+
 // CustomOf returns a pointer to the custom field values of rec, a pointer
 // to a record struct: its field stored as "custom", a map[string]any. It
 // returns nil when the type has no such field.
 func CustomOf(rec Record) *map[string]any {
-	rv := reflect.ValueOf(rec)
-	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
-		return nil
-	}
-	name, ok := goNames(rv.Type())["custom"]
+	f, ok := fieldOf(rec, "custom")
 	if !ok {
 		return nil
 	}
-	f := rv.Elem().FieldByName(name)
-	m, ok := f.Addr().Interface().(*map[string]any)
-	if !ok {
-		return nil
-	}
+	m, _ := f.Addr().Interface().(*map[string]any)
 	return m
 }
 
 // FieldValue returns the value of the field stored as name of rec, a
 // pointer to a record struct, and false when the type has no such field.
 func FieldValue(rec Record, name string) (any, bool) {
-	rv := reflect.ValueOf(rec)
-	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
-		return nil, false
-	}
-	goName, ok := goNames(rv.Type())[name]
+	f, ok := fieldOf(rec, name)
 	if !ok {
 		return nil, false
 	}
-	return rv.Elem().FieldByName(goName).Interface(), true
+	return f.Interface(), true
 }

@@ -63,21 +63,9 @@ func (e *Engine) genericObject(t storage.RecordTable) Object {
 	o.Update, o.Create = w.Update, w.Create
 	if o.Update == nil {
 		o.Update = func(ctx context.Context, id string, set map[string]any) (storage.Record, error) {
-			var next storage.Record
-			err := e.store.RunInTx(ctx, func(ctx context.Context) error {
-				prev, err := t.Get(ctx, id)
-				if err != nil {
-					return err
-				}
-				if next, err = t.Get(ctx, id); err != nil {
-					return err
-				}
-				if err := storage.SetFields(next, set); err != nil {
-					return err
-				}
-				return t.Update(ctx, []storage.Record{prev}, []storage.Record{next})
+			return storage.ModifyRecord(ctx, e.store, t, id, 0, func(_ context.Context, next storage.Record) error {
+				return storage.SetFields(next, set)
 			})
-			return next, err
 		}
 	}
 	if o.Create == nil {

@@ -73,24 +73,19 @@ func (h *hookSet) after(ctx context.Context, ev *bun.QueryEvent, res sql.Result,
 	}
 }
 
-// hookedQuery runs fn, which runs q, between the hooks of h.
-func hookedQuery(ctx context.Context, h *hookSet, q string, args []any, fn func(ctx context.Context) (*sql.Rows, error)) (*sql.Rows, error) {
-	if len(h.hooks) == 0 {
-		return fn(ctx)
-	}
+// exec runs q on r, a connection or transaction of h's database, between
+// the hooks.
+func (h *hookSet) exec(ctx context.Context, r runner, q string, args ...any) (sql.Result, error) {
 	ctx, ev := h.before(ctx, q, args)
-	rows, err := fn(ctx)
-	h.after(ctx, ev, nil, err)
-	return rows, err
-}
-
-// hookedExec runs fn, which runs q, between the hooks of h.
-func hookedExec(ctx context.Context, h *hookSet, q string, args []any, fn func(ctx context.Context) (sql.Result, error)) (sql.Result, error) {
-	if len(h.hooks) == 0 {
-		return fn(ctx)
-	}
-	ctx, ev := h.before(ctx, q, args)
-	res, err := fn(ctx)
+	res, err := r.ExecContext(ctx, q, args...)
 	h.after(ctx, ev, res, err)
 	return res, err
+}
+
+// query runs q on r between the hooks.
+func (h *hookSet) query(ctx context.Context, r runner, q string, args ...any) (*sql.Rows, error) {
+	ctx, ev := h.before(ctx, q, args)
+	rows, err := r.QueryContext(ctx, q, args...)
+	h.after(ctx, ev, nil, err)
+	return rows, err
 }

@@ -187,7 +187,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	create := `CREATE TABLE IF NOT EXISTS crm_migrations (
 		line TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL,
 		applied_at ` + ts + ` NOT NULL, PRIMARY KEY (line, version))`
-	if _, err := hookedExec(ctx, &s.whooks, create, nil, func(ctx context.Context) (sql.Result, error) { return conn.ExecContext(ctx, create) }); err != nil {
+	if _, err := s.whooks.exec(ctx, conn, create); err != nil {
 		return fmt.Errorf("bunstore: migrate: %w", err)
 	}
 	applied, err := s.readApplied(ctx, conn)
@@ -248,16 +248,11 @@ func (s *Store) checkMigrated(ctx context.Context) error {
 	return nil
 }
 
-// queryer is a *sql.DB or a *sql.Conn.
-type queryer interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-}
-
 // readApplied returns the rows of crm_migrations; an error when the table
 // is missing.
-func (s *Store) readApplied(ctx context.Context, q queryer) ([]appliedMigration, error) {
+func (s *Store) readApplied(ctx context.Context, q runner) ([]appliedMigration, error) {
 	const sel = "SELECT line, version, checksum FROM crm_migrations"
-	rows, err := hookedQuery(ctx, &s.whooks, sel, nil, func(ctx context.Context) (*sql.Rows, error) { return q.QueryContext(ctx, sel) })
+	rows, err := s.whooks.query(ctx, q, sel)
 	if err != nil {
 		return nil, err
 	}
@@ -349,16 +344,12 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration, run bool
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck
-	exec := func(q string, args ...any) error {
-		_, err := hookedExec(ctx, &s.whooks, q, args, func(ctx context.Context) (sql.Result, error) { return tx.ExecContext(ctx, q, args...) })
-		return err
-	}
 	if run {
-		if err := exec(m.sql); err != nil {
+		if _, err := s.whooks.exec(ctx, tx, m.sql); err != nil {
 			return fmt.Errorf("bunstore: migration %s: %w", m, err)
 		}
 	}
-	if err := exec(s.d.rebind("INSERT INTO crm_migrations (line, version, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?)"),
+	if _, err := s.whooks.exec(ctx, tx, s.d.rebind("INSERT INTO crm_migrations (line, version, name, checksum, applied_at) VALUES (?, ?, ?, ?, ?)"),
 		m.line, m.version, m.name, m.sum, s.d.timeArg(storage.Now())); err != nil {
 		return fmt.Errorf("bunstore: migration %s: %w", m, err)
 	}

@@ -81,3 +81,28 @@ func TestMigrationLines(t *testing.T) {
 		}
 	}
 }
+
+// TestManualMigrations checks that a store opened without migrations
+// migrates nothing when a module registers, but refuses a schema that
+// lacks the module's migrations, until Migrate runs them.
+func TestManualMigrations(t *testing.T) {
+	ctx := storage.WithWorkspace(t.Context(), "w")
+	s, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "crm.db"), sqlite.WithoutMigrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	mod := gadgets(map[string]string{"0001_gadgets.sql": gadgetTable})
+	if err := s.Register(ctx, mod); err == nil || !strings.Contains(err.Error(), "run Migrate") {
+		t.Fatalf("register on an unmigrated schema: %v, want refused", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if err := s.Register(ctx, mod); err != nil {
+		t.Fatalf("register after Migrate: %v", err)
+	}
+	if err := storage.TableOf[*gadget](s).Insert(ctx, &gadget{Name: "g"}); err != nil {
+		t.Fatal(err)
+	}
+}

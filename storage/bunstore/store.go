@@ -183,32 +183,41 @@ func (c *stmtCache) close() {
 // query runs a statement that returns rows: in the context's transaction if
 // there is one, else on the read database, between the query hooks.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	if tx := txFrom(ctx, s); tx != nil {
+	tx := txFrom(ctx, s)
+	h := &s.rhooks
+	if tx != nil {
 		if err := s.setWorkspace(ctx, tx); err != nil {
 			return nil, err
 		}
-		return hookedQuery(ctx, &s.whooks, q, args, func(ctx context.Context) (*sql.Rows, error) {
-			if st := tx.stmt(ctx, q); st != nil {
-				return st.QueryContext(ctx, args...)
-			}
-			return tx.run.QueryContext(ctx, q, args...)
-		})
-	}
-	if s.rls {
+		h = &s.whooks
+	} else if s.rls {
 		return nil, errors.New("bunstore: a read outside a transaction, with row-level security on (see reading)")
 	}
-	return hookedQuery(ctx, &s.rhooks, q, args, func(ctx context.Context) (*sql.Rows, error) {
-		if s.d.prepare() {
-			st, err := s.rstmts.get(ctx, q)
-			if err != nil {
-				return nil, err
-			}
-			if st != nil {
-				return st.QueryContext(ctx, args...)
-			}
+	ctx, ev := h.before(ctx, q, args)
+	rows, err := s.queryOn(ctx, tx, q, args)
+	h.after(ctx, ev, nil, err)
+	return rows, err
+}
+
+// queryOn runs q in tx, or outside a transaction on the read database,
+// prepared where it can be.
+func (s *Store) queryOn(ctx context.Context, tx *txState, q string, args []any) (*sql.Rows, error) {
+	if tx != nil {
+		if st := tx.stmt(ctx, q); st != nil {
+			return st.QueryContext(ctx, args...)
 		}
-		return s.rdb.DB.QueryContext(ctx, q, args...)
-	})
+		return tx.run.QueryContext(ctx, q, args...)
+	}
+	if s.d.prepare() {
+		st, err := s.rstmts.get(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
+	return s.rdb.DB.QueryContext(ctx, q, args...)
 }
 
 // exec runs a statement that returns no rows in the context's transaction,
@@ -222,20 +231,16 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 		return nil, err
 	}
 	tx.wrote.Store(true)
-	return s.execIn(ctx, tx, true, q, args...)
-}
-
-// execIn runs q in tx between the query hooks, as a prepared statement
-// when prepared is set and the transaction has one.
-func (s *Store) execIn(ctx context.Context, tx *txState, prepared bool, q string, args ...any) (sql.Result, error) {
-	return hookedExec(ctx, &s.whooks, q, args, func(ctx context.Context) (sql.Result, error) {
-		if prepared {
-			if st := tx.stmt(ctx, q); st != nil {
-				return st.ExecContext(ctx, args...)
-			}
-		}
-		return tx.run.ExecContext(ctx, q, args...)
-	})
+	ctx, ev := s.whooks.before(ctx, q, args)
+	var res sql.Result
+	var err error
+	if st := tx.stmt(ctx, q); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.run.ExecContext(ctx, q, args...)
+	}
+	s.whooks.after(ctx, ev, res, err)
+	return res, err
 }
 
 // stmt returns the prepared statement of q bound to the transaction, or nil
@@ -264,7 +269,7 @@ func (s *Store) setWorkspace(ctx context.Context, tx *txState) error {
 	if tx.ws == ws {
 		return nil
 	}
-	if _, err := s.execIn(ctx, tx, false, s.d.rebind("SELECT set_config('crm.workspace', ?, true)"), ws); err != nil {
+	if _, err := s.whooks.exec(ctx, tx.run, s.d.rebind("SELECT set_config('crm.workspace', ?, true)"), ws); err != nil {
 		return fmt.Errorf("bunstore: set the workspace: %w", s.d.translate(err, ""))
 	}
 	tx.ws = ws

@@ -203,13 +203,13 @@ func (s *Store) RunInSavepoint(ctx context.Context, fn func(ctx context.Context)
 	tx.sp++
 	defer func() { tx.sp-- }()
 	name := fmt.Sprintf("crm_sp%d", tx.sp)
-	if _, err := s.execIn(ctx, tx, false, "SAVEPOINT "+name); err != nil {
+	if _, err := s.whooks.exec(ctx, tx.run, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("bunstore: savepoint: %w", s.d.translate(err, ""))
 	}
 	ws := tx.ws
 	err := fn(ctx)
 	if err != nil {
-		if _, rerr := s.execIn(ctx, tx, false, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
+		if _, rerr := s.whooks.exec(ctx, tx.run, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("bunstore: roll back to savepoint: %w", s.d.translate(rerr, "")))
 		}
 		// The rollback undid a crm.workspace set inside the savepoint, and
@@ -219,7 +219,7 @@ func (s *Store) RunInSavepoint(ctx context.Context, fn func(ctx context.Context)
 		tx.sets = nil
 		tx.mu.Unlock()
 	}
-	if _, rerr := s.execIn(ctx, tx, false, "RELEASE SAVEPOINT "+name); rerr != nil {
+	if _, rerr := s.whooks.exec(ctx, tx.run, "RELEASE SAVEPOINT "+name); rerr != nil {
 		return errors.Join(err, fmt.Errorf("bunstore: release savepoint: %w", s.d.translate(rerr, "")))
 	}
 	return err

@@ -339,52 +339,38 @@ func (m *fieldMover) Type() string { return m.t.Type().Name() }
 // Target implements Mover.
 func (m *fieldMover) Target() string { return m.target }
 
+// errUnchanged ends a ModifyRecord whose record holds another reference
+// than the one to replace: nothing is written.
+var errUnchanged = errors.New("merge: the reference is not the one to replace")
+
 // set changes the field of record id to value when it is want, in one
 // transaction; it reports whether it did.
 func (m *fieldMover) set(ctx context.Context, id, want, value string) (bool, error) {
-	changed := false
-	err := m.tx.RunInTx(ctx, func(ctx context.Context) error {
-		prev, err := m.t.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		next, err := m.t.Get(ctx, id)
-		if err != nil {
-			return err
-		}
+	_, err := storage.ModifyRecord(ctx, m.tx, m.t, id, 0, func(_ context.Context, next storage.Record) error {
 		cur, ok := storage.FieldValue(next, m.field)
 		if s, isText := cur.(string); !ok || !isText {
-			return fmt.Errorf("storage: %s has no text field %q", m.Type(), m.field)
+			return fmt.Errorf("merge: %s has no text field %q", m.Type(), m.field)
 		} else if s != want {
-			return nil
+			return errUnchanged
 		}
-		if err := storage.SetFields(next, map[string]any{m.field: value}); err != nil {
-			return err
-		}
-		changed = true
-		return m.t.Update(ctx, []storage.Record{prev}, []storage.Record{next})
+		return storage.SetFields(next, map[string]any{m.field: value})
 	})
-	return changed, err
+	if errors.Is(err, errUnchanged) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Move implements Mover.
 func (m *fieldMover) Move(ctx context.Context, from, to string) ([]Moved, error) {
 	var out []Moved
 	err := m.tx.RunInTx(ctx, func(ctx context.Context) error {
+		// The IDs first: the records change under the pages otherwise.
 		var ids []string
-		q := storage.ListQuery{Filter: storage.Eq(m.field, from), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
-		for {
-			page, err := m.t.List(ctx, q)
-			if err != nil {
-				return err
-			}
-			for _, r := range page.Items {
-				ids = append(ids, r.RecordMeta().ID)
-			}
-			if page.Next == "" {
-				break
-			}
-			q.Cursor = page.Next
+		err := storage.Each(ctx, m.t, storage.ListQuery{Filter: storage.Eq(m.field, from), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
+			func(r storage.Record) error { ids = append(ids, r.RecordMeta().ID); return nil })
+		if err != nil {
+			return err
 		}
 		for _, id := range ids {
 			changed, err := m.set(ctx, id, from, to)

@@ -103,6 +103,7 @@ func Run(t *testing.T, h Harness) {
 		{"LeadConvert", testLeadConvert},
 		{"OpportunityStages", testOpportunityStages},
 		{"Forecast", testForecast},
+		{"Aggregate", testAggregate},
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},
