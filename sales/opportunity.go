@@ -318,16 +318,8 @@ func (ops *Opportunities) check(ctx context.Context, v *storage.ValidationError,
 	return nil
 }
 
-// exists runs get and reports field when it finds nothing; other errors
-// are returned.
-func exists(ctx context.Context, v *storage.ValidationError, field string, get func(context.Context) error) error {
-	err := get(ctx)
-	if errors.Is(err, storage.ErrNotFound) {
-		v.Add(field, "does not exist in the workspace")
-		return nil
-	}
-	return err
-}
+// exists is storage.CheckExists.
+var exists = storage.CheckExists
 
 // enter puts o in stage st at time at: it closes the current stay, opens a
 // new one, and derives probability, forecast category and close date.

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -51,4 +52,15 @@ type ActionCall struct {
 type ActionProvider interface {
 	// Actions returns the module's actions.
 	Actions() []ActionSpec
+}
+
+// DecodeStrict unmarshals an action's parameters raw into v, refusing
+// fields v does not have; empty raw leaves v as it is.
+func DecodeStrict(raw json.RawMessage, v any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -114,3 +115,16 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConflict }
 
 // Unwrap returns the driver's error.
 func (e *ConflictError) Unwrap() error { return e.Err }
+
+// CheckExists runs get and adds field to v, "does not exist in the
+// workspace", when get's error is ErrNotFound; any other error is
+// returned. Services check the records an input names with it, so that a
+// bad reference is ErrInvalid naming the field.
+func CheckExists(ctx context.Context, v *ValidationError, field string, get func(context.Context) error) error {
+	err := get(ctx)
+	if errors.Is(err, ErrNotFound) {
+		v.Add(field, "does not exist in the workspace")
+		return nil
+	}
+	return err
+}

@@ -160,3 +160,15 @@ func Each[T any](ctx context.Context, tbl Lister[T], q ListQuery, fn func(T) err
 		q.Cursor = page.Next
 	}
 }
+
+// All returns every record of tbl (a Table or a RecordTable) that f
+// selects, read a page of MaxLimit at a time: for sets known to be small
+// (a contact's subscriptions, a workspace's segments).
+func All[T any](ctx context.Context, tbl Lister[T], f Filter) ([]T, error) {
+	var out []T
+	err := Each(ctx, tbl, ListQuery{Filter: f, PageQuery: PageQuery{Limit: MaxLimit}}, func(r T) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}

@@ -258,12 +258,7 @@ func ExitSequence(rule string) Action {
 
 // decodeParams unmarshals raw into v, strictly.
 func decodeParams(raw json.RawMessage, v any) error {
-	if len(raw) == 0 {
-		return nil
-	}
-	d := json.NewDecoder(strings.NewReader(string(raw)))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	if err := storage.DecodeStrict(raw, v); err != nil {
 		return fmt.Errorf("params: %v", err)
 	}
 	return nil
