@@ -56,6 +56,7 @@ var rules = []struct {
 	{"contacts", place{2, domain}},
 	{"sales", place{2, domain}},
 	{"workflow", place{2, domain}},
+	{"marketing/web", place{3, both}}, // HTTP handlers over the marketing service
 	{"marketing/...", place{2, domain}},
 	{"service/...", place{2, domain}},
 	{"reporting/...", place{2, domain}},

@@ -1,0 +1,372 @@
+package marketing
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"net/mail"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+// EmailStatus is where a campaign email stands.
+type EmailStatus string
+
+// The campaign email statuses.
+const (
+	// EmailDraft: being written; Send starts it.
+	EmailDraft EmailStatus = "draft"
+	// EmailSending: its messages are being queued or sent; a Send that
+	// was interrupted resumes it.
+	EmailSending EmailStatus = "sending"
+	// EmailSent: every message went out (or failed, or was suppressed).
+	EmailSent EmailStatus = "sent"
+	// EmailStopped: too many messages failed (ErrorThreshold); Send
+	// resumes it.
+	EmailStopped EmailStatus = "stopped"
+)
+
+// Email is one mailing of a campaign: its templates, its audience and how
+// fast it goes out. Subject, HTML and Text are Go templates (html/template
+// for HTML, text/template for the others) over MergeData: `Hello {{with
+// .Contact.FirstName}}{{.}}{{else}}there{{end}}`, `{{index .Contact.Custom
+// "tier"}}`, `{{.UnsubscribeURL}}`.
+type Email struct {
+	storage.Meta
+	CampaignID string `bun:"campaign_id,notnull" json:"campaign_id"`
+	Name       string `bun:"name,notnull" json:"name"`
+	// From and ReplyTo are addresses ("News <news@example.com>"); From
+	// defaults to the service's Options.From.
+	From    string `bun:"from_addr,notnull" json:"from,omitempty"`
+	ReplyTo string `bun:"reply_to,notnull" json:"reply_to,omitempty"`
+	Subject string `bun:"subject,notnull" json:"subject"`
+	HTML    string `bun:"html,notnull" json:"html,omitempty"`
+	Text    string `bun:"text,notnull" json:"text,omitempty"`
+	// SegmentID and ListID choose the audience: the members of the
+	// segment, the subscribers of the list, or, with both, the segment's
+	// members who are subscribed to the list. An email with a list is
+	// unsubscribed from by leaving the list; one without, by leaving all
+	// mail (the suppression list).
+	SegmentID string      `bun:"segment_id,notnull" json:"segment_id,omitempty"`
+	ListID    string      `bun:"list_id,notnull" json:"list_id,omitempty"`
+	Status    EmailStatus `bun:"status,notnull" json:"status"`
+	// NoOpenTracking leaves the open pixel out; NoClickTracking keeps
+	// links as written; NoUTM adds no UTM parameters to them.
+	NoOpenTracking  bool `bun:"no_open_tracking,notnull" json:"no_open_tracking,omitempty"`
+	NoClickTracking bool `bun:"no_click_tracking,notnull" json:"no_click_tracking,omitempty"`
+	NoUTM           bool `bun:"no_utm,notnull" json:"no_utm,omitempty"`
+	// RatePerSecond bounds how many messages go out per second; 0 is
+	// unbounded.
+	RatePerSecond float64 `bun:"rate_per_second,notnull" json:"rate_per_second,omitempty"`
+	// BatchSize is how many messages are claimed and recorded together.
+	// Default 100.
+	BatchSize int `bun:"batch_size,notnull" json:"batch_size,omitempty"`
+	// ErrorThreshold stops the send (EmailStopped) when more than this
+	// share of the messages one call of Send tried, once it tried at
+	// least 20, failed. Default 0.2; 1 never stops.
+	ErrorThreshold float64 `bun:"error_threshold,notnull" json:"error_threshold,omitempty"`
+	// QueuedAt is when every recipient had its message; SentAt when the
+	// last went out.
+	QueuedAt   time.Time `bun:"queued_at,notnull" json:"queued_at,omitzero"`
+	SentAt     time.Time `bun:"sent_at,notnull" json:"sent_at,omitzero"`
+	StopReason string    `bun:"stop_reason,notnull" json:"stop_reason,omitempty"`
+	OwnerID    string    `bun:"owner_id,notnull" json:"owner_id,omitempty"`
+	TeamID     string    `bun:"team_id,notnull" json:"team_id,omitempty"`
+}
+
+// RecordType returns "campaign_email".
+func (*Email) RecordType() string { return ObjectEmail }
+
+// Links returns the campaign.
+func (e *Email) Links() []storage.Ref { return []storage.Ref{{Type: ObjectCampaign, ID: e.CampaignID}} }
+
+// MessageStatus is where one recipient's message stands.
+type MessageStatus string
+
+// The message statuses.
+const (
+	// MessageQueued: to be sent.
+	MessageQueued MessageStatus = "queued"
+	// MessageSending: claimed by a sender; a sender that crashed leaves
+	// it so, and the next Send marks it interrupted (never sent twice).
+	MessageSending MessageStatus = "sending"
+	// MessageSent: the mailer accepted it.
+	MessageSent MessageStatus = "sent"
+	// MessageFailed: the mailer refused it.
+	MessageFailed MessageStatus = "failed"
+	// MessageSuppressed: not sent: the address is suppressed, missing,
+	// or not subscribed to the email's list.
+	MessageSuppressed MessageStatus = "suppressed"
+	// MessageBounced: sent, and bounced for good.
+	MessageBounced MessageStatus = "bounced"
+	// MessageInterrupted: a sender crashed while it was claimed; it may
+	// or may not have gone out, and is not sent again.
+	MessageInterrupted MessageStatus = "interrupted"
+)
+
+// Message is the mail of one campaign email to one contact: one record
+// per recipient, made before anything is sent, so that a send resumed
+// after a crash knows whom it reached.
+type Message struct {
+	storage.Meta
+	EmailID    string        `bun:"email_id,notnull" json:"email_id"`
+	CampaignID string        `bun:"campaign_id,notnull" json:"campaign_id"`
+	ContactID  string        `bun:"contact_id,notnull" json:"contact_id"`
+	Address    string        `bun:"address,notnull" json:"address"`
+	Status     MessageStatus `bun:"status,notnull" json:"status"`
+	// Error says why it was suppressed, failed or bounced.
+	Error     string    `bun:"error,notnull" json:"error,omitempty"`
+	SentAt    time.Time `bun:"sent_at,notnull" json:"sent_at,omitzero"`
+	OpenedAt  time.Time `bun:"opened_at,notnull" json:"opened_at,omitzero"`
+	ClickedAt time.Time `bun:"clicked_at,notnull" json:"clicked_at,omitzero"`
+	// Opens and Clicks count the hits of people (machines' are recorded
+	// as hits only).
+	Opens  int `bun:"opens,notnull" json:"opens,omitempty"`
+	Clicks int `bun:"clicks,notnull" json:"clicks,omitempty"`
+}
+
+// RecordType returns "email_message".
+func (*Message) RecordType() string { return ObjectMessage }
+
+// Links returns the contact, the email and the campaign, so the message
+// shows in the contact's timeline.
+func (m *Message) Links() []storage.Ref {
+	return []storage.Ref{{Type: contacts.ObjectContact, ID: m.ContactID}, {Type: ObjectEmail, ID: m.EmailID},
+		{Type: ObjectCampaign, ID: m.CampaignID}}
+}
+
+// The events of messages besides created and updated.
+const (
+	EventSent    = "email_message.sent"
+	EventFailed  = "email_message.failed"
+	EventOpened  = "email_message.opened"
+	EventClicked = "email_message.clicked"
+	EventBounced = "email_message.bounced"
+)
+
+// MergeData is what the templates of an email see.
+type MergeData struct {
+	Contact  *contacts.Contact
+	Account  *contacts.Account // nil when the contact has none
+	Campaign *Campaign
+	// UnsubscribeURL leaves the email's list (or all mail);
+	// PreferencesURL opens the preference center.
+	UnsubscribeURL, PreferencesURL string
+}
+
+// NewEmail is the input of Emails.Create.
+type NewEmail struct {
+	CampaignID, Name                string
+	From, ReplyTo                   string
+	Subject, HTML, Text             string
+	SegmentID, ListID               string
+	NoOpenTracking, NoClickTracking bool
+	NoUTM                           bool
+	RatePerSecond                   float64
+	BatchSize                       int
+	ErrorThreshold                  float64
+	OwnerID, TeamID                 string
+}
+
+// UpdateEmail is the input of Emails.Update; nil fields are kept. Only a
+// draft can be changed.
+type UpdateEmail struct {
+	Name, From, ReplyTo, Subject, HTML, Text, SegmentID, ListID *string
+	RatePerSecond                                               *float64
+	BatchSize                                                   *int
+	ErrorThreshold                                              *float64
+}
+
+// Emails writes, previews and sends campaign emails.
+type Emails struct{ s *Service }
+
+// Create adds a draft email to a campaign. Templates that do not parse, an
+// unknown campaign, segment or list, and an email with no audience are
+// ErrInvalid.
+func (es *Emails) Create(ctx context.Context, in NewEmail) (*Email, error) {
+	e := &Email{CampaignID: in.CampaignID, Name: in.Name, From: in.From, ReplyTo: in.ReplyTo, Subject: in.Subject, HTML: in.HTML,
+		Text: in.Text, SegmentID: in.SegmentID, ListID: in.ListID, Status: EmailDraft, NoOpenTracking: in.NoOpenTracking,
+		NoClickTracking: in.NoClickTracking, NoUTM: in.NoUTM, RatePerSecond: in.RatePerSecond, BatchSize: in.BatchSize,
+		ErrorThreshold: in.ErrorThreshold, OwnerID: in.OwnerID, TeamID: in.TeamID}
+	err := es.s.store.RunInTx(ctx, func(ctx context.Context) error {
+		if err := es.check(ctx, e); err != nil {
+			return err
+		}
+		return es.s.t.emails.Insert(ctx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Get returns the email with id.
+func (es *Emails) Get(ctx context.Context, id string) (*Email, error) {
+	return es.s.t.emails.Get(ctx, id)
+}
+
+// Update changes a draft email at version (0 for any); an email that is
+// sending or sent is ErrConflict.
+func (es *Emails) Update(ctx context.Context, id string, version int64, in UpdateEmail) (*Email, error) {
+	return storage.Modify(ctx, es.s.store, es.s.t.emails, id, version, func(ctx context.Context, e *Email) error {
+		if e.Status != EmailDraft {
+			return fmt.Errorf("%w: email %q is %s; only a draft changes", storage.ErrConflict, e.Name, e.Status)
+		}
+		set(&e.Name, in.Name)
+		set(&e.From, in.From)
+		set(&e.ReplyTo, in.ReplyTo)
+		set(&e.Subject, in.Subject)
+		set(&e.HTML, in.HTML)
+		set(&e.Text, in.Text)
+		set(&e.SegmentID, in.SegmentID)
+		set(&e.ListID, in.ListID)
+		set(&e.RatePerSecond, in.RatePerSecond)
+		set(&e.BatchSize, in.BatchSize)
+		set(&e.ErrorThreshold, in.ErrorThreshold)
+		return es.check(ctx, e)
+	})
+}
+
+// Messages returns a page of an email's messages of status st (all when
+// empty), in the order they were queued.
+func (es *Emails) Messages(ctx context.Context, emailID string, st MessageStatus, q storage.PageQuery) (storage.Page[*Message], error) {
+	f := storage.Filter(storage.Eq("email_id", emailID))
+	if st != "" {
+		f = storage.And{f, storage.Eq("status", string(st))}
+	}
+	return es.s.t.messages.List(ctx, storage.ListQuery{Filter: f, PageQuery: q})
+}
+
+// maxTemplate is the longest template accepted, in bytes.
+const maxTemplate = 512 << 10
+
+func (es *Emails) check(ctx context.Context, e *Email) error {
+	var v storage.ValidationError
+	text(&v, "name", &e.Name, MaxTextLen)
+	if e.Name == "" {
+		v.Add("name", "is required")
+	}
+	for _, a := range []struct {
+		field string
+		addr  *string
+	}{{"from", &e.From}, {"reply_to", &e.ReplyTo}} {
+		text(&v, a.field, a.addr, MaxTextLen)
+		if *a.addr != "" {
+			if _, err := mail.ParseAddress(*a.addr); err != nil || strings.ContainsAny(*a.addr, "\r\n") {
+				v.Add(a.field, "%q is not an email address", *a.addr)
+			}
+		}
+	}
+	text(&v, "subject", &e.Subject, 998)
+	if e.Subject == "" {
+		v.Add("subject", "is required")
+	}
+	if e.HTML == "" && e.Text == "" {
+		v.Add("html", "an HTML or a text body is required")
+	}
+	if len(e.HTML) > maxTemplate || len(e.Text) > maxTemplate {
+		v.Add("html", "a body is longer than %d bytes", maxTemplate)
+	}
+	if _, err := parseTemplates(e); err != nil {
+		var ve *storage.ValidationError
+		if errors.As(err, &ve) {
+			v.Fields = append(v.Fields, ve.Fields...)
+		}
+	}
+	if e.SegmentID == "" && e.ListID == "" {
+		v.Add("segment_id", "an audience is required: a segment, a list, or both")
+	}
+	if e.BatchSize == 0 {
+		e.BatchSize = 100
+	}
+	if e.BatchSize < 1 || e.BatchSize > storage.MaxLimit {
+		v.Add("batch_size", "must be from 1 to %d", storage.MaxLimit)
+	}
+	if e.ErrorThreshold == 0 {
+		e.ErrorThreshold = 0.2
+	}
+	if e.ErrorThreshold < 0 || e.ErrorThreshold > 1 {
+		v.Add("error_threshold", "must be from 0 to 1")
+	}
+	if e.RatePerSecond < 0 {
+		v.Add("rate_per_second", "must not be negative")
+	}
+	for _, ref := range []struct {
+		field, id string
+		get       func(ctx context.Context, id string) error
+	}{
+		{"campaign_id", e.CampaignID, func(ctx context.Context, id string) error { _, err := es.s.t.campaigns.Get(ctx, id); return err }},
+		{"segment_id", e.SegmentID, func(ctx context.Context, id string) error { _, err := es.s.t.segments.Get(ctx, id); return err }},
+		{"list_id", e.ListID, func(ctx context.Context, id string) error { _, err := es.s.t.lists.Get(ctx, id); return err }},
+	} {
+		if ref.id == "" {
+			if ref.field == "campaign_id" {
+				v.Add(ref.field, "is required")
+			}
+			continue
+		}
+		if err := storage.CheckExists(ctx, &v, ref.field, func(ctx context.Context) error { return ref.get(ctx, ref.id) }); err != nil {
+			return err
+		}
+	}
+	return v.Err()
+}
+
+// templates are an email's parsed templates.
+type templates struct {
+	subject *texttemplate.Template
+	text    *texttemplate.Template // nil without a text body
+	html    *htmltemplate.Template // nil without an HTML body
+}
+
+// parseTemplates parses e's templates; a fault is ErrInvalid naming the
+// field and the position.
+func parseTemplates(e *Email) (*templates, error) {
+	var v storage.ValidationError
+	var t templates
+	var err error
+	if t.subject, err = texttemplate.New("subject").Option("missingkey=zero").Parse(e.Subject); err != nil {
+		v.Add("subject", "%v", err)
+	}
+	if e.Text != "" {
+		if t.text, err = texttemplate.New("text").Option("missingkey=zero").Parse(e.Text); err != nil {
+			v.Add("text", "%v", err)
+		}
+	}
+	if e.HTML != "" {
+		if t.html, err = htmltemplate.New("html").Option("missingkey=zero").Parse(e.HTML); err != nil {
+			v.Add("html", "%v", err)
+		}
+	}
+	return &t, v.Err()
+}
+
+// render fills the templates for one recipient.
+func (t *templates) render(d *MergeData) (subject, text, html string, err error) {
+	var b bytes.Buffer
+	if err := t.subject.Execute(&b, d); err != nil {
+		return "", "", "", storage.Invalid("subject", "%v", err)
+	}
+	subject = strings.Join(strings.Fields(b.String()), " ") // no line breaks in a header
+	if t.text != nil {
+		b.Reset()
+		if err := t.text.Execute(&b, d); err != nil {
+			return "", "", "", storage.Invalid("text", "%v", err)
+		}
+		text = b.String()
+	}
+	if t.html != nil {
+		b.Reset()
+		if err := t.html.Execute(&b, d); err != nil {
+			return "", "", "", storage.Invalid("html", "%v", err)
+		}
+		html = b.String()
+	}
+	return subject, text, html, nil
+}

@@ -1,0 +1,90 @@
+package marketing
+
+import (
+	"embed"
+
+	"github.com/crmkit/crm/contacts"
+
+	"github.com/crmkit/crm/storage"
+)
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+// The record types of this package.
+const (
+	ObjectList           = "mailing_list"
+	ObjectSubscription   = "subscription"
+	ObjectSuppression    = "suppression"
+	ObjectSegment        = "segment"
+	ObjectSegmentMember  = "segment_member"
+	ObjectCampaign       = "campaign"
+	ObjectCampaignMember = "campaign_member"
+	ObjectEmail          = "campaign_email"
+	ObjectMessage        = "email_message"
+	ObjectHit            = "tracking_hit"
+)
+
+// Module describes the marketing module to a store: subscription lists and
+// subscriptions, the suppression list, segments and their members,
+// campaigns and their members, campaign emails, the message sent to each
+// recipient and the tracking hits on them. It requires the contacts
+// module. crm.New registers it.
+func Module() storage.Module {
+	none := storage.PersonalData{None: true}
+	// The records about one person go with the person.
+	erased := func(fields ...string) storage.PersonalData {
+		return storage.PersonalData{ContactField: "contact_id", Fields: fields, Erase: storage.EraseRecord}
+	}
+	return storage.Module{
+		Name:       "marketing",
+		Migrations: storage.MigrationDir(migrationFiles, "migrations"),
+		Requires:   []string{"contacts"},
+		Types: []storage.RecordType{
+			storage.Type[*List]("crm_mkt_lists", storage.TypeOptions{Access: storage.AccessConfig, Personal: none}),
+			storage.Type[*Subscription]("crm_mkt_subscriptions", storage.TypeOptions{Personal: erased("email")}),
+			storage.Type[*Suppression]("crm_mkt_suppressions", storage.TypeOptions{Personal: erased("email", "detail")}),
+			storage.Type[*Segment]("crm_mkt_segments", storage.TypeOptions{Personal: none}),
+			storage.Type[*SegmentMember]("crm_mkt_segment_members", storage.TypeOptions{Personal: erased()}),
+			storage.Type[*Campaign]("crm_mkt_campaigns", storage.TypeOptions{Personal: none}),
+			storage.Type[*CampaignMember]("crm_mkt_campaign_members", storage.TypeOptions{Personal: erased()}),
+			storage.Type[*Email]("crm_mkt_emails", storage.TypeOptions{Personal: none}),
+			storage.Type[*Message]("crm_mkt_messages", storage.TypeOptions{Personal: erased("address", "error"),
+				TimelineEvents: true}),
+			storage.Type[*Hit]("crm_mkt_hits", storage.TypeOptions{Personal: erased("url", "user_agent", "ip")}),
+		},
+	}
+}
+
+// tables are the marketing module's tables in a store.
+type tables struct {
+	lists        storage.Table[*List]
+	subs         storage.Table[*Subscription]
+	suppressions storage.Table[*Suppression]
+	segments     storage.Table[*Segment]
+	members      storage.Table[*SegmentMember]
+	campaigns    storage.Table[*Campaign]
+	cmembers     storage.Table[*CampaignMember]
+	emails       storage.Table[*Email]
+	messages     storage.Table[*Message]
+	hits         storage.Table[*Hit]
+	contacts     storage.Table[*contacts.Contact]
+	accounts     storage.Table[*contacts.Account]
+}
+
+func tablesOf(s storage.Tables) tables {
+	return tables{
+		lists:        storage.TableOf[*List](s),
+		subs:         storage.TableOf[*Subscription](s),
+		suppressions: storage.TableOf[*Suppression](s),
+		segments:     storage.TableOf[*Segment](s),
+		members:      storage.TableOf[*SegmentMember](s),
+		campaigns:    storage.TableOf[*Campaign](s),
+		cmembers:     storage.TableOf[*CampaignMember](s),
+		emails:       storage.TableOf[*Email](s),
+		messages:     storage.TableOf[*Message](s),
+		hits:         storage.TableOf[*Hit](s),
+		contacts:     storage.TableOf[*contacts.Contact](s),
+		accounts:     storage.TableOf[*contacts.Account](s),
+	}
+}

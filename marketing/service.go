@@ -1,0 +1,141 @@
+package marketing
+
+import (
+	"strings"
+	"time"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/queue"
+	"github.com/crmkit/crm/workflow/send"
+)
+
+// Store is what the marketing package needs from a storage adapter: the
+// generic path of its record types (the module must be registered, see
+// Module), aggregates over tracking hits, and the queue's feed cursors,
+// which keep segments current. *bunstore.Store implements it.
+type Store interface {
+	storage.Transactor
+	storage.Tables
+	storage.Aggregator
+	storage.Authorizer
+	// Queue returns the store's durable queue (its change-feed cursors).
+	Queue() queue.Queue
+}
+
+// Options configure the marketing service. The zero value works for lists,
+// segments and campaigns; sending mail needs Mailer, BaseURL and Key.
+type Options struct {
+	// Mailer sends campaign mail and opt-in confirmations. Default: none
+	// (Emails.Send and a double opt-in subscription fail with ErrInvalid).
+	Mailer send.Mailer
+	// From is the sender of mail whose campaign email names none, such as
+	// "News <news@example.com>". Default: "" (left to the Mailer).
+	From string
+	// BaseURL is where the host mounts package marketing/web's handler,
+	// such as "https://example.com/m": tracking, unsubscribe, preference
+	// and confirmation links start with it. Default: none (sending fails
+	// with ErrInvalid).
+	BaseURL string
+	// Key signs the tokens of those links (HMAC-SHA256); at least 32
+	// bytes, kept secret and stable across restarts (links in mail sent
+	// earlier stop working when it changes). Default: none (sending fails
+	// with ErrInvalid).
+	Key []byte
+	// ConfirmFor is how long a double opt-in confirmation link works.
+	// Default: 7 days.
+	ConfirmFor time.Duration
+	// Lease is how long a batch of messages claimed by a sender may stay
+	// unrecorded before another Send counts its messages interrupted (the
+	// sender died; they may have gone out, and are not sent again).
+	// Default: 10 minutes.
+	Lease time.Duration
+	// Now returns the current time. Default: time.Now.
+	Now func() time.Time
+}
+
+// Service is the marketing module.
+type Service struct {
+	store  Store
+	t      tables
+	people *contacts.Service
+	opts   Options
+	sign   signer
+
+	// Lists manages subscription lists and who is subscribed to them.
+	Lists *Lists
+	// Suppressions is the workspace's do-not-mail list.
+	Suppressions *Suppressions
+	// Segments manages dynamic and static segments of contacts.
+	Segments *Segments
+	// Campaigns manages campaigns and their members.
+	Campaigns *Campaigns
+	// Emails writes, previews and sends campaign emails.
+	Emails *Emails
+	// Tracking records opens, clicks and unsubscribes from the links in
+	// the mail sent, and serves the preference center.
+	Tracking *Tracking
+}
+
+// NewService returns the marketing module on store; people is the contacts
+// module whose contacts are the audience and whose consents subscriptions
+// record.
+func NewService(store Store, people *contacts.Service, opts Options) *Service {
+	if opts.ConfirmFor <= 0 {
+		opts.ConfirmFor = 7 * 24 * time.Hour
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 10 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	s := &Service{store: store, t: tablesOf(store), people: people, opts: opts, sign: newSigner(opts.Key)}
+	s.Lists = &Lists{s}
+	s.Suppressions = &Suppressions{s}
+	s.Segments = &Segments{s}
+	s.Campaigns = &Campaigns{s}
+	s.Emails = &Emails{s}
+	s.Tracking = &Tracking{s}
+	return s
+}
+
+// now is the service's clock, as the store keeps times.
+func (s *Service) now() time.Time { return storage.Truncate(s.opts.Now()) }
+
+// MinKeyLen is the shortest Options.Key accepted.
+const MinKeyLen = 32
+
+// canMail reports, as ErrInvalid, what the options lack for sending mail.
+func (s *Service) canMail() error {
+	var v storage.ValidationError
+	if s.opts.Mailer == nil {
+		v.Add("mailer", "is not configured (marketing.Options.Mailer)")
+	}
+	if s.opts.BaseURL == "" {
+		v.Add("base_url", "is not configured (marketing.Options.BaseURL)")
+	}
+	if len(s.opts.Key) < MinKeyLen {
+		v.Add("key", "must be at least %d bytes (marketing.Options.Key)", MinKeyLen)
+	}
+	return v.Err()
+}
+
+// MaxTextLen is the longest name-like text field accepted, in bytes.
+const MaxTextLen = 255
+
+// text trims *s and reports it under field when it is longer than max.
+func text(v *storage.ValidationError, field string, s *string, max int) {
+	*s = strings.TrimSpace(*s)
+	if len(*s) > max {
+		v.Add(field, "is longer than %d characters", max)
+	}
+}
+
+// set replaces *dst with *src when src is not nil.
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
