@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
@@ -161,14 +162,15 @@ type Store interface {
 	access.Store
 	sales.Store
 	workflow.Store
+	marketing.Store
 }
 
 // Modules returns the built-in modules that New registers with the store,
-// in order: contacts, sales and workflow (the store registers the access
+// in order: contacts, sales, workflow and marketing (the store registers the access
 // module itself). A program that sets up a database ahead of New, such as
 // postgres.SetupRowLevelSecurity, registers these and Config.Modules.
 func Modules() []storage.Module {
-	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module()}
+	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module(), marketing.Module()}
 }
 
 // Config configures New. The zero value works; each field's doc gives its
@@ -200,6 +202,11 @@ type Config struct {
 	// (the mail server, the networks webhooks may reach). Its Logger
 	// defaults to Logger.
 	Workflow workflow.Config
+	// Marketing configures the marketing module (the mailer of campaign
+	// mail and opt-in confirmations, the base URL of package
+	// marketing/web's handler, the key that signs its links). Its Mailer
+	// defaults to Workflow.Mailer.
+	Marketing marketing.Options
 }
 
 // CRM is the handle an application holds: one field per module. It is safe
@@ -222,6 +229,9 @@ type CRM struct {
 	Access *access.Service
 	// Sales manages leads, pipelines and opportunities.
 	Sales *sales.Service
+	// Marketing manages subscription lists, segments, campaigns and
+	// campaign email with tracking.
+	Marketing *marketing.Service
 	// Workflow stores and runs automation rules; it runs nothing until
 	// Workflow.Start (or Drain) is called.
 	Workflow *workflow.Engine
@@ -256,6 +266,10 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey,
 		Movers: append(sales.Movers(store), movers...)})
 	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
+	if cfg.Marketing.Mailer == nil {
+		cfg.Marketing.Mailer = cfg.Workflow.Mailer
+	}
+	mkt := marketing.NewService(store, people, cfg.Marketing)
 	c := &CRM{
 		store:      store,
 		Contacts:   people.Contacts,
@@ -265,6 +279,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Consents:   people.Consents,
 		Access:     access.NewService(store),
 		Sales:      sls,
+		Marketing:  mkt,
 		people:     people,
 		retention:  map[string]storage.RetentionProvider{},
 	}
@@ -272,7 +287,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	// package storage.
 	owned := map[string]bool{}
 	actions := []storage.ActionSpec{c.retentionAction()}
-	for _, svc := range []any{people, sls} {
+	for _, svc := range []any{people, sls, mkt} {
 		if w, ok := svc.(storage.RecordWriters); ok {
 			cfg.Workflow.Writers = append(cfg.Workflow.Writers, w.RecordWriters()...)
 		}
@@ -423,7 +438,7 @@ func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalDa
 			continue
 		}
 		rt, _ := c.store.Table(t.Name())
-		recs, err := allOf(ctx, rt, storage.Eq(field, id))
+		recs, err := storage.All(ctx, rt, storage.Eq(field, id))
 		if err != nil {
 			return nil, err
 		}
@@ -432,14 +447,6 @@ func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalDa
 		}
 	}
 	return pd, nil
-}
-
-// allOf returns every record of t that f selects.
-func allOf(ctx context.Context, t storage.RecordTable, f storage.Filter) ([]storage.Record, error) {
-	var out []storage.Record
-	err := storage.Each(ctx, t, storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
-		func(r storage.Record) error { out = append(out, r); return nil })
-	return out, err
 }
 
 // typedSlice returns recs, records of t, as a slice of t's Go type.
@@ -526,7 +533,7 @@ func (c *CRM) forget(ctx context.Context, contactID string, anonymise bool) (*co
 // events. It returns how many it handled.
 func (c *CRM) forgetReferring(ctx context.Context, t storage.RecordType, pd storage.PersonalData, contactID string, anonymise bool) (int, error) {
 	rt, _ := c.store.Table(t.Name())
-	recs, err := allOf(ctx, rt, storage.Eq(pd.ContactField, contactID))
+	recs, err := storage.All(ctx, rt, storage.Eq(pd.ContactField, contactID))
 	if err != nil {
 		return 0, err
 	}

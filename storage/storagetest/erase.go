@@ -14,6 +14,7 @@ import (
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/testobjects"
+	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 )
@@ -55,7 +56,7 @@ func SeedErasure(t testing.TB, store Store, ctx context.Context) *crm.CRM {
 	_, err = app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindEmail, Subject: "Minutes", ContactIDs: []string{keeper.ID},
 		Participants: []contacts.Participant{{Name: "Z. Forgetme", Email: "ZZ-Erase@forget.example"}}})
 	must(t, "email the person took part in", err)
-	seeded := seedReferring(t, ctx, app, c)
+	seeded := append(seedReferring(t, ctx, app, c), seedMarketing(t, ctx, store, app, c)...)
 	// Every registered type that holds personal data is seeded above (the
 	// contacts module's and the leads, by their modules' own code) or
 	// here: a module whose type names a person and that this list lacks
@@ -107,6 +108,35 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	_, err = vs.Create(ctx, &testobjects.Vehicle{VIN: "ZZ0FORGET", Model: "Vivaro", ContactID: c.ID, DriverName: "Zebedee Forgetme"})
 	must(t, "vehicle", err)
 	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle}
+}
+
+// seedMarketing writes the marketing records of the person c: a
+// subscription (under the consent purpose SeedErasure granted, so the
+// person keeps one consent), a suppression, memberships of a segment and a
+// campaign, and a message with a tracking hit (written through the generic
+// path: sending needs a mailer). It returns the types it seeded.
+func seedMarketing(t testing.TB, ctx context.Context, store Store, app *crm.CRM, c *contacts.Contact) []string {
+	t.Helper()
+	m := app.Marketing
+	l, err := m.Lists.Create(ctx, marketing.NewList{Key: "zz_news", Name: "News", Purpose: "newsletter"})
+	must(t, "list", err)
+	_, err = m.Lists.Subscribe(ctx, l.ID, c.ID, marketing.SubscribeOptions{Source: "Zebedee's form"})
+	must(t, "subscribe", err)
+	_, err = m.Suppressions.Add(ctx, c.Email, marketing.SuppressManual, "Zebedee Forgetme asked")
+	must(t, "suppress", err)
+	seg, err := m.Segments.Create(ctx, marketing.NewSegment{Name: "VIP", Kind: marketing.SegmentStatic})
+	must(t, "segment", err)
+	must(t, "segment member", m.Segments.Add(ctx, seg.ID, c.ID))
+	camp, err := m.Campaigns.Create(ctx, marketing.NewCampaign{Name: "Spring"})
+	must(t, "campaign", err)
+	must(t, "campaign member", m.Campaigns.AddMembers(ctx, camp.ID, c.ID))
+	msg := &marketing.Message{EmailID: storage.NewID(), CampaignID: camp.ID, ContactID: c.ID, Address: c.Email,
+		Status: marketing.MessageFailed, Error: "550 no mailbox zz-erase@forget.example"}
+	must(t, "message", storage.TableOf[*marketing.Message](store).Insert(ctx, msg))
+	must(t, "hit", storage.TableOf[*marketing.Hit](store).Insert(ctx, &marketing.Hit{MessageID: msg.ID, CampaignID: camp.ID,
+		ContactID: c.ID, Kind: marketing.HitClick, URL: "https://shop.example/forgetme", At: storage.Now(), UserAgent: "Zebedee's phone"}))
+	return []string{marketing.ObjectSubscription, marketing.ObjectSuppression, marketing.ObjectSegmentMember,
+		marketing.ObjectCampaignMember, marketing.ObjectMessage, marketing.ObjectHit}
 }
 
 // testErase erases a person and scans every table of the store for their

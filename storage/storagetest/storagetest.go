@@ -151,6 +151,10 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowRetention", testWorkflowRetention},
 		{"WorkflowMail", testWorkflowMail},
 		{"WorkflowWebhook", testWorkflowWebhook},
+		{"MarketingLists", testMarketingLists},
+		{"MarketingSegments", testMarketingSegments},
+		{"MarketingSend", testMarketingSend},
+		{"MarketingSendResume", testMarketingSendResume},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}

@@ -1,0 +1,566 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/mailtest"
+	"github.com/crmkit/crm/marketing"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/workflow/send"
+	"github.com/crmkit/crm/workflow/smtp"
+)
+
+// mktKey signs the marketing tests' links.
+var mktKey = []byte("0123456789abcdef0123456789abcdef")
+
+// mktEnv is a test's marketing service, with a clock the test moves.
+type mktEnv struct {
+	*env
+	mkt   *marketing.Service
+	clock atomic.Int64 // offset from the real time, in nanoseconds
+	srv   *mailtest.Server
+}
+
+// newMktEnv returns the marketing service, mailing through a real SMTP
+// server on localhost when opts has no Mailer (nil srv when mail is
+// off: noMail).
+func newMktEnv(t *testing.T, h Harness, noMail bool, opts marketing.Options) *mktEnv {
+	e := &mktEnv{env: newEnv(t, h)}
+	if !noMail && opts.Mailer == nil {
+		e.srv = mailtest.Start(t, mailtest.Options{})
+		mailer, err := smtp.New(smtp.Config{Host: e.srv.Host, Port: e.srv.Port, TLS: smtp.TLSNone, From: "Acme News <news@acme.example>"})
+		must(t, "mailer", err)
+		opts.Mailer = mailer
+	}
+	if !noMail {
+		opts.BaseURL, opts.Key = "https://acme.example/m/", mktKey
+	}
+	opts.Now = func() time.Time { return time.Now().Add(time.Duration(e.clock.Load())) }
+	e.mkt = marketing.NewService(e.store, e.svc, opts)
+	return e
+}
+
+// later moves the service's clock on by d.
+func (e *mktEnv) later(d time.Duration) { e.clock.Add(int64(d)) }
+
+// token returns the token of the first link in s starting with base+kind+"/".
+func token(t testing.TB, s, kind string) string {
+	t.Helper()
+	m := regexp.MustCompile(`https://acme\.example/m/` + kind + `/([A-Za-z0-9_.-]+)`).FindStringSubmatch(s)
+	if m == nil {
+		t.Fatalf("no /%s/ link in %q", kind, s)
+	}
+	return m[1]
+}
+
+// testMarketingLists checks lists, single and double opt-in with the
+// confirmation mail through a real SMTP server, consents, unsubscribing
+// and the suppression list.
+func testMarketingLists(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, false, marketing.Options{})
+	ctx := e.ctx
+	news, err := e.mkt.Lists.Create(ctx, marketing.NewList{Key: "news", Name: "Acme News"})
+	must(t, "list", err)
+	_, err = e.mkt.Lists.Create(ctx, marketing.NewList{Key: "news"})
+	wantErr(t, "a taken key", err, storage.ErrConflict)
+	_, err = e.mkt.Lists.Create(ctx, marketing.NewList{Key: "Bad Key"})
+	wantFields(t, "a bad key", err, "key")
+	weekly, err := e.mkt.Lists.Create(ctx, marketing.NewList{Key: "weekly", Name: "Weekly deals", DoubleOptIn: true})
+	must(t, "double opt-in list", err)
+
+	ada := e.contact(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	nomail := e.contact(ctx, contacts.NewContact{FirstName: "Nomail"})
+	_, err = e.mkt.Lists.Subscribe(ctx, news.ID, nomail.ID, marketing.SubscribeOptions{})
+	wantFields(t, "a contact without an address", err, "contact_id")
+	_, err = e.mkt.Lists.Subscribe(ctx, "nope", ada.ID, marketing.SubscribeOptions{})
+	wantFields(t, "an unknown list", err, "list_id")
+
+	sub, err := e.mkt.Lists.Subscribe(ctx, news.ID, ada.ID, marketing.SubscribeOptions{Source: "web form"})
+	must(t, "subscribe", err)
+	if sub.Status != marketing.Subscribed || sub.ConsentID == "" || sub.ConfirmedAt.IsZero() {
+		t.Fatalf("single opt-in = %+v", sub)
+	}
+	again, err := e.mkt.Lists.Subscribe(ctx, news.ID, ada.ID, marketing.SubscribeOptions{})
+	must(t, "subscribe again", err)
+	if again.Version != sub.Version {
+		t.Errorf("subscribing twice wrote version %d", again.Version)
+	}
+	consents, err := e.svc.Consents.List(ctx, ada.ID)
+	must(t, "consents", err)
+	if len(consents) != 1 || consents[0].Purpose != "list_news" || !consents[0].Granted || consents[0].ID != sub.ConsentID {
+		t.Fatalf("consents = %+v", consents)
+	}
+
+	// Double opt-in: unconfirmed, with a mail holding a signed link.
+	pending, err := e.mkt.Lists.Subscribe(ctx, weekly.ID, ada.ID, marketing.SubscribeOptions{Source: "web form"})
+	must(t, "double opt-in", err)
+	if pending.Status != marketing.Unconfirmed {
+		t.Fatalf("double opt-in = %+v", pending)
+	}
+	if n, _ := e.mkt.Lists.Count(ctx, weekly.ID, ""); n != 0 {
+		t.Errorf("an unconfirmed subscriber counts: %d", n)
+	}
+	msgs := e.srv.Messages()
+	if len(msgs) != 1 || msgs[0].To[0] != "ada@example.com" {
+		t.Fatalf("confirmation mails = %+v", msgs)
+	}
+	p, err := msgs[0].Parse()
+	must(t, "parse", err)
+	tok := token(t, p.Text, "confirm")
+	_, err = e.mkt.Tracking.Confirm(ctx, tok[:len(tok)-2]+"xx")
+	wantFields(t, "a tampered confirmation", err, "token")
+	confirmed, err := e.mkt.Tracking.Confirm(ctx, tok)
+	must(t, "confirm", err)
+	if confirmed.Status != marketing.Subscribed || confirmed.ConsentID == "" {
+		t.Fatalf("confirmed = %+v", confirmed)
+	}
+	twice, err := e.mkt.Tracking.Confirm(ctx, tok)
+	must(t, "confirm twice", err)
+	if twice.Version != confirmed.Version {
+		t.Errorf("confirming twice wrote version %d", twice.Version)
+	}
+
+	// An expired link confirms nothing.
+	bob := e.contact(ctx, contacts.NewContact{FirstName: "Bob", Email: "bob@example.com"})
+	_, err = e.mkt.Lists.Subscribe(ctx, weekly.ID, bob.ID, marketing.SubscribeOptions{})
+	must(t, "subscribe bob", err)
+	p, err = e.srv.Messages()[1].Parse()
+	must(t, "parse", err)
+	e.later(8 * 24 * time.Hour)
+	_, err = e.mkt.Tracking.Confirm(ctx, token(t, p.Text, "confirm"))
+	wantFields(t, "an expired confirmation", err, "token")
+
+	// Without a mailer a double opt-in list refuses, writing nothing.
+	bare := marketing.NewService(e.store, e.svc, marketing.Options{})
+	carl := e.contact(ctx, contacts.NewContact{FirstName: "Carl", Email: "carl@example.com"})
+	_, err = bare.Lists.Subscribe(ctx, weekly.ID, carl.ID, marketing.SubscribeOptions{})
+	wantFields(t, "double opt-in without a mailer", err, "mailer", "base_url", "key")
+	if _, err := bare.Lists.Subscription(ctx, weekly.ID, carl.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a refused subscription was written: %v", err)
+	}
+
+	must(t, "unsubscribe", e.mkt.Lists.Unsubscribe(ctx, news.ID, ada.ID, "preference center"))
+	left, err := e.mkt.Lists.Subscription(ctx, news.ID, ada.ID)
+	must(t, "subscription", err)
+	if left.Status != marketing.Unsubscribed || left.UnsubscribedAt.IsZero() {
+		t.Errorf("after unsubscribing: %+v", left)
+	}
+	consents, _ = e.svc.Consents.List(ctx, ada.ID)
+	for _, c := range consents {
+		if c.Purpose == "list_news" && c.Granted {
+			t.Errorf("the list's consent is still granted: %+v", c)
+		}
+	}
+
+	// The suppression list: one entry per address, the first reason kept.
+	s1, err := e.mkt.Suppressions.Add(ctx, "Bob@Example.com", marketing.SuppressHardBounce, "5.1.1")
+	must(t, "suppress", err)
+	s2, err := e.mkt.Suppressions.Add(ctx, "bob@example.com", marketing.SuppressComplaint, "")
+	must(t, "suppress again", err)
+	if s1.ID != s2.ID || s2.Reason != marketing.SuppressHardBounce || s1.ContactID != bob.ID {
+		t.Errorf("suppressions %+v, %+v", s1, s2)
+	}
+	_, err = e.mkt.Suppressions.Add(ctx, "not an address", marketing.SuppressManual, "")
+	wantFields(t, "a bad address", err, "email")
+	if got, _ := e.mkt.Suppressions.Check(ctx, "BOB@example.com"); got == nil {
+		t.Error("Check misses a suppressed address")
+	}
+	must(t, "unsuppress", e.mkt.Suppressions.Remove(ctx, "bob@example.com"))
+	if got, _ := e.mkt.Suppressions.Check(ctx, "bob@example.com"); got != nil {
+		t.Error("Remove left the suppression")
+	}
+}
+
+// testMarketingSegments checks dynamic segments over contact and account
+// fields, kept current by Sync from the change feed with entered and left
+// events, static segments, segments of segments, and the errors.
+func testMarketingSegments(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, true, marketing.Options{})
+	ctx := e.ctx
+	shop := e.account(ctx, contacts.NewAccount{Name: "Shop", Industry: "retail"})
+	bank := e.account(ctx, contacts.NewAccount{Name: "Bank", Industry: "finance"})
+	ada := e.contact(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com", Lifecycle: contacts.LifecycleCustomer, AccountID: shop.ID})
+	bob := e.contact(ctx, contacts.NewContact{FirstName: "Bob", Email: "bob@example.com", Lifecycle: contacts.LifecycleLead, AccountID: shop.ID})
+	cat := e.contact(ctx, contacts.NewContact{FirstName: "Cat", Email: "cat@example.com", Lifecycle: contacts.LifecycleCustomer, AccountID: bank.ID})
+
+	retail, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Retail customers",
+		Where: `lifecycle == "customer" && account.industry == "retail"`})
+	must(t, "segment", err)
+	members := func(id string) []string {
+		t.Helper()
+		page, err := e.mkt.Segments.Members(ctx, id, storage.PageQuery{Limit: 100})
+		must(t, "members", err)
+		var out []string
+		for _, m := range page.Items {
+			out = append(out, m.ContactID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	want := func(what, id string, ids ...string) {
+		t.Helper()
+		slices.Sort(ids)
+		if got := members(id); !slices.Equal(got, ids) {
+			t.Fatalf("%s: members %v, want %v", what, got, ids)
+		}
+		if n, err := e.mkt.Segments.Count(ctx, id); err != nil || n != int64(len(ids)) {
+			t.Fatalf("%s: count %d (%v), want %d", what, n, err, len(ids))
+		}
+	}
+	want("created", retail.ID, ada.ID)
+	sync := func() {
+		t.Helper()
+		e.sync()
+		_, err := e.mkt.Segments.Sync(ctx)
+		must(t, "sync", err)
+	}
+	sync() // the history so far changes nothing
+
+	_, err = e.svc.Contacts.Update(ctx, bob.ID, contacts.UpdateContact{Lifecycle: ptr(contacts.LifecycleCustomer)})
+	must(t, "bob becomes a customer", err)
+	_, err = e.svc.Contacts.Update(ctx, ada.ID, contacts.UpdateContact{Lifecycle: ptr(contacts.LifecycleEvangelist)})
+	must(t, "ada moves on", err)
+	sync()
+	want("after contact changes", retail.ID, bob.ID)
+	_, err = e.svc.Accounts.Update(ctx, bank.ID, contacts.UpdateAccount{Industry: ptr("retail")})
+	must(t, "the bank goes retail", err)
+	sync()
+	want("after an account change", retail.ID, bob.ID, cat.ID)
+	must(t, "delete cat", e.svc.Contacts.Delete(ctx, cat.ID))
+	sync()
+	want("after a delete", retail.ID, bob.ID)
+
+	var entered, left []string
+	for _, ev := range e.events(ctx) {
+		if ev.Subject.Type != marketing.ObjectSegmentMember {
+			continue
+		}
+		c, _ := ev.Change("contact_id")
+		switch ev.Type {
+		case marketing.EventEntered:
+			entered = append(entered, string(c.New))
+		case marketing.EventLeft:
+			left = append(left, string(c.Old))
+		}
+	}
+	q := func(ids ...string) []string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, `"`+id+`"`)
+		}
+		return out
+	}
+	if !slices.Equal(entered, q(ada.ID, bob.ID, cat.ID)) || !slices.Equal(left, q(ada.ID, cat.ID)) {
+		t.Errorf("entered %v, left %v", entered, left)
+	}
+
+	// Static segments and segments of segments.
+	vip, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "VIP", Kind: marketing.SegmentStatic})
+	must(t, "static", err)
+	blocked, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Blocked", Kind: marketing.SegmentStatic})
+	must(t, "static", err)
+	both, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Retail VIPs", Include: []string{retail.ID, vip.ID}, Exclude: []string{blocked.ID}})
+	must(t, "nested", err)
+	want("nested, empty", both.ID)
+	must(t, "add", e.mkt.Segments.Add(ctx, vip.ID, ada.ID, bob.ID))
+	want("static", vip.ID, ada.ID, bob.ID)
+	want("nested after add", both.ID, bob.ID)
+	must(t, "block", e.mkt.Segments.Add(ctx, blocked.ID, bob.ID))
+	want("nested after exclude", both.ID)
+	must(t, "unblock", e.mkt.Segments.Remove(ctx, blocked.ID, bob.ID))
+	want("nested after unblock", both.ID, bob.ID)
+	err = e.mkt.Segments.Add(ctx, retail.ID, ada.ID)
+	wantFields(t, "adding to a dynamic segment", err, "segment_id")
+	err = e.mkt.Segments.Add(ctx, vip.ID, "no-such-contact")
+	wantFields(t, "adding an unknown contact", err, "contact_ids[0]")
+
+	_, err = e.mkt.Segments.Update(ctx, retail.ID, 0, marketing.UpdateSegment{Include: &[]string{both.ID}})
+	wantFields(t, "a cycle", err, "include")
+	_, err = e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Bad", Where: `lifecycle ==`})
+	wantFields(t, "a bad expression", err, "where")
+	_, err = e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Bad", Include: []string{"nope"}})
+	wantFields(t, "an unknown segment", err, "include[0]")
+	wantErr(t, "deleting a used segment", e.mkt.Segments.Delete(ctx, vip.ID), storage.ErrConflict)
+
+	// Updating the conditions recomputes the segment and those using it.
+	_, err = e.mkt.Segments.Update(ctx, retail.ID, 0, marketing.UpdateSegment{Where: ptr(`account.industry == "retail"`)})
+	must(t, "update", err)
+	want("updated", retail.ID, ada.ID, bob.ID)
+	want("nested after update", both.ID, ada.ID, bob.ID)
+	must(t, "delete", e.mkt.Segments.Delete(ctx, both.ID))
+	want("static keeps its members", vip.ID, ada.ID, bob.ID)
+	if in, _ := e.mkt.Segments.Contains(ctx, vip.ID, ada.ID); !in {
+		t.Error("Contains misses a member")
+	}
+}
+
+// testMarketingSend sends a campaign email to a segment through a real
+// SMTP server: per-recipient messages, suppression, the unsubscribe
+// headers, tracked links with UTM tags, opens and clicks from people and
+// machines, one-click unsubscribe, engagement segments and the figures.
+func testMarketingSend(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, false, marketing.Options{})
+	ctx := e.ctx
+	news, err := e.mkt.Lists.Create(ctx, marketing.NewList{Key: "news", Name: "Acme News"})
+	must(t, "list", err)
+	var people []*contacts.Contact
+	for _, n := range []string{"Ada", "Bob", "Cat", "Dan", "Eve"} {
+		c := e.contact(ctx, contacts.NewContact{FirstName: n, Email: strings.ToLower(n) + "@example.com", Tags: []string{"spring"}})
+		people = append(people, c)
+	}
+	ada, bob, cat, dan := people[0], people[1], people[2], people[3]
+	for _, c := range []*contacts.Contact{ada, bob, cat, dan} {
+		_, err := e.mkt.Lists.Subscribe(ctx, news.ID, c.ID, marketing.SubscribeOptions{})
+		must(t, "subscribe", err)
+	}
+	must(t, "dan leaves", e.mkt.Lists.Unsubscribe(ctx, news.ID, dan.ID, "test"))
+	_, err = e.mkt.Suppressions.Add(ctx, cat.Email, marketing.SuppressHardBounce, "5.1.1")
+	must(t, "suppress", err)
+	seg, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Spring", Where: `"spring" in tags`})
+	must(t, "segment", err)
+	camp, err := e.mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: "Spring Sale 2026", Budget: storage.Money{Amount: 50000, Currency: "EUR"}})
+	must(t, "campaign", err)
+	if camp.UTMCampaign != "spring-sale-2026" {
+		t.Errorf("utm_campaign = %q", camp.UTMCampaign)
+	}
+	_, err = e.mkt.Emails.Create(ctx, marketing.NewEmail{CampaignID: camp.ID, Name: "Launch", Subject: "{{.Contact.FirstName", SegmentID: seg.ID, Text: "x"})
+	wantFields(t, "a bad template", err, "subject")
+	_, err = e.mkt.Emails.Create(ctx, marketing.NewEmail{CampaignID: camp.ID, Name: "Launch", Subject: "Hi", Text: "x"})
+	wantFields(t, "no audience", err, "segment_id")
+	em, err := e.mkt.Emails.Create(ctx, marketing.NewEmail{CampaignID: camp.ID, Name: "Launch", SegmentID: seg.ID, ListID: news.ID,
+		Subject: "Spring sale, {{.Contact.FirstName}}!",
+		Text:    "Hello {{.Contact.FirstName}}, see https://shop.example/sale\nLeave: {{.UnsubscribeURL}}",
+		HTML: `<html><body><p>Hello {{.Contact.FirstName}}</p><a href="https://shop.example/sale?ref=mail&amp;x=1">Sale</a>` +
+			` <a href="mailto:help@acme.example">Help</a> <a href="{{.UnsubscribeURL}}" data-notrack>Unsubscribe</a></body></html>`})
+	must(t, "email", err)
+	preview, err := e.mkt.Emails.Preview(ctx, em.ID, ada.ID)
+	must(t, "preview", err)
+	if preview.Subject != "Spring sale, Ada!" || !strings.Contains(preview.HTML, "/m/c/") || len(e.srv.Messages()) != 0 {
+		t.Errorf("preview = %+v, mails %d", preview, len(e.srv.Messages()))
+	}
+
+	rep, err := e.mkt.Emails.Send(ctx, em.ID)
+	must(t, "send", err)
+	// Ada and Bob get it; Cat is suppressed, Dan left the list, Eve never
+	// joined it.
+	if rep.Queued != 2 || rep.Suppressed != 3 || rep.Sent != 2 || rep.Failed != 0 || rep.Status != marketing.EmailSent {
+		t.Fatalf("report = %+v", rep)
+	}
+	got := e.srv.Messages()
+	if len(got) != 2 {
+		t.Fatalf("the server got %d messages", len(got))
+	}
+	msgs, err := e.mkt.Emails.Messages(ctx, em.ID, "", storage.PageQuery{Limit: 10})
+	must(t, "messages", err)
+	status := map[string]marketing.MessageStatus{}
+	byContact := map[string]*marketing.Message{}
+	for _, m := range msgs.Items {
+		status[m.Address], byContact[m.ContactID] = m.Status, m
+	}
+	if len(msgs.Items) != 5 || status["ada@example.com"] != marketing.MessageSent || status["cat@example.com"] != marketing.MessageSuppressed ||
+		status["dan@example.com"] != marketing.MessageSuppressed || status["eve@example.com"] != marketing.MessageSuppressed {
+		t.Fatalf("message statuses = %v", status)
+	}
+	var adaMail string
+	for _, m := range got {
+		p, err := m.Parse()
+		must(t, "parse", err)
+		if p.Header.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || !strings.HasPrefix(p.Header.Get("List-Unsubscribe"), "<https://acme.example/m/u/") {
+			t.Errorf("unsubscribe headers %q / %q", p.Header.Get("List-Unsubscribe"), p.Header.Get("List-Unsubscribe-Post"))
+		}
+		if strings.Contains(p.HTML, "shop.example/sale") || !strings.Contains(p.HTML, `href="mailto:help@acme.example"`) || !strings.Contains(p.HTML, "/m/o/") {
+			t.Errorf("the HTML is not tracked as it should be: %s", p.HTML)
+		}
+		if m.To[0] == "ada@example.com" {
+			adaMail = p.HTML
+			if p.Subject != "Spring sale, Ada!" || !strings.Contains(p.Text, "Hello Ada") {
+				t.Errorf("ada's subject %q, text %q", p.Subject, p.Text)
+			}
+			if id := p.Header.Get("Message-Id"); !strings.Contains(id, byContact[ada.ID].ID) {
+				t.Errorf("Message-ID %q does not name the message %s", id, byContact[ada.ID].ID)
+			}
+		}
+	}
+	if again, err := e.mkt.Emails.Send(ctx, em.ID); err != nil || again.Sent != 0 || len(e.srv.Messages()) != 2 {
+		t.Fatalf("sending again: %+v, %v, %d mails", again, err, len(e.srv.Messages()))
+	}
+
+	// Opens and clicks: a person's count, a machine's are flagged.
+	human := marketing.HitInfo{Method: "GET", UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"}
+	scanner := marketing.HitInfo{Method: "GET", UserAgent: "Barracuda Sentinel (EE)"}
+	open, click := token(t, adaMail, "o"), token(t, adaMail, "c")
+	must(t, "a scanner's click", func() error { _, err := e.mkt.Tracking.Click(ctx, click, scanner); return err }())
+	e.later(time.Minute)
+	must(t, "open", e.mkt.Tracking.Open(ctx, open, human))
+	must(t, "open again", e.mkt.Tracking.Open(ctx, open, human))
+	target, err := e.mkt.Tracking.Click(ctx, click, human)
+	must(t, "click", err)
+	u, err := url.Parse(target)
+	must(t, "target", err)
+	if u.Host != "shop.example" || u.Query().Get("ref") != "mail" || u.Query().Get("x") != "1" || u.Query().Get("utm_campaign") != "spring-sale-2026" ||
+		u.Query().Get("utm_medium") != "email" || u.Query().Get("utm_source") != "news" {
+		t.Errorf("click target %s", target)
+	}
+	_, err = e.mkt.Tracking.Click(ctx, click[:len(click)-3]+"abc", human)
+	wantFields(t, "a forged click", err, "token")
+	m, err := storage.TableOf[*marketing.Message](e.store).Get(ctx, byContact[ada.ID].ID)
+	must(t, "message", err)
+	if m.Opens != 2 || m.Clicks != 1 || m.OpenedAt.IsZero() || m.ClickedAt.IsZero() {
+		t.Errorf("ada's message after hits: %+v", m)
+	}
+	hits, err := storage.All(ctx, storage.TableOf[*marketing.Hit](e.store), storage.Eq("message_id", m.ID))
+	must(t, "hits", err)
+	bots := 0
+	for _, hit := range hits {
+		if hit.Bot {
+			bots++
+		}
+	}
+	if len(hits) != 4 || bots != 1 {
+		t.Errorf("hits %d, bots %d", len(hits), bots)
+	}
+	stats, err := e.mkt.Campaigns.Stats(ctx, camp.ID)
+	must(t, "stats", err)
+	if stats.Messages[marketing.MessageSent] != 2 || stats.Messages[marketing.MessageSuppressed] != 3 || stats.Opened != 1 || stats.Clicked != 1 {
+		t.Errorf("stats = %+v", stats)
+	}
+
+	// Engagement: who opened in the last week.
+	openers, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Openers",
+		Engaged: []marketing.Engagement{{Kind: marketing.HitOpen, WithinDays: 7}}})
+	must(t, "engagement segment", err)
+	if n, _ := e.mkt.Segments.Count(ctx, openers.ID); n != 1 {
+		t.Errorf("openers = %d, want Ada", n)
+	}
+	e.later(8 * 24 * time.Hour)
+	_, err = e.mkt.Segments.Refresh(ctx)
+	must(t, "refresh", err)
+	if n, _ := e.mkt.Segments.Count(ctx, openers.ID); n != 0 {
+		t.Errorf("openers a week later = %d", n)
+	}
+
+	// One-click unsubscribe from Bob's headers.
+	var bobUnsub string
+	for _, m := range got {
+		if m.To[0] == "bob@example.com" {
+			p, _ := m.Parse()
+			bobUnsub = token(t, p.Header.Get("List-Unsubscribe"), "u")
+		}
+	}
+	who, err := e.mkt.Tracking.Recipient(ctx, bobUnsub)
+	must(t, "recipient", err)
+	if who.Address != "b***@example.com" || who.List != "Acme News" {
+		t.Errorf("recipient = %+v", who)
+	}
+	must(t, "one-click", e.mkt.Tracking.Unsubscribe(ctx, bobUnsub, marketing.HitInfo{Method: "POST"}))
+	must(t, "one-click twice", e.mkt.Tracking.Unsubscribe(ctx, bobUnsub, marketing.HitInfo{Method: "POST"}))
+	sub, err := e.mkt.Lists.Subscription(ctx, news.ID, bob.ID)
+	must(t, "subscription", err)
+	if sub.Status != marketing.Unsubscribed {
+		t.Errorf("bob after one-click: %+v", sub)
+	}
+}
+
+// failingMailer refuses every message while refuse is set, and panics at
+// the message numbered crashAt (a sender dying mid-batch).
+type failingMailer struct {
+	next    send.Mailer
+	refuse  atomic.Bool
+	n       atomic.Int64
+	crashAt int64
+}
+
+func (f *failingMailer) Send(ctx context.Context, m send.Message) error {
+	n := f.n.Add(1)
+	if n == f.crashAt {
+		panic("sender crashed")
+	}
+	if f.refuse.Load() {
+		return send.Permanent(errors.New("550 mailbox unavailable"))
+	}
+	return f.next.Send(ctx, m)
+}
+
+// testMarketingSendResume checks that a send stops at its error threshold
+// and resumes, and that a sender dying mid-batch mails nobody twice.
+func testMarketingSendResume(t *testing.T, h Harness) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	real, err := smtp.New(smtp.Config{Host: srv.Host, Port: srv.Port, TLS: smtp.TLSNone, From: "news@acme.example"})
+	must(t, "mailer", err)
+	fm := &failingMailer{next: real}
+	e := newMktEnv(t, h, false, marketing.Options{Mailer: fm})
+	ctx := e.ctx
+	seg, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "All", Kind: marketing.SegmentStatic})
+	must(t, "segment", err)
+	var ids []string
+	for i := range 60 {
+		c := e.contact(ctx, contacts.NewContact{FirstName: "P", LastName: string(rune('a' + i%26)), Email: "p" + strings.Repeat("x", i%3) + string(rune('a'+i%26)) + "@n" + string(rune('a'+i/26)) + ".example"})
+		ids = append(ids, c.ID)
+	}
+	must(t, "add", e.mkt.Segments.Add(ctx, seg.ID, ids...))
+	camp, err := e.mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: "Resume"})
+	must(t, "campaign", err)
+	em, err := e.mkt.Emails.Create(ctx, marketing.NewEmail{CampaignID: camp.ID, Name: "R", SegmentID: seg.ID, Subject: "Hi", Text: "Hello",
+		BatchSize: 10, ErrorThreshold: 0.5})
+	must(t, "email", err)
+
+	// Every message fails: the send stops once 20 were tried.
+	fm.refuse.Store(true)
+	rep, err := e.mkt.Emails.Send(ctx, em.ID)
+	must(t, "send", err)
+	if rep.Status != marketing.EmailStopped || rep.Failed != 20 || rep.Queued != 60 || !strings.Contains(rep.StopReason, "550") {
+		t.Fatalf("stopped report = %+v", rep)
+	}
+	// Resumed with the server working, a sender dies in its second batch.
+	fm.refuse.Store(false)
+	fm.crashAt = fm.n.Load() + 15
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the mailer did not crash")
+			}
+		}()
+		_, _ = e.mkt.Emails.Send(ctx, em.ID)
+	}()
+	// Before the lease is over, another Send sends the rest and leaves the
+	// claimed batch alone.
+	rep, err = e.mkt.Emails.Send(ctx, em.ID)
+	must(t, "send during the lease", err)
+	if rep.InFlight != 10 || rep.Sent != 20 || rep.Status != marketing.EmailSending {
+		t.Fatalf("during the lease: %+v", rep)
+	}
+	e.later(11 * time.Minute)
+	rep, err = e.mkt.Emails.Send(ctx, em.ID)
+	must(t, "send after the lease", err)
+	if rep.Interrupted != 10 || rep.Status != marketing.EmailSent || rep.InFlight != 0 {
+		t.Fatalf("after the lease: %+v", rep)
+	}
+	seen := map[string]int{}
+	for _, m := range srv.Messages() {
+		seen[m.To[0]]++
+		if seen[m.To[0]] > 1 {
+			t.Errorf("%s got the email twice", m.To[0])
+		}
+	}
+	// 20 failed for good; 10 sent before the crash; 10 interrupted, of
+	// which 4 went out before it; the other 20 sent by the next call.
+	if len(seen) != 34 {
+		t.Errorf("%d addresses got mail, want 34", len(seen))
+	}
+	for st, want := range map[marketing.MessageStatus]int{marketing.MessageFailed: 20, marketing.MessageInterrupted: 10, marketing.MessageSent: 30} {
+		page, err := e.mkt.Emails.Messages(ctx, em.ID, st, storage.PageQuery{Limit: 100})
+		must(t, "messages", err)
+		if len(page.Items) != want {
+			t.Errorf("%s messages: %d, want %d", st, len(page.Items), want)
+		}
+	}
+}
