@@ -269,7 +269,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	if cfg.Marketing.Mailer == nil {
 		cfg.Marketing.Mailer = cfg.Workflow.Mailer
 	}
-	mkt := marketing.NewService(store, people, cfg.Marketing)
+	mkt := marketing.NewService(store, people, sls, cfg.Marketing)
 	c := &CRM{
 		store:      store,
 		Contacts:   people.Contacts,

@@ -23,12 +23,14 @@ const (
 	ObjectEmail          = "campaign_email"
 	ObjectMessage        = "email_message"
 	ObjectHit            = "tracking_hit"
+	ObjectForm           = "web_form"
+	ObjectFormPost       = "form_post"
 )
 
 // Module describes the marketing module to a store: subscription lists and
 // subscriptions, the suppression list, segments and their members,
 // campaigns and their members, campaign emails, the message sent to each
-// recipient and the tracking hits on them. It requires the contacts
+// recipient and the tracking hits on them, web forms and their posts. It requires the contacts
 // module. crm.New registers it.
 func Module() storage.Module {
 	none := storage.PersonalData{None: true}
@@ -51,7 +53,11 @@ func Module() storage.Module {
 			storage.Type[*Email]("crm_mkt_emails", storage.TypeOptions{Personal: none}),
 			storage.Type[*Message]("crm_mkt_messages", storage.TypeOptions{Personal: erased("address", "error"),
 				TimelineEvents: true}),
-			storage.Type[*Hit]("crm_mkt_hits", storage.TypeOptions{Personal: erased("url", "user_agent", "ip")}),
+			storage.Type[*Hit]("crm_mkt_hits", storage.TypeOptions{Personal: erased("url", "user_agent")}),
+			storage.Type[*Form]("crm_mkt_forms", storage.TypeOptions{Personal: none}),
+			// A post to a lead form names the lead, which sales forgets
+			// with the person; the values go with the contact's.
+			storage.Type[*FormPost]("crm_mkt_form_posts", storage.TypeOptions{Personal: erased("form_values")}),
 		},
 	}
 }
@@ -68,6 +74,8 @@ type tables struct {
 	emails       storage.Table[*Email]
 	messages     storage.Table[*Message]
 	hits         storage.Table[*Hit]
+	forms        storage.Table[*Form]
+	posts        storage.Table[*FormPost]
 	contacts     storage.Table[*contacts.Contact]
 	accounts     storage.Table[*contacts.Account]
 }
@@ -84,6 +92,8 @@ func tablesOf(s storage.Tables) tables {
 		emails:       storage.TableOf[*Email](s),
 		messages:     storage.TableOf[*Message](s),
 		hits:         storage.TableOf[*Hit](s),
+		forms:        storage.TableOf[*Form](s),
+		posts:        storage.TableOf[*FormPost](s),
 		contacts:     storage.TableOf[*contacts.Contact](s),
 		accounts:     storage.TableOf[*contacts.Account](s),
 	}

@@ -22,6 +22,7 @@ const (
 	tokenUnsub   = "u" // workspace, message
 	tokenPrefs   = "p" // workspace, contact
 	tokenConfirm = "k" // workspace, subscription, expiry (Unix seconds)
+	tokenForm    = "f" // workspace, form
 )
 
 // SendReport says what one call of Emails.Send did.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/queue"
 	"github.com/crmkit/crm/workflow/send"
@@ -59,6 +60,7 @@ type Service struct {
 	store  Store
 	t      tables
 	people *contacts.Service
+	sales  *sales.Service
 	opts   Options
 	sign   signer
 
@@ -75,12 +77,14 @@ type Service struct {
 	// Tracking records opens, clicks and unsubscribes from the links in
 	// the mail sent, and serves the preference center.
 	Tracking *Tracking
+	// Forms manages web forms and takes their posts.
+	Forms *Forms
 }
 
 // NewService returns the marketing module on store; people is the contacts
 // module whose contacts are the audience and whose consents subscriptions
-// record.
-func NewService(store Store, people *contacts.Service, opts Options) *Service {
+// record, sls the sales module whose lead capture web forms use.
+func NewService(store Store, people *contacts.Service, sls *sales.Service, opts Options) *Service {
 	if opts.ConfirmFor <= 0 {
 		opts.ConfirmFor = 7 * 24 * time.Hour
 	}
@@ -91,13 +95,14 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 		opts.Now = time.Now
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	s := &Service{store: store, t: tablesOf(store), people: people, opts: opts, sign: newSigner(opts.Key)}
+	s := &Service{store: store, t: tablesOf(store), people: people, sales: sls, opts: opts, sign: newSigner(opts.Key)}
 	s.Lists = &Lists{s}
 	s.Suppressions = &Suppressions{s}
 	s.Segments = &Segments{s}
 	s.Campaigns = &Campaigns{s}
 	s.Emails = &Emails{s}
 	s.Tracking = &Tracking{s}
+	s.Forms = &Forms{s}
 	return s
 }
 

@@ -21,6 +21,8 @@ import (
 	"net/http"
 	"strings"
 
+	"golang.org/x/time/rate"
+
 	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/storage"
 )
@@ -33,13 +35,19 @@ type Options struct {
 	// Logger receives the errors of the store the pages hide. Default:
 	// slog.Default().
 	Logger *slog.Logger
+	// FormRate bounds the posts of web forms per client address: so many
+	// per minute, with bursts of FormBurst. Default: 10 a minute, bursts
+	// of 5. More is 429 Too Many Requests.
+	FormRate  float64
+	FormBurst int
 }
 
 // handler serves the marketing links.
 type handler struct {
-	svc  *marketing.Service
-	opts Options
-	mux  *http.ServeMux
+	svc    *marketing.Service
+	opts   Options
+	mux    *http.ServeMux
+	limits *limiter
 }
 
 // New returns the handler of svc's links, with these routes (relative to
@@ -51,6 +59,8 @@ type handler struct {
 //	                             (also RFC 8058 one-click)
 //	GET        /confirm/{token}  the opt-in confirmation page; POST confirms
 //	GET        /p/{token}        the preference center; POST saves it
+//	GET        /f/{token}        a web form; POST submits it (JSON when
+//	                             the request accepts it, else a redirect)
 func New(svc *marketing.Service, opts Options) http.Handler {
 	if opts.Name == "" {
 		opts.Name = "our"
@@ -58,7 +68,14 @@ func New(svc *marketing.Service, opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	h := &handler{svc: svc, opts: opts, mux: http.NewServeMux()}
+	if opts.FormRate <= 0 {
+		opts.FormRate = 10
+	}
+	if opts.FormBurst <= 0 {
+		opts.FormBurst = 5
+	}
+	h := &handler{svc: svc, opts: opts, mux: http.NewServeMux(),
+		limits: newLimiter(rate.Limit(opts.FormRate/60), opts.FormBurst)}
 	h.mux.HandleFunc("GET /o/{token}", h.open)
 	h.mux.HandleFunc("GET /c/{token}", h.click)
 	h.mux.HandleFunc("GET /u/{token}", h.unsubscribePage)
@@ -67,6 +84,8 @@ func New(svc *marketing.Service, opts Options) http.Handler {
 	h.mux.HandleFunc("POST /confirm/{token}", h.confirm)
 	h.mux.HandleFunc("GET /p/{token}", h.preferences)
 	h.mux.HandleFunc("POST /p/{token}", h.savePreferences)
+	h.mux.HandleFunc("GET /f/{token}", h.form)
+	h.mux.HandleFunc("POST /f/{token}", h.submit)
 	return h
 }
 

@@ -227,3 +227,51 @@ func TestConfirmOptIn(t *testing.T) {
 		t.Fatalf("after confirming: %+v", sub)
 	}
 }
+
+func TestForms(t *testing.T) {
+	f := newFixture(t)
+	m := f.app.Marketing
+	form, err := m.Forms.Create(f.ctx, marketing.NewForm{Name: "Demo", RedirectURL: "https://acme.example/thanks",
+		Origins: []string{"https://acme.example"}, Fields: []marketing.FormField{{Name: "email", Label: "Email", Field: "email"},
+			{Name: "name", Field: "first_name", Required: true}}})
+	must(t, "form", err)
+	link, err := m.Forms.URL(f.ctx, form.ID)
+	must(t, "url", err)
+
+	resp, body := f.do("GET", link+"?utm_source=ads", "")
+	if resp.StatusCode != 200 || !strings.Contains(body, `name="email"`) || !strings.Contains(body, marketing.HoneypotField) ||
+		!strings.Contains(body, `name="utm_source" value="ads"`) || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors https://acme.example") {
+		t.Fatalf("form page: %d %s", resp.StatusCode, body)
+	}
+	site := []string{"Origin", "https://acme.example"}
+	resp, body = f.do("POST", link, "email=bad", append(site, "Accept", "application/json")...)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `"field":"email"`) || !strings.Contains(body, `"field":"name"`) {
+		t.Fatalf("a bad JSON post: %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.do("POST", link, "email=bad", site...)
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `aria-invalid="true"`) || !strings.Contains(body, `value="bad"`) {
+		t.Fatalf("a bad page post: %d %s", resp.StatusCode, body)
+	}
+	resp, _ = f.do("POST", link, "email=ada%40example.com&name=Ada&utm_source=ads", site...)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://acme.example/thanks" {
+		t.Fatalf("a good post: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = f.do("POST", link, "email=eve%40example.com&name=Eve", "Origin", "https://evil.example")
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a post from another site: %d", resp.StatusCode)
+	}
+	// The burst is 5 posts; the 3 above count, the 3rd after is refused.
+	var last int
+	for range 3 {
+		resp, _ = f.do("POST", link, "email=ada%40example.com&name=Ada", append(site, "Accept", "application/json")...)
+		last = resp.StatusCode
+	}
+	if last != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("past the burst: %d", last)
+	}
+	posts, err := m.Forms.Posts(f.ctx, form.ID, storage.PageQuery{})
+	must(t, "posts", err)
+	if len(posts.Items) != 3 || posts.Items[0].UTM.Source != "ads" {
+		t.Errorf("posts = %+v", posts.Items)
+	}
+}

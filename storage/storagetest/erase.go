@@ -113,8 +113,8 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 // seedMarketing writes the marketing records of the person c: a
 // subscription (under the consent purpose SeedErasure granted, so the
 // person keeps one consent), a suppression, memberships of a segment and a
-// campaign, and a message with a tracking hit (written through the generic
-// path: sending needs a mailer). It returns the types it seeded.
+// campaign, a message with a tracking hit and a form post (written
+// through the generic path: sending needs a mailer, posting a signed link). It returns the types it seeded.
 func seedMarketing(t testing.TB, ctx context.Context, store Store, app *crm.CRM, c *contacts.Contact) []string {
 	t.Helper()
 	m := app.Marketing
@@ -135,8 +135,10 @@ func seedMarketing(t testing.TB, ctx context.Context, store Store, app *crm.CRM,
 	must(t, "message", storage.TableOf[*marketing.Message](store).Insert(ctx, msg))
 	must(t, "hit", storage.TableOf[*marketing.Hit](store).Insert(ctx, &marketing.Hit{MessageID: msg.ID, CampaignID: camp.ID,
 		ContactID: c.ID, Kind: marketing.HitClick, URL: "https://shop.example/forgetme", At: storage.Now(), UserAgent: "Zebedee's phone"}))
+	must(t, "form post", storage.TableOf[*marketing.FormPost](store).Insert(ctx, &marketing.FormPost{FormID: storage.NewID(),
+		ContactID: c.ID, Values: map[string]string{"email": c.Email, "name": "Zebedee"}, At: storage.Now()}))
 	return []string{marketing.ObjectSubscription, marketing.ObjectSuppression, marketing.ObjectSegmentMember,
-		marketing.ObjectCampaignMember, marketing.ObjectMessage, marketing.ObjectHit}
+		marketing.ObjectCampaignMember, marketing.ObjectMessage, marketing.ObjectHit, marketing.ObjectFormPost}
 }
 
 // testErase erases a person and scans every table of the store for their

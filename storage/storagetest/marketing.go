@@ -14,6 +14,7 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/mailtest"
 	"github.com/crmkit/crm/marketing"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/workflow/send"
 	"github.com/crmkit/crm/workflow/smtp"
@@ -45,7 +46,7 @@ func newMktEnv(t *testing.T, h Harness, noMail bool, opts marketing.Options) *mk
 		opts.BaseURL, opts.Key = "https://acme.example/m/", mktKey
 	}
 	opts.Now = func() time.Time { return time.Now().Add(time.Duration(e.clock.Load())) }
-	e.mkt = marketing.NewService(e.store, e.svc, opts)
+	e.mkt = marketing.NewService(e.store, e.svc, e.sales(), opts)
 	return e
 }
 
@@ -140,7 +141,7 @@ func testMarketingLists(t *testing.T, h Harness) {
 	wantFields(t, "an expired confirmation", err, "token")
 
 	// Without a mailer a double opt-in list refuses, writing nothing.
-	bare := marketing.NewService(e.store, e.svc, marketing.Options{})
+	bare := marketing.NewService(e.store, e.svc, e.sales(), marketing.Options{})
 	carl := e.contact(ctx, contacts.NewContact{FirstName: "Carl", Email: "carl@example.com"})
 	_, err = bare.Lists.Subscribe(ctx, weekly.ID, carl.ID, marketing.SubscribeOptions{})
 	wantFields(t, "double opt-in without a mailer", err, "mailer", "base_url", "key")
@@ -563,4 +564,91 @@ func testMarketingSendResume(t *testing.T, h Harness) {
 			t.Errorf("%s messages: %d, want %d", st, len(page.Items), want)
 		}
 	}
+}
+
+// testMarketingForms posts web forms: a lead form captures and then
+// updates one lead, with the page's UTM tags; a contact form makes the
+// contact and its double opt-in subscription; bad posts and the honeypot
+// write nothing.
+func testMarketingForms(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, false, marketing.Options{})
+	ctx := e.ctx
+	_, err := e.mkt.Forms.Create(ctx, marketing.NewForm{Name: "No email", Fields: []marketing.FormField{{Name: "n", Field: "first_name"}}})
+	wantFields(t, "a form without email", err, "fields")
+	_, err = e.mkt.Forms.Create(ctx, marketing.NewForm{Name: "Bad", Fields: []marketing.FormField{{Name: "e", Field: "email"},
+		{Name: "utm_source", Field: "company"}, {Name: "d", Field: "department"}}})
+	wantFields(t, "bad fields", err, "fields[1].name", "fields[2].field")
+	camp, err := e.mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: "Webinar", Type: marketing.CampaignWebinar})
+	must(t, "campaign", err)
+	demo, err := e.mkt.Forms.Create(ctx, marketing.NewForm{Name: "Demo request", CampaignID: camp.ID, Fields: []marketing.FormField{
+		{Name: "email", Field: "email"}, {Name: "name", Field: "first_name", Required: true}, {Name: "org", Field: "company"}}})
+	must(t, "lead form", err)
+	link, err := e.mkt.Forms.URL(ctx, demo.ID)
+	must(t, "url", err)
+	tok := token(t, link, "f")
+
+	_, err = e.mkt.Forms.Submit(ctx, tok, map[string][]string{"email": {"not-an-address"}})
+	wantFields(t, "a bad post", err, "email", "name")
+	spam, err := e.mkt.Forms.Submit(ctx, tok, map[string][]string{"email": {"bot@spam.example"}, "name": {"Bot"}, marketing.HoneypotField: {"http://x"}})
+	must(t, "honeypot", err)
+	if !spam.Spam {
+		t.Error("a filled honeypot was not spam")
+	}
+	leads := storage.TableOf[*sales.Lead](e.store)
+	if n := count(t, ctx, leads); n != 0 {
+		t.Fatalf("bad and spam posts wrote %d leads", n)
+	}
+	sub, err := e.mkt.Forms.Submit(ctx, tok, map[string][]string{"email": {"ada@shop.example"}, "name": {"Ada"}, "org": {"Shop"},
+		"utm_source": {"linkedin"}, "utm_campaign": {"spring"}})
+	must(t, "post", err)
+	l, err := leads.Get(ctx, sub.Post.LeadID)
+	must(t, "lead", err)
+	if l.Email != "ada@shop.example" || l.Company != "Shop" || l.UTM.Source != "linkedin" || l.FormID != demo.ID || l.Source != "web form" {
+		t.Errorf("lead = %+v", l)
+	}
+	again, err := e.mkt.Forms.Submit(ctx, tok, map[string][]string{"email": {"ada@shop.example"}, "name": {"Ada L."}})
+	must(t, "post again", err)
+	if again.Post.LeadID != l.ID || count(t, ctx, leads) != 1 {
+		t.Errorf("posting again made lead %s (%d leads)", again.Post.LeadID, count(t, ctx, leads))
+	}
+	if l, _ = leads.Get(ctx, l.ID); l.FirstName != "Ada L." || l.Company != "Shop" {
+		t.Errorf("updated lead = %+v", l)
+	}
+	posts, err := e.mkt.Forms.Posts(ctx, demo.ID, storage.PageQuery{})
+	must(t, "posts", err)
+	if len(posts.Items) != 2 || posts.Items[0].UTM.Campaign != "spring" || posts.Items[0].Values["org"] != "Shop" {
+		t.Errorf("posts = %+v", posts.Items)
+	}
+
+	// A contact form with a double opt-in list.
+	weekly, err := e.mkt.Lists.Create(ctx, marketing.NewList{Key: "weekly", Name: "Weekly", DoubleOptIn: true})
+	must(t, "list", err)
+	_, err = e.svc.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "shoe_size", Type: contacts.FieldText})
+	must(t, "field", err)
+	signup, err := e.mkt.Forms.Create(ctx, marketing.NewForm{Name: "Newsletter", Target: marketing.FormContact, ListID: weekly.ID,
+		Fields: []marketing.FormField{{Name: "email", Field: "email"}, {Name: "size", Field: "custom.shoe_size"}}})
+	must(t, "contact form", err)
+	link, err = e.mkt.Forms.URL(ctx, signup.ID)
+	must(t, "url", err)
+	got, err := e.mkt.Forms.Submit(ctx, token(t, link, "f"), map[string][]string{"email": {"Bo@Example.com"}, "size": {"44"}})
+	must(t, "sign-up", err)
+	c, err := e.svc.Contacts.Get(ctx, got.Post.ContactID)
+	must(t, "contact", err)
+	if c.Email != "bo@example.com" || c.Custom["shoe_size"] != "44" || got.Subscription == nil || got.Subscription.Status != marketing.Unconfirmed {
+		t.Errorf("contact %+v, subscription %+v", c, got.Subscription)
+	}
+	if msgs := e.srv.Messages(); len(msgs) != 1 || msgs[0].To[0] != "bo@example.com" {
+		t.Errorf("confirmation mails: %+v", msgs)
+	}
+	var formEvents int
+	for _, ev := range e.events(ctx) {
+		if ev.Type == "form_post.created" {
+			formEvents++
+		}
+	}
+	if formEvents != 3 {
+		t.Errorf("%d form events, want 3", formEvents)
+	}
+	_, err = e.mkt.Forms.Submit(ctx, tok+"x", map[string][]string{"email": {"x@example.com"}})
+	wantFields(t, "a forged form token", err, "token")
 }

@@ -155,6 +155,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingSegments", testMarketingSegments},
 		{"MarketingSend", testMarketingSend},
 		{"MarketingSendResume", testMarketingSendResume},
+		{"MarketingForms", testMarketingForms},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
