@@ -21,8 +21,9 @@ func newSigner(key []byte) signer { return signer{key: key} }
 // macLen is how many bytes of the HMAC a token keeps (128 bits).
 const macLen = 16
 
-// b64 is the tokens' encoding: base64url without padding.
-var b64 = base64.RawURLEncoding
+// b64 is the tokens' encoding: base64url without padding, strict, so
+// that a token has one spelling.
+var b64 = base64.RawURLEncoding.Strict()
 
 // sign returns a token binding kind and fields: the payload (kind and each
 // field, each prefixed by its length, so that any text fits) in base64url,
