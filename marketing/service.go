@@ -46,6 +46,9 @@ type Options struct {
 	// ConfirmFor is how long a double opt-in confirmation link works.
 	// Default: 7 days.
 	ConfirmFor time.Duration
+	// SoftBounceLimit is how many messages to an address that bounced
+	// softly in 30 days suppress it. Default: 3.
+	SoftBounceLimit int
 	// Lease is how long a batch of messages claimed by a sender may stay
 	// unrecorded before another Send counts its messages interrupted (the
 	// sender died; they may have gone out, and are not sent again).
@@ -79,6 +82,8 @@ type Service struct {
 	Tracking *Tracking
 	// Forms manages web forms and takes their posts.
 	Forms *Forms
+	// Bounces applies the bounce and complaint reports that come back.
+	Bounces *Bounces
 }
 
 // NewService returns the marketing module on store; people is the contacts
@@ -87,6 +92,9 @@ type Service struct {
 func NewService(store Store, people *contacts.Service, sls *sales.Service, opts Options) *Service {
 	if opts.ConfirmFor <= 0 {
 		opts.ConfirmFor = 7 * 24 * time.Hour
+	}
+	if opts.SoftBounceLimit <= 0 {
+		opts.SoftBounceLimit = 3
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 10 * time.Minute
@@ -103,6 +111,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	s.Emails = &Emails{s}
 	s.Tracking = &Tracking{s}
 	s.Forms = &Forms{s}
+	s.Bounces = &Bounces{s}
 	return s
 }
 

@@ -652,3 +652,97 @@ func testMarketingForms(t *testing.T, h Harness) {
 	_, err = e.mkt.Forms.Submit(ctx, tok+"x", map[string][]string{"email": {"x@example.com"}})
 	wantFields(t, "a forged form token", err, "token")
 }
+
+// dsn is a delivery status notification about the message with the
+// Message-ID id to addr.
+func dsn(addr, action, status, id string) string {
+	return "From: MAILER-DAEMON@mx.example.net\r\nTo: bounces@acme.example\r\nSubject: Undelivered Mail\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n" +
+		"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; " + addr +
+		"\r\nAction: " + action + "\r\nStatus: " + status + "\r\nDiagnostic-Code: smtp; " + status + " no\r\n\r\n" +
+		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nTo: " + addr + "\r\nMessage-ID: " + id + "\r\n\r\n--b--\r\n"
+}
+
+// testMarketingBounces feeds bounce and complaint reports about real sent
+// mail: a hard bounce and a complaint suppress at once, soft bounces of
+// three messages do, and the next send leaves the addresses out.
+func testMarketingBounces(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, false, marketing.Options{})
+	ctx := e.ctx
+	seg, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "All", Kind: marketing.SegmentStatic})
+	must(t, "segment", err)
+	var ids []string
+	for _, n := range []string{"hard", "soft", "angry", "fine"} {
+		ids = append(ids, e.contact(ctx, contacts.NewContact{FirstName: n, Email: n + "@example.net"}).ID)
+	}
+	must(t, "add", e.mkt.Segments.Add(ctx, seg.ID, ids...))
+	camp, err := e.mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: "Bounces"})
+	must(t, "campaign", err)
+	sendOne := func(name string) map[string]string {
+		t.Helper()
+		before := len(e.srv.Messages())
+		em, err := e.mkt.Emails.Create(ctx, marketing.NewEmail{CampaignID: camp.ID, Name: name, SegmentID: seg.ID, Subject: "Hi", Text: "Hello"})
+		must(t, "email", err)
+		_, err = e.mkt.Emails.Send(ctx, em.ID)
+		must(t, "send", err)
+		out := map[string]string{}
+		for _, m := range e.srv.Messages()[before:] {
+			p, err := m.Parse()
+			must(t, "parse", err)
+			out[m.To[0]] = p.Header.Get("Message-Id")
+		}
+		return out
+	}
+	process := func(report string) *marketing.ReportResult {
+		t.Helper()
+		res, err := e.mkt.Bounces.Process(ctx, strings.NewReader(report))
+		must(t, "process", err)
+		return res
+	}
+	suppressed := func(addr string) marketing.SuppressionReason {
+		t.Helper()
+		s, err := e.mkt.Suppressions.Check(ctx, addr)
+		must(t, "check", err)
+		if s == nil {
+			return ""
+		}
+		return s.Reason
+	}
+	first := sendOne("first")
+	res := process(dsn("hard@example.net", "failed", "5.1.1", first["hard@example.net"]))
+	if len(res.Messages) != 1 || suppressed("hard@example.net") != marketing.SuppressHardBounce {
+		t.Fatalf("hard bounce: %+v, %q", res, suppressed("hard@example.net"))
+	}
+	msg, err := storage.TableOf[*marketing.Message](e.store).Get(ctx, res.Messages[0])
+	must(t, "message", err)
+	if msg.Status != marketing.MessageBounced || msg.Address != "hard@example.net" || !strings.Contains(msg.Error, "5.1.1") {
+		t.Errorf("the bounced message: %+v", msg)
+	}
+	complaint := "From: staff@fbl.example\r\nTo: abuse@acme.example\r\nSubject: complaint\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=feedback-report; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nAbuse.\r\n" +
+		"--b\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nVersion: 1\r\nOriginal-Rcpt-To: <angry@example.net>\r\n\r\n--b--\r\n"
+	if process(complaint); suppressed("angry@example.net") != marketing.SuppressComplaint {
+		t.Errorf("complaint: %q", suppressed("angry@example.net"))
+	}
+	// Soft bounces: a delay and a retry of one message count once; the
+	// third message suppresses.
+	process(dsn("soft@example.net", "delayed", "4.2.2", first["soft@example.net"]))
+	process(dsn("soft@example.net", "failed", "4.4.7", first["soft@example.net"]))
+	process(dsn("soft@example.net", "failed", "4.2.2", sendOne("second")["soft@example.net"]))
+	if got := suppressed("soft@example.net"); got != "" {
+		t.Fatalf("two soft-bounced messages suppressed: %q", got)
+	}
+	third := sendOne("third")
+	if _, ok := third["soft@example.net"]; !ok || len(third) != 2 {
+		t.Fatalf("the third send went to %v", third)
+	}
+	process(dsn("soft@example.net", "failed", "4.2.2", third["soft@example.net"]))
+	if got := suppressed("soft@example.net"); got != marketing.SuppressHardBounce {
+		t.Errorf("three soft-bounced messages: %q", got)
+	}
+	if got := sendOne("fourth"); len(got) != 1 || got["fine@example.net"] == "" {
+		t.Errorf("the fourth send went to %v, want fine@ alone", got)
+	}
+	_, err = e.mkt.Bounces.Process(ctx, strings.NewReader("From: a@b.example\r\nSubject: hi\r\n\r\nhello\r\n"))
+	wantFields(t, "no report", err, "report")
+}

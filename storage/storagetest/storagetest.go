@@ -156,6 +156,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingSend", testMarketingSend},
 		{"MarketingSendResume", testMarketingSendResume},
 		{"MarketingForms", testMarketingForms},
+		{"MarketingBounces", testMarketingBounces},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
