@@ -313,24 +313,25 @@ func (gs *Segments) apply(ctx context.Context, g *Segment, enter map[string]bool
 }
 
 // syncCursor names the feed cursor of Sync.
-const syncCursor = "marketing.segments"
+const syncCursor = "marketing.sync"
 
-// Sync brings the dynamic segments of the context's workspace up to date
-// with the changes committed since its last call: it follows the change
-// feed (its own cursor, shared by every process on the database, which
-// take turns), re-evaluates the contacts each change touches (a contact
-// written, the contacts of an account written, the contact of a tracking
-// hit, the members of a static segment) and writes who entered and left,
-// each batch in one transaction with its cursor. It returns how many
-// events it read. Run it after writes, or on a ticker.
-func (gs *Segments) Sync(ctx context.Context) (int, error) {
+// Sync brings the dynamic segments and the lead scores of the context's
+// workspace up to date with the changes committed since its last call: it
+// follows the change feed (its own cursor, shared by every process on the
+// database, which take turns), re-evaluates the contacts each change
+// touches (a contact written, the contacts of an account written, the
+// contact of a tracking hit or a form post, the members of a static
+// segment), and writes who entered and left segments and the scores that
+// changed, each batch in one transaction with its cursor. It returns how
+// many events it read. Run it after writes, or on a ticker.
+func (s *Service) Sync(ctx context.Context) (int, error) {
 	ctx = storage.AsSystem(ctx)
 	ws := storage.WorkspaceFrom(ctx)
-	q := gs.s.store.Queue()
+	q := s.store.Queue()
 	total := 0
 	for {
 		n := 0
-		err := gs.s.store.RunInTx(ctx, func(ctx context.Context) error {
+		err := s.store.RunInTx(ctx, func(ctx context.Context) error {
 			cursor, err := q.LockCursor(ctx, ws, syncCursor)
 			if err != nil {
 				return err
@@ -340,11 +341,14 @@ func (gs *Segments) Sync(ctx context.Context) (int, error) {
 				return err
 			}
 			n = len(feed.Events)
-			ids, err := gs.touched(ctx, feed.Events)
+			ids, err := s.Segments.touched(ctx, feed.Events)
 			if err != nil {
 				return err
 			}
-			if err := gs.update(ctx, ids); err != nil {
+			if err := s.Segments.update(ctx, ids); err != nil {
+				return err
+			}
+			if _, err := s.Scoring.update(ctx, ids); err != nil {
 				return err
 			}
 			return q.SetCursor(ctx, ws, syncCursor, feed.Cursor)
@@ -367,7 +371,7 @@ func (gs *Segments) touched(ctx context.Context, events []storage.Event) ([]stri
 			ids[ev.Subject.ID] = true
 		case contacts.ObjectAccount:
 			accounts = append(accounts, ev.Subject.ID)
-		case ObjectHit, ObjectSegmentMember:
+		case ObjectHit, ObjectFormPost, ObjectSegmentMember:
 			if ev.Subject.Type == ObjectSegmentMember {
 				if static == nil {
 					segs, err := gs.all(ctx)

@@ -25,12 +25,14 @@ const (
 	ObjectHit            = "tracking_hit"
 	ObjectForm           = "web_form"
 	ObjectFormPost       = "form_post"
+	ObjectScoringRule    = "scoring_rule"
+	ObjectScore          = "lead_score"
 )
 
 // Module describes the marketing module to a store: subscription lists and
 // subscriptions, the suppression list, segments and their members,
 // campaigns and their members, campaign emails, the message sent to each
-// recipient and the tracking hits on them, web forms and their posts. It requires the contacts
+// recipient and the tracking hits on them, web forms and their posts, scoring rules and lead scores. It requires the contacts
 // module. crm.New registers it.
 func Module() storage.Module {
 	none := storage.PersonalData{None: true}
@@ -58,6 +60,8 @@ func Module() storage.Module {
 			// A post to a lead form names the lead, which sales forgets
 			// with the person; the values go with the contact's.
 			storage.Type[*FormPost]("crm_mkt_form_posts", storage.TypeOptions{Personal: erased("form_values")}),
+			storage.Type[*ScoringRule]("crm_mkt_scoring_rules", storage.TypeOptions{Access: storage.AccessConfig, Personal: none}),
+			storage.Type[*Score]("crm_mkt_scores", storage.TypeOptions{Personal: erased()}),
 		},
 	}
 }
@@ -76,6 +80,8 @@ type tables struct {
 	hits         storage.Table[*Hit]
 	forms        storage.Table[*Form]
 	posts        storage.Table[*FormPost]
+	rules        storage.Table[*ScoringRule]
+	scores       storage.Table[*Score]
 	contacts     storage.Table[*contacts.Contact]
 	accounts     storage.Table[*contacts.Account]
 }
@@ -94,6 +100,8 @@ func tablesOf(s storage.Tables) tables {
 		hits:         storage.TableOf[*Hit](s),
 		forms:        storage.TableOf[*Form](s),
 		posts:        storage.TableOf[*FormPost](s),
+		rules:        storage.TableOf[*ScoringRule](s),
+		scores:       storage.TableOf[*Score](s),
 		contacts:     storage.TableOf[*contacts.Contact](s),
 		accounts:     storage.TableOf[*contacts.Account](s),
 	}

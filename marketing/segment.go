@@ -17,7 +17,7 @@ type SegmentKind string
 // The segment kinds.
 const (
 	// SegmentDynamic: the contacts that match the segment's conditions,
-	// kept current as contacts change (Segments.Sync).
+	// kept current as contacts change (Service.Sync).
 	SegmentDynamic SegmentKind = "dynamic"
 	// SegmentStatic: the contacts added to it (Segments.Add).
 	SegmentStatic SegmentKind = "static"

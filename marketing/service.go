@@ -46,6 +46,10 @@ type Options struct {
 	// ConfirmFor is how long a double opt-in confirmation link works.
 	// Default: 7 days.
 	ConfirmFor time.Duration
+	// ScoreBands name the ranges of lead scores (Score.Band); a contact
+	// entering a band is the event lead_score.<band>. Default:
+	// DefaultBands (cold, warm from 40, hot from 80).
+	ScoreBands []ScoreBand
 	// SoftBounceLimit is how many messages to an address that bounced
 	// softly in 30 days suppress it. Default: 3.
 	SoftBounceLimit int
@@ -84,6 +88,8 @@ type Service struct {
 	Forms *Forms
 	// Bounces applies the bounce and complaint reports that come back.
 	Bounces *Bounces
+	// Scoring keeps contacts' lead scores by the workspace's rules.
+	Scoring *Scoring
 }
 
 // NewService returns the marketing module on store; people is the contacts
@@ -92,6 +98,9 @@ type Service struct {
 func NewService(store Store, people *contacts.Service, sls *sales.Service, opts Options) *Service {
 	if opts.ConfirmFor <= 0 {
 		opts.ConfirmFor = 7 * 24 * time.Hour
+	}
+	if len(opts.ScoreBands) == 0 {
+		opts.ScoreBands = DefaultBands
 	}
 	if opts.SoftBounceLimit <= 0 {
 		opts.SoftBounceLimit = 3
@@ -112,6 +121,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	s.Tracking = &Tracking{s}
 	s.Forms = &Forms{s}
 	s.Bounces = &Bounces{s}
+	s.Scoring = &Scoring{s}
 	return s
 }
 

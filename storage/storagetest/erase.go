@@ -137,8 +137,9 @@ func seedMarketing(t testing.TB, ctx context.Context, store Store, app *crm.CRM,
 		ContactID: c.ID, Kind: marketing.HitClick, URL: "https://shop.example/forgetme", At: storage.Now(), UserAgent: "Zebedee's phone"}))
 	must(t, "form post", storage.TableOf[*marketing.FormPost](store).Insert(ctx, &marketing.FormPost{FormID: storage.NewID(),
 		ContactID: c.ID, Values: map[string]string{"email": c.Email, "name": "Zebedee"}, At: storage.Now()}))
+	must(t, "score", storage.TableOf[*marketing.Score](store).Insert(ctx, &marketing.Score{ContactID: c.ID, Fit: 10, Total: 10, Band: "cold"}))
 	return []string{marketing.ObjectSubscription, marketing.ObjectSuppression, marketing.ObjectSegmentMember,
-		marketing.ObjectCampaignMember, marketing.ObjectMessage, marketing.ObjectHit, marketing.ObjectFormPost}
+		marketing.ObjectCampaignMember, marketing.ObjectMessage, marketing.ObjectHit, marketing.ObjectFormPost, marketing.ObjectScore}
 }
 
 // testErase erases a person and scans every table of the store for their

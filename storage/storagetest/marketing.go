@@ -221,7 +221,7 @@ func testMarketingSegments(t *testing.T, h Harness) {
 	sync := func() {
 		t.Helper()
 		e.sync()
-		_, err := e.mkt.Segments.Sync(ctx)
+		_, err := e.mkt.Sync(ctx)
 		must(t, "sync", err)
 	}
 	sync() // the history so far changes nothing
@@ -745,4 +745,101 @@ func testMarketingBounces(t *testing.T, h Harness) {
 	}
 	_, err = e.mkt.Bounces.Process(ctx, strings.NewReader("From: a@b.example\r\nSubject: hi\r\n\r\nhello\r\n"))
 	wantFields(t, "no report", err, "report")
+}
+
+// testMarketingScoring scores contacts by fit and by behaviour (clicks
+// that fade, form posts), kept by Sync from the feed, with a band change
+// as its own event.
+func testMarketingScoring(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, false, marketing.Options{})
+	ctx := e.ctx
+	_, err := e.mkt.Scoring.Create(ctx, marketing.NewScoringRule{Name: "Bad", Kind: marketing.ScoreFit, Where: "nope =="})
+	wantFields(t, "a bad condition", err, "where", "points")
+	_, err = e.mkt.Scoring.Create(ctx, marketing.NewScoringRule{Name: "Bad", Kind: marketing.ScoreBehaviour, Behaviour: "visit", Points: 1})
+	wantFields(t, "a bad behaviour", err, "behaviour")
+	shop := e.account(ctx, contacts.NewAccount{Name: "Shop", Industry: "retail"})
+	ada := e.contact(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com", AccountID: shop.ID})
+	bob := e.contact(ctx, contacts.NewContact{FirstName: "Bob", Email: "bob@example.com", Lifecycle: contacts.LifecycleCustomer})
+	rules := []marketing.NewScoringRule{
+		{Name: "Customer", Kind: marketing.ScoreFit, Where: `lifecycle == "customer"`, Points: 30},
+		{Name: "Retail", Kind: marketing.ScoreFit, Where: `account.industry == "retail"`, Points: 10},
+		{Name: "Clicks", Kind: marketing.ScoreBehaviour, Behaviour: marketing.BehaviourClick, Points: 20, HalfLifeDays: 7, Max: 50},
+		{Name: "Forms", Kind: marketing.ScoreBehaviour, Behaviour: marketing.BehaviourForm, Points: 25},
+	}
+	for _, r := range rules {
+		_, err := e.mkt.Scoring.Create(ctx, r)
+		must(t, "rule "+r.Name, err)
+	}
+	score := func(c *contacts.Contact) (fit, behaviour int, band string) {
+		t.Helper()
+		s, err := e.mkt.Scoring.Get(ctx, c.ID)
+		must(t, "score", err)
+		if s.Total != s.Fit+s.Behaviour {
+			t.Fatalf("score %+v does not add up", s)
+		}
+		return s.Fit, s.Behaviour, s.Band
+	}
+	if f, b, band := score(ada); f != 10 || b != 0 || band != "cold" {
+		t.Errorf("ada: %d %d %s", f, b, band)
+	}
+	if f, _, _ := score(bob); f != 30 {
+		t.Errorf("bob's fit: %d", f)
+	}
+
+	// Ada clicks three times in campaign mail and posts a form.
+	seg, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Ada", Where: `first_name == "Ada"`})
+	must(t, "segment", err)
+	camp, err := e.mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: "Scoring"})
+	must(t, "campaign", err)
+	em, err := e.mkt.Emails.Create(ctx, marketing.NewEmail{CampaignID: camp.ID, Name: "S", SegmentID: seg.ID, Subject: "Hi",
+		HTML: `<a href="https://shop.example/">Shop</a>`})
+	must(t, "email", err)
+	_, err = e.mkt.Emails.Send(ctx, em.ID)
+	must(t, "send", err)
+	p, err := e.srv.Messages()[0].Parse()
+	must(t, "parse", err)
+	e.later(time.Hour)
+	human := marketing.HitInfo{Method: "GET", UserAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"}
+	for range 3 {
+		_, err := e.mkt.Tracking.Click(ctx, token(t, p.HTML, "c"), human)
+		must(t, "click", err)
+	}
+	form, err := e.mkt.Forms.Create(ctx, marketing.NewForm{Name: "Contact us", Target: marketing.FormContact,
+		Fields: []marketing.FormField{{Name: "email", Field: "email"}}})
+	must(t, "form", err)
+	link, err := e.mkt.Forms.URL(ctx, form.ID)
+	must(t, "url", err)
+	_, err = e.mkt.Forms.Submit(ctx, token(t, link, "f"), map[string][]string{"email": {"ada@example.com"}})
+	must(t, "post", err)
+	e.sync()
+	_, err = e.mkt.Sync(ctx)
+	must(t, "sync", err)
+	// Clicks: 3 × 20 faded by an hour of a 7-day half-life, capped at
+	// 50; the form 25: 75; with the fit 10, 85: hot.
+	if f, b, band := score(ada); f != 10 || b != 75 || band != "hot" {
+		t.Errorf("ada after clicks and a form: fit %d, behaviour %d, %s", f, b, band)
+	}
+	var bands []string
+	for _, ev := range e.events(ctx) {
+		if ev.Subject.Type == marketing.ObjectScore {
+			bands = append(bands, ev.Type)
+		}
+	}
+	if !slices.Contains(bands, "lead_score.hot") {
+		t.Errorf("score events %v lack lead_score.hot", bands)
+	}
+	// Two weeks on, the clicks count a quarter: 3 × 20 / 4 = 15.
+	e.later(14 * 24 * time.Hour)
+	_, err = e.mkt.Scoring.Refresh(ctx)
+	must(t, "refresh", err)
+	if _, b, band := score(ada); b != 40 || band != "warm" {
+		t.Errorf("ada two weeks later: behaviour %d, %s", b, band)
+	}
+	must(t, "delete bob", e.svc.Contacts.Delete(ctx, bob.ID))
+	e.sync()
+	_, err = e.mkt.Sync(ctx)
+	must(t, "sync", err)
+	if _, err := e.mkt.Scoring.Get(ctx, bob.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("a deleted contact keeps its score: %v", err)
+	}
 }

@@ -157,6 +157,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingSendResume", testMarketingSendResume},
 		{"MarketingForms", testMarketingForms},
 		{"MarketingBounces", testMarketingBounces},
+		{"MarketingScoring", testMarketingScoring},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
