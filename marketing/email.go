@@ -46,8 +46,24 @@ type Email struct {
 	From    string `bun:"from_addr,notnull" json:"from,omitempty"`
 	ReplyTo string `bun:"reply_to,notnull" json:"reply_to,omitempty"`
 	Subject string `bun:"subject,notnull" json:"subject"`
-	HTML    string `bun:"html,notnull" json:"html,omitempty"`
-	Text    string `bun:"text,notnull" json:"text,omitempty"`
+	// Variants are other subjects to test against Subject (an A/B test):
+	// variant 0 is Subject, variant i is Variants[i-1]. A share of the
+	// audience (TestShare) is split between them by a hash of the email
+	// and the contact (the same split on every run); the rest is held
+	// until PickWinner chooses the subject with the best rate of WinnerBy,
+	// and the next Send mails them with it.
+	Variants []string `bun:"subject_variants" json:"variants,omitempty"`
+	// TestShare is the share of the audience in the test. Default 0.2; 1
+	// splits everyone and holds no one.
+	TestShare float64 `bun:"test_share,notnull" json:"test_share,omitempty"`
+	// WinnerBy is what PickWinner compares: "opens" (the default) or
+	// "clicks", each the share of a variant's sent messages that a person
+	// opened or clicked.
+	WinnerBy string `bun:"winner_by,notnull" json:"winner_by,omitempty"`
+	// Winner is the variant chosen plus one (0: none chosen yet).
+	Winner int    `bun:"winner,notnull" json:"winner,omitempty"`
+	HTML   string `bun:"html,notnull" json:"html,omitempty"`
+	Text   string `bun:"text,notnull" json:"text,omitempty"`
 	// SegmentID and ListID choose the audience: the members of the
 	// segment, the subscribers of the list, or, with both, the segment's
 	// members who are subscribed to the list. An email with a list is
@@ -108,6 +124,8 @@ const (
 	// MessageInterrupted: a sender crashed while it was claimed; it may
 	// or may not have gone out, and is not sent again.
 	MessageInterrupted MessageStatus = "interrupted"
+	// MessageHeld: outside an A/B test's share, waiting for its winner.
+	MessageHeld MessageStatus = "held"
 )
 
 // Message is the mail of one campaign email to one contact: one record
@@ -120,6 +138,8 @@ type Message struct {
 	ContactID  string        `bun:"contact_id,notnull" json:"contact_id"`
 	Address    string        `bun:"address,notnull" json:"address"`
 	Status     MessageStatus `bun:"status,notnull" json:"status"`
+	// Variant is the subject it carries (see Email.Variants).
+	Variant int `bun:"variant,notnull" json:"variant,omitempty"`
 	// Error says why it was suppressed, failed or bounced.
 	Error     string    `bun:"error,notnull" json:"error,omitempty"`
 	SentAt    time.Time `bun:"sent_at,notnull" json:"sent_at,omitzero"`
@@ -165,6 +185,9 @@ type NewEmail struct {
 	CampaignID, Name                string
 	From, ReplyTo                   string
 	Subject, HTML, Text             string
+	Variants                        []string // A/B: other subjects
+	TestShare                       float64
+	WinnerBy                        string
 	SegmentID, ListID               string
 	NoOpenTracking, NoClickTracking bool
 	NoUTM                           bool
@@ -178,6 +201,9 @@ type NewEmail struct {
 // draft can be changed.
 type UpdateEmail struct {
 	Name, From, ReplyTo, Subject, HTML, Text, SegmentID, ListID *string
+	Variants                                                    *[]string
+	TestShare                                                   *float64
+	WinnerBy                                                    *string
 	RatePerSecond                                               *float64
 	BatchSize                                                   *int
 	ErrorThreshold                                              *float64
@@ -190,7 +216,8 @@ type Emails struct{ s *Service }
 // unknown campaign, segment or list, and an email with no audience are
 // ErrInvalid.
 func (es *Emails) Create(ctx context.Context, in NewEmail) (*Email, error) {
-	e := &Email{CampaignID: in.CampaignID, Name: in.Name, From: in.From, ReplyTo: in.ReplyTo, Subject: in.Subject, HTML: in.HTML,
+	e := &Email{CampaignID: in.CampaignID, Name: in.Name, From: in.From, ReplyTo: in.ReplyTo, Subject: in.Subject, Variants: in.Variants,
+		TestShare: in.TestShare, WinnerBy: in.WinnerBy, HTML: in.HTML,
 		Text: in.Text, SegmentID: in.SegmentID, ListID: in.ListID, Status: EmailDraft, NoOpenTracking: in.NoOpenTracking,
 		NoClickTracking: in.NoClickTracking, NoUTM: in.NoUTM, RatePerSecond: in.RatePerSecond, BatchSize: in.BatchSize,
 		ErrorThreshold: in.ErrorThreshold, OwnerID: in.OwnerID, TeamID: in.TeamID}
@@ -222,6 +249,9 @@ func (es *Emails) Update(ctx context.Context, id string, version int64, in Updat
 		set(&e.From, in.From)
 		set(&e.ReplyTo, in.ReplyTo)
 		set(&e.Subject, in.Subject)
+		set(&e.Variants, in.Variants)
+		set(&e.TestShare, in.TestShare)
+		set(&e.WinnerBy, in.WinnerBy)
 		set(&e.HTML, in.HTML)
 		set(&e.Text, in.Text)
 		set(&e.SegmentID, in.SegmentID)
@@ -266,6 +296,27 @@ func (es *Emails) check(ctx context.Context, e *Email) error {
 	text(&v, "subject", &e.Subject, 998)
 	if e.Subject == "" {
 		v.Add("subject", "is required")
+	}
+	if len(e.Variants) > 9 {
+		v.Add("variants", "at most 9 subjects besides Subject")
+	}
+	for i := range e.Variants {
+		text(&v, fmt.Sprintf("variants[%d]", i), &e.Variants[i], 998)
+		if e.Variants[i] == "" {
+			v.Add(fmt.Sprintf("variants[%d]", i), "is empty")
+		}
+	}
+	if len(e.Variants) > 0 && e.TestShare == 0 {
+		e.TestShare = 0.2
+	}
+	if e.TestShare < 0 || e.TestShare > 1 {
+		v.Add("test_share", "must be from 0 to 1")
+	}
+	if e.WinnerBy == "" {
+		e.WinnerBy = "opens"
+	}
+	if e.WinnerBy != "opens" && e.WinnerBy != "clicks" {
+		v.Add("winner_by", "%q is not opens or clicks", e.WinnerBy)
 	}
 	if e.HTML == "" && e.Text == "" {
 		v.Add("html", "an HTML or a text body is required")
@@ -320,9 +371,10 @@ func (es *Emails) check(ctx context.Context, e *Email) error {
 
 // templates are an email's parsed templates.
 type templates struct {
-	subject *texttemplate.Template
-	text    *texttemplate.Template // nil without a text body
-	html    *htmltemplate.Template // nil without an HTML body
+	subject  *texttemplate.Template
+	variants []*texttemplate.Template // the other subjects
+	text     *texttemplate.Template   // nil without a text body
+	html     *htmltemplate.Template   // nil without an HTML body
 }
 
 // parseTemplates parses e's templates; a fault is ErrInvalid naming the
@@ -333,6 +385,13 @@ func parseTemplates(e *Email) (*templates, error) {
 	var err error
 	if t.subject, err = texttemplate.New("subject").Option("missingkey=zero").Parse(e.Subject); err != nil {
 		v.Add("subject", "%v", err)
+	}
+	for i, src := range e.Variants {
+		st, err := texttemplate.New("subject").Option("missingkey=zero").Parse(src)
+		if err != nil {
+			v.Add(fmt.Sprintf("variants[%d]", i), "%v", err)
+		}
+		t.variants = append(t.variants, st)
 	}
 	if e.Text != "" {
 		if t.text, err = texttemplate.New("text").Option("missingkey=zero").Parse(e.Text); err != nil {
@@ -347,10 +406,14 @@ func parseTemplates(e *Email) (*templates, error) {
 	return &t, v.Err()
 }
 
-// render fills the templates for one recipient.
-func (t *templates) render(d *MergeData) (subject, text, html string, err error) {
+// render fills the templates for one recipient of the subject variant.
+func (t *templates) render(d *MergeData, variant int) (subject, text, html string, err error) {
 	var b bytes.Buffer
-	if err := t.subject.Execute(&b, d); err != nil {
+	st := t.subject
+	if variant > 0 && variant <= len(t.variants) {
+		st = t.variants[variant-1]
+	}
+	if err := st.Execute(&b, d); err != nil {
 		return "", "", "", storage.Invalid("subject", "%v", err)
 	}
 	subject = strings.Join(strings.Fields(b.String()), " ") // no line breaks in a header

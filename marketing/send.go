@@ -2,6 +2,8 @@ package marketing
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -37,6 +39,9 @@ type SendReport struct {
 	Interrupted int
 	// InFlight counts messages another sender holds now.
 	InFlight int
+	// Held counts the messages waiting for an A/B test's winner
+	// (Emails.PickWinner).
+	Held int
 	// Status is the email's status when the call returned.
 	Status EmailStatus
 	// StopReason says why it stopped, for EmailStopped.
@@ -132,8 +137,12 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.InFlight = int(n)
-	if n == 0 {
+	held, err := es.s.t.messages.Count(ctx, storage.And{storage.Eq("email_id", e.ID), storage.Eq("status", string(MessageHeld))})
+	if err != nil {
+		return rep, err
+	}
+	rep.InFlight, rep.Held = int(n), int(held)
+	if n == 0 && held == 0 {
 		e, err = storage.Modify(ctx, es.s.store, es.s.t.emails, e.ID, 0, func(_ context.Context, e *Email) error {
 			e.Status, e.SentAt = EmailSent, es.s.now()
 			return nil
@@ -235,6 +244,7 @@ func (es *Emails) queueSome(ctx context.Context, e *Email, ids []string, rep *Se
 	for _, id := range slices.Sorted(maps.Keys(people)) {
 		c := people[id]
 		m := &Message{EmailID: e.ID, CampaignID: e.CampaignID, ContactID: c.ID, Address: c.Email, Status: MessageQueued}
+		m.Variant, m.Status = split(e, c.ID)
 		switch {
 		case c.Email == "":
 			m.Status, m.Error = MessageSuppressed, "the contact has no email address"
@@ -243,14 +253,137 @@ func (es *Emails) queueSome(ctx context.Context, e *Email, ids []string, rep *Se
 		case e.ListID != "" && !subscribed[c.ID]:
 			m.Status, m.Error = MessageSuppressed, "the contact is not subscribed to the email's list"
 		}
-		if m.Status == MessageQueued {
+		switch m.Status {
+		case MessageQueued:
 			rep.Queued++
-		} else {
+		case MessageHeld:
+			rep.Held++
+		default:
 			rep.Suppressed++
 		}
 		msgs = append(msgs, m)
 	}
 	return storage.InsertMany(ctx, es.s.store, es.s.t.messages, msgs)
+}
+
+// split returns the subject variant of a recipient of e and whether its
+// message is queued or held for the winner: a hash of the email and the
+// contact puts TestShare of the audience in the test, split evenly, the
+// same way on every run.
+func split(e *Email, contactID string) (int, MessageStatus) {
+	if len(e.Variants) == 0 {
+		return 0, MessageQueued
+	}
+	if e.Winner > 0 {
+		return e.Winner - 1, MessageQueued
+	}
+	h := sha256.Sum256([]byte(e.ID + "/" + contactID))
+	share := float64(binary.BigEndian.Uint64(h[:8])>>11) / (1 << 53)
+	if share >= e.TestShare && e.TestShare < 1 {
+		return 0, MessageHeld
+	}
+	return int(binary.BigEndian.Uint64(h[8:16]) % uint64(len(e.Variants)+1)), MessageQueued
+}
+
+// VariantResult is how one subject of an A/B test did.
+type VariantResult struct {
+	Variant int
+	Subject string
+	// Sent counts its messages sent; Opened and Clicked those a person
+	// opened and clicked.
+	Sent, Opened, Clicked int64
+	// Rate is Opened or Clicked (as the email's WinnerBy) over Sent.
+	Rate float64
+}
+
+// Variants returns how each subject of an A/B test is doing, in one
+// aggregate statement.
+func (es *Emails) Variants(ctx context.Context, id string) ([]VariantResult, error) {
+	e, err := es.s.t.emails.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := es.s.store.Aggregate(ctx, ObjectMessage, storage.AggregateQuery{
+		Filter:  storage.And{storage.Eq("email_id", e.ID), storage.In("status", string(MessageSent), string(MessageBounced))},
+		GroupBy: []string{"variant"}, Measures: []storage.Measure{{Op: storage.AggCount},
+			{Op: storage.AggCount, Where: storage.Gt("opens", 0)}, {Op: storage.AggCount, Where: storage.Gt("clicks", 0)}}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]VariantResult, len(e.Variants)+1)
+	for i := range out {
+		out[i] = VariantResult{Variant: i, Subject: e.Subject}
+		if i > 0 {
+			out[i].Subject = e.Variants[i-1]
+		}
+	}
+	for _, r := range rows {
+		i := int(r.Group[0].(int64))
+		if i < 0 || i >= len(out) {
+			continue
+		}
+		out[i].Sent, out[i].Opened, out[i].Clicked = r.Values[0].(int64), r.Values[1].(int64), r.Values[2].(int64)
+	}
+	for i := range out {
+		if n := out[i].Sent; n > 0 {
+			hits := out[i].Opened
+			if e.WinnerBy == "clicks" {
+				hits = out[i].Clicked
+			}
+			out[i].Rate = float64(hits) / float64(n)
+		}
+	}
+	return out, nil
+}
+
+// PickWinner ends the A/B test of an email: the variant with the best
+// rate (the first on a tie) becomes its subject for the held messages,
+// which are queued; the next Send mails them. It returns the results it
+// chose by. An email without variants, or with a winner, is ErrConflict.
+func (es *Emails) PickWinner(ctx context.Context, id string) ([]VariantResult, error) {
+	if err := es.s.store.Check(ctx, storage.Ref{Type: ObjectEmail, ID: id}, storage.ActionUpdate); err != nil {
+		return nil, err
+	}
+	results, err := es.Variants(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	best := 0
+	for i, r := range results {
+		if r.Rate > results[best].Rate {
+			best = i
+		}
+	}
+	ctx = storage.AsSystem(ctx)
+	err = es.s.store.RunInTx(ctx, func(ctx context.Context) error {
+		e, err := storage.Modify(ctx, es.s.store, es.s.t.emails, id, 0, func(_ context.Context, e *Email) error {
+			if len(e.Variants) == 0 || e.Winner > 0 {
+				return fmt.Errorf("%w: email %q has no A/B test to decide", storage.ErrConflict, e.Name)
+			}
+			e.Winner = best + 1
+			return nil
+		}, storage.WithEventType("campaign_email.winner_picked"))
+		if err != nil {
+			return err
+		}
+		for {
+			page, err := es.s.t.messages.List(ctx, storage.ListQuery{Filter: storage.And{storage.Eq("email_id", e.ID),
+				storage.Eq("status", string(MessageHeld))}, PageQuery: storage.PageQuery{Limit: batchSize}})
+			if err != nil || len(page.Items) == 0 {
+				return err
+			}
+			next := make([]*Message, len(page.Items))
+			for i, m := range page.Items {
+				n := *m
+				n.Status, n.Variant = MessageQueued, best
+				next[i] = &n
+			}
+			if err := storage.UpdateMany(ctx, es.s.store, es.s.t.messages, page.Items, next); err != nil {
+				return err
+			}
+		}
+	})
+	return results, err
 }
 
 // interrupt marks the messages of e claimed longer than the lease ago and
@@ -435,7 +568,7 @@ func (es *Emails) compose(ctx context.Context, e *Email, camp *Campaign, tpl *te
 	d := &MergeData{Contact: c, Account: a, Campaign: camp,
 		UnsubscribeURL: base + "/u/" + es.s.sign.sign(tokenUnsub, ws, m.ID),
 		PreferencesURL: base + "/p/" + es.s.sign.sign(tokenPrefs, ws, c.ID)}
-	subject, text, html, err := tpl.render(d)
+	subject, text, html, err := tpl.render(d, m.Variant)
 	if err != nil {
 		return send.Message{}, send.Permanent(err)
 	}

@@ -843,3 +843,79 @@ func testMarketingScoring(t *testing.T, h Harness) {
 		t.Errorf("a deleted contact keeps its score: %v", err)
 	}
 }
+
+// testMarketingABTest splits a share of the audience between two
+// subjects, the same way on every run, holds the rest, and sends it the
+// subject people opened more.
+func testMarketingABTest(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, false, marketing.Options{})
+	ctx := e.ctx
+	seg, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "All", Kind: marketing.SegmentStatic})
+	must(t, "segment", err)
+	var ids []string
+	for i := range 200 {
+		ids = append(ids, e.contact(ctx, contacts.NewContact{FirstName: "P", Email: "p" + strings.Repeat("q", i/26) + string(rune('a'+i%26)) + "@ab.example"}).ID)
+	}
+	must(t, "add", e.mkt.Segments.Add(ctx, seg.ID, ids...))
+	camp, err := e.mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: "AB"})
+	must(t, "campaign", err)
+	_, err = e.mkt.Emails.Create(ctx, marketing.NewEmail{CampaignID: camp.ID, Name: "x", SegmentID: seg.ID, Subject: "A", Text: "x",
+		Variants: []string{"{{.Bad"}, WinnerBy: "likes"})
+	wantFields(t, "bad variants", err, "variants[0]", "winner_by")
+	em, err := e.mkt.Emails.Create(ctx, marketing.NewEmail{CampaignID: camp.ID, Name: "AB", SegmentID: seg.ID, Subject: "Plain subject",
+		Variants: []string{"Big news, {{.Contact.FirstName}}"}, TestShare: 0.3, Text: "Hello"})
+	must(t, "email", err)
+	rep, err := e.mkt.Emails.Send(ctx, em.ID)
+	must(t, "send", err)
+	if rep.Held+rep.Sent != 200 || rep.Sent < 40 || rep.Sent > 80 || rep.Status != marketing.EmailSending {
+		t.Fatalf("the test phase: %+v", rep)
+	}
+	// Everyone who got "Big news" opens it; one "Plain subject" reader does.
+	e.later(time.Hour)
+	bySubject := map[string][]string{}
+	for _, m := range e.srv.Messages() {
+		p, err := m.Parse()
+		must(t, "parse", err)
+		bySubject[p.Subject] = append(bySubject[p.Subject], m.To[0])
+	}
+	if len(bySubject["Plain subject"]) == 0 || len(bySubject["Big news, P"]) == 0 {
+		t.Fatalf("subjects sent: %v", len(bySubject))
+	}
+	msgs, err := e.mkt.Emails.Messages(ctx, em.ID, marketing.MessageSent, storage.PageQuery{Limit: 500})
+	must(t, "messages", err)
+	plainOpened := false
+	for _, m := range msgs.Items {
+		if m.Variant == 0 {
+			if plainOpened {
+				continue
+			}
+			plainOpened = true
+		}
+		n := *m
+		n.Opens, n.OpenedAt = 1, storage.Now()
+		must(t, "open", storage.TableOf[*marketing.Message](e.store).Update(ctx, m, &n))
+	}
+	results, err := e.mkt.Emails.PickWinner(ctx, em.ID)
+	must(t, "pick", err)
+	if len(results) != 2 || results[1].Rate != 1 || results[0].Rate >= 1 || results[0].Sent+results[1].Sent != int64(rep.Sent) {
+		t.Fatalf("results = %+v", results)
+	}
+	_, err = e.mkt.Emails.PickWinner(ctx, em.ID)
+	wantErr(t, "picking twice", err, storage.ErrConflict)
+	rest, err := e.mkt.Emails.Send(ctx, em.ID)
+	must(t, "send the rest", err)
+	if rest.Sent != rep.Held || rest.Status != marketing.EmailSent || rest.Held != 0 {
+		t.Fatalf("the rest: %+v", rest)
+	}
+	got := 0
+	for _, m := range e.srv.Messages()[rep.Sent:] {
+		p, _ := m.Parse()
+		if p.Subject != "Big news, P" {
+			t.Fatalf("a held message went out with %q", p.Subject)
+		}
+		got++
+	}
+	if got != rep.Held {
+		t.Errorf("%d held messages went out, want %d", got, rep.Held)
+	}
+}

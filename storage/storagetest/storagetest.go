@@ -158,6 +158,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingForms", testMarketingForms},
 		{"MarketingBounces", testMarketingBounces},
 		{"MarketingScoring", testMarketingScoring},
+		{"MarketingABTest", testMarketingABTest},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
