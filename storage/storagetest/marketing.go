@@ -919,3 +919,72 @@ func testMarketingABTest(t *testing.T, h Harness) {
 		t.Errorf("%d held messages went out, want %d", got, rep.Held)
 	}
 }
+
+// testMarketingAttribution credits leads and won deals to campaigns by
+// first and last touch, with cost per lead and ROI.
+func testMarketingAttribution(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, false, marketing.Options{})
+	ctx := e.ctx
+	eur := func(n int64) storage.Money { return storage.Money{Amount: n * 100, Currency: "EUR"} }
+	a, err := e.mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: "Trade fair", Type: marketing.CampaignEvent, ActualCost: eur(1000)})
+	must(t, "campaign a", err)
+	b, err := e.mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: "Retargeting", Type: marketing.CampaignAdvertising, ActualCost: eur(500)})
+	must(t, "campaign b", err)
+	leadForm, err := e.mkt.Forms.Create(ctx, marketing.NewForm{Name: "Fair leads", CampaignID: a.ID,
+		Fields: []marketing.FormField{{Name: "email", Field: "email"}}})
+	must(t, "lead form", err)
+	link, err := e.mkt.Forms.URL(ctx, leadForm.ID)
+	must(t, "url", err)
+	for _, addr := range []string{"l1@example.com", "l2@example.com"} {
+		_, err := e.mkt.Forms.Submit(ctx, token(t, link, "f"), map[string][]string{"email": {addr}})
+		must(t, "lead", err)
+	}
+	signup, err := e.mkt.Forms.Create(ctx, marketing.NewForm{Name: "Fair sign-up", Target: marketing.FormContact, CampaignID: a.ID,
+		Fields: []marketing.FormField{{Name: "email", Field: "email"}}})
+	must(t, "contact form", err)
+	link, err = e.mkt.Forms.URL(ctx, signup.ID)
+	must(t, "url", err)
+	// X signs up at the fair; Y meets the fair and then the ads; Z only
+	// the ads, after its deal.
+	x, err := e.mkt.Forms.Submit(ctx, token(t, link, "f"), map[string][]string{"email": {"x@example.com"}})
+	must(t, "x", err)
+	y := e.contact(ctx, contacts.NewContact{FirstName: "Y", Email: "y@example.com"})
+	z := e.contact(ctx, contacts.NewContact{FirstName: "Z", Email: "z@example.com"})
+	must(t, "y at the fair", e.mkt.Campaigns.Respond(ctx, a.ID, y.ID, marketing.MemberResponded))
+	time.Sleep(2 * time.Millisecond)
+	must(t, "y clicks an ad", e.mkt.Campaigns.Respond(ctx, b.ID, y.ID, marketing.MemberResponded))
+	time.Sleep(2 * time.Millisecond)
+	s := e.sales()
+	deal := func(contactID string, amount int64, won bool) {
+		t.Helper()
+		o, err := s.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Deal", ContactID: contactID, Amount: eur(amount)})
+		must(t, "deal", err)
+		if won {
+			_, err = s.Opportunities.MoveStage(ctx, o.ID, "closed_won", sales.MoveOptions{})
+			must(t, "win", err)
+		}
+	}
+	deal(x.Post.ContactID, 5000, true)
+	deal(y.ID, 2000, true)
+	deal(y.ID, 900, false)
+	deal(z.ID, 3000, true)
+	time.Sleep(2 * time.Millisecond)
+	must(t, "z clicks an ad later", e.mkt.Campaigns.Respond(ctx, b.ID, z.ID, marketing.MemberResponded))
+
+	at, err := e.mkt.Campaigns.Attribution(ctx, a.ID)
+	must(t, "attribution a", err)
+	if at.Leads != 2 || at.CostPerLead != eur(500) || at.Touched != 2 {
+		t.Errorf("a: leads %d, cost per lead %v, touched %d", at.Leads, at.CostPerLead, at.Touched)
+	}
+	if at.FirstTouch.Deals != 3 || at.FirstTouch.Won != 2 || at.FirstTouch.Revenue["EUR"] != 700000 || at.FirstTouch.ROI != 6 {
+		t.Errorf("a, first touch: %+v", at.FirstTouch)
+	}
+	if at.LastTouch.Deals != 1 || at.LastTouch.Revenue["EUR"] != 500000 || at.LastTouch.ROI != 4 {
+		t.Errorf("a, last touch: %+v", at.LastTouch)
+	}
+	bt, err := e.mkt.Campaigns.Attribution(ctx, b.ID)
+	must(t, "attribution b", err)
+	if bt.FirstTouch.Deals != 0 || bt.LastTouch.Deals != 2 || bt.LastTouch.Won != 1 || bt.LastTouch.Revenue["EUR"] != 200000 || bt.LastTouch.ROI != 3 {
+		t.Errorf("b: %+v", bt)
+	}
+}

@@ -159,6 +159,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingBounces", testMarketingBounces},
 		{"MarketingScoring", testMarketingScoring},
 		{"MarketingABTest", testMarketingABTest},
+		{"MarketingAttribution", testMarketingAttribution},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
