@@ -143,7 +143,7 @@ func (cs *Campaigns) touches(ctx context.Context, campaignID string, among []str
 		return and
 	}
 	q := storage.PageQuery{Limit: storage.MaxLimit}
-	err := storage.Each(ctx, cs.s.t.messages, storage.ListQuery{Filter: scope(storage.Gt("opens", 0)), PageQuery: q}, func(m *Message) error {
+	err := storage.Each(ctx, cs.s.t.messages, storage.ListQuery{Filter: scope(storage.Gt("opened_at", time.Time{})), PageQuery: q}, func(m *Message) error {
 		out[m.ContactID] = append(out[m.ContactID], touch{m.CampaignID, m.OpenedAt})
 		return nil
 	})

@@ -359,7 +359,7 @@ func (cs *Campaigns) Stats(ctx context.Context, campaignID string) (*CampaignSta
 	}
 	rows, err = cs.s.store.Aggregate(ctx, ObjectMessage, storage.AggregateQuery{Filter: storage.Eq("campaign_id", campaignID),
 		GroupBy: []string{"status"}, Measures: []storage.Measure{{Op: storage.AggCount},
-			{Op: storage.AggCount, Where: storage.Gt("opens", 0)}, {Op: storage.AggCount, Where: storage.Gt("clicks", 0)}}})
+			{Op: storage.AggCount, Where: storage.Gt("opened_at", time.Time{})}, {Op: storage.AggCount, Where: storage.Gt("clicked_at", time.Time{})}}})
 	if err != nil {
 		return nil, err
 	}

@@ -141,14 +141,13 @@ type Message struct {
 	// Variant is the subject it carries (see Email.Variants).
 	Variant int `bun:"variant,notnull" json:"variant,omitempty"`
 	// Error says why it was suppressed, failed or bounced.
-	Error     string    `bun:"error,notnull" json:"error,omitempty"`
-	SentAt    time.Time `bun:"sent_at,notnull" json:"sent_at,omitzero"`
-	OpenedAt  time.Time `bun:"opened_at,notnull" json:"opened_at,omitzero"`
+	Error    string    `bun:"error,notnull" json:"error,omitempty"`
+	SentAt   time.Time `bun:"sent_at,notnull" json:"sent_at,omitzero"`
+	OpenedAt time.Time `bun:"opened_at,notnull" json:"opened_at,omitzero"`
+	// ClickedAt is when a person first clicked a link of it (OpenedAt
+	// when it first opened it, or clicked: a click is an open whose
+	// pixel was blocked); every hit is a Hit record.
 	ClickedAt time.Time `bun:"clicked_at,notnull" json:"clicked_at,omitzero"`
-	// Opens and Clicks count the hits of people (machines' are recorded
-	// as hits only).
-	Opens  int `bun:"opens,notnull" json:"opens,omitempty"`
-	Clicks int `bun:"clicks,notnull" json:"clicks,omitempty"`
 }
 
 // RecordType returns "email_message".

@@ -199,8 +199,10 @@ func (es *Emails) queue(ctx context.Context, e *Email, rep *SendReport) error {
 // queueSome makes the messages of the contacts ids that have none.
 func (es *Emails) queueSome(ctx context.Context, e *Email, ids []string, rep *SendReport) error {
 	have := map[string]bool{}
+	// Sorted by contact, so that the unique index of (email, contact)
+	// serves the look-up and its order.
 	err := storage.Each(ctx, es.s.t.messages, storage.ListQuery{Filter: storage.And{storage.Eq("email_id", e.ID),
-		storage.In("contact_id", ids...)}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(m *Message) error {
+		storage.In("contact_id", ids...)}, Sort: []storage.Sort{{Field: "contact_id"}}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(m *Message) error {
 		have[m.ContactID] = true
 		return nil
 	})
@@ -306,7 +308,7 @@ func (es *Emails) Variants(ctx context.Context, id string) ([]VariantResult, err
 	rows, err := es.s.store.Aggregate(ctx, ObjectMessage, storage.AggregateQuery{
 		Filter:  storage.And{storage.Eq("email_id", e.ID), storage.In("status", string(MessageSent), string(MessageBounced))},
 		GroupBy: []string{"variant"}, Measures: []storage.Measure{{Op: storage.AggCount},
-			{Op: storage.AggCount, Where: storage.Gt("opens", 0)}, {Op: storage.AggCount, Where: storage.Gt("clicks", 0)}}})
+			{Op: storage.AggCount, Where: storage.Gt("opened_at", time.Time{})}, {Op: storage.AggCount, Where: storage.Gt("clicked_at", time.Time{})}}})
 	if err != nil {
 		return nil, err
 	}

@@ -70,6 +70,7 @@ type Service struct {
 	sales  *sales.Service
 	opts   Options
 	sign   signer
+	hits   *hitBatcher
 
 	// Lists manages subscription lists and who is subscribed to them.
 	Lists *Lists
@@ -119,6 +120,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	s.Campaigns = &Campaigns{s}
 	s.Emails = &Emails{s}
 	s.Tracking = &Tracking{s}
+	s.hits = &hitBatcher{s: s}
 	s.Forms = &Forms{s}
 	s.Bounces = &Bounces{s}
 	s.Scoring = &Scoring{s}

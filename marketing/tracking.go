@@ -42,11 +42,6 @@ type Hit struct {
 // RecordType returns "tracking_hit".
 func (*Hit) RecordType() string { return ObjectHit }
 
-// Links returns the contact and the message.
-func (h *Hit) Links() []storage.Ref {
-	return []storage.Ref{{Type: contacts.ObjectContact, ID: h.ContactID}, {Type: ObjectMessage, ID: h.MessageID}}
-}
-
 // Tracking records what recipients do with the links of the mail sent:
 // the calls of package marketing/web's handlers. Each takes the token of
 // a link, acts in the workspace the token names, as the system, and
@@ -68,8 +63,7 @@ func (t *Tracking) Open(ctx context.Context, token string, h HitInfo) error {
 	if err != nil || len(f) != 2 {
 		return storage.Invalid("token", "is not a tracking token of this service")
 	}
-	_, err = t.hit(in(ctx, f[0]), f[1], HitOpen, "", h)
-	return err
+	return t.s.hits.record(ctx, &pendingHit{ws: f[0], msgID: f[1], kind: HitOpen, info: h})
 }
 
 // Click records a click on the link the token names, and returns the
@@ -80,63 +74,50 @@ func (t *Tracking) Click(ctx context.Context, token string, h HitInfo) (string, 
 	if err != nil || len(f) != 3 {
 		return "", storage.Invalid("token", "is not a tracking token of this service")
 	}
-	if _, err := t.hit(in(ctx, f[0]), f[1], HitClick, f[2], h); err != nil && !errors.Is(err, storage.ErrNotFound) {
+	err = t.s.hits.record(ctx, &pendingHit{ws: f[0], msgID: f[1], kind: HitClick, url: f[2], info: h})
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return f[2], err
 	}
 	return f[2], nil
 }
 
-// hit records a hit on message msgID and, for a person's, counts it on the
-// message (the first open or click with its own event).
-func (t *Tracking) hit(ctx context.Context, msgID string, kind HitKind, url string, info HitInfo) (*Hit, error) {
+// hit records a hit on message m, in the caller's transaction, and for a
+// person's first open or click marks the message (email_message.opened,
+// .clicked); later hits are hit records alone.
+func (t *Tracking) hit(ctx context.Context, m *Message, kind HitKind, url string, info HitInfo) (*Hit, *Message, string) {
 	if len(info.UserAgent) > maxUserAgent {
 		info.UserAgent = info.UserAgent[:maxUserAgent]
 	}
-	var out *Hit
-	err := t.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		m, err := t.s.t.messages.Get(ctx, msgID)
-		if err != nil {
-			return err
+	now := t.s.now()
+	since := time.Duration(-1)
+	if !m.SentAt.IsZero() {
+		since = now.Sub(m.SentAt)
+	}
+	bot, why := classify(info, since)
+	h := &Hit{MessageID: m.ID, EmailID: m.EmailID, CampaignID: m.CampaignID, ContactID: m.ContactID, Kind: kind, URL: url,
+		At: now, Bot: bot, BotReason: why, UserAgent: info.UserAgent}
+	if bot || kind == HitUnsubscribe {
+		return h, nil, ""
+	}
+	n := *m
+	event := ""
+	switch kind {
+	case HitOpen:
+		if n.OpenedAt.IsZero() {
+			n.OpenedAt, event = now, EventOpened
 		}
-		now := t.s.now()
-		since := time.Duration(-1)
-		if !m.SentAt.IsZero() {
-			since = now.Sub(m.SentAt)
+	case HitClick:
+		if n.OpenedAt.IsZero() {
+			n.OpenedAt = now // a click is an open whose pixel was blocked
 		}
-		bot, why := classify(info, since)
-		h := &Hit{MessageID: m.ID, EmailID: m.EmailID, CampaignID: m.CampaignID, ContactID: m.ContactID, Kind: kind, URL: url,
-			At: now, Bot: bot, BotReason: why, UserAgent: info.UserAgent}
-		if err := t.s.t.hits.Insert(ctx, h); err != nil {
-			return err
+		if n.ClickedAt.IsZero() {
+			n.ClickedAt, event = now, EventClicked
 		}
-		out = h
-		if bot || kind == HitUnsubscribe {
-			return nil
-		}
-		n := *m
-		event := ""
-		switch kind {
-		case HitOpen:
-			n.Opens++
-			if n.OpenedAt.IsZero() {
-				n.OpenedAt, event = now, EventOpened
-			}
-		case HitClick:
-			n.Clicks++
-			if n.OpenedAt.IsZero() {
-				n.OpenedAt = now // a click is an open whose pixel was blocked
-			}
-			if n.ClickedAt.IsZero() {
-				n.ClickedAt, event = now, EventClicked
-			}
-		}
-		var opts []storage.WriteOption
-		if event != "" {
-			opts = append(opts, storage.WithEventType(event))
-		}
-		return t.s.t.messages.Update(ctx, m, &n, opts...)
-	})
-	return out, err
+	}
+	if event == "" {
+		return h, nil, ""
+	}
+	return h, &n, event
 }
 
 // Recipient is what an unsubscribe page shows of the message a link came
@@ -189,8 +170,8 @@ func (t *Tracking) Unsubscribe(ctx context.Context, token string, info HitInfo) 
 			return err
 		}
 		info.Prefetch = false // a POST is the person's (or their client's) act
-		_, err := t.hit(ctx, m.ID, HitUnsubscribe, "", info)
-		return err
+		h, _, _ := t.hit(ctx, m, HitUnsubscribe, "", info)
+		return t.s.t.hits.Insert(ctx, h)
 	})
 }
 

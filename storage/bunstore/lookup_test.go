@@ -8,6 +8,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/testdb"
+	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
@@ -120,6 +121,17 @@ func testLookupPlans(t *testing.T, store *bunstore.Store) {
 				Sort: []storage.Sort{{Field: "domain"}}, PageQuery: page})},
 		{"members by external ID (SyncMember)", "crm_members_external_id_uq", false,
 			listSQL(storage.TableOf[*access.Member](store), storage.ListQuery{Filter: storage.Eq("external_id", "u-1"), PageQuery: page})},
+		{"an email's queued messages (Emails.Send's claim)", "crm_mkt_messages_ws_email_status", false,
+			listSQL(storage.TableOf[*marketing.Message](store), storage.ListQuery{Filter: storage.And{storage.Eq("email_id", "e1"),
+				storage.Eq("status", "queued")}, PageQuery: page})},
+		{"an email's messages to contacts (Emails.Send's queue)", "crm_mkt_messages_uq", false,
+			listSQL(storage.TableOf[*marketing.Message](store), storage.ListQuery{Filter: storage.And{storage.Eq("email_id", "e1"),
+				storage.In("contact_id", "c1", "c2")}, Sort: []storage.Sort{{Field: "contact_id"}}, PageQuery: page})},
+		{"a segment's members (Segments.Members, Emails.Send)", "crm_mkt_segment_members_ws_segment", false,
+			listSQL(storage.TableOf[*marketing.SegmentMember](store), storage.ListQuery{Filter: storage.Eq("segment_id", "s1"), PageQuery: page})},
+		{"a list's subscribers (Lists.Subscribers, Emails.Send)", "crm_mkt_subscriptions_ws_list_status", false,
+			listSQL(storage.TableOf[*marketing.Subscription](store), storage.ListQuery{Filter: storage.And{storage.Eq("list_id", "l1"),
+				storage.Eq("status", "subscribed")}, PageQuery: page})},
 	}
 	for _, c := range cases {
 		if c.scan && store.Dialect() != "sqlite" {

@@ -395,7 +395,8 @@ func testMarketingSend(t *testing.T, h Harness) {
 		t.Fatalf("sending again: %+v, %v, %d mails", again, err, len(e.srv.Messages()))
 	}
 
-	// Opens and clicks: a person's count, a machine's are flagged.
+	// Opens and clicks: a person's mark the message, a machine's are
+	// flagged.
 	human := marketing.HitInfo{Method: "GET", UserAgent: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"}
 	scanner := marketing.HitInfo{Method: "GET", UserAgent: "Barracuda Sentinel (EE)"}
 	open, click := token(t, adaMail, "o"), token(t, adaMail, "c")
@@ -415,7 +416,7 @@ func testMarketingSend(t *testing.T, h Harness) {
 	wantFields(t, "a forged click", err, "token")
 	m, err := storage.TableOf[*marketing.Message](e.store).Get(ctx, byContact[ada.ID].ID)
 	must(t, "message", err)
-	if m.Opens != 2 || m.Clicks != 1 || m.OpenedAt.IsZero() || m.ClickedAt.IsZero() {
+	if m.OpenedAt.IsZero() || m.ClickedAt.IsZero() || m.ClickedAt.Before(m.OpenedAt) {
 		t.Errorf("ada's message after hits: %+v", m)
 	}
 	hits, err := storage.All(ctx, storage.TableOf[*marketing.Hit](e.store), storage.Eq("message_id", m.ID))
@@ -892,7 +893,7 @@ func testMarketingABTest(t *testing.T, h Harness) {
 			plainOpened = true
 		}
 		n := *m
-		n.Opens, n.OpenedAt = 1, storage.Now()
+		n.OpenedAt = storage.Now()
 		must(t, "open", storage.TableOf[*marketing.Message](e.store).Update(ctx, m, &n))
 	}
 	results, err := e.mkt.Emails.PickWinner(ctx, em.ID)

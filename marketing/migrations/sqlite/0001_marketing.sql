@@ -177,9 +177,7 @@ CREATE TABLE crm_mkt_messages (
     error             TEXT NOT NULL DEFAULT '',
     sent_at           TEXT NOT NULL DEFAULT '',
     opened_at         TEXT NOT NULL DEFAULT '',
-    clicked_at        TEXT NOT NULL DEFAULT '',
-    opens             INTEGER NOT NULL DEFAULT 0,
-    clicks            INTEGER NOT NULL DEFAULT 0
+    clicked_at        TEXT NOT NULL DEFAULT ''
 );
 CREATE UNIQUE INDEX crm_mkt_messages_ws_id ON crm_mkt_messages (workspace_id, id);
 
@@ -232,9 +230,8 @@ CREATE INDEX crm_mkt_emails_ws_campaign ON crm_mkt_emails (workspace_id, campaig
 CREATE INDEX crm_mkt_emails_ws_owner ON crm_mkt_emails (workspace_id, owner_id);
 CREATE INDEX crm_mkt_emails_ws_team ON crm_mkt_emails (workspace_id, team_id);
 
-CREATE UNIQUE INDEX crm_mkt_messages_uq ON crm_mkt_messages (workspace_id, email_id, contact_id);
+CREATE UNIQUE INDEX crm_mkt_messages_uq ON crm_mkt_messages (workspace_id, contact_id, email_id);
 CREATE INDEX crm_mkt_messages_ws_email_status ON crm_mkt_messages (workspace_id, email_id, status, id);
-CREATE INDEX crm_mkt_messages_ws_contact ON crm_mkt_messages (workspace_id, contact_id);
 CREATE INDEX crm_mkt_messages_ws_campaign ON crm_mkt_messages (workspace_id, campaign_id, status);
 
 CREATE INDEX crm_mkt_hits_ws_message ON crm_mkt_hits (workspace_id, message_id);
