@@ -87,9 +87,11 @@ type Email struct {
 	// share of the messages one call of Send tried, once it tried at
 	// least 20, failed. Default 0.2; 1 never stops.
 	ErrorThreshold float64 `bun:"error_threshold,notnull" json:"error_threshold,omitempty"`
-	// QueuedAt is when every recipient had its message; SentAt when the
-	// last went out.
-	QueuedAt   time.Time `bun:"queued_at,notnull" json:"queued_at,omitzero"`
+	// Cursor is the last recipient (contact ID) the walk of the audience
+	// claimed; Claims are the batches senders hold now.
+	Cursor string  `bun:"send_cursor,notnull" json:"cursor,omitempty"`
+	Claims []Claim `bun:"claims" json:"claims,omitempty"`
+	// SentAt is when the last message went out.
 	SentAt     time.Time `bun:"sent_at,notnull" json:"sent_at,omitzero"`
 	StopReason string    `bun:"stop_reason,notnull" json:"stop_reason,omitempty"`
 	OwnerID    string    `bun:"owner_id,notnull" json:"owner_id,omitempty"`
@@ -107,11 +109,6 @@ type MessageStatus string
 
 // The message statuses.
 const (
-	// MessageQueued: to be sent.
-	MessageQueued MessageStatus = "queued"
-	// MessageSending: claimed by a sender; a sender that crashed leaves
-	// it so, and the next Send marks it interrupted (never sent twice).
-	MessageSending MessageStatus = "sending"
 	// MessageSent: the mailer accepted it.
 	MessageSent MessageStatus = "sent"
 	// MessageFailed: the mailer refused it.
@@ -121,16 +118,15 @@ const (
 	MessageSuppressed MessageStatus = "suppressed"
 	// MessageBounced: sent, and bounced for good.
 	MessageBounced MessageStatus = "bounced"
-	// MessageInterrupted: a sender crashed while it was claimed; it may
-	// or may not have gone out, and is not sent again.
+	// MessageInterrupted: a sender died while its batch was claimed; the
+	// message may or may not have gone out, and is not sent again.
 	MessageInterrupted MessageStatus = "interrupted"
-	// MessageHeld: outside an A/B test's share, waiting for its winner.
-	MessageHeld MessageStatus = "held"
 )
 
 // Message is the mail of one campaign email to one contact: one record
-// per recipient, made before anything is sent, so that a send resumed
-// after a crash knows whom it reached.
+// per recipient, written with its batch once the batch was mailed (the
+// batch's claim on the email, written before, tells a resumed send whom
+// a dead sender may have reached).
 type Message struct {
 	storage.Meta
 	EmailID    string        `bun:"email_id,notnull" json:"email_id"`

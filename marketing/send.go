@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -29,17 +28,17 @@ const (
 
 // SendReport says what one call of Emails.Send did.
 type SendReport struct {
-	// Queued and Suppressed count the messages this call made: to send,
-	// and not to send (suppressed, no address, not subscribed).
-	Queued, Suppressed int
-	// Sent and Failed count the messages this call tried.
-	Sent, Failed int
-	// Interrupted counts messages a crashed sender had claimed, marked
-	// by this call (never sent again).
+	// Sent and Failed count the messages this call mailed and the mailer
+	// refused; Suppressed those it did not send (the address suppressed,
+	// missing, or not subscribed to the email's list).
+	Sent, Failed, Suppressed int
+	// Interrupted counts the recipients of batches a crashed sender had
+	// claimed, marked by this call (never sent again: they may have got
+	// the mail).
 	Interrupted int
-	// InFlight counts messages another sender holds now.
+	// InFlight counts the recipients of batches another sender holds now.
 	InFlight int
-	// Held counts the messages waiting for an A/B test's winner
+	// Held counts the recipients waiting for an A/B test's winner
 	// (Emails.PickWinner).
 	Held int
 	// Status is the email's status when the call returned.
@@ -48,21 +47,40 @@ type SendReport struct {
 	StopReason string
 }
 
+// Claim is a batch of an email's audience that a sender took: the
+// recipients from From to To (contact IDs, in the audience's order), at
+// At. A sender that dies leaves its claim; once the claim is older than
+// Options.Lease, the next Send marks those of its recipients that have no
+// message interrupted.
+type Claim struct {
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	N    int       `json:"n"`
+	At   time.Time `json:"at"`
+	// Free marks recipients a sender gave back unmailed (its ctx ended):
+	// the next batch claimed.
+	Free bool `json:"free,omitempty"`
+}
+
 // minTried is how many messages must have been tried before the error
 // threshold can stop a send.
 const minTried = 20
 
 // Send sends a campaign email to its audience, and returns when every
-// message has gone out, the error threshold stopped it, or ctx ended. It
-// first makes one message record per recipient (queued, or suppressed when
-// the address is on the suppression list, missing, or not subscribed to
-// the email's list), then claims them a batch at a time, renders and mails
-// each through the Mailer (at RatePerSecond), and records the outcome
-// (email_message.sent or .failed). It is idempotent: calling it again
-// after a crash or a stop resumes where it was, and nobody is mailed twice
-// (a message claimed by a sender that died is marked interrupted once its
-// lease is over, not sent again). The caller must be allowed to update the
-// email; the audience is read as the system.
+// recipient has its message, the error threshold stopped it, an A/B test
+// holds the rest, or ctx ended. It walks the audience in contact order, a
+// batch at a time: it claims the batch on the email (one version-checked
+// write, so that no two senders take the same recipients), renders and
+// mails each recipient's message through the Mailer (at RatePerSecond),
+// and then stores the batch's messages with one multi-row insert
+// (email_message.sent, .failed, or created for those suppressed) and
+// drops the claim. It is idempotent: calling it again after a crash, a
+// stop or a winner resumes where it was, and nobody is mailed twice
+// (recipients with a message are skipped; those of a dead sender's claim
+// are marked interrupted once its lease is over, not mailed again). The
+// audience is the segment's members and list's subscribers as the walk
+// reaches them. The caller must be allowed to update the email; the
+// audience is read as the system.
 func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 	if err := es.s.canMail(); err != nil {
 		return nil, err
@@ -84,8 +102,7 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 		return rep, nil
 	}
 	if e.Status != EmailSending {
-		e, err = es.setStatus(ctx, e, EmailSending, "")
-		if err != nil {
+		if e, err = es.setStatus(ctx, e, EmailSending, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -93,35 +110,24 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.QueuedAt.IsZero() {
-		if err := es.queue(ctx, e, rep); err != nil {
-			return rep, err
-		}
-		e, err = storage.Modify(ctx, es.s.store, es.s.t.emails, e.ID, 0, func(_ context.Context, e *Email) error {
-			e.QueuedAt = es.s.now()
-			return nil
-		})
-		if err != nil {
-			return rep, err
-		}
-	}
-	if err := es.interrupt(ctx, e, rep); err != nil {
+	if err := es.interrupt(ctx, e.ID, rep); err != nil {
 		return rep, err
 	}
 	limit := rate.Inf
 	if e.RatePerSecond > 0 {
 		limit = rate.Limit(e.RatePerSecond)
 	}
-	d := &delivery{es: es, e: e, camp: camp, tpl: tpl, limiter: rate.NewLimiter(limit, 1), rep: rep}
+	d := &delivery{es: es, camp: camp, tpl: tpl, limiter: rate.NewLimiter(limit, 1), rep: rep}
 	for {
-		batch, err := es.claim(ctx, e)
+		batch, claim, claimed, err := es.claim(ctx, e.ID)
 		if err != nil {
 			return rep, err
 		}
-		if len(batch) == 0 {
+		if batch == nil {
 			break
 		}
-		if err := d.run(ctx, batch); err != nil {
+		e = claimed
+		if err := d.run(ctx, e, claim, batch); err != nil {
 			return rep, err
 		}
 		if tried := d.sent + d.failed; tried >= minTried && float64(d.failed) > e.ErrorThreshold*float64(tried) && e.ErrorThreshold < 1 {
@@ -133,16 +139,18 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 			return rep, nil
 		}
 	}
-	n, err := es.s.t.messages.Count(ctx, storage.And{storage.Eq("email_id", e.ID), storage.Eq("status", string(MessageSending))})
-	if err != nil {
+	if e, err = es.s.t.emails.Get(ctx, e.ID); err != nil {
 		return rep, err
 	}
-	held, err := es.s.t.messages.Count(ctx, storage.And{storage.Eq("email_id", e.ID), storage.Eq("status", string(MessageHeld))})
-	if err != nil {
-		return rep, err
+	for _, c := range e.Claims {
+		rep.InFlight += c.N
 	}
-	rep.InFlight, rep.Held = int(n), int(held)
-	if n == 0 && held == 0 {
+	if len(e.Variants) > 0 && e.Winner == 0 {
+		if rep.Held, err = es.held(ctx, e); err != nil {
+			return rep, err
+		}
+	}
+	if rep.InFlight == 0 && rep.Held == 0 {
 		e, err = storage.Modify(ctx, es.s.store, es.s.t.emails, e.ID, 0, func(_ context.Context, e *Email) error {
 			e.Status, e.SentAt = EmailSent, es.s.now()
 			return nil
@@ -163,128 +171,202 @@ func (es *Emails) setStatus(ctx context.Context, e *Email, st EmailStatus, reaso
 	}, storage.WithEventType("campaign_email."+string(st)))
 }
 
-// queue makes the message of every recipient of e that has none yet.
-func (es *Emails) queue(ctx context.Context, e *Email, rep *SendReport) error {
-	var ids []string
-	flush := func() error {
-		if len(ids) == 0 {
-			return nil
-		}
-		err := es.s.store.RunInTx(ctx, func(ctx context.Context) error { return es.queueSome(ctx, e, ids, rep) })
-		ids = ids[:0]
-		return err
-	}
-	add := func(id string) error {
-		ids = append(ids, id)
-		if len(ids) == batchSize {
-			return flush()
-		}
-		return nil
-	}
-	var err error
-	page := storage.PageQuery{Limit: batchSize}
+// span is a range of an audience, by contact: after (exclusive) or from
+// (inclusive), up to to (inclusive); empty ends are open.
+type span struct{ after, from, to string }
+
+// audience returns up to limit recipients of e in the span, in contact
+// order.
+func (es *Emails) audience(ctx context.Context, e *Email, sp span, limit int) ([]string, error) {
+	var f storage.Filter
+	var lst func(q storage.ListQuery) ([]string, error)
 	if e.SegmentID != "" {
-		err = storage.Each(ctx, es.s.t.members, storage.ListQuery{Filter: storage.Eq("segment_id", e.SegmentID), PageQuery: page},
-			func(m *SegmentMember) error { return add(m.ContactID) })
+		f = storage.Eq("segment_id", e.SegmentID)
+		lst = func(q storage.ListQuery) ([]string, error) {
+			page, err := es.s.t.members.List(ctx, q)
+			ids := make([]string, len(page.Items))
+			for i, m := range page.Items {
+				ids[i] = m.ContactID
+			}
+			return ids, err
+		}
 	} else {
-		err = storage.Each(ctx, es.s.t.subs, storage.ListQuery{Filter: storage.And{storage.Eq("list_id", e.ListID),
-			storage.Eq("status", string(Subscribed))}, PageQuery: page}, func(s *Subscription) error { return add(s.ContactID) })
+		f = storage.And{storage.Eq("list_id", e.ListID), storage.Eq("status", string(Subscribed))}
+		lst = func(q storage.ListQuery) ([]string, error) {
+			page, err := es.s.t.subs.List(ctx, q)
+			ids := make([]string, len(page.Items))
+			for i, s := range page.Items {
+				ids[i] = s.ContactID
+			}
+			return ids, err
+		}
 	}
-	if err != nil {
-		return err
+	and := storage.And{f}
+	if sp.after != "" {
+		and = append(and, storage.Gt("contact_id", sp.after))
 	}
-	return flush()
+	if sp.from != "" {
+		and = append(and, storage.Ge("contact_id", sp.from))
+	}
+	if sp.to != "" {
+		and = append(and, storage.Le("contact_id", sp.to))
+	}
+	return lst(storage.ListQuery{Filter: and, Sort: []storage.Sort{{Field: "contact_id"}}, PageQuery: storage.PageQuery{Limit: limit}})
 }
 
-// queueSome makes the messages of the contacts ids that have none.
-func (es *Emails) queueSome(ctx context.Context, e *Email, ids []string, rep *SendReport) error {
-	have := map[string]bool{}
-	// Sorted by contact, so that the unique index of (email, contact)
-	// serves the look-up and its order.
-	err := storage.Each(ctx, es.s.t.messages, storage.ListQuery{Filter: storage.And{storage.Eq("email_id", e.ID),
-		storage.In("contact_id", ids...)}, Sort: []storage.Sort{{Field: "contact_id"}}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(m *Message) error {
-		have[m.ContactID] = true
+// claim takes the next batch of e's audience, in one version-checked
+// write of the email (so no two senders take the same recipients): a
+// range given back free, or the next recipients after the email's cursor,
+// which it moves past them. It returns the batch (nil when the walk is
+// over), its claim and the email as written.
+func (es *Emails) claim(ctx context.Context, id string) ([]string, Claim, *Email, error) {
+	for attempt := 0; ; attempt++ {
+		var batch []string
+		var claim Claim
+		e, err := storage.Modify(ctx, es.s.store, es.s.t.emails, id, 0, func(ctx context.Context, e *Email) error {
+			e.Claims = slices.Clone(e.Claims)
+			for i, c := range e.Claims {
+				if c.Free {
+					ids, err := es.audience(ctx, e, span{from: c.From, to: c.To}, storage.MaxLimit)
+					if err != nil {
+						return err
+					}
+					c.Free, c.At, c.N = false, es.s.now(), len(ids)
+					e.Claims[i], batch, claim = c, ids, c
+					return nil
+				}
+			}
+			ids, err := es.audience(ctx, e, span{after: e.Cursor}, e.BatchSize)
+			if err != nil || len(ids) == 0 {
+				return err
+			}
+			batch = ids
+			e.Cursor = ids[len(ids)-1]
+			claim = Claim{From: ids[0], To: e.Cursor, N: len(ids), At: es.s.now()}
+			e.Claims = append(e.Claims, claim)
+			return nil
+		})
+		if errors.Is(err, storage.ErrStale) && attempt < 10 {
+			continue // another sender claimed a batch first
+		}
+		if err != nil || batch == nil && claim.To == "" {
+			return nil, claim, nil, err
+		}
+		if batch == nil {
+			batch = []string{} // a free range whose recipients left
+		}
+		return batch, claim, e, nil
+	}
+}
+
+// release drops a claim from the email, in the caller's transaction, and
+// with rest (non-zero) puts back what was not done as a free claim.
+func (es *Emails) release(ctx context.Context, id string, c Claim, rest Claim) error {
+	_, err := storage.Modify(ctx, es.s.store, es.s.t.emails, id, 0, func(_ context.Context, e *Email) error {
+		e.Claims = slices.DeleteFunc(slices.Clone(e.Claims), func(x Claim) bool { return x.From == c.From && x.To == c.To })
+		if rest.From != "" {
+			e.Claims = append(e.Claims, rest)
+		}
 		return nil
 	})
+	return err
+}
+
+// held counts e's recipients an A/B test holds: the audience without a
+// message, of which a batch at a time is read.
+func (es *Emails) held(ctx context.Context, e *Email) (int, error) {
+	n, after := 0, ""
+	for {
+		ids, err := es.audience(ctx, e, span{after: after}, storage.MaxLimit)
+		if err != nil || len(ids) == 0 {
+			return n, err
+		}
+		have, err := es.made(ctx, e.ID, ids)
+		if err != nil {
+			return n, err
+		}
+		n += len(ids) - len(have)
+		after = ids[len(ids)-1]
+	}
+}
+
+// made returns which of the contacts ids have a message of the email.
+func (es *Emails) made(ctx context.Context, emailID string, ids []string) (map[string]bool, error) {
+	have := map[string]bool{}
+	// Sorted by contact, so that the unique index of (contact, email)
+	// serves the look-up and its order.
+	err := storage.Each(ctx, es.s.t.messages, storage.ListQuery{Filter: storage.And{storage.Eq("email_id", emailID),
+		storage.In("contact_id", ids...)}, Sort: []storage.Sort{{Field: "contact_id"}}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
+		func(m *Message) error {
+			have[m.ContactID] = true
+			return nil
+		})
+	return have, err
+}
+
+// interrupt settles the claims older than the lease: their sender died,
+// and each of their recipients without a message may have got the mail.
+// They get an interrupted message (unless an A/B test held them), and the
+// claims are dropped.
+func (es *Emails) interrupt(ctx context.Context, id string, rep *SendReport) error {
+	e, err := es.s.t.emails.Get(ctx, id)
 	if err != nil {
 		return err
 	}
-	people := map[string]*contacts.Contact{}
-	err = storage.Each(ctx, es.s.t.contacts, storage.ListQuery{Filter: storage.In("id", ids...), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
-		func(c *contacts.Contact) error {
-			if !have[c.ID] {
-				people[c.ID] = c
+	before := es.s.now().Add(-es.s.opts.Lease)
+	for _, c := range e.Claims {
+		if c.Free || !c.At.Before(before) {
+			continue
+		}
+		err := es.s.store.RunInTx(ctx, func(ctx context.Context) error {
+			ids, err := es.audience(ctx, e, span{from: c.From, to: c.To}, storage.MaxLimit)
+			if err != nil {
+				return err
 			}
-			return nil
-		})
-	if err != nil || len(people) == 0 {
-		return err
-	}
-	subscribed := map[string]bool{}
-	if e.ListID != "" {
-		err := storage.Each(ctx, es.s.t.subs, storage.ListQuery{Filter: storage.And{storage.Eq("list_id", e.ListID),
-			storage.Eq("status", string(Subscribed)), storage.In("contact_id", slices.Collect(maps.Keys(people))...)},
-			PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(s *Subscription) error {
-			subscribed[s.ContactID] = true
-			return nil
+			have, err := es.made(ctx, e.ID, ids)
+			if err != nil {
+				return err
+			}
+			var msgs []*Message
+			for _, cid := range ids {
+				if _, held := split(e, cid); have[cid] || held {
+					continue
+				}
+				msgs = append(msgs, &Message{EmailID: e.ID, CampaignID: e.CampaignID, ContactID: cid, Status: MessageInterrupted,
+					Error: "its sender stopped while it was claimed; it may have gone out and is not sent again"})
+			}
+			if len(msgs) > 0 {
+				if err := storage.InsertMany(ctx, es.s.store, es.s.t.messages, msgs); err != nil {
+					return err
+				}
+			}
+			rep.Interrupted += len(msgs)
+			return es.release(ctx, e.ID, c, Claim{})
 		})
 		if err != nil {
 			return err
 		}
 	}
-	var addrs []string
-	for _, c := range people {
-		if c.Email != "" {
-			addrs = append(addrs, c.Email)
-		}
-	}
-	suppressed, err := es.s.Suppressions.suppressed(ctx, addrs)
-	if err != nil {
-		return err
-	}
-	msgs := make([]*Message, 0, len(people))
-	for _, id := range slices.Sorted(maps.Keys(people)) {
-		c := people[id]
-		m := &Message{EmailID: e.ID, CampaignID: e.CampaignID, ContactID: c.ID, Address: c.Email, Status: MessageQueued}
-		m.Variant, m.Status = split(e, c.ID)
-		switch {
-		case c.Email == "":
-			m.Status, m.Error = MessageSuppressed, "the contact has no email address"
-		case suppressed[c.Email]:
-			m.Status, m.Error = MessageSuppressed, "the address is on the suppression list"
-		case e.ListID != "" && !subscribed[c.ID]:
-			m.Status, m.Error = MessageSuppressed, "the contact is not subscribed to the email's list"
-		}
-		switch m.Status {
-		case MessageQueued:
-			rep.Queued++
-		case MessageHeld:
-			rep.Held++
-		default:
-			rep.Suppressed++
-		}
-		msgs = append(msgs, m)
-	}
-	return storage.InsertMany(ctx, es.s.store, es.s.t.messages, msgs)
+	return nil
 }
 
-// split returns the subject variant of a recipient of e and whether its
-// message is queued or held for the winner: a hash of the email and the
-// contact puts TestShare of the audience in the test, split evenly, the
-// same way on every run.
-func split(e *Email, contactID string) (int, MessageStatus) {
+// split returns the subject variant of a recipient of e, and whether the
+// recipient is held for the A/B test's winner: a hash of the email and
+// the contact puts TestShare of the audience in the test, split evenly,
+// the same way on every run.
+func split(e *Email, contactID string) (variant int, held bool) {
 	if len(e.Variants) == 0 {
-		return 0, MessageQueued
+		return 0, false
 	}
 	if e.Winner > 0 {
-		return e.Winner - 1, MessageQueued
+		return e.Winner - 1, false
 	}
 	h := sha256.Sum256([]byte(e.ID + "/" + contactID))
 	share := float64(binary.BigEndian.Uint64(h[:8])>>11) / (1 << 53)
 	if share >= e.TestShare && e.TestShare < 1 {
-		return 0, MessageHeld
+		return 0, true
 	}
-	return int(binary.BigEndian.Uint64(h[8:16]) % uint64(len(e.Variants)+1)), MessageQueued
+	return int(binary.BigEndian.Uint64(h[8:16]) % uint64(len(e.Variants)+1)), false
 }
 
 // VariantResult is how one subject of an A/B test did.
@@ -339,9 +421,10 @@ func (es *Emails) Variants(ctx context.Context, id string) ([]VariantResult, err
 }
 
 // PickWinner ends the A/B test of an email: the variant with the best
-// rate (the first on a tie) becomes its subject for the held messages,
-// which are queued; the next Send mails them. It returns the results it
-// chose by. An email without variants, or with a winner, is ErrConflict.
+// rate (the first on a tie) becomes its subject for the recipients held,
+// whom the next Send mails (it walks the audience again, skipping those
+// with a message). It returns the results it chose by. An email without
+// variants, or with a winner, is ErrConflict.
 func (es *Emails) PickWinner(ctx context.Context, id string) ([]VariantResult, error) {
 	if err := es.s.store.Check(ctx, storage.Ref{Type: ObjectEmail, ID: id}, storage.ActionUpdate); err != nil {
 		return nil, err
@@ -356,87 +439,19 @@ func (es *Emails) PickWinner(ctx context.Context, id string) ([]VariantResult, e
 			best = i
 		}
 	}
-	ctx = storage.AsSystem(ctx)
-	err = es.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		e, err := storage.Modify(ctx, es.s.store, es.s.t.emails, id, 0, func(_ context.Context, e *Email) error {
-			if len(e.Variants) == 0 || e.Winner > 0 {
-				return fmt.Errorf("%w: email %q has no A/B test to decide", storage.ErrConflict, e.Name)
-			}
-			e.Winner = best + 1
-			return nil
-		}, storage.WithEventType("campaign_email.winner_picked"))
-		if err != nil {
-			return err
+	_, err = storage.Modify(storage.AsSystem(ctx), es.s.store, es.s.t.emails, id, 0, func(_ context.Context, e *Email) error {
+		if len(e.Variants) == 0 || e.Winner > 0 {
+			return fmt.Errorf("%w: email %q has no A/B test to decide", storage.ErrConflict, e.Name)
 		}
-		for {
-			page, err := es.s.t.messages.List(ctx, storage.ListQuery{Filter: storage.And{storage.Eq("email_id", e.ID),
-				storage.Eq("status", string(MessageHeld))}, PageQuery: storage.PageQuery{Limit: batchSize}})
-			if err != nil || len(page.Items) == 0 {
-				return err
-			}
-			next := make([]*Message, len(page.Items))
-			for i, m := range page.Items {
-				n := *m
-				n.Status, n.Variant = MessageQueued, best
-				next[i] = &n
-			}
-			if err := storage.UpdateMany(ctx, es.s.store, es.s.t.messages, page.Items, next); err != nil {
-				return err
-			}
-		}
-	})
+		e.Winner, e.Cursor = best+1, ""
+		return nil
+	}, storage.WithEventType("campaign_email.winner_picked"))
 	return results, err
-}
-
-// interrupt marks the messages of e claimed longer than the lease ago and
-// never recorded: their sender died, and they may have gone out.
-func (es *Emails) interrupt(ctx context.Context, e *Email, rep *SendReport) error {
-	before := es.s.now().Add(-es.s.opts.Lease)
-	stale, err := storage.All(ctx, es.s.t.messages, storage.And{storage.Eq("email_id", e.ID), storage.Eq("status", string(MessageSending)),
-		storage.Lt("updated_at", before)})
-	if err != nil || len(stale) == 0 {
-		return err
-	}
-	next := make([]*Message, len(stale))
-	for i, m := range stale {
-		n := *m
-		n.Status, n.Error = MessageInterrupted, "its sender stopped while it was claimed; it may have gone out and is not sent again"
-		next[i] = &n
-	}
-	rep.Interrupted += len(stale)
-	return storage.UpdateMany(ctx, es.s.store, es.s.t.messages, stale, next)
-}
-
-// claim takes the next batch of e's queued messages: marked sending in a
-// transaction of their own, so that no other sender takes them.
-func (es *Emails) claim(ctx context.Context, e *Email) ([]*Message, error) {
-	for attempt := 0; ; attempt++ {
-		var out []*Message
-		err := es.s.store.RunInTx(ctx, func(ctx context.Context) error {
-			page, err := es.s.t.messages.List(ctx, storage.ListQuery{Filter: storage.And{storage.Eq("email_id", e.ID),
-				storage.Eq("status", string(MessageQueued))}, PageQuery: storage.PageQuery{Limit: e.BatchSize}})
-			if err != nil || len(page.Items) == 0 {
-				return err
-			}
-			out = make([]*Message, len(page.Items))
-			for i, m := range page.Items {
-				n := *m
-				n.Status = MessageSending
-				out[i] = &n
-			}
-			return storage.UpdateMany(ctx, es.s.store, es.s.t.messages, page.Items, out)
-		})
-		if errors.Is(err, storage.ErrStale) && attempt < 5 {
-			continue // another sender claimed some of them first
-		}
-		return out, err
-	}
 }
 
 // delivery is one Send's sending state.
 type delivery struct {
 	es           *Emails
-	e            *Email
 	camp         *Campaign
 	tpl          *templates
 	limiter      *rate.Limiter
@@ -445,73 +460,115 @@ type delivery struct {
 	lastErr      string
 }
 
-// run mails a claimed batch and records each message's outcome. Messages
-// it did not get to (ctx ended) go back to the queue.
-func (d *delivery) run(ctx context.Context, batch []*Message) error {
-	ids := make([]string, len(batch))
-	for i, m := range batch {
-		ids[i] = m.ContactID
-	}
-	people, accounts, err := d.es.recipients(ctx, ids)
+// run mails a claimed batch of e's audience, stores its messages and
+// drops the claim. Recipients with a message already are skipped, and
+// those an A/B test holds are left without one. When ctx ends before all
+// are mailed, the rest are left for the next Send (the claim shrinks to
+// what was done).
+func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []string) error {
+	es := d.es
+	have, err := es.made(ctx, e.ID, batch)
 	if err != nil {
 		return err
 	}
-	var sent, failed, back []*Message
-	var sentNext, failedNext, backNext []*Message
-	var stop error
-	for _, m := range batch {
-		n := *m
-		if stop == nil {
-			stop = d.limiter.Wait(ctx)
+	people, accounts, err := es.recipients(ctx, batch)
+	if err != nil {
+		return err
+	}
+	subscribed := map[string]bool{}
+	if e.ListID != "" {
+		err := storage.Each(ctx, es.s.t.subs, storage.ListQuery{Filter: storage.And{storage.Eq("list_id", e.ListID),
+			storage.Eq("status", string(Subscribed)), storage.In("contact_id", batch...)},
+			Sort: []storage.Sort{{Field: "contact_id"}}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(s *Subscription) error {
+			subscribed[s.ContactID] = true
+			return nil
+		})
+		if err != nil {
+			return err
 		}
-		if stop != nil {
-			n.Status = MessageQueued
-			back, backNext = append(back, m), append(backNext, &n)
+	}
+	var addrs []string
+	for _, c := range people {
+		if c.Email != "" {
+			addrs = append(addrs, c.Email)
+		}
+	}
+	suppressed, err := es.s.Suppressions.suppressed(ctx, addrs)
+	if err != nil {
+		return err
+	}
+	byStatus := map[MessageStatus][]*Message{}
+	var stop error
+	undone := len(batch) // the index of the first recipient not done
+	for i, cid := range batch {
+		if stop = ctx.Err(); stop != nil {
+			undone = i
+			break
+		}
+		c := people[cid]
+		variant, held := split(e, cid)
+		if have[cid] || c == nil || held {
+			continue // made, deleted since, or held for the A/B winner
+		}
+		m := &Message{Meta: storage.Meta{ID: storage.NewID()}, EmailID: e.ID, CampaignID: e.CampaignID, ContactID: cid,
+			Address: c.Email, Variant: variant, Status: MessageSent}
+		switch {
+		case c.Email == "":
+			m.Status, m.Error = MessageSuppressed, "the contact has no email address"
+		case suppressed[c.Email]:
+			m.Status, m.Error = MessageSuppressed, "the address is on the suppression list"
+		case e.ListID != "" && !subscribed[cid]:
+			m.Status, m.Error = MessageSuppressed, "the contact is not subscribed to the email's list"
+		}
+		if m.Status == MessageSuppressed {
+			d.rep.Suppressed++
+			byStatus[m.Status] = append(byStatus[m.Status], m)
 			continue
 		}
-		c := people[m.ContactID]
-		var serr error
-		if c == nil {
-			serr = send.Permanent(errors.New("the contact was deleted"))
-		} else {
-			var msg send.Message
-			msg, serr = d.es.compose(ctx, d.e, d.camp, d.tpl, m, c, accounts[c.AccountID])
-			if serr == nil {
-				serr = d.es.mail(ctx, msg)
-			}
+		if stop = d.limiter.Wait(ctx); stop != nil {
+			undone = i
+			break
+		}
+		msg, serr := es.compose(ctx, e, d.camp, d.tpl, m, c, accounts[c.AccountID])
+		if serr == nil {
+			serr = es.mail(ctx, msg)
 		}
 		if serr != nil {
-			n.Status, n.Error = MessageFailed, serr.Error()
+			m.Status, m.Error = MessageFailed, serr.Error()
 			d.failed++
 			d.rep.Failed++
 			d.lastErr = serr.Error()
-			failed, failedNext = append(failed, m), append(failedNext, &n)
-			continue
+		} else {
+			m.SentAt = es.s.now()
+			d.sent++
+			d.rep.Sent++
 		}
-		n.Status, n.SentAt, n.Error = MessageSent, d.es.s.now(), ""
-		d.sent++
-		d.rep.Sent++
-		sent, sentNext = append(sent, m), append(sentNext, &n)
+		byStatus[m.Status] = append(byStatus[m.Status], m)
 	}
 	// Record even when ctx has ended: what went out must be known.
 	rec := context.WithoutCancel(ctx)
-	err = d.es.s.store.RunInTx(rec, func(ctx context.Context) error {
+	err = es.s.store.RunInTx(rec, func(ctx context.Context) error {
 		for _, w := range []struct {
-			prev, next []*Message
-			event      string
-		}{{sent, sentNext, EventSent}, {failed, failedNext, EventFailed}, {back, backNext, ""}} {
-			if len(w.prev) == 0 {
+			st    MessageStatus
+			event string
+		}{{MessageSent, EventSent}, {MessageFailed, EventFailed}, {MessageSuppressed, ""}} {
+			if len(byStatus[w.st]) == 0 {
 				continue
 			}
 			var opts []storage.WriteOption
 			if w.event != "" {
 				opts = append(opts, storage.WithEventType(w.event))
 			}
-			if err := storage.UpdateMany(ctx, d.es.s.store, d.es.s.t.messages, w.prev, w.next, opts...); err != nil {
+			if err := storage.InsertMany(ctx, es.s.store, es.s.t.messages, byStatus[w.st], opts...); err != nil {
 				return err
 			}
 		}
-		return nil
+		var rest Claim
+		if undone < len(batch) {
+			// Stopped early: the rest goes back, free for the next batch.
+			rest = Claim{From: batch[undone], To: claim.To, N: len(batch) - undone, Free: true}
+		}
+		return es.release(ctx, e.ID, claim, rest)
 	})
 	if err != nil {
 		return err
