@@ -233,20 +233,20 @@ func (as *Activities) Get(ctx context.Context, id string) (*Activity, error) {
 func (as *Activities) Update(ctx context.Context, id string, in UpdateActivity) (*Activity, error) {
 	return storage.Modify(ctx, as.s.store, as.s.t.activities, id, in.Version, func(ctx context.Context, a *Activity) error {
 		prev := *a
-		set(&a.Subject, in.Subject)
-		set(&a.Body, in.Body)
-		set(&a.Direction, in.Direction)
-		set(&a.OccurredAt, in.OccurredAt)
-		set(&a.Duration, in.Duration)
-		set(&a.Outcome, in.Outcome)
+		storage.Set(&a.Subject, in.Subject)
+		storage.Set(&a.Body, in.Body)
+		storage.Set(&a.Direction, in.Direction)
+		storage.Set(&a.OccurredAt, in.OccurredAt)
+		storage.Set(&a.Duration, in.Duration)
+		storage.Set(&a.Outcome, in.Outcome)
 		if in.Participants != nil {
 			a.Participants = append([]Participant(nil), *in.Participants...)
 		}
-		set(&a.ContactIDs, in.ContactIDs)
-		set(&a.AccountID, in.AccountID)
-		set(&a.Related, in.Related)
-		set(&a.OwnerID, in.OwnerID)
-		set(&a.TeamID, in.TeamID)
+		storage.Set(&a.ContactIDs, in.ContactIDs)
+		storage.Set(&a.AccountID, in.AccountID)
+		storage.Set(&a.Related, in.Related)
+		storage.Set(&a.OwnerID, in.OwnerID)
+		storage.Set(&a.TeamID, in.TeamID)
 		var ck checker
 		as.normalize(ctx, &ck, a, &prev)
 		return ck.Err()

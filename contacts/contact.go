@@ -240,36 +240,29 @@ func (cs *Contacts) Get(ctx context.Context, id string) (*Contact, error) {
 func (cs *Contacts) Update(ctx context.Context, id string, in UpdateContact) (*Contact, error) {
 	return storage.Modify(ctx, cs.s.store, cs.s.t.contacts, id, in.Version, func(ctx context.Context, c *Contact) error {
 		prev := *c
-		set(&c.Prefix, in.Prefix)
-		set(&c.FirstName, in.FirstName)
-		set(&c.MiddleName, in.MiddleName)
-		set(&c.LastName, in.LastName)
-		set(&c.Suffix, in.Suffix)
-		set(&c.Email, in.Email)
-		set(&c.Emails, in.Emails)
-		set(&c.Phones, in.Phones)
-		set(&c.Addresses, in.Addresses)
-		set(&c.JobTitle, in.JobTitle)
-		set(&c.Department, in.Department)
-		set(&c.SocialProfiles, in.SocialProfiles)
-		set(&c.AccountID, in.AccountID)
-		set(&c.OwnerID, in.OwnerID)
-		set(&c.TeamID, in.TeamID)
-		set(&c.Lifecycle, in.Lifecycle)
-		set(&c.Source, in.Source)
-		set(&c.Tags, in.Tags)
+		storage.Set(&c.Prefix, in.Prefix)
+		storage.Set(&c.FirstName, in.FirstName)
+		storage.Set(&c.MiddleName, in.MiddleName)
+		storage.Set(&c.LastName, in.LastName)
+		storage.Set(&c.Suffix, in.Suffix)
+		storage.Set(&c.Email, in.Email)
+		storage.Set(&c.Emails, in.Emails)
+		storage.Set(&c.Phones, in.Phones)
+		storage.Set(&c.Addresses, in.Addresses)
+		storage.Set(&c.JobTitle, in.JobTitle)
+		storage.Set(&c.Department, in.Department)
+		storage.Set(&c.SocialProfiles, in.SocialProfiles)
+		storage.Set(&c.AccountID, in.AccountID)
+		storage.Set(&c.OwnerID, in.OwnerID)
+		storage.Set(&c.TeamID, in.TeamID)
+		storage.Set(&c.Lifecycle, in.Lifecycle)
+		storage.Set(&c.Source, in.Source)
+		storage.Set(&c.Tags, in.Tags)
 		var ck checker
 		cs.normalize(ctx, &ck, c, &prev)
 		c.Custom = cs.s.custom(ctx, &ck, ObjectContact, prev.Custom, in.Custom, false)
 		return ck.Err()
 	})
-}
-
-// set replaces *dst with *src when src is not nil.
-func set[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
 }
 
 // Delete removes the contact with id. Its activities stay, without the link.

@@ -158,12 +158,12 @@ func (cs *Contacts) SetDuplicateRules(ctx context.Context, in UpdateDuplicateRul
 
 // applyRules sets the fields of in on r and checks the result.
 func (s *Service) applyRules(ctx context.Context, r *DuplicateRules, in UpdateDuplicateRules) error {
-	set(&r.Email, in.Email)
-	set(&r.Phone, in.Phone)
-	set(&r.KeyField, in.KeyField)
-	set(&r.Fuzzy, in.Fuzzy)
-	set(&r.Threshold, in.Threshold)
-	set(&r.Scope, in.Scope)
+	storage.Set(&r.Email, in.Email)
+	storage.Set(&r.Phone, in.Phone)
+	storage.Set(&r.KeyField, in.KeyField)
+	storage.Set(&r.Fuzzy, in.Fuzzy)
+	storage.Set(&r.Threshold, in.Threshold)
+	storage.Set(&r.Scope, in.Scope)
 	var ck checker
 	s.checkRules(ctx, &ck, r)
 	return ck.Err()

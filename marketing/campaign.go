@@ -167,15 +167,15 @@ func (cs *Campaigns) List(ctx context.Context, q storage.ListQuery) (storage.Pag
 // Update changes a campaign at version (0 for any).
 func (cs *Campaigns) Update(ctx context.Context, id string, version int64, in UpdateCampaign) (*Campaign, error) {
 	return storage.Modify(ctx, cs.s.store, cs.s.t.campaigns, id, version, func(ctx context.Context, c *Campaign) error {
-		set(&c.Name, in.Name)
-		set(&c.Description, in.Description)
-		set(&c.Channels, in.Channels)
-		set(&c.Status, in.Status)
-		set(&c.Budget, in.Budget)
-		set(&c.ActualCost, in.ActualCost)
-		set(&c.Start, in.Start)
-		set(&c.End, in.End)
-		set(&c.Custom, in.Custom)
+		storage.Set(&c.Name, in.Name)
+		storage.Set(&c.Description, in.Description)
+		storage.Set(&c.Channels, in.Channels)
+		storage.Set(&c.Status, in.Status)
+		storage.Set(&c.Budget, in.Budget)
+		storage.Set(&c.ActualCost, in.ActualCost)
+		storage.Set(&c.Start, in.Start)
+		storage.Set(&c.End, in.End)
+		storage.Set(&c.Custom, in.Custom)
 		c.Start, c.End = storage.Truncate(c.Start), storage.Truncate(c.End)
 		return cs.check(ctx, c)
 	})
@@ -183,11 +183,11 @@ func (cs *Campaigns) Update(ctx context.Context, id string, version int64, in Up
 
 func (cs *Campaigns) check(ctx context.Context, c *Campaign) error {
 	var v storage.ValidationError
-	text(&v, "name", &c.Name, MaxTextLen)
+	storage.TrimText(&v, "name", &c.Name, MaxTextLen)
 	if c.Name == "" {
 		v.Add("name", "is required")
 	}
-	text(&v, "description", &c.Description, 4000)
+	storage.TrimText(&v, "description", &c.Description, 4000)
 	if !oneOf(c.Type, campaignTypes) {
 		v.Add("type", "%q is not one of %v", c.Type, campaignTypes)
 	}

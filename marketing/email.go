@@ -240,20 +240,20 @@ func (es *Emails) Update(ctx context.Context, id string, version int64, in Updat
 		if e.Status != EmailDraft {
 			return fmt.Errorf("%w: email %q is %s; only a draft changes", storage.ErrConflict, e.Name, e.Status)
 		}
-		set(&e.Name, in.Name)
-		set(&e.From, in.From)
-		set(&e.ReplyTo, in.ReplyTo)
-		set(&e.Subject, in.Subject)
-		set(&e.Variants, in.Variants)
-		set(&e.TestShare, in.TestShare)
-		set(&e.WinnerBy, in.WinnerBy)
-		set(&e.HTML, in.HTML)
-		set(&e.Text, in.Text)
-		set(&e.SegmentID, in.SegmentID)
-		set(&e.ListID, in.ListID)
-		set(&e.RatePerSecond, in.RatePerSecond)
-		set(&e.BatchSize, in.BatchSize)
-		set(&e.ErrorThreshold, in.ErrorThreshold)
+		storage.Set(&e.Name, in.Name)
+		storage.Set(&e.From, in.From)
+		storage.Set(&e.ReplyTo, in.ReplyTo)
+		storage.Set(&e.Subject, in.Subject)
+		storage.Set(&e.Variants, in.Variants)
+		storage.Set(&e.TestShare, in.TestShare)
+		storage.Set(&e.WinnerBy, in.WinnerBy)
+		storage.Set(&e.HTML, in.HTML)
+		storage.Set(&e.Text, in.Text)
+		storage.Set(&e.SegmentID, in.SegmentID)
+		storage.Set(&e.ListID, in.ListID)
+		storage.Set(&e.RatePerSecond, in.RatePerSecond)
+		storage.Set(&e.BatchSize, in.BatchSize)
+		storage.Set(&e.ErrorThreshold, in.ErrorThreshold)
 		return es.check(ctx, e)
 	})
 }
@@ -273,7 +273,7 @@ const maxTemplate = 512 << 10
 
 func (es *Emails) check(ctx context.Context, e *Email) error {
 	var v storage.ValidationError
-	text(&v, "name", &e.Name, MaxTextLen)
+	storage.TrimText(&v, "name", &e.Name, MaxTextLen)
 	if e.Name == "" {
 		v.Add("name", "is required")
 	}
@@ -281,14 +281,14 @@ func (es *Emails) check(ctx context.Context, e *Email) error {
 		field string
 		addr  *string
 	}{{"from", &e.From}, {"reply_to", &e.ReplyTo}} {
-		text(&v, a.field, a.addr, MaxTextLen)
+		storage.TrimText(&v, a.field, a.addr, MaxTextLen)
 		if *a.addr != "" {
 			if _, err := mail.ParseAddress(*a.addr); err != nil || strings.ContainsAny(*a.addr, "\r\n") {
 				v.Add(a.field, "%q is not an email address", *a.addr)
 			}
 		}
 	}
-	text(&v, "subject", &e.Subject, 998)
+	storage.TrimText(&v, "subject", &e.Subject, 998)
 	if e.Subject == "" {
 		v.Add("subject", "is required")
 	}
@@ -296,7 +296,7 @@ func (es *Emails) check(ctx context.Context, e *Email) error {
 		v.Add("variants", "at most 9 subjects besides Subject")
 	}
 	for i := range e.Variants {
-		text(&v, fmt.Sprintf("variants[%d]", i), &e.Variants[i], 998)
+		storage.TrimText(&v, fmt.Sprintf("variants[%d]", i), &e.Variants[i], 998)
 		if e.Variants[i] == "" {
 			v.Add(fmt.Sprintf("variants[%d]", i), "is empty")
 		}

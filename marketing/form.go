@@ -159,7 +159,7 @@ func (fs *Forms) URL(ctx context.Context, id string) (string, error) {
 
 func (fs *Forms) check(ctx context.Context, f *Form) error {
 	var v storage.ValidationError
-	text(&v, "name", &f.Name, MaxTextLen)
+	storage.TrimText(&v, "name", &f.Name, MaxTextLen)
 	if f.Name == "" {
 		v.Add("name", "is required")
 	}

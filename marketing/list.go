@@ -89,16 +89,16 @@ type Lists struct{ s *Service }
 func (ls *Lists) Create(ctx context.Context, in NewList) (*List, error) {
 	l := &List{Key: in.Key, Name: in.Name, Description: in.Description, DoubleOptIn: in.DoubleOptIn, Purpose: in.Purpose}
 	var v storage.ValidationError
-	text(&v, "key", &l.Key, MaxTextLen)
+	storage.TrimText(&v, "key", &l.Key, MaxTextLen)
 	if !storage.ValidKey(l.Key) {
 		v.Add("key", "%q must be lower-case letters, digits and underscores, starting with a letter", l.Key)
 	}
-	text(&v, "name", &l.Name, MaxTextLen)
+	storage.TrimText(&v, "name", &l.Name, MaxTextLen)
 	if l.Name == "" {
 		l.Name = l.Key
 	}
-	text(&v, "description", &l.Description, 4000)
-	text(&v, "purpose", &l.Purpose, MaxTextLen)
+	storage.TrimText(&v, "description", &l.Description, 4000)
+	storage.TrimText(&v, "purpose", &l.Purpose, MaxTextLen)
 	if l.Purpose == "" {
 		l.Purpose = "list_" + l.Key
 	}
@@ -157,7 +157,7 @@ func (ls *Lists) Subscribe(ctx context.Context, listID, contactID string, opts S
 	var confirm *send.Message
 	err := ls.s.store.RunInTx(ctx, func(ctx context.Context) error {
 		var v storage.ValidationError
-		text(&v, "source", &opts.Source, MaxTextLen)
+		storage.TrimText(&v, "source", &opts.Source, MaxTextLen)
 		l, err := ls.s.t.lists.Get(ctx, listID)
 		if errors.Is(err, storage.ErrNotFound) {
 			v.Add("list_id", "does not exist in the workspace")

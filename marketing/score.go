@@ -125,7 +125,7 @@ func (sc *Scoring) Rules(ctx context.Context) ([]*ScoringRule, error) {
 
 func (sc *Scoring) check(ctx context.Context, r *ScoringRule) error {
 	var v storage.ValidationError
-	text(&v, "name", &r.Name, MaxTextLen)
+	storage.TrimText(&v, "name", &r.Name, MaxTextLen)
 	if r.Name == "" {
 		v.Add("name", "is required")
 	}

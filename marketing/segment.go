@@ -147,12 +147,12 @@ func (gs *Segments) List(ctx context.Context) ([]*Segment, error) {
 // members and those of the segments that include or exclude it.
 func (gs *Segments) Update(ctx context.Context, id string, version int64, in UpdateSegment) (*Segment, error) {
 	g, err := storage.Modify(ctx, gs.s.store, gs.s.t.segments, id, version, func(ctx context.Context, g *Segment) error {
-		set(&g.Name, in.Name)
-		set(&g.Description, in.Description)
-		set(&g.Where, in.Where)
-		set(&g.Engaged, in.Engaged)
-		set(&g.Include, in.Include)
-		set(&g.Exclude, in.Exclude)
+		storage.Set(&g.Name, in.Name)
+		storage.Set(&g.Description, in.Description)
+		storage.Set(&g.Where, in.Where)
+		storage.Set(&g.Engaged, in.Engaged)
+		storage.Set(&g.Include, in.Include)
+		storage.Set(&g.Exclude, in.Exclude)
 		return gs.check(ctx, g)
 	})
 	if err != nil {
@@ -198,12 +198,12 @@ func (gs *Segments) Delete(ctx context.Context, id string) error {
 // check validates g against the workspace's segments.
 func (gs *Segments) check(ctx context.Context, g *Segment) error {
 	var v storage.ValidationError
-	text(&v, "name", &g.Name, MaxTextLen)
+	storage.TrimText(&v, "name", &g.Name, MaxTextLen)
 	if g.Name == "" {
 		v.Add("name", "is required")
 	}
-	text(&v, "description", &g.Description, 4000)
-	text(&v, "where", &g.Where, 4000)
+	storage.TrimText(&v, "description", &g.Description, 4000)
+	storage.TrimText(&v, "where", &g.Where, 4000)
 	switch g.Kind {
 	case SegmentDynamic:
 		if g.Where != "" {

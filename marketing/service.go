@@ -150,18 +150,3 @@ func (s *Service) canMail() error {
 
 // MaxTextLen is the longest name-like text field accepted, in bytes.
 const MaxTextLen = 255
-
-// text trims *s and reports it under field when it is longer than max.
-func text(v *storage.ValidationError, field string, s *string, max int) {
-	*s = strings.TrimSpace(*s)
-	if len(*s) > max {
-		v.Add(field, "is longer than %d characters", max)
-	}
-}
-
-// set replaces *dst with *src when src is not nil.
-func set[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
-}

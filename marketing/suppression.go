@@ -59,7 +59,7 @@ func (ss *Suppressions) Add(ctx context.Context, email string, reason Suppressio
 	default:
 		v.Add("reason", "%q is not hard_bounce, complaint, unsubscribed or manual", reason)
 	}
-	text(&v, "detail", &detail, 4000)
+	storage.TrimText(&v, "detail", &detail, 4000)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -207,7 +207,7 @@ func (ls *Leads) normalize(v *storage.ValidationError, l *Lead) {
 		{"source", &l.Source}, {"campaign", &l.Campaign}, {"form_id", &l.FormID}, {"owner_id", &l.OwnerID}, {"team_id", &l.TeamID},
 		{"utm.source", &l.UTM.Source}, {"utm.medium", &l.UTM.Medium}, {"utm.campaign", &l.UTM.Campaign},
 		{"utm.term", &l.UTM.Term}, {"utm.content", &l.UTM.Content}} {
-		text(v, f.name, f.s, MaxTextLen)
+		storage.TrimText(v, f.name, f.s, MaxTextLen)
 	}
 	if strings.TrimSpace(l.Email) != "" {
 		e, err := contacts.NormalizeEmail(l.Email)
@@ -314,16 +314,16 @@ func (ls *Leads) Update(ctx context.Context, id string, in UpdateLead) (*Lead, e
 		if l.Status == LeadConverted {
 			return fmt.Errorf("%w: lead %s is converted", storage.ErrConflict, id)
 		}
-		set(&l.FirstName, in.FirstName)
-		set(&l.LastName, in.LastName)
-		set(&l.Email, in.Email)
-		set(&l.Phone, in.Phone)
-		set(&l.JobTitle, in.JobTitle)
-		set(&l.Company, in.Company)
-		set(&l.OwnerID, in.OwnerID)
-		set(&l.TeamID, in.TeamID)
-		set(&l.Score, in.Score)
-		set(&l.Tags, in.Tags)
+		storage.Set(&l.FirstName, in.FirstName)
+		storage.Set(&l.LastName, in.LastName)
+		storage.Set(&l.Email, in.Email)
+		storage.Set(&l.Phone, in.Phone)
+		storage.Set(&l.JobTitle, in.JobTitle)
+		storage.Set(&l.Company, in.Company)
+		storage.Set(&l.OwnerID, in.OwnerID)
+		storage.Set(&l.TeamID, in.TeamID)
+		storage.Set(&l.Score, in.Score)
+		storage.Set(&l.Tags, in.Tags)
 		var v storage.ValidationError
 		ls.normalize(&v, l)
 		return v.Err()

@@ -249,13 +249,13 @@ func (ops *Opportunities) pipeline(ctx context.Context, v *storage.ValidationErr
 
 // check validates and normalises o; prev is the stored deal on update.
 func (ops *Opportunities) check(ctx context.Context, v *storage.ValidationError, o, prev *Opportunity, p *Pipeline) error {
-	text(v, "name", &o.Name, MaxTextLen)
+	storage.TrimText(v, "name", &o.Name, MaxTextLen)
 	if o.Name == "" {
 		v.Add("name", "is required")
 	}
-	text(v, "source", &o.Source, MaxTextLen)
-	text(v, "owner_id", &o.OwnerID, MaxTextLen)
-	text(v, "team_id", &o.TeamID, MaxTextLen)
+	storage.TrimText(v, "source", &o.Source, MaxTextLen)
+	storage.TrimText(v, "owner_id", &o.OwnerID, MaxTextLen)
+	storage.TrimText(v, "team_id", &o.TeamID, MaxTextLen)
 	if err := o.Amount.Validate("amount"); err != nil {
 		var ve *storage.ValidationError
 		if errors.As(err, &ve) {
@@ -369,17 +369,17 @@ func (ops *Opportunities) Count(ctx context.Context, f storage.Filter) (int64, e
 func (ops *Opportunities) Update(ctx context.Context, id string, in UpdateOpportunity) (*Opportunity, error) {
 	return storage.Modify(ctx, ops.s.store, ops.s.t.opps, id, in.Version, func(ctx context.Context, o *Opportunity) error {
 		prev := *o
-		set(&o.Name, in.Name)
-		set(&o.AccountID, in.AccountID)
-		set(&o.ContactID, in.ContactID)
-		set(&o.ContactRoles, in.ContactRoles)
-		set(&o.Amount, in.Amount)
-		set(&o.ForecastCategory, in.ForecastCategory)
-		set(&o.ExpectedClose, in.ExpectedClose)
-		set(&o.OwnerID, in.OwnerID)
-		set(&o.TeamID, in.TeamID)
-		set(&o.Source, in.Source)
-		set(&o.Tags, in.Tags)
+		storage.Set(&o.Name, in.Name)
+		storage.Set(&o.AccountID, in.AccountID)
+		storage.Set(&o.ContactID, in.ContactID)
+		storage.Set(&o.ContactRoles, in.ContactRoles)
+		storage.Set(&o.Amount, in.Amount)
+		storage.Set(&o.ForecastCategory, in.ForecastCategory)
+		storage.Set(&o.ExpectedClose, in.ExpectedClose)
+		storage.Set(&o.OwnerID, in.OwnerID)
+		storage.Set(&o.TeamID, in.TeamID)
+		storage.Set(&o.Source, in.Source)
+		storage.Set(&o.Tags, in.Tags)
 		var p *Pipeline
 		if in.Probability != nil {
 			if *in.Probability < 0 {

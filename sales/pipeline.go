@@ -133,7 +133,7 @@ func (ps *Pipelines) clearDefault(ctx context.Context) error {
 
 func checkPipeline(p *Pipeline) error {
 	var v storage.ValidationError
-	text(&v, "name", &p.Name, MaxTextLen)
+	storage.TrimText(&v, "name", &p.Name, MaxTextLen)
 	if p.Name == "" {
 		v.Add("name", "is required")
 	}
@@ -202,8 +202,8 @@ type UpdatePipeline struct {
 func (ps *Pipelines) Update(ctx context.Context, id string, in UpdatePipeline) (*Pipeline, error) {
 	return storage.Modify(ctx, ps.s.store, ps.s.t.pipelines, id, 0, func(ctx context.Context, p *Pipeline) error {
 		prev := p.Stages
-		set(&p.Name, in.Name)
-		set(&p.Stages, in.Stages)
+		storage.Set(&p.Name, in.Name)
+		storage.Set(&p.Stages, in.Stages)
 		if err := checkPipeline(p); err != nil {
 			return err
 		}

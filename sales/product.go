@@ -86,9 +86,9 @@ func (ps *Products) Create(ctx context.Context, in NewProduct) (*Product, error)
 
 func checkProduct(p *Product) error {
 	var v storage.ValidationError
-	text(&v, "sku", &p.SKU, MaxTextLen)
-	text(&v, "name", &p.Name, MaxTextLen)
-	text(&v, "tax_category", &p.TaxCategory, MaxTextLen)
+	storage.TrimText(&v, "sku", &p.SKU, MaxTextLen)
+	storage.TrimText(&v, "name", &p.Name, MaxTextLen)
+	storage.TrimText(&v, "tax_category", &p.TaxCategory, MaxTextLen)
 	p.Description = strings.TrimSpace(p.Description)
 	if p.Name == "" {
 		v.Add("name", "is required")
@@ -114,12 +114,12 @@ func (ps *Products) List(ctx context.Context, q storage.ListQuery) (storage.Page
 // Update changes a product.
 func (ps *Products) Update(ctx context.Context, id string, in UpdateProduct) (*Product, error) {
 	return storage.Modify(ctx, ps.s.store, ps.s.t.products, id, 0, func(ctx context.Context, p *Product) error {
-		set(&p.SKU, in.SKU)
-		set(&p.Name, in.Name)
-		set(&p.Description, in.Description)
-		set(&p.TaxCategory, in.TaxCategory)
-		set(&p.Active, in.Active)
-		set(&p.Tags, in.Tags)
+		storage.Set(&p.SKU, in.SKU)
+		storage.Set(&p.Name, in.Name)
+		storage.Set(&p.Description, in.Description)
+		storage.Set(&p.TaxCategory, in.TaxCategory)
+		storage.Set(&p.Active, in.Active)
+		storage.Set(&p.Tags, in.Tags)
 		return checkProduct(p)
 	})
 }

@@ -73,7 +73,7 @@ func (ps *Projects) Create(ctx context.Context, in NewProject) (*Project, error)
 	}
 	err := ps.s.store.RunInTx(ctx, func(ctx context.Context) error {
 		var v storage.ValidationError
-		text(&v, "name", &p.Name, MaxTextLen)
+		storage.TrimText(&v, "name", &p.Name, MaxTextLen)
 		if p.Name == "" {
 			v.Add("name", "is required")
 		}
@@ -177,16 +177,16 @@ type UpdateProject struct {
 // Update changes a project.
 func (ps *Projects) Update(ctx context.Context, id string, in UpdateProject) (*Project, error) {
 	return storage.Modify(ctx, ps.s.store, ps.s.t.projects, id, 0, func(ctx context.Context, p *Project) error {
-		set(&p.Name, in.Name)
-		set(&p.Description, in.Description)
-		set(&p.Status, in.Status)
-		set(&p.Start, in.Start)
-		set(&p.End, in.End)
-		set(&p.Milestones, in.Milestones)
-		set(&p.OwnerID, in.OwnerID)
-		set(&p.TeamID, in.TeamID)
+		storage.Set(&p.Name, in.Name)
+		storage.Set(&p.Description, in.Description)
+		storage.Set(&p.Status, in.Status)
+		storage.Set(&p.Start, in.Start)
+		storage.Set(&p.End, in.End)
+		storage.Set(&p.Milestones, in.Milestones)
+		storage.Set(&p.OwnerID, in.OwnerID)
+		storage.Set(&p.TeamID, in.TeamID)
 		var v storage.ValidationError
-		text(&v, "name", &p.Name, MaxTextLen)
+		storage.TrimText(&v, "name", &p.Name, MaxTextLen)
 		if p.Name == "" {
 			v.Add("name", "is required")
 		}

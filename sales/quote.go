@@ -345,9 +345,9 @@ func (qs *Quotes) Update(ctx context.Context, id string, in UpdateQuote) (*Quote
 		if q.Status != QuoteDraft {
 			return fmt.Errorf("%w: quote %s is %s; only drafts change", storage.ErrConflict, q.Number, q.Status)
 		}
-		set(&q.Name, in.Name)
-		set(&q.ValidUntil, in.ValidUntil)
-		set(&q.Notes, in.Notes)
+		storage.Set(&q.Name, in.Name)
+		storage.Set(&q.ValidUntil, in.ValidUntil)
+		storage.Set(&q.Notes, in.Notes)
 		var v storage.ValidationError
 		if in.Lines != nil {
 			q.Lines = nil

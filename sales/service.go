@@ -1,8 +1,6 @@
 package sales
 
 import (
-	"strings"
-
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 )
@@ -97,21 +95,6 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.Projects = &Projects{s}
 	s.Orders = &Orders{s}
 	return s
-}
-
-// set replaces *dst with *src when src is not nil.
-func set[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
-}
-
-// text trims *s and reports it under field when it is longer than max.
-func text(v *storage.ValidationError, field string, s *string, max int) {
-	*s = strings.TrimSpace(*s)
-	if len(*s) > max {
-		v.Add(field, "is longer than %d characters", max)
-	}
 }
 
 // MaxTextLen is the longest name-like text field accepted, in bytes.

@@ -132,7 +132,7 @@ func (ts *Tasks) exists(ctx context.Context, ref storage.Ref) error {
 
 func (ts *Tasks) check(ctx context.Context, t, prev *Task) error {
 	var v storage.ValidationError
-	text(&v, "title", &t.Title, MaxTextLen)
+	storage.TrimText(&v, "title", &t.Title, MaxTextLen)
 	t.Description = strings.TrimSpace(t.Description)
 	if t.Title == "" {
 		v.Add("title", "is required")
@@ -199,16 +199,16 @@ func (ts *Tasks) Update(ctx context.Context, id string, in UpdateTask) (*Task, e
 	event := ""
 	return storage.Modify(ctx, ts.s.store, ts.s.t.tasks, id, 0, func(ctx context.Context, t *Task) error {
 		prev := *t
-		set(&t.Title, in.Title)
-		set(&t.Description, in.Description)
-		set(&t.Due, in.Due)
-		set(&t.AllDay, in.AllDay)
-		set(&t.Priority, in.Priority)
-		set(&t.Status, in.Status)
-		set(&t.OwnerID, in.OwnerID)
-		set(&t.TeamID, in.TeamID)
-		set(&t.ReminderAt, in.ReminderAt)
-		set(&t.Related, in.Related)
+		storage.Set(&t.Title, in.Title)
+		storage.Set(&t.Description, in.Description)
+		storage.Set(&t.Due, in.Due)
+		storage.Set(&t.AllDay, in.AllDay)
+		storage.Set(&t.Priority, in.Priority)
+		storage.Set(&t.Status, in.Status)
+		storage.Set(&t.OwnerID, in.OwnerID)
+		storage.Set(&t.TeamID, in.TeamID)
+		storage.Set(&t.ReminderAt, in.ReminderAt)
+		storage.Set(&t.Related, in.Related)
 		if t.Status != prev.Status {
 			if t.Status == TaskDone {
 				t.CompletedAt, event = storage.Now(), "task.completed"

@@ -57,3 +57,21 @@ func SafeCSVCell(s string) string {
 	}
 	return "'" + s
 }
+
+// Set replaces *dst with *src when src is not nil: the partial updates of
+// the services' Update inputs, whose pointer fields are nil for "leave as
+// is".
+func Set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// TrimText trims *s and adds field to v when it is longer than max
+// bytes.
+func TrimText(v *ValidationError, field string, s *string, max int) {
+	*s = strings.TrimSpace(*s)
+	if len(*s) > max {
+		v.Add(field, "is longer than %d characters", max)
+	}
+}

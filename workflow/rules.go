@@ -78,13 +78,13 @@ func (rs *Rules) List(ctx context.Context, q storage.ListQuery) (storage.Page[*R
 // Update changes rule id and checks the result.
 func (rs *Rules) Update(ctx context.Context, id string, in UpdateRule) (*Rule, error) {
 	r, err := storage.Modify(ctx, rs.e.store, rs.e.rules, id, in.Version, func(ctx context.Context, r *Rule) error {
-		set(&r.Name, in.Name)
-		set(&r.Description, in.Description)
-		set(&r.Enabled, in.Enabled)
-		set(&r.Trigger, in.Trigger)
-		set(&r.Condition, in.Condition)
-		set(&r.Actions, in.Actions)
-		set(&r.Exit, in.Exit)
+		storage.Set(&r.Name, in.Name)
+		storage.Set(&r.Description, in.Description)
+		storage.Set(&r.Enabled, in.Enabled)
+		storage.Set(&r.Trigger, in.Trigger)
+		storage.Set(&r.Condition, in.Condition)
+		storage.Set(&r.Actions, in.Actions)
+		storage.Set(&r.Exit, in.Exit)
 		return rs.e.check(ctx, r)
 	})
 	if err != nil {
@@ -106,10 +106,4 @@ func (rs *Rules) Delete(ctx context.Context, id string) error {
 		rs.e.cache.forget(storage.WorkspaceFrom(ctx))
 	}
 	return err
-}
-
-func set[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
 }

@@ -100,11 +100,11 @@ func (s *Service) GetMember(ctx context.Context, id string) (*Member, error) {
 // UpdateMember changes a member.
 func (s *Service) UpdateMember(ctx context.Context, id string, in UpdateMember) (*Member, error) {
 	return storage.Modify(ctx, s.store, s.members, id, 0, func(ctx context.Context, m *Member) error {
-		set(&m.Name, in.Name)
-		set(&m.Email, in.Email)
-		set(&m.Role, in.Role)
-		set(&m.TeamIDs, in.TeamIDs)
-		set(&m.Active, in.Active)
+		storage.Set(&m.Name, in.Name)
+		storage.Set(&m.Email, in.Email)
+		storage.Set(&m.Role, in.Role)
+		storage.Set(&m.TeamIDs, in.TeamIDs)
+		storage.Set(&m.Active, in.Active)
 		return s.checkMember(ctx, m)
 	})
 }
@@ -112,12 +112,6 @@ func (s *Service) UpdateMember(ctx context.Context, id string, in UpdateMember) 
 // ListMembers returns a page of members.
 func (s *Service) ListMembers(ctx context.Context, q storage.ListQuery) (storage.Page[*Member], error) {
 	return s.members.List(ctx, q)
-}
-
-func set[T any](dst *T, src *T) {
-	if src != nil {
-		*dst = *src
-	}
 }
 
 func (s *Service) checkMember(ctx context.Context, m *Member) error {
