@@ -112,8 +112,51 @@ func (gs *Segments) ordered(ctx context.Context) ([]*Segment, error) {
 	return order(byID)
 }
 
-// recompute brings g's members up to date over the whole workspace.
+// recompute brings g's members up to date over the whole workspace. When
+// its conditions are one filter (see condition), the store computes the
+// two differences, matching contacts not yet members and members no
+// longer matching, as anti-joins, and only the contacts that change leave
+// the database: a recompute that changes little reads little, whatever
+// the size of the workspace or the segment.
 func (gs *Segments) recompute(ctx context.Context, g *Segment) (Change, error) {
+	cond, exact, err := gs.condition(ctx, g)
+	if err != nil {
+		return Change{}, err
+	}
+	if !exact {
+		return gs.recomputeAll(ctx, g)
+	}
+	isMember := storage.Within{Field: "id", Type: ObjectSegmentMember, Select: "contact_id", Filter: storage.Eq("segment_id", g.ID)}
+	// One grouped statement, not pages in ID order: a page's ORDER BY and
+	// LIMIT lead Postgres to walk the whole primary key when few contacts
+	// enter, where the anti-join alone is a hash join (2.5× faster at a
+	// million contacts).
+	rows, err := gs.s.store.Aggregate(ctx, contacts.ObjectContact, storage.AggregateQuery{
+		Filter: and(cond, storage.Not{Filter: isMember}), GroupBy: []string{"id"}, Measures: []storage.Measure{{Op: storage.AggCount}}})
+	if err != nil {
+		return Change{}, err
+	}
+	enter := make(map[string]bool, len(rows))
+	for _, r := range rows {
+		id, _ := r.Group[0].(string)
+		enter[id] = true
+	}
+	var leave []*SegmentMember
+	matches := storage.Within{Field: "contact_id", Type: contacts.ObjectContact, Select: "id", Filter: cond}
+	err = storage.Each(ctx, gs.s.t.members, storage.ListQuery{Filter: storage.And{storage.Eq("segment_id", g.ID), storage.Not{Filter: matches}},
+		PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(m *SegmentMember) error {
+		leave = append(leave, m)
+		return nil
+	})
+	if err != nil {
+		return Change{}, err
+	}
+	return Change{len(enter), len(leave)}, gs.apply(ctx, g, enter, leave)
+}
+
+// recomputeAll is recompute for conditions that are not one filter: it
+// reads the matching contacts and the members and compares them.
+func (gs *Segments) recomputeAll(ctx context.Context, g *Segment) (Change, error) {
 	match, err := gs.evaluate(ctx, g, nil)
 	if err != nil {
 		return Change{}, err
@@ -135,6 +178,46 @@ func (gs *Segments) recompute(ctx context.Context, g *Segment) (Change, error) {
 		}
 	}
 	return Change{len(enter), len(leave)}, gs.apply(ctx, g, enter, leave)
+}
+
+// condition returns g's conditions as one filter on contacts (nil: every
+// contact): its expression, each engagement as the contacts with a human
+// hit of its kind in its window, and membership of the included segments
+// and of none of the excluded ones, each a semi-join the store runs. exact
+// is false when an engagement needs more than one hit, which a semi-join
+// cannot count: the filter then leaves those engagements out.
+func (gs *Segments) condition(ctx context.Context, g *Segment) (f storage.Filter, exact bool, err error) {
+	if g.Where != "" {
+		if f, err = gs.s.people.Filter(ctx, contacts.ObjectContact, g.Where); err != nil {
+			return nil, false, err
+		}
+	}
+	exact = true
+	now := gs.s.now()
+	for _, e := range g.Engaged {
+		if e.Min > 1 {
+			exact = false
+			continue
+		}
+		f = and(f, storage.Within{Field: "id", Type: ObjectHit, Select: "contact_id", Filter: hitsOf(e, now)})
+	}
+	for _, id := range g.Include {
+		f = and(f, storage.Within{Field: "id", Type: ObjectSegmentMember, Select: "contact_id", Filter: storage.Eq("segment_id", id)})
+	}
+	for _, id := range g.Exclude {
+		f = and(f, storage.Not{Filter: storage.Within{Field: "id", Type: ObjectSegmentMember, Select: "contact_id", Filter: storage.Eq("segment_id", id)}})
+	}
+	return f, exact, nil
+}
+
+// hitsOf is the filter of the human hits that count for e at now.
+func hitsOf(e Engagement, now time.Time) storage.And {
+	f := storage.And{storage.Eq("kind", string(e.Kind)), storage.Eq("bot", false),
+		storage.Ge("at", now.AddDate(0, 0, -e.WithinDays))}
+	if e.CampaignID != "" {
+		f = append(f, storage.Eq("campaign_id", e.CampaignID))
+	}
+	return f
 }
 
 // update re-evaluates every dynamic segment for the contacts ids, in
@@ -182,30 +265,29 @@ func (gs *Segments) update(ctx context.Context, ids []string) error {
 // evaluate returns the contacts among the given ones (every contact of the
 // workspace when among is nil) that match g's conditions.
 func (gs *Segments) evaluate(ctx context.Context, g *Segment, among []string) (map[string]bool, error) {
-	var f storage.Filter
-	if g.Where != "" {
-		w, err := gs.s.people.Filter(ctx, contacts.ObjectContact, g.Where)
-		if err != nil {
-			return nil, err
-		}
-		f = w
+	f, exact, err := gs.condition(ctx, g)
+	if err != nil {
+		return nil, err
 	}
 	if among != nil {
 		f = and(f, storage.In("id", among...))
 	}
 	match := map[string]bool{}
-	err := storage.Each(ctx, gs.s.t.contacts, storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
+	err = storage.Each(ctx, gs.s.t.contacts, storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
 		func(c *contacts.Contact) error {
 			match[c.ID] = true
 			return nil
 		})
-	if err != nil {
-		return nil, err
+	if err != nil || exact {
+		return match, err
 	}
 	now := gs.s.now()
 	for _, e := range g.Engaged {
 		if len(match) == 0 {
 			break
+		}
+		if e.Min <= 1 {
+			continue // in the filter
 		}
 		engaged, err := gs.engaged(ctx, e, now, among)
 		if err != nil {
@@ -213,37 +295,13 @@ func (gs *Segments) evaluate(ctx context.Context, g *Segment, among []string) (m
 		}
 		maps.DeleteFunc(match, func(id string, _ bool) bool { return !engaged[id] })
 	}
-	for _, id := range g.Include {
-		if len(match) == 0 {
-			break
-		}
-		in, err := gs.membersOf(ctx, id, among)
-		if err != nil {
-			return nil, err
-		}
-		maps.DeleteFunc(match, func(id string, _ bool) bool { return in[id] == nil })
-	}
-	for _, id := range g.Exclude {
-		if len(match) == 0 {
-			break
-		}
-		out, err := gs.membersOf(ctx, id, among)
-		if err != nil {
-			return nil, err
-		}
-		maps.DeleteFunc(match, func(id string, _ bool) bool { return out[id] != nil })
-	}
 	return match, nil
 }
 
 // engaged returns the contacts (among the given ones, or all) with enough
 // human hits of e's kind in its window.
 func (gs *Segments) engaged(ctx context.Context, e Engagement, now time.Time, among []string) (map[string]bool, error) {
-	f := storage.And{storage.Eq("kind", string(e.Kind)), storage.Eq("bot", false),
-		storage.Ge("at", now.AddDate(0, 0, -e.WithinDays))}
-	if e.CampaignID != "" {
-		f = append(f, storage.Eq("campaign_id", e.CampaignID))
-	}
+	f := hitsOf(e, now)
 	if among != nil {
 		f = append(f, storage.In("contact_id", among...))
 	}

@@ -55,11 +55,33 @@ type Not struct{ Filter Filter }
 // fields refers to it. The record types without links match nothing.
 type LinkedTo Ref
 
+// Within matches the records whose Field holds one of the values of the
+// field Select of the records of Type that Filter matches (nil: all of
+// them), in the same workspace and readable by the principal: the
+// contacts in a segment are
+//
+//	Within{Field: "id", Type: "segment_member", Select: "contact_id",
+//		Filter: Eq("segment_id", segmentID)}
+//
+// and Not{Within{...}} the others. Stores run it as a semi-join in the
+// database (EXISTS), so that a set of any size never leaves it: set
+// differences such as "matching contacts not yet members" cost what the
+// hand-written anti-join costs. Filter's fields are those of Type; the
+// fields of Type that the principal may not see cannot be named in it nor
+// be Select (ErrForbidden), nor can Field, a field of the outer type.
+type Within struct {
+	Field  string
+	Type   string
+	Select string
+	Filter Filter
+}
+
 func (Cmp) isFilter()      {}
 func (And) isFilter()      {}
 func (Or) isFilter()       {}
 func (Not) isFilter()      {}
 func (LinkedTo) isFilter() {}
+func (Within) isFilter()   {}
 
 // Eq returns the filter field == value.
 func Eq(field string, value any) Filter { return Cmp{Field: field, Op: OpEq, Value: value} }
@@ -101,7 +123,8 @@ func Empty(field string) Filter { return Cmp{Field: field, Op: OpEmpty} }
 // HasTag returns the filter that matches records tagged tag.
 func HasTag(tag string) Filter { return Cmp{Field: "tags", Op: OpContains, Value: tag} }
 
-// WalkFilter calls fn with every comparison of f, depth first.
+// WalkFilter calls fn with every comparison of f, depth first. It does not
+// enter a Within, whose comparisons are on another record type.
 func WalkFilter(f Filter, fn func(Cmp)) {
 	switch f := f.(type) {
 	case Cmp:

@@ -1,12 +1,9 @@
 package bunstore_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +42,7 @@ func benchExprFilter(b *testing.B, store *bunstore.Store) {
 	ctx := storage.WithWorkspace(b.Context(), "bench")
 	n := benchContactCount(b)
 	start := time.Now()
-	seedContacts(b, ctx, store, n)
+	testdb.SeedContacts(b, ctx, store, n)
 	b.Logf("%s: seeded %d contacts in %v", store.Dialect(), n, time.Since(start).Round(time.Millisecond))
 	svc := contacts.NewService(store, contacts.Options{})
 	schema, err := svc.Schema(ctx, contacts.ObjectContact)
@@ -155,65 +152,4 @@ func benchExprFilter(b *testing.B, store *bunstore.Store) {
 			}
 		}
 	})
-}
-
-// seedContacts inserts n contacts with plain SQL: a third customers, a
-// tenth tagged vip, created over the last 60 days.
-func seedContacts(b *testing.B, ctx context.Context, store *bunstore.Store, n int) {
-	pg := store.Dialect() == "postgres"
-	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
-		"first_name", "last_name", "email", "lifecycle", "tags"}
-	lifecycles := []string{"lead", "customer", "marketing_qualified"}
-	const batch = 500
-	tx, err := store.DB().DB.BeginTx(ctx, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tx.Rollback() //nolint:errcheck
-	now := time.Now().UTC()
-	for off := 0; off < n; off += batch {
-		m := min(batch, n-off)
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO crm_contacts (" + strings.Join(cols, ", ") + ") VALUES ")
-		args := make([]any, 0, m*len(cols))
-		for i := range m {
-			k := off + i
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(")
-			for j := range cols {
-				if j > 0 {
-					sb.WriteString(", ")
-				}
-				if pg {
-					fmt.Fprintf(&sb, "$%d", len(args)+j+1)
-				} else {
-					sb.WriteString("?")
-				}
-			}
-			sb.WriteString(")")
-			at := any(now.Add(-time.Duration(k%(60*24)) * time.Hour))
-			if !pg {
-				at = at.(time.Time).Format("2006-01-02T15:04:05.000000Z")
-			}
-			tags := `["t` + strconv.Itoa(k%7) + `"]`
-			if k%10 == 0 {
-				tags = `["vip","t` + strconv.Itoa(k%7) + `"]`
-			}
-			args = append(args, storage.NewID(), "bench", 1, at, "u1", at, "u1",
-				"First", fmt.Sprint("Last", k), fmt.Sprintf("p%d@example.com", k), lifecycles[k%3], tags)
-		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	if pg {
-		if _, err := store.DB().DB.ExecContext(ctx, "ANALYZE crm_contacts"); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

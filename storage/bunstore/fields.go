@@ -155,8 +155,12 @@ func (m *fieldMask) checkFilter(f storage.Filter) error {
 // ErrForbidden, a related field hidden from the principal, or a reference
 // field (account_id) hidden from it, since either could be probed one query
 // at a time; and it gives b the principal and its scope sets, so that the
-// related record is one the principal may read (see relatedCmp).
+// related record is one the principal may read (see relatedCmp). It
+// readies the Within nodes of f too (see withinFilter).
 func (s *Store) relatedFilter(ctx context.Context, c *codec, f storage.Filter, b *sqlBuilder) error {
+	if err := s.withinFilter(ctx, c, f, b); err != nil {
+		return err
+	}
 	if len(c.refs) == 0 {
 		return nil
 	}

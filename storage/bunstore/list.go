@@ -24,6 +24,8 @@ type sqlBuilder struct {
 	// (see relatedFilter); p is nil when no principal's scopes apply.
 	p    *storage.Principal
 	sets *scopeSets
+	// nest numbers the aliases of the Within subqueries.
+	nest int
 }
 
 func (b *sqlBuilder) add(sql string, args ...any) {
@@ -43,41 +45,54 @@ func (col *column) exprAt(a string) string {
 	return a + "." + col.name
 }
 
-// where appends the SQL of f. Field names come only from the codec's
-// columns; values only become bind values.
+// where appends the SQL of f on the row aliased t. Field names come only
+// from the codec's columns; values only become bind values.
 func (s *Store) where(c *codec, f storage.Filter, b *sqlBuilder) error {
+	return s.whereAt(c, "t", f, b)
+}
+
+// whereAt is where for the row aliased a.
+func (s *Store) whereAt(c *codec, a string, f storage.Filter, b *sqlBuilder) error {
 	switch f := f.(type) {
 	case nil:
 		b.add("1 = 1")
 	case storage.And:
-		return s.junction(c, f, " AND ", "1 = 1", b)
+		return s.junction(c, a, f, " AND ", "1 = 1", b)
 	case storage.Or:
-		return s.junction(c, f, " OR ", "1 = 0", b)
+		return s.junction(c, a, f, " OR ", "1 = 0", b)
 	case storage.Not:
+		if w, ok := f.Filter.(storage.Within); ok {
+			// EXISTS is two-valued; written bare, NOT EXISTS is the
+			// anti-join both planners know.
+			b.add("NOT ")
+			return s.within(c, a, w, b)
+		}
 		// A comparison with a missing value (NULL) is false, and NOT of it
 		// true, as in Go: the operand is made two-valued first.
 		b.add("NOT COALESCE((")
-		if err := s.where(c, f.Filter, b); err != nil {
+		if err := s.whereAt(c, a, f.Filter, b); err != nil {
 			return err
 		}
 		b.add("), FALSE)")
 	case storage.Cmp:
-		return s.cmp(c, "t", f, b)
+		return s.cmp(c, a, f, b)
 	case *storage.Cmp:
-		return s.cmp(c, "t", *f, b)
+		return s.cmp(c, a, *f, b)
 	case storage.LinkedTo:
 		if f.Type == "" || f.ID == "" {
 			return storage.Invalid("filter.linked_to", "needs a record type and an ID")
 		}
-		b.add("t.id IN (SELECT l.from_id FROM crm_links l WHERE l.workspace_id = ? AND l.to_id = ? AND l.to_type = ? AND l.from_type = ?)",
+		b.add(a+".id IN (SELECT l.from_id FROM crm_links l WHERE l.workspace_id = ? AND l.to_id = ? AND l.to_type = ? AND l.from_type = ?)",
 			b.ws, f.ID, f.Type, c.recType)
+	case storage.Within:
+		return s.within(c, a, f, b)
 	default:
 		return storage.Invalid("filter", "unsupported filter node %T", f)
 	}
 	return nil
 }
 
-func (s *Store) junction(c *codec, fs []storage.Filter, sep, empty string, b *sqlBuilder) error {
+func (s *Store) junction(c *codec, a string, fs []storage.Filter, sep, empty string, b *sqlBuilder) error {
 	if len(fs) == 0 {
 		b.add(empty)
 		return nil
@@ -87,7 +102,7 @@ func (s *Store) junction(c *codec, fs []storage.Filter, sep, empty string, b *sq
 		if i > 0 {
 			b.add(sep)
 		}
-		if err := s.where(c, f, b); err != nil {
+		if err := s.whereAt(c, a, f, b); err != nil {
 			return err
 		}
 	}

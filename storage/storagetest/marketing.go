@@ -443,11 +443,27 @@ func testMarketingSend(t *testing.T, h Harness) {
 	if n, _ := e.mkt.Segments.Count(ctx, openers.ID); n != 1 {
 		t.Errorf("openers = %d, want Ada", n)
 	}
+	// Counted engagements: Ada opened twice (as a person), nobody thrice.
+	twice, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Opened twice",
+		Engaged: []marketing.Engagement{{Kind: marketing.HitOpen, WithinDays: 7, Min: 2}}})
+	must(t, "counted engagement segment", err)
+	thrice, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "Opened thrice",
+		Engaged: []marketing.Engagement{{Kind: marketing.HitOpen, WithinDays: 7, Min: 3}}})
+	must(t, "counted engagement segment", err)
+	if ok, _ := e.mkt.Segments.Contains(ctx, twice.ID, ada.ID); !ok {
+		t.Errorf("Ada is not in %q", twice.Name)
+	}
+	if n, _ := e.mkt.Segments.Count(ctx, thrice.ID); n != 0 {
+		t.Errorf("%q has %d members, want 0", thrice.Name, n)
+	}
 	e.later(8 * 24 * time.Hour)
 	_, err = e.mkt.Segments.Refresh(ctx)
 	must(t, "refresh", err)
 	if n, _ := e.mkt.Segments.Count(ctx, openers.ID); n != 0 {
 		t.Errorf("openers a week later = %d", n)
+	}
+	if n, _ := e.mkt.Segments.Count(ctx, twice.ID); n != 0 {
+		t.Errorf("%q a week later = %d", twice.Name, n)
 	}
 
 	// One-click unsubscribe from Bob's headers.

@@ -84,6 +84,7 @@ func Run(t *testing.T, h Harness) {
 		{"PaginationUnderInserts", testPaginationUnderInserts},
 		{"ListFilterSort", testListFilterSort},
 		{"ListRejectsBadQueries", testListBadQueries},
+		{"FilterWithin", testFilterWithin},
 		{"Search", testSearch},
 		{"ChangeFeed", testChangeFeed},
 		{"History", testHistory},

@@ -1,0 +1,78 @@
+package testdb
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/bunstore"
+)
+
+// SeedContacts inserts n contacts into the context's workspace with plain
+// SQL, fast, for benchmarks at scale: a third of them customers (the
+// others leads and marketing qualified), a tenth tagged vip, every one
+// tagged t0…t6, created over the last 60 days. It writes no change events
+// nor search documents.
+func SeedContacts(b testing.TB, ctx context.Context, store *bunstore.Store, n int) {
+	pg := store.Dialect() == "postgres"
+	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
+		"first_name", "last_name", "email", "lifecycle", "tags"}
+	lifecycles := []string{"lead", "customer", "marketing_qualified"}
+	const batch = 500
+	ws := storage.WorkspaceFrom(ctx)
+	tx, err := store.DB().DB.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	now := time.Now().UTC()
+	for off := 0; off < n; off += batch {
+		m := min(batch, n-off)
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO crm_contacts (" + strings.Join(cols, ", ") + ") VALUES ")
+		args := make([]any, 0, m*len(cols))
+		for i := range m {
+			k := off + i
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(")
+			for j := range cols {
+				if j > 0 {
+					sb.WriteString(", ")
+				}
+				if pg {
+					fmt.Fprintf(&sb, "$%d", len(args)+j+1)
+				} else {
+					sb.WriteString("?")
+				}
+			}
+			sb.WriteString(")")
+			at := any(now.Add(-time.Duration(k%(60*24)) * time.Hour))
+			if !pg {
+				at = at.(time.Time).Format("2006-01-02T15:04:05.000000Z")
+			}
+			tags := `["t` + strconv.Itoa(k%7) + `"]`
+			if k%10 == 0 {
+				tags = `["vip","t` + strconv.Itoa(k%7) + `"]`
+			}
+			args = append(args, storage.NewID(), ws, 1, at, "u1", at, "u1",
+				"First", fmt.Sprint("Last", k), fmt.Sprintf("p%d@example.com", k), lifecycles[k%3], tags)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	if pg {
+		if _, err := store.DB().DB.ExecContext(ctx, "ANALYZE crm_contacts"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package storagetest
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+// testFilterWithin checks the semi-join filter: records whose field is
+// among the values of another type's matching records, its negation (the
+// anti-join), nesting, counting and paging through it, the principal's
+// read scope on the inner records, and bad input.
+func testFilterWithin(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	a := e.as(e.repA)
+	acme := e.account(e.sys, contacts.NewAccount{Name: "Acme", OwnerID: e.repA.ID})
+	bolt := e.account(e.sys, contacts.NewAccount{Name: "Bolt", OwnerID: e.repA.ID})
+	cog := e.account(e.sys, contacts.NewAccount{Name: "Cog", OwnerID: e.repA.ID})
+	_ = e.account(e.sys, contacts.NewAccount{Name: "Dent", OwnerID: e.repA.ID})
+	// Acme has a customer contact of rep A's, Bolt one of rep B's, Cog
+	// only a lead.
+	e.contact(e.sys, contacts.NewContact{FirstName: "Ann", AccountID: acme.ID, Lifecycle: contacts.LifecycleCustomer, OwnerID: e.repA.ID})
+	e.contact(e.sys, contacts.NewContact{FirstName: "Bob", AccountID: bolt.ID, Lifecycle: contacts.LifecycleCustomer, OwnerID: e.repB.ID})
+	e.contact(e.sys, contacts.NewContact{FirstName: "Cy", AccountID: cog.ID, Lifecycle: contacts.LifecycleLead, OwnerID: e.repA.ID})
+	e.contact(e.sys, contacts.NewContact{FirstName: "Di", Lifecycle: contacts.LifecycleCustomer, OwnerID: e.repA.ID})
+
+	customers := storage.Within{Field: "id", Type: contacts.ObjectContact, Select: "account_id",
+		Filter: storage.Eq("lifecycle", string(contacts.LifecycleCustomer))}
+	names := func(ctx2 string, f storage.Filter) []string {
+		t.Helper()
+		ctx := e.sys
+		if ctx2 == "a" {
+			ctx = a
+		}
+		var out []string
+		err := storage.Each(ctx, e.svc.Accounts, storage.ListQuery{Filter: f, PageQuery: storage.PageQuery{Limit: 1}},
+			func(ac *contacts.Account) error {
+				out = append(out, ac.Name)
+				return nil
+			})
+		must(t, "list accounts", err)
+		slices.Sort(out)
+		return out
+	}
+	for _, c := range []struct {
+		what, who string
+		f         storage.Filter
+		want      []string
+	}{
+		{"accounts with a customer", "sys", customers, []string{"Acme", "Bolt"}},
+		{"accounts with no customer", "sys", storage.Not{Filter: customers}, []string{"Cog", "Dent"}},
+		{"with a customer or named Dent", "sys", storage.Or{customers, storage.Eq("name", "Dent")}, []string{"Acme", "Bolt", "Dent"}},
+		{"with a contact but no customer", "sys", storage.And{
+			storage.Within{Field: "id", Type: contacts.ObjectContact, Select: "account_id"},
+			storage.Not{Filter: customers}}, []string{"Cog"}},
+		// Rep A may not read Bob, so Bolt has no customer it can see.
+		{"rep A: accounts with a customer", "a", customers, []string{"Acme"}},
+		{"rep A: accounts with no customer", "a", storage.Not{Filter: customers}, []string{"Bolt", "Cog", "Dent"}},
+		// Nested: contacts of accounts that have a customer contact.
+	} {
+		if got := names(c.who, c.f); !slices.Equal(got, c.want) {
+			t.Errorf("%s = %v, want %v", c.what, got, c.want)
+		}
+	}
+	nested := storage.Within{Field: "account_id", Type: contacts.ObjectAccount, Select: "id", Filter: customers}
+	page, err := e.svc.Contacts.List(e.sys, storage.ListQuery{Filter: nested, Sort: []storage.Sort{{Field: "first_name"}}})
+	must(t, "nested within", err)
+	var got []string
+	for _, c := range page.Items {
+		got = append(got, c.FirstName)
+	}
+	if want := []string{"Ann", "Bob"}; !slices.Equal(got, want) {
+		t.Errorf("contacts of accounts with a customer = %v, want %v", got, want)
+	}
+	if n, err := storage.TableOf[*contacts.Account](e.store).Count(e.sys, storage.Not{Filter: customers}); err != nil || n != 2 {
+		t.Errorf("count of accounts with no customer = %d (%v), want 2", n, err)
+	}
+	for _, bad := range []struct {
+		f     storage.Within
+		field string
+	}{
+		{storage.Within{Field: "id", Type: "no_such_type", Select: "id"}, "filter.within.type"},
+		{storage.Within{Field: "nope", Type: contacts.ObjectContact, Select: "account_id"}, "filter.within.field"},
+		{storage.Within{Field: "id", Type: contacts.ObjectContact, Select: "nope"}, "filter.within.select"},
+	} {
+		_, err := e.svc.Accounts.List(e.sys, storage.ListQuery{Filter: bad.f})
+		wantFields(t, "bad within", err, bad.field)
+	}
+	_, err = e.svc.Accounts.List(e.sys, storage.ListQuery{Filter: storage.Within{Field: "id", Type: contacts.ObjectContact,
+		Select: "account_id", Filter: storage.Eq("nope", 1)}})
+	wantErr(t, "within filtering an unknown field", err, storage.ErrInvalid)
+}
