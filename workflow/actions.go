@@ -244,16 +244,37 @@ func WaitUntil(field string, offset time.Duration) Action {
 type SequenceParams struct {
 	// Rule is the name of the rule (the sequence).
 	Rule string `json:"rule"`
+	// Of, when set, names a field of the run's record that holds the ID of
+	// the record to enroll (or whose runs to end), a record of the
+	// sequence's trigger object: "contact_id" enrolls the contact that
+	// entered a segment (segment_member) or posted a web form
+	// (form_post), so that the sequence runs on the contact, where its
+	// exit conditions see the contact's replies and deals. A run whose
+	// record has the field empty does nothing.
+	Of string `json:"of,omitempty"`
 }
 
 // Enroll returns an action that starts a run of the named rule (a
 // sequence) for the record, unless one is under way.
 func Enroll(rule string) Action { return NewAction(ActionEnroll, SequenceParams{Rule: rule}) }
 
+// EnrollOf returns an action that starts a run of the named rule (a
+// sequence) for the record whose ID the run's record holds in field (see
+// SequenceParams.Of), unless one is under way.
+func EnrollOf(rule, field string) Action {
+	return NewAction(ActionEnroll, SequenceParams{Rule: rule, Of: field})
+}
+
 // ExitSequence returns an action that ends the record's runs of the named
 // rule.
 func ExitSequence(rule string) Action {
 	return NewAction(ActionExitSequence, SequenceParams{Rule: rule})
+}
+
+// ExitSequenceOf returns an action that ends the runs of the named rule of
+// the record whose ID the run's record holds in field.
+func ExitSequenceOf(rule, field string) Action {
+	return NewAction(ActionExitSequence, SequenceParams{Rule: rule, Of: field})
 }
 
 // decodeParams unmarshals raw into v, strictly.
@@ -815,6 +836,11 @@ func sequenceHandler(enroll bool) Handler {
 			if p.Rule == "" {
 				return errors.New("rule is required: the name of the sequence")
 			}
+			if p.Of != "" {
+				if t, ok := in.Schema[p.Of]; !ok || t != filterexpr.Text {
+					return fmt.Errorf("of: %s has no text field %q", in.Object, p.Of)
+				}
+			}
 			return nil
 		},
 		Run: func(ctx context.Context, call *Call) (any, error) {
@@ -826,20 +852,34 @@ func sequenceHandler(enroll bool) Handler {
 			if err != nil {
 				return nil, err
 			}
+			subject := call.Subject
+			if p.Of != "" {
+				if target.Trigger.Object == "" {
+					return nil, Permanent(fmt.Errorf("%w: rule %q has no trigger object, so %s cannot name its record", storage.ErrInvalid, p.Rule, p.Of))
+				}
+				id, _ := call.Fields[p.Of].(string)
+				if id == "" {
+					return map[string]any{"note": p.Of + " is empty"}, nil
+				}
+				subject = storage.Ref{Type: target.Trigger.Object, ID: id}
+				if _, err := call.e.get(ctx, subject); err != nil {
+					return nil, err
+				}
+			}
 			if !enroll {
-				return nil, call.e.exitRuns(ctx, target.ID, call.Subject, "exit_sequence by "+call.Run.Rule.Name)
+				return nil, call.e.exitRuns(ctx, target.ID, subject, "exit_sequence by "+call.Run.Rule.Name)
 			}
-			if target.Trigger.Object != "" && target.Trigger.Object != call.Subject.Type {
-				return nil, Permanent(fmt.Errorf("%w: rule %q is about %s records, not %s", storage.ErrInvalid, p.Rule, target.Trigger.Object, call.Subject.Type))
+			if target.Trigger.Object != "" && target.Trigger.Object != subject.Type {
+				return nil, Permanent(fmt.Errorf("%w: rule %q is about %s records, not %s", storage.ErrInvalid, p.Rule, target.Trigger.Object, subject.Type))
 			}
-			page, err := call.e.runs(ctx, RunQuery{RuleID: target.ID, SubjectID: call.Subject.ID, Active: true, PageQuery: storage.PageQuery{Limit: 1}})
+			page, err := call.e.runs(ctx, RunQuery{RuleID: target.ID, SubjectID: subject.ID, Active: true, PageQuery: storage.PageQuery{Limit: 1}})
 			if err != nil {
 				return nil, err
 			}
 			if len(page.Items) > 0 {
 				return map[string]any{"run_id": page.Items[0].ID, "note": "already enrolled"}, nil
 			}
-			run, _, err := call.e.startRun(ctx, target, call.Subject, nil, "enroll:"+call.Key, call.Run.Depth, OnManual, true)
+			run, _, err := call.e.startRun(ctx, target, subject, nil, "enroll:"+call.Key, call.Run.Depth, OnManual, true)
 			if err != nil {
 				return nil, err
 			}

@@ -161,6 +161,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingScoring", testMarketingScoring},
 		{"MarketingABTest", testMarketingABTest},
 		{"MarketingAttribution", testMarketingAttribution},
+		{"MarketingNurture", testMarketingNurture},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
