@@ -149,11 +149,12 @@ type Message struct {
 // RecordType returns "email_message".
 func (*Message) RecordType() string { return ObjectMessage }
 
-// Links returns the contact, the email and the campaign, so the message
-// shows in the contact's timeline.
+// Links returns the contact, so the message shows in the contact's
+// timeline. The email's and the campaign's messages are found by their
+// own indexed fields; links to them too were two more rows and four index
+// entries per recipient of a send.
 func (m *Message) Links() []storage.Ref {
-	return []storage.Ref{{Type: contacts.ObjectContact, ID: m.ContactID}, {Type: ObjectEmail, ID: m.EmailID},
-		{Type: ObjectCampaign, ID: m.CampaignID}}
+	return []storage.Ref{{Type: contacts.ObjectContact, ID: m.ContactID}}
 }
 
 // The events of messages besides created and updated.

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -117,7 +119,7 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 	if e.RatePerSecond > 0 {
 		limit = rate.Limit(e.RatePerSecond)
 	}
-	d := &delivery{es: es, camp: camp, tpl: tpl, limiter: rate.NewLimiter(limit, 1), rep: rep}
+	d := &delivery{es: es, camp: camp, tpl: tpl, source: es.utmSource(ctx, e), limiter: rate.NewLimiter(limit, 1), rep: rep}
 	for {
 		batch, claim, claimed, err := es.claim(ctx, e.ID)
 		if err != nil {
@@ -454,6 +456,7 @@ type delivery struct {
 	es           *Emails
 	camp         *Campaign
 	tpl          *templates
+	source       string // utm_source of the links
 	limiter      *rate.Limiter
 	rep          *SendReport
 	sent, failed int
@@ -498,13 +501,8 @@ func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []strin
 		return err
 	}
 	byStatus := map[MessageStatus][]*Message{}
-	var stop error
-	undone := len(batch) // the index of the first recipient not done
+	var jobs []mailJob
 	for i, cid := range batch {
-		if stop = ctx.Err(); stop != nil {
-			undone = i
-			break
-		}
 		c := people[cid]
 		variant, held := split(e, cid)
 		if have[cid] || c == nil || held {
@@ -525,21 +523,23 @@ func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []strin
 			byStatus[m.Status] = append(byStatus[m.Status], m)
 			continue
 		}
-		if stop = d.limiter.Wait(ctx); stop != nil {
-			undone = i
-			break
+		jobs = append(jobs, mailJob{i: i, m: m, c: c, a: accounts[c.AccountID]})
+	}
+	stop := d.mailAll(ctx, e, jobs)
+	undone := len(batch) // the index of the first recipient not done
+	for _, j := range jobs {
+		if !j.done {
+			undone = min(undone, j.i)
+			continue
 		}
-		msg, serr := es.compose(ctx, e, d.camp, d.tpl, m, c, accounts[c.AccountID])
-		if serr == nil {
-			serr = es.mail(ctx, msg)
-		}
-		if serr != nil {
-			m.Status, m.Error = MessageFailed, serr.Error()
+		m := j.m
+		if j.err != nil {
+			m.Status, m.Error = MessageFailed, j.err.Error()
 			d.failed++
 			d.rep.Failed++
-			d.lastErr = serr.Error()
+			d.lastErr = j.err.Error()
 		} else {
-			m.SentAt = es.s.now()
+			m.SentAt = j.at
 			d.sent++
 			d.rep.Sent++
 		}
@@ -572,6 +572,84 @@ func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []strin
 	})
 	if err != nil {
 		return err
+	}
+	return stop
+}
+
+// mailJob is one recipient of a batch to render and mail: i is its index
+// in the batch; done, err and at say how it went.
+type mailJob struct {
+	i    int
+	m    *Message
+	c    *contacts.Contact
+	a    *contacts.Account
+	done bool
+	err  error
+	at   time.Time
+}
+
+// mailAll renders and mails the jobs, Options.SendWorkers at a time, each
+// within the email's rate. When ctx ends the jobs not started are left
+// undone and ctx's error returned. A panic in a worker (a Mailer's) stops
+// the others and goes on in the caller, as if the sender had crashed: the
+// batch is recorded by no one, and its claim's lease settles it.
+func (d *delivery) mailAll(ctx context.Context, e *Email, jobs []mailJob) error {
+	var (
+		next     atomic.Int64
+		stopped  atomic.Bool
+		mu       sync.Mutex
+		stop     error
+		panicked any
+		wg       sync.WaitGroup
+	)
+	halt := func(err error, p any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stop == nil {
+			stop = err
+		}
+		if panicked == nil {
+			panicked = p
+		}
+		stopped.Store(true)
+	}
+	work := func() {
+		defer wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				halt(nil, p)
+			}
+		}()
+		for !stopped.Load() {
+			k := int(next.Add(1) - 1)
+			if k >= len(jobs) {
+				return
+			}
+			if err := ctx.Err(); err != nil {
+				halt(err, nil)
+				return
+			}
+			if err := d.limiter.Wait(ctx); err != nil {
+				halt(err, nil)
+				return
+			}
+			j := &jobs[k]
+			msg, err := d.es.compose(ctx, e, d.camp, d.tpl, d.source, j.m, j.c, j.a)
+			if err == nil {
+				err = d.es.mail(ctx, msg)
+			}
+			j.err, j.at, j.done = err, d.es.s.now(), true
+		}
+	}
+	n := min(d.es.s.opts.SendWorkers, len(jobs))
+	wg.Add(n)
+	for range n - 1 {
+		go work()
+	}
+	work()
+	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
 	}
 	return stop
 }
@@ -620,8 +698,18 @@ func (es *Emails) recipients(ctx context.Context, ids []string) (map[string]*con
 	return people, accounts, err
 }
 
+// utmSource is the utm_source of e's links: its list's key, else "crm".
+func (es *Emails) utmSource(ctx context.Context, e *Email) string {
+	if e.ListID != "" {
+		if l, err := es.s.t.lists.Get(ctx, e.ListID); err == nil {
+			return l.Key
+		}
+	}
+	return "crm"
+}
+
 // compose renders the mail of message m to contact c.
-func (es *Emails) compose(ctx context.Context, e *Email, camp *Campaign, tpl *templates, m *Message, c *contacts.Contact, a *contacts.Account) (send.Message, error) {
+func (es *Emails) compose(ctx context.Context, e *Email, camp *Campaign, tpl *templates, source string, m *Message, c *contacts.Contact, a *contacts.Account) (send.Message, error) {
 	ws := storage.WorkspaceFrom(ctx)
 	base := es.s.opts.BaseURL
 	d := &MergeData{Contact: c, Account: a, Campaign: camp,
@@ -632,12 +720,7 @@ func (es *Emails) compose(ctx context.Context, e *Email, camp *Campaign, tpl *te
 		return send.Message{}, send.Permanent(err)
 	}
 	if html != "" {
-		utm := UTM{Source: "crm", Medium: "email", Campaign: camp.UTMCampaign, Content: slug(e.Name)}
-		if e.ListID != "" {
-			if l, err := es.s.t.lists.Get(ctx, e.ListID); err == nil {
-				utm.Source = l.Key
-			}
-		}
+		utm := UTM{Source: source, Medium: "email", Campaign: camp.UTMCampaign, Content: slug(e.Name)}
 		if !e.NoClickTracking || !e.NoUTM {
 			html, err = rewriteLinks(html, func(u string) string {
 				if !e.NoUTM {
@@ -704,5 +787,5 @@ func (es *Emails) Preview(ctx context.Context, emailID, contactID string) (send.
 		addr = "preview@example.invalid"
 	}
 	m := &Message{Meta: storage.Meta{ID: "preview-" + e.ID}, EmailID: e.ID, CampaignID: e.CampaignID, ContactID: c.ID, Address: addr}
-	return es.compose(ctx, e, camp, tpl, m, c, a)
+	return es.compose(ctx, e, camp, tpl, es.utmSource(ctx, e), m, c, a)
 }

@@ -58,6 +58,11 @@ type Options struct {
 	// sender died; they may have gone out, and are not sent again).
 	// Default: 10 minutes.
 	Lease time.Duration
+	// SendWorkers is how many messages of a campaign email Emails.Send
+	// renders and hands to the Mailer at once (within the email's rate),
+	// so the Mailer must be safe for concurrent use, as workflow/smtp's
+	// is. Default: 4; 1 mails one message at a time.
+	SendWorkers int
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
@@ -108,6 +113,9 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	}
 	if opts.Lease <= 0 {
 		opts.Lease = 10 * time.Minute
+	}
+	if opts.SendWorkers <= 0 {
+		opts.SendWorkers = 4
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

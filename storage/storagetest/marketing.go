@@ -515,7 +515,8 @@ func testMarketingSendResume(t *testing.T, h Harness) {
 	real, err := smtp.New(smtp.Config{Host: srv.Host, Port: srv.Port, TLS: smtp.TLSNone, From: "news@acme.example"})
 	must(t, "mailer", err)
 	fm := &failingMailer{next: real}
-	e := newMktEnv(t, h, false, marketing.Options{Mailer: fm})
+	// One worker, so that the crash comes at a known message.
+	e := newMktEnv(t, h, false, marketing.Options{Mailer: fm, SendWorkers: 1})
 	ctx := e.ctx
 	seg, err := e.mkt.Segments.Create(ctx, marketing.NewSegment{Name: "All", Kind: marketing.SegmentStatic})
 	must(t, "segment", err)
