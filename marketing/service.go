@@ -58,6 +58,14 @@ type Options struct {
 	// sender died; they may have gone out, and are not sent again).
 	// Default: 10 minutes.
 	Lease time.Duration
+	// Channels are the social channels posts go out through, each by its
+	// Name, which must be a key and unique: with a name twice (or a bad
+	// one) every call of Service.Social fails with ErrInvalid naming the
+	// channel. Default: none (Social.Schedule refuses every channel).
+	Channels []Channel
+	// PostAttempts is how many times Social.Publish calls a post's
+	// channel before a transient failure is final. Default: 5.
+	PostAttempts int
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
@@ -91,6 +99,9 @@ type Service struct {
 	Bounces *Bounces
 	// Scoring keeps contacts' lead scores by the workspace's rules.
 	Scoring *Scoring
+	// Social schedules and publishes posts to social channels and takes
+	// in mentions.
+	Social *Social
 }
 
 // NewService returns the marketing module on store; people is the contacts
@@ -109,6 +120,9 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	if opts.Lease <= 0 {
 		opts.Lease = 10 * time.Minute
 	}
+	if opts.PostAttempts <= 0 {
+		opts.PostAttempts = 5
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -124,6 +138,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	s.Forms = &Forms{s}
 	s.Bounces = &Bounces{s}
 	s.Scoring = &Scoring{s}
+	s.Social = newSocial(s, opts.Channels)
 	return s
 }
 

@@ -160,6 +160,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingScoring", testMarketingScoring},
 		{"MarketingABTest", testMarketingABTest},
 		{"MarketingAttribution", testMarketingAttribution},
+		{"MarketingSocial", testMarketingSocial},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
