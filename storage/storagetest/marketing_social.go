@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -78,10 +79,30 @@ func (r *relay) got() []relayCall {
 	return append([]relayCall(nil), r.calls...)
 }
 
+// slowChannel holds each post it publishes until released, after saying
+// which it holds.
+type slowChannel struct {
+	entered chan string
+	release chan struct{}
+}
+
+func (c *slowChannel) Name() string { return "slow" }
+
+func (c *slowChannel) Publish(ctx context.Context, p marketing.Post) (marketing.Published, error) {
+	c.entered <- p.ID
+	select {
+	case <-c.release:
+		return marketing.Published{ExternalID: "slow-" + p.ID}, nil
+	case <-ctx.Done():
+		return marketing.Published{}, ctx.Err()
+	}
+}
+
 // testMarketingSocial checks social posts through a webhook channel to a
 // relay on localhost (scheduling, validation, publishing when due and
 // once, signed, under concurrent publishers, failures retried after a
-// back-off or given up, updates and cancellation) and mentions (taken in
+// back-off or given up, a claim whose publisher stalls past the lease,
+// updates and cancellation) and mentions (taken in
 // once, matched to their author by a social profile, on the author's
 // timeline, erased with them).
 func testMarketingSocial(t *testing.T, h Harness) {
@@ -97,7 +118,8 @@ func testMarketingSocial(t *testing.T, h Harness) {
 	wantFields(t, "a bad channel", err, "name", "url", "secret")
 	var clock atomic.Int64
 	now := func() time.Time { return storage.Truncate(time.Now().Add(time.Duration(clock.Load()))) }
-	app, err := crm.New(ctx, e.store, crm.Config{Marketing: marketing.Options{Channels: []marketing.Channel{ch}, Now: now}})
+	slow := &slowChannel{entered: make(chan string, 1), release: make(chan struct{})}
+	app, err := crm.New(ctx, e.store, crm.Config{Marketing: marketing.Options{Channels: []marketing.Channel{ch, slow}, Now: now}})
 	must(t, "crm", err)
 	so := app.Marketing.Social
 
@@ -282,6 +304,38 @@ func testMarketingSocial(t *testing.T, h Harness) {
 	must(t, "posts", err)
 	if len(page.Items) != n+3 {
 		t.Errorf("%d posts published, want %d", len(page.Items), n+3)
+	}
+
+	// A publisher that stalls past its claim's lease: the next Publish
+	// fails the post without calling the channel again (it may have gone
+	// out); what the stalled call brings back is recorded when it ends.
+	stalled, err := so.Schedule(ctx, marketing.NewPost{Channel: "slow", Text: "Stalled"})
+	must(t, "schedule stalled", err)
+	done := make(chan *marketing.PublishReport, 1)
+	go func() {
+		rep, err := so.Publish(ctx)
+		if err != nil {
+			t.Errorf("the stalled publisher: %v", err)
+		}
+		done <- rep
+	}()
+	if id := <-slow.entered; id != stalled.ID {
+		t.Fatalf("the slow channel got %s, want %s", id, stalled.ID)
+	}
+	clock.Add(int64(11 * time.Minute)) // past the default lease of 10 minutes
+	rep, err = so.Publish(ctx)
+	must(t, "publish past the lease", err)
+	interrupted, _ := so.Get(ctx, stalled.ID)
+	if rep.Interrupted != 1 || rep.Published != 0 || interrupted.Status != marketing.PostFailed || !interrupted.NextAt.IsZero() ||
+		!strings.Contains(interrupted.Error, "stopped") {
+		t.Errorf("past the lease: %+v, post %+v", rep, interrupted)
+	}
+	close(slow.release)
+	if rep := <-done; rep == nil || rep.Published != 1 {
+		t.Errorf("the stalled publisher = %+v", rep)
+	}
+	if got, _ := so.Get(ctx, stalled.ID); got.Status != marketing.PostPublished || got.ExternalID != "slow-"+stalled.ID || got.Attempts != 1 {
+		t.Errorf("the stalled post at last = %+v", got)
 	}
 
 	// Mentions: taken in once, matched by a profile, on the timeline.
