@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -243,10 +245,7 @@ func (so *Social) Schedule(ctx context.Context, in NewPost) (*Post, error) {
 func (so *Social) check(ctx context.Context, p *Post) error {
 	var v storage.ValidationError
 	if so.channels[p.Channel] == nil {
-		names := make([]string, 0, len(so.channels))
-		for n := range so.channels {
-			names = append(names, n)
-		}
+		names := slices.Sorted(maps.Keys(so.channels))
 		v.Add("channel", "%q is not a configured channel (marketing.Options.Channels: %s)", p.Channel, strings.Join(names, ", "))
 	}
 	storage.TrimText(&v, "text", &p.Text, MaxPostLen)
@@ -341,7 +340,8 @@ var errUnchanged = errors.New("unchanged")
 // PublishReport says what one call of Social.Publish did.
 type PublishReport struct {
 	// Published and Failed count the posts this call put out and those
-	// whose channel failed (Retrying of them will be tried again).
+	// whose channel failed; Retrying counts those of Failed that a later
+	// Publish tries again, after their back-off.
 	Published, Failed, Retrying int
 	// Interrupted counts the posts of a publisher that stopped while it
 	// held them (claimed longer than Options.Lease ago), marked failed by
