@@ -27,13 +27,16 @@ const (
 	ObjectFormPost       = "form_post"
 	ObjectScoringRule    = "scoring_rule"
 	ObjectScore          = "lead_score"
+	ObjectPost           = "social_post"
+	ObjectMention        = "social_mention"
 )
 
 // Module describes the marketing module to a store: subscription lists and
 // subscriptions, the suppression list, segments and their members,
 // campaigns and their members, campaign emails, the message sent to each
-// recipient and the tracking hits on them, web forms and their posts, scoring rules and lead scores. It requires the contacts
-// module. crm.New registers it.
+// recipient and the tracking hits on them, web forms and their posts,
+// scoring rules and lead scores, social posts and mentions. It requires
+// the contacts module. crm.New registers it.
 func Module() storage.Module {
 	none := storage.PersonalData{None: true}
 	// The records about one person go with the person.
@@ -62,6 +65,11 @@ func Module() storage.Module {
 			storage.Type[*FormPost]("crm_mkt_form_posts", storage.TypeOptions{Personal: erased("form_values")}),
 			storage.Type[*ScoringRule]("crm_mkt_scoring_rules", storage.TypeOptions{Access: storage.AccessConfig, Personal: none}),
 			storage.Type[*Score]("crm_mkt_scores", storage.TypeOptions{Personal: erased()}),
+			storage.Type[*Post]("crm_mkt_posts", storage.TypeOptions{Personal: none}),
+			// A mention names its author; it shows on the author's
+			// timeline and goes with them.
+			storage.Type[*Mention]("crm_mkt_mentions", storage.TypeOptions{TimelineAt: "at",
+				Personal: erased("handle", "author", "text", "url")}),
 		},
 	}
 }
@@ -82,6 +90,8 @@ type tables struct {
 	posts        storage.Table[*FormPost]
 	rules        storage.Table[*ScoringRule]
 	scores       storage.Table[*Score]
+	socialPosts  storage.Table[*Post]
+	mentions     storage.Table[*Mention]
 	contacts     storage.Table[*contacts.Contact]
 	accounts     storage.Table[*contacts.Account]
 }
@@ -102,6 +112,8 @@ func tablesOf(s storage.Tables) tables {
 		posts:        storage.TableOf[*FormPost](s),
 		rules:        storage.TableOf[*ScoringRule](s),
 		scores:       storage.TableOf[*Score](s),
+		socialPosts:  storage.TableOf[*Post](s),
+		mentions:     storage.TableOf[*Mention](s),
 		contacts:     storage.TableOf[*contacts.Contact](s),
 		accounts:     storage.TableOf[*contacts.Account](s),
 	}

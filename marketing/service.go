@@ -63,6 +63,14 @@ type Options struct {
 	// so the Mailer must be safe for concurrent use, as workflow/smtp's
 	// is. Default: 4; 1 mails one message at a time.
 	SendWorkers int
+	// Channels are the social channels posts go out through, each by its
+	// Name, which must be a key and unique: with a name twice (or a bad
+	// one) every call of Service.Social fails with ErrInvalid naming the
+	// channel. Default: none (Social.Schedule refuses every channel).
+	Channels []Channel
+	// PostAttempts is how many times Social.Publish calls a post's
+	// channel before a transient failure is final. Default: 5.
+	PostAttempts int
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
 }
@@ -96,6 +104,9 @@ type Service struct {
 	Bounces *Bounces
 	// Scoring keeps contacts' lead scores by the workspace's rules.
 	Scoring *Scoring
+	// Social schedules and publishes posts to social channels and takes
+	// in mentions.
+	Social *Social
 }
 
 // NewService returns the marketing module on store; people is the contacts
@@ -117,6 +128,9 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	if opts.SendWorkers <= 0 {
 		opts.SendWorkers = 4
 	}
+	if opts.PostAttempts <= 0 {
+		opts.PostAttempts = 5
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -132,6 +146,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	s.Forms = &Forms{s}
 	s.Bounces = &Bounces{s}
 	s.Scoring = &Scoring{s}
+	s.Social = newSocial(s, opts.Channels)
 	return s
 }
 

@@ -56,7 +56,8 @@ var rules = []struct {
 	{"contacts", place{2, domain}},
 	{"sales", place{2, domain}},
 	{"workflow", place{2, domain}},
-	{"marketing/web", place{3, both}}, // HTTP handlers over the marketing service
+	{"marketing/web", place{3, both}},    // HTTP handlers over the marketing service
+	{"marketing/social", place{3, both}}, // social channels over the network (webhooks)
 	{"marketing/...", place{2, domain}},
 	{"service/...", place{2, domain}},
 	{"reporting/...", place{2, domain}},
@@ -197,6 +198,7 @@ func TestRules(t *testing.T) {
 		module + "/sales":             {place{2, domain}, true},
 		module + "/storage/bunstore":  {place{2, adapter}, true},
 		module + "/marketing/forms":   {place{2, domain}, true},
+		module + "/marketing/social":  {place{3, both}, true},
 		module + "/examples/objects":  {place{4, both}, true},
 		module + "/internal/testdb":   {place{4, both}, true},
 		module + "/storage/somewhere": {},

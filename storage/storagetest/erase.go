@@ -114,7 +114,8 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 // subscription (under the consent purpose SeedErasure granted, so the
 // person keeps one consent), a suppression, memberships of a segment and a
 // campaign, a message with a tracking hit and a form post (written
-// through the generic path: sending needs a mailer, posting a signed link). It returns the types it seeded.
+// through the generic path: sending needs a mailer, posting a signed link)
+// and a social mention. It returns the types it seeded.
 func seedMarketing(t testing.TB, ctx context.Context, store Store, app *crm.CRM, c *contacts.Contact) []string {
 	t.Helper()
 	m := app.Marketing
@@ -138,8 +139,12 @@ func seedMarketing(t testing.TB, ctx context.Context, store Store, app *crm.CRM,
 	must(t, "form post", storage.TableOf[*marketing.FormPost](store).Insert(ctx, &marketing.FormPost{FormID: storage.NewID(),
 		ContactID: c.ID, Values: map[string]string{"email": c.Email, "name": "Zebedee"}, At: storage.Now()}))
 	must(t, "score", storage.TableOf[*marketing.Score](store).Insert(ctx, &marketing.Score{ContactID: c.ID, Fit: 10, Total: 10, Band: "cold"}))
+	_, err = m.Social.Mention(ctx, marketing.NewMention{Channel: "twitter", ExternalID: "tw-forgetme", Handle: "@zebedee_forgetme",
+		Author: "Zebedee Forgetme", Text: "Zebedee loves it", URL: "https://twitter.example/zebedee/1", ContactID: c.ID})
+	must(t, "mention", err)
 	return []string{marketing.ObjectSubscription, marketing.ObjectSuppression, marketing.ObjectSegmentMember,
-		marketing.ObjectCampaignMember, marketing.ObjectMessage, marketing.ObjectHit, marketing.ObjectFormPost, marketing.ObjectScore}
+		marketing.ObjectCampaignMember, marketing.ObjectMessage, marketing.ObjectHit, marketing.ObjectFormPost, marketing.ObjectScore,
+		marketing.ObjectMention}
 }
 
 // testErase erases a person and scans every table of the store for their

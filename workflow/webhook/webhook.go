@@ -156,14 +156,34 @@ func (e *StatusError) Retryable() bool {
 // header; and the transport's error, to be retried, for timeouts and
 // network faults.
 func (s *Sender) Send(ctx context.Context, req send.WebhookRequest) error {
+	_, err := s.Call(ctx, req)
+	return err
+}
+
+// Response is the 2xx response to a call.
+type Response struct {
+	// StatusCode is the response's status code, in 2xx.
+	StatusCode int
+	// Header is the response's header.
+	Header http.Header
+	// Body is the response body, of at most Config.MaxResponseBytes (the
+	// rest is dropped).
+	Body []byte
+}
+
+// Call is Send for a caller that reads what the receiver answers, such as
+// the ID a publishing relay gives a post: for a 2xx response it returns
+// the response, with its body read up to Config.MaxResponseBytes; its
+// errors are Send's.
+func (s *Sender) Call(ctx context.Context, req send.WebhookRequest) (*Response, error) {
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil || (hr.URL.Scheme != "http" && hr.URL.Scheme != "https") || hr.URL.Host == "" {
-		return send.Permanent(storage.Invalid("url", "%q is not an http or https URL", req.URL))
+		return nil, send.Permanent(storage.Invalid("url", "%q is not an http or https URL", req.URL))
 	}
 	shown := (&url.URL{Scheme: hr.URL.Scheme, Host: hr.URL.Host, Path: hr.URL.Path}).String()
 	for k, v := range req.Headers {
 		if !validName(k) || strings.ContainsAny(v, "\r\n\x00") {
-			return send.Permanent(storage.Invalid("headers."+k, "is not a valid header name and value"))
+			return nil, send.Permanent(storage.Invalid("headers."+k, "is not a valid header name and value"))
 		}
 		hr.Header.Set(k, v)
 	}
@@ -175,7 +195,7 @@ func (s *Sender) Send(ctx context.Context, req send.WebhookRequest) error {
 	if req.Secret != "" {
 		sig, err := Sign(req.Secret, req.ID, ts, req.Body)
 		if err != nil {
-			return send.Permanent(err)
+			return nil, send.Permanent(err)
 		}
 		hr.Header.Set(HeaderSignature, sig)
 	}
@@ -187,20 +207,23 @@ func (s *Sender) Send(ctx context.Context, req send.WebhookRequest) error {
 		}
 		err = fmt.Errorf("webhook: POST %s: %w", shown, err)
 		if errors.Is(err, ErrBlocked) {
-			return send.Permanent(err)
+			return nil, send.Permanent(err)
 		}
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	head := readBounded(resp.Body, s.cfg.MaxResponseBytes, 200)
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return nil
+		// The call succeeded even when its body breaks off: what was read
+		// is returned.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxResponseBytes))
+		return &Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body}, nil
 	}
+	head := readBounded(resp.Body, s.cfg.MaxResponseBytes, 200)
 	se := &StatusError{URL: shown, StatusCode: resp.StatusCode, Body: head}
 	if se.Retryable() {
-		return se
+		return nil, se
 	}
-	return send.Permanent(se)
+	return nil, send.Permanent(se)
 }
 
 // readBounded reads and drops up to max bytes of r, so that a short body

@@ -386,3 +386,31 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestCallReturnsResponse checks that Call gives back a 2xx response's
+// status and body, bounded by MaxResponseBytes, and Send's error for
+// another.
+func TestCallReturnsResponse(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{"id":"ext-1","url":"https://social.example/p/1"}`)
+	}))
+	t.Cleanup(srv.Close)
+	s := webhook.New(webhook.Config{AllowedNetworks: loopback, MaxResponseBytes: 12})
+	resp, err := s.Call(t.Context(), send.WebhookRequest{ID: "msg_1", URL: srv.URL, Body: []byte(`{}`)})
+	must(t, err)
+	if resp.StatusCode != http.StatusCreated || string(resp.Body) != `{"id":"ext-1` || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("response = %d %q %v", resp.StatusCode, resp.Body, resp.Header)
+	}
+	resp, err = s.Call(t.Context(), send.WebhookRequest{ID: "msg_2", URL: srv.URL + "/down", Body: []byte(`{}`)})
+	var se *webhook.StatusError
+	if resp != nil || !errors.As(err, &se) || se.StatusCode != http.StatusServiceUnavailable || isPermanent(err) {
+		t.Errorf("a 503: %v, %v", resp, err)
+	}
+}
