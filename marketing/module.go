@@ -32,8 +32,9 @@ const (
 // Module describes the marketing module to a store: subscription lists and
 // subscriptions, the suppression list, segments and their members,
 // campaigns and their members, campaign emails, the message sent to each
-// recipient and the tracking hits on them, web forms and their posts, scoring rules and lead scores. It requires the contacts
-// module. crm.New registers it.
+// recipient and the tracking hits on them, web forms and their posts,
+// scoring rules, lead scores and their predictive models (ObjectModel). It
+// requires the contacts module. crm.New registers it.
 func Module() storage.Module {
 	none := storage.PersonalData{None: true}
 	// The records about one person go with the person.
@@ -62,6 +63,8 @@ func Module() storage.Module {
 			storage.Type[*FormPost]("crm_mkt_form_posts", storage.TypeOptions{Personal: erased("form_values")}),
 			storage.Type[*ScoringRule]("crm_mkt_scoring_rules", storage.TypeOptions{Access: storage.AccessConfig, Personal: none}),
 			storage.Type[*Score]("crm_mkt_scores", storage.TypeOptions{Personal: erased()}),
+			// A model keeps weights and means, no one's values.
+			storage.Type[*Model]("crm_mkt_models", storage.TypeOptions{Access: storage.AccessConfig, Personal: none}),
 		},
 	}
 }
@@ -82,6 +85,7 @@ type tables struct {
 	posts        storage.Table[*FormPost]
 	rules        storage.Table[*ScoringRule]
 	scores       storage.Table[*Score]
+	models       storage.Table[*Model]
 	contacts     storage.Table[*contacts.Contact]
 	accounts     storage.Table[*contacts.Account]
 }
@@ -102,6 +106,7 @@ func tablesOf(s storage.Tables) tables {
 		posts:        storage.TableOf[*FormPost](s),
 		rules:        storage.TableOf[*ScoringRule](s),
 		scores:       storage.TableOf[*Score](s),
+		models:       storage.TableOf[*Model](s),
 		contacts:     storage.TableOf[*contacts.Contact](s),
 		accounts:     storage.TableOf[*contacts.Account](s),
 	}

@@ -91,6 +91,9 @@ type Service struct {
 	Bounces *Bounces
 	// Scoring keeps contacts' lead scores by the workspace's rules.
 	Scoring *Scoring
+	// Predictive trains the predictive lead score on the workspace's won
+	// and lost deals and explains its predictions.
+	Predictive *Predictive
 }
 
 // NewService returns the marketing module on store; people is the contacts
@@ -124,6 +127,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	s.Forms = &Forms{s}
 	s.Bounces = &Bounces{s}
 	s.Scoring = &Scoring{s}
+	s.Predictive = &Predictive{s}
 	return s
 }
 

@@ -160,6 +160,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingScoring", testMarketingScoring},
 		{"MarketingABTest", testMarketingABTest},
 		{"MarketingAttribution", testMarketingAttribution},
+		{"MarketingPredict", testMarketingPredict},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
