@@ -35,8 +35,9 @@ const (
 // subscriptions, the suppression list, segments and their members,
 // campaigns and their members, campaign emails, the message sent to each
 // recipient and the tracking hits on them, web forms and their posts,
-// scoring rules and lead scores, social posts and mentions. It requires
-// the contacts module. crm.New registers it.
+// scoring rules, lead scores and their predictive models (ObjectModel),
+// social posts and mentions. It requires the contacts module. crm.New
+// registers it.
 func Module() storage.Module {
 	none := storage.PersonalData{None: true}
 	// The records about one person go with the person.
@@ -70,6 +71,8 @@ func Module() storage.Module {
 			// timeline and goes with them.
 			storage.Type[*Mention]("crm_mkt_mentions", storage.TypeOptions{TimelineAt: "at",
 				Personal: erased("handle", "author", "text", "url")}),
+			// A model keeps weights and means, no one's values.
+			storage.Type[*Model]("crm_mkt_models", storage.TypeOptions{Access: storage.AccessConfig, Personal: none}),
 		},
 	}
 }
@@ -92,6 +95,7 @@ type tables struct {
 	scores       storage.Table[*Score]
 	socialPosts  storage.Table[*Post]
 	mentions     storage.Table[*Mention]
+	models       storage.Table[*Model]
 	contacts     storage.Table[*contacts.Contact]
 	accounts     storage.Table[*contacts.Account]
 }
@@ -114,6 +118,7 @@ func tablesOf(s storage.Tables) tables {
 		scores:       storage.TableOf[*Score](s),
 		socialPosts:  storage.TableOf[*Post](s),
 		mentions:     storage.TableOf[*Mention](s),
+		models:       storage.TableOf[*Model](s),
 		contacts:     storage.TableOf[*contacts.Contact](s),
 		accounts:     storage.TableOf[*contacts.Account](s),
 	}

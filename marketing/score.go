@@ -67,9 +67,10 @@ type ScoreBand struct {
 var DefaultBands = []ScoreBand{{"cold", math.MinInt32}, {"warm", 40}, {"hot", 80}}
 
 // Score is a contact's lead score: the fit and behaviour points, their
-// total and its band. The store writes it only when it changes; a change
-// of band is its own event (lead_score.<band>, such as lead_score.hot),
-// which workflow rules trigger on.
+// total and its band, and, when the workspace has a predictive model, the
+// model's chance of a won deal. The store writes it only when it changes;
+// a change of band is its own event (lead_score.<band>, such as
+// lead_score.hot), which workflow rules trigger on.
 type Score struct {
 	storage.Meta
 	ContactID string `bun:"contact_id,notnull" json:"contact_id"`
@@ -77,6 +78,12 @@ type Score struct {
 	Behaviour int    `bun:"behaviour,notnull" json:"behaviour"`
 	Total     int    `bun:"total,notnull" json:"total"`
 	Band      string `bun:"band,notnull" json:"band"`
+	// Predicted is the newest predictive model's probability of a won
+	// deal, in percent rounded (0–100); 0 when ModelID is "".
+	Predicted int `bun:"predicted,notnull" json:"predicted"`
+	// ModelID is the model that predicted, or "" without one (see
+	// Predictive).
+	ModelID string `bun:"model_id,notnull" json:"model_id,omitempty"`
 }
 
 // RecordType returns "lead_score".
@@ -162,7 +169,7 @@ func (sc *Scoring) check(ctx context.Context, r *ScoringRule) error {
 }
 
 // Get returns a contact's score, or ErrNotFound when it has none (no rule
-// gave it a point).
+// gave it a point and the workspace has no predictive model).
 func (sc *Scoring) Get(ctx context.Context, contactID string) (*Score, error) {
 	page, err := sc.s.t.scores.List(ctx, storage.ListQuery{Filter: storage.Eq("contact_id", contactID), PageQuery: storage.PageQuery{Limit: 1}})
 	if err != nil {
@@ -174,9 +181,10 @@ func (sc *Scoring) Get(ctx context.Context, contactID string) (*Score, error) {
 	return page.Items[0], nil
 }
 
-// Refresh rescores every contact of the workspace: after rules change,
-// and daily for behaviour points that fade. It returns how many scores
-// changed.
+// Refresh rescores every contact of the workspace, with the rules and
+// the newest predictive model: after rules change, and daily for
+// behaviour points that fade and behaviour that leaves the model's window.
+// It returns how many scores changed.
 func (sc *Scoring) Refresh(ctx context.Context) (int, error) {
 	ctx = storage.AsSystem(ctx)
 	n := 0
@@ -234,6 +242,13 @@ func (sc *Scoring) updateBatch(ctx context.Context, ids []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	model, err := sc.s.Predictive.Model(ctx)
+	if errors.Is(err, storage.ErrNotFound) {
+		model, err = nil, nil
+	}
+	if err != nil {
+		return 0, err
+	}
 	n := 0
 	err = sc.s.store.RunInTx(ctx, func(ctx context.Context) error {
 		current := map[string]*Score{}
@@ -246,13 +261,21 @@ func (sc *Scoring) updateBatch(ctx context.Context, ids []string) (int, error) {
 			return err
 		}
 		exist := map[string]bool{}
+		var people []*contacts.Contact
 		err = storage.Each(ctx, sc.s.t.contacts, storage.ListQuery{Filter: storage.In("id", ids...),
 			PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(c *contacts.Contact) error {
 			exist[c.ID] = true
+			people = append(people, c)
 			return nil
 		})
 		if err != nil {
 			return err
+		}
+		var predicted map[string]int
+		if model != nil {
+			if predicted, err = sc.s.Predictive.predict(ctx, model, people); err != nil {
+				return err
+			}
 		}
 		fit, behaviour := map[string]float64{}, map[string]float64{}
 		now := sc.s.now()
@@ -295,10 +318,14 @@ func (sc *Scoring) updateBatch(ctx context.Context, ids []string) (int, error) {
 			next := &Score{ContactID: id, Fit: int(math.Round(fit[id])), Behaviour: int(math.Round(behaviour[id]))}
 			next.Total = next.Fit + next.Behaviour
 			next.Band = sc.band(next.Total)
-			if prev == nil && next.Total == 0 && fit[id] == 0 && behaviour[id] == 0 {
+			if model != nil {
+				next.Predicted, next.ModelID = predicted[id], model.ID
+			}
+			if prev == nil && next.Total == 0 && fit[id] == 0 && behaviour[id] == 0 && model == nil {
 				continue
 			}
-			if prev != nil && prev.Fit == next.Fit && prev.Behaviour == next.Behaviour && prev.Band == next.Band {
+			if prev != nil && prev.Fit == next.Fit && prev.Behaviour == next.Behaviour && prev.Band == next.Band &&
+				prev.Predicted == next.Predicted && prev.ModelID == next.ModelID {
 				continue
 			}
 			n++

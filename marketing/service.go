@@ -107,6 +107,9 @@ type Service struct {
 	// Social schedules and publishes posts to social channels and takes
 	// in mentions.
 	Social *Social
+	// Predictive trains the predictive lead score on the workspace's won
+	// and lost deals and explains its predictions.
+	Predictive *Predictive
 }
 
 // NewService returns the marketing module on store; people is the contacts
@@ -147,6 +150,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 	s.Bounces = &Bounces{s}
 	s.Scoring = &Scoring{s}
 	s.Social = newSocial(s, opts.Channels)
+	s.Predictive = &Predictive{s}
 	return s
 }
 

@@ -163,6 +163,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingAttribution", testMarketingAttribution},
 		{"MarketingNurture", testMarketingNurture},
 		{"MarketingSocial", testMarketingSocial},
+		{"MarketingPredict", testMarketingPredict},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
