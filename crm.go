@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/crmkit/crm/contacts"
@@ -264,7 +265,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		return nil, err
 	}
 	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey,
-		Movers: append(sales.Movers(store), movers...)})
+		Movers: slices.Concat(sales.Movers(store), marketing.Movers(store), movers)})
 	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
 	if cfg.Marketing.Mailer == nil {
 		cfg.Marketing.Mailer = cfg.Workflow.Mailer

@@ -162,6 +162,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingABTest", testMarketingABTest},
 		{"MarketingAttribution", testMarketingAttribution},
 		{"MarketingNurture", testMarketingNurture},
+		{"MarketingMerge", testMarketingMerge},
 		{"MarketingSocial", testMarketingSocial},
 		{"MarketingPredict", testMarketingPredict},
 		{"HostObjects", testHostObjects},
