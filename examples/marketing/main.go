@@ -30,6 +30,7 @@ import (
 	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/marketing/web"
 	"github.com/crmkit/crm/storage/sqlite"
+	"github.com/crmkit/crm/workflow"
 	"github.com/crmkit/crm/workflow/send"
 )
 
@@ -133,7 +134,7 @@ func run(ctx context.Context) error {
 	}
 	mail, now := &outbox{}, &clock{}
 	app, err := crm.New(ctx, store, crm.Config{Marketing: marketing.Options{Mailer: mail, From: "Acme News <news@acme.example>",
-		BaseURL: base, Key: key, Now: now.Now}})
+		BaseURL: base, Key: key, Now: now.Now}, Workflow: workflow.Config{Now: now.Now}})
 	if err != nil {
 		return err
 	}
@@ -149,6 +150,18 @@ func run(ctx context.Context) error {
 		Fields: []marketing.FormField{{Name: "email", Label: "Email", Field: "email"}, {Name: "name", Label: "First name", Field: "first_name"}}})
 	if err != nil {
 		return err
+	}
+	// Who signs up gets a nurture sequence: tagged now, again three days
+	// later, unless a deal comes first.
+	rules, err := marketing.Nurture{Name: "Welcome", FormID: form.ID, ExitOnDeal: true,
+		Steps: []workflow.Action{workflow.AddTag("welcomed"), workflow.Wait(72 * time.Hour), workflow.AddTag("nurtured")}}.Rules()
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		if err := app.Workflow.Define(ctx, r); err != nil {
+			return err
+		}
 	}
 	formURL, err := m.Forms.URL(ctx, form.ID)
 	if err != nil {
@@ -265,5 +278,22 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Printf("campaign: %d sent, %d opened, %d clicked\n", stats.Messages[marketing.MessageSent], stats.Opened, stats.Clicked)
+
+	// 6. The nurture sequence runs on Ada, who signed up by the form.
+	ada := page.Items[0].ID
+	for _, step := range []struct {
+		when string
+		wait time.Duration
+	}{{"now", 0}, {"three days later", 73 * time.Hour}} {
+		now.Add(step.wait)
+		if _, err := app.Workflow.Drain(ctx); err != nil {
+			return err
+		}
+		c, err := app.Contacts.Get(ctx, ada)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("nurture, %s: Ada's tags %v\n", step.when, c.Tags)
+	}
 	return nil
 }
