@@ -234,3 +234,66 @@ func WithUser(t testing.TB, dsn, user string) string {
 func Modules() []storage.Module {
 	return append(crm.Modules(), testobjects.Module())
 }
+
+// OtherDatabase is the database of the server that HoldTransactions holds a
+// transaction open in, created when missing and never dropped (.ci/run
+// creates it too).
+const OtherDatabase = "crm_test_other"
+
+// HoldTransactions opens two transactions that take a transaction ID and
+// stay open until the returned function is called: one in the test
+// database that touches no CRM table, one in OtherDatabase. They stand for
+// a host's report query or a pg_dump: nothing of the CRM may wait for them.
+func HoldTransactions(t testing.TB) (release func()) {
+	t.Helper()
+	dsn := PostgresDSN(t)
+	ctx := t.Context()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+OtherDatabase); err != nil {
+		var pe *pgconn.PgError
+		// Made already, or by another test at the same moment.
+		if !errors.As(err, &pe) || (pe.Code != "42P04" && pe.Code != "23505") {
+			t.Fatalf("create database %s: %v", OtherDatabase, err)
+		}
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := *u
+	other.Path = "/" + OtherDatabase
+	var txs []*sql.Tx
+	var dbs []*sql.DB
+	for _, d := range []string{dsn, other.String()} {
+		db, err := sql.Open("pgx", d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dbs = append(dbs, db)
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatalf("hold a transaction: %v", err)
+		}
+		if _, err := tx.ExecContext(ctx, "SELECT pg_current_xact_id()"); err != nil {
+			t.Fatalf("hold a transaction: %v", err)
+		}
+		txs = append(txs, tx)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			for _, tx := range txs {
+				_ = tx.Rollback()
+			}
+			for _, db := range dbs {
+				_ = db.Close()
+			}
+		})
+	}
+	t.Cleanup(release)
+	return release
+}

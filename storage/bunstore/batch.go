@@ -137,7 +137,7 @@ func (sr *sideRows) link(rec, prev storage.Record, drop bool) {
 
 // flush writes the collected rows in the context's transaction.
 func (s *Store) flush(ctx context.Context, sr *sideRows) error {
-	if err := s.insertRows(ctx, eventHead, "", eventWidth, sr.events); err != nil {
+	if err := s.insertEvents(ctx, sr.events); err != nil {
 		return err
 	}
 	if err := s.deleteIn(ctx, s.d.deleteSearchIn(), sr.unsearch); err != nil {

@@ -329,6 +329,7 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 		benchInterleaved(b, raw, []variant{{"crm", svc, ctx}, {"hooked", contacts.NewService(hookedStore(b, store), contacts.Options{}), ctx}},
 			owned, ids, listQ)
 	})
+	b.Run("Feed/interleaved", func(b *testing.B) { benchFeed(b, store, ctx) })
 	b.Run("Search/crm", func(b *testing.B) {
 		for b.Loop() {
 			res, err := svc.Search(ctx, "ada", 20)
@@ -381,7 +382,11 @@ func newRawContacts(b *testing.B, store *bunstore.Store) *rawContacts {
 	r.q = map[string]string{
 		"insert": `INSERT INTO crm_contacts (` + rawCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		"event":  `INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		"get":    `SELECT ` + rawCols + ` FROM crm_contacts WHERE workspace_id = ? AND id = ?`,
+		// On Postgres the event takes its tx_id from the feed clock in the
+		// same statement, as the store's first event of a transaction does.
+		"event_pg": `WITH f AS (SELECT crm_feed_enter() AS tx) INSERT INTO crm_events (id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes, tx_id)
+			SELECT ?, ?, ?, ?, ?, ?, ?::timestamptz, ?::jsonb, f.tx FROM f`,
+		"get": `SELECT ` + rawCols + ` FROM crm_contacts WHERE workspace_id = ? AND id = ?`,
 		// A page of 50 and one more row to know whether a next page
 		// exists, as crm reads it; the LIMIT is written out, as crm does
 		// (see limitSQL).
@@ -522,7 +527,11 @@ func (r *rawContacts) create(ctx context.Context, in contacts.NewContact) error 
 		in.LastName, "", email, nil, nil, nil, in.JobTitle, "", nil, nil, in.OwnerID, string(in.Lifecycle), "", tags, nil); err != nil {
 		return err
 	}
-	if err := r.exec(ctx, tx, "event", storage.NewID(), ws, "contact.created", "contact", id, actor, r.timeArg(now), string(ch)); err != nil {
+	event := "event"
+	if !r.sqlite {
+		event = "event_pg"
+	}
+	if err := r.exec(ctx, tx, event, storage.NewID(), ws, "contact.created", "contact", id, actor, r.timeArg(now), string(ch)); err != nil {
 		return err
 	}
 	if err := r.exec(ctx, tx, "search_doc", ws, "contact", id, name, body); err != nil {
@@ -619,4 +628,96 @@ func (r *rawContacts) search(ctx context.Context, words []string, limit int) ([]
 		sep = " & "
 	}
 	return r.many(ctx, "search", strings.Join(parts, sep), storage.WorkspaceFrom(ctx), limit)
+}
+
+// benchFeed reads pages of 100 events of the change feed from a cursor in
+// the middle of the log, with crm's ChangeFeed and with the raw SQL of the
+// same page (the keyset and the workspace, no horizon), in turn in each
+// iteration; it reports the medians (µs) and their ratio. On Postgres
+// crm's page costs a second statement, the horizon (crm_feed_horizon).
+func benchFeed(b *testing.B, store *bunstore.Store, ctx context.Context) {
+	first, err := store.ChangeFeed(ctx, "", 1000)
+	if err != nil || len(first.Events) < 1000 {
+		b.Fatalf("%d events, %v", len(first.Events), err)
+	}
+	mid, err := store.ChangeFeed(ctx, "", 500)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var fromTx, fromSeq int64
+	if err := store.DB().DB.QueryRowContext(ctx, pgRebindIf(store, "SELECT tx_id, seq FROM crm_events WHERE id = ?"), mid.Events[len(mid.Events)-1].ID).Scan(&fromTx, &fromSeq); err != nil {
+		b.Fatal(err)
+	}
+	q := pgRebindIf(store, "SELECT seq, tx_id, id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes, depth FROM crm_events "+
+		"WHERE (tx_id > ? OR (tx_id = ? AND seq > ?)) AND workspace_id = ? ORDER BY tx_id, seq LIMIT 100")
+	var crmT, rawT []time.Duration
+	timed := func(into *[]time.Duration, fn func() error) {
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			b.Fatal(err)
+		}
+		*into = append(*into, time.Since(t0))
+	}
+	crmRead := func() error {
+		f, err := store.ChangeFeed(ctx, mid.Cursor, 100)
+		if err == nil && len(f.Events) != 100 {
+			err = fmt.Errorf("%d events", len(f.Events))
+		}
+		return err
+	}
+	rawRead := func() error {
+		rows, err := store.ReadDB().DB.QueryContext(ctx, q, fromTx, fromTx, fromSeq, storage.WorkspaceFrom(ctx))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		n := 0
+		for rows.Next() {
+			var e storage.Event
+			var tx int64
+			var at any
+			var changes sql.NullString
+			if err := rows.Scan(&e.Seq, &tx, &e.ID, &e.WorkspaceID, &e.Type, &e.Subject.Type, &e.Subject.ID, &e.Actor, &at, &changes, &e.Depth); err != nil {
+				return err
+			}
+			if changes.Valid {
+				if err := json.Unmarshal([]byte(changes.String), &e.Changes); err != nil {
+					return err
+				}
+			}
+			n++
+		}
+		if n != 100 {
+			return fmt.Errorf("%d raw events", n)
+		}
+		return rows.Err()
+	}
+	i := 0
+	for b.Loop() {
+		if i%2 == 0 {
+			timed(&crmT, crmRead)
+			timed(&rawT, rawRead)
+		} else {
+			timed(&rawT, rawRead)
+			timed(&crmT, crmRead)
+		}
+		i++
+	}
+	med := func(d []time.Duration) float64 {
+		d = slices.Clone(d)
+		slices.Sort(d)
+		return float64(d[len(d)/2]) / float64(time.Microsecond)
+	}
+	b.ReportMetric(med(crmT), "crm-µs")
+	b.ReportMetric(med(rawT), "raw-µs")
+	b.ReportMetric(med(crmT)/med(rawT), "crm/raw")
+	b.ReportMetric(0, "ns/op")
+}
+
+// pgRebindIf rebinds q's ? for Postgres.
+func pgRebindIf(store *bunstore.Store, q string) string {
+	if store.Dialect() == "postgres" {
+		return pgRebind(q)
+	}
+	return q
 }

@@ -47,9 +47,10 @@ type dialect interface {
 	// textOp is the condition op (OpContains, OpStartsWith or OpEndsWith)
 	// on the text column col, and how many times the text must be bound.
 	textOp(op storage.Op, col string) (cond string, binds int)
-	// feedHorizon is a condition that keeps only events whose transaction
-	// is certainly finished, or "".
-	feedHorizon() string
+	// feedClock reports whether events are ordered by the feed clock
+	// (Postgres's crm_feed_enter and crm_feed_horizon; see feed.go), not
+	// by seq alone as on SQLite, where one transaction writes at a time.
+	feedClock() bool
 	// lockRows is the clause that locks the rows a SELECT reads until the
 	// transaction ends ("" where a transaction holds the whole database);
 	// with skip, rows locked by others are skipped.
@@ -138,7 +139,7 @@ func (sqliteDialect) textOp(op storage.Op, col string) (string, int) {
 	}
 	return "instr(" + col + ", ?) > 0", 1
 }
-func (sqliteDialect) feedHorizon() string { return "" }
+func (sqliteDialect) feedClock() bool { return false }
 
 // lockRows is empty: a SQLite write transaction holds the whole database.
 func (sqliteDialect) lockRows(bool) string { return "" }
@@ -258,9 +259,6 @@ func (postgresDialect) textOp(op storage.Op, col string) (string, int) {
 	return "strpos(" + col + ", ?::text) > 0", 1
 }
 
-// feedHorizon keeps events of transactions older than the oldest one still
-// running: a transaction that started earlier but commits later can then
-// never slip in behind a reader's cursor.
 func (postgresDialect) lockRows(skip bool) string {
 	if skip {
 		return " FOR UPDATE SKIP LOCKED"
@@ -268,9 +266,7 @@ func (postgresDialect) lockRows(skip bool) string {
 	return " FOR UPDATE"
 }
 
-func (postgresDialect) feedHorizon() string {
-	return "tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-}
+func (postgresDialect) feedClock() bool { return true }
 
 func (postgresDialect) upsertSearch() (string, string) {
 	return `INSERT INTO crm_search (workspace_id, record_type, record_id, title, body)`,

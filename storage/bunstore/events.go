@@ -67,8 +67,12 @@ func (s *Store) feed(ctx context.Context, ws, after string, limit int, scoped bo
 	if ws != "" {
 		b.add(" AND workspace_id = ?", ws)
 	}
-	if h := s.d.feedHorizon(); h != "" {
-		b.add(" AND " + h)
+	if s.d.feedClock() {
+		h, err := s.feedHorizon(ctx)
+		if err != nil {
+			return feed, err
+		}
+		b.add(" AND tx_id < ?", h)
 	}
 	var hide func(*storage.Event)
 	if scoped {

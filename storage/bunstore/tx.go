@@ -24,6 +24,9 @@ type txState struct {
 	w   *writer // set when the statements of w may be used in it (SQLite)
 	ws  string  // the workspace named in crm.workspace (row-level security)
 	sp  int     // savepoints open (RunInSavepoint)
+	// fed is set once the transaction has made itself known to the change
+	// feed's readers and holds its clock value (insertEvents, Postgres).
+	fed bool
 	// wrote is set by the first write in the transaction: from then on what
 	// it reads may yet be rolled back, so what is read for a principal's
 	// scopes is kept in sets, which ends with the transaction, and not with
@@ -206,15 +209,16 @@ func (s *Store) RunInSavepoint(ctx context.Context, fn func(ctx context.Context)
 	if _, err := s.whooks.exec(ctx, tx.run, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("bunstore: savepoint: %w", s.d.translate(err, ""))
 	}
-	ws := tx.ws
+	ws, fed := tx.ws, tx.fed
 	err := fn(ctx)
 	if err != nil {
 		if _, rerr := s.whooks.exec(ctx, tx.run, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("bunstore: roll back to savepoint: %w", s.d.translate(rerr, "")))
 		}
-		// The rollback undid a crm.workspace set inside the savepoint, and
-		// maybe writes that scope sets read since (see scopeSets).
-		tx.ws = ws
+		// The rollback undid a crm.workspace set inside the savepoint, the
+		// feed clock's locks and value taken in it, and maybe writes that
+		// scope sets read since (see scopeSets).
+		tx.ws, tx.fed = ws, fed
 		tx.mu.Lock()
 		tx.sets = nil
 		tx.mu.Unlock()

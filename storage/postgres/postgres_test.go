@@ -16,8 +16,9 @@ import (
 
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, storagetest.Harness{
-		Open:       func(t testing.TB) storagetest.Store { return testdb.Postgres(t) },
-		OpenStrict: func(t testing.TB) storagetest.Store { return testdb.Postgres(t, postgres.WithPrincipalRequired()) },
+		Open:             func(t testing.TB) storagetest.Store { return testdb.Postgres(t) },
+		OpenStrict:       func(t testing.TB) storagetest.Store { return testdb.Postgres(t, postgres.WithPrincipalRequired()) },
+		HoldTransactions: testdb.HoldTransactions,
 	})
 }
 

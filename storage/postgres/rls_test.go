@@ -23,6 +23,7 @@ func TestConformanceRowLevelSecurity(t *testing.T) {
 			return s
 		},
 		RowLevelSecurity: true,
+		HoldTransactions: testdb.HoldTransactions,
 	})
 }
 

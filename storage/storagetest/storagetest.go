@@ -47,6 +47,12 @@ type Harness struct {
 	// the workspaces it serves (workflow.Config.Workspaces) instead of
 	// reading all at once.
 	RowLevelSecurity bool
+	// HoldTransactions, when set, opens transactions that stay open (with
+	// a transaction ID) until the returned function is called, on other
+	// connections than the store's: in the store's database touching no CRM
+	// table, and in another database of the server. The feed tests check
+	// that they hold no reader back.
+	HoldTransactions func(t testing.TB) (release func())
 }
 
 // Run runs the whole suite against the adapter h describes, each check as a
@@ -85,6 +91,7 @@ func Run(t *testing.T, h Harness) {
 		{"ListFilterSort", testListFilterSort},
 		{"ListRejectsBadQueries", testListBadQueries},
 		{"FilterWithin", testFilterWithin},
+		{"FeedWithOpenTransactions", testFeedWithOpenTransactions},
 		{"Search", testSearch},
 		{"ChangeFeed", testChangeFeed},
 		{"History", testHistory},
