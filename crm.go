@@ -324,6 +324,12 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 			return nil, fmt.Errorf("crm: action %s: %w", a.Name, err)
 		}
 	}
+	// A new engine starts at the end of the log (workflow.Config.StartFrom).
+	// Under row-level security without Config.Workflow.Workspaces the
+	// engine cannot read the log at all; it says so when used.
+	if err := c.Workflow.Init(ctx); err != nil && !errors.Is(err, storage.ErrInvalid) {
+		return nil, err
+	}
 	return c, nil
 }
 

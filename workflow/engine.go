@@ -66,6 +66,13 @@ type Config struct {
 	ScheduleInterval time.Duration
 	// ActionTimeout bounds one external action. Default: 30s.
 	ActionTimeout time.Duration
+	// StartFrom says where the engine begins on a database whose change
+	// log no engine read yet (no stored cursor): StartAtEnd, the default,
+	// at the end of the log as Init (which crm.New calls) or else its first
+	// read finds it, so that rules defined now do not act on a history
+	// imported before; StartAtBeginning replays the whole log. Once the
+	// cursor is stored, every engine goes on from it.
+	StartFrom StartFrom
 	// Now is the engine's clock. Default: storage.Now.
 	Now func() time.Time
 	// WorkerID names this process's worker in job leases. Default: host
@@ -154,6 +161,44 @@ type Engine struct {
 	cache    ruleCache
 	tmpl     templateCache
 	progress atomic.Int64 // runs started and jobs run, for Drain
+}
+
+// StartFrom is where a new engine begins reading the change log (see
+// Config.StartFrom).
+type StartFrom string
+
+// The places to start from.
+const (
+	StartAtEnd       StartFrom = ""          // after the events committed before Init or the first read
+	StartAtBeginning StartFrom = "beginning" // the first event ever
+)
+
+// Init stores the engine's cursor on the change log, for each workspace it
+// serves, where Config.StartFrom says when none is stored yet: at the end
+// of the log by default. crm.New calls it, so that the history before the
+// CRM was opened with an engine is never replayed; processes calling it at
+// once agree on one place.
+func (e *Engine) Init(ctx context.Context) error {
+	if e.cfg.StartFrom == StartAtBeginning {
+		return nil
+	}
+	for _, ws := range e.scopes() {
+		err := e.store.RunInTx(sysCtx(ctx, ws), func(ctx context.Context) error {
+			cur, err := e.q.LockCursor(ctx, ws, cursorEvents)
+			if err != nil || cur != "" {
+				return err
+			}
+			tail, err := e.q.TailCursor(ctx, ws, storage.Now())
+			if err != nil {
+				return err
+			}
+			return e.q.SetCursor(ctx, ws, cursorEvents, tail)
+		})
+		if err != nil {
+			return fmt.Errorf("workflow: init the cursor of workspace %q: %w", ws, err)
+		}
+	}
+	return nil
 }
 
 // New returns an engine on store, with the built-in actions. Rules may be

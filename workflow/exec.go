@@ -43,11 +43,24 @@ func (e *Engine) dispatchBatch(ctx context.Context, ws string, inline bool) (int
 		if err != nil {
 			return err
 		}
+		start := ""
+		if cur == "" && e.cfg.StartFrom != StartAtBeginning {
+			// The log was never read (Init was not called): skip its
+			// history (Config.StartFrom), and store where, so that no
+			// later engine reads it either.
+			if cur, err = e.q.TailCursor(ctx, ws, storage.Now()); err != nil {
+				return err
+			}
+			start = cur
+		}
 		feed, err := e.q.EventsAfter(ctx, ws, cur, e.cfg.BatchSize)
 		if err != nil {
 			return err
 		}
 		if len(feed.Events) == 0 {
+			if start != "" {
+				return e.q.SetCursor(ctx, ws, cursorEvents, start)
+			}
 			return nil
 		}
 		now := e.now()

@@ -38,9 +38,13 @@ type exitMatch struct {
 }
 
 // triggered returns the rules whose event trigger ev matches, and the exit
-// triggers it matches.
+// triggers it matches. An event that occurred before a rule was enabled
+// sets it off never (Rule.EnabledAt).
 func (rs *ruleSet) triggered(ev *storage.Event) (start []*compiled, exits []exitMatch) {
 	for _, c := range rs.byObj[ev.Subject.Type] {
+		if at := c.rule.EnabledAt; !at.IsZero() && ev.OccurredAt.Before(at) {
+			continue
+		}
 		if c.rule.Trigger.matches(ev) {
 			start = append(start, c)
 		}

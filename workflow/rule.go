@@ -44,6 +44,12 @@ type Rule struct {
 	// Exit ends a run early (a sequence): before every step after a wait,
 	// and when an event of Exit.On happens to the run's record.
 	Exit Exit `bun:"exit" json:"exit,omitzero"`
+	// EnabledAt is when a stored rule was last switched on (created
+	// enabled, or enabled since): its event trigger acts on the events
+	// that occur from then on, not on the history before it. The store
+	// sets it; zero for rules defined in code, which act on every event
+	// after the engine's cursor (see Config.StartFrom).
+	EnabledAt time.Time `bun:"enabled_at,nullzero" json:"enabled_at,omitzero"`
 }
 
 // RecordType returns "workflow_rule".

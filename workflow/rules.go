@@ -43,6 +43,9 @@ type UpdateRule struct {
 func (rs *Rules) Create(ctx context.Context, in NewRule) (*Rule, error) {
 	r := &Rule{Name: in.Name, Description: in.Description, Enabled: in.Enabled, Trigger: in.Trigger,
 		Condition: in.Condition, Actions: in.Actions, Exit: in.Exit}
+	if r.Enabled {
+		r.EnabledAt = storage.Now()
+	}
 	if err := rs.e.check(ctx, r); err != nil {
 		return nil, err
 	}
@@ -80,6 +83,9 @@ func (rs *Rules) Update(ctx context.Context, id string, in UpdateRule) (*Rule, e
 	r, err := storage.Modify(ctx, rs.e.store, rs.e.rules, id, in.Version, func(ctx context.Context, r *Rule) error {
 		storage.Set(&r.Name, in.Name)
 		storage.Set(&r.Description, in.Description)
+		if in.Enabled != nil && *in.Enabled && !r.Enabled {
+			r.EnabledAt = storage.Now() // from now on, not the history
+		}
 		storage.Set(&r.Enabled, in.Enabled)
 		storage.Set(&r.Trigger, in.Trigger)
 		storage.Set(&r.Condition, in.Condition)

@@ -42,6 +42,40 @@ func (jq jobQueue) EventsAfter(ctx context.Context, ws, cursor string, limit int
 	return reading(ctx, s, func(ctx context.Context) (storage.Feed, error) { return s.feed(ctx, ws, cursor, limit, false) })
 }
 
+// TailCursor implements queue.Queue: the last event below the feed's
+// horizon that occurred before before, read backwards along the feed's
+// order, so that only the events since before are read.
+func (jq jobQueue) TailCursor(ctx context.Context, ws string, before time.Time) (string, error) {
+	s := jq.s
+	if err := s.scopeWS(ws); err != nil {
+		return "", err
+	}
+	return reading(ctx, s, func(ctx context.Context) (string, error) {
+		var b sqlBuilder
+		b.add("SELECT tx_id, seq FROM crm_events WHERE occurred_at < ?", s.d.timeArg(storage.Truncate(before)))
+		if ws != "" {
+			b.add(" AND workspace_id = ?", ws)
+		}
+		if s.d.feedClock() {
+			h, err := s.feedHorizon(ctx)
+			if err != nil {
+				return "", err
+			}
+			b.add(" AND tx_id < ?", h)
+		}
+		b.add(" ORDER BY tx_id DESC, seq DESC LIMIT 1")
+		var tx, seq int64
+		found, err := s.queryRow(ctx, "event", s.d.rebind(b.sb.String()), b.args, &tx, &seq)
+		if err != nil {
+			return "", err
+		}
+		if !found {
+			return cursor.Encode("feed", int64(0), int64(0)), nil
+		}
+		return cursor.Encode("feed", tx, seq), nil
+	})
+}
+
 // LockCursor implements queue.Queue.
 func (jq jobQueue) LockCursor(ctx context.Context, ws, name string) (string, error) {
 	s := jq.s

@@ -32,6 +32,12 @@ type Queue interface {
 	LockCursor(ctx context.Context, ws, name string) (string, error)
 	// SetCursor stores the cursor's value.
 	SetCursor(ctx context.Context, ws, name, value string) error
+	// TailCursor returns the cursor of EventsAfter that comes after every
+	// event of ws (or of all) that occurred before before and is committed,
+	// and before those to come: where a reader that starts now but is to
+	// skip the history before then begins. With no such event it is the
+	// cursor before the first event ever (EventsAfter from it reads all).
+	TailCursor(ctx context.Context, ws string, before time.Time) (string, error)
 
 	// Workspaces lists, across every workspace, those with a record of
 	// recordType that f matches (as the system sees them), in order: the

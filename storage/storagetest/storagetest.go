@@ -92,6 +92,7 @@ func Run(t *testing.T, h Harness) {
 		{"ListRejectsBadQueries", testListBadQueries},
 		{"FilterWithin", testFilterWithin},
 		{"FeedWithOpenTransactions", testFeedWithOpenTransactions},
+		{"WorkflowStartFrom", testWorkflowStartFrom},
 		{"Search", testSearch},
 		{"ChangeFeed", testChangeFeed},
 		{"History", testHistory},
