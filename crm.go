@@ -1,7 +1,20 @@
-// Package crm is an embeddable CRM for Go programs: contacts, accounts,
-// activities, custom fields, search, timelines, an audit trail, access
-// control, and sales (leads, pipelines, opportunities), inside the host
-// program's own process and database.
+// Package crm is an embeddable CRM for Go programs, inside the host
+// program's own process and database:
+//
+//   - contacts: people, accounts with a parent hierarchy, activities, custom
+//     fields, tags, search, timelines, duplicates and merges with undo, CSV
+//     import and export (CSV, JSON, vCard), consents, the GDPR access
+//     document, erasure, anonymisation and retention;
+//   - sales: leads with capture and conversion, pipelines, opportunities
+//     with stage history, forecasts and snapshots, products and price
+//     books, quotes, invoices, tasks with calendar feeds, projects, orders;
+//   - marketing: lists and consent, segments, campaigns and attribution,
+//     tracked campaign email, web forms, lead scoring, nurture sequences,
+//     social posts;
+//   - workflow: rules of a trigger, an expression condition and actions,
+//     run by a durable engine on the same database;
+//   - access control: members, teams, roles with record scopes and field
+//     rules, shares; and the host's own record types (ObjectsOf).
 //
 // Open a store (storage/sqlite for the embedded default, storage/postgres to
 // scale out, or storage/bunstore on a *bun.DB the program already has), then
@@ -389,6 +402,12 @@ func hostMovers(store Store, mods []storage.Module) ([]merge.Mover, error) {
 // inside fn that run their own RunInTx join it.
 func (c *CRM) RunInTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	return c.store.RunInTx(ctx, fn)
+}
+
+// ExportContacts writes the contacts the context's member may export, as
+// CSV (formula-safe), JSON or vCard; see contacts.Service.ExportContacts.
+func (c *CRM) ExportContacts(ctx context.Context, w io.Writer, opts contacts.ExportOptions) error {
+	return c.people.ExportContacts(ctx, w, opts)
 }
 
 // Import reads contacts from CSV and upserts them; see

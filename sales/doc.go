@@ -1,6 +1,12 @@
-// Package sales is the sales force automation of crm: leads and their
-// conversion, pipelines with ordered stages, and opportunities moving
-// through them with their stage history.
+// Package sales is the sales force automation of crm: leads (capture with
+// a duplicate check, statuses, conversion into an account, a contact and a
+// deal), pipelines with ordered stages, opportunities moving through them
+// with their stage history, forecasts by period with snapshots and a
+// pipeline summary kept as a rollup, products and price books, quotes
+// (priced in integer minor units, gap-free numbers, printable HTML),
+// invoices with payments and exports, tasks with an iCalendar feed per
+// member, projects from won deals, and orders (the contact's purchase
+// history).
 //
 // Every record goes through the store's one generic CRUD path, so workspace
 // scope, access control, field security and the change log apply as they do

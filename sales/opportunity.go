@@ -224,8 +224,11 @@ func (ops *Opportunities) Create(ctx context.Context, in NewOpportunity) (*Oppor
 			return err
 		}
 		st, _ := p.Stage(o.Stage)
-		ops.enter(ctx, o, st, storage.Now())
-		return ops.s.t.opps.Insert(ctx, o)
+		// One instant for the stage's entry (and a closed stage's close)
+		// and the deal's creation: never closed before it was created.
+		at := storage.Now()
+		ops.enter(ctx, o, st, at)
+		return ops.s.t.opps.Insert(storage.WithWriteTime(ctx, at), o)
 	})
 	if err != nil {
 		return nil, err

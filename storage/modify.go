@@ -17,7 +17,27 @@ import (
 // apply must replace slices and maps it changes rather than change them in
 // place, since the copy shares them with the record read. An error from
 // apply aborts the update and nothing is written.
+//
+// With version 0 ("whatever is stored") a write that meets a newer version
+// (ErrStale: another writer committed in between) reads the record again
+// and applies apply to it, up to staleRetries times: concurrent AddTags on
+// one record keep every tag. apply may so run more than once.
 func Modify[R any, T interface {
+	*R
+	Record
+}](ctx context.Context, tx Transactor, tbl Table[T], id string, version int64, apply func(ctx context.Context, next T) error, opts ...WriteOption) (T, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := modifyOnce(ctx, tx, tbl, id, version, apply, opts...)
+		if version != 0 || attempt >= staleRetries || !errors.Is(err, ErrStale) || ctx.Err() != nil {
+			return out, err
+		}
+	}
+}
+
+// staleRetries bounds Modify's reads again after ErrStale.
+const staleRetries = 100
+
+func modifyOnce[R any, T interface {
 	*R
 	Record
 }](ctx context.Context, tx Transactor, tbl Table[T], id string, version int64, apply func(ctx context.Context, next T) error, opts ...WriteOption) (T, error) {

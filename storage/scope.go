@@ -1,6 +1,9 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // DefaultWorkspace is the workspace of a context that names none. An
 // application with a single tenant never has to set one.
@@ -54,6 +57,26 @@ func ActorFrom(ctx context.Context) string {
 func WithDepth(ctx context.Context, depth int) context.Context {
 	return context.WithValue(ctx, depthKey{}, depth)
 }
+
+// WithWriteTime returns a context whose writes are stamped at t (Meta's
+// created and updated times, the change event's time) instead of the
+// moment they are made: a service that stamps a record's own times before
+// writing it (a deal created in a closed stage gets its closed time) makes
+// them one instant. Only the writes made with the returned context are.
+func WithWriteTime(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, writeTimeKey{}, Truncate(t))
+}
+
+// WriteTimeFrom returns the time writes made with ctx are stamped at: the
+// one of WithWriteTime, else Now.
+func WriteTimeFrom(ctx context.Context) time.Time {
+	if t, ok := ctx.Value(writeTimeKey{}).(time.Time); ok {
+		return t
+	}
+	return Now()
+}
+
+type writeTimeKey struct{}
 
 // DepthFrom returns the context's depth (see WithDepth), 0 when it has none.
 func DepthFrom(ctx context.Context) int {

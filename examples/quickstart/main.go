@@ -322,11 +322,14 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	counts := map[string]int{}
-	for _, e := range feed.Events {
-		counts[e.Type]++
+	fmt.Printf("\nChange feed: %d events, oldest first\n", len(feed.Events))
+	for i, e := range feed.Events {
+		if i == 8 {
+			fmt.Printf("  … and %d more\n", len(feed.Events)-i)
+			break
+		}
+		fmt.Printf("  %-24s %-13s %s by %s\n", e.Type, e.Subject.Type, e.OccurredAt.Format("15:04:05"), e.Actor)
 	}
-	fmt.Printf("\nChange feed: %d events %v\n", len(feed.Events), counts)
 	fmt.Printf("Done in %v\n", time.Since(start).Round(time.Millisecond))
 	return nil
 }

@@ -263,7 +263,13 @@ func run(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Printf("  %-28s %v\n", n, summary[n])
+		var parts []string
+		for _, st := range []workflow.RunState{workflow.RunSucceeded, workflow.RunExited, workflow.RunFailed, workflow.RunStopped} {
+			if k := summary[n][st]; k > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", k, st))
+			}
+		}
+		fmt.Printf("  %-28s %s\n", n, strings.Join(parts, ", "))
 	}
 
 	// A dry run shows what a rule would do, and does nothing.

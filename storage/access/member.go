@@ -11,7 +11,7 @@ import (
 type Member struct {
 	storage.Meta
 	// ExternalID is the user's ID in the host application, unique in the
-	// workspace when set; Sync finds members by it.
+	// workspace when set; SyncMember finds members by it.
 	ExternalID string `bun:"external_id,notnull" json:"external_id,omitempty"`
 	// Name is the member's display name.
 	Name string `bun:"name,notnull" json:"name"`

@@ -60,7 +60,7 @@ func (sr *sideRows) event(ctx context.Context, d dialect, o storage.WriteOptions
 		return storage.Invalid("event_id", "%q is not an ID", id)
 	}
 	sr.events = append(sr.events, id, m.WorkspaceID, o.EventType, rec.RecordType(), m.ID,
-		storage.ActorFrom(ctx), d.timeArg(storage.Now()), ch, storage.DepthFrom(ctx))
+		storage.ActorFrom(ctx), d.timeArg(storage.WriteTimeFrom(ctx)), ch, storage.DepthFrom(ctx))
 	return nil
 }
 

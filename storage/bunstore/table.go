@@ -55,7 +55,7 @@ func (t *table) Insert(ctx context.Context, recs []storage.Record, opts ...stora
 	if err := oneEvent(o, len(recs)); err != nil {
 		return err
 	}
-	now, actor, ws := storage.Now(), storage.ActorFrom(ctx), storage.WorkspaceFrom(ctx)
+	now, actor, ws := storage.WriteTimeFrom(ctx), storage.ActorFrom(ctx), storage.WorkspaceFrom(ctx)
 	fm, err := t.s.mask(ctx, t.c)
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ func (t *table) update(ctx context.Context, prevs, nexts []storage.Record, opts 
 		_, err := reading(ctx, t.s, func(ctx context.Context) (struct{}, error) { return struct{}{}, authorizeUnchanged(ctx) })
 		return err
 	}
-	now, actor := storage.Now(), storage.ActorFrom(ctx)
+	now, actor := storage.WriteTimeFrom(ctx), storage.ActorFrom(ctx)
 	err = t.s.write(ctx, t.rt, func(ctx context.Context) error {
 		if err := authorizeUnchanged(ctx); err != nil {
 			return err

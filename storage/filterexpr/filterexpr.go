@@ -151,6 +151,22 @@ func (e *Error) Error() string {
 // Is reports whether target is storage.ErrInvalid.
 func (e *Error) Is(target error) bool { return target == storage.ErrInvalid }
 
+// As lets errors.As find a *storage.ValidationError in an expression's
+// error, as in every other ErrInvalid: one field error, "expression", with
+// the message and its position.
+func (e *Error) As(target any) bool {
+	p, ok := target.(**storage.ValidationError)
+	if !ok {
+		return false
+	}
+	reason := e.Message
+	if e.Line != 0 {
+		reason = fmt.Sprintf("line %d, column %d: %s", e.Line, e.Column, e.Message)
+	}
+	*p = &storage.ValidationError{Fields: []storage.FieldError{{Field: "expression", Reason: reason}}}
+	return true
+}
+
 // src is the source faults are located in, set by Compile.
 func (c *checker) fault(n ast.Node, format string, args ...any) *Error {
 	e := &Error{Message: fmt.Sprintf(format, args...)}

@@ -58,6 +58,17 @@ func TestPositions(t *testing.T) {
 	}
 }
 
+// An expression's error is a *ValidationError too, as crm.ErrInvalid's doc
+// promises of every ErrInvalid, naming the field "expression".
+func TestErrorAsValidation(t *testing.T) {
+	_, err := filterexpr.Compile("name == 'a' &&\n  scor > 1", fuzzSchema)
+	var v *storage.ValidationError
+	if !errors.As(fmt.Errorf("wrapped: %w", err), &v) || len(v.Fields) != 1 || v.Fields[0].Field != "expression" ||
+		!strings.HasPrefix(v.Fields[0].Reason, "line 2, column 3: ") {
+		t.Fatalf("as a ValidationError: %+v (from %v)", v, err)
+	}
+}
+
 // Brackets inside string literals do not count as nesting.
 func TestNestingIgnoresStrings(t *testing.T) {
 	src := "name == '" + strings.Repeat("(", 100) + "'"

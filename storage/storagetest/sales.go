@@ -238,6 +238,22 @@ func testOpportunityStages(t *testing.T, h Harness) {
 		t.Errorf("stored opportunity = %+v", got)
 	}
 
+	// Created in a closed stage, a deal is created and closed at one
+	// instant: its cycle is never negative.
+	wsClosed := e.in("ws-closed-at-once")
+	for range 20 {
+		c, err := s.Opportunities.Create(wsClosed, sales.NewOpportunity{Name: "Closed at once", Stage: "closed_won",
+			Amount: storage.Money{Amount: 100, Currency: "USD"}})
+		must(t, "create won", err)
+		stored, err := s.Opportunities.Get(wsClosed, c.ID)
+		must(t, "get won", err)
+		for _, d := range []*sales.Opportunity{c, stored} {
+			if !d.ClosedAt.Equal(d.CreatedAt) || !d.StageHistory[0].EnteredAt.Equal(d.CreatedAt) || d.CycleLength() != 0 {
+				t.Fatalf("created won: created %v, closed %v, entered %v", d.CreatedAt, d.ClosedAt, d.StageHistory[0].EnteredAt)
+			}
+		}
+	}
+
 	_, err = s.Opportunities.MoveStage(e.ctx, o.ID, "proposal", sales.MoveOptions{})
 	must(t, "move", err)
 	won, err := s.Opportunities.Win(e.ctx, o.ID)

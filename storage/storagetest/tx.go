@@ -166,6 +166,36 @@ func testConcurrentUpdates(t *testing.T, h Harness) {
 	t.Logf("%d updates, %d stale retries", workers, stales)
 }
 
+// testConcurrentAddTags adds 80 tags to one contact from 80 goroutines at
+// once, with AddTags, which names no version: every tag is kept, and no
+// caller sees ErrStale (the store reads the record again and reapplies).
+func testConcurrentAddTags(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	c := e.contact(e.ctx, contacts.NewContact{FirstName: "Tagged"})
+	const workers = 80
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.svc.Contacts.AddTags(e.ctx, c.ID, fmt.Sprintf("t%02d", i)); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("AddTags: %v", err)
+	}
+	got, err := e.svc.Contacts.Get(e.ctx, c.ID)
+	must(t, "get", err)
+	if len(got.Tags) != workers {
+		t.Fatalf("after %d concurrent AddTags: %d tags", workers, len(got.Tags))
+	}
+}
+
 // testConcurrentWriters runs 32 goroutines × 200 writes (creates and
 // updates): none may fail, and none may see "database is busy".
 func testConcurrentWriters(t *testing.T, h Harness) {
