@@ -92,6 +92,7 @@ func Run(t *testing.T, h Harness) {
 		{"ListRejectsBadQueries", testListBadQueries},
 		{"FilterWithin", testFilterWithin},
 		{"ConcurrentAddTags", testConcurrentAddTags},
+		{"OrderLifecycle", testOrderLifecycle},
 		{"FeedWithOpenTransactions", testFeedWithOpenTransactions},
 		{"WorkflowStartFrom", testWorkflowStartFrom},
 		{"Search", testSearch},
