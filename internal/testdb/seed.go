@@ -2,6 +2,7 @@ package testdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +12,41 @@ import (
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/bunstore"
 )
+
+// InsertRows inserts n rows into table with plain multi-row INSERTs of 500
+// rows in tx, the values of row k being row(k) (one per column): the fast
+// seeding of benchmarks at scale, past the store.
+func InsertRows(ctx context.Context, tx *sql.Tx, postgres bool, table string, cols []string, n int, row func(k int) []any) error {
+	const batch = 500
+	for off := 0; off < n; off += batch {
+		m := min(batch, n-off)
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+		args := make([]any, 0, m*len(cols))
+		for i := range m {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(")
+			for j := range cols {
+				if j > 0 {
+					sb.WriteString(", ")
+				}
+				if postgres {
+					fmt.Fprintf(&sb, "$%d", len(args)+j+1)
+				} else {
+					sb.WriteString("?")
+				}
+			}
+			sb.WriteString(")")
+			args = append(args, row(off+i)...)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // SeedContacts inserts n contacts into the context's workspace with plain
 // SQL, fast, for benchmarks at scale: a third of them customers (the
@@ -22,7 +58,6 @@ func SeedContacts(b testing.TB, ctx context.Context, store *bunstore.Store, n in
 	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
 		"first_name", "last_name", "email", "lifecycle", "tags"}
 	lifecycles := []string{"lead", "customer", "marketing_qualified"}
-	const batch = 500
 	ws := storage.WorkspaceFrom(ctx)
 	tx, err := store.DB().DB.BeginTx(ctx, nil)
 	if err != nil {
@@ -30,42 +65,19 @@ func SeedContacts(b testing.TB, ctx context.Context, store *bunstore.Store, n in
 	}
 	defer tx.Rollback() //nolint:errcheck
 	now := time.Now().UTC()
-	for off := 0; off < n; off += batch {
-		m := min(batch, n-off)
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO crm_contacts (" + strings.Join(cols, ", ") + ") VALUES ")
-		args := make([]any, 0, m*len(cols))
-		for i := range m {
-			k := off + i
-			if i > 0 {
-				sb.WriteString(", ")
-			}
-			sb.WriteString("(")
-			for j := range cols {
-				if j > 0 {
-					sb.WriteString(", ")
-				}
-				if pg {
-					fmt.Fprintf(&sb, "$%d", len(args)+j+1)
-				} else {
-					sb.WriteString("?")
-				}
-			}
-			sb.WriteString(")")
-			at := any(now.Add(-time.Duration(k%(60*24)) * time.Hour))
-			if !pg {
-				at = at.(time.Time).Format("2006-01-02T15:04:05.000000Z")
-			}
-			tags := `["t` + strconv.Itoa(k%7) + `"]`
-			if k%10 == 0 {
-				tags = `["vip","t` + strconv.Itoa(k%7) + `"]`
-			}
-			args = append(args, storage.NewID(), ws, 1, at, "u1", at, "u1",
-				"First", fmt.Sprint("Last", k), fmt.Sprintf("p%d@example.com", k), lifecycles[k%3], tags)
+	err = InsertRows(ctx, tx, pg, "crm_contacts", cols, n, func(k int) []any {
+		at := any(now.Add(-time.Duration(k%(60*24)) * time.Hour))
+		if !pg {
+			at = at.(time.Time).Format("2006-01-02T15:04:05.000000Z")
 		}
-		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-			b.Fatal(err)
+		tags := `["t` + strconv.Itoa(k%7) + `"]`
+		if k%10 == 0 {
+			tags = `["vip","t` + strconv.Itoa(k%7) + `"]`
 		}
+		return []any{storage.NewID(), ws, 1, at, "u1", at, "u1", "First", fmt.Sprint("Last", k), fmt.Sprintf("p%d@example.com", k), lifecycles[k%3], tags}
+	})
+	if err != nil {
+		b.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)

@@ -29,6 +29,7 @@ import (
 	"unicode"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/testdb"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/sqlite"
 )
@@ -140,7 +141,7 @@ func TestImportChild(t *testing.T) {
 		t.Skip("run by BenchmarkImport")
 	}
 	ctx := storage.WithActor(storage.WithWorkspace(context.Background(), "bench"), "importer")
-	store, err := sqlite.Open(ctx, os.Getenv("CRM_IMPORT_DB"))
+	store, err := sqlite.Open(ctx, os.Getenv("CRM_IMPORT_DB"), sqlite.WithModules(testdb.Modules()...))
 	if err != nil {
 		t.Fatal(err)
 	}
