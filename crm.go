@@ -596,9 +596,11 @@ func (c *CRM) Search(ctx context.Context, text string, limit int) ([]contacts.Se
 }
 
 // Changes reads the change feed of the context's workspace: up to limit
-// events committed after cursor ("" starts at the beginning), oldest first.
-// Store the returned Feed.Cursor and pass it to the next call; a reader never
-// misses a committed event and never sees a rolled-back one.
+// events committed after cursor ("" starts at the beginning), oldest first;
+// a limit of 0 or less reads storage.DefaultLimit (50), and more than
+// storage.MaxLimit (1,000) reads that many. Store the returned Feed.Cursor
+// and pass it to the next call (with no new events it is the cursor given);
+// a reader never misses a committed event and never sees a rolled-back one.
 func (c *CRM) Changes(ctx context.Context, cursor string, limit int) (Feed, error) {
 	return c.store.ChangeFeed(ctx, cursor, limit)
 }
