@@ -273,13 +273,82 @@ func (cs *Contacts) Delete(ctx context.Context, id string) error {
 // List returns one page of contacts. Filterable and sortable fields are the
 // contact's columns (first_name, last_name, email, lifecycle, owner_id,
 // account_id, created_at, …), "tags" (OpContains) and "custom.<name>".
+//
+// Emails compared with Eq, Ne or In are normalised as stored ones are
+// (trimmed, lower case): Eq("email", "ADA@example.com") finds
+// ada@example.com.
 func (cs *Contacts) List(ctx context.Context, q storage.ListQuery) (storage.Page[*Contact], error) {
+	q.Filter = lookupEmails(q.Filter)
 	return cs.s.t.contacts.List(ctx, q)
 }
 
-// Count returns how many contacts match f (nil counts all).
+// Count returns how many contacts match f (nil counts all), emails
+// normalised as List does.
 func (cs *Contacts) Count(ctx context.Context, f storage.Filter) (int64, error) {
-	return cs.s.t.contacts.Count(ctx, f)
+	return cs.s.t.contacts.Count(ctx, lookupEmails(f))
+}
+
+// GetByEmail returns the contact whose email is email, in any case and
+// with spaces around it, or ErrNotFound.
+func (cs *Contacts) GetByEmail(ctx context.Context, email string) (*Contact, error) {
+	page, err := cs.List(ctx, storage.ListQuery{Filter: storage.Eq("email", email), PageQuery: storage.PageQuery{Limit: 1}})
+	if err != nil {
+		return nil, err
+	}
+	if len(page.Items) == 0 {
+		return nil, fmt.Errorf("%w: no contact with email %q", storage.ErrNotFound, strings.TrimSpace(email))
+	}
+	return page.Items[0], nil
+}
+
+// lookupEmails returns f with the values it compares the email field with
+// (Eq, Ne, In) trimmed and in lower case, as stored emails are.
+func lookupEmails(f storage.Filter) storage.Filter {
+	norm := func(v any) any {
+		if s, ok := v.(string); ok {
+			return strings.ToLower(strings.TrimSpace(s))
+		}
+		return v
+	}
+	switch f := f.(type) {
+	case storage.And:
+		out := make(storage.And, len(f))
+		for i, g := range f {
+			out[i] = lookupEmails(g)
+		}
+		return out
+	case storage.Or:
+		out := make(storage.Or, len(f))
+		for i, g := range f {
+			out[i] = lookupEmails(g)
+		}
+		return out
+	case storage.Not:
+		return storage.Not{Filter: lookupEmails(f.Filter)}
+	case *storage.Cmp:
+		if f == nil {
+			return f
+		}
+		return lookupEmails(*f)
+	case storage.Cmp:
+		if f.Field != "email" {
+			return f
+		}
+		switch f.Op {
+		case storage.OpEq, storage.OpNe:
+			f.Value = norm(f.Value)
+		case storage.OpIn:
+			if vs, ok := f.Value.([]string); ok {
+				out := make([]string, len(vs))
+				for i, v := range vs {
+					out[i] = norm(v).(string)
+				}
+				f.Value = out
+			}
+		}
+		return f
+	}
+	return f
 }
 
 // AddTags adds tags to the contact with id; tags it has already are skipped.

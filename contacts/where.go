@@ -85,6 +85,9 @@ func (s *Service) Filter(ctx context.Context, object, src string) (storage.Filte
 	if err != nil {
 		return nil, err
 	}
+	if object == ObjectContact {
+		return lookupEmails(e.Filter(storage.Now())), nil
+	}
 	return e.Filter(storage.Now()), nil
 }
 

@@ -92,3 +92,35 @@ func testFilterWithin(t *testing.T, h Harness) {
 		Select: "account_id", Filter: storage.Eq("nope", 1)}})
 	wantErr(t, "within filtering an unknown field", err, storage.ErrInvalid)
 }
+
+// testEmailLookups looks contacts up by email as a host writes it: in any
+// case, with spaces, through List, Count, In, an expression and
+// GetByEmail.
+func testEmailLookups(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ada := e.contact(e.ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	e.contact(e.ctx, contacts.NewContact{FirstName: "Bob", Email: "bob@example.com"})
+	one := func(what string, page storage.Page[*contacts.Contact], err error) {
+		t.Helper()
+		must(t, what, err)
+		if len(page.Items) != 1 || page.Items[0].ID != ada.ID {
+			t.Errorf("%s found %d contacts, want Ada", what, len(page.Items))
+		}
+	}
+	page, err := e.svc.Contacts.List(e.ctx, storage.ListQuery{Filter: storage.Eq("email", " ADA@Example.com ")})
+	one("Eq in upper case", page, err)
+	page, err = e.svc.Contacts.List(e.ctx, storage.ListQuery{Filter: storage.And{storage.In("email", "ADA@EXAMPLE.COM", "nobody@example.com")}})
+	one("In in upper case", page, err)
+	page, err = e.svc.Contacts.Where(e.ctx, "email == 'Ada@Example.COM'", storage.ListQuery{})
+	one("an expression", page, err)
+	if n, err := e.svc.Contacts.Count(e.ctx, storage.Not{Filter: storage.Eq("email", "ADA@example.com")}); err != nil || n != 1 {
+		t.Errorf("count of the others = %d (%v), want 1", n, err)
+	}
+	got, err := e.svc.Contacts.GetByEmail(e.ctx, "  Ada@Example.com")
+	must(t, "GetByEmail", err)
+	if got.ID != ada.ID {
+		t.Errorf("GetByEmail = %s, want Ada", got.ID)
+	}
+	_, err = e.svc.Contacts.GetByEmail(e.ctx, "nobody@example.com")
+	wantErr(t, "GetByEmail of no one", err, storage.ErrNotFound)
+}
