@@ -98,6 +98,10 @@ type ConflictError struct {
 	RecordType string
 	// Field is the unique field that is already taken, such as "email".
 	Field string
+	// ExistingID is the ID of the record that holds the value, when the
+	// store could read it (one record written, the holder committed and
+	// readable by the principal); else "". An upsert updates that one.
+	ExistingID string
 	// Err is the driver's error, kept for logging; it may be nil.
 	Err error
 }

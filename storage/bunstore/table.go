@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/crmkit/crm/storage"
 )
@@ -87,7 +88,7 @@ func (t *table) Insert(ctx context.Context, recs []storage.Record, opts ...stora
 			}
 		}
 	}
-	return t.s.write(ctx, t.rt, func(ctx context.Context) error {
+	err = t.s.write(ctx, t.rt, func(ctx context.Context) error {
 		args := make([]any, 0, len(recs)*len(t.c.cols))
 		for _, rv := range rvs {
 			if err := t.s.authorizeCreate(ctx, t.c, rv, o.Restore); err != nil {
@@ -113,6 +114,43 @@ func (t *table) Insert(ctx context.Context, recs []storage.Record, opts ...stora
 		}
 		return t.s.flush(ctx, &side)
 	})
+	if len(recs) == 1 {
+		t.conflictHolder(ctx, recs[0], err)
+	}
+	return err
+}
+
+// conflictHolder fills in the ExistingID of err when it is a conflict on a
+// field of rec: the record that holds rec's value, as the principal may
+// read it.
+func (t *table) conflictHolder(ctx context.Context, rec storage.Record, err error) {
+	var ce *storage.ConflictError
+	if !errors.As(err, &ce) || ce.Field == "" {
+		return
+	}
+	col := t.c.byName[ce.Field]
+	if col == nil || col.kind != kString {
+		return
+	}
+	v, _ := col.field(reflect.ValueOf(rec)).Interface().(string)
+	if v == "" {
+		return
+	}
+	// A failed statement dooms a Postgres transaction: read on another
+	// connection, which sees the holder once committed. SQLite's goes on
+	// (and an in-memory store has one connection): read in it.
+	look := ctx
+	if t.s.Dialect() == "postgres" {
+		// Bounded: a pool of one connection, which the transaction holds,
+		// must not make the conflict wait.
+		var cancel context.CancelFunc
+		look, cancel = context.WithTimeout(context.WithValue(ctx, txKey{t.s}, (*txState)(nil)), 2*time.Second)
+		defer cancel()
+	}
+	page, lerr := t.List(look, storage.ListQuery{Filter: storage.Eq(ce.Field, v), PageQuery: storage.PageQuery{Limit: 1}})
+	if lerr == nil && len(page.Items) == 1 {
+		ce.ExistingID = page.Items[0].RecordMeta().ID
+	}
 }
 
 // Get implements storage.RecordTable.

@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -123,4 +125,23 @@ func testEmailLookups(t *testing.T, h Harness) {
 	}
 	_, err = e.svc.Contacts.GetByEmail(e.ctx, "nobody@example.com")
 	wantErr(t, "GetByEmail of no one", err, storage.ErrNotFound)
+
+	// A taken email's conflict names the contact that holds it, also
+	// inside a transaction the failed insert doomed (Postgres).
+	for _, inTx := range []bool{false, true} {
+		var err error
+		create := func(ctx context.Context) error {
+			_, err = e.svc.Contacts.Create(ctx, contacts.NewContact{FirstName: "Again", Email: "Ada@Example.com"})
+			return err
+		}
+		if inTx {
+			_ = e.store.RunInTx(e.ctx, create)
+		} else {
+			_ = create(e.ctx)
+		}
+		var ce *storage.ConflictError
+		if !errors.As(err, &ce) || ce.Field != "email" || ce.ExistingID != ada.ID {
+			t.Errorf("taken email (in a transaction: %v): %v (%+v), want a conflict naming Ada", inTx, err, ce)
+		}
+	}
 }
