@@ -33,6 +33,13 @@ func WorkspaceFrom(ctx context.Context) string {
 	return DefaultWorkspace
 }
 
+// HasWorkspace reports whether ctx names a workspace (WithWorkspace with an
+// ID that is not empty), rather than falling back to DefaultWorkspace.
+func HasWorkspace(ctx context.Context) bool {
+	id, ok := ctx.Value(workspaceKey{}).(string)
+	return ok && id != ""
+}
+
 // WithActor returns a context whose writes are recorded as made by actor (a
 // user ID of the host application).
 func WithActor(ctx context.Context, actor string) context.Context {

@@ -30,6 +30,12 @@ type Options struct {
 	// Default: false, and such calls act as the system, so that an
 	// application with a single user needs no setup.
 	RequirePrincipal bool
+	// RequireWorkspace makes every call whose context names no workspace
+	// (storage.WithWorkspace) fail with ErrInvalid naming "workspace",
+	// unless it acts as the system (storage.AsSystem): for multi-tenant
+	// hosts, where a forgotten workspace must not write to "default".
+	// Default: false, and such calls work in storage.DefaultWorkspace.
+	RequireWorkspace bool
 	// RowLevelSecurity makes every statement run in a transaction that first
 	// names the context's workspace in the transaction-local setting
 	// crm.workspace, which the row-level security policies of Postgres
@@ -56,6 +62,7 @@ type Store struct {
 	d                dialect
 	closeDB          bool
 	requirePrincipal bool
+	requireWorkspace bool
 	rls              bool // Options.RowLevelSecurity
 	manual           bool // Options.ManualMigrations
 
@@ -82,7 +89,7 @@ type Store struct {
 // It does not migrate: call Migrate, or use storage/sqlite or
 // storage/postgres, whose Open does.
 func New(db *bun.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal, rls: opts.RowLevelSecurity,
+	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal, requireWorkspace: opts.RequireWorkspace, rls: opts.RowLevelSecurity,
 		manual: opts.ManualMigrations}
 	if opts.ReadDB != nil {
 		s.rdb = opts.ReadDB
@@ -183,6 +190,9 @@ func (c *stmtCache) close() {
 // query runs a statement that returns rows: in the context's transaction if
 // there is one, else on the read database, between the query hooks.
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := s.needWorkspace(ctx); err != nil {
+		return nil, err
+	}
 	tx := txFrom(ctx, s)
 	h := &s.rhooks
 	if tx != nil {
@@ -220,9 +230,24 @@ func (s *Store) queryOn(ctx context.Context, tx *txState, q string, args []any) 
 	return s.rdb.DB.QueryContext(ctx, q, args...)
 }
 
+// needWorkspace refuses a call whose context names no workspace on a store
+// that requires one (Options.RequireWorkspace), but the system's.
+func (s *Store) needWorkspace(ctx context.Context) error {
+	if !s.requireWorkspace || storage.HasWorkspace(ctx) {
+		return nil
+	}
+	if p := storage.PrincipalFrom(ctx); p != nil && p.IsSystem() {
+		return nil
+	}
+	return storage.Invalid("workspace", "the context names none (storage.WithWorkspace), and the store requires one")
+}
+
 // exec runs a statement that returns no rows in the context's transaction,
 // which every write has (see write), between the query hooks.
 func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := s.needWorkspace(ctx); err != nil {
+		return nil, err
+	}
 	tx := txFrom(ctx, s)
 	if tx == nil {
 		return nil, errors.New("bunstore: write outside a transaction")

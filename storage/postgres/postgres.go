@@ -25,6 +25,7 @@ type Option func(*config)
 
 type config struct {
 	requirePrincipal bool
+	requireWorkspace bool
 	rls              bool
 	migrate          bool
 	modules          []storage.Module
@@ -39,6 +40,12 @@ type config struct {
 // storage.WithPrincipal must not mean "sees everything". Default: calls
 // without a principal act as the system.
 func WithPrincipalRequired() Option { return func(c *config) { c.requirePrincipal = true } }
+
+// WithWorkspaceRequired makes every call whose context names no workspace
+// fail with ErrInvalid (see bunstore.Options.RequireWorkspace): the
+// setting for multi-tenant hosts, where a forgotten storage.WithWorkspace
+// must not write to the default workspace.
+func WithWorkspaceRequired() Option { return func(c *config) { c.requireWorkspace = true } }
 
 // WithoutMigrations makes Open, and the store's Register (crm.New), skip
 // the schema migrations: they only check that the schema is up to date
@@ -107,7 +114,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 		}
 	}
 	db := bun.NewDB(sqldb, pgdialect.New())
-	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RowLevelSecurity: cfg.rls,
+	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RequireWorkspace: cfg.requireWorkspace, RowLevelSecurity: cfg.rls,
 		ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks})
 	if err != nil {
 		db.Close()

@@ -84,3 +84,9 @@ func TestConcurrentOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkspaceRequired opens a store that requires a workspace in every
+// context (WithWorkspaceRequired).
+func TestWorkspaceRequired(t *testing.T) {
+	storagetest.WorkspaceRequired(t, testdb.Postgres(t, postgres.WithWorkspaceRequired()))
+}

@@ -28,6 +28,7 @@ type Option func(*config)
 
 type config struct {
 	requirePrincipal bool
+	requireWorkspace bool
 	migrate          bool
 	modules          []storage.Module
 	hooks            []bun.QueryHook
@@ -41,6 +42,12 @@ type config struct {
 // storage.WithPrincipal must not mean "sees everything". Default: calls
 // without a principal act as the system.
 func WithPrincipalRequired() Option { return func(c *config) { c.requirePrincipal = true } }
+
+// WithWorkspaceRequired makes every call whose context names no workspace
+// fail with ErrInvalid (see bunstore.Options.RequireWorkspace): the
+// setting for multi-tenant hosts, where a forgotten storage.WithWorkspace
+// must not write to the default workspace.
+func WithWorkspaceRequired() Option { return func(c *config) { c.requireWorkspace = true } }
 
 // WithoutMigrations makes Open, and the store's Register (crm.New), skip
 // the schema migrations: they only check that the schema is up to date
@@ -110,7 +117,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	wdb := bun.NewDB(wsql, sqlitedialect.New())
-	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks}
+	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks}
 	if !memory {
 		rsql, err := sql.Open("sqlite", path+"?"+rq+"&_pragma=query_only(1)")
 		if err != nil {

@@ -64,3 +64,9 @@ func TestReopen(t *testing.T) {
 		store.Close()
 	}
 }
+
+// TestWorkspaceRequired opens a store that requires a workspace in every
+// context (WithWorkspaceRequired).
+func TestWorkspaceRequired(t *testing.T) {
+	storagetest.WorkspaceRequired(t, testdb.SQLite(t, sqlite.WithWorkspaceRequired()))
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 )
@@ -131,5 +132,29 @@ func testBadInput(t *testing.T, h Harness) {
 	wantFields(t, "bad account", err, "name", "domain", "annual_revenue.currency")
 	if after := e.counts(e.ctx); after != before {
 		t.Fatalf("refused input wrote: before %+v, after %+v", before, after)
+	}
+}
+
+// WorkspaceRequired checks a store opened to require a workspace in every
+// context (bunstore.Options.RequireWorkspace): the CRM starts on it, a
+// call without a workspace is ErrInvalid naming "workspace" and writes
+// nothing, one with a workspace works, and the system may still act
+// without one.
+func WorkspaceRequired(t *testing.T, store Store) {
+	ctx := t.Context()
+	app, err := crm.New(ctx, store, crm.Config{})
+	must(t, "crm.New without a workspace", err)
+	_, err = app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Nowhere"})
+	wantFields(t, "a create without a workspace", err, "workspace")
+	_, err = app.Contacts.List(ctx, storage.ListQuery{})
+	wantFields(t, "a list without a workspace", err, "workspace")
+	ws := storage.WithWorkspace(ctx, "ws-required")
+	c, err := app.Contacts.Create(ws, contacts.NewContact{FirstName: "Somewhere"})
+	must(t, "a create in a workspace", err)
+	if n, err := app.Contacts.Count(storage.AsSystem(ctx), nil); err != nil || n != 0 {
+		t.Errorf("the default workspace holds %d contacts (%v), want 0", n, err)
+	}
+	if got, err := app.Contacts.Get(ws, c.ID); err != nil || got.FirstName != "Somewhere" {
+		t.Errorf("get in the workspace: %v", err)
 	}
 }
