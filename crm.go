@@ -605,6 +605,16 @@ func (c *CRM) Changes(ctx context.Context, cursor string, limit int) (Feed, erro
 	return c.store.ChangeFeed(ctx, cursor, limit)
 }
 
+// FeedFilter selects the events ChangesOf reads (storage.FeedFilter).
+type FeedFilter = storage.FeedFilter
+
+// ChangesOf is Changes of only the events f keeps (of some event types,
+// about some record types), selected in the store; its cursors are those
+// of Changes.
+func (c *CRM) ChangesOf(ctx context.Context, cursor string, limit int, f FeedFilter) (Feed, error) {
+	return c.store.ChangeFeedOf(ctx, cursor, limit, f)
+}
+
 // History returns the audit trail of any record: its change events, newest
 // first, one page at a time.
 func (c *CRM) History(ctx context.Context, recordID string, q PageQuery) (storage.Page[Event], error) {

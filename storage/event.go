@@ -73,12 +73,24 @@ type Feed struct {
 	Cursor string
 }
 
+// FeedFilter selects events of the change feed: those of one of Types
+// (such as "order.paid") and about a record of one of RecordTypes (such as
+// "order"); an empty list keeps all.
+type FeedFilter struct {
+	Types       []string
+	RecordTypes []string
+}
+
 // EventLog reads the change log of the context's workspace.
 type EventLog interface {
 	// ChangeFeed returns up to limit events committed after cursor ("" reads
 	// from the start), oldest first. A reader never misses a committed event
 	// and never sees a rolled-back one.
 	ChangeFeed(ctx context.Context, cursor string, limit int) (Feed, error)
+	// ChangeFeedOf is ChangeFeed of only the events f keeps, selected in
+	// the store: an ERP sync that wants the orders' events reads no page
+	// of the others. Its cursors are those of ChangeFeed.
+	ChangeFeedOf(ctx context.Context, cursor string, limit int, f FeedFilter) (Feed, error)
 	// History returns the events of one record, newest first.
 	History(ctx context.Context, subjectID string, q PageQuery) (Page[Event], error)
 	// Event returns the event with id, if the context's principal may read

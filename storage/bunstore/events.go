@@ -46,10 +46,23 @@ func (s *Store) changeFeed(ctx context.Context, cursor string, limit int) (stora
 	return s.feed(ctx, storage.WorkspaceFrom(ctx), cursor, limit, true)
 }
 
+// ChangeFeedOf implements storage.EventLog: the feed's statement with the
+// filter's types as conditions.
+func (s *Store) ChangeFeedOf(ctx context.Context, cursor string, limit int, f storage.FeedFilter) (storage.Feed, error) {
+	return reading(ctx, s, func(ctx context.Context) (storage.Feed, error) {
+		return s.feedOf(ctx, storage.WorkspaceFrom(ctx), cursor, limit, true, f)
+	})
+}
+
 // feed reads events after cursor: of workspace ws, or of all with ws "";
 // with scoped, only those the principal may read, masked by its field
 // rules.
 func (s *Store) feed(ctx context.Context, ws, after string, limit int, scoped bool) (storage.Feed, error) {
+	return s.feedOf(ctx, ws, after, limit, scoped, storage.FeedFilter{})
+}
+
+// feedOf is feed of the events f keeps.
+func (s *Store) feedOf(ctx context.Context, ws, after string, limit int, scoped bool, f storage.FeedFilter) (storage.Feed, error) {
 	feed := storage.Feed{Cursor: after}
 	var txID, seq int64
 	if after != "" {
@@ -66,6 +79,14 @@ func (s *Store) feed(ctx context.Context, ws, after string, limit int, scoped bo
 	b.add("SELECT "+eventCols+" FROM crm_events e WHERE (tx_id > ? OR (tx_id = ? AND seq > ?))", txID, txID, seq)
 	if ws != "" {
 		b.add(" AND workspace_id = ?", ws)
+	}
+	for _, in := range []struct {
+		col  string
+		vals []string
+	}{{"type", f.Types}, {"subject_type", f.RecordTypes}} {
+		if len(in.vals) > 0 {
+			b.add(" AND "+in.col+" IN ("+placeholders(len(in.vals))+")", anys(in.vals)...)
+		}
 	}
 	if s.d.feedClock() {
 		h, err := s.feedHorizon(ctx)

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,4 +257,47 @@ func testTimeline(t *testing.T, h Harness) {
 	}
 	_, err = e.svc.Contacts.Timeline(e.ctx, storage.NewID(), storage.PageQuery{})
 	wantErr(t, "timeline of an unknown contact", err, storage.ErrNotFound)
+}
+
+// testChangeFeedOf reads the feed filtered by event type and record type:
+// only the events kept come, in order, and paging goes on from the
+// cursors.
+func testChangeFeedOf(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ctx := e.in("ws-feed-of")
+	c := e.contact(ctx, contacts.NewContact{FirstName: "Ada"})
+	e.account(ctx, contacts.NewAccount{Name: "Acme"})
+	for _, name := range []string{"A", "B", "C"} {
+		_, err := e.svc.Contacts.Update(ctx, c.ID, contacts.UpdateContact{LastName: ptr(name)})
+		must(t, "update", err)
+	}
+	e.sync()
+	types := func(f storage.FeedFilter, limit int) []string {
+		t.Helper()
+		var out []string
+		for cursor := ""; ; {
+			feed, err := e.store.ChangeFeedOf(ctx, cursor, limit, f)
+			must(t, "feed of", err)
+			if len(feed.Events) == 0 {
+				return out
+			}
+			for _, ev := range feed.Events {
+				out = append(out, ev.Type)
+			}
+			cursor = feed.Cursor
+		}
+	}
+	for _, c := range []struct {
+		f    storage.FeedFilter
+		want []string
+	}{
+		{storage.FeedFilter{Types: []string{"contact.updated"}}, []string{"contact.updated", "contact.updated", "contact.updated"}},
+		{storage.FeedFilter{RecordTypes: []string{contacts.ObjectAccount}}, []string{"account.created"}},
+		{storage.FeedFilter{Types: []string{"contact.created", "account.created"}, RecordTypes: []string{contacts.ObjectContact}}, []string{"contact.created"}},
+		{storage.FeedFilter{}, []string{"contact.created", "account.created", "contact.updated", "contact.updated", "contact.updated"}},
+	} {
+		if got := types(c.f, 2); !slices.Equal(got, c.want) {
+			t.Errorf("feed of %+v = %v, want %v", c.f, got, c.want)
+		}
+	}
 }

@@ -91,6 +91,7 @@ func Run(t *testing.T, h Harness) {
 		{"ListFilterSort", testListFilterSort},
 		{"ListRejectsBadQueries", testListBadQueries},
 		{"FilterWithin", testFilterWithin},
+		{"ChangeFeedOf", testChangeFeedOf},
 		{"EmailLookups", testEmailLookups},
 		{"ConcurrentAddTags", testConcurrentAddTags},
 		{"OrderLifecycle", testOrderLifecycle},
