@@ -87,7 +87,10 @@ type Store struct {
 
 // New returns a Store on db, which must use bun's sqlitedialect or pgdialect.
 // It does not migrate: call Migrate, or use storage/sqlite or
-// storage/postgres, whose Open does.
+// storage/postgres, whose Open does. A SQLite pool must be one the store
+// can write through without SQLITE_BUSY (WAL, a busy timeout, immediate
+// transactions, one connection): open it with sqlite.DSN and hand it to
+// sqlite.New, which checks it and refuses one that would fail.
 func New(db *bun.DB, opts Options) (*Store, error) {
 	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal, requireWorkspace: opts.RequireWorkspace, rls: opts.RowLevelSecurity,
 		manual: opts.ManualMigrations}

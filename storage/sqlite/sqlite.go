@@ -78,6 +78,78 @@ func WithReadConns(n int) Option { return func(c *config) { c.readConns = n } }
 // lock held by another process before failing. Default: 10000.
 func WithBusyTimeout(ms int) Option { return func(c *config) { c.busyTimeout = ms } }
 
+// DSN returns the data source name for sql.Open("sqlite", …) of a pool
+// the store can write through, for a host that opens its own pool and
+// hands it to New: WAL journal, a busy timeout of busyTimeoutMs (10000 when
+// 0), foreign keys on, and transactions that take the write lock when
+// they begin (_txlock=immediate), so that two writers never meet as
+// SQLITE_BUSY half-way. Give the pool one connection
+// (db.SetMaxOpenConns(1)): SQLite has one writer at a time.
+func DSN(path string, busyTimeoutMs int) string {
+	if busyTimeoutMs <= 0 {
+		busyTimeoutMs = 10000
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMs))
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Set("_txlock", "immediate")
+	return path + "?" + q.Encode()
+}
+
+// New returns the CRM store on a pool the host opened itself, after
+// checking that the store can write through it without SQLITE_BUSY: the
+// WAL journal, a busy timeout, and one connection at most; a pool that
+// fails a check is refused with an error that says what to set (open it
+// with DSN). It migrates as Open does; the store does not close db.
+// Writes must go through this pool only; transactions on it are
+// expected to begin immediately (_txlock=immediate, as DSN sets), which a
+// pool cannot be asked.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*bunstore.Store, error) {
+	cfg := config{migrate: true, busyTimeout: 10000}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	var problems []string
+	if n := db.Stats().MaxOpenConnections; n != 1 {
+		problems = append(problems, fmt.Sprintf("the pool may open %d connections, not 1 (db.SetMaxOpenConns(1)): SQLite has one writer", n))
+	}
+	var mode string
+	if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return nil, fmt.Errorf("sqlite: check the pool: %w", err)
+	}
+	if mode != "wal" && mode != "memory" {
+		problems = append(problems, fmt.Sprintf("the journal mode is %s, not WAL (_pragma=journal_mode(WAL)): readers would block the writer", mode))
+	}
+	var busy int
+	if err := db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&busy); err != nil {
+		return nil, fmt.Errorf("sqlite: check the pool: %w", err)
+	}
+	if busy <= 0 {
+		problems = append(problems, "there is no busy timeout (_pragma=busy_timeout(10000)): a lock held by another process fails at once")
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("sqlite: the pool cannot serve the store (open it with sqlite.DSN): %s", strings.Join(problems, "; "))
+	}
+	store, err := bunstore.New(bun.NewDB(db, sqlitedialect.New()), bunstore.Options{RequirePrincipal: cfg.requirePrincipal,
+		RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.migrate {
+		if err := store.Migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if len(cfg.modules) > 0 {
+		if err := store.Register(ctx, cfg.modules...); err != nil {
+			return nil, err
+		}
+	}
+	return store, nil
+}
+
 // Open opens (creating it if needed) the SQLite database at path and returns
 // the CRM store on it, migrated unless WithoutMigrations is given. The path
 // ":memory:" opens a private in-memory database, for examples and tests;

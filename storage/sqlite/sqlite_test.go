@@ -4,8 +4,11 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
+	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/sqlite"
@@ -69,4 +72,54 @@ func TestReopen(t *testing.T) {
 // context (WithWorkspaceRequired).
 func TestWorkspaceRequired(t *testing.T) {
 	storagetest.WorkspaceRequired(t, testdb.SQLite(t, sqlite.WithWorkspaceRequired()))
+}
+
+// TestNewOnHostPool hands the store pools a host opened itself: a plain
+// sql.Open pool is refused with what to set; one opened with DSN and one
+// connection takes 40 concurrent writers with no SQLITE_BUSY.
+func TestNewOnHostPool(t *testing.T) {
+	ctx := storage.WithWorkspace(t.Context(), "host")
+	path := filepath.Join(t.TempDir(), "host.db")
+	plain, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	if _, err := sqlite.New(ctx, plain, sqlite.WithModules(crm.Modules()...)); err == nil ||
+		!strings.Contains(err.Error(), "SetMaxOpenConns(1)") || !strings.Contains(err.Error(), "WAL") || !strings.Contains(err.Error(), "busy timeout") {
+		t.Fatalf("a plain pool: %v, want it refused naming connections, WAL and the busy timeout", err)
+	}
+	db, err := sql.Open("sqlite", sqlite.DSN(path, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	store, err := sqlite.New(ctx, db, sqlite.WithModules(crm.Modules()...))
+	if err != nil {
+		t.Fatalf("a pool opened with DSN: %v", err)
+	}
+	app, err := crm.New(ctx, store, crm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: fmt.Sprint("W", i)}); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("write through the host's pool: %v", err)
+	}
+	if n, err := app.Contacts.Count(ctx, nil); err != nil || n != 40 {
+		t.Errorf("%d contacts (%v), want 40", n, err)
+	}
 }
