@@ -195,7 +195,7 @@ func (ors *Orders) check(ctx context.Context, o *Order) error {
 	var owner, team string
 	if o.ContactID != "" {
 		if err := exists(ctx, &v, "contact_id", func(ctx context.Context) error {
-			c, err := ors.s.people.Contacts.Get(storage.AsSystem(ctx), o.ContactID)
+			c, err := ors.s.people.Contacts.Get(ctx, o.ContactID)
 			if err == nil {
 				owner, team = c.OwnerID, c.TeamID
 			}
@@ -206,7 +206,7 @@ func (ors *Orders) check(ctx context.Context, o *Order) error {
 	}
 	if o.AccountID != "" {
 		if err := exists(ctx, &v, "account_id", func(ctx context.Context) error {
-			a, err := ors.s.people.Accounts.Get(storage.AsSystem(ctx), o.AccountID)
+			a, err := ors.s.people.Accounts.Get(ctx, o.AccountID)
 			if err == nil && owner == "" {
 				owner, team = a.OwnerID, a.TeamID
 			}

@@ -68,7 +68,8 @@ type LinkedTo Ref
 // differences such as "matching contacts not yet members" cost what the
 // hand-written anti-join costs. Filter's fields are those of Type; the
 // fields of Type that the principal may not see cannot be named in it nor
-// be Select (ErrForbidden), nor can Field, a field of the outer type.
+// be Select (ErrForbidden), nor can Field, a field of the outer type; nor
+// may Type be one the principal may not read at all.
 type Within struct {
 	Field  string
 	Type   string

@@ -23,6 +23,10 @@ import (
 // no extra round trip for it. The values are those of eventHead, cast, as
 // a VALUES list in FROM has no column types to take them from.
 func (s *Store) enterEventsSQL(n int) string {
+	k := rowsKey{"enter events", n}
+	if q, ok := s.rowsCache.Load(k); ok {
+		return q.(string)
+	}
 	row := "(?::text, ?::text, ?::text, ?::text, ?::text, ?::text, ?::timestamptz, ?::jsonb, ?::integer)"
 	var b strings.Builder
 	b.WriteString("WITH f AS (SELECT crm_feed_enter() AS tx) " + eventHead[:len(eventHead)-1] + ", tx_id) SELECT v.*, f.tx FROM f, (VALUES ")
@@ -33,7 +37,11 @@ func (s *Store) enterEventsSQL(n int) string {
 		b.WriteString(row)
 	}
 	b.WriteString(") AS v")
-	return s.d.rebind(b.String())
+	q := s.d.rebind(b.String())
+	if s.rowsCount.Add(1) <= maxRowsSQL {
+		s.rowsCache.Store(k, q)
+	}
+	return q
 }
 
 // insertEvents writes the events vals (eventWidth values each), entering

@@ -137,17 +137,24 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*bunstore.Store, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.ready(ctx, store); err != nil {
+		return nil, err
+	}
+	return store, nil
+}
+
+// ready migrates store (unless WithoutMigrations) and registers the
+// modules of WithModules: the last steps of Open and New.
+func (cfg *config) ready(ctx context.Context, store *bunstore.Store) error {
 	if cfg.migrate {
 		if err := store.Migrate(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if len(cfg.modules) > 0 {
-		if err := store.Register(ctx, cfg.modules...); err != nil {
-			return nil, err
-		}
+		return store.Register(ctx, cfg.modules...)
 	}
-	return store, nil
+	return nil
 }
 
 // Open opens (creating it if needed) the SQLite database at path and returns
@@ -209,17 +216,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 		}
 		return nil, err
 	}
-	if cfg.migrate {
-		if err := store.Migrate(ctx); err != nil {
-			store.Close()
-			return nil, err
-		}
-	}
-	if len(cfg.modules) > 0 {
-		if err := store.Register(ctx, cfg.modules...); err != nil {
-			store.Close()
-			return nil, err
-		}
+	if err := cfg.ready(ctx, store); err != nil {
+		store.Close()
+		return nil, err
 	}
 	return store, nil
 }
