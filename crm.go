@@ -400,7 +400,17 @@ func hostMovers(store Store, mods []storage.Module) ([]merge.Mover, error) {
 // RunInTx runs fn in one transaction: every CRM call made with the context fn
 // receives commits together, or not at all when fn returns an error. Calls
 // inside fn that run their own RunInTx join it.
+//
+// Each CRM call fn makes runs under a savepoint of its own (where the
+// store is a storage.HostTransactor, as both adapters are): a call that
+// fails, such as a Create meeting a taken email, has written nothing, and
+// fn may go on with the transaction on SQLite and Postgres alike. fn's own
+// rows go in the same transaction through the store's transaction of the
+// context ((*bunstore.Store).Tx).
 func (c *CRM) RunInTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if h, ok := c.store.(storage.HostTransactor); ok {
+		return h.RunInHostTx(ctx, fn)
+	}
 	return c.store.RunInTx(ctx, fn)
 }
 

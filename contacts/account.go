@@ -185,8 +185,15 @@ func (as *Accounts) Get(ctx context.Context, id string) (*Account, error) {
 
 // Update applies in to the account with id and returns the new state.
 func (as *Accounts) Update(ctx context.Context, id string, in UpdateAccount) (*Account, error) {
-	return storage.Modify(ctx, as.s.store, as.s.t.accounts, id, in.Version, func(ctx context.Context, a *Account) error {
+	return as.update(ctx, id, in.Version, func(*Account) UpdateAccount { return in })
+}
+
+// update is Update with the change made of the account as read (see
+// Contacts.update).
+func (as *Accounts) update(ctx context.Context, id string, version int64, change func(prev *Account) UpdateAccount) (*Account, error) {
+	return storage.Modify(ctx, as.s.store, as.s.t.accounts, id, version, func(ctx context.Context, a *Account) error {
 		prev := *a
+		in := change(&prev)
 		storage.Set(&a.Name, in.Name)
 		storage.Set(&a.Domain, in.Domain)
 		storage.Set(&a.Industry, in.Industry)

@@ -238,8 +238,16 @@ func (cs *Contacts) Get(ctx context.Context, id string) (*Contact, error) {
 // Update applies in to the contact with id and returns the new state. Errors
 // are those of Create, plus ErrNotFound and ErrStale.
 func (cs *Contacts) Update(ctx context.Context, id string, in UpdateContact) (*Contact, error) {
-	return storage.Modify(ctx, cs.s.store, cs.s.t.contacts, id, in.Version, func(ctx context.Context, c *Contact) error {
+	return cs.update(ctx, id, in.Version, func(*Contact) UpdateContact { return in })
+}
+
+// update is Update with the change made of the contact as read (again, when
+// a concurrent write made it stale): for changes that depend on it, such
+// as an upsert's tags added to the contact's.
+func (cs *Contacts) update(ctx context.Context, id string, version int64, change func(prev *Contact) UpdateContact) (*Contact, error) {
+	return storage.Modify(ctx, cs.s.store, cs.s.t.contacts, id, version, func(ctx context.Context, c *Contact) error {
 		prev := *c
+		in := change(&prev)
 		storage.Set(&c.Prefix, in.Prefix)
 		storage.Set(&c.FirstName, in.FirstName)
 		storage.Set(&c.MiddleName, in.MiddleName)

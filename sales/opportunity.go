@@ -80,6 +80,9 @@ type Opportunity struct {
 	// StageHistory lists every stay in a stage, oldest first.
 	StageHistory []StageVisit `bun:"stage_history" json:"stage_history,omitempty"`
 	Tags         []string     `bun:"tags" json:"tags,omitempty"`
+	// ExternalID is the host's or the old CRM's ID of the deal, unique in
+	// the workspace when set: what Upsert and a re-run import match on.
+	ExternalID string `bun:"external_id,notnull" json:"external_id,omitempty"`
 }
 
 // RecordType returns "opportunity".
@@ -169,6 +172,10 @@ type NewOpportunity struct {
 	// LineItems, when given, price the deal: its amount becomes their net
 	// sum, in Amount's currency.
 	LineItems []NewLine
+	// ExternalID is the deal's ID in the host or the old CRM, unique in the
+	// workspace when set (else a *storage.ConflictError for
+	// "external_id").
+	ExternalID string
 }
 
 // UpdateOpportunity changes an opportunity's fields; nil fields stay as
@@ -187,7 +194,8 @@ type UpdateOpportunity struct {
 	Source           *string
 	Tags             *[]string
 	// LineItems replaces the line items, priced again; the amount follows.
-	LineItems *[]NewLine
+	LineItems  *[]NewLine
+	ExternalID *string
 }
 
 // Opportunities manages deals.
@@ -197,7 +205,8 @@ type Opportunities struct{ s *Service }
 func (ops *Opportunities) Create(ctx context.Context, in NewOpportunity) (*Opportunity, error) {
 	o := &Opportunity{Name: in.Name, AccountID: in.AccountID, ContactID: in.ContactID, ContactRoles: in.ContactRoles,
 		Amount: in.Amount, PipelineID: in.PipelineID, Stage: in.Stage, ForecastCategory: in.ForecastCategory,
-		ExpectedClose: in.ExpectedClose, OwnerID: in.OwnerID, TeamID: in.TeamID, Source: in.Source, Tags: in.Tags}
+		ExpectedClose: in.ExpectedClose, OwnerID: in.OwnerID, TeamID: in.TeamID, Source: in.Source, Tags: in.Tags,
+		ExternalID: in.ExternalID}
 	if in.Probability != nil {
 		o.Probability, o.ProbabilitySet = *in.Probability, true
 	}
@@ -257,6 +266,7 @@ func (ops *Opportunities) check(ctx context.Context, v *storage.ValidationError,
 		v.Add("name", "is required")
 	}
 	storage.TrimText(v, "source", &o.Source, MaxTextLen)
+	storage.TrimText(v, "external_id", &o.ExternalID, MaxTextLen)
 	storage.TrimText(v, "owner_id", &o.OwnerID, MaxTextLen)
 	storage.TrimText(v, "team_id", &o.TeamID, MaxTextLen)
 	if err := o.Amount.Validate("amount"); err != nil {
@@ -370,8 +380,16 @@ func (ops *Opportunities) Count(ctx context.Context, f storage.Filter) (int64, e
 
 // Update changes an opportunity's fields.
 func (ops *Opportunities) Update(ctx context.Context, id string, in UpdateOpportunity) (*Opportunity, error) {
-	return storage.Modify(ctx, ops.s.store, ops.s.t.opps, id, in.Version, func(ctx context.Context, o *Opportunity) error {
+	return ops.update(ctx, id, in.Version, func(*Opportunity) UpdateOpportunity { return in })
+}
+
+// update is Update with the change made of the deal as read (again, when a
+// concurrent write made it stale): for changes that depend on it, such as
+// an upsert's tags added to the deal's.
+func (ops *Opportunities) update(ctx context.Context, id string, version int64, change func(prev *Opportunity) UpdateOpportunity) (*Opportunity, error) {
+	return storage.Modify(ctx, ops.s.store, ops.s.t.opps, id, version, func(ctx context.Context, o *Opportunity) error {
 		prev := *o
+		in := change(&prev)
 		storage.Set(&o.Name, in.Name)
 		storage.Set(&o.AccountID, in.AccountID)
 		storage.Set(&o.ContactID, in.ContactID)
@@ -383,6 +401,7 @@ func (ops *Opportunities) Update(ctx context.Context, id string, in UpdateOpport
 		storage.Set(&o.TeamID, in.TeamID)
 		storage.Set(&o.Source, in.Source)
 		storage.Set(&o.Tags, in.Tags)
+		storage.Set(&o.ExternalID, in.ExternalID)
 		var p *Pipeline
 		if in.Probability != nil {
 			if *in.Probability < 0 {
@@ -407,6 +426,65 @@ func (ops *Opportunities) Update(ctx context.Context, id string, in UpdateOpport
 		}
 		return v.Err()
 	})
+}
+
+// Upsert creates the opportunity in describes, or updates the one with its
+// ExternalID (which must be set), and says whether it created it: the
+// call a sync or a re-run load from another CRM makes, so that running it
+// twice duplicates nothing. A deal found gets the fields in sets
+// (non-zero ones; Tags are added to its own) and, when in.Stage names
+// another stage, moves there (MoveStage). Concurrent upserts of one
+// external ID are race-safe: they take a lock on it, and the unique index
+// on external_id catches a Create that did not.
+func (ops *Opportunities) Upsert(ctx context.Context, in NewOpportunity) (*Opportunity, bool, error) {
+	id := strings.TrimSpace(in.ExternalID)
+	if id == "" {
+		return nil, false, storage.Invalid("external_id", "is the upsert's key, and is empty")
+	}
+	in.ExternalID = id
+	return storage.Upsert(ctx, ops.s.store, ops.s.t.opps, "external_id", id,
+		func(ctx context.Context) (*Opportunity, error) { return ops.Create(ctx, in) },
+		func(ctx context.Context, prev *Opportunity) (*Opportunity, error) {
+			o, err := ops.update(ctx, prev.ID, 0, in.changes)
+			if err != nil || in.Stage == "" || in.Stage == o.Stage {
+				return o, err
+			}
+			return ops.MoveStage(ctx, o.ID, in.Stage, MoveOptions{})
+		})
+}
+
+// changes returns the update that sets the fields in gives on prev (see
+// Upsert).
+func (in NewOpportunity) changes(prev *Opportunity) UpdateOpportunity {
+	u := UpdateOpportunity{Probability: in.Probability}
+	for _, f := range []struct {
+		v   string
+		dst **string
+	}{{in.Name, &u.Name}, {in.AccountID, &u.AccountID}, {in.ContactID, &u.ContactID}, {in.OwnerID, &u.OwnerID},
+		{in.TeamID, &u.TeamID}, {in.Source, &u.Source}} {
+		if f.v != "" {
+			*f.dst = &f.v
+		}
+	}
+	if in.ContactRoles != nil {
+		u.ContactRoles = &in.ContactRoles
+	}
+	if in.Amount != (storage.Money{}) && in.LineItems == nil {
+		u.Amount = &in.Amount
+	}
+	if in.ForecastCategory != "" {
+		u.ForecastCategory = &in.ForecastCategory
+	}
+	if !in.ExpectedClose.IsZero() {
+		u.ExpectedClose = &in.ExpectedClose
+	}
+	if in.LineItems != nil {
+		u.LineItems = &in.LineItems
+	}
+	if tags := contacts.MergeTags(prev.Tags, in.Tags); len(tags) != len(prev.Tags) {
+		u.Tags = &tags
+	}
+	return u
 }
 
 // lineItems prices items as o's line items, in o's currency (the

@@ -131,6 +131,64 @@ func FirstOrCreate[T Record](ctx context.Context, tx Transactor, tbl Table[T], f
 	}
 }
 
+// Upsert writes the record of tbl whose field equals value, the
+// create-or-update a host's sync runs ("this customer, by email or by our
+// ID"). In one transaction, under a lock on the key (Lock, so that
+// concurrent upserts of one key run one after the other and never both
+// create), it reads the records with that value: with none, create writes
+// a new one and created is true; with one, update writes the change of it
+// and returns the new state; with more than one, it fails with a
+// *ConflictError for field, since the key names no single record. A create
+// that meets the unique index of field taken by a record written without
+// the lock (ConflictError.ExistingID) updates that record instead. create runs under
+// a savepoint, so the conflict leaves the transaction usable.
+//
+// field is a filterable field of tbl's type (a column, "custom.<name>");
+// value is compared as Eq does, so it must already be normalised as stored
+// values are.
+func Upsert[T Record](ctx context.Context, tx Transactor, tbl Table[T], field string, value any,
+	create func(ctx context.Context) (T, error), update func(ctx context.Context, prev T) (T, error)) (out T, created bool, err error) {
+	var zero T
+	recType := zero.RecordType()
+	err = tx.RunInTx(ctx, func(ctx context.Context) error {
+		if err := Lock(ctx, tx, fmt.Sprintf("upsert:%s:%s=%v", recType, field, value)); err != nil {
+			return err
+		}
+		page, err := tbl.List(ctx, ListQuery{Filter: Eq(field, value), PageQuery: PageQuery{Limit: 2}})
+		if err != nil {
+			return err
+		}
+		switch len(page.Items) {
+		case 0:
+		case 1:
+			out, err = update(ctx, page.Items[0])
+			return err
+		default:
+			return &ConflictError{RecordType: recType, Field: field, Err: fmt.Errorf("more than one %s has %s %v", recType, field, value)}
+		}
+		err = RunInSavepoint(ctx, tx, func(ctx context.Context) error {
+			var err error
+			out, err = create(ctx)
+			return err
+		})
+		var ce *ConflictError
+		if !errors.As(err, &ce) || ce.Field != field || ce.ExistingID == "" {
+			created = err == nil
+			return err
+		}
+		prev, gerr := tbl.Get(ctx, ce.ExistingID)
+		if gerr != nil {
+			return errors.Join(err, gerr)
+		}
+		out, err = update(ctx, prev)
+		return err
+	})
+	if err != nil {
+		return zero, false, err
+	}
+	return out, created, nil
+}
+
 // Remove deletes the record id in a transaction, after checking that its
 // version is version (when version is not 0). check, when not nil, may veto
 // the delete with an error; nothing is written then.

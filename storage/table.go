@@ -10,6 +10,36 @@ type Transactor interface {
 	RunInTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
+// HostTransactor is an optional capability of a Transactor: a transaction
+// for the host's own code, such as the function crm.CRM.RunInTx runs, in
+// which each store call runs under a savepoint of its own, so that a call
+// that fails has written nothing and leaves the transaction usable (on
+// Postgres a failed statement would otherwise abort it).
+type HostTransactor interface {
+	// RunInHostTx is RunInTx, each store call fn makes undone alone when
+	// it fails; fn's own error rolls everything back.
+	RunInHostTx(ctx context.Context, fn func(ctx context.Context) error) error
+}
+
+// Locker is an optional capability of a Transactor: a lock on a name,
+// taken in the context's transaction and held until it ends, so that
+// transactions taking the same name run their locked parts one after the
+// other. Names are per workspace. Upsert takes one on its key.
+type Locker interface {
+	// Lock waits for the lock on name in ctx's workspace and takes it; it
+	// fails outside a transaction.
+	Lock(ctx context.Context, name string) error
+}
+
+// Lock takes the lock on name in ctx's transaction when tx is a Locker;
+// with a store that has no locks it does nothing.
+func Lock(ctx context.Context, tx Transactor, name string) error {
+	if l, ok := tx.(Locker); ok {
+		return l.Lock(ctx, name)
+	}
+	return nil
+}
+
 // Table is the one generic CRUD path every record type goes through. An
 // adapter implements it once; every write appends its change event in the
 // same transaction, keeps the search index and the link index up to date,

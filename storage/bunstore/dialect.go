@@ -341,11 +341,16 @@ func (postgresDialect) translate(err error, recordType string) error {
 }
 
 // indexField returns the field a unique index guards, from the naming rule
-// of the migrations: crm_<table>_<field>_uq, or <table>_pkey for the ID.
+// of the migrations: crm_<table>_<field>_uq for a field of one word,
+// crm_<table>__<field>_uq for any field (such as external_id), or
+// <table>_pkey for the ID.
 func indexField(name string) string {
 	switch {
 	case strings.HasSuffix(name, "_uq"):
 		name = strings.TrimSuffix(name, "_uq")
+		if i := strings.Index(name, "__"); i >= 0 {
+			return name[i+2:]
+		}
 		return name[strings.LastIndexByte(name, '_')+1:]
 	case strings.HasSuffix(name, "_pkey"):
 		return "id"

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
@@ -53,6 +54,13 @@ type Options struct {
 	// tracing or logging hook for the CRM's statements alone. Default:
 	// none.
 	QueryHooks []bun.QueryHook
+	// WriterWait bounds how long a write waits, on SQLite, for the write
+	// connection when something outside the store holds it, such as a
+	// transaction the host began on the same pool and still has open; the
+	// write then fails with an error naming that cause. Writes of the store
+	// queue behind each other without this bound. Default: 10 s
+	// (storage/sqlite passes its busy timeout).
+	WriterWait time.Duration
 }
 
 // Store implements the Store of every domain package on one bun database.
@@ -109,7 +117,11 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	s.whooks = newHookSet(s.db, opts.QueryHooks)
 	s.rhooks = newHookSet(s.rdb, opts.QueryHooks)
 	if s.d.prepare() {
-		s.w = newWriter(db.DB)
+		wait := opts.WriterWait
+		if wait <= 0 {
+			wait = 10 * time.Second
+		}
+		s.w = newWriter(db.DB, wait)
 	}
 	s.reg.Store(&registry{tables: map[string]*table{}, mods: map[string]storage.Module{}})
 	if err := s.register(access.Module()); err != nil {
@@ -306,9 +318,12 @@ func (s *Store) setWorkspace(ctx context.Context, tx *txState) error {
 
 // reading runs fn, a read, in a transaction of its own where row-level
 // security is on and ctx carries none, so that the workspace can be set
-// first; else it just calls fn.
+// first, and on SQLite with one pool for reads and writes (a host's pool,
+// sqlite.New), so that waiting for its one connection, which a host's
+// transaction may hold, is bounded (see writer.conn); else it just calls
+// fn.
 func reading[R any](ctx context.Context, s *Store, fn func(ctx context.Context) (R, error)) (R, error) {
-	if !s.rls || txFrom(ctx, s) != nil {
+	if !(s.rls || s.w != nil && s.rdb == s.db) || txFrom(ctx, s) != nil {
 		return fn(ctx)
 	}
 	var out R

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/crmkit/crm/storage"
 )
@@ -24,6 +26,13 @@ type txState struct {
 	w   *writer // set when the statements of w may be used in it (SQLite)
 	ws  string  // the workspace named in crm.workspace (row-level security)
 	sp  int     // savepoints open (RunInSavepoint)
+	// host is set for a transaction the host's own code runs in (WithTx,
+	// RunInHostTx): each store call made in it runs under a savepoint of its
+	// own, so that a call that fails leaves the transaction usable. calls
+	// counts the store calls running in it: only the outermost takes the
+	// savepoint, the calls it makes join plainly.
+	host  bool
+	calls int
 	// fed is set once the transaction has made itself known to the change
 	// feed's readers and holds its clock value (insertEvents, Postgres).
 	fed bool
@@ -65,14 +74,15 @@ func txFrom(ctx context.Context, s *Store) *txState {
 // still holds the token.
 type writer struct {
 	db      *sql.DB
+	wait    time.Duration // how long the token's holder waits for the connection
 	sem     chan struct{} // a token: held for a whole transaction
 	mu      sync.Mutex    // guards stmts and pending
 	stmts   map[string]*sql.Stmt
 	pending map[string]struct{}
 }
 
-func newWriter(db *sql.DB) *writer {
-	return &writer{db: db, sem: make(chan struct{}, 1)}
+func newWriter(db *sql.DB, wait time.Duration) *writer {
+	return &writer{db: db, wait: wait, sem: make(chan struct{}, 1)}
 }
 
 // acquire waits for the writer's token, or for ctx's end.
@@ -83,6 +93,26 @@ func (w *writer) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// conn returns the write pool's connection for the token's holder. It is
+// free unless something outside the store holds it (a transaction the host
+// began on the pool, a read whose rows are still open), so the wait is
+// bounded by the writer's timeout, and a wait that runs out names the
+// likely cause instead of hanging.
+func (w *writer) conn(ctx context.Context) (*sql.Conn, error) {
+	wctx, cancel := context.WithTimeout(ctx, w.wait)
+	defer cancel()
+	conn, err := w.db.Conn(wctx)
+	if err == nil {
+		return conn, nil
+	}
+	if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("bunstore: begin: SQLite's write connection stayed busy for %v: "+
+			"a transaction the host opened on the store's pool is likely holding it (make the CRM calls "+
+			"in that transaction, with WithTx, or commit it first): %w", w.wait, err)
+	}
+	return nil, fmt.Errorf("bunstore: begin: %w", err)
 }
 
 // release gives the token back.
@@ -144,20 +174,73 @@ func (w *writer) close() {
 // transaction tx (for bun, pass bunTx.Tx), so that an ERP write and the CRM
 // writes it causes commit or roll back together. The host commits or rolls
 // back; tx must be on the same database as the Store.
+//
+// Each store call made with the context runs under a savepoint of its own:
+// a call that fails (an ErrConflict for a taken email, a validation error)
+// has written nothing and leaves tx usable on both adapters, where on
+// Postgres a failed statement would otherwise abort the whole transaction
+// (SQLSTATE 25P02). On SQLite, tx should begin immediately
+// (_txlock=immediate, as sqlite.DSN sets), or a write it makes after a
+// read may meet SQLITE_BUSY.
 func (s *Store) WithTx(ctx context.Context, tx *sql.Tx) context.Context {
-	return context.WithValue(ctx, txKey{s}, &txState{run: tx})
+	return context.WithValue(ctx, txKey{s}, &txState{run: tx, host: true})
+}
+
+// Tx returns the database transaction the context carries for the store
+// (RunInTx, RunInHostTx, WithTx), or nil outside one: for a host that
+// writes its own rows in the transaction of its CRM calls. With bun, run a
+// query in it with Conn: db.NewInsert().Conn(store.Tx(ctx)).Model(&row).
+// Under row-level security the transaction names the workspace of the
+// last CRM call made in it.
+func (s *Store) Tx(ctx context.Context) *sql.Tx {
+	st := txFrom(ctx, s)
+	if st == nil {
+		return nil
+	}
+	if st.tx != nil {
+		return st.tx
+	}
+	tx, _ := st.run.(*sql.Tx)
+	return tx
 }
 
 // RunInTx runs fn in a transaction, committed when fn returns nil and
 // rolled back when it returns an error or panics. A context that already
 // carries a transaction of this Store (from RunInTx or WithTx) joins it: fn
-// runs in it, and the outermost caller commits. On SQLite the transaction
-// holds the single writer (BEGIN IMMEDIATE), so transactions of the process
-// run one at a time.
-func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+// runs in it, and the outermost caller commits; in a host's transaction
+// (WithTx, RunInHostTx) fn runs under a savepoint, undone alone when fn
+// fails. On SQLite the transaction holds the single writer (BEGIN
+// IMMEDIATE), so transactions of the process run one at a time.
+func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if st := txFrom(ctx, s); st != nil {
+		if st.host && st.calls == 0 {
+			st.calls++
+			defer func() { st.calls-- }()
+			return s.RunInSavepoint(ctx, fn)
+		}
+		return fn(ctx)
+	}
+	return s.begin(ctx, false, fn)
+}
+
+// RunInHostTx implements storage.HostTransactor: it is RunInTx for a
+// transaction the host's own code runs in, such as the function given to
+// crm.CRM.RunInTx. Each store call fn makes runs under a savepoint, so
+// that one that fails has written nothing and fn may go on (commit what
+// the other calls wrote, or try another way); fn's error still rolls the
+// whole transaction back. A context that already carries a transaction
+// joins it.
+func (s *Store) RunInHostTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if txFrom(ctx, s) != nil {
 		return fn(ctx)
 	}
+	return s.begin(ctx, true, fn)
+}
+
+// begin runs fn in a new transaction; host says the host's code runs in
+// it (see txState.host).
+func (s *Store) begin(ctx context.Context, host bool, fn func(ctx context.Context) error) (err error) {
+	var conn *sql.Conn
 	if s.w != nil {
 		if err := s.w.acquire(ctx); err != nil {
 			return fmt.Errorf("bunstore: begin: %w", err)
@@ -168,12 +251,21 @@ func (s *Store) RunInTx(ctx context.Context, fn func(ctx context.Context) error)
 			}
 			s.w.release()
 		}()
+		if conn, err = s.w.conn(ctx); err != nil {
+			return err
+		}
+		defer conn.Close()
 	}
-	tx, err := s.db.DB.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	if conn != nil {
+		tx, err = conn.BeginTx(ctx, nil)
+	} else {
+		tx, err = s.db.DB.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		return fmt.Errorf("bunstore: begin: %w", s.d.translate(err, ""))
 	}
-	st := &txState{run: tx, tx: tx, w: s.w}
+	st := &txState{run: tx, tx: tx, w: s.w, host: host}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -227,4 +319,29 @@ func (s *Store) RunInSavepoint(ctx context.Context, fn func(ctx context.Context)
 		return errors.Join(err, fmt.Errorf("bunstore: release savepoint: %w", s.d.translate(rerr, "")))
 	}
 	return err
+}
+
+// Lock implements storage.Locker. On Postgres it takes a transaction-level
+// advisory lock on a 64-bit hash of the workspace and name
+// (pg_advisory_xact_lock), released when the transaction ends (or a
+// savepoint taken before it is rolled back to). On SQLite the transaction
+// already holds the database's single writer, which excludes every other
+// writer, so there is nothing to take; a host's transaction on SQLite is
+// expected to begin immediately (see WithTx).
+func (s *Store) Lock(ctx context.Context, name string) error {
+	tx := txFrom(ctx, s)
+	if tx == nil {
+		return errors.New("bunstore: Lock outside a transaction")
+	}
+	if s.w != nil {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(storage.WorkspaceFrom(ctx)))
+	h.Write([]byte{0})
+	h.Write([]byte(name))
+	if _, err := s.whooks.exec(ctx, tx.run, "SELECT pg_advisory_xact_lock($1)", int64(h.Sum64())); err != nil {
+		return fmt.Errorf("bunstore: lock %q: %w", name, s.d.translate(err, ""))
+	}
+	return nil
 }

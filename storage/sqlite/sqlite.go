@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/bunstore"
@@ -75,7 +76,9 @@ func WithModules(mods ...storage.Module) Option {
 func WithReadConns(n int) Option { return func(c *config) { c.readConns = n } }
 
 // WithBusyTimeout sets how long, in milliseconds, a connection waits for a
-// lock held by another process before failing. Default: 10000.
+// lock held by another process before failing, and a write waits for the
+// write connection while a transaction of the host holds it
+// (bunstore.Options.WriterWait). Default: 10000.
 func WithBusyTimeout(ms int) Option { return func(c *config) { c.busyTimeout = ms } }
 
 // DSN returns the data source name for sql.Open("sqlite", …) of a pool
@@ -129,11 +132,12 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*bunstore.Store, erro
 	if busy <= 0 {
 		problems = append(problems, "there is no busy timeout (_pragma=busy_timeout(10000)): a lock held by another process fails at once")
 	}
+	cfg.busyTimeout = busy // the pool's own, which WithBusyTimeout cannot change
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("sqlite: the pool cannot serve the store (open it with sqlite.DSN): %s", strings.Join(problems, "; "))
 	}
 	store, err := bunstore.New(bun.NewDB(db, sqlitedialect.New()), bunstore.Options{RequirePrincipal: cfg.requirePrincipal,
-		RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks})
+		RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks, WriterWait: cfg.wait()})
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +146,9 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*bunstore.Store, erro
 	}
 	return store, nil
 }
+
+// wait is the busy timeout as a duration.
+func (cfg *config) wait() time.Duration { return time.Duration(cfg.busyTimeout) * time.Millisecond }
 
 // ready migrates store (unless WithoutMigrations) and registers the
 // modules of WithModules: the last steps of Open and New.
@@ -196,7 +203,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	wdb := bun.NewDB(wsql, sqlitedialect.New())
-	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks}
+	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks, WriterWait: cfg.wait()}
 	if !memory {
 		rsql, err := sql.Open("sqlite", path+"?"+rq+"&_pragma=query_only(1)")
 		if err != nil {

@@ -1,12 +1,15 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
@@ -121,5 +124,68 @@ func TestNewOnHostPool(t *testing.T) {
 	}
 	if n, err := app.Contacts.Count(ctx, nil); err != nil || n != 40 {
 		t.Errorf("%d contacts (%v), want 40", n, err)
+	}
+}
+
+// TestHostTxHoldsWriter checks that a CRM call made with the outer context
+// while a transaction of the host holds SQLite's write connection fails
+// within the busy timeout, naming the likely cause, instead of hanging;
+// and that the same call made in the host's transaction (WithTx) works.
+func TestHostTxHoldsWriter(t *testing.T) {
+	ctx := storage.WithWorkspace(t.Context(), "host")
+	path := filepath.Join(t.TempDir(), "held.db")
+	db, err := sql.Open("sqlite", sqlite.DSN(path, 300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	store, err := sqlite.New(ctx, db, sqlite.WithModules(crm.Modules()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := crm.New(ctx, store, crm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Before"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for what, call := range map[string]func() error{
+		"write": func() error {
+			_, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Outside"})
+			return err
+		},
+		"read": func() error { _, err := app.Contacts.Get(ctx, first.ID); return err },
+	} {
+		done := make(chan error, 1)
+		go func() { done <- call() }()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "WithTx") || !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("a %s beside the host's open transaction: %v, want a timeout naming WithTx", what, err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("a %s beside the host's open transaction still waits after 30s", what)
+		}
+	}
+	c, err := app.Contacts.Create(store.WithTx(ctx, tx), contacts.NewContact{FirstName: "Inside"})
+	if err != nil {
+		t.Fatalf("the same write in the host's transaction: %v", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Contacts.Get(ctx, c.ID); err != nil {
+		t.Errorf("after the host's commit: %v", err)
+	}
+	if _, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "After"}); err != nil {
+		t.Errorf("a write after the host's commit: %v", err)
 	}
 }
