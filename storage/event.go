@@ -79,13 +79,24 @@ type Feed struct {
 type FeedFilter struct {
 	Types       []string
 	RecordTypes []string
+	// AllWorkspaces reads the events of every workspace, in one order with
+	// one cursor (each Event names its WorkspaceID): for a system reader
+	// such as an ERP sync serving all tenants. It needs the system
+	// principal (AsSystem, or no principal on a store that does not require
+	// one), else ErrForbidden; under row-level security, where a statement
+	// sees one workspace, it is ErrInvalid. Cursors of one workspace's
+	// feed and of all workspaces' are not interchangeable.
+	AllWorkspaces bool
 }
 
 // EventLog reads the change log of the context's workspace.
 type EventLog interface {
 	// ChangeFeed returns up to limit events committed after cursor ("" reads
 	// from the start), oldest first. A reader never misses a committed event
-	// and never sees a rolled-back one.
+	// and never sees a rolled-back one. A page of fewer than limit events
+	// (the reader is at the end) has a cursor past every event the call
+	// looked at, those the principal may not read included, so a reader of
+	// few of the events does not read the same others again.
 	ChangeFeed(ctx context.Context, cursor string, limit int) (Feed, error)
 	// ChangeFeedOf is ChangeFeed of only the events f keeps, selected in
 	// the store: an ERP sync that wants the orders' events reads no page

@@ -17,21 +17,31 @@ func scanEvent(rows interface{ Scan(...any) error }, txID *int64) (storage.Event
 	var e storage.Event
 	var at any
 	var changes sql.NullString
-	if err := rows.Scan(&e.Seq, txID, &e.ID, &e.WorkspaceID, &e.Type, &e.Subject.Type, &e.Subject.ID,
-		&e.Actor, &at, &changes, &e.Depth); err != nil {
+	if err := rows.Scan(eventDest(&e, txID, &at, &changes)...); err != nil {
 		return e, err
 	}
+	return e, finishEvent(&e, at, changes)
+}
+
+// eventDest returns the scan destinations of eventCols.
+func eventDest(e *storage.Event, txID *int64, at *any, changes *sql.NullString) []any {
+	return []any{&e.Seq, txID, &e.ID, &e.WorkspaceID, &e.Type, &e.Subject.Type, &e.Subject.ID,
+		&e.Actor, at, changes, &e.Depth}
+}
+
+// finishEvent decodes the time and the changes scanned into e.
+func finishEvent(e *storage.Event, at any, changes sql.NullString) error {
 	t, err := parseTime(at)
 	if err != nil {
-		return e, err
+		return err
 	}
 	e.OccurredAt = t
 	if changes.Valid && changes.String != "" {
 		if err := json.Unmarshal([]byte(changes.String), &e.Changes); err != nil {
-			return e, fmt.Errorf("bunstore: event %s: %w", e.ID, err)
+			return fmt.Errorf("bunstore: event %s: %w", e.ID, err)
 		}
 	}
-	return e, nil
+	return nil
 }
 
 // ChangeFeed implements storage.EventLog. The cursor holds the position
@@ -49,8 +59,20 @@ func (s *Store) changeFeed(ctx context.Context, cursor string, limit int) (stora
 // ChangeFeedOf implements storage.EventLog: the feed's statement with the
 // filter's types as conditions.
 func (s *Store) ChangeFeedOf(ctx context.Context, cursor string, limit int, f storage.FeedFilter) (storage.Feed, error) {
+	ws := storage.WorkspaceFrom(ctx)
+	if f.AllWorkspaces {
+		if s.rls {
+			return storage.Feed{}, storage.Invalid("all_workspaces", "a store under row-level security reads one workspace's feed at a time")
+		}
+		if p, err := s.principal(ctx); err != nil {
+			return storage.Feed{}, err
+		} else if p != nil {
+			return storage.Feed{}, fmt.Errorf("%w: only the system reads every workspace's feed", storage.ErrForbidden)
+		}
+		ws = ""
+	}
 	return reading(ctx, s, func(ctx context.Context) (storage.Feed, error) {
-		return s.feedOf(ctx, storage.WorkspaceFrom(ctx), cursor, limit, true, f)
+		return s.feedOf(ctx, ws, cursor, limit, true, f)
 	})
 }
 
@@ -65,8 +87,13 @@ func (s *Store) feed(ctx context.Context, ws, after string, limit int, scoped bo
 func (s *Store) feedOf(ctx context.Context, ws, after string, limit int, scoped bool, f storage.FeedFilter) (storage.Feed, error) {
 	feed := storage.Feed{Cursor: after}
 	var txID, seq int64
+	limit = storage.PageQuery{Limit: limit}.PageSize()
+	fp := "feed"
+	if ws == "" && scoped {
+		fp = "feed-all" // a cursor of all workspaces serves no one workspace's feed
+	}
 	if after != "" {
-		keys, err := cursor.Decode(after, "feed", 2)
+		keys, err := cursor.Decode(after, fp, 2)
 		if err != nil {
 			return feed, err
 		}
@@ -74,12 +101,32 @@ func (s *Store) feedOf(ctx context.Context, ws, after string, limit int, scoped 
 			return feed, storage.Invalid("cursor", "is malformed")
 		}
 	}
-	limit = storage.PageQuery{Limit: limit}.PageSize()
-	var b sqlBuilder
-	b.add("SELECT "+eventCols+" FROM crm_events e WHERE (tx_id > ? OR (tx_id = ? AND seq > ?))", txID, txID, seq)
+	// A reader that keeps some events only (a filter, a read scope) gets,
+	// with a short page, a cursor past the last event of the feed it could
+	// see (the marker row), so that it never reads the skipped ones again,
+	// nor skips one the page could have held. On SQLite the marker is read
+	// in the page's statement (one snapshot). On Postgres the events below
+	// the horizon are a set no commit changes any more, so a second
+	// statement, run only after a short page, reads the same set.
+	sparse := scoped || len(f.Types) > 0 || len(f.RecordTypes) > 0
+	marker := sparse && !s.d.feedClock()
+	var b, m sqlBuilder
+	m.add(" WHERE (tx_id > ? OR (tx_id = ? AND seq > ?))", txID, txID, seq)
 	if ws != "" {
-		b.add(" AND workspace_id = ?", ws)
+		m.add(" AND workspace_id = ?", ws)
 	}
+	var h int64
+	if s.d.feedClock() {
+		var err error
+		if h, err = s.feedHorizon(ctx); err != nil {
+			return feed, err
+		}
+		m.add(" AND tx_id < ?", h)
+	}
+	if marker {
+		b.add("SELECT * FROM (")
+	}
+	b.add("SELECT 0 AS marker, "+eventCols+" FROM crm_events e"+m.sb.String(), m.args...)
 	for _, in := range []struct {
 		col  string
 		vals []string
@@ -87,13 +134,6 @@ func (s *Store) feedOf(ctx context.Context, ws, after string, limit int, scoped 
 		if len(in.vals) > 0 {
 			b.add(" AND "+in.col+" IN ("+placeholders(len(in.vals))+")", anys(in.vals)...)
 		}
-	}
-	if s.d.feedClock() {
-		h, err := s.feedHorizon(ctx)
-		if err != nil {
-			return feed, err
-		}
-		b.add(" AND tx_id < ?", h)
 	}
 	var hide func(*storage.Event)
 	if scoped {
@@ -106,27 +146,56 @@ func (s *Store) feedOf(ctx context.Context, ws, after string, limit int, scoped 
 		}
 	}
 	b.add(" ORDER BY tx_id, seq" + limitSQL(limit))
+	if marker {
+		b.add(") feed_page UNION ALL SELECT * FROM (SELECT 1 AS marker, "+eventCols+" FROM crm_events e"+m.sb.String(), m.args...)
+		b.add(" ORDER BY tx_id DESC, seq DESC LIMIT 1) feed_end ORDER BY marker, tx_id, seq")
+	}
 	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return feed, s.d.translate(err, "event")
 	}
 	defer rows.Close()
+	moved := false
 	for rows.Next() {
-		e, err := scanEvent(rows, &txID)
-		if err != nil {
+		var isMarker int
+		var e storage.Event
+		var at any
+		var changes sql.NullString
+		var etx int64
+		if err := rows.Scan(append([]any{&isMarker}, eventDest(&e, &etx, &at, &changes)...)...); err != nil {
+			return feed, err
+		}
+		if isMarker == 1 {
+			if len(feed.Events) < limit {
+				txID, seq, moved = etx, e.Seq, true
+			}
+			continue
+		}
+		if err := finishEvent(&e, at, changes); err != nil {
 			return feed, err
 		}
 		if hide != nil {
 			hide(&e)
 		}
 		feed.Events = append(feed.Events, e)
-		seq = e.Seq
+		txID, seq, moved = etx, e.Seq, true
 	}
 	if err := rows.Err(); err != nil {
 		return feed, s.d.translate(err, "event")
 	}
-	if len(feed.Events) > 0 {
-		feed.Cursor = cursor.Encode("feed", txID, seq)
+	if err := rows.Close(); err != nil {
+		return feed, s.d.translate(err, "event")
+	}
+	if sparse && !marker && len(feed.Events) < limit {
+		q := s.d.rebind("SELECT tx_id, seq FROM crm_events e" + m.sb.String() + " ORDER BY tx_id DESC, seq DESC LIMIT 1")
+		found, err := s.queryRow(ctx, "event", q, m.args, &txID, &seq)
+		if err != nil {
+			return feed, err
+		}
+		moved = moved || found
+	}
+	if moved {
+		feed.Cursor = cursor.Encode(fp, txID, seq)
 	}
 	return feed, nil
 }

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -299,5 +300,80 @@ func testChangeFeedOf(t *testing.T, h Harness) {
 		if got := types(c.f, 2); !slices.Equal(got, c.want) {
 			t.Errorf("feed of %+v = %v, want %v", c.f, got, c.want)
 		}
+	}
+
+	// A reader of few events: a short page moves the cursor past the
+	// events it skipped, to where the whole feed's reader ends.
+	end := func(f storage.FeedFilter) string {
+		t.Helper()
+		cursor := ""
+		for {
+			feed, err := e.store.ChangeFeedOf(ctx, cursor, 2, f)
+			must(t, "feed of", err)
+			if feed.Cursor == cursor {
+				return cursor
+			}
+			cursor = feed.Cursor
+		}
+	}
+	whole := end(storage.FeedFilter{})
+	none, err := e.store.ChangeFeedOf(ctx, "", 10, storage.FeedFilter{Types: []string{"nothing.happened"}})
+	must(t, "feed of no events", err)
+	if len(none.Events) != 0 || none.Cursor != whole {
+		t.Errorf("a feed that keeps nothing: %d events, cursor %q; want none, and the cursor at the end (%q)", len(none.Events), none.Cursor, whole)
+	}
+	if got := end(storage.FeedFilter{RecordTypes: []string{contacts.ObjectAccount}}); got != whole {
+		t.Errorf("the accounts' reader ends at %q, the whole feed's at %q", got, whole)
+	}
+	acme2 := e.account(ctx, contacts.NewAccount{Name: "Acme 2"})
+	e.sync()
+	next, err := e.store.ChangeFeedOf(ctx, none.Cursor, 10, storage.FeedFilter{RecordTypes: []string{contacts.ObjectAccount}})
+	must(t, "feed of accounts after the end", err)
+	if len(next.Events) != 1 || next.Events[0].Subject.ID != acme2.ID {
+		t.Errorf("after the end, the accounts' reader reads %+v, want the new account only", next.Events)
+	}
+}
+
+// testFeedAllWorkspaces checks the feed of every workspace, for a system
+// reader: one cursor over the events of two workspaces, each naming its
+// own; refused to a member, and under row-level security.
+func testFeedAllWorkspaces(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	all := storage.FeedFilter{AllWorkspaces: true, RecordTypes: []string{contacts.ObjectContact}}
+	if h.RowLevelSecurity {
+		_, err := e.store.ChangeFeedOf(storage.AsSystem(e.sys), "", 10, all)
+		if !errors.Is(err, storage.ErrInvalid) {
+			t.Errorf("every workspace's feed under row-level security: %v, want ErrInvalid", err)
+		}
+		return
+	}
+	want := map[string]string{}
+	for _, ws := range []string{"ws-all-1", "ws-all-2"} {
+		c := e.contact(e.in(ws), contacts.NewContact{FirstName: ws})
+		want[c.ID] = ws
+	}
+	e.sync()
+	got := map[string]string{}
+	for cursor := ""; ; {
+		feed, err := e.store.ChangeFeedOf(storage.AsSystem(e.in("elsewhere")), cursor, 1, all)
+		must(t, "every workspace's feed", err)
+		for _, ev := range feed.Events {
+			if ev.Type == "contact.created" {
+				got[ev.Subject.ID] = ev.WorkspaceID
+			}
+		}
+		if feed.Cursor == cursor {
+			break
+		}
+		cursor = feed.Cursor
+	}
+	for id, ws := range want {
+		if got[id] != ws {
+			t.Errorf("contact %s in every workspace's feed: workspace %q, want %q", id, got[id], ws)
+		}
+	}
+	_, err := e.store.ChangeFeedOf(e.as(e.admin), "", 10, all)
+	if !errors.Is(err, storage.ErrForbidden) {
+		t.Errorf("every workspace's feed for a member: %v, want ErrForbidden", err)
 	}
 }

@@ -92,6 +92,7 @@ func Run(t *testing.T, h Harness) {
 		{"ListRejectsBadQueries", testListBadQueries},
 		{"FilterWithin", testFilterWithin},
 		{"ChangeFeedOf", testChangeFeedOf},
+		{"FeedAllWorkspaces", testFeedAllWorkspaces},
 		{"EmailLookups", testEmailLookups},
 		{"ConcurrentAddTags", testConcurrentAddTags},
 		{"HostTxCallFails", testHostTxCallFails},
