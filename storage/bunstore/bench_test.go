@@ -330,6 +330,9 @@ func benchContacts(b *testing.B, store *bunstore.Store) {
 			owned, ids, listQ)
 	})
 	b.Run("Feed/interleaved", func(b *testing.B) { benchFeed(b, store, ctx) })
+	b.Run("HostTx/interleaved", func(b *testing.B) {
+		benchHostTx(b, store, svc, raw, ctx, func() contacts.NewContact { n++; return owned(n) })
+	})
 	b.Run("Search/crm", func(b *testing.B) {
 		for b.Loop() {
 			res, err := svc.Search(ctx, "ada", 20)
@@ -711,6 +714,55 @@ func benchFeed(b *testing.B, store *bunstore.Store, ctx context.Context) {
 	b.ReportMetric(med(crmT), "crm-µs")
 	b.ReportMetric(med(rawT), "raw-µs")
 	b.ReportMetric(med(crmT)/med(rawT), "crm/raw")
+	b.ReportMetric(0, "ns/op")
+}
+
+// benchHostTx times, in turn in each iteration, a contact created in a
+// transaction the host began (WithTx: the call runs under a savepoint),
+// one created in the store's own transaction, and the raw SQL of the same
+// write in a transaction; it reports the medians (µs) and the ratios to
+// raw: the savepoint's cost is host/raw less own/raw.
+func benchHostTx(b *testing.B, store *bunstore.Store, svc *contacts.Service, raw *rawContacts, ctx context.Context, next func() contacts.NewContact) {
+	times := map[string][]time.Duration{}
+	timed := func(key string, fn func() error) {
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			b.Fatalf("%s: %v", key, err)
+		}
+		times[key] = append(times[key], time.Since(t0))
+	}
+	host := func() error {
+		tx, err := store.DB().DB.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := svc.Contacts.Create(store.WithTx(ctx, tx), next()); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	own := func() error { _, err := svc.Contacts.Create(ctx, next()); return err }
+	rawCreate := func() error { return raw.create(ctx, next()) }
+	order := []string{"host", "own", "raw"}
+	fns := map[string]func() error{"host": host, "own": own, "raw": rawCreate}
+	i := 0
+	for b.Loop() {
+		for k := range order {
+			name := order[(i+k)%len(order)]
+			timed(name, fns[name])
+		}
+		i++
+	}
+	med := func(d []time.Duration) float64 {
+		d = slices.Clone(d)
+		slices.Sort(d)
+		return float64(d[len(d)/2]) / float64(time.Microsecond)
+	}
+	b.ReportMetric(med(times["host"]), "host-µs")
+	b.ReportMetric(med(times["raw"]), "raw-µs")
+	b.ReportMetric(med(times["host"])/med(times["raw"]), "host/raw")
+	b.ReportMetric(med(times["own"])/med(times["raw"]), "own/raw")
 	b.ReportMetric(0, "ns/op")
 }
 

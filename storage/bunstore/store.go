@@ -288,14 +288,14 @@ func (s *Store) exec(ctx context.Context, q string, args ...any) (sql.Result, er
 // the first time). On the write pool's single connection the statement is
 // already prepared, so binding it to the transaction prepares nothing.
 func (tx *txState) stmt(ctx context.Context, q string) *sql.Stmt {
-	if tx.w == nil || tx.tx == nil {
+	if tx.w == nil || tx.prep == nil {
 		return nil
 	}
 	st := tx.w.stmt(q)
 	if st == nil {
 		return nil
 	}
-	return tx.tx.StmtContext(ctx, st)
+	return tx.prep.StmtContext(ctx, st)
 }
 
 // setWorkspace names the context's workspace in the transaction's

@@ -24,8 +24,11 @@ type txState struct {
 	run runner
 	tx  *sql.Tx // set when the transaction is the store's own
 	w   *writer // set when the statements of w may be used in it (SQLite)
-	ws  string  // the workspace named in crm.workspace (row-level security)
-	sp  int     // savepoints open (RunInSavepoint)
+	// prep is the transaction the statements of w are bound to: tx, or a
+	// host's transaction found to be on the write pool (WithTx).
+	prep *sql.Tx
+	ws   string // the workspace named in crm.workspace (row-level security)
+	sp   int    // savepoints open (RunInSavepoint)
 	// host is set for a transaction the host's own code runs in (WithTx,
 	// RunInHostTx): each store call made in it runs under a savepoint of its
 	// own, so that a call that fails leaves the transaction usable. calls
@@ -136,10 +139,24 @@ func (w *writer) stmt(q string) *sql.Stmt {
 	return nil
 }
 
+// anyStmt returns one of the prepared statements, or nil.
+func (w *writer) anyStmt() *sql.Stmt {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, st := range w.stmts {
+		return st
+	}
+	return nil
+}
+
 // prepareQueued prepares the queued statements. The caller holds the token
-// and no transaction, so the pool's connection is free. A statement that
-// fails to prepare is dropped: its query keeps running unprepared.
+// and no transaction, so the pool's connection is free, unless a host's
+// transaction took it since: the wait for it is bounded as conn's. A
+// statement that fails to prepare is dropped: its query keeps running
+// unprepared.
 func (w *writer) prepareQueued(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, w.wait)
+	defer cancel()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for q := range w.pending {
@@ -183,7 +200,16 @@ func (w *writer) close() {
 // (_txlock=immediate, as sqlite.DSN sets), or a write it makes after a
 // read may meet SQLITE_BUSY.
 func (s *Store) WithTx(ctx context.Context, tx *sql.Tx) context.Context {
-	return context.WithValue(ctx, txKey{s}, &txState{run: tx, host: true})
+	st := &txState{run: tx, host: true}
+	// On SQLite a transaction of the write pool may use its prepared
+	// statements; binding one to a transaction of another pool fails at
+	// once (Close returns the error), without a round trip.
+	if s.w != nil {
+		if probe := s.w.anyStmt(); probe != nil && tx.StmtContext(ctx, probe).Close() == nil {
+			st.w, st.prep = s.w, tx
+		}
+	}
+	return context.WithValue(ctx, txKey{s}, st)
 }
 
 // Tx returns the database transaction the context carries for the store
@@ -265,7 +291,7 @@ func (s *Store) begin(ctx context.Context, host bool, fn func(ctx context.Contex
 	if err != nil {
 		return fmt.Errorf("bunstore: begin: %w", s.d.translate(err, ""))
 	}
-	st := &txState{run: tx, tx: tx, w: s.w, host: host}
+	st := &txState{run: tx, tx: tx, prep: tx, w: s.w, host: host}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -298,13 +324,13 @@ func (s *Store) RunInSavepoint(ctx context.Context, fn func(ctx context.Context)
 	tx.sp++
 	defer func() { tx.sp-- }()
 	name := fmt.Sprintf("crm_sp%d", tx.sp)
-	if _, err := s.whooks.exec(ctx, tx.run, "SAVEPOINT "+name); err != nil {
+	if err := s.txExec(ctx, tx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("bunstore: savepoint: %w", s.d.translate(err, ""))
 	}
 	ws, fed := tx.ws, tx.fed
 	err := fn(ctx)
 	if err != nil {
-		if _, rerr := s.whooks.exec(ctx, tx.run, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
+		if rerr := s.txExec(ctx, tx, "ROLLBACK TO SAVEPOINT "+name); rerr != nil {
 			return errors.Join(err, fmt.Errorf("bunstore: roll back to savepoint: %w", s.d.translate(rerr, "")))
 		}
 		// The rollback undid a crm.workspace set inside the savepoint, the
@@ -315,10 +341,34 @@ func (s *Store) RunInSavepoint(ctx context.Context, fn func(ctx context.Context)
 		tx.sets = nil
 		tx.mu.Unlock()
 	}
-	if _, rerr := s.whooks.exec(ctx, tx.run, "RELEASE SAVEPOINT "+name); rerr != nil {
+	if rerr := s.txExec(ctx, tx, "RELEASE SAVEPOINT "+name); rerr != nil {
 		return errors.Join(err, fmt.Errorf("bunstore: release savepoint: %w", s.d.translate(rerr, "")))
 	}
 	return err
+}
+
+// txExec runs q, a statement of the transaction's own (a savepoint), in
+// tx between the write hooks, prepared where it can be: unlike exec it
+// needs no workspace and marks no write.
+func (s *Store) txExec(ctx context.Context, tx *txState, q string) error {
+	var r runner = tx.run
+	if st := tx.stmt(ctx, q); st != nil {
+		r = stmtRunner{st}
+	}
+	_, err := s.whooks.exec(ctx, r, q)
+	return err
+}
+
+// stmtRunner runs a prepared statement as a runner (its query argument is
+// the statement's own).
+type stmtRunner struct{ st *sql.Stmt }
+
+func (r stmtRunner) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return r.st.ExecContext(ctx, args...)
+}
+
+func (r stmtRunner) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return r.st.QueryContext(ctx, args...)
 }
 
 // Lock implements storage.Locker. On Postgres it takes a transaction-level

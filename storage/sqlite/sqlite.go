@@ -84,9 +84,10 @@ func WithBusyTimeout(ms int) Option { return func(c *config) { c.busyTimeout = m
 // DSN returns the data source name for sql.Open("sqlite", …) of a pool
 // the store can write through, for a host that opens its own pool and
 // hands it to New: WAL journal, a busy timeout of busyTimeoutMs (10000 when
-// 0), foreign keys on, and transactions that take the write lock when
-// they begin (_txlock=immediate), so that two writers never meet as
-// SQLITE_BUSY half-way. Give the pool one connection
+// 0), foreign keys on, temporary files in memory (the journals of the
+// savepoints CRM calls take in a host's transaction), and transactions
+// that take the write lock when they begin (_txlock=immediate), so that
+// two writers never meet as SQLITE_BUSY half-way. Give the pool one connection
 // (db.SetMaxOpenConns(1)): SQLite has one writer at a time.
 func DSN(path string, busyTimeoutMs int) string {
 	if busyTimeoutMs <= 0 {
@@ -96,6 +97,7 @@ func DSN(path string, busyTimeoutMs int) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMs))
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Set("_txlock", "immediate")
 	return path + "?" + q.Encode()
@@ -185,6 +187,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	rq := q.Encode()
+	// The write connection keeps temporary files in memory: the journal
+	// of a savepoint (a CRM call in a host's transaction, an import's
+	// batch) went to a file, costing a Create in a host's transaction
+	// 1.8x the raw SQL instead of 1.3x. Readers keep their large sorts on
+	// disk.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if !memory {
 		q.Add("_pragma", "journal_mode(WAL)")
 	}
