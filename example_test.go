@@ -119,6 +119,22 @@ func ExampleCRM_RunInTx() {
 	fmt.Println("second transaction:", err)
 	fmt.Println("conflict:", errors.Is(err, crm.ErrConflict))
 
+	// A call that fails writes nothing and leaves the transaction usable:
+	// the function handles the conflict and goes on.
+	err = app.RunInTx(ctx, func(ctx context.Context) error {
+		c, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@acme.example"})
+		var conflict *crm.ConflictError
+		if errors.As(err, &conflict) {
+			c, err = app.Contacts.Get(ctx, conflict.ExistingID)
+		}
+		if err != nil {
+			return err
+		}
+		_, err = app.Contacts.AddTags(ctx, c.ID, "returning")
+		return err
+	})
+	fmt.Println("third transaction:", err)
+
 	n, err := app.Contacts.Count(ctx, nil)
 	if err != nil {
 		log.Fatal(err)
@@ -128,6 +144,7 @@ func ExampleCRM_RunInTx() {
 	// first transaction: <nil>
 	// second transaction: conflict: contact email is already in use
 	// conflict: true
+	// third transaction: <nil>
 	// contacts: 1
 }
 

@@ -8,6 +8,15 @@
 // touches SQL. An application reaches it through crm.New, which wires it to a
 // storage adapter.
 //
+// # Syncing a host's data
+//
+// Contacts.Upsert (by email or a custom external-ID field) and
+// Accounts.Upsert (by domain or a custom field) create a record or update
+// the one with the key, race-safe under concurrency (a lock on the key,
+// storage.Upsert); Contacts.GetByEmail and List compare emails as they are
+// stored. Inside a host's transaction a call that fails leaves the
+// transaction usable (see crm.CRM.RunInTx).
+//
 // # Data at scale and privacy
 //
 // ImportContacts and ImportAccounts stream CSV files and upsert by a key;

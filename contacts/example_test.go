@@ -65,6 +65,48 @@ func ExampleContacts_Create() {
 	// conflict on contact email
 }
 
+// Upsert creates a contact or updates the one with the key: what a host's
+// customer sync calls, by email or by its own customer number.
+func ExampleContacts_Upsert() {
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, ":memory:", sqlite.WithModules(contacts.Module()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	svc := contacts.NewService(store, contacts.Options{})
+
+	c, created, err := svc.Contacts.Upsert(ctx, "email", contacts.NewContact{FirstName: "Ada", Email: "ada@example.com", Tags: []string{"newsletter"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.Name(), "created:", created)
+	c, created, err = svc.Contacts.Upsert(ctx, "email", contacts.NewContact{LastName: "Lovelace", Email: " ADA@example.com", Tags: []string{"customer"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.Name(), "created:", created, c.Tags)
+
+	// By the host's own ID, in a custom field.
+	_, err = svc.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "customer_no", Label: "Customer no.", Type: contacts.FieldText})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, first := range []string{"Grace", "Grace B."} {
+		c, created, err = svc.Contacts.Upsert(ctx, "custom.customer_no", contacts.NewContact{FirstName: first, LastName: "Hopper",
+			Custom: map[string]any{"customer_no": "C-1906"}})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(c.Name(), "created:", created)
+	}
+	// Output:
+	// Ada created: true
+	// Ada Lovelace created: false [newsletter customer]
+	// Grace Hopper created: true
+	// Grace B. Hopper created: false
+}
+
 // Custom fields are defined per record type; their values are checked on
 // every write and can be filtered on as "custom.<name>".
 func ExampleFields_Define() {

@@ -8,6 +8,10 @@
 // member, projects from won deals, and orders (the contact's purchase
 // history).
 //
+// A host syncing its data upserts: Orders.Record by the order's external
+// ID, Opportunities.Upsert by the deal's (ExternalID, unique per
+// workspace), race-safe under concurrency.
+//
 // Every record goes through the store's one generic CRUD path, so workspace
 // scope, access control, field security and the change log apply as they do
 // to contacts. Every state change writes its own event type: lead.qualified,
