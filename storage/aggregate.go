@@ -22,7 +22,89 @@ const (
 	// AggMin and AggMax are the least and greatest value of Field.
 	AggMin AggOp = "min"
 	AggMax AggOp = "max"
+	// AggRatio divides one earlier measure of the query by another
+	// (Measure.Of): a win rate, an average of a sum over a count. Its value
+	// is a float64, nil when the denominator is 0 or nil.
+	AggRatio AggOp = "ratio"
 )
+
+// TimeBucket cuts the values of a time field into periods (the group's
+// value is the period's start, in the query's Location), or reads one part
+// of them (an int64).
+type TimeBucket string
+
+// The time buckets.
+const (
+	BucketDay     TimeBucket = "day"
+	BucketWeek    TimeBucket = "week" // starting on AggregateQuery.WeekStart
+	BucketMonth   TimeBucket = "month"
+	BucketQuarter TimeBucket = "quarter"
+	BucketYear    TimeBucket = "year"
+	// BucketWeekday is the day of the week, 0 (Sunday) to 6.
+	BucketWeekday TimeBucket = "weekday"
+	// BucketMonthOfYear is the month, 1 to 12.
+	BucketMonthOfYear TimeBucket = "month_of_year"
+)
+
+// Group is one grouping of an aggregate query: by a field's values, or by
+// periods of a time field.
+type Group struct {
+	// Field is a stored field or "custom.<name>" (grouped by its text).
+	Field string
+	// Bucket, for a time field, groups by period (or part) instead of by
+	// instant. A zero time is no value: its group's value is nil.
+	Bucket TimeBucket
+}
+
+// Having keeps the groups whose measure Measure (an index into
+// AggregateQuery.Measures) compares with Value, a number, by Op (OpEq,
+// OpNe, OpGt, OpGe, OpLt, OpLe). A group whose measure is nil is left
+// out.
+type Having struct {
+	Measure int
+	Op      Op
+	Value   float64
+}
+
+// AggSort orders the rows by one of their columns: Column indexes the
+// groups first, then the measures. Nil values sort last either way.
+type AggSort struct {
+	Column int
+	Desc   bool
+}
+
+// BucketOf returns the bucket of t: the start of its period, in loc, for
+// the periods (day, week starting on weekStart, month, quarter, year), or
+// its weekday (0 = Sunday) or month (1–12) in loc, as an int64. A zero t
+// has no bucket (nil). It is the definition both adapters compute in SQL.
+func BucketOf(t time.Time, b TimeBucket, loc *time.Location, weekStart time.Weekday) any {
+	if t.IsZero() {
+		return nil
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	y, m, d := t.Date()
+	switch b {
+	case BucketDay:
+		return time.Date(y, m, d, 0, 0, 0, 0, loc)
+	case BucketWeek:
+		back := (int(t.Weekday()) - int(weekStart) + 7) % 7
+		return time.Date(y, m, d-back, 0, 0, 0, 0, loc)
+	case BucketMonth:
+		return time.Date(y, m, 1, 0, 0, 0, 0, loc)
+	case BucketQuarter:
+		return time.Date(y, m-(m-1)%3, 1, 0, 0, 0, 0, loc)
+	case BucketYear:
+		return time.Date(y, 1, 1, 0, 0, 0, 0, loc)
+	case BucketWeekday:
+		return int64(t.Weekday())
+	case BucketMonthOfYear:
+		return int64(m)
+	}
+	return nil
+}
 
 // Measure is one figure of an aggregate query.
 type Measure struct {
@@ -34,6 +116,9 @@ type Measure struct {
 	// Where, when set, limits the measure to the records it matches, such
 	// as the won deals among all those grouped (SUM(CASE WHEN …)).
 	Where Filter
+	// Of, for AggRatio, are the indexes of the numerator and the
+	// denominator among the query's earlier measures (not ratios).
+	Of [2]int
 }
 
 // AggregateQuery groups the records of one type and measures each group,
@@ -44,14 +129,29 @@ type AggregateQuery struct {
 	// GroupBy are the fields grouped by, in order; none gives one group of
 	// every record (no row when there is no record).
 	GroupBy []string
+	// Groups are further groupings, after GroupBy's: by custom fields and
+	// by periods of time fields.
+	Groups []Group
+	// Location is the time zone of the time buckets (an IANA zone, such as
+	// time.LoadLocation("Europe/Paris") returns); nil is UTC.
+	Location *time.Location
+	// WeekStart is the first day of BucketWeek's weeks (default Sunday).
+	WeekStart time.Weekday
 	// Measures are the figures of each group; at least one.
 	Measures []Measure
+	// Having keeps only the groups that meet every condition.
+	Having []Having
+	// Sort orders the rows; none orders them by their group values.
+	Sort []AggSort
+	// Limit bounds the rows returned; 0 returns every group.
+	Limit int
 }
 
 // AggregateRow is one group of an aggregate query.
 type AggregateRow struct {
-	// Group holds the group's value of each GroupBy field, typed as the
-	// field is: string, int64, float64, bool or time.Time.
+	// Group holds the group's value of each GroupBy field, then of each
+	// Groups entry, typed as the field is: string, int64, float64, bool or
+	// time.Time; a custom field's as its text; a bucket's as BucketOf's.
 	Group []any
 	// Values holds each measure's value: int64 for counts and for sums of
 	// integer fields, float64 for averages and sums of number fields, the

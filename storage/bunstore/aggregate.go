@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/crmkit/crm/storage"
 )
@@ -28,6 +29,15 @@ func aggCol(c *codec, name, field string) (*column, error) {
 	return col, nil
 }
 
+// aggGroup is one resolved grouping: its SQL (with its bind values) and
+// how its values are read.
+type aggGroup struct {
+	sql    sqlBuilder
+	kind   kind
+	bucket storage.TimeBucket
+	custom bool
+}
+
 func (s *Store) aggregate(ctx context.Context, recordType string, q storage.AggregateQuery) ([]storage.AggregateRow, error) {
 	c := s.codec(recordType)
 	if c == nil {
@@ -36,34 +46,103 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 	if len(q.Measures) == 0 {
 		return nil, storage.Invalid("measures", "at least one measure is required")
 	}
+	loc := q.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	if loc.String() == "Local" || loc.String() == "" {
+		return nil, storage.Invalid("location", "is the process's local zone; give an IANA zone (time.LoadLocation)")
+	}
+	if q.WeekStart < time.Sunday || q.WeekStart > time.Saturday {
+		return nil, storage.Invalid("week_start", "%d is not a weekday", q.WeekStart)
+	}
+	if q.Limit < 0 || q.Limit > maxAggLimit {
+		return nil, storage.Invalid("limit", "%d is outside 0–%d", q.Limit, maxAggLimit)
+	}
 	fm, err := s.mask(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	hidden := func(col *column) error {
-		if fm.access(col.name) == storage.FieldHidden {
-			return fmt.Errorf("%w: %s field %s is hidden from role %s, so its totals are too", storage.ErrForbidden, recordType, col.name, fm.role)
+	hidden := func(name string) error {
+		if fm.access(name) == storage.FieldHidden {
+			return fmt.Errorf("%w: %s field %s is hidden from role %s, so its totals are too", storage.ErrForbidden, recordType, name, fm.role)
 		}
 		return nil
 	}
-	groups := make([]*column, len(q.GroupBy))
-	for i, g := range q.GroupBy {
-		if groups[i], err = aggCol(c, g, fmt.Sprintf("group_by[%d]", i)); err != nil {
+	all := make([]storage.Group, 0, len(q.GroupBy)+len(q.Groups))
+	for _, g := range q.GroupBy {
+		all = append(all, storage.Group{Field: g})
+	}
+	all = append(all, q.Groups...)
+	groups := make([]aggGroup, len(all))
+	for i, g := range all {
+		field := fmt.Sprintf("group_by[%d]", i)
+		if err := hidden(g.Field); err != nil {
 			return nil, err
 		}
-		if err := hidden(groups[i]); err != nil {
+		gr := &groups[i]
+		if name, ok := strings.CutPrefix(g.Field, "custom."); ok {
+			if c.byName["custom"] == nil || !storage.ValidKey(name) {
+				return nil, storage.Invalid(field, "%s has no custom field %q", c.recType, name)
+			}
+			if g.Bucket != "" {
+				return nil, storage.Invalid(field, "a custom field is grouped by its text, not by period")
+			}
+			gr.sql.add(s.d.jsonGroupText("t.custom", name))
+			gr.kind, gr.custom = kString, true
+			continue
+		}
+		col, err := aggCol(c, g.Field, field)
+		if err != nil {
 			return nil, err
 		}
+		gr.kind = col.kind
+		if g.Bucket == "" {
+			gr.sql.add(col.expr())
+			continue
+		}
+		if col.kind != kTime {
+			return nil, storage.Invalid(field, "%s is not a time field, so it has no %s", g.Field, g.Bucket)
+		}
+		q, args, err := s.d.timeBucket(col.expr(), g.Bucket, loc.String(), int(q.WeekStart))
+		if err != nil {
+			return nil, storage.Invalid(field, "%v", err)
+		}
+		gr.sql.add(q, args...)
+		gr.bucket = g.Bucket
 	}
 	filters := storage.And{q.Filter}
 	measured := make([]*column, len(q.Measures))
+	customs := make([]string, len(q.Measures))
 	for i, m := range q.Measures {
 		field := fmt.Sprintf("measures[%d]", i)
-		if m.Field == "" {
+		switch {
+		case m.Op == storage.AggRatio:
+			for _, j := range m.Of {
+				if j < 0 || j >= i || q.Measures[j].Op == storage.AggRatio {
+					return nil, storage.Invalid(field, "a ratio divides two earlier measures that are not ratios; %d is not one", j)
+				}
+			}
+			continue
+		case m.Field == "":
 			if m.Op != storage.AggCount {
 				return nil, storage.Invalid(field, "%s needs a field", m.Op)
 			}
-		} else {
+		case strings.HasPrefix(m.Field, "custom."):
+			name := strings.TrimPrefix(m.Field, "custom.")
+			if c.byName["custom"] == nil || !storage.ValidKey(name) {
+				return nil, storage.Invalid(field+".field", "%s has no custom field %q", c.recType, name)
+			}
+			switch m.Op {
+			case storage.AggCount, storage.AggCountDistinct, storage.AggSum, storage.AggAvg, storage.AggMin, storage.AggMax:
+			default:
+				return nil, storage.Invalid(field, "%q is not an aggregate (count, count_distinct, sum, avg, min, max, ratio)", m.Op)
+			}
+			if err := hidden(m.Field); err != nil {
+				return nil, err
+			}
+			customs[i] = name
+		default:
 			col, err := aggCol(c, m.Field, field+".field")
 			if err != nil {
 				return nil, err
@@ -79,15 +158,29 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 					return nil, storage.Invalid(field, "%s of %s: a yes/no field has no order", m.Op, m.Field)
 				}
 			default:
-				return nil, storage.Invalid(field, "%q is not an aggregate (count, count_distinct, sum, avg, min, max)", m.Op)
+				return nil, storage.Invalid(field, "%q is not an aggregate (count, count_distinct, sum, avg, min, max, ratio)", m.Op)
 			}
-			if err := hidden(col); err != nil {
+			if err := hidden(col.name); err != nil {
 				return nil, err
 			}
 			measured[i] = col
 		}
 		if m.Where != nil {
 			filters = append(filters, m.Where)
+		}
+	}
+	for i, h := range q.Having {
+		if h.Measure < 0 || h.Measure >= len(q.Measures) {
+			return nil, storage.Invalid(fmt.Sprintf("having[%d].measure", i), "%d is not a measure of the query", h.Measure)
+		}
+		if _, ok := havingOps[h.Op]; !ok {
+			return nil, storage.Invalid(fmt.Sprintf("having[%d].op", i), "%q is not =, !=, >, >=, < or <=", h.Op)
+		}
+	}
+	ncols := len(groups) + len(q.Measures)
+	for i, o := range q.Sort {
+		if o.Column < 0 || o.Column >= ncols {
+			return nil, storage.Invalid(fmt.Sprintf("sort[%d].column", i), "%d is not a column of the rows (0–%d)", o.Column, ncols-1)
 		}
 	}
 	if err := fm.checkFilter(filters); err != nil {
@@ -97,20 +190,51 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 	if err := s.relatedFilter(ctx, c, filters, &b); err != nil {
 		return nil, err
 	}
+	// Each measure's SQL is built once and written where it is used (the
+	// select list, ratios, HAVING, ORDER BY), bind values with it.
+	msql := make([]sqlBuilder, len(q.Measures))
+	for i, m := range q.Measures {
+		if m.Op == storage.AggRatio {
+			continue
+		}
+		mb := sqlBuilder{ws: b.ws, p: b.p, sets: b.sets, nest: b.nest}
+		var err error
+		if customs[i] != "" {
+			err = s.customMeasureSQL(c, m, customs[i], &mb)
+		} else {
+			err = s.measureSQL(c, m, measured[i], &mb)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("measures[%d]: %w", i, err)
+		}
+		b.nest = mb.nest
+		msql[i] = mb
+	}
+	for i, m := range q.Measures {
+		if m.Op != storage.AggRatio {
+			continue
+		}
+		num, den := &msql[m.Of[0]], &msql[m.Of[1]]
+		var rb sqlBuilder
+		rb.add("(CAST(")
+		rb.add(num.sb.String(), num.args...)
+		rb.add(" AS DOUBLE PRECISION) / NULLIF(CAST(")
+		rb.add(den.sb.String(), den.args...)
+		rb.add(" AS DOUBLE PRECISION), 0))")
+		msql[i] = rb
+	}
+	col := func(i int) *sqlBuilder {
+		if i < len(groups) {
+			return &groups[i].sql
+		}
+		return &msql[i-len(groups)]
+	}
 	b.add("SELECT ")
-	for i, col := range groups {
+	for i := range ncols {
 		if i > 0 {
 			b.add(", ")
 		}
-		b.add(col.expr())
-	}
-	for i, m := range q.Measures {
-		if i > 0 || len(groups) > 0 {
-			b.add(", ")
-		}
-		if err := s.measureSQL(c, m, measured[i], &b); err != nil {
-			return nil, fmt.Errorf("measures[%d]: %w", i, err)
-		}
+		b.add(col(i).sb.String(), col(i).args...)
 	}
 	if len(groups) == 0 {
 		b.add(", COUNT(*)") // the one group is no group when there is no record
@@ -127,14 +251,57 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 		for i := range groups {
 			pos[i] = strconv.Itoa(i + 1)
 		}
-		b.add(" GROUP BY " + strings.Join(pos, ", ") + " ORDER BY " + strings.Join(pos, ", "))
+		b.add(" GROUP BY " + strings.Join(pos, ", "))
+	}
+	for i, h := range q.Having {
+		if i == 0 {
+			b.add(" HAVING ")
+		} else {
+			b.add(" AND ")
+		}
+		m := &msql[h.Measure]
+		b.add("CAST(")
+		b.add(m.sb.String(), m.args...)
+		b.add(" AS DOUBLE PRECISION) "+havingOps[h.Op]+" ?", h.Value)
+	}
+	// Nil values last, then the values, then the groups for a stable
+	// order.
+	order := q.Sort
+	if len(order) == 0 {
+		for i := range groups {
+			order = append(order, storage.AggSort{Column: i})
+		}
+	}
+	seen := map[int]bool{}
+	for _, o := range order {
+		seen[o.Column] = true
+	}
+	for i := range groups {
+		if !seen[i] {
+			order = append(order, storage.AggSort{Column: i})
+		}
+	}
+	for i, o := range order {
+		if i == 0 {
+			b.add(" ORDER BY ")
+		} else {
+			b.add(", ")
+		}
+		b.add(strconv.Itoa(o.Column + 1))
+		if o.Desc {
+			b.add(" DESC")
+		}
+		b.add(" NULLS LAST")
+	}
+	if q.Limit > 0 {
+		b.add(limitSQL(q.Limit))
 	}
 	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
 	if err != nil {
 		return nil, s.d.translate(err, recordType)
 	}
 	defer rows.Close()
-	n := len(groups) + len(q.Measures)
+	n := ncols
 	if len(groups) == 0 {
 		n++
 	}
@@ -149,15 +316,17 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 			return nil, err
 		}
 		r := storage.AggregateRow{Group: make([]any, len(groups)), Values: make([]any, len(q.Measures))}
-		for i, col := range groups {
-			if r.Group[i], err = aggValue(col.kind, vals[i]); err != nil {
+		for i, g := range groups {
+			if r.Group[i], err = groupValue(g, vals[i], loc); err != nil {
 				return nil, err
 			}
 		}
 		for i, m := range q.Measures {
 			k := kInt
 			switch {
-			case m.Op == storage.AggAvg, m.Op == storage.AggSum && measured[i].kind == kFloat:
+			case m.Op == storage.AggRatio, m.Op == storage.AggAvg, m.Op == storage.AggSum && (customs[i] != "" || measured[i].kind == kFloat):
+				k = kFloat
+			case customs[i] != "" && (m.Op == storage.AggMin || m.Op == storage.AggMax):
 				k = kFloat
 			case m.Op == storage.AggMin || m.Op == storage.AggMax:
 				k = measured[i].kind
@@ -174,6 +343,87 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 		out = append(out, r)
 	}
 	return out, s.d.translate(rows.Err(), recordType)
+}
+
+// maxAggLimit bounds AggregateQuery.Limit.
+const maxAggLimit = 100000
+
+// havingOps are the comparisons of a Having.
+var havingOps = map[storage.Op]string{storage.OpEq: "=", storage.OpNe: "<>", storage.OpGt: ">",
+	storage.OpGe: ">=", storage.OpLt: "<", storage.OpLe: "<="}
+
+// groupValue converts the scanned value of group g: a bucket's period
+// start read as a wall clock in loc, a custom field's text.
+func groupValue(g aggGroup, v any, loc *time.Location) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch g.bucket {
+	case "":
+	case storage.BucketWeekday, storage.BucketMonthOfYear:
+		return aggValue(kInt, v)
+	default:
+		var wall time.Time
+		switch x := v.(type) {
+		case time.Time:
+			wall = x
+		case string:
+			t, err := time.Parse("2006-01-02 15:04:05", x)
+			if err != nil {
+				return nil, fmt.Errorf("bunstore: aggregate: a bucket %q: %w", x, err)
+			}
+			wall = t
+		default:
+			return nil, fmt.Errorf("bunstore: aggregate: cannot read a bucket of %T", v)
+		}
+		y, m, d := wall.Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, loc), nil
+	}
+	if g.custom {
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case []byte:
+			return string(x), nil
+		default:
+			return fmt.Sprint(x), nil
+		}
+	}
+	return aggValue(g.kind, v)
+}
+
+// customMeasureSQL appends the aggregate m of the custom field name: its
+// text for counts, its number for the others.
+func (s *Store) customMeasureSQL(c *codec, m storage.Measure, name string, b *sqlBuilder) error {
+	text, num := s.d.jsonGroupText("t.custom", name), s.d.jsonNum("t.custom", name)
+	val := func(expr string) error {
+		if m.Where == nil {
+			b.add(expr)
+			return nil
+		}
+		b.add("CASE WHEN ")
+		if err := s.where(c, m.Where, b); err != nil {
+			return err
+		}
+		b.add(" THEN " + expr + " END")
+		return nil
+	}
+	var err error
+	switch m.Op {
+	case storage.AggCount:
+		b.add("COUNT(")
+		err = val("NULLIF(" + text + ", '')")
+		b.add(")")
+	case storage.AggCountDistinct:
+		b.add("COUNT(DISTINCT ")
+		err = val("NULLIF(" + text + ", '')")
+		b.add(")")
+	default:
+		b.add("CAST(" + strings.ToUpper(string(m.Op)) + "(")
+		err = val(num)
+		b.add(") AS DOUBLE PRECISION)")
+	}
+	return err
 }
 
 // measureSQL appends the aggregate of m over col (nil for a count of

@@ -38,6 +38,14 @@ type dialect interface {
 	jsonText(col, key string) string
 	// jsonNum is like jsonText, as a number.
 	jsonNum(col, key string) string
+	// jsonGroupText is the value at key as text, alike on both adapters
+	// ("42", "true", "Gold"), for grouping.
+	jsonGroupText(col, key string) string
+	// timeBucket is the SQL of storage.BucketOf over the time expression
+	// col, in the zone tz, with its bind values: NULL for a zero time, a
+	// period's start as a wall clock (a timestamp without zone, or text
+	// "2006-01-02 15:04:05"), or a part as an integer.
+	timeBucket(col string, b storage.TimeBucket, tz string, weekStart int) (string, []any, error)
 	// jsonBool is like jsonText, as a bool.
 	jsonBool(col, key string) string
 	// inSet appends to b a condition that expr is one of ids (not empty),
@@ -95,6 +103,29 @@ func (sqliteDialect) listHasObject(col string, keys []string) string {
 func (sqliteDialect) listEmpty(col string) string {
 	return "(" + col + " IS NULL OR json_array_length(" + col + ") = 0)"
 }
+func (sqliteDialect) jsonGroupText(col, key string) string {
+	x := "'$." + key + "'"
+	return "(CASE json_type(" + col + ", " + x + ") WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(" + col + ", " + x + ") AS TEXT) END)"
+}
+
+// timeBucket calls crm_time_bucket, the Go function storage/sqlite
+// registers with the driver (storage.BucketOf).
+func (sqliteDialect) timeBucket(col string, b storage.TimeBucket, tz string, weekStart int) (string, []any, error) {
+	if !validBucket(b) {
+		return "", nil, fmt.Errorf("%q is not a time bucket (day, week, month, quarter, year, weekday, month_of_year)", b)
+	}
+	return "crm_time_bucket(" + col + ", '" + string(b) + "', ?, ?)", []any{tz, weekStart}, nil
+}
+
+func validBucket(b storage.TimeBucket) bool {
+	switch b {
+	case storage.BucketDay, storage.BucketWeek, storage.BucketMonth, storage.BucketQuarter, storage.BucketYear,
+		storage.BucketWeekday, storage.BucketMonthOfYear:
+		return true
+	}
+	return false
+}
+
 func (sqliteDialect) jsonText(col, key string) string {
 	return "json_extract(" + col + ", '$." + key + "')"
 }
@@ -228,6 +259,31 @@ func (postgresDialect) listEmpty(col string) string {
 	return "(" + col + " IS NULL OR jsonb_array_length(" + col + ") = 0)"
 }
 func (postgresDialect) jsonText(col, key string) string { return "(" + col + " ->> '" + key + "')" }
+func (postgresDialect) jsonGroupText(col, key string) string {
+	return "(" + col + " ->> '" + key + "')"
+}
+
+// timeBucket converts to the zone's wall clock (AT TIME ZONE) and cuts it
+// there; a zero time ('0001-01-01') has no bucket.
+func (postgresDialect) timeBucket(col string, b storage.TimeBucket, tz string, weekStart int) (string, []any, error) {
+	local := "(" + col + " AT TIME ZONE CAST(? AS TEXT))"
+	var x string
+	args := []any{tz}
+	switch b {
+	case storage.BucketDay, storage.BucketMonth, storage.BucketQuarter, storage.BucketYear:
+		x = "date_trunc('" + string(b) + "', " + local + ")"
+	case storage.BucketWeek:
+		x = "(date_trunc('day', " + local + ") - ((CAST(EXTRACT(DOW FROM " + local + ") AS INT) - CAST(? AS INT) + 7) % 7) * INTERVAL '1 day')"
+		args = []any{tz, tz, weekStart}
+	case storage.BucketWeekday:
+		x = "CAST(EXTRACT(DOW FROM " + local + ") AS BIGINT)"
+	case storage.BucketMonthOfYear:
+		x = "CAST(EXTRACT(MONTH FROM " + local + ") AS BIGINT)"
+	default:
+		return "", nil, fmt.Errorf("%q is not a time bucket (day, week, month, quarter, year, weekday, month_of_year)", b)
+	}
+	return "(CASE WHEN " + col + " > TIMESTAMPTZ '0001-01-02 00:00:00+00' THEN " + x + " END)", args, nil
+}
 func (postgresDialect) jsonNum(col, key string) string {
 	return "(" + col + " ->> '" + key + "')::numeric"
 }

@@ -121,6 +121,8 @@ func Run(t *testing.T, h Harness) {
 		{"OpportunityStages", testOpportunityStages},
 		{"Forecast", testForecast},
 		{"Aggregate", testAggregate},
+		{"AggregateBuckets", testAggregateBuckets},
+		{"AggregateDifferential", testAggregateDifferential},
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},
