@@ -45,6 +45,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/marketing"
+	"github.com/crmkit/crm/reporting"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
@@ -177,14 +178,15 @@ type Store interface {
 	sales.Store
 	workflow.Store
 	marketing.Store
+	reporting.Store
 }
 
 // Modules returns the built-in modules that New registers with the store,
-// in order: contacts, sales, workflow and marketing (the store registers the access
-// module itself). A program that sets up a database ahead of New, such as
+// in order: contacts, sales, workflow, marketing and reporting (the store
+// registers the access module itself). A program that sets up a database ahead of New, such as
 // postgres.SetupRowLevelSecurity, registers these and Config.Modules.
 func Modules() []storage.Module {
-	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module(), marketing.Module()}
+	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module(), marketing.Module(), reporting.Module()}
 }
 
 // Config configures New. The zero value works; each field's doc gives its
@@ -221,6 +223,9 @@ type Config struct {
 	// marketing/web's handler, the key that signs its links). Its Mailer
 	// defaults to Workflow.Mailer.
 	Marketing marketing.Options
+	// Reporting configures the reporting module (the default time zone
+	// and first day of the week of reports' time buckets).
+	Reporting reporting.Options
 }
 
 // CRM is the handle an application holds: one field per module. It is safe
@@ -246,6 +251,8 @@ type CRM struct {
 	// Marketing manages subscription lists, segments, campaigns and
 	// campaign email with tracking.
 	Marketing *marketing.Service
+	// Reporting saves and runs reports.
+	Reporting *reporting.Service
 	// Workflow stores and runs automation rules; it runs nothing until
 	// Workflow.Start (or Drain) is called.
 	Workflow *workflow.Engine
@@ -294,6 +301,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Access:     access.NewService(store),
 		Sales:      sls,
 		Marketing:  mkt,
+		Reporting:  reporting.NewService(store, people, cfg.Reporting),
 		people:     people,
 		retention:  map[string]storage.RetentionProvider{},
 	}

@@ -234,8 +234,9 @@ func (ops *Opportunities) Create(ctx context.Context, in NewOpportunity) (*Oppor
 		}
 		st, _ := p.Stage(o.Stage)
 		// One instant for the stage's entry (and a closed stage's close)
-		// and the deal's creation: never closed before it was created.
-		at := storage.Now()
+		// and the deal's creation: never closed before it was created;
+		// the context's write time when it has one (a load of old deals).
+		at := storage.WriteTimeFrom(ctx)
 		ops.enter(ctx, o, st, at)
 		return ops.s.t.opps.Insert(storage.WithWriteTime(ctx, at), o)
 	})

@@ -1,7 +1,8 @@
 // Command quickstart shows the CRM at work on an embedded SQLite file: it
 // creates accounts, contacts and activities, searches, prints a contact's
 // timeline and the audit history of a change, shows two members with
-// different roles seeing different data, and reads the change feed.
+// different roles seeing different data, runs a deal through the sales
+// cycle, prints a report of the pipeline and reads the change feed.
 //
 //	go run ./examples/quickstart
 package main
@@ -18,6 +19,7 @@ import (
 
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/reporting"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
@@ -316,6 +318,34 @@ func run(ctx context.Context) error {
 		stages = append(stages, v.Stage)
 	}
 	fmt.Printf("  Won: %s, forecast %s, stages %s\n", deal.Amount, deal.ForecastCategory, strings.Join(stages, " → "))
+
+	// A report: the pipeline by stage, one SQL statement, as any member
+	// may run it (it covers what the member may read).
+	for _, d := range []sales.NewOpportunity{
+		{Name: "Tables for the Navy", Stage: "proposal", Amount: storage.Money{Amount: 1_250_000, Currency: "EUR"}},
+		{Name: "Engine study", Stage: "proposal", Amount: storage.Money{Amount: 300_000, Currency: "EUR"}},
+		{Name: "Loom cards", Stage: "closed_lost", Amount: storage.Money{Amount: 90_000, Currency: "EUR"}},
+	} {
+		if _, err := app.Sales.Opportunities.Create(ctx, d); err != nil {
+			return err
+		}
+	}
+	res, err := app.Reporting.Reports.Run(ctx, reporting.Report{Name: "Pipeline by stage", Object: sales.ObjectOpportunity,
+		GroupBy: []reporting.Grouping{{Field: "stage"}},
+		Measures: []reporting.Measure{
+			{Name: "deals", Op: storage.AggCount},
+			{Name: "amount", Op: storage.AggSum, Field: "amount"},
+			{Name: "weighted", Op: storage.AggSum, Field: "expected_revenue"},
+		},
+		Sort: []reporting.Order{{By: "amount", Desc: true}}}, reporting.Params{})
+	if err != nil {
+		return err
+	}
+	fmt.Println("\nReport: pipeline by stage")
+	for _, r := range res.Rows {
+		fmt.Printf("  %-12s %d deals  %12s  weighted %12s\n", r.Values[0], r.Values[1],
+			storage.Money{Amount: r.Values[2].(int64), Currency: "EUR"}, storage.Money{Amount: r.Values[3].(int64), Currency: "EUR"})
+	}
 
 	// The change feed a host application would consume.
 	feed, err := app.Changes(ctx, "", 100)

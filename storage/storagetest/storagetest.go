@@ -123,6 +123,7 @@ func Run(t *testing.T, h Harness) {
 		{"Aggregate", testAggregate},
 		{"AggregateBuckets", testAggregateBuckets},
 		{"AggregateDifferential", testAggregateDifferential},
+		{"Reports", testReports},
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},

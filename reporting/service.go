@@ -1,0 +1,49 @@
+package reporting
+
+import (
+	"time"
+
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/storage"
+)
+
+// Store is what the reporting module needs of a storage adapter.
+// *bunstore.Store implements it.
+type Store interface {
+	storage.Transactor
+	storage.Tables
+	storage.Aggregator
+}
+
+// Options configure the reporting service. The zero value works.
+type Options struct {
+	// Location is the time zone of time buckets for reports that name
+	// none (Report.TimeZone). Default: UTC.
+	Location *time.Location
+	// WeekStart is the first day of weekly buckets for reports that name
+	// none. Default: Sunday.
+	WeekStart time.Weekday
+}
+
+// Service is the reporting module.
+type Service struct {
+	store  Store
+	people *contacts.Service
+	opts   Options
+	t      tables
+
+	// Reports stores reports and runs them.
+	Reports *Reports
+}
+
+// NewService returns the reporting service on store, whose expression
+// schemas come from people (custom fields, related records). The store
+// must have the module registered (crm.New does it).
+func NewService(store Store, people *contacts.Service, opts Options) *Service {
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	s := &Service{store: store, people: people, opts: opts, t: tablesOf(store)}
+	s.Reports = &Reports{s: s}
+	return s
+}
