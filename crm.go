@@ -301,7 +301,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Access:     access.NewService(store),
 		Sales:      sls,
 		Marketing:  mkt,
-		Reporting:  reporting.NewService(store, people, cfg.Reporting),
+		Reporting:  reporting.NewService(store, people, withKPIs(cfg.Reporting, sls, mkt)),
 		people:     people,
 		retention:  map[string]storage.RetentionProvider{},
 	}
@@ -403,6 +403,18 @@ func hostMovers(store Store, mods []storage.Module) ([]merge.Mover, error) {
 		}
 	}
 	return out, nil
+}
+
+// withKPIs returns opts with the KPIs of the module services that offer
+// them (storage.KPIProvider) after its own.
+func withKPIs(opts reporting.Options, services ...any) reporting.Options {
+	opts.KPIs = slices.Clone(opts.KPIs)
+	for _, svc := range services {
+		if p, ok := svc.(storage.KPIProvider); ok {
+			opts.KPIs = append(opts.KPIs, p.KPIs()...)
+		}
+	}
+	return opts
 }
 
 // RunInTx runs fn in one transaction: every CRM call made with the context fn

@@ -23,6 +23,10 @@ type Options struct {
 	// WeekStart is the first day of weekly buckets for reports that name
 	// none. Default: Sunday.
 	WeekStart time.Weekday
+	// KPIs are the key performance indicators the modules offer
+	// (storage.KPIProvider), reached by name with Service.KPI. crm.New
+	// sets them to those of every module; names must be unique.
+	KPIs []storage.KPI
 }
 
 // Service is the reporting module.

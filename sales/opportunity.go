@@ -550,7 +550,9 @@ func (ops *Opportunities) MoveStage(ctx context.Context, id, stage string, mo Mo
 		}
 		from, _ := p.Stage(prev.Stage)
 		n := *prev
-		ops.enter(ctx, &n, st, storage.Now())
+		// The context's write time when it has one, as for Create: a
+		// load of old deals keeps their close dates.
+		ops.enter(ctx, &n, st, storage.WriteTimeFrom(ctx))
 		if st.Kind == StageLost {
 			n.LostReason = strings.TrimSpace(mo.LostReason)
 			if len(n.LostReason) > MaxTextLen {

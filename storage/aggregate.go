@@ -119,6 +119,11 @@ type Measure struct {
 	// Of, for AggRatio, are the indexes of the numerator and the
 	// denominator among the query's earlier measures (not ratios).
 	Of [2]int
+	// Since, with a time Field, measures the span from the record's Since
+	// (another time field) to its Field, in seconds (a float64), over the
+	// records where both are set: the average sales cycle is AggAvg of
+	// closed_at Since created_at. With AggSum, AggAvg, AggMin or AggMax.
+	Since string
 }
 
 // AggregateQuery groups the records of one type and measures each group,

@@ -113,6 +113,7 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 	}
 	filters := storage.And{q.Filter}
 	measured := make([]*column, len(q.Measures))
+	spans := make([]*column, len(q.Measures)) // the Since of a span measure
 	customs := make([]string, len(q.Measures))
 	for i, m := range q.Measures {
 		field := fmt.Sprintf("measures[%d]", i)
@@ -142,6 +143,29 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 				return nil, err
 			}
 			customs[i] = name
+		case m.Since != "":
+			col, err := aggCol(c, m.Field, field+".field")
+			if err != nil {
+				return nil, err
+			}
+			since, err := aggCol(c, m.Since, field+".since")
+			if err != nil {
+				return nil, err
+			}
+			if col.kind != kTime || since.kind != kTime {
+				return nil, storage.Invalid(field, "a span is measured between two time fields, and %s or %s is not one", m.Field, m.Since)
+			}
+			switch m.Op {
+			case storage.AggSum, storage.AggAvg, storage.AggMin, storage.AggMax:
+			default:
+				return nil, storage.Invalid(field, "a span is summed, averaged or bounded (sum, avg, min, max), not %q", m.Op)
+			}
+			for _, x := range []string{col.name, since.name} {
+				if err := hidden(x); err != nil {
+					return nil, err
+				}
+			}
+			measured[i], spans[i] = col, since
 		default:
 			col, err := aggCol(c, m.Field, field+".field")
 			if err != nil {
@@ -199,9 +223,12 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 		}
 		mb := sqlBuilder{ws: b.ws, p: b.p, sets: b.sets, nest: b.nest}
 		var err error
-		if customs[i] != "" {
+		switch {
+		case customs[i] != "":
 			err = s.customMeasureSQL(c, m, customs[i], &mb)
-		} else {
+		case spans[i] != nil:
+			err = s.spanMeasureSQL(c, m, measured[i], spans[i], &mb)
+		default:
 			err = s.measureSQL(c, m, measured[i], &mb)
 		}
 		if err != nil {
@@ -324,7 +351,8 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 		for i, m := range q.Measures {
 			k := kInt
 			switch {
-			case m.Op == storage.AggRatio, m.Op == storage.AggAvg, m.Op == storage.AggSum && (customs[i] != "" || measured[i].kind == kFloat):
+			case m.Op == storage.AggRatio, m.Op == storage.AggAvg, spans[i] != nil,
+				m.Op == storage.AggSum && (customs[i] != "" || measured[i].kind == kFloat):
 				k = kFloat
 			case customs[i] != "" && (m.Op == storage.AggMin || m.Op == storage.AggMax):
 				k = kFloat
@@ -390,6 +418,22 @@ func groupValue(g aggGroup, v any, loc *time.Location) (any, error) {
 		}
 	}
 	return aggValue(g.kind, v)
+}
+
+// spanMeasureSQL appends the aggregate m of the seconds from since to col
+// over the records where both are set (not the zero time).
+func (s *Store) spanMeasureSQL(c *codec, m storage.Measure, col, since *column, b *sqlBuilder) error {
+	b.add("CAST(" + strings.ToUpper(string(m.Op)) + "(CASE WHEN " + col.expr() + " > ? AND " + since.expr() + " > ?")
+	zero := s.d.timeArg(time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC))
+	b.args = append(b.args, zero, zero)
+	if m.Where != nil {
+		b.add(" AND ")
+		if err := s.where(c, m.Where, b); err != nil {
+			return err
+		}
+	}
+	b.add(" THEN " + s.d.seconds(col.expr(), since.expr()) + " END) AS DOUBLE PRECISION)")
+	return nil
 }
 
 // customMeasureSQL appends the aggregate m of the custom field name: its

@@ -46,6 +46,8 @@ type dialect interface {
 	// period's start as a wall clock (a timestamp without zone, or text
 	// "2006-01-02 15:04:05"), or a part as an integer.
 	timeBucket(col string, b storage.TimeBucket, tz string, weekStart int) (string, []any, error)
+	// seconds is the SQL of the seconds from the time from to the time to.
+	seconds(to, from string) string
 	// jsonBool is like jsonText, as a bool.
 	jsonBool(col, key string) string
 	// inSet appends to b a condition that expr is one of ids (not empty),
@@ -115,6 +117,10 @@ func (sqliteDialect) timeBucket(col string, b storage.TimeBucket, tz string, wee
 		return "", nil, fmt.Errorf("%q is not a time bucket (day, week, month, quarter, year, weekday, month_of_year)", b)
 	}
 	return "crm_time_bucket(" + col + ", '" + string(b) + "', ?, ?)", []any{tz, weekStart}, nil
+}
+
+func (sqliteDialect) seconds(to, from string) string {
+	return "((julianday(" + to + ") - julianday(" + from + ")) * 86400.0)"
 }
 
 func validBucket(b storage.TimeBucket) bool {
@@ -261,6 +267,10 @@ func (postgresDialect) listEmpty(col string) string {
 func (postgresDialect) jsonText(col, key string) string { return "(" + col + " ->> '" + key + "')" }
 func (postgresDialect) jsonGroupText(col, key string) string {
 	return "(" + col + " ->> '" + key + "')"
+}
+
+func (postgresDialect) seconds(to, from string) string {
+	return "EXTRACT(EPOCH FROM (" + to + " - " + from + "))"
 }
 
 // timeBucket converts to the zone's wall clock (AT TIME ZONE) and cuts it

@@ -124,6 +124,7 @@ func Run(t *testing.T, h Harness) {
 		{"AggregateBuckets", testAggregateBuckets},
 		{"AggregateDifferential", testAggregateDifferential},
 		{"Reports", testReports},
+		{"SalesKPIs", testSalesKPIs},
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},

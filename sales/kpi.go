@@ -1,0 +1,223 @@
+package sales
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// The names of the sales KPIs (Service.KPIs).
+const (
+	KPIWinRate            = "win_rate"
+	KPIAverageDealSize    = "average_deal_size"
+	KPISalesCycle         = "sales_cycle"
+	KPIPipelineVelocity   = "pipeline_velocity"
+	KPILeadConversionRate = "lead_conversion_rate"
+)
+
+// KPIs returns the sales KPIs (storage.KPIProvider), each computed in the
+// store as the context's member over the deals or leads it may read:
+//
+//   - win_rate: won ÷ (won + lost), over the deals whose closed_at is in
+//     the period; won and lost are the stages of those kinds in each
+//     deal's pipeline.
+//   - average_deal_size: the mean amount of the deals won in the period,
+//     per currency.
+//   - sales_cycle: the mean of closed_at − created_at over the deals won
+//     in the period, in seconds.
+//   - pipeline_velocity: open deals × average deal size × win rate ÷ sales
+//     cycle in days, per currency: what the pipeline is expected to bring
+//     in per day. The open deals are those open now; the other three are
+//     the period's.
+//   - lead_conversion_rate: leads converted ÷ leads, over the leads whose
+//     created_at is in the period.
+func (s *Service) KPIs() []storage.KPI {
+	return []storage.KPI{
+		{Name: KPIWinRate, Title: "Win rate", Unit: storage.UnitRatio,
+			Formula: "won ÷ (won + lost), deals closed in the period (closed_at)",
+			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+				o, err := s.outcomes(ctx, from, to)
+				if err != nil {
+					return nil, err
+				}
+				var won, closed int64
+				for _, c := range o {
+					won += c.won
+					closed += c.won + c.lost
+				}
+				return []storage.KPIValue{ratio(float64(won), float64(closed), closed)}, nil
+			}},
+		{Name: KPIAverageDealSize, Title: "Average deal size", Unit: storage.UnitMoney,
+			Formula: "mean amount of the deals won in the period (closed_at), per currency",
+			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+				o, err := s.outcomes(ctx, from, to)
+				if err != nil {
+					return nil, err
+				}
+				var out []storage.KPIValue
+				for _, c := range o {
+					out = append(out, storage.KPIValue{Group: c.currency, Value: c.avgAmount, Valid: c.won > 0, Count: c.won})
+				}
+				return out, nil
+			}},
+		{Name: KPISalesCycle, Title: "Sales cycle", Unit: storage.UnitSeconds,
+			Formula: "mean of closed_at − created_at over the deals won in the period (closed_at)",
+			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+				o, err := s.outcomes(ctx, from, to)
+				if err != nil {
+					return nil, err
+				}
+				var sum float64
+				var n int64
+				for _, c := range o {
+					sum += c.avgCycle * float64(c.won)
+					n += c.won
+				}
+				return []storage.KPIValue{ratio(sum, float64(n), n)}, nil
+			}},
+		{Name: KPIPipelineVelocity, Title: "Pipeline velocity", Unit: storage.UnitMoneyPerDay,
+			Formula: "open deals × average deal size × win rate ÷ sales cycle (days), per currency; open deals now, the rest over the period",
+			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+				return s.velocity(ctx, from, to)
+			}},
+		{Name: KPILeadConversionRate, Title: "Lead conversion rate", Unit: storage.UnitRatio,
+			Formula: "leads converted ÷ leads, leads created in the period (created_at)",
+			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+				rows, err := s.store.Aggregate(ctx, ObjectLead, storage.AggregateQuery{Filter: period("created_at", from, to),
+					Measures: []storage.Measure{{Op: storage.AggCount}, {Op: storage.AggCount, Where: storage.Eq("status", string(LeadConverted))}}})
+				if err != nil || len(rows) == 0 {
+					return []storage.KPIValue{{}}, err
+				}
+				all, conv := rows[0].Values[0].(int64), rows[0].Values[1].(int64)
+				return []storage.KPIValue{ratio(float64(conv), float64(all), all)}, nil
+			}},
+	}
+}
+
+// outcome is what the deals of one currency closed in a period came to.
+type outcome struct {
+	currency            string
+	won, lost           int64
+	avgAmount, avgCycle float64
+}
+
+// outcomes reads, in one statement, the won and lost deals closed in
+// [from, to) by currency: counts, the won deals' mean amount and cycle.
+func (s *Service) outcomes(ctx context.Context, from, to time.Time) ([]outcome, error) {
+	won, lost, err := s.closedStages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{
+		Filter:  storage.And{period("closed_at", from, to), storage.Gt("closed_at", time.Time{})},
+		GroupBy: []string{"currency"},
+		Measures: []storage.Measure{
+			{Op: storage.AggCount, Where: won},
+			{Op: storage.AggCount, Where: lost},
+			{Op: storage.AggAvg, Field: "amount", Where: won},
+			{Op: storage.AggAvg, Field: "closed_at", Since: "created_at", Where: won},
+		}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outcome, len(rows))
+	for i, r := range rows {
+		cur, _ := r.Group[0].(string)
+		out[i] = outcome{currency: cur, won: r.Values[0].(int64), lost: r.Values[1].(int64)}
+		out[i].avgAmount, _ = r.Values[2].(float64)
+		out[i].avgCycle, _ = r.Values[3].(float64)
+	}
+	return out, nil
+}
+
+// velocity is pipeline_velocity: the open deals by currency (now) with the
+// period's outcomes.
+func (s *Service) velocity(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+	o, err := s.outcomes(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{Filter: storage.Eq("closed_at", time.Time{}),
+		GroupBy: []string{"currency"}, Measures: []storage.Measure{{Op: storage.AggCount}}})
+	if err != nil {
+		return nil, err
+	}
+	var won, closed int64
+	var cycle float64
+	for _, c := range o {
+		won += c.won
+		closed += c.won + c.lost
+		cycle += c.avgCycle * float64(c.won)
+	}
+	var out []storage.KPIValue
+	for _, r := range rows {
+		cur, _ := r.Group[0].(string)
+		open := r.Values[0].(int64)
+		v := storage.KPIValue{Group: cur, Count: open}
+		i := slices.IndexFunc(o, func(c outcome) bool { return c.currency == cur })
+		if i >= 0 && o[i].won > 0 && closed > 0 && cycle > 0 {
+			days := cycle / float64(won) / 86400
+			v.Value = float64(open) * o[i].avgAmount * (float64(won) / float64(closed)) / days
+			v.Valid = true
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// closedStages returns the filters of won and of lost deals: in each
+// pipeline of the workspace, its stages of that kind.
+func (s *Service) closedStages(ctx context.Context) (won, lost storage.Filter, err error) {
+	var w, l storage.Or
+	err = storage.Each(ctx, s.t.pipelines, storage.ListQuery{}, func(p *Pipeline) error {
+		var wk, lk []any
+		for _, st := range p.Stages {
+			switch st.Kind {
+			case StageWon:
+				wk = append(wk, st.Key)
+			case StageLost:
+				lk = append(lk, st.Key)
+			}
+		}
+		if len(wk) > 0 {
+			w = append(w, storage.And{storage.Eq("pipeline_id", p.ID), storage.Cmp{Field: "stage", Op: storage.OpIn, Value: wk}})
+		}
+		if len(lk) > 0 {
+			l = append(l, storage.And{storage.Eq("pipeline_id", p.ID), storage.Cmp{Field: "stage", Op: storage.OpIn, Value: lk}})
+		}
+		return nil
+	})
+	none := storage.Eq("id", "")
+	if len(w) == 0 {
+		w = storage.Or{none}
+	}
+	if len(l) == 0 {
+		l = storage.Or{none}
+	}
+	return w, l, err
+}
+
+// period is the filter of field in [from, to); nil when both are open.
+func period(field string, from, to time.Time) storage.Filter {
+	var f storage.And
+	if !from.IsZero() {
+		f = append(f, storage.Cmp{Field: field, Op: storage.OpGe, Value: from})
+	}
+	if !to.IsZero() {
+		f = append(f, storage.Cmp{Field: field, Op: storage.OpLt, Value: to})
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+// ratio is num ÷ den as a KPI value of n records, none when den is 0.
+func ratio(num, den float64, n int64) storage.KPIValue {
+	if den == 0 {
+		return storage.KPIValue{Count: n}
+	}
+	return storage.KPIValue{Value: num / den, Valid: true, Count: n}
+}
