@@ -125,6 +125,7 @@ func Run(t *testing.T, h Harness) {
 		{"AggregateDifferential", testAggregateDifferential},
 		{"Reports", testReports},
 		{"SalesKPIs", testSalesKPIs},
+		{"FunnelCohorts", testFunnelCohorts},
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},
