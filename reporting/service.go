@@ -27,6 +27,9 @@ type Options struct {
 	// (storage.KPIProvider), reached by name with Service.KPI. crm.New
 	// sets them to those of every module; names must be unique.
 	KPIs []storage.KPI
+	// Now returns the current time, which dashboards' relative ranges
+	// start from. Default: time.Now.
+	Now func() time.Time
 }
 
 // Service is the reporting module.
@@ -38,6 +41,8 @@ type Service struct {
 
 	// Reports stores reports and runs them.
 	Reports *Reports
+	// Dashboards stores dashboards and renders them to SVG.
+	Dashboards *Dashboards
 }
 
 // NewService returns the reporting service on store, whose expression
@@ -47,7 +52,11 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &Service{store: store, people: people, opts: opts, t: tablesOf(store)}
 	s.Reports = &Reports{s: s}
+	s.Dashboards = &Dashboards{s: s}
 	return s
 }

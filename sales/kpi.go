@@ -38,7 +38,7 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPIWinRate, Title: "Win rate", Unit: storage.UnitRatio,
 			Formula: "won ÷ (won + lost), deals closed in the period (closed_at)",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-				o, err := s.outcomes(ctx, from, to)
+				o, err := s.outcomes(ctx, from, to, false, false)
 				if err != nil {
 					return nil, err
 				}
@@ -52,7 +52,7 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPIAverageDealSize, Title: "Average deal size", Unit: storage.UnitMoney,
 			Formula: "mean amount of the deals won in the period (closed_at), per currency",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-				o, err := s.outcomes(ctx, from, to)
+				o, err := s.outcomes(ctx, from, to, true, false)
 				if err != nil {
 					return nil, err
 				}
@@ -65,7 +65,7 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPISalesCycle, Title: "Sales cycle", Unit: storage.UnitSeconds,
 			Formula: "mean of closed_at − created_at over the deals won in the period (closed_at)",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-				o, err := s.outcomes(ctx, from, to)
+				o, err := s.outcomes(ctx, from, to, false, true)
 				if err != nil {
 					return nil, err
 				}
@@ -105,20 +105,26 @@ type outcome struct {
 
 // outcomes reads, in one statement, the won and lost deals closed in
 // [from, to) by currency: counts, the won deals' mean amount and cycle.
-func (s *Service) outcomes(ctx context.Context, from, to time.Time) ([]outcome, error) {
+//
+// Only the figures asked for are measured, so that a member from whom
+// amounts are hidden still gets the win rate and the cycle.
+func (s *Service) outcomes(ctx context.Context, from, to time.Time, amounts, cycles bool) ([]outcome, error) {
 	won, lost, err := s.closedStages(ctx)
 	if err != nil {
 		return nil, err
 	}
+	measures := []storage.Measure{{Op: storage.AggCount, Where: won}, {Op: storage.AggCount, Where: lost}}
+	if amounts {
+		measures = append(measures, storage.Measure{Op: storage.AggAvg, Field: "amount", Where: won})
+	}
+	if cycles {
+		measures = append(measures, storage.Measure{Op: storage.AggAvg, Field: "closed_at", Since: "created_at", Where: won})
+	}
 	rows, err := s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{
-		Filter:  storage.And{period("closed_at", from, to), storage.Gt("closed_at", time.Time{})},
-		GroupBy: []string{"currency"},
-		Measures: []storage.Measure{
-			{Op: storage.AggCount, Where: won},
-			{Op: storage.AggCount, Where: lost},
-			{Op: storage.AggAvg, Field: "amount", Where: won},
-			{Op: storage.AggAvg, Field: "closed_at", Since: "created_at", Where: won},
-		}})
+		Filter:   storage.And{period("closed_at", from, to), storage.Gt("closed_at", time.Time{})},
+		GroupBy:  []string{"currency"},
+		Measures: measures,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -126,8 +132,14 @@ func (s *Service) outcomes(ctx context.Context, from, to time.Time) ([]outcome, 
 	for i, r := range rows {
 		cur, _ := r.Group[0].(string)
 		out[i] = outcome{currency: cur, won: r.Values[0].(int64), lost: r.Values[1].(int64)}
-		out[i].avgAmount, _ = r.Values[2].(float64)
-		out[i].avgCycle, _ = r.Values[3].(float64)
+		k := 2
+		if amounts {
+			out[i].avgAmount, _ = r.Values[k].(float64)
+			k++
+		}
+		if cycles {
+			out[i].avgCycle, _ = r.Values[k].(float64)
+		}
 	}
 	return out, nil
 }
@@ -135,7 +147,7 @@ func (s *Service) outcomes(ctx context.Context, from, to time.Time) ([]outcome, 
 // velocity is pipeline_velocity: the open deals by currency (now) with the
 // period's outcomes.
 func (s *Service) velocity(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-	o, err := s.outcomes(ctx, from, to)
+	o, err := s.outcomes(ctx, from, to, true, true)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/reporting"
+	"github.com/crmkit/crm/reporting/chart"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
@@ -346,6 +347,24 @@ func run(ctx context.Context) error {
 		fmt.Printf("  %-12s %d deals  %12s  weighted %12s\n", r.Values[0], r.Values[1],
 			storage.Money{Amount: r.Values[2].(int64), Currency: "EUR"}, storage.Money{Amount: r.Values[3].(int64), Currency: "EUR"})
 	}
+	// A dashboard of KPIs and charts, drawn to one SVG.
+	byStage := &reporting.Report{Name: "Deals by stage", Object: sales.ObjectOpportunity,
+		GroupBy: []reporting.Grouping{{Field: "stage"}}, Measures: []reporting.Measure{{Name: "deals", Op: storage.AggCount}}}
+	panels, err := app.Reporting.Dashboards.RenderDashboard(ctx, reporting.Dashboard{Name: "Sales", Widgets: []reporting.Widget{
+		{Title: "Win rate", Kind: chart.Number, KPI: sales.KPIWinRate},
+		{Title: "Average deal size", Kind: chart.Number, KPI: sales.KPIAverageDealSize},
+		{Title: "Deals by stage", Kind: chart.Bar, Report: byStage},
+		{Title: "Share of deals", Kind: chart.Pie, Report: byStage},
+	}})
+	if err != nil {
+		return err
+	}
+	svg := filepath.Join(os.TempDir(), "crm-quickstart-dashboard.svg")
+	if err := os.WriteFile(svg, reporting.SVG("Sales", panels), 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("  KPIs: win rate %s, average deal size %s; dashboard written to %s\n",
+		kpiText(panels[0]), kpiText(panels[1]), svg)
 
 	// The change feed a host application would consume.
 	feed, err := app.Changes(ctx, "", 100)
@@ -362,4 +381,16 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("Done in %v\n", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// kpiText is a KPI panel's first value for the console.
+func kpiText(p reporting.Panel) string {
+	if len(p.KPI) == 0 || !p.KPI[0].Valid {
+		return "–"
+	}
+	v := p.KPI[0]
+	if p.Widget.KPI == sales.KPIWinRate {
+		return fmt.Sprintf("%.0f%%", 100*v.Value)
+	}
+	return storage.Money{Amount: int64(v.Value), Currency: v.Group}.String()
 }

@@ -126,6 +126,7 @@ func Run(t *testing.T, h Harness) {
 		{"Reports", testReports},
 		{"SalesKPIs", testSalesKPIs},
 		{"FunnelCohorts", testFunnelCohorts},
+		{"Dashboards", testDashboards},
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},
