@@ -301,7 +301,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Access:     access.NewService(store),
 		Sales:      sls,
 		Marketing:  mkt,
-		Reporting:  reporting.NewService(store, people, withKPIs(cfg.Reporting, sls, mkt)),
+		Reporting:  reporting.NewService(store, people, withKPIs(reportingOptions(cfg), sls, mkt)),
 		people:     people,
 		retention:  map[string]storage.RetentionProvider{},
 	}
@@ -309,7 +309,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	// package storage.
 	owned := map[string]bool{}
 	actions := []storage.ActionSpec{c.retentionAction()}
-	for _, svc := range []any{people, sls, mkt} {
+	for _, svc := range []any{people, sls, mkt, c.Reporting} {
 		if w, ok := svc.(storage.RecordWriters); ok {
 			cfg.Workflow.Writers = append(cfg.Workflow.Writers, w.RecordWriters()...)
 		}
@@ -403,6 +403,16 @@ func hostMovers(store Store, mods []storage.Module) ([]merge.Mover, error) {
 		}
 	}
 	return out, nil
+}
+
+// reportingOptions returns cfg.Reporting with the workflow's mailer when it
+// names none.
+func reportingOptions(cfg Config) reporting.Options {
+	opts := cfg.Reporting
+	if opts.Mailer == nil {
+		opts.Mailer = cfg.Workflow.Mailer
+	}
+	return opts
 }
 
 // withKPIs returns opts with the KPIs of the module services that offer

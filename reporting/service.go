@@ -5,6 +5,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // Store is what the reporting module needs of a storage adapter.
@@ -27,6 +28,10 @@ type Options struct {
 	// (storage.KPIProvider), reached by name with Service.KPI. crm.New
 	// sets them to those of every module; names must be unique.
 	KPIs []storage.KPI
+	// Mailer sends the reports of the send_report workflow action.
+	// crm.New sets it to crm.Config.Workflow.Mailer. Default: none (the
+	// action is refused).
+	Mailer send.Mailer
 	// Now returns the current time, which dashboards' relative ranges
 	// start from. Default: time.Now.
 	Now func() time.Time

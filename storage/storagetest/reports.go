@@ -2,16 +2,20 @@ package storagetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/mailtest"
 	"github.com/crmkit/crm/reporting"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
+	"github.com/crmkit/crm/workflow"
+	"github.com/crmkit/crm/workflow/smtp"
 )
 
 // testReports checks saved reports and their runs on a hand-computed data
@@ -133,5 +137,47 @@ func testReports(t *testing.T, h Harness) {
 	must(t, "list", err)
 	if len(page.Items) != 1 || page.Items[0].Name != "Won revenue by rep" {
 		t.Errorf("saved reports = %+v", page.Items)
+	}
+}
+
+// testReportMail checks send_report end to end: a rule on a weekly
+// schedule mails a saved report, as a text and an HTML table, through
+// workflow/smtp to a real SMTP server on localhost; a rule naming no
+// report or no recipient is refused when saved.
+func testReportMail(t *testing.T, h Harness) {
+	srv := mailtest.Start(t, mailtest.Options{})
+	mailer, err := smtp.New(smtp.Config{Host: srv.Host, Port: srv.Port, TLS: smtp.TLSNone, From: "Acme CRM <crm@acme.example>"})
+	must(t, "mailer", err)
+	f := newFlow(t, h, workflow.Config{Mailer: mailer})
+	for _, amount := range []int64{1200, 3400} {
+		_, err := f.app.Sales.Opportunities.Create(f.ctx, sales.NewOpportunity{Name: "Deal", Stage: "proposal",
+			Amount: storage.Money{Amount: amount, Currency: "EUR"}})
+		must(t, "deal", err)
+	}
+	rep, err := f.app.Reporting.Reports.Create(f.ctx, reporting.Report{Name: "Pipeline & stages", Object: sales.ObjectOpportunity,
+		GroupBy: []reporting.Grouping{{Field: "stage"}}, Measures: []reporting.Measure{{Name: "amount", Op: storage.AggSum, Field: "amount"}}})
+	must(t, "report", err)
+	_, err = f.app.Workflow.Rules.Create(f.ctx, workflow.NewRule{Name: "Bad", Trigger: workflow.Trigger{Kind: workflow.OnSchedule, Cron: "0 9 * * 1"},
+		Actions: []workflow.Action{workflow.NewAction(reporting.ActionSendReport, reporting.SendReportParams{Report: storage.NewID()})}})
+	wantFields(t, "a send_report of no report to no one", err, "actions[0].params")
+	r := f.rule(workflow.NewRule{Name: "Monday report", Enabled: true, Trigger: workflow.Trigger{Kind: workflow.OnSchedule, Cron: "0 9 * * 1"},
+		Actions: []workflow.Action{workflow.NewAction(reporting.ActionSendReport, reporting.SendReportParams{Report: rep.ID, To: []string{"team@acme.example"}})}})
+	f.settle() // the first scan starts the schedule
+	f.clock.Add(8 * 24 * time.Hour)
+	f.settle()
+	runs := f.runs(r.ID)
+	if len(runs) == 0 || runs[0].State != workflow.RunSucceeded {
+		t.Fatalf("runs of the report rule: %+v", runs)
+	}
+	got := srv.Accepted()
+	if len(got) == 0 {
+		t.Fatal("no report was mailed")
+	}
+	m, err := got[0].Parse()
+	must(t, "parse", err)
+	if m.Subject != "Report: Pipeline & stages" || got[0].To[0] != "team@acme.example" ||
+		!strings.Contains(m.Text, "proposal") || !strings.Contains(m.Text, "4600") ||
+		!strings.Contains(m.HTML, "<td>4600</td>") || !strings.Contains(m.HTML, "Pipeline &amp; stages") {
+		t.Errorf("the mailed report: subject %q\ntext %q\nhtml %q", m.Subject, m.Text, m.HTML)
 	}
 }

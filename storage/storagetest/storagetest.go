@@ -127,6 +127,7 @@ func Run(t *testing.T, h Harness) {
 		{"SalesKPIs", testSalesKPIs},
 		{"FunnelCohorts", testFunnelCohorts},
 		{"Dashboards", testDashboards},
+		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},
 		{"Quotes", testQuotes},
 		{"Invoices", testInvoices},
