@@ -418,7 +418,9 @@ func formatValue(v any) string {
 	case nil:
 		return "–"
 	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
+		// Three decimals at most: a table cell, not the exact value (the
+		// chart's description and the exports keep that).
+		return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(x, 'f', 3, 64), "0"), ".")
 	case time.Time:
 		return x.Format("2006-01-02")
 	}

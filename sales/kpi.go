@@ -120,17 +120,23 @@ func (s *Service) outcomes(ctx context.Context, from, to time.Time, amounts, cyc
 	if cycles {
 		measures = append(measures, storage.Measure{Op: storage.AggAvg, Field: "closed_at", Since: "created_at", Where: won})
 	}
-	rows, err := s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{
+	q := storage.AggregateQuery{
 		Filter:   storage.And{period("closed_at", from, to), storage.Gt("closed_at", time.Time{})},
-		GroupBy:  []string{"currency"},
 		Measures: measures,
-	})
+	}
+	if amounts {
+		q.GroupBy = []string{"currency"} // amounts add up within a currency only
+	}
+	rows, err := s.store.Aggregate(ctx, ObjectOpportunity, q)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]outcome, len(rows))
 	for i, r := range rows {
-		cur, _ := r.Group[0].(string)
+		var cur string
+		if amounts {
+			cur, _ = r.Group[0].(string)
+		}
 		out[i] = outcome{currency: cur, won: r.Values[0].(int64), lost: r.Values[1].(int64)}
 		k := 2
 		if amounts {
