@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/reporting"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
@@ -87,5 +88,56 @@ func testSalesKPIs(t *testing.T, h Harness) {
 			t.Errorf("KPI %+v: a title, a formula and a unique name are required", k)
 		}
 		names[k.Name] = true
+	}
+}
+
+// testMarketingKPIs checks cost per lead and campaign ROI against their
+// formulas on a hand-computed set: campaigns started in the period, in two
+// currencies, their leads, one converted into a deal that was won; a
+// campaign started before the period is left out.
+func testMarketingKPIs(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	ctx := e.sys
+	day := func(y int, mo time.Month, d int) time.Time { return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC) }
+	campaign := func(title string, cost int64, cur string, start time.Time, leads int) []*sales.Lead {
+		t.Helper()
+		c, err := app.Marketing.Campaigns.Create(ctx, marketing.NewCampaign{Name: title, ActualCost: storage.Money{Amount: cost, Currency: cur}, Start: start})
+		must(t, "campaign", err)
+		var out []*sales.Lead
+		for i := range leads {
+			l, err := app.Sales.Leads.Capture(ctx, sales.NewLead{FirstName: title, LastName: name(i), Campaign: c.ID})
+			must(t, "lead", err)
+			out = append(out, l)
+		}
+		return out
+	}
+	eur := campaign("Fair", 1000, "EUR", day(2026, 1, 5), 4)
+	campaign("Webinar", 500, "USD", day(2026, 1, 10), 2)
+	campaign("Old", 9999, "EUR", day(2025, 12, 1), 1)
+	conv, err := app.Sales.Leads.Convert(ctx, eur[0].ID, sales.ConvertOptions{CreateOpportunity: true,
+		Opportunity: sales.NewOpportunity{Name: "Stand", Amount: storage.Money{Amount: 3000, Currency: "EUR"}}})
+	must(t, "convert", err)
+	_, err = app.Sales.Opportunities.Win(ctx, conv.Opportunity.ID)
+	must(t, "win", err)
+	jan := reporting.Params{From: day(2026, 1, 1), To: day(2026, 2, 1)}
+	for _, c := range []struct {
+		kpi  string
+		want map[string]float64
+	}{
+		{marketing.KPICostPerLead, map[string]float64{"EUR": 250, "USD": 250}},
+		{marketing.KPICampaignROI, map[string]float64{"EUR": 2, "USD": -1}},
+	} {
+		vals, err := app.Reporting.KPI(ctx, c.kpi, jan)
+		must(t, c.kpi, err)
+		if len(vals) != len(c.want) {
+			t.Errorf("%s = %+v, want %v", c.kpi, vals, c.want)
+			continue
+		}
+		for _, v := range vals {
+			if w, ok := c.want[v.Group]; !ok || !v.Valid || math.Abs(v.Value-w) > 1e-9 {
+				t.Errorf("%s in %s = %+v, want %v", c.kpi, v.Group, v, w)
+			}
+		}
 	}
 }

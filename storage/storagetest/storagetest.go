@@ -125,6 +125,7 @@ func Run(t *testing.T, h Harness) {
 		{"AggregateDifferential", testAggregateDifferential},
 		{"Reports", testReports},
 		{"SalesKPIs", testSalesKPIs},
+		{"MarketingKPIs", testMarketingKPIs},
 		{"FunnelCohorts", testFunnelCohorts},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
