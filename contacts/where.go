@@ -81,6 +81,13 @@ func (s *Service) Filter(ctx context.Context, object, src string) (storage.Filte
 	if err != nil {
 		return nil, err
 	}
+	return CompileFilter(schema, object, src)
+}
+
+// CompileFilter is Filter with object's schema given (Schema), for a
+// caller that compiles several expressions of one type, such as a report
+// and the conditions of its measures.
+func CompileFilter(schema filterexpr.Schema, object, src string) (storage.Filter, error) {
 	e, err := filterexpr.Compile(src, schema)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmkit/crm/reporting/chart"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/filterexpr"
 )
 
 // ObjectDashboard is the record type of dashboards.
@@ -170,6 +171,7 @@ func (ds *Dashboards) Delete(ctx context.Context, id string) error {
 // check validates d, every widget's problem at once.
 func (ds *Dashboards) check(ctx context.Context, d *Dashboard) error {
 	var v storage.ValidationError
+	schemas := map[string]filterexpr.Schema{}
 	storage.TrimText(&v, "name", &d.Name, 200)
 	if d.Name == "" {
 		v.Add("name", "is required")
@@ -205,7 +207,7 @@ func (ds *Dashboards) check(ctx context.Context, d *Dashboard) error {
 			}
 		}
 		if w.Report != nil {
-			if _, err := ds.s.compile(ctx, w.Report, Params{}); err != nil {
+			if _, err := ds.s.compile(ctx, w.Report, Params{}, schemas); err != nil {
 				var ve *storage.ValidationError
 				if !errors.As(err, &ve) {
 					return err
@@ -260,11 +262,12 @@ func (ds *Dashboards) RenderDashboard(ctx context.Context, d Dashboard) ([]Panel
 		}
 	}
 	now := ds.s.opts.Now()
+	schemas := map[string]filterexpr.Schema{}
 	panels := make([]Panel, len(d.Widgets))
 	for i, w := range d.Widgets {
 		p := &panels[i]
 		p.Widget = w
-		err := ds.render(ctx, p, saved, now, fmt.Sprintf("w%d", i))
+		err := ds.render(ctx, p, saved, schemas, now, fmt.Sprintf("w%d", i))
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -277,7 +280,7 @@ func (ds *Dashboards) RenderDashboard(ctx context.Context, d Dashboard) ([]Panel
 }
 
 // render fills in p for its widget.
-func (ds *Dashboards) render(ctx context.Context, p *Panel, saved map[string]*Report, now time.Time, id string) error {
+func (ds *Dashboards) render(ctx context.Context, p *Panel, saved map[string]*Report, schemas map[string]filterexpr.Schema, now time.Time, id string) error {
 	w := p.Widget
 	from, to, prev, err := w.Range.Bounds(now, ds.s.opts.Location)
 	if err != nil {
@@ -311,7 +314,7 @@ func (ds *Dashboards) render(ctx context.Context, p *Panel, saved map[string]*Re
 			return fmt.Errorf("%w: report %s", storage.ErrNotFound, w.ReportID)
 		}
 	}
-	res, err := ds.s.Reports.Run(ctx, *r, Params{From: from, To: to})
+	res, err := ds.s.Reports.run(ctx, *r, Params{From: from, To: to}, schemas)
 	if err != nil {
 		return err
 	}
@@ -331,7 +334,7 @@ func (ds *Dashboards) render(ctx context.Context, p *Panel, saved map[string]*Re
 			data.Value = formatValue(res.Rows[0].Values[col])
 		}
 		if !prev.IsZero() && len(res.Rows) > 0 {
-			before, err := ds.s.Reports.Run(ctx, *r, Params{From: prev, To: from})
+			before, err := ds.s.Reports.run(ctx, *r, Params{From: prev, To: from}, schemas)
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/filterexpr"
@@ -26,7 +27,9 @@ const MaxRows = 10000
 // Grouping is one group-by of a report: a field's values, or periods of a
 // time field.
 type Grouping struct {
-	// Field is a field of the report's record type, or "custom.<name>".
+	// Field is a field of the report's record type, "custom.<name>", or
+	// a field of a related record ("account.industry", as expressions name
+	// it), read as the member may read that record.
 	Field string `json:"field"`
 	// Bucket, for a time field, groups by period (day, week, month,
 	// quarter, year) or part (weekday, month_of_year) in the report's time
@@ -150,7 +153,7 @@ type Reports struct{ s *Service }
 func (rs *Reports) Create(ctx context.Context, in Report) (*Report, error) {
 	r := in
 	r.Meta = storage.Meta{}
-	if _, err := rs.s.compile(ctx, &r, Params{}); err != nil {
+	if _, err := rs.s.compile(ctx, &r, Params{}, nil); err != nil {
 		return nil, err
 	}
 	if err := rs.s.t.reports.Insert(ctx, &r); err != nil {
@@ -176,7 +179,7 @@ func (rs *Reports) Update(ctx context.Context, id string, version int64, in Repo
 		meta := r.Meta
 		*r = in
 		r.Meta = meta
-		_, err := rs.s.compile(ctx, r, Params{})
+		_, err := rs.s.compile(ctx, r, Params{}, nil)
 		return err
 	})
 }
@@ -200,7 +203,12 @@ func (rs *Reports) RunSaved(ctx context.Context, id string, p Params) (*Result, 
 // measuring a field hidden from it is ErrForbidden, and the labels of
 // groups that are records are those it may read.
 func (rs *Reports) Run(ctx context.Context, r Report, p Params) (*Result, error) {
-	q, err := rs.s.compile(ctx, &r, p)
+	return rs.run(ctx, r, p, nil)
+}
+
+// run is Run with a cache of expression schemas (see Service.schema).
+func (rs *Reports) run(ctx context.Context, r Report, p Params, schemas map[string]filterexpr.Schema) (*Result, error) {
+	q, err := rs.s.compile(ctx, &r, p, schemas)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +238,7 @@ func (rs *Reports) Run(ctx context.Context, r Report, p Params) (*Result, error)
 
 // compile checks r (normalising it) and returns its query with p's range.
 // Every bad part is reported at once.
-func (s *Service) compile(ctx context.Context, r *Report, p Params) (storage.AggregateQuery, error) {
+func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[string]filterexpr.Schema) (storage.AggregateQuery, error) {
 	var q storage.AggregateQuery
 	var v storage.ValidationError
 	storage.TrimText(&v, "name", &r.Name, 200)
@@ -242,7 +250,7 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params) (storage.Agg
 		v.Add("object", "%q is not a registered record type", r.Object)
 		return q, v.Err()
 	}
-	schema, err := s.people.Schema(ctx, r.Object)
+	schema, err := s.schema(ctx, r.Object, schemas)
 	if err != nil {
 		return q, err
 	}
@@ -250,7 +258,7 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params) (storage.Agg
 		if strings.TrimSpace(src) == "" {
 			return nil
 		}
-		f, err := s.people.Filter(ctx, r.Object, src)
+		f, err := contacts.CompileFilter(schema, r.Object, src)
 		if err != nil {
 			v.Add(field, "%v", err)
 			return nil
@@ -262,6 +270,11 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params) (storage.Agg
 		t, ok := own[field]
 		return t, ok
 	}
+	// Groupings may name fields of related records too ("account.industry").
+	groupType := func(field string) (filterexpr.Type, bool) {
+		t, ok := schema[field]
+		return t, ok
+	}
 	if f := filter("where", r.Where); f != nil {
 		q.Filter = f
 	}
@@ -270,7 +283,7 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params) (storage.Agg
 	}
 	for i, g := range r.GroupBy {
 		field := fmt.Sprintf("group_by[%d]", i)
-		t, ok := typeOf(g.Field)
+		t, ok := groupType(g.Field)
 		if !ok {
 			v.Add(field+".field", "%q is not a field of %s", g.Field, r.Object)
 			continue
@@ -373,6 +386,20 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params) (storage.Agg
 		q.Filter = rng
 	}
 	return q, nil
+}
+
+// schema returns object's expression schema, from schemas when it holds
+// it (a dashboard's render reads each type's once), else read and kept
+// there.
+func (s *Service) schema(ctx context.Context, object string, schemas map[string]filterexpr.Schema) (filterexpr.Schema, error) {
+	if sc, ok := schemas[object]; ok {
+		return sc, nil
+	}
+	sc, err := s.people.Schema(ctx, object)
+	if err == nil && schemas != nil {
+		schemas[object] = sc
+	}
+	return sc, err
 }
 
 // label fills in the display names of the groupings whose values are

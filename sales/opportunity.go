@@ -88,6 +88,14 @@ type Opportunity struct {
 // RecordType returns "opportunity".
 func (*Opportunity) RecordType() string { return ObjectOpportunity }
 
+// References returns the deal's account and primary contact, which
+// filter expressions and reports name as "account" and "contact"
+// ("account.industry == 'Retail'", won revenue by account.industry).
+func (*Opportunity) References() []storage.Reference {
+	return []storage.Reference{{Name: "account", Field: "account_id", Type: contacts.ObjectAccount},
+		{Name: "contact", Field: "contact_id", Type: contacts.ObjectContact}}
+}
+
 // Prepare implements storage.Preparer: it derives ExpectedRevenue.
 func (o *Opportunity) Prepare() {
 	o.ExpectedRevenue = o.Amount.Amount * int64(o.Probability) / 100

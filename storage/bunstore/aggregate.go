@@ -3,6 +3,7 @@ package bunstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -81,6 +82,12 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 			return nil, err
 		}
 		gr := &groups[i]
+		if rel, rest, ok := strings.Cut(g.Field, "."); ok && rel != "custom" {
+			if err := s.relatedGroup(ctx, c, fm, g, rel, rest, field, gr); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if name, ok := strings.CutPrefix(g.Field, "custom."); ok {
 			if c.byName["custom"] == nil || !storage.ValidKey(name) {
 				return nil, storage.Invalid(field, "%s has no custom field %q", c.recType, name)
@@ -371,6 +378,62 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 		out = append(out, r)
 	}
 	return out, s.d.translate(rows.Err(), recordType)
+}
+
+// relatedGroup resolves a grouping by a field of a related record
+// ("account.industry"): a scalar subquery reading the record the group's
+// reference names, within the principal's read scope of that type, so a
+// record the principal may not read groups as no value. The reference's
+// field and the related field must be visible to the principal.
+func (s *Store) relatedGroup(ctx context.Context, c *codec, fm *fieldMask, g storage.Group, rel, rest, field string, gr *aggGroup) error {
+	ref, ok := c.refs[rel]
+	rc := s.codec(ref.Type)
+	if !ok || rc == nil {
+		return storage.Invalid(field, "%s has no related record %q (its references: %s)", c.recType, rel, strings.Join(refNames(c), ", "))
+	}
+	if g.Bucket != "" {
+		return storage.Invalid(field, "a related field is grouped by its value, not by period")
+	}
+	if fm.access(ref.Field) == storage.FieldHidden {
+		return fmt.Errorf("%w: group by %s through %s field %s, which is hidden", storage.ErrForbidden, g.Field, c.recType, ref.Field)
+	}
+	rm, err := s.mask(ctx, rc)
+	if err != nil {
+		return err
+	}
+	if rm.access(rest) == storage.FieldHidden {
+		return fmt.Errorf("%w: %s field %s is hidden from role %s", storage.ErrForbidden, rc.recType, rest, rm.role)
+	}
+	refCol := c.byName[ref.Field]
+	var expr string
+	if name, ok := strings.CutPrefix(rest, "custom."); ok {
+		if rc.byName["custom"] == nil || !storage.ValidKey(name) {
+			return storage.Invalid(field, "%s has no custom field %q", rc.recType, name)
+		}
+		expr, gr.kind, gr.custom = s.d.jsonGroupText("r.custom", name), kString, true
+	} else {
+		col, err := aggCol(rc, rest, field)
+		if err != nil {
+			return err
+		}
+		expr, gr.kind = col.exprAt("r"), col.kind
+	}
+	gr.sql.add("(SELECT " + expr + " FROM " + rc.table + " r WHERE r.workspace_id = t.workspace_id AND r.id = " + refCol.expr())
+	if err := s.readable(ctx, rc, "r", &gr.sql); err != nil {
+		return err
+	}
+	gr.sql.add(")")
+	return nil
+}
+
+// refNames are the names of c's related records, sorted.
+func refNames(c *codec) []string {
+	out := make([]string, 0, len(c.refs))
+	for name := range c.refs {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // maxAggLimit bounds AggregateQuery.Limit.

@@ -92,6 +92,34 @@ func testReports(t *testing.T, h Harness) {
 		t.Errorf("by account and month in February and March (-want +got):\n%s", d)
 	}
 
+	// By a field of the related account.
+	byIndustry := reporting.Report{Name: "By account name", Object: sales.ObjectOpportunity,
+		GroupBy:  []reporting.Grouping{{Field: "account.name"}},
+		Measures: []reporting.Measure{{Name: "deals", Op: storage.AggCount}, {Name: "amount", Op: storage.AggSum, Field: "amount"}}}
+	res, err = app.Reporting.Reports.Run(ctx, byIndustry, reporting.Params{})
+	must(t, "run by account name", err)
+	wantByName := []reporting.Row{
+		{Values: []any{"Acme", int64(2), int64(1500)}},
+		{Values: []any{"Globex", int64(3), int64(9000)}},
+		{Values: []any{nil, int64(1), int64(50)}},
+	}
+	if d := gocmp.Diff(wantByName, res.Rows); d != "" {
+		t.Errorf("by account name (-want +got):\n%s", d)
+	}
+	// As rep B: its deals are with Globex (owned by rep A's team, which rep
+	// B may not read: no value) and with no account.
+	_, err = app.Accounts.Update(ctx, globex.ID, contacts.UpdateAccount{OwnerID: ptr(e.repA.ID)})
+	must(t, "globex to rep A", err)
+	res, err = app.Reporting.Reports.Run(e.as(e.repB), byIndustry, reporting.Params{})
+	must(t, "run by account name as rep B", err)
+	if d := gocmp.Diff([]reporting.Row{{Values: []any{nil, int64(3), int64(6050)}}}, res.Rows); d != "" {
+		t.Errorf("by account name as rep B, who may not read Globex (-want +got):\n%s", d)
+	}
+	if _, err := app.Reporting.Reports.Run(ctx, reporting.Report{Name: "x", Object: sales.ObjectOpportunity,
+		GroupBy: []reporting.Grouping{{Field: "spaceship.name"}}, Measures: []reporting.Measure{{Name: "n", Op: storage.AggCount}}}, reporting.Params{}); !errors.Is(err, storage.ErrInvalid) {
+		t.Errorf("grouping by a field of no related record: %v, want ErrInvalid", err)
+	}
+
 	// A field hidden from a role: grouping or measuring it is forbidden.
 	all := map[storage.Action]storage.Scope{storage.ActionRead: storage.ScopeAll}
 	_, err = e.acc.DefineRole(ctx, access.NewRole{Name: "no_amounts", Permissions: storage.Permissions{storage.AnyType: all},
