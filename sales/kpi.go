@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 )
 
@@ -15,6 +16,8 @@ const (
 	KPISalesCycle         = "sales_cycle"
 	KPIPipelineVelocity   = "pipeline_velocity"
 	KPILeadConversionRate = "lead_conversion_rate"
+	KPIActivitiesPerRep   = "activities_per_rep"
+	KPICustomerValue      = "customer_lifetime_value"
 )
 
 // KPIs returns the sales KPIs (storage.KPIProvider), each computed in the
@@ -33,6 +36,12 @@ const (
 //     the period's.
 //   - lead_conversion_rate: leads converted ÷ leads, over the leads whose
 //     created_at is in the period.
+//   - activities_per_rep: activities ÷ the members who own one, over the
+//     activities whose occurred_at is in the period.
+//   - customer_lifetime_value: what customers spent, net of refunds, ÷ the
+//     customers who did, over the orders that count (neither cancelled nor
+//     refunded in full) ordered in the period, per currency: over all time,
+//     the historical lifetime value.
 func (s *Service) KPIs() []storage.KPI {
 	return []storage.KPI{
 		{Name: KPIWinRate, Title: "Win rate", Unit: storage.UnitRatio,
@@ -92,6 +101,40 @@ func (s *Service) KPIs() []storage.KPI {
 				}
 				all, conv := rows[0].Values[0].(int64), rows[0].Values[1].(int64)
 				return []storage.KPIValue{ratio(float64(conv), float64(all), all)}, nil
+			}},
+		{Name: KPIActivitiesPerRep, Title: "Activities per rep", Unit: storage.UnitCount,
+			Formula: "activities ÷ members who own one, activities in the period (occurred_at)",
+			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+				rows, err := s.store.Aggregate(ctx, contacts.ObjectActivity, storage.AggregateQuery{
+					Filter:   storage.And{period("occurred_at", from, to), storage.Ne("owner_id", "")},
+					Measures: []storage.Measure{{Op: storage.AggCount}, {Op: storage.AggCountDistinct, Field: "owner_id"}}})
+				if err != nil || len(rows) == 0 {
+					return []storage.KPIValue{{}}, err
+				}
+				n, reps := rows[0].Values[0].(int64), rows[0].Values[1].(int64)
+				return []storage.KPIValue{ratio(float64(n), float64(reps), n)}, nil
+			}},
+		{Name: KPICustomerValue, Title: "Customer lifetime value", Unit: storage.UnitMoney,
+			Formula: "net spent (total − refunded) ÷ customers, orders that count ordered in the period, per currency",
+			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+				rows, err := s.store.Aggregate(ctx, ObjectOrder, storage.AggregateQuery{
+					Filter: storage.And{period("ordered_at", from, to), storage.Ne("contact_id", ""),
+						storage.Not{Filter: storage.In("status", OrderCancelled, OrderRefunded)}},
+					GroupBy: []string{"currency"},
+					Measures: []storage.Measure{{Op: storage.AggSum, Field: "total"}, {Op: storage.AggSum, Field: "refunded"},
+						{Op: storage.AggCountDistinct, Field: "contact_id"}}})
+				if err != nil {
+					return nil, err
+				}
+				var out []storage.KPIValue
+				for _, r := range rows {
+					cur, _ := r.Group[0].(string)
+					net, customers := r.Values[0].(int64)-r.Values[1].(int64), r.Values[2].(int64)
+					v := ratio(float64(net), float64(customers), customers)
+					v.Group = cur
+					out = append(out, v)
+				}
+				return out, nil
 			}},
 	}
 }

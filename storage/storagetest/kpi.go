@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/reporting"
 	"github.com/crmkit/crm/sales"
@@ -77,6 +78,40 @@ func testSalesKPIs(t *testing.T, h Harness) {
 	near("pipeline velocity in EUR", vel[0], 2*2000*0.75/(cycle/86400), 2)
 	near("pipeline velocity in USD", vel[1], 1*700*0.75/(cycle/86400), 1)
 	near("lead conversion rate", kpi(ctx, sales.KPILeadConversionRate)[0], 0.25, 4)
+	// Activities: 3 by rep A and 1 by rep B in January, one in December.
+	for _, a := range []struct {
+		owner string
+		at    time.Time
+	}{{a, day(2026, 1, 5)}, {a, day(2026, 1, 6)}, {a, day(2026, 1, 7)}, {b, day(2026, 1, 8)}, {b, day(2025, 12, 8)}} {
+		_, err := app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindCall, Subject: "Call", OwnerID: a.owner, OccurredAt: a.at})
+		must(t, "activity", err)
+	}
+	near("activities per rep", kpi(ctx, sales.KPIActivitiesPerRep)[0], 2, 4)
+	// Orders: what customers spent net of refunds, per customer and
+	// currency; a cancelled order does not count.
+	cust := []*contacts.Contact{e.contact(ctx, contacts.NewContact{FirstName: "C1"}), e.contact(ctx, contacts.NewContact{FirstName: "C2"}),
+		e.contact(ctx, contacts.NewContact{FirstName: "C3"})}
+	for i, o := range []struct {
+		c      int
+		cur    string
+		price  int64
+		status string
+	}{{0, "EUR", 1000, ""}, {0, "EUR", 500, ""}, {1, "EUR", 300, ""}, {2, "USD", 700, ""}, {1, "EUR", 999, sales.OrderCancelled}} {
+		ord, _, err := app.Sales.Orders.Record(ctx, sales.NewOrder{ExternalID: name(i), ContactID: cust[o.c].ID, Currency: o.cur,
+			OrderedAt: day(2026, 1, 10+i), Status: o.status, Lines: []sales.OrderLine{{Name: "Tea", Quantity: 1, UnitPrice: o.price}}})
+		must(t, "order", err)
+		if i == 1 {
+			_, err = app.Sales.Orders.Refund(ctx, ord.ID, 200)
+			must(t, "refund", err)
+		}
+	}
+	clv := kpi(ctx, sales.KPICustomerValue)
+	if len(clv) != 2 || clv[0].Group != "EUR" || clv[1].Group != "USD" {
+		t.Fatalf("customer lifetime value = %+v, want EUR and USD", clv)
+	}
+	near("customer lifetime value in EUR", clv[0], (1000+500-200+300)/2.0, 2)
+	near("customer lifetime value in USD", clv[1], 700, 1)
+
 	// Rep A's own deals: one won, one lost in January.
 	near("rep A's win rate", kpi(e.as(e.repA), sales.KPIWinRate)[0], 0.5, 2)
 	if _, err := app.Reporting.KPI(ctx, "happiness", jan); !errors.Is(err, storage.ErrInvalid) {
