@@ -18,6 +18,7 @@ const (
 	KPILeadConversionRate = "lead_conversion_rate"
 	KPIActivitiesPerRep   = "activities_per_rep"
 	KPICustomerValue      = "customer_lifetime_value"
+	KPIForecastAccuracy   = "forecast_accuracy"
 )
 
 // KPIs returns the sales KPIs (storage.KPIProvider), each computed in the
@@ -42,6 +43,10 @@ const (
 //     customers who did, over the orders that count (neither cancelled nor
 //     refunded in full) ordered in the period, per currency: over all time,
 //     the historical lifetime value.
+//   - forecast_accuracy: the revenue won in the period ÷ what the period's
+//     first forecast snapshot (Forecasts.Take of exactly that period, all
+//     pipelines, no grouping) forecast, won by then plus commit, per
+//     currency; no value without such a snapshot.
 func (s *Service) KPIs() []storage.KPI {
 	return []storage.KPI{
 		{Name: KPIWinRate, Title: "Win rate", Unit: storage.UnitRatio,
@@ -114,6 +119,9 @@ func (s *Service) KPIs() []storage.KPI {
 				n, reps := rows[0].Values[0].(int64), rows[0].Values[1].(int64)
 				return []storage.KPIValue{ratio(float64(n), float64(reps), n)}, nil
 			}},
+		{Name: KPIForecastAccuracy, Title: "Forecast accuracy", Unit: storage.UnitRatio,
+			Formula: "won revenue of the period ÷ its first snapshot's forecast (won by then + commit), per currency",
+			Compute: s.forecastAccuracy},
 		{Name: KPICustomerValue, Title: "Customer lifetime value", Unit: storage.UnitMoney,
 			Formula: "net spent (total − refunded) ÷ customers, orders that count ordered in the period, per currency",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
@@ -281,4 +289,39 @@ func ratio(num, den float64, n int64) storage.KPIValue {
 		return storage.KPIValue{Count: n}
 	}
 	return storage.KPIValue{Value: num / den, Valid: true, Count: n}
+}
+
+// forecastAccuracy is the forecast_accuracy KPI.
+func (s *Service) forecastAccuracy(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+	if from.IsZero() || to.IsZero() {
+		return nil, nil
+	}
+	var first *Snapshot
+	err := storage.Each(ctx, s.t.snapshots, storage.ListQuery{Sort: []storage.Sort{{Field: "taken_at"}}}, func(snap *Snapshot) error {
+		q := snap.Query
+		if first == nil && q.Period.From.Equal(from) && q.Period.To.Equal(to) && q.GroupBy == GroupNone && q.PipelineID == "" {
+			first = snap
+		}
+		return nil
+	})
+	if err != nil || first == nil {
+		return nil, err
+	}
+	now, err := s.Forecasts.Compute(ctx, first.Query)
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.KPIValue
+	for _, then := range first.Rows {
+		forecast := then.ClosedWon + then.Commit
+		v := storage.KPIValue{Group: then.Currency}
+		for _, r := range now {
+			if r.Currency == then.Currency {
+				v = ratio(float64(r.ClosedWon), float64(forecast), r.Deals)
+				v.Group = then.Currency
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -112,6 +112,29 @@ func testSalesKPIs(t *testing.T, h Harness) {
 	near("customer lifetime value in EUR", clv[0], (1000+500-200+300)/2.0, 2)
 	near("customer lifetime value in USD", clv[1], 700, 1)
 
+	// Forecast accuracy for February: a snapshot forecasts 500 won and
+	// 1,000 committed; 1,800 is won by the end.
+	feb := reporting.Params{From: day(2026, 2, 1).Truncate(24 * time.Hour), To: day(2026, 3, 1).Truncate(24 * time.Hour)}
+	commit := sales.ForecastCommit
+	f1, err := app.Sales.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Commit", Stage: "proposal", ForecastCategory: commit,
+		ExpectedClose: day(2026, 2, 20), Amount: storage.Money{Amount: 1000, Currency: "EUR"}})
+	must(t, "commit deal", err)
+	deal(b, "EUR", 500, day(2026, 1, 20), "closed_won", day(2026, 2, 3))
+	_, err = app.Sales.Forecasts.Take(ctx, "February", sales.ForecastQuery{Period: sales.Period{From: feb.From, To: feb.To}})
+	must(t, "snapshot", err)
+	if v, err := app.Reporting.KPI(ctx, sales.KPIForecastAccuracy, jan); err != nil || len(v) != 0 {
+		t.Errorf("forecast accuracy of a period without a snapshot = %+v, %v; want none", v, err)
+	}
+	_, err = app.Sales.Opportunities.MoveStage(storage.WithWriteTime(ctx, day(2026, 2, 25)), f1.ID, "closed_won", sales.MoveOptions{})
+	must(t, "win the committed deal", err)
+	deal(a, "EUR", 300, day(2026, 2, 1), "closed_won", day(2026, 2, 26))
+	acc, err := app.Reporting.KPI(ctx, sales.KPIForecastAccuracy, feb)
+	must(t, "forecast accuracy", err)
+	if len(acc) != 1 || acc[0].Group != "EUR" {
+		t.Fatalf("forecast accuracy = %+v, want EUR", acc)
+	}
+	near("forecast accuracy", acc[0], 1800.0/1500, 3)
+
 	// Rep A's own deals: one won, one lost in January.
 	near("rep A's win rate", kpi(e.as(e.repA), sales.KPIWinRate)[0], 0.5, 2)
 	if _, err := app.Reporting.KPI(ctx, "happiness", jan); !errors.Is(err, storage.ErrInvalid) {
