@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/crmkit/crm/storage"
@@ -86,7 +87,7 @@ type dialect interface {
 
 // sqliteDialect is SQLite through modernc.org/sqlite (or any driver whose
 // errors have a Code() int method).
-type sqliteDialect struct{}
+type sqliteDialect struct{ u *uniqueIndexes }
 
 func (sqliteDialect) name() string            { return "sqlite" }
 func (sqliteDialect) rebind(q string) string  { return q }
@@ -243,7 +244,7 @@ var sqliteUniqueRE = regexp.MustCompile(`UNIQUE constraint failed: (?:index '([^
 // a *storage.ConflictError naming the column; a foreign key violation is
 // ErrConflict; SQLITE_BUSY stays itself, wrapped, since it must never reach
 // callers and a test looks for it.
-func (sqliteDialect) translate(err error, recordType string) error {
+func (d sqliteDialect) translate(err error, recordType string) error {
 	var coded interface{ Code() int }
 	if err == nil || !errors.As(err, &coded) {
 		return err
@@ -253,7 +254,7 @@ func (sqliteDialect) translate(err error, recordType string) error {
 		field := ""
 		if m := sqliteUniqueRE.FindStringSubmatch(err.Error()); m != nil {
 			if m[1] != "" {
-				field = indexField(m[1])
+				field = d.u.field(m[1])
 			} else {
 				cols := strings.Split(m[2], ",")
 				last := strings.TrimSpace(cols[len(cols)-1])
@@ -271,7 +272,7 @@ func (sqliteDialect) translate(err error, recordType string) error {
 
 // postgresDialect is Postgres through pgx (or any driver whose errors have a
 // SQLState() string method).
-type postgresDialect struct{}
+type postgresDialect struct{ u *uniqueIndexes }
 
 func (postgresDialect) name() string            { return "postgres" }
 func (postgresDialect) prepare() bool           { return false } // pgx caches prepared statements per connection
@@ -408,7 +409,7 @@ var pgConstraintRE = regexp.MustCompile(`constraint "([^"]+)"`)
 // *storage.ConflictError naming the field from the index name
 // (crm_<table>_<field>_uq, or the key of a primary key); 23503 (foreign key)
 // is ErrConflict; 23514/22xxx are ErrInvalid; 40001/40P01 are ErrStale.
-func (postgresDialect) translate(err error, recordType string) error {
+func (d postgresDialect) translate(err error, recordType string) error {
 	var coded interface{ SQLState() string }
 	if err == nil || !errors.As(err, &coded) {
 		return err
@@ -418,7 +419,7 @@ func (postgresDialect) translate(err error, recordType string) error {
 	case state == "23505":
 		field := ""
 		if m := pgConstraintRE.FindStringSubmatch(err.Error()); m != nil {
-			field = indexField(m[1])
+			field = d.u.field(m[1])
 		}
 		return &storage.ConflictError{RecordType: recordType, Field: field, Err: err}
 	case state == "23503":
@@ -429,6 +430,24 @@ func (postgresDialect) translate(err error, recordType string) error {
 		return fmt.Errorf("%w: %s: %v", storage.ErrStale, recordType, err)
 	}
 	return err
+}
+
+// uniqueIndexes are the fields the schema's unique indexes guard, read
+// from the database's catalog (loadUniqueIndexes): a conflict names the
+// columns of its index, not a guess from the index's name.
+type uniqueIndexes struct{ m sync.Map } // index name → field(s)
+
+// field returns the field(s) the unique index name guards: its columns but
+// workspace_id, joined by ","; for an index the catalog did not give (or
+// of workspace_id alone, such as a partial "one default per workspace"),
+// the field its name gives (indexField).
+func (u *uniqueIndexes) field(name string) string {
+	if u != nil {
+		if f, ok := u.m.Load(name); ok {
+			return f.(string)
+		}
+	}
+	return indexField(name)
 }
 
 // indexField returns the field a unique index guards, from the naming rule

@@ -146,6 +146,56 @@ type appliedMigration struct {
 // so processes that start together migrate it once. It is safe to call
 // again.
 func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.migrate(ctx); err != nil {
+		return err
+	}
+	return s.loadUniqueIndexes(ctx)
+}
+
+// loadUniqueIndexes reads the unique indexes of the schema from the
+// catalog, so that a conflict names its index's columns (uniqueIndexes).
+func (s *Store) loadUniqueIndexes(ctx context.Context) error {
+	q := `SELECT il.name, ii.name FROM sqlite_master m, pragma_index_list(m.name) il, pragma_index_info(il.name) ii
+WHERE m.type = 'table' AND il."unique" = 1 ORDER BY il.name, ii.seqno`
+	if s.d.name() == "postgres" {
+		q = `SELECT i.relname, a.attname FROM pg_index x
+JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord) ON true
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+WHERE x.indisunique AND n.nspname = current_schema()
+ORDER BY i.relname, k.ord`
+	}
+	rows, err := s.db.DB.QueryContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("bunstore: read the unique indexes: %w", err)
+	}
+	defer rows.Close()
+	cols := map[string][]string{}
+	for rows.Next() {
+		var index, col string
+		if err := rows.Scan(&index, &col); err != nil {
+			return fmt.Errorf("bunstore: read the unique indexes: %w", err)
+		}
+		if col != "workspace_id" {
+			cols[index] = append(cols[index], col)
+		} else if _, ok := cols[index]; !ok {
+			cols[index] = nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("bunstore: read the unique indexes: %w", err)
+	}
+	for index, c := range cols {
+		if len(c) > 0 {
+			s.uniq.m.Store(index, strings.Join(c, ","))
+		}
+	}
+	return nil
+}
+
+func (s *Store) migrate(ctx context.Context) error {
 	lines, err := s.allMigrations()
 	if err != nil {
 		return err

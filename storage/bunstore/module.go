@@ -46,7 +46,10 @@ func (s *Store) Register(ctx context.Context, mods ...storage.Module) error {
 		return err
 	}
 	if s.manual {
-		return s.checkMigrated(ctx)
+		if err := s.checkMigrated(ctx); err != nil {
+			return err
+		}
+		return s.loadUniqueIndexes(ctx)
 	}
 	return s.Migrate(ctx)
 }

@@ -89,8 +89,9 @@ type Store struct {
 	// scopeReads counts the reads of principals' scope sets, for tests.
 	scopeReads atomic.Int64
 
-	rowsCache sync.Map     // rowsKey → multi-row statement text (rowsSQL)
-	rowsCount atomic.Int64 // statements built by rowsSQL, to bound the cache
+	uniq      uniqueIndexes // the fields of the schema's unique indexes (loadUniqueIndexes)
+	rowsCache sync.Map      // rowsKey → multi-row statement text (rowsSQL)
+	rowsCount atomic.Int64  // statements built by rowsSQL, to bound the cache
 }
 
 // New returns a Store on db, which must use bun's sqlitedialect or pgdialect.
@@ -107,9 +108,9 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	}
 	switch db.Dialect().Name() {
 	case bundialect.SQLite:
-		s.d = sqliteDialect{}
+		s.d = sqliteDialect{u: &s.uniq}
 	case bundialect.PG:
-		s.d = postgresDialect{}
+		s.d = postgresDialect{u: &s.uniq}
 	default:
 		return nil, fmt.Errorf("bunstore: unsupported dialect %s", db.Dialect().Name())
 	}

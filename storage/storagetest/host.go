@@ -12,6 +12,7 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/workflow"
 )
 
@@ -302,5 +303,44 @@ func testUpserts(t *testing.T, h Harness) {
 	wantFields(t, "deal upsert without the key", err, "external_id")
 	if n, err := app.Sales.Opportunities.Count(ctx, nil); err != nil || n != 1 {
 		t.Errorf("deals = %d (%v), want 1", n, err)
+	}
+}
+
+// testConflictFields checks that a conflict names the field its unique
+// index guards, read from the catalog: a taken member external ID (on
+// Postgres it was reported as "id", the last word of the index's name), a
+// product SKU, a team name, a deal's external ID.
+func testConflictFields(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	ctx := e.sys
+	first, err := e.acc.CreateMember(ctx, access.NewMember{Name: "One", Role: access.RoleRep, ExternalID: "u-1"})
+	must(t, "member", err)
+	_, err = app.Sales.Products.Create(ctx, sales.NewProduct{SKU: "TEA-1", Name: "Tea"})
+	must(t, "product", err)
+	_, err = app.Sales.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Deal", ExternalID: "D-1"})
+	must(t, "deal", err)
+	for _, c := range []struct {
+		what, field, holder string
+		err                 func() error
+	}{
+		{"a member's external ID", "external_id", first.ID, func() error {
+			_, err := e.acc.CreateMember(ctx, access.NewMember{Name: "Two", Role: access.RoleRep, ExternalID: "u-1"})
+			return err
+		}},
+		{"a product's SKU", "sku", "", func() error {
+			_, err := app.Sales.Products.Create(ctx, sales.NewProduct{SKU: "TEA-1", Name: "Tea again"})
+			return err
+		}},
+		{"a team's name", "name", "", func() error { _, err := e.acc.CreateTeam(ctx, "X", ""); return err }},
+		{"a deal's external ID", "external_id", "", func() error {
+			_, err := app.Sales.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Copy", ExternalID: "D-1"})
+			return err
+		}},
+	} {
+		var ce *storage.ConflictError
+		if err := c.err(); !errors.As(err, &ce) || ce.Field != c.field || (c.holder != "" && ce.ExistingID != c.holder) {
+			t.Errorf("%s taken: %v (%+v), want a conflict on %s", c.what, err, ce, c.field)
+		}
 	}
 }

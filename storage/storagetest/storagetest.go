@@ -98,6 +98,7 @@ func Run(t *testing.T, h Harness) {
 		{"HostTxCallFails", testHostTxCallFails},
 		{"HostCheckouts", testHostCheckouts},
 		{"Upserts", testUpserts},
+		{"ConflictFields", testConflictFields},
 		{"OrderLifecycle", testOrderLifecycle},
 		{"FeedWithOpenTransactions", testFeedWithOpenTransactions},
 		{"WorkflowStartFrom", testWorkflowStartFrom},
