@@ -12,15 +12,26 @@ import (
 // link-local, metadata, …) and Config does not allow.
 var ErrBlocked = errors.New("webhook: address not allowed")
 
-// reserved are the IPv4 ranges refused besides those netip's predicates
-// name (loopback, private, link-local, multicast, unspecified).
+// reserved are the ranges refused besides those netip's predicates name
+// (loopback, private, link-local, multicast, unspecified): special-purpose
+// IPv4 ranges, the documentation ranges, and the IPv6 forms that carry or
+// hide an IPv4 address a relay or a kernel may reach.
 var reserved = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),     // "this network" (RFC 791): 0.x reaches the local host on Linux
-	netip.MustParsePrefix("100.64.0.0/10"), // shared address space, carrier-grade NAT (RFC 6598)
-	netip.MustParsePrefix("192.0.0.0/24"),  // IETF protocol assignments (RFC 6890)
-	netip.MustParsePrefix("198.18.0.0/15"), // benchmarking (RFC 2544)
-	netip.MustParsePrefix("240.0.0.0/4"),   // reserved, and the broadcast address
-	netip.MustParsePrefix("fec0::/10"),     // deprecated site-local IPv6 (RFC 3879)
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network" (RFC 791): 0.x reaches the local host on Linux
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space, carrier-grade NAT (RFC 6598)
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments (RFC 6890)
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking (RFC 2544)
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and the broadcast address
+	netip.MustParsePrefix("192.0.2.0/24"),    // TEST-NET-1, documentation (RFC 5737)
+	netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
+	netip.MustParsePrefix("192.88.99.0/24"),  // deprecated 6to4 relay anycast (RFC 7526)
+	netip.MustParsePrefix("fec0::/10"),       // deprecated site-local IPv6 (RFC 3879)
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible IPv6 (deprecated, RFC 4291): ::127.0.0.1
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated (RFC 2765): ::ffff:0:127.0.0.1
+	netip.MustParsePrefix("100::/64"),        // discard-only (RFC 6666)
+	netip.MustParsePrefix("2001::/32"),       // Teredo (RFC 4380): its client address is hidden in the bits
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation (RFC 3849)
 }
 
 // Prefixes of IPv6 addresses that carry an IPv4 address, which is checked
