@@ -289,7 +289,7 @@ func Compile(src string, schema Schema) (*Expr, error) {
 			switch {
 			case escaped:
 				escaped = false
-			case r == '\\':
+			case r == '\\' && quote != '`': // a raw string has no escapes
 				escaped = true
 			case r == quote:
 				quote = 0

@@ -221,6 +221,9 @@ func testExprErrors(t *testing.T, h Harness) {
 		"account.industry > 3":     `"3" is a number; the field is text`,
 		"account.custom.a.b == 1":  "is not a field",
 		strings.Repeat("(", 50) + "true" + strings.Repeat(")", 50): "nests 50 deep",
+		// A backslash in a raw string is no escape: the string ends at
+		// the next backtick, and the nesting after it counts.
+		"first_name == `\\` || " + strings.Repeat("(", 200) + "true" + strings.Repeat(")", 200): "nests 200 deep",
 		strings.Repeat("x", filterexpr.MaxSource+1):                "more than the limit",
 	} {
 		_, err := e.svc.Contacts.Where(e.ctx, src, storage.ListQuery{})
