@@ -145,6 +145,7 @@ func (p RetryPolicy) Delay(attempt int, jitter float64) time.Duration {
 // may run engines on one Postgres database.
 type Engine struct {
 	store   Store
+	strict  bool // the store requires a principal in every context (see operator)
 	q       queue.Queue
 	rules   storage.Table[*Rule]
 	cfg     Config
@@ -243,6 +244,9 @@ func New(store Store, cfg Config) *Engine {
 	}
 	e := &Engine{store: store, q: store.Queue(), rules: storage.TableOf[*Rule](store), cfg: cfg,
 		writers: map[string]storage.RecordWriter{}, objects: map[string]Object{}, actions: map[string]Handler{}}
+	if r, ok := store.(interface{ RequiresPrincipal() bool }); ok {
+		e.strict = r.RequiresPrincipal()
+	}
 	for _, w := range cfg.Writers {
 		e.writers[w.Type] = w
 	}
@@ -353,8 +357,13 @@ func sysCtx(ctx context.Context, ws string) context.Context {
 // workers that run due jobs, and a scheduler of time triggers and cron
 // schedules. Errors of a round are logged and the round tried again after
 // PollInterval (ScheduleInterval for the scheduler); it returns nil once
-// ctx ends.
+// ctx ends. Like Drain, Runs and Retry it is for operators (the system,
+// or a member who may change every rule): on a store that requires a
+// principal, start it with storage.AsSystem(ctx).
 func (e *Engine) Start(ctx context.Context) error {
+	if err := e.operator(ctx); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	loop := func(every time.Duration, step func(ctx context.Context) (int, error)) {
 		defer wg.Done()
@@ -387,8 +396,12 @@ func (e *Engine) Start(ctx context.Context) error {
 // due time triggers and schedules, until nothing is left. Jobs waiting for
 // a later time (a Wait, a retry) stay. It returns how much it did: runs
 // started and jobs run; 0 means nothing was due. For tests, scripts and
-// hosts that drive the engine from their own loop.
+// hosts that drive the engine from their own loop; for operators, as
+// Start is.
 func (e *Engine) Drain(ctx context.Context) (int, error) {
+	if err := e.operator(ctx); err != nil {
+		return 0, err
+	}
 	before := e.progress.Load()
 	for {
 		busy := false

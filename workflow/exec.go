@@ -103,9 +103,11 @@ func (e *Engine) dispatchBatch(ctx context.Context, ws string, inline bool) (int
 // Deliver queues the matching of one event, as the dispatcher does for
 // every committed event: for events a host application receives from
 // elsewhere, or to match an event again. Delivering an event more than
-// once (even concurrently) runs its rules once.
+// once (even concurrently) runs its rules once. A member delivers events
+// of the context's workspace only (ErrForbidden for another's); the
+// system, any.
 func (e *Engine) Deliver(ctx context.Context, ev storage.Event) error {
-	if err := operator(ctx); err != nil {
+	if err := e.operator(ctx); err != nil {
 		return err
 	}
 	if ev.ID == "" || ev.Subject.Type == "" || ev.Subject.ID == "" {
@@ -113,6 +115,11 @@ func (e *Engine) Deliver(ctx context.Context, ev storage.Event) error {
 	}
 	if ev.WorkspaceID == "" {
 		ev.WorkspaceID = storage.WorkspaceFrom(ctx)
+	}
+	// A member operates its own workspace's engine: an event of another
+	// workspace is only the system's to deliver.
+	if p := storage.PrincipalFrom(ctx); p != nil && !p.IsSystem() && ev.WorkspaceID != storage.WorkspaceFrom(ctx) {
+		return fmt.Errorf("%w: event %s is of workspace %q, not the context's %q", storage.ErrForbidden, ev.ID, ev.WorkspaceID, storage.WorkspaceFrom(ctx))
 	}
 	payload, err := json.Marshal(ev)
 	if err != nil {
@@ -628,9 +635,12 @@ func (e *Engine) get(ctx context.Context, ref storage.Ref) (storage.Record, erro
 // without a principal, or a member whose role may change every workflow
 // rule (admins). Runs hold records and events whole, and their actions
 // run as the system, so other members may not.
-func operator(ctx context.Context) error {
+func (e *Engine) operator(ctx context.Context) error {
 	p := storage.PrincipalFrom(ctx)
-	if p == nil || p.IsSystem() || p.Scope(ObjectRule, storage.ActionUpdate) == storage.ScopeAll {
+	switch {
+	case p == nil && e.strict:
+		return fmt.Errorf("%w: the store requires a principal in every context: operate the engine as the system (storage.AsSystem) or as an admin", storage.ErrForbidden)
+	case p == nil || p.IsSystem() || p.Scope(ObjectRule, storage.ActionUpdate) == storage.ScopeAll:
 		return nil
 	}
 	return fmt.Errorf("%w: operating the workflow engine needs the right to change every workflow rule", storage.ErrForbidden)
@@ -641,7 +651,7 @@ func operator(ctx context.Context) error {
 // Deliver, it is for operators (the system, or admins): ErrForbidden for
 // other members.
 func (e *Engine) Retry(ctx context.Context, jobID string) error {
-	if err := operator(ctx); err != nil {
+	if err := e.operator(ctx); err != nil {
 		return err
 	}
 	return e.store.RunInTx(storage.AsSystem(ctx), func(ctx context.Context) error {
@@ -673,7 +683,7 @@ func (e *Engine) Retry(ctx context.Context, jobID string) error {
 // context's workspace, selected by q: a rule's runs, a record's, failed
 // ones.
 func (e *Engine) Runs(ctx context.Context, q RunQuery) (storage.Page[*Run], error) {
-	if err := operator(ctx); err != nil {
+	if err := e.operator(ctx); err != nil {
 		return storage.Page[*Run]{}, err
 	}
 	return e.runs(ctx, q)
@@ -682,7 +692,7 @@ func (e *Engine) Runs(ctx context.Context, q RunQuery) (storage.Page[*Run], erro
 // Jobs returns one page of the jobs of the context's workspace, newest
 // first, selected by q: failed ones to look at and Retry.
 func (e *Engine) Jobs(ctx context.Context, q queue.JobQuery) (storage.Page[*queue.Job], error) {
-	if err := operator(ctx); err != nil {
+	if err := e.operator(ctx); err != nil {
 		return storage.Page[*queue.Job]{}, err
 	}
 	return e.q.Jobs(ctx, q)

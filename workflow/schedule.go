@@ -197,7 +197,7 @@ func (e *Engine) startEach(ctx context.Context, r *Rule, q storage.ListQuery, tr
 // a sequence. ref may be empty for rules without an object. The rule's
 // condition is not checked. It returns the run.
 func (e *Engine) Trigger(ctx context.Context, ruleID string, ref storage.Ref) (*Run, error) {
-	if err := operator(ctx); err != nil {
+	if err := e.operator(ctx); err != nil {
 		return nil, err
 	}
 	var out *Run

@@ -136,6 +136,11 @@ func New(db *bun.DB, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// RequiresPrincipal reports whether the store refuses calls whose context
+// carries no principal (Options.RequirePrincipal): the workflow engine
+// then refuses to be operated with a bare context too.
+func (s *Store) RequiresPrincipal() bool { return s.requirePrincipal }
+
 // Dialect returns "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name() }
 

@@ -102,6 +102,7 @@ func Run(t *testing.T, h Harness) {
 		{"OrderLifecycle", testOrderLifecycle},
 		{"FeedWithOpenTransactions", testFeedWithOpenTransactions},
 		{"WorkflowStartFrom", testWorkflowStartFrom},
+		{"WorkflowOperators", testWorkflowOperators},
 		{"Search", testSearch},
 		{"ChangeFeed", testChangeFeed},
 		{"History", testHistory},

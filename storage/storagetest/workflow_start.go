@@ -2,12 +2,14 @@ package storagetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/queue"
 	"github.com/crmkit/crm/workflow"
 )
 
@@ -105,5 +107,50 @@ func testWorkflowStartFrom(t *testing.T, h Harness) {
 	drain(e3, app3)
 	if n := tasks(e3); n != 20 {
 		t.Errorf("a replaying engine made %d tasks for 20 contacts, want 20", n)
+	}
+}
+
+// testWorkflowOperators checks who may operate the engine: on a store
+// that requires a principal, a bare context may not drain it, list its
+// runs or jobs, trigger, retry or deliver (each was let through); as the
+// system it may. An admin delivers only its own workspace's events.
+func testWorkflowOperators(t *testing.T, h Harness) {
+	if h.OpenStrict != nil {
+		store := h.OpenStrict(t)
+		bare := storage.WithActor(storage.WithWorkspace(t.Context(), "ws-strict"), "someone")
+		wf := workflow.Config{}
+		if h.RowLevelSecurity {
+			wf.Workspaces = []string{"ws-strict"}
+		}
+		app, err := crm.New(storage.AsSystem(bare), store, crm.Config{Workflow: wf})
+		must(t, "crm.New", err)
+		ev := storage.Event{ID: storage.NewID(), Type: "contact.created", Subject: storage.Ref{Type: "contact", ID: storage.NewID()}}
+		for what, call := range map[string]func() error{
+			"Drain":   func() error { _, err := app.Workflow.Drain(bare); return err },
+			"Runs":    func() error { _, err := app.Workflow.Runs(bare, workflow.RunQuery{}); return err },
+			"Jobs":    func() error { _, err := app.Workflow.Jobs(bare, queue.JobQuery{}); return err },
+			"Trigger": func() error { _, err := app.Workflow.Trigger(bare, "code:none", storage.Ref{}); return err },
+			"Retry":   func() error { return app.Workflow.Retry(bare, storage.NewID()) },
+			"Deliver": func() error { return app.Workflow.Deliver(bare, ev) },
+		} {
+			if err := call(); !errors.Is(err, storage.ErrForbidden) {
+				t.Errorf("%s with a bare context on a strict store: %v, want ErrForbidden", what, err)
+			}
+		}
+		if _, err := app.Workflow.Drain(storage.AsSystem(bare)); err != nil {
+			t.Errorf("Drain as the system: %v", err)
+		}
+	}
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	admin := e.as(e.admin)
+	other := storage.Event{ID: storage.NewID(), WorkspaceID: "ws-elsewhere", Type: "contact.created", Subject: storage.Ref{Type: "contact", ID: storage.NewID()}}
+	if err := app.Workflow.Deliver(admin, other); !errors.Is(err, storage.ErrForbidden) {
+		t.Errorf("an admin delivering another workspace's event: %v, want ErrForbidden", err)
+	}
+	own := other
+	own.WorkspaceID = ""
+	if err := app.Workflow.Deliver(admin, own); err != nil {
+		t.Errorf("an admin delivering its own workspace's event: %v", err)
 	}
 }
