@@ -224,7 +224,7 @@ func testExprErrors(t *testing.T, h Harness) {
 		// A backslash in a raw string is no escape: the string ends at
 		// the next backtick, and the nesting after it counts.
 		"first_name == `\\` || " + strings.Repeat("(", 200) + "true" + strings.Repeat(")", 200): "nests 200 deep",
-		strings.Repeat("x", filterexpr.MaxSource+1):                "more than the limit",
+		strings.Repeat("x", filterexpr.MaxSource+1):                                             "more than the limit",
 	} {
 		_, err := e.svc.Contacts.Where(e.ctx, src, storage.ListQuery{})
 		wantErr(t, src, err, storage.ErrInvalid)
