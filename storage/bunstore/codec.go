@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -148,11 +149,20 @@ func (col *column) arg(d dialect, rec reflect.Value) (any, error) {
 }
 
 // valueArg returns the bind value of v, a value of col's Go type.
+//
+// It bounds what both adapters can store and read back, for every record
+// type alike: text without NUL bytes (Postgres refuses them, SQLite keeps
+// them), finite numbers, times within the years 1–9999 (SQLite's text
+// form, and Postgres's range, end there), JSON without NaN or NUL; a value
+// out of bounds is ErrInvalid naming the field.
 func (col *column) valueArg(d dialect, v reflect.Value) (any, error) {
 	switch col.kind {
 	case kString:
 		if col.nullZero && v.Len() == 0 {
 			return nil, nil
+		}
+		if strings.IndexByte(v.String(), 0) >= 0 {
+			return nil, storage.Invalid(col.name, "holds a NUL byte")
 		}
 		return v.String(), nil
 	case kInt:
@@ -160,18 +170,67 @@ func (col *column) valueArg(d dialect, v reflect.Value) (any, error) {
 	case kBool:
 		return v.Bool(), nil
 	case kFloat:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil, storage.Invalid(col.name, "is %v, not a number that can be stored", f)
+		}
 		return v.Float(), nil
 	case kTime:
-		return d.timeArg(v.Interface().(time.Time)), nil
+		t := v.Interface().(time.Time)
+		if y := t.UTC().Year(); y < 1 || y > 9999 {
+			return nil, storage.Invalid(col.name, "is in the year %d, outside 1–9999", y)
+		}
+		return d.timeArg(t), nil
 	}
 	if (v.Kind() == reflect.Slice || v.Kind() == reflect.Map) && v.Len() == 0 {
 		return nil, nil
 	}
+	if field := badJSON(col.name, v.Interface()); field != "" {
+		return nil, storage.Invalid(field, "holds NaN, an infinity or a NUL byte, which cannot be stored")
+	}
 	b, err := json.Marshal(v.Interface())
 	if err != nil {
-		return nil, fmt.Errorf("bunstore: encode %s: %w", col.name, err)
+		return nil, storage.Invalid(col.name, "cannot be encoded: %v", err)
 	}
 	return string(b), nil
+}
+
+// badJSON returns the path of the first value in v, to be stored as JSON
+// under name, that is NaN, an infinity or text with a NUL byte ("custom.score"),
+// or "".
+func badJSON(name string, v any) string {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return name
+		}
+	case float32:
+		if f := float64(x); math.IsNaN(f) || math.IsInf(f, 0) {
+			return name
+		}
+	case string:
+		if strings.IndexByte(x, 0) >= 0 {
+			return name
+		}
+	case map[string]any:
+		for k, e := range x {
+			if p := badJSON(name+"."+k, e); p != "" {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p := badJSON(fmt.Sprintf("%s[%d]", name, i), e); p != "" {
+				return p
+			}
+		}
+	case []string:
+		for i, e := range x {
+			if strings.IndexByte(e, 0) >= 0 {
+				return fmt.Sprintf("%s[%d]", name, i)
+			}
+		}
+	}
+	return ""
 }
 
 // jsonValue returns the field's value as JSON, for change events; nil for a

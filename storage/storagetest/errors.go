@@ -2,11 +2,15 @@ package storagetest
 
 import (
 	"errors"
+	"math"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/crmkit/crm"
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 )
 
@@ -157,4 +161,55 @@ func WorkspaceRequired(t *testing.T, store Store) {
 	if got, err := app.Contacts.Get(ws, c.ID); err != nil || got.FirstName != "Somewhere" {
 		t.Errorf("get in the workspace: %v", err)
 	}
+}
+
+// testValueBounds checks that what neither adapter can keep is ErrInvalid
+// naming the field, before anything is written, for every record type
+// (the generic path bounds it): a NUL byte in text, NaN and infinite
+// custom numbers, times outside the years 1–9999 (a year-10000 date used
+// to be accepted and then break every read of the record on SQLite).
+func testValueBounds(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	ctx := e.sys
+	_, err := app.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "score", Label: "Score", Type: contacts.FieldNumber})
+	must(t, "define score", err)
+	far := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		what, field string
+		err         func() error
+	}{
+		{"a NUL byte in a name", "first_name", func() error {
+			_, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada\x00"})
+			return err
+		}},
+		{"a NaN custom number", "custom.score", func() error {
+			_, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Custom: map[string]any{"score": math.NaN()}})
+			return err
+		}},
+		{"an infinite custom number", "custom.score", func() error {
+			_, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Custom: map[string]any{"score": math.Inf(1)}})
+			return err
+		}},
+		{"a deal closing in the year 10000", "expected_close", func() error {
+			_, err := app.Sales.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Far", ExpectedClose: far})
+			return err
+		}},
+		{"a task due in the year 10000", "due", func() error {
+			_, err := app.Sales.Tasks.Create(ctx, sales.NewTask{Title: "Far", Due: far})
+			return err
+		}},
+	} {
+		err := c.err()
+		var ve *storage.ValidationError
+		if !errors.As(err, &ve) || !slices.ContainsFunc(ve.Fields, func(f storage.FieldError) bool { return f.Field == c.field }) {
+			t.Errorf("%s: %v, want ErrInvalid naming %s", c.what, err, c.field)
+		}
+	}
+	if n, err := app.Contacts.Count(ctx, nil); err != nil || n != 0 {
+		t.Errorf("%d contacts after the refused writes (%v), want 0", n, err)
+	}
+	// Every record still reads.
+	_, err = app.Sales.Opportunities.List(ctx, storage.ListQuery{})
+	must(t, "list deals", err)
 }

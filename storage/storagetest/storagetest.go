@@ -82,6 +82,7 @@ func Run(t *testing.T, h Harness) {
 		{"Conflict", testConflict},
 		{"Stale", testStale},
 		{"BadInputWritesNothing", testBadInput},
+		{"ValueBounds", testValueBounds},
 		{"WorkspaceIsolation", testWorkspaceIsolation},
 		{"RollbackLeavesNothing", testRollback},
 		{"NestedTransactionsJoin", testNestedTx},
