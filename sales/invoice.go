@@ -186,9 +186,12 @@ func (is *Invoices) Void(ctx context.Context, id string) (*Invoice, error) {
 	}, storage.WithEventType("invoice.void"))
 }
 
-// each calls fn with every invoice matching q's filter, a page at a time.
+// each calls fn with every invoice matching q's filter that the principal
+// may export (the role's export scope: an export leaves the CRM), a page
+// at a time.
 func (is *Invoices) each(ctx context.Context, q storage.ListQuery, fn func(*Invoice) error) error {
 	q.Limit = 200
+	q.For = storage.ActionExport
 	return storage.Each(ctx, is.s.t.invoices, q, fn)
 }
 

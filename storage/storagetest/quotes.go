@@ -308,4 +308,24 @@ func testQuotesAsRep(t *testing.T, h Harness) {
 	wantErr(t, "rep changes the catalogue", err, storage.ErrForbidden)
 	_, err = s.Quotes.Get(e.as(e.repB), q.ID)
 	wantErr(t, "another team's rep reads the quote", err, storage.ErrNotFound)
+
+	// Exporting invoices leaves the CRM: it takes the export scope, which
+	// a built-in rep does not have (it exported them before), and a
+	// manager has for its team's.
+	_, err = s.Quotes.Send(rep, q.ID)
+	must(t, "send", err)
+	_, err = s.Quotes.Accept(rep, q.ID)
+	must(t, "accept", err)
+	_, err = s.Invoices.FromQuote(e.sys, q.ID, sales.InvoiceOptions{})
+	must(t, "invoice", err)
+	var buf bytes.Buffer
+	wantErr(t, "a rep exports invoices as CSV", s.Invoices.ExportCSV(rep, &buf, storage.ListQuery{}), storage.ErrForbidden)
+	wantErr(t, "a rep exports invoices as JSON", s.Invoices.ExportJSON(rep, &buf, storage.ListQuery{}), storage.ErrForbidden)
+	buf.Reset()
+	must(t, "a manager exports invoices", s.Invoices.ExportJSON(e.as(e.mgr), &buf, storage.ListQuery{}))
+	var out []sales.Invoice
+	must(t, "read json", json.Unmarshal(buf.Bytes(), &out))
+	if len(out) != 1 {
+		t.Errorf("the manager exported %d invoices, want its team's 1", len(out))
+	}
 }
