@@ -21,10 +21,14 @@ type Money struct {
 func (m Money) IsZero() bool { return m.Amount == 0 && m.Currency == "" }
 
 // Validate reports a *ValidationError naming field when the currency is not an
-// ISO 4217 code, or an amount has no currency.
+// ISO 4217 code, an amount has no currency, or the amount is beyond
+// ±MaxAmount.
 func (m Money) Validate(field string) error {
 	if m.IsZero() {
 		return nil
+	}
+	if m.Amount > MaxAmount || m.Amount < -MaxAmount {
+		return Invalid(field+".amount", "%d is beyond ±%d minor units", m.Amount, int64(MaxAmount))
 	}
 	if m.Currency == "" {
 		return Invalid(field+".currency", "is required when an amount is set")
@@ -34,6 +38,11 @@ func (m Money) Validate(field string) error {
 	}
 	return nil
 }
+
+// MaxAmount bounds an amount of Money, in minor units (10 trillion in a
+// currency of two decimals), so that the sums of reports, forecasts and
+// summaries over millions of records stay within 64 bits.
+const MaxAmount = 1e15
 
 // Scale returns how many decimal places the currency's minor unit has
 // (2 for EUR, 0 for JPY, 3 for KWD); 2 for an unknown code.

@@ -267,6 +267,10 @@ func (d sqliteDialect) translate(err error, recordType string) error {
 	case 275, 19: // SQLITE_CONSTRAINT_CHECK, SQLITE_CONSTRAINT
 		return fmt.Errorf("%w: %s: %v", storage.ErrInvalid, recordType, err)
 	}
+	if strings.Contains(err.Error(), "integer overflow") {
+		// A SUM beyond 64 bits: an error, never a wrapped total.
+		return fmt.Errorf("%w: %s: a sum is beyond the range of 64-bit integers: %v", storage.ErrInvalid, recordType, err)
+	}
 	return err
 }
 

@@ -213,3 +213,37 @@ func testValueBounds(t *testing.T, h Harness) {
 	_, err = app.Sales.Opportunities.List(ctx, storage.ListQuery{})
 	must(t, "list deals", err)
 }
+
+// testAmountBounds checks that an amount beyond storage.MaxAmount is
+// ErrInvalid naming it (a deal of MaxInt64/2 was accepted, and two broke
+// the pipeline summary and the forecast), and that deals at the bound
+// still add up in the summary and in an aggregate.
+func testAmountBounds(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	ctx := e.sys
+	_, err := app.Sales.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Huge", Amount: storage.Money{Amount: math.MaxInt64 / 2, Currency: "EUR"}})
+	wantFields(t, "a deal of MaxInt64/2", err, "amount.amount")
+	_, err = app.Accounts.Create(ctx, contacts.NewAccount{Name: "Huge", AnnualRevenue: storage.Money{Amount: -storage.MaxAmount - 1, Currency: "EUR"}})
+	wantFields(t, "an account revenue beyond the bound", err, "annual_revenue.amount")
+	for range 3 {
+		_, err := app.Sales.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Big", Amount: storage.Money{Amount: storage.MaxAmount, Currency: "EUR"}})
+		must(t, "a deal at the bound", err)
+	}
+	p, err := app.Sales.Pipelines.Default(ctx)
+	must(t, "pipeline", err)
+	sum, err := app.Sales.Forecasts.Summary(ctx, p.ID)
+	must(t, "pipeline summary", err)
+	var total int64
+	for _, r := range sum {
+		total += r.Amount
+	}
+	if total != 3*storage.MaxAmount {
+		t.Errorf("the pipeline summary adds up to %d, want %d", total, int64(3*storage.MaxAmount))
+	}
+	rows, err := e.store.Aggregate(ctx, sales.ObjectOpportunity, storage.AggregateQuery{Measures: []storage.Measure{{Op: storage.AggSum, Field: "amount"}}})
+	must(t, "aggregate", err)
+	if len(rows) != 1 || rows[0].Values[0] != int64(3*storage.MaxAmount) {
+		t.Errorf("the sum of amounts = %+v", rows)
+	}
+}

@@ -83,6 +83,7 @@ func Run(t *testing.T, h Harness) {
 		{"Stale", testStale},
 		{"BadInputWritesNothing", testBadInput},
 		{"ValueBounds", testValueBounds},
+		{"AmountBounds", testAmountBounds},
 		{"WorkspaceIsolation", testWorkspaceIsolation},
 		{"RollbackLeavesNothing", testRollback},
 		{"NestedTransactionsJoin", testNestedTx},
