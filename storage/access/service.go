@@ -51,12 +51,16 @@ type UpdateMember struct {
 	Active            *bool
 }
 
-// CreateMember adds a member to the workspace.
+// CreateMember adds a member to the workspace. A member may give only a
+// role that grants no more than its own (mayGrant); ErrForbidden otherwise.
 func (s *Service) CreateMember(ctx context.Context, in NewMember) (*Member, error) {
 	m := &Member{ExternalID: strings.TrimSpace(in.ExternalID), Name: in.Name, Email: in.Email,
 		Role: in.Role, TeamIDs: in.TeamIDs, Active: !in.Inactive}
 	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
 		if err := s.checkMember(ctx, m); err != nil {
+			return err
+		}
+		if err := s.mayGrant(ctx, m.Role); err != nil {
 			return err
 		}
 		return s.members.Insert(ctx, m)
@@ -97,16 +101,76 @@ func (s *Service) GetMember(ctx context.Context, id string) (*Member, error) {
 	return s.members.Get(ctx, id)
 }
 
-// UpdateMember changes a member.
+// UpdateMember changes a member; a new role must grant no more than the
+// context's member has, as for CreateMember.
 func (s *Service) UpdateMember(ctx context.Context, id string, in UpdateMember) (*Member, error) {
 	return storage.Modify(ctx, s.store, s.members, id, 0, func(ctx context.Context, m *Member) error {
+		was := m.Role
 		storage.Set(&m.Name, in.Name)
 		storage.Set(&m.Email, in.Email)
 		storage.Set(&m.Role, in.Role)
 		storage.Set(&m.TeamIDs, in.TeamIDs)
 		storage.Set(&m.Active, in.Active)
-		return s.checkMember(ctx, m)
+		if err := s.checkMember(ctx, m); err != nil {
+			return err
+		}
+		if m.Role != was {
+			return s.mayGrant(ctx, m.Role)
+		}
+		return nil
 	})
+}
+
+// scopeRank orders the scopes from narrowest to widest.
+var scopeRank = map[storage.Scope]int{storage.ScopeNone: 0, storage.ScopeOwn: 1, storage.ScopeTeam: 2, storage.ScopeAll: 3}
+
+// fieldRank orders field limits from most open to most closed.
+var fieldRank = map[storage.FieldAccess]int{"": 0, storage.FieldReadOnly: 1, storage.FieldHidden: 2}
+
+// mayGrant refuses, with ErrForbidden, to let the context's member give a
+// member role when the role grants more than the member has: a wider
+// scope for any record type and action, or a field the member's role
+// hides or makes read-only that the role opens. The system grants any
+// role. Without it, a member allowed to create members could make an
+// admin (a custom role's "*" covers the member type).
+func (s *Service) mayGrant(ctx context.Context, role string) error {
+	p := storage.PrincipalFrom(ctx)
+	if p == nil || p.IsSystem() {
+		return nil
+	}
+	r, err := s.Role(ctx, role)
+	if err != nil {
+		return err
+	}
+	types := []string{storage.AnyType}
+	for _, t := range s.store.Types() {
+		types = append(types, t.Name())
+	}
+	for _, typ := range types {
+		for _, a := range storage.Actions {
+			if scopeRank[r.Permissions.Scope(typ, a)] > scopeRank[p.Scope(typ, a)] {
+				return fmt.Errorf("%w: role %s grants %s %s on %s, more than role %s has", storage.ErrForbidden, role,
+					r.Permissions.Scope(typ, a), a, typ, p.Role)
+			}
+		}
+	}
+	for typ, fields := range p.Fields {
+		for f, lim := range fields {
+			if fieldRank[r.Fields.Access(typ, f)] < fieldRank[lim] {
+				return fmt.Errorf("%w: role %s opens %s field %s, which role %s has %s", storage.ErrForbidden, role, typ, f, p.Role, lim)
+			}
+		}
+	}
+	return nil
+}
+
+// onlyAdmins refuses, with ErrForbidden, a change of roles by a member
+// who is not an admin: a role's grants are the workspace's rights.
+func onlyAdmins(ctx context.Context) error {
+	if p := storage.PrincipalFrom(ctx); p != nil && !p.IsSystem() && p.Role != RoleAdmin {
+		return fmt.Errorf("%w: only admins define and change roles, not role %s", storage.ErrForbidden, p.Role)
+	}
+	return nil
 }
 
 // ListMembers returns a page of members.
@@ -180,7 +244,11 @@ type UpdateRole struct {
 }
 
 // DefineRole adds a custom role. Its name must not be a built-in role's.
+// Only admins (and the system) define roles: ErrForbidden for others.
 func (s *Service) DefineRole(ctx context.Context, in NewRole) (*Role, error) {
+	if err := onlyAdmins(ctx); err != nil {
+		return nil, err
+	}
 	r := &Role{Name: strings.TrimSpace(in.Name), Description: strings.TrimSpace(in.Description),
 		Permissions: in.Permissions, Fields: in.Fields}
 	var v storage.ValidationError
@@ -229,8 +297,11 @@ func (s *Service) checkRole(v *storage.ValidationError, r *Role) {
 	}
 }
 
-// UpdateRole changes a custom role.
+// UpdateRole changes a custom role; only admins (and the system) may.
 func (s *Service) UpdateRole(ctx context.Context, name string, in UpdateRole) (*Role, error) {
+	if err := onlyAdmins(ctx); err != nil {
+		return nil, err
+	}
 	var next *Role
 	err := s.store.RunInTx(ctx, func(ctx context.Context) error {
 		prev, err := s.customRole(ctx, name)

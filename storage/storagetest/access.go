@@ -670,3 +670,53 @@ func testAccessLargeSets(t *testing.T, h Harness) {
 		checkAccess(t, fmt.Sprintf("update of contact %d", i), storage.TableOf[*contacts.Contact](e.store).Update(ctx, prev, &next), wantErr)
 	}
 }
+
+// testAccessGrants checks that a member gives only roles within its own
+// rights: a custom role whose "*" lets it create members made an admin
+// before; now a role granting a wider scope for any type, or opening a
+// field its role hides, is ErrForbidden, an equal or narrower one is
+// given; only admins define roles.
+func testAccessGrants(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	maker := map[storage.Action]storage.Scope{storage.ActionRead: storage.ScopeAll, storage.ActionCreate: storage.ScopeAll,
+		storage.ActionUpdate: storage.ScopeTeam, storage.ActionDelete: storage.ScopeOwn, storage.ActionExport: storage.ScopeNone}
+	_, err := e.acc.DefineRole(e.sys, access.NewRole{Name: "maker", Permissions: storage.Permissions{storage.AnyType: maker}})
+	must(t, "maker role", err)
+	_, err = e.acc.DefineRole(e.sys, access.NewRole{Name: "masked_maker", Permissions: storage.Permissions{storage.AnyType: maker},
+		Fields: storage.FieldRules{contacts.ObjectContact: {"email": storage.FieldHidden}}})
+	must(t, "masked role", err)
+	mk, err := e.acc.CreateMember(e.sys, access.NewMember{Name: "Maker", Role: "maker"})
+	must(t, "maker", err)
+	masked, err := e.acc.CreateMember(e.sys, access.NewMember{Name: "Masked", Role: "masked_maker"})
+	must(t, "masked", err)
+	asMaker, asMasked := e.as(mk), e.as(masked)
+	for _, c := range []struct {
+		who  string
+		ctx  context.Context
+		role string
+		ok   bool
+	}{
+		{"maker", asMaker, access.RoleAdmin, false},   // all of everything
+		{"maker", asMaker, access.RoleManager, false}, // delete and export of the team's
+		{"maker", asMaker, access.RoleRep, true},      // within the maker's
+		{"maker", asMaker, "maker", true},             // its own
+		{"masked", asMasked, access.RoleRep, false},   // reps see the email it does not
+		{"masked", asMasked, "masked_maker", true},
+	} {
+		_, err := e.acc.CreateMember(c.ctx, access.NewMember{Name: "New " + c.role, Role: c.role})
+		if c.ok && err != nil {
+			t.Errorf("%s gives role %s: %v", c.who, c.role, err)
+		}
+		if !c.ok && !errors.Is(err, storage.ErrForbidden) {
+			t.Errorf("%s gives role %s: %v, want ErrForbidden", c.who, c.role, err)
+		}
+	}
+	// A role change too; an unchanged role is not checked again.
+	_, err = e.acc.UpdateMember(asMaker, e.repA.ID, access.UpdateMember{Role: ptr(access.RoleAdmin)})
+	wantErr(t, "maker makes rep A an admin", err, storage.ErrForbidden)
+	// Only admins define roles.
+	_, err = e.acc.DefineRole(asMaker, access.NewRole{Name: "super", Permissions: storage.Permissions{storage.AnyType: maker}})
+	wantErr(t, "maker defines a role", err, storage.ErrForbidden)
+	_, err = e.acc.DefineRole(e.as(e.admin), access.NewRole{Name: "by_admin", Permissions: storage.Permissions{storage.AnyType: maker}})
+	must(t, "an admin defines a role", err)
+}

@@ -116,6 +116,7 @@ func Run(t *testing.T, h Harness) {
 		{"AccessLargeSets", testAccessLargeSets},
 		{"AccessDirectory", testAccessDirectory},
 		{"AccessStrict", testAccessStrict},
+		{"AccessGrants", testAccessGrants},
 		{"FieldLeak", testFieldLeak},
 		{"FieldWrites", testFieldWrites},
 		{"FieldRules", testFieldRules},
