@@ -143,8 +143,14 @@ func (m *fieldMask) checkFilter(f storage.Filter) error {
 	}
 	var err error
 	storage.WalkFilter(f, func(c storage.Cmp) {
-		if err == nil && m.access(c.Field) == storage.FieldHidden {
+		switch {
+		case err != nil:
+		case m.access(c.Field) == storage.FieldHidden:
 			err = fmt.Errorf("%w: filter on %s field %s, which is hidden", storage.ErrForbidden, m.c.recType, c.Field)
+		case c.Field == "custom" && len(m.customs) > 0:
+			// Whether a record has custom values at all tells which
+			// records hold the hidden one (Not{custom empty}).
+			err = fmt.Errorf("%w: filter on %s's custom values, one of which (custom.%s) is hidden", storage.ErrForbidden, m.c.recType, m.customs[0])
 		}
 	})
 	return err
