@@ -499,22 +499,27 @@ func (s *Store) spanMeasureSQL(c *codec, m storage.Measure, col, since *column, 
 	return nil
 }
 
+// measured appends the value a measure aggregates: expr, or, under where,
+// the CASE that is expr where it holds and otherwise (such as " ELSE 0";
+// "" is NULL) elsewhere.
+func (s *Store) measured(c *codec, where storage.Filter, expr, otherwise string, b *sqlBuilder) error {
+	if where == nil {
+		b.add(expr)
+		return nil
+	}
+	b.add("CASE WHEN ")
+	if err := s.where(c, where, b); err != nil {
+		return err
+	}
+	b.add(" THEN " + expr + otherwise + " END")
+	return nil
+}
+
 // customMeasureSQL appends the aggregate m of the custom field name: its
 // text for counts, its number for the others.
 func (s *Store) customMeasureSQL(c *codec, m storage.Measure, name string, b *sqlBuilder) error {
 	text, num := s.d.jsonGroupText("t.custom", name), s.d.jsonNum("t.custom", name)
-	val := func(expr string) error {
-		if m.Where == nil {
-			b.add(expr)
-			return nil
-		}
-		b.add("CASE WHEN ")
-		if err := s.where(c, m.Where, b); err != nil {
-			return err
-		}
-		b.add(" THEN " + expr + " END")
-		return nil
-	}
+	val := func(expr string) error { return s.measured(c, m.Where, expr, "", b) }
 	var err error
 	switch m.Op {
 	case storage.AggCount:
@@ -536,20 +541,7 @@ func (s *Store) customMeasureSQL(c *codec, m storage.Measure, name string, b *sq
 // measureSQL appends the aggregate of m over col (nil for a count of
 // records), with m.Where as a CASE inside it.
 func (s *Store) measureSQL(c *codec, m storage.Measure, col *column, b *sqlBuilder) error {
-	// val appends the value measured: the column, or under m.Where the
-	// column where it holds and the given otherwise.
-	val := func(expr, otherwise string) error {
-		if m.Where == nil {
-			b.add(expr)
-			return nil
-		}
-		b.add("CASE WHEN ")
-		if err := s.where(c, m.Where, b); err != nil {
-			return err
-		}
-		b.add(" THEN " + expr + otherwise + " END")
-		return nil
-	}
+	val := func(expr, otherwise string) error { return s.measured(c, m.Where, expr, otherwise, b) }
 	var expr string
 	if col != nil {
 		expr = col.expr()
