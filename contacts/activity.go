@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/crmkit/crm/storage"
@@ -202,6 +203,15 @@ func (as *Activities) normalize(ctx context.Context, ck *checker, a, prev *Activ
 	}
 	if a.AccountID != "" && (prev == nil || prev.AccountID != a.AccountID) {
 		checkExists(ctx, ck, "account_id", as.s.t.accounts, a.AccountID)
+	}
+	// Related records: of a registered type, in the workspace, readable.
+	for i, r := range a.Related {
+		if prev != nil && slices.Contains(prev.Related, r) {
+			continue
+		}
+		if err := storage.CheckRef(ctx, &ck.ValidationError, fmt.Sprintf("related[%d]", i), as.s.store, r); err != nil {
+			ck.fail(err)
+		}
 	}
 }
 

@@ -114,22 +114,6 @@ func (ts *Tasks) Create(ctx context.Context, in NewTask) (*Task, error) {
 }
 
 // exists checks that ref names a record of the workspace the principal
-// can read; types of other modules are only checked for shape.
-func (ts *Tasks) exists(ctx context.Context, ref storage.Ref) error {
-	switch ref.Type {
-	case contacts.ObjectContact, contacts.ObjectAccount, ObjectLead, ObjectOpportunity, ObjectProject, ObjectQuote:
-		// One query: the record exists and the principal may read it.
-		return ts.s.store.Check(ctx, ref, storage.ActionRead)
-	default:
-		// Types of modules this package does not know (cases, …) are
-		// checked by those modules; the reference is kept as given.
-		if !storage.ValidKey(ref.Type) || !storage.ValidID(ref.ID) {
-			return storage.ErrNotFound
-		}
-	}
-	return nil
-}
-
 func (ts *Tasks) check(ctx context.Context, t, prev *Task) error {
 	var v storage.ValidationError
 	storage.TrimText(&v, "title", &t.Title, MaxTextLen)
@@ -158,9 +142,7 @@ func (ts *Tasks) check(ctx context.Context, t, prev *Task) error {
 		if prev != nil && containsRef(prev.Related, r) {
 			continue
 		}
-		if err := ts.exists(ctx, r); errors.Is(err, storage.ErrNotFound) {
-			v.Add(fmt.Sprintf("related[%d]", i), "%s %s does not exist in the workspace", r.Type, r.ID)
-		} else if err != nil {
+		if err := storage.CheckRef(ctx, &v, fmt.Sprintf("related[%d]", i), ts.s.store, r); err != nil {
 			return err
 		}
 	}

@@ -132,3 +132,20 @@ func CheckExists(ctx context.Context, v *ValidationError, field string, get func
 	}
 	return err
 }
+
+// CheckRef adds to v, under field, a fault of ref as a reference a record
+// keeps (a task's or an activity's Related): a type no module registered,
+// or a record that is not in the context's workspace or that the principal
+// may not read. Other errors are returned.
+func CheckRef(ctx context.Context, v *ValidationError, field string, tables Tables, ref Ref) error {
+	t, ok := tables.Table(ref.Type)
+	if !ok {
+		v.Add(field, "%q is not a record type", ref.Type)
+		return nil
+	}
+	if !ValidID(ref.ID) {
+		v.Add(field, "%q is not a record ID", ref.ID)
+		return nil
+	}
+	return CheckExists(ctx, v, field, func(ctx context.Context) error { _, err := t.Get(ctx, ref.ID); return err })
+}

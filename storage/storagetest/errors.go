@@ -247,3 +247,27 @@ func testAmountBounds(t *testing.T, h Harness) {
 		t.Errorf("the sum of amounts = %+v", rows)
 	}
 }
+
+// testRelatedRefs checks the references a task or an activity keeps
+// (Related): a record of another workspace or of a type no module has is
+// ErrInvalid naming it (both were accepted); a readable record of the
+// workspace is kept.
+func testRelatedRefs(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	ctx := e.sys
+	here := e.contact(ctx, contacts.NewContact{FirstName: "Here"})
+	elsewhere, err := app.Contacts.Create(storage.AsSystem(e.in("ws-elsewhere")), contacts.NewContact{FirstName: "Elsewhere"})
+	must(t, "contact elsewhere", err)
+	for _, bad := range []storage.Ref{{Type: contacts.ObjectContact, ID: elsewhere.ID}, {Type: "spaceship", ID: storage.NewID()}} {
+		_, err := app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindNote, Subject: "x", Related: []storage.Ref{bad}})
+		wantFields(t, "an activity related to "+bad.Type, err, "related[0]")
+		_, err = app.Sales.Tasks.Create(ctx, sales.NewTask{Title: "x", Related: []storage.Ref{bad}})
+		wantFields(t, "a task related to "+bad.Type, err, "related[0]")
+	}
+	ok := []storage.Ref{{Type: contacts.ObjectContact, ID: here.ID}}
+	_, err = app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindNote, Subject: "ok", Related: ok})
+	must(t, "an activity related to a contact here", err)
+	_, err = app.Sales.Tasks.Create(ctx, sales.NewTask{Title: "ok", Related: ok})
+	must(t, "a task related to a contact here", err)
+}

@@ -84,6 +84,7 @@ func Run(t *testing.T, h Harness) {
 		{"BadInputWritesNothing", testBadInput},
 		{"ValueBounds", testValueBounds},
 		{"AmountBounds", testAmountBounds},
+		{"RelatedRefs", testRelatedRefs},
 		{"WorkspaceIsolation", testWorkspaceIsolation},
 		{"RollbackLeavesNothing", testRollback},
 		{"NestedTransactionsJoin", testNestedTx},
