@@ -885,7 +885,10 @@ func testMarketingABTest(t *testing.T, h Harness) {
 	must(t, "email", err)
 	rep, err := e.mkt.Emails.Send(ctx, em.ID)
 	must(t, "send", err)
-	if rep.Held+rep.Sent != 200 || rep.Sent < 40 || rep.Sent > 80 || rep.Status != marketing.EmailSending {
+	// The split hashes the email's and the contacts' IDs, new each run: the
+	// test phase is binomial (200, 0.3), 60 ± 6.5; the bounds are five
+	// standard deviations out (82 was seen once against ±3).
+	if rep.Held+rep.Sent != 200 || rep.Sent < 27 || rep.Sent > 93 || rep.Status != marketing.EmailSending {
 		t.Fatalf("the test phase: %+v", rep)
 	}
 	// Everyone who got "Big news" opens it; one "Plain subject" reader does.
