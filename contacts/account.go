@@ -133,6 +133,8 @@ func (as *Accounts) normalize(ctx context.Context, ck *checker, a, prev *Account
 	a.AnnualRevenue.Currency = strings.ToUpper(strings.TrimSpace(a.AnnualRevenue.Currency))
 	if err := a.AnnualRevenue.Validate("annual_revenue"); err != nil {
 		ck.Merge("", err.(*storage.ValidationError))
+	} else if a.AnnualRevenue.Amount < 0 {
+		ck.Add("annual_revenue.amount", "must not be negative")
 	}
 	if a.Phone != "" {
 		if n, err := NormalizePhone(a.Phone, as.s.opts.DefaultRegion); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"strings"
@@ -203,6 +204,15 @@ func (cs *Contacts) normalizeFields(ck *checker, c *Contact) {
 	ck.text("suffix", &c.Suffix, MaxNameLen)
 	ck.email("email", &c.Email, false)
 	c.Emails = ck.emails("emails", c.Emails)
+	// A further address is neither the primary one nor another's repeat.
+	for i, e := range c.Emails {
+		switch j := slices.IndexFunc(c.Emails[:i], func(o EmailAddress) bool { return o.Address == e.Address }); {
+		case e.Address != "" && e.Address == c.Email:
+			ck.Add(fmt.Sprintf("emails[%d].address", i), "is the primary email")
+		case e.Address != "" && j >= 0:
+			ck.Add(fmt.Sprintf("emails[%d].address", i), "repeats emails[%d]", j)
+		}
+	}
 	c.Phones = ck.phones("phones", c.Phones, cs.s.opts.DefaultRegion)
 	c.Addresses = ck.addresses("addresses", c.Addresses)
 	ck.text("job_title", &c.JobTitle, MaxNameLen)

@@ -200,6 +200,9 @@ func companyDomain(v *storage.ValidationError, l *Lead, website string) {
 }
 
 func (ls *Leads) normalize(v *storage.ValidationError, l *Lead) {
+	if l.Score < 0 {
+		v.Add("score", "%d is negative", l.Score)
+	}
 	for _, f := range []struct {
 		name string
 		s    *string

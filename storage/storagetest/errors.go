@@ -271,3 +271,28 @@ func testRelatedRefs(t *testing.T, h Harness) {
 	_, err = app.Sales.Tasks.Create(ctx, sales.NewTask{Title: "ok", Related: ok})
 	must(t, "a task related to a contact here", err)
 }
+
+// testInputChecks checks inputs that were accepted though wrong: a
+// negative account revenue, a negative lead score, a secondary email
+// equal to the primary or repeated; each is ErrInvalid naming the field,
+// and nothing is written.
+func testInputChecks(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	ctx := e.sys
+	_, err := app.Accounts.Create(ctx, contacts.NewAccount{Name: "Minus", AnnualRevenue: storage.Money{Amount: -100, Currency: "EUR"}})
+	wantFields(t, "a negative revenue", err, "annual_revenue.amount")
+	_, err = app.Sales.Leads.Capture(ctx, sales.NewLead{FirstName: "Minus", Score: -5})
+	wantFields(t, "a negative lead score", err, "score")
+	_, err = app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com",
+		Emails: []contacts.EmailAddress{{Address: " ADA@example.com"}, {Address: "a@example.org"}, {Address: "a@example.org"}}})
+	wantFields(t, "secondary emails", err, "emails[0].address", "emails[2].address")
+	if n, err := app.Contacts.Count(ctx, nil); err != nil || n != 0 {
+		t.Errorf("%d contacts after the refused create (%v)", n, err)
+	}
+	c, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com",
+		Emails: []contacts.EmailAddress{{Address: "a@example.org"}}})
+	must(t, "distinct emails", err)
+	_, err = app.Contacts.Update(ctx, c.ID, contacts.UpdateContact{Email: ptr("a@example.org")})
+	wantFields(t, "a primary email equal to a secondary one", err, "emails[0].address")
+}

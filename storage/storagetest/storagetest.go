@@ -85,6 +85,7 @@ func Run(t *testing.T, h Harness) {
 		{"ValueBounds", testValueBounds},
 		{"AmountBounds", testAmountBounds},
 		{"RelatedRefs", testRelatedRefs},
+		{"InputChecks", testInputChecks},
 		{"WorkspaceIsolation", testWorkspaceIsolation},
 		{"RollbackLeavesNothing", testRollback},
 		{"NestedTransactionsJoin", testNestedTx},
