@@ -21,8 +21,9 @@ type Erasure struct {
 	Anonymised bool `json:"anonymised,omitempty"`
 	Activities int  `json:"activities"`
 	// Participations are the activities about others that the person
-	// took part in: they stay, without the person among their
-	// participants, and with their past change events scrubbed.
+	// took part in, or that it shared with other contacts: they stay,
+	// without the person among their participants and contacts, and with
+	// their past change events scrubbed.
 	Participations int  `json:"participations"`
 	Consents       int  `json:"consents"`
 	Tombstone      bool `json:"tombstone"`
@@ -56,9 +57,11 @@ func PersonOf(c *Contact) storage.Person {
 }
 
 // Erase removes a person from the CRM under the GDPR's right to erasure, in
-// one transaction: the contact, the activities linked to it, its consents,
-// its search document, the person among the participants of activities
-// about others (by its ID or one of its addresses; the activities stay),
+// one transaction: the contact, the activities linked to it alone, its
+// consents, its search document, the person among the contacts of the
+// activities it shares with others and among the participants of
+// activities about others (by its ID or one of its addresses; those
+// activities stay),
 // and the values in every past change event of those records, of the
 // contacts merged into it and of the records their merges removed (their
 // snapshots go with the events). When Options.TombstoneKey is set it keeps
@@ -106,6 +109,7 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 			return err
 		}
 		scrub := append([]string{c.ID}, merged...)
+		var shared []string // activities of other contacts too, which stay
 		q := storage.ListQuery{Filter: storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}
 		for {
 			page, err := s.t.activities.List(ctx, q)
@@ -113,10 +117,23 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 				return err
 			}
 			for _, a := range page.Items {
+				scrub = append(scrub, a.ID)
+				if len(a.ContactIDs) > 1 {
+					// Shared with other contacts (a meeting of several): it
+					// is theirs too, and stays without the person.
+					_, err := storage.Modify(ctx, s.store, s.t.activities, a.ID, 0, func(ctx context.Context, next *Activity) error {
+						next.ContactIDs = slices.DeleteFunc(slices.Clone(next.ContactIDs), func(c string) bool { return c == id })
+						return nil
+					})
+					if err != nil {
+						return fmt.Errorf("activity %s: %w", a.ID, err)
+					}
+					shared = append(shared, a.ID)
+					continue
+				}
 				if err := s.t.activities.Delete(ctx, a); err != nil {
 					return fmt.Errorf("activity %s: %w", a.ID, err)
 				}
-				scrub = append(scrub, a.ID)
 				out.Activities++
 			}
 			if len(page.Items) < q.Limit {
@@ -128,6 +145,11 @@ func (s *Service) forget(ctx context.Context, id string, anonymise bool) (*Erasu
 			return err
 		}
 		scrub = append(scrub, took...)
+		for _, a := range shared {
+			if !slices.Contains(took, a) {
+				took = append(took, a)
+			}
+		}
 		out.Participations = len(took)
 		consents, err := s.Consents.List(ctx, id)
 		if err != nil {

@@ -289,3 +289,31 @@ func testRetention(t *testing.T, h Harness) {
 		}
 	}
 }
+
+// testEraseSharedActivity checks that erasing a person keeps an activity
+// it shared with another contact (a meeting of two), without the person,
+// where it was deleted before and the other contact lost its meeting; an
+// activity of the person alone goes.
+func testEraseSharedActivity(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	ctx := e.sys
+	gone := e.contact(ctx, contacts.NewContact{FirstName: "Gone", Email: "gone@example.com"})
+	stays := e.contact(ctx, contacts.NewContact{FirstName: "Stays"})
+	meeting, err := app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindMeeting, Subject: "Kick-off", ContactIDs: []string{gone.ID, stays.ID}})
+	must(t, "meeting", err)
+	note, err := app.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindNote, Subject: "About Gone", ContactIDs: []string{gone.ID}})
+	must(t, "note", err)
+	er, err := app.Erase(ctx, gone.ID)
+	must(t, "erase", err)
+	got, err := app.Activities.Get(ctx, meeting.ID)
+	must(t, "the shared meeting after the erasure", err)
+	if len(got.ContactIDs) != 1 || got.ContactIDs[0] != stays.ID {
+		t.Errorf("the shared meeting's contacts = %v, want only %s", got.ContactIDs, stays.ID)
+	}
+	_, err = app.Activities.Get(ctx, note.ID)
+	wantErr(t, "the person's own note", err, storage.ErrNotFound)
+	if er.Activities != 1 || er.Participations != 1 {
+		t.Errorf("erasure = %+v, want 1 activity deleted and 1 kept without the person", er)
+	}
+}

@@ -158,6 +158,7 @@ func Run(t *testing.T, h Harness) {
 		{"Export", testExport},
 		{"ConsentsPersonalData", testConsentsPersonalData},
 		{"Erase", testErase},
+		{"EraseSharedActivity", testEraseSharedActivity},
 		{"Retention", testRetention},
 		{"Duplicates", testDuplicates},
 		{"DuplicatesOnCreate", testDuplicatesOnCreate},
