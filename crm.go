@@ -183,8 +183,9 @@ type Store interface {
 
 // Modules returns the built-in modules that New registers with the store,
 // in order: contacts, sales, workflow, marketing and reporting (the store
-// registers the access module itself). A program that sets up a database ahead of New, such as
-// postgres.SetupRowLevelSecurity, registers these and Config.Modules.
+// registers the access module itself). A program that sets up a database
+// ahead of New, such as postgres.SetupRowLevelSecurity, registers these and
+// Config.Modules.
 func Modules() []storage.Module {
 	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module(), marketing.Module(), reporting.Module()}
 }
@@ -224,7 +225,9 @@ type Config struct {
 	// defaults to Workflow.Mailer.
 	Marketing marketing.Options
 	// Reporting configures the reporting module (the default time zone
-	// and first day of the week of reports' time buckets).
+	// and first day of the week of reports' time buckets). Its Mailer
+	// (send_report) defaults to Workflow.Mailer; its KPIs are followed by
+	// those of every module.
 	Reporting reporting.Options
 }
 

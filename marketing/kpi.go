@@ -42,13 +42,7 @@ func (s *Service) KPIs() []storage.KPI {
 
 // campaignKPI computes cost per lead, or ROI, per currency of cost.
 func (s *Service) campaignKPI(ctx context.Context, from, to time.Time, roi bool) ([]storage.KPIValue, error) {
-	var started storage.And
-	if !from.IsZero() {
-		started = append(started, storage.Cmp{Field: "start_date", Op: storage.OpGe, Value: from})
-	}
-	if !to.IsZero() {
-		started = append(started, storage.Cmp{Field: "start_date", Op: storage.OpLt, Value: to})
-	}
+	started := storage.InPeriod("start_date", from, to)
 	costs, err := s.store.Aggregate(ctx, ObjectCampaign, storage.AggregateQuery{Filter: storage.And{started, storage.Gt("cost_amount", 0)},
 		GroupBy: []string{"cost_currency"}, Measures: []storage.Measure{{Op: storage.AggSum, Field: "cost_amount"}, {Op: storage.AggCount}}})
 	if err != nil {

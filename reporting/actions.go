@@ -102,16 +102,7 @@ func (s *Service) sendReport(ctx context.Context, call storage.ActionCall) (any,
 
 // mailTables writes res as a plain-text table and an HTML table.
 func mailTables(r Report, res *Result) (string, string) {
-	head := make([]string, len(res.Columns))
-	for i, c := range res.Columns {
-		head[i] = c.Name
-	}
-	rows := make([][]string, len(res.Rows))
-	for i, row := range res.Rows {
-		for j, v := range row.Values {
-			rows[i] = append(rows[i], groupLabel(row, j, v, r))
-		}
-	}
+	head, rows := cells(r, res)
 	width := make([]int, len(head))
 	for i, h := range head {
 		width[i] = len([]rune(h))

@@ -202,7 +202,7 @@ func (ds *Dashboards) check(ctx context.Context, d *Dashboard) error {
 			if w.Kind != chart.Number {
 				v.Add(field+".kind", "a KPI is shown as a number")
 			}
-			if !slices.ContainsFunc(ds.s.opts.KPIs, func(k storage.KPI) bool { return k.Name == w.KPI }) {
+			if _, ok := ds.s.kpi(w.KPI); !ok {
 				v.Add(field+".kpi", "%q is not a KPI of the CRM's modules", w.KPI)
 			}
 		}
@@ -294,7 +294,7 @@ func (ds *Dashboards) render(ctx context.Context, p *Panel, saved map[string]*Re
 			return err
 		}
 		p.KPI = vals
-		k := ds.s.kpi(w.KPI)
+		k, _ := ds.s.kpi(w.KPI)
 		data.Value = formatKPI(k.Unit, vals)
 		if !prev.IsZero() && len(vals) > 0 && vals[0].Valid {
 			before, err := ds.s.KPI(ctx, w.KPI, Params{From: prev, To: from})
@@ -347,22 +347,13 @@ func (ds *Dashboards) render(ctx context.Context, p *Panel, saved map[string]*Re
 			}
 		}
 	case chart.Table:
-		for _, c := range res.Columns {
-			data.Header = append(data.Header, c.Name)
-		}
-		for _, row := range res.Rows {
-			var cells []string
-			for j, v := range row.Values {
-				cells = append(cells, groupLabel(row, j, v, *r))
-			}
-			data.Cells = append(data.Cells, cells)
-		}
+		data.Header, data.Cells = cells(*r, res)
 	default:
 		series := chart.Series{Name: r.Measures[mi].Name}
 		for _, row := range res.Rows {
 			label := ""
 			if len(r.GroupBy) > 0 {
-				label = groupLabel(row, 0, row.Values[0], *r)
+				label = groupLabel(row, 0, *r)
 			}
 			data.Labels = append(data.Labels, label)
 			v, ok := number(row.Values[col])
@@ -377,19 +368,26 @@ func (ds *Dashboards) render(ctx context.Context, p *Panel, saved map[string]*Re
 	return err
 }
 
-// kpi returns the KPI name (checked to exist by KPI).
-func (s *Service) kpi(name string) storage.KPI {
-	for _, k := range s.opts.KPIs {
-		if k.Name == name {
-			return k
-		}
+// cells returns res as text for people: the columns' names, and each
+// row's cells (groupLabel).
+func cells(r Report, res *Result) (head []string, rows [][]string) {
+	for _, c := range res.Columns {
+		head = append(head, c.Name)
 	}
-	return storage.KPI{}
+	for _, row := range res.Rows {
+		line := make([]string, len(row.Values))
+		for j := range row.Values {
+			line[j] = groupLabel(row, j, r)
+		}
+		rows = append(rows, line)
+	}
+	return head, rows
 }
 
 // groupLabel is how column j of row reads: its label, a time bucket's
 // period, or the value.
-func groupLabel(row Row, j int, v any, r Report) string {
+func groupLabel(row Row, j int, r Report) string {
+	v := row.Values[j]
 	if j < len(row.Labels) && row.Labels[j] != "" {
 		return row.Labels[j]
 	}

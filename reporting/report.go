@@ -3,7 +3,6 @@ package reporting
 import (
 	"context"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -265,16 +264,7 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[
 		}
 		return f
 	}
-	own := schema.Own()
-	typeOf := func(field string) (filterexpr.Type, bool) {
-		t, ok := own[field]
-		return t, ok
-	}
-	// Groupings may name fields of related records too ("account.industry").
-	groupType := func(field string) (filterexpr.Type, bool) {
-		t, ok := schema[field]
-		return t, ok
-	}
+	own := schema.Own() // measures and the date field are the type's own fields
 	if f := filter("where", r.Where); f != nil {
 		q.Filter = f
 	}
@@ -283,7 +273,7 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[
 	}
 	for i, g := range r.GroupBy {
 		field := fmt.Sprintf("group_by[%d]", i)
-		t, ok := groupType(g.Field)
+		t, ok := schema[g.Field] // a grouping may name a related record's field too
 		if !ok {
 			v.Add(field+".field", "%q is not a field of %s", g.Field, r.Object)
 			continue
@@ -315,7 +305,7 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[
 				am.Of[k] = j
 			}
 		} else if m.Field != "" {
-			if _, ok := typeOf(m.Field); !ok {
+			if _, ok := own[m.Field]; !ok {
 				v.Add(field+".field", "%q is not a field of %s", m.Field, r.Object)
 			}
 		}
@@ -351,7 +341,7 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[
 	if date == "" {
 		date = "created_at"
 	}
-	if t, ok := typeOf(date); !ok || t != filterexpr.Time {
+	if t, ok := own[date]; !ok || t != filterexpr.Time {
 		v.Add("date_field", "%q is not a time field of %s", date, r.Object)
 	}
 	q.Location = s.opts.Location
@@ -372,16 +362,9 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[
 	if err := v.Err(); err != nil {
 		return q, err
 	}
-	var rng storage.And
-	if !p.From.IsZero() {
-		rng = append(rng, storage.Cmp{Field: date, Op: storage.OpGe, Value: p.From})
-	}
-	if !p.To.IsZero() {
-		rng = append(rng, storage.Cmp{Field: date, Op: storage.OpLt, Value: p.To})
-	}
-	if len(rng) > 0 {
+	if rng := storage.InPeriod(date, p.From, p.To); rng != nil {
 		if q.Filter != nil {
-			rng = append(rng, q.Filter)
+			rng = storage.And{rng, q.Filter}
 		}
 		q.Filter = rng
 	}
@@ -404,8 +387,9 @@ func (s *Service) schema(ctx context.Context, object string, schemas map[string]
 
 // label fills in the display names of the groupings whose values are
 // records: the type's references (storage.Referrer), owners (members),
-// teams, and fields named after a record type (account_id, pipeline_id). It reads each referenced type once, as the member: a record it
-// may not read has no label.
+// teams, and fields named after a record type (account_id, pipeline_id).
+// It reads each referenced type once, as the member: a record it may not
+// read has no label.
 func (s *Service) label(ctx context.Context, r Report, res *Result) error {
 	targets := map[string]string{"owner_id": access.ObjectMember, "team_id": access.ObjectTeam}
 	if t, ok := s.store.Table(r.Object); ok {
@@ -430,8 +414,10 @@ func (s *Service) label(ctx context.Context, r Report, res *Result) error {
 			continue
 		}
 		var ids []any
+		seen := map[string]bool{}
 		for _, row := range res.Rows {
-			if id, ok := row.Values[c].(string); ok && id != "" {
+			if id, ok := row.Values[c].(string); ok && id != "" && !seen[id] {
+				seen[id] = true
 				ids = append(ids, id)
 			}
 		}
@@ -462,7 +448,7 @@ func (s *Service) label(ctx context.Context, r Report, res *Result) error {
 }
 
 // displayName is what a record is called: its Name(), its search title,
-// or its Name field.
+// or its stored name field.
 func displayName(rec storage.Record) string {
 	switch x := rec.(type) {
 	case interface{ Name() string }:
@@ -470,14 +456,7 @@ func displayName(rec storage.Record) string {
 	case storage.Searchable:
 		return x.SearchTitle()
 	}
-	v := reflect.ValueOf(rec)
-	for v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
-	if v.Kind() == reflect.Struct {
-		if f := v.FieldByName("Name"); f.IsValid() && f.Kind() == reflect.String {
-			return f.String()
-		}
-	}
-	return ""
+	name, _ := storage.FieldValue(rec, "name")
+	s, _ := name.(string)
+	return s
 }

@@ -46,7 +46,7 @@ func (ops *Opportunities) Funnel(ctx context.Context, id string, from, to time.T
 		}
 	}
 	filter := storage.And{storage.Eq("pipeline_id", p.ID)}
-	if f := period("created_at", from, to); f != nil {
+	if f := storage.InPeriod("created_at", from, to); f != nil {
 		filter = append(filter, f)
 	}
 	q := storage.AggregateQuery{Filter: filter}

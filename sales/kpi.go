@@ -99,7 +99,7 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPILeadConversionRate, Title: "Lead conversion rate", Unit: storage.UnitRatio,
 			Formula: "leads converted ÷ leads, leads created in the period (created_at)",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-				rows, err := s.store.Aggregate(ctx, ObjectLead, storage.AggregateQuery{Filter: period("created_at", from, to),
+				rows, err := s.store.Aggregate(ctx, ObjectLead, storage.AggregateQuery{Filter: storage.InPeriod("created_at", from, to),
 					Measures: []storage.Measure{{Op: storage.AggCount}, {Op: storage.AggCount, Where: storage.Eq("status", string(LeadConverted))}}})
 				if err != nil || len(rows) == 0 {
 					return []storage.KPIValue{{}}, err
@@ -111,7 +111,7 @@ func (s *Service) KPIs() []storage.KPI {
 			Formula: "activities ÷ members who own one, activities in the period (occurred_at)",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
 				rows, err := s.store.Aggregate(ctx, contacts.ObjectActivity, storage.AggregateQuery{
-					Filter:   storage.And{period("occurred_at", from, to), storage.Ne("owner_id", "")},
+					Filter:   storage.And{storage.InPeriod("occurred_at", from, to), storage.Ne("owner_id", "")},
 					Measures: []storage.Measure{{Op: storage.AggCount}, {Op: storage.AggCountDistinct, Field: "owner_id"}}})
 				if err != nil || len(rows) == 0 {
 					return []storage.KPIValue{{}}, err
@@ -126,7 +126,7 @@ func (s *Service) KPIs() []storage.KPI {
 			Formula: "net spent (total − refunded) ÷ customers, orders that count ordered in the period, per currency",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
 				rows, err := s.store.Aggregate(ctx, ObjectOrder, storage.AggregateQuery{
-					Filter: storage.And{period("ordered_at", from, to), storage.Ne("contact_id", ""),
+					Filter: storage.And{storage.InPeriod("ordered_at", from, to), storage.Ne("contact_id", ""),
 						storage.Not{Filter: storage.In("status", OrderCancelled, OrderRefunded)}},
 					GroupBy: []string{"currency"},
 					Measures: []storage.Measure{{Op: storage.AggSum, Field: "total"}, {Op: storage.AggSum, Field: "refunded"},
@@ -172,7 +172,7 @@ func (s *Service) outcomes(ctx context.Context, from, to time.Time, amounts, cyc
 		measures = append(measures, storage.Measure{Op: storage.AggAvg, Field: "closed_at", Since: "created_at", Where: won})
 	}
 	q := storage.AggregateQuery{
-		Filter:   storage.And{period("closed_at", from, to), storage.Gt("closed_at", time.Time{})},
+		Filter:   storage.And{storage.InPeriod("closed_at", from, to), storage.Gt("closed_at", time.Time{})},
 		Measures: measures,
 	}
 	if amounts {
@@ -258,7 +258,7 @@ func (s *Service) closedStages(ctx context.Context) (won, lost storage.Filter, e
 		}
 		return nil
 	})
-	none := storage.Eq("id", "")
+	none := storage.Eq("id", "") // no deal: a workspace without such stages
 	if len(w) == 0 {
 		w = storage.Or{none}
 	}
@@ -266,21 +266,6 @@ func (s *Service) closedStages(ctx context.Context) (won, lost storage.Filter, e
 		l = storage.Or{none}
 	}
 	return w, l, err
-}
-
-// period is the filter of field in [from, to); nil when both are open.
-func period(field string, from, to time.Time) storage.Filter {
-	var f storage.And
-	if !from.IsZero() {
-		f = append(f, storage.Cmp{Field: field, Op: storage.OpGe, Value: from})
-	}
-	if !to.IsZero() {
-		f = append(f, storage.Cmp{Field: field, Op: storage.OpLt, Value: to})
-	}
-	if len(f) == 0 {
-		return nil
-	}
-	return f
 }
 
 // ratio is num ÷ den as a KPI value of n records, none when den is 0.

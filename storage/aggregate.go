@@ -49,7 +49,9 @@ const (
 // Group is one grouping of an aggregate query: by a field's values, or by
 // periods of a time field.
 type Group struct {
-	// Field is a stored field or "custom.<name>" (grouped by its text).
+	// Field is a stored field, "custom.<name>" (grouped by its text), or a
+	// field of a related record ("account.industry": storage.Referrer),
+	// read as the principal may read that record.
 	Field string
 	// Bucket, for a time field, groups by period (or part) instead of by
 	// instant. A zero time is no value: its group's value is nil.
@@ -134,8 +136,8 @@ type AggregateQuery struct {
 	// GroupBy are the fields grouped by, in order; none gives one group of
 	// every record (no row when there is no record).
 	GroupBy []string
-	// Groups are further groupings, after GroupBy's: by custom fields and
-	// by periods of time fields.
+	// Groups are further groupings, after GroupBy's: by custom fields, by
+	// fields of related records and by periods of time fields.
 	Groups []Group
 	// Location is the time zone of the time buckets (an IANA zone, such as
 	// time.LoadLocation("Europe/Paris") returns); nil is UTC.

@@ -1,5 +1,7 @@
 package storage
 
+import "time"
+
 // Filter is a node of the filter tree: Cmp, And, Or or Not. Adapters turn a
 // tree into parameterised SQL, and only fields the record type declares as
 // filterable may appear in it; the expression language (workflow conditions,
@@ -89,6 +91,22 @@ func Eq(field string, value any) Filter { return Cmp{Field: field, Op: OpEq, Val
 
 // Ne returns the filter field != value.
 func Ne(field string, value any) Filter { return Cmp{Field: field, Op: OpNe, Value: value} }
+
+// InPeriod returns the filter of the records whose time field is in
+// [from, to), a zero bound being open; nil when both are (no condition).
+func InPeriod(field string, from, to time.Time) Filter {
+	var f And
+	if !from.IsZero() {
+		f = append(f, Cmp{Field: field, Op: OpGe, Value: from})
+	}
+	if !to.IsZero() {
+		f = append(f, Cmp{Field: field, Op: OpLt, Value: to})
+	}
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
 
 // Gt returns the filter field > value.
 func Gt(field string, value any) Filter { return Cmp{Field: field, Op: OpGt, Value: value} }

@@ -140,8 +140,8 @@ func FirstOrCreate[T Record](ctx context.Context, tx Transactor, tbl Table[T], f
 // and returns the new state; with more than one, it fails with a
 // *ConflictError for field, since the key names no single record. A create
 // that meets the unique index of field taken by a record written without
-// the lock (ConflictError.ExistingID) updates that record instead. create runs under
-// a savepoint, so the conflict leaves the transaction usable.
+// the lock (ConflictError.ExistingID) updates that record instead. create
+// runs under a savepoint, so the conflict leaves the transaction usable.
 //
 // field is a filterable field of tbl's type (a column, "custom.<name>");
 // value is compared as Eq does, so it must already be normalised as stored

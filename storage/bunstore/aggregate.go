@@ -89,8 +89,8 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 			continue
 		}
 		if name, ok := strings.CutPrefix(g.Field, "custom."); ok {
-			if c.byName["custom"] == nil || !storage.ValidKey(name) {
-				return nil, storage.Invalid(field, "%s has no custom field %q", c.recType, name)
+			if err := customKey(c, name, field); err != nil {
+				return nil, err
 			}
 			if g.Bucket != "" {
 				return nil, storage.Invalid(field, "a custom field is grouped by its text, not by period")
@@ -138,8 +138,8 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 			}
 		case strings.HasPrefix(m.Field, "custom."):
 			name := strings.TrimPrefix(m.Field, "custom.")
-			if c.byName["custom"] == nil || !storage.ValidKey(name) {
-				return nil, storage.Invalid(field+".field", "%s has no custom field %q", c.recType, name)
+			if err := customKey(c, name, field+".field"); err != nil {
+				return nil, err
 			}
 			switch m.Op {
 			case storage.AggCount, storage.AggCountDistinct, storage.AggSum, storage.AggAvg, storage.AggMin, storage.AggMax:
@@ -298,9 +298,10 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 		b.add(m.sb.String(), m.args...)
 		b.add(" AS DOUBLE PRECISION) "+havingOps[h.Op]+" ?", h.Value)
 	}
-	// Nil values last, then the values, then the groups for a stable
-	// order.
-	order := q.Sort
+	// The sort asked for (by default the groups), then the groups not in
+	// it, so that the order is stable; nil values last either way. The
+	// query's slice is the caller's: appended to on a copy.
+	order := slices.Clone(q.Sort)
 	if len(order) == 0 {
 		for i := range groups {
 			order = append(order, storage.AggSort{Column: i})
@@ -407,8 +408,8 @@ func (s *Store) relatedGroup(ctx context.Context, c *codec, fm *fieldMask, g sto
 	refCol := c.byName[ref.Field]
 	var expr string
 	if name, ok := strings.CutPrefix(rest, "custom."); ok {
-		if rc.byName["custom"] == nil || !storage.ValidKey(name) {
-			return storage.Invalid(field, "%s has no custom field %q", rc.recType, name)
+		if err := customKey(rc, name, field); err != nil {
+			return err
 		}
 		expr, gr.kind, gr.custom = s.d.jsonGroupText("r.custom", name), kString, true
 	} else {
@@ -423,6 +424,16 @@ func (s *Store) relatedGroup(ctx context.Context, c *codec, fm *fieldMask, g sto
 		return err
 	}
 	gr.sql.add(")")
+	return nil
+}
+
+// customKey refuses, naming field, a custom field name that c's type
+// cannot have: a type without custom fields, or not a key (it enters the
+// SQL text as a JSON key).
+func customKey(c *codec, name, field string) error {
+	if c.byName["custom"] == nil || !storage.ValidKey(name) {
+		return storage.Invalid(field, "%s has no custom field %q", c.recType, name)
+	}
 	return nil
 }
 
@@ -486,16 +497,15 @@ func groupValue(g aggGroup, v any, loc *time.Location) (any, error) {
 // spanMeasureSQL appends the aggregate m of the seconds from since to col
 // over the records where both are set (not the zero time).
 func (s *Store) spanMeasureSQL(c *codec, m storage.Measure, col, since *column, b *sqlBuilder) error {
-	b.add("CAST(" + strings.ToUpper(string(m.Op)) + "(CASE WHEN " + col.expr() + " > ? AND " + since.expr() + " > ?")
-	zero := s.d.timeArg(time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC))
-	b.args = append(b.args, zero, zero)
+	set := storage.And{storage.Gt(col.name, time.Time{}), storage.Gt(since.name, time.Time{})}
 	if m.Where != nil {
-		b.add(" AND ")
-		if err := s.where(c, m.Where, b); err != nil {
-			return err
-		}
+		set = append(set, m.Where)
 	}
-	b.add(" THEN " + s.d.seconds(col.expr(), since.expr()) + " END) AS DOUBLE PRECISION)")
+	b.add("CAST(" + strings.ToUpper(string(m.Op)) + "(")
+	if err := s.measured(c, set, s.d.seconds(col.expr(), since.expr()), "", b); err != nil {
+		return err
+	}
+	b.add(") AS DOUBLE PRECISION)")
 	return nil
 }
 

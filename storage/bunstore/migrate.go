@@ -180,17 +180,13 @@ ORDER BY i.relname, k.ord`
 		}
 		if col != "workspace_id" {
 			cols[index] = append(cols[index], col)
-		} else if _, ok := cols[index]; !ok {
-			cols[index] = nil
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("bunstore: read the unique indexes: %w", err)
 	}
 	for index, c := range cols {
-		if len(c) > 0 {
-			s.uniq.m.Store(index, strings.Join(c, ","))
-		}
+		s.uniq.m.Store(index, strings.Join(c, ","))
 	}
 	return nil
 }

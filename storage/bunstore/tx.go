@@ -223,10 +223,7 @@ func (s *Store) Tx(ctx context.Context) *sql.Tx {
 	if st == nil {
 		return nil
 	}
-	if st.tx != nil {
-		return st.tx
-	}
-	tx, _ := st.run.(*sql.Tx)
+	tx, _ := st.run.(*sql.Tx) // the store's own, or the host's
 	return tx
 }
 
