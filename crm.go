@@ -419,12 +419,17 @@ func reportingOptions(cfg Config) reporting.Options {
 }
 
 // withKPIs returns opts with the KPIs of the module services that offer
-// them (storage.KPIProvider) after its own.
+// them (storage.KPIProvider) after its own, and their labelers
+// (storage.FieldLabeler) likewise.
 func withKPIs(opts reporting.Options, services ...any) reporting.Options {
 	opts.KPIs = slices.Clone(opts.KPIs)
+	opts.Labelers = slices.Clone(opts.Labelers)
 	for _, svc := range services {
 		if p, ok := svc.(storage.KPIProvider); ok {
 			opts.KPIs = append(opts.KPIs, p.KPIs()...)
+		}
+		if l, ok := svc.(storage.FieldLabeler); ok {
+			opts.Labelers = append(opts.Labelers, l)
 		}
 	}
 	return opts

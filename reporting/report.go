@@ -3,6 +3,7 @@ package reporting
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -54,6 +55,11 @@ type Measure struct {
 	// Of, for a ratio, names the numerator and the denominator, two
 	// earlier measures.
 	Of [2]string `json:"of,omitzero"`
+	// Since, with a time Field, measures the span from the record's Since
+	// (another time field) to its Field, in seconds: the average sales
+	// cycle is avg of closed_at since created_at. With sum, avg, min and
+	// max.
+	Since string `json:"since,omitempty"`
 }
 
 // Condition keeps the groups whose measure compares with Value.
@@ -80,6 +86,13 @@ type Report struct {
 	// Object is the record type reported on: any registered type, the
 	// host's own included.
 	Object string `bun:"object,notnull" json:"object"`
+	// Each, when set, names a list of objects of Object (an
+	// opportunity's stage_history: one element per stay in a stage) whose
+	// elements the report groups and measures in place of the records
+	// (storage.AggregateQuery.Each): their keys are fields named
+	// "<Each>.<key>" (stage_history.stage, stage_history.left_at) in the
+	// groupings, the measures and Where, beside the record's own.
+	Each string `bun:"each_field,notnull" json:"each,omitempty"`
 	// Where, an expression over Object's fields (see package filterexpr),
 	// keeps the records it matches; "" keeps all.
 	Where    string      `bun:"where_expr,notnull" json:"where,omitempty"`
@@ -265,6 +278,16 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[
 		return f
 	}
 	own := schema.Own() // measures and the date field are the type's own fields
+	if r.Each != "" {
+		t, _ := s.store.Table(r.Object)
+		es, ok := filterexpr.ElementsOf(t.Type().New(), r.Each)
+		if !ok {
+			v.Add("each", "%q is not a list of objects of %s", r.Each, r.Object)
+		}
+		schema = maps.Clone(schema)
+		maps.Copy(schema, es)
+		maps.Copy(own, es)
+	}
 	if f := filter("where", r.Where); f != nil {
 		q.Filter = f
 	}
@@ -295,7 +318,10 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[
 			v.Add(field+".name", "%q names two measures", m.Name)
 		}
 		index[m.Name] = i
-		am := storage.Measure{Op: m.Op, Field: m.Field, Where: filter(field+".where", m.Where)}
+		am := storage.Measure{Op: m.Op, Field: m.Field, Since: m.Since, Where: filter(field+".where", m.Where)}
+		if t, ok := own[m.Since]; m.Since != "" && (!ok || t != filterexpr.Time) {
+			v.Add(field+".since", "%q is not a time field of %s", m.Since, r.Object)
+		}
 		if m.Op == storage.AggRatio {
 			for k, name := range m.Of {
 				j, ok := index[name]
@@ -333,7 +359,7 @@ func (s *Service) compile(ctx context.Context, r *Report, p Params, schemas map[
 	if r.Limit < 0 || r.Limit > MaxRows {
 		v.Add("limit", "%d is outside 0–%d", r.Limit, MaxRows)
 	}
-	q.Limit = r.Limit
+	q.Limit, q.Each = r.Limit, r.Each
 	if q.Limit == 0 {
 		q.Limit = MaxRows
 	}
@@ -400,13 +426,21 @@ func (s *Service) label(ctx context.Context, r Report, res *Result) error {
 		}
 	}
 	for c, g := range r.GroupBy {
+		if g.Bucket != "" {
+			continue
+		}
+		if done, err := s.labelKeys(ctx, r, res, c); err != nil {
+			return err
+		} else if done {
+			continue
+		}
 		typ, ok := targets[g.Field]
 		if !ok {
 			// By the naming rule of references: account_id names an
 			// account, pipeline_id a pipeline.
 			typ, ok = strings.CutSuffix(g.Field, "_id")
 		}
-		if !ok || g.Bucket != "" {
+		if !ok {
 			continue
 		}
 		tbl, ok := s.store.Table(typ)
@@ -432,19 +466,48 @@ func (s *Service) label(ctx context.Context, r Report, res *Result) error {
 				names[rec.RecordMeta().ID] = displayName(rec)
 			}
 		}
-		for i := range res.Rows {
-			row := &res.Rows[i]
-			id, _ := row.Values[c].(string)
-			if names[id] == "" {
-				continue
-			}
-			if row.Labels == nil {
-				row.Labels = make([]string, len(r.GroupBy))
-			}
-			row.Labels[c] = names[id]
-		}
+		setLabels(r, res, c, names)
 	}
 	return nil
+}
+
+// labelKeys labels grouping c of res by the first of the modules'
+// FieldLabelers (Options.Labelers) that names its field's values, and
+// reports whether one did.
+func (s *Service) labelKeys(ctx context.Context, r Report, res *Result, c int) (bool, error) {
+	var keys []string
+	for _, row := range res.Rows {
+		if k, ok := row.Values[c].(string); ok && k != "" && !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	for _, l := range s.opts.Labelers {
+		names, err := l.FieldLabels(ctx, r.Object, r.GroupBy[c].Field, keys)
+		if err != nil || names == nil {
+			if err != nil {
+				return false, err
+			}
+			continue
+		}
+		setLabels(r, res, c, names)
+		return true, nil
+	}
+	return false, nil
+}
+
+// setLabels sets the labels of grouping c of res from names, by value.
+func setLabels(r Report, res *Result, c int, names map[string]string) {
+	for i := range res.Rows {
+		row := &res.Rows[i]
+		k, _ := row.Values[c].(string)
+		if names[k] == "" {
+			continue
+		}
+		if row.Labels == nil {
+			row.Labels = make([]string, len(r.GroupBy))
+		}
+		row.Labels[c] = names[k]
+	}
 }
 
 // displayName is what a record is called: its Name(), its search title,

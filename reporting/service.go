@@ -28,6 +28,10 @@ type Options struct {
 	// (storage.KPIProvider), reached by name with Service.KPI. crm.New
 	// sets them to those of every module; names must be unique.
 	KPIs []storage.KPI
+	// Labelers name the values of the modules' fields that are keys rather
+	// than records, such as a deal's stage (storage.FieldLabeler), in
+	// reports' labels. crm.New sets them to every module's that does.
+	Labelers []storage.FieldLabeler
 	// Mailer sends the reports of the send_report workflow action.
 	// crm.New sets it to crm.Config.Workflow.Mailer. Default: none (the
 	// action is refused).

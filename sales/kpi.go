@@ -3,6 +3,7 @@ package sales
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/crmkit/crm/contacts"
@@ -19,6 +20,8 @@ const (
 	KPIActivitiesPerRep   = "activities_per_rep"
 	KPICustomerValue      = "customer_lifetime_value"
 	KPIForecastAccuracy   = "forecast_accuracy"
+	KPITimeInStage        = "time_in_stage"
+	KPIStageConversion    = "stage_conversion"
 )
 
 // KPIs returns the sales KPIs (storage.KPIProvider), each computed in the
@@ -47,6 +50,16 @@ const (
 //     first forecast snapshot (Forecasts.Take of exactly that period, all
 //     pipelines, no grouping) forecast, won by then plus commit, per
 //     currency; no value without such a snapshot.
+//   - time_in_stage: per stage of each pipeline, the mean of left_at −
+//     entered_at over the stays in it (StageHistory) that ended in the
+//     period, in seconds; a stay not ended yet does not count.
+//   - stage_conversion: per step of each pipeline's funnel (Funnel), the
+//     share of the deals that reached the step before it that reached it
+//     too, over the deals created in the period.
+//
+// The KPIs per stage give one value per stage, Group "<pipeline
+// id>/<stage key>" and Label "<pipeline name>: <stage name>", in the
+// pipelines' order of names and stages.
 func (s *Service) KPIs() []storage.KPI {
 	return []storage.KPI{
 		{Name: KPIWinRate, Title: "Win rate", Unit: storage.UnitRatio,
@@ -122,6 +135,12 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPIForecastAccuracy, Title: "Forecast accuracy", Unit: storage.UnitRatio,
 			Formula: "won revenue of the period ÷ its first snapshot's forecast (won by then + commit), per currency",
 			Compute: s.forecastAccuracy},
+		{Name: KPITimeInStage, Title: "Time in stage", Unit: storage.UnitSeconds,
+			Formula: "mean of left_at − entered_at over the stays in each stage that ended in the period (left_at)",
+			Compute: s.timeInStage},
+		{Name: KPIStageConversion, Title: "Stage conversion", Unit: storage.UnitRatio,
+			Formula: "deals that reached a step ÷ deals that reached the step before, per step of each pipeline's funnel, deals created in the period",
+			Compute: s.stageConversion},
 		{Name: KPICustomerValue, Title: "Customer lifetime value", Unit: storage.UnitMoney,
 			Formula: "net spent (total − refunded) ÷ customers, orders that count ordered in the period, per currency",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
@@ -268,6 +287,69 @@ func (s *Service) closedStages(ctx context.Context) (won, lost storage.Filter, e
 	return w, l, err
 }
 
+// timeInStage is time_in_stage: one statement over the stays of the deals
+// (AggregateQuery.Each), grouped by pipeline and stage.
+func (s *Service) timeInStage(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+	rows, err := s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{Each: "stage_history",
+		Filter:   storage.And{storage.InPeriod("stage_history.left_at", from, to), storage.Gt("stage_history.left_at", time.Time{})},
+		GroupBy:  []string{"pipeline_id", "stage_history.stage"},
+		Measures: []storage.Measure{{Op: storage.AggAvg, Field: "stage_history.left_at", Since: "stage_history.entered_at"}, {Op: storage.AggCount}}})
+	if err != nil {
+		return nil, err
+	}
+	stays := map[[2]string]storage.KPIValue{}
+	for _, r := range rows {
+		pid, _ := r.Group[0].(string)
+		key, _ := r.Group[1].(string)
+		mean, ok := r.Values[0].(float64)
+		stays[[2]string{pid, key}] = storage.KPIValue{Value: mean, Valid: ok, Count: r.Values[1].(int64)}
+	}
+	return s.perStage(ctx, func(p *Pipeline, st Stage) (storage.KPIValue, bool) {
+		v, ok := stays[[2]string{p.ID, st.Key}]
+		return v, ok
+	})
+}
+
+// stageConversion is stage_conversion: each pipeline's funnel.
+func (s *Service) stageConversion(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+	steps := map[[2]string]storage.KPIValue{}
+	err := storage.Each(ctx, s.t.pipelines, storage.ListQuery{}, func(p *Pipeline) error {
+		f, err := s.Opportunities.Funnel(ctx, p.ID, from, to)
+		for i, st := range f {
+			v := storage.KPIValue{Value: st.Conversion, Count: st.Count, Valid: i == 0 && st.Count > 0 || i > 0 && f[i-1].Count > 0}
+			if !v.Valid {
+				v.Value = 0
+			}
+			steps[[2]string{p.ID, st.Stage}] = v
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.perStage(ctx, func(p *Pipeline, st Stage) (storage.KPIValue, bool) {
+		v, ok := steps[[2]string{p.ID, st.Key}]
+		return v, ok
+	})
+}
+
+// perStage returns the values of a KPI per stage in the pipelines' order
+// (by name) and their stages', each named, leaving out the stages value
+// gives none for.
+func (s *Service) perStage(ctx context.Context, value func(*Pipeline, Stage) (storage.KPIValue, bool)) ([]storage.KPIValue, error) {
+	var out []storage.KPIValue
+	err := storage.Each(ctx, s.t.pipelines, storage.ListQuery{Sort: []storage.Sort{{Field: "name"}}}, func(p *Pipeline) error {
+		for _, st := range p.Stages {
+			if v, ok := value(p, st); ok {
+				v.Group, v.Label = p.ID+"/"+st.Key, p.Name+": "+st.Name
+				out = append(out, v)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // ratio is num ÷ den as a KPI value of n records, none when den is 0.
 func ratio(num, den float64, n int64) storage.KPIValue {
 	if den == 0 {
@@ -309,4 +391,29 @@ func (s *Service) forecastAccuracy(ctx context.Context, from, to time.Time) ([]s
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// FieldLabels names the stages of deals (storage.FieldLabeler): the
+// values of an opportunity's stage and of its stays' stage
+// (stage_history.stage) by the names their pipelines give them, from the
+// pipelines the member may read; a key named differently in two pipelines
+// gets both names ("Proposal / Offer").
+func (s *Service) FieldLabels(ctx context.Context, recordType, field string, values []string) (map[string]string, error) {
+	if recordType != ObjectOpportunity || field != "stage" && field != "stage_history.stage" {
+		return nil, nil
+	}
+	names := map[string][]string{}
+	err := storage.Each(ctx, s.t.pipelines, storage.ListQuery{Sort: []storage.Sort{{Field: "name"}}}, func(p *Pipeline) error {
+		for _, st := range p.Stages {
+			if slices.Contains(values, st.Key) && !slices.Contains(names[st.Key], st.Name) {
+				names[st.Key] = append(names[st.Key], st.Name)
+			}
+		}
+		return nil
+	})
+	out := make(map[string]string, len(names))
+	for k, n := range names {
+		out[k] = strings.Join(n, " / ")
+	}
+	return out, err
 }

@@ -131,6 +131,17 @@ type Measure struct {
 // AggregateQuery groups the records of one type and measures each group,
 // in one statement.
 type AggregateQuery struct {
+	// Each, when set, names a list-of-objects field of the record type
+	// (such as an opportunity's stage_history, one element per stay in a
+	// stage): the query groups and measures the elements of that list,
+	// each record counting once per element, in place of the records. The
+	// element's keys are fields named "<Each>.<key>" (stage_history.stage,
+	// stage_history.entered_at), typed as the element struct's fields are,
+	// usable in GroupBy, Groups, Measures and Filter beside the record's
+	// own fields; a Filter on the record's fields keeps or drops all its
+	// elements. The record's read scope applies, and the keys are as
+	// hidden as the list. Times are compared to the millisecond on SQLite.
+	Each string
 	// Filter keeps only the records it matches; nil keeps all.
 	Filter Filter
 	// GroupBy are the fields grouped by, in order; none gives one group of

@@ -39,8 +39,12 @@ const (
 
 // KPIValue is one value of a KPI.
 type KPIValue struct {
-	// Group is what the value is for: a currency for money, else "".
+	// Group is what the value is for: a currency for money, a stage for
+	// the KPIs per stage ("<pipeline id>/<stage key>"), else "".
 	Group string `json:"group,omitempty"`
+	// Label names Group for people where it is not a currency, such as
+	// "Sales: Proposal".
+	Label string `json:"label,omitempty"`
 	// Value is the figure; Valid is false when there is none (no record
 	// to compute it from, a zero denominator).
 	Value float64 `json:"value"`
@@ -52,4 +56,14 @@ type KPIValue struct {
 // KPIProvider is a module's service that offers KPIs.
 type KPIProvider interface {
 	KPIs() []KPI
+}
+
+// FieldLabeler is a module's service that names the values of fields that
+// are keys rather than records, such as a deal's stage (a key of its
+// pipeline's stages): reports show those names beside the keys.
+type FieldLabeler interface {
+	// FieldLabels returns the names of values of field of recordType, by
+	// value, from what the context's member may read; nil when it names
+	// no such field.
+	FieldLabels(ctx context.Context, recordType, field string, values []string) (map[string]string, error)
 }

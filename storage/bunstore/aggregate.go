@@ -47,6 +47,15 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 	if len(q.Measures) == 0 {
 		return nil, storage.Invalid("measures", "at least one measure is required")
 	}
+	from := ""
+	if q.Each != "" {
+		ec, err := c.elements(s.d, q.Each)
+		if err != nil {
+			return nil, err
+		}
+		from = s.d.elementsFrom("t." + q.Each)
+		c = ec
+	}
 	loc := q.Location
 	if loc == nil {
 		loc = time.UTC
@@ -82,7 +91,7 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 			return nil, err
 		}
 		gr := &groups[i]
-		if rel, rest, ok := strings.Cut(g.Field, "."); ok && rel != "custom" {
+		if rel, rest, ok := strings.Cut(g.Field, "."); ok && rel != "custom" && c.byName[g.Field] == nil {
 			if err := s.relatedGroup(ctx, c, fm, g, rel, rest, field, gr); err != nil {
 				return nil, err
 			}
@@ -273,7 +282,7 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 	if len(groups) == 0 {
 		b.add(", COUNT(*)") // the one group is no group when there is no record
 	}
-	b.add(" FROM "+c.table+" t WHERE t.workspace_id = ? AND ", b.ws)
+	b.add(" FROM "+c.table+" t"+from+" WHERE t.workspace_id = ? AND ", b.ws)
 	if err := s.where(c, q.Filter, &b); err != nil {
 		return nil, err
 	}

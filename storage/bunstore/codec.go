@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -37,6 +38,10 @@ type column struct {
 	objects  bool // a JSON list of objects (participants): OpContains matches an element's fields
 	derived  bool // kept by the store (struct tag crm:"derived"): never updated from the record, never in events
 	typ      reflect.Type
+	// sql, for a key of an element of a list of objects (see
+	// codec.elements), is the SQL that reads it; such a column is no
+	// column of the table.
+	sql string
 }
 
 var timeType = reflect.TypeFor[time.Time]()
@@ -82,6 +87,54 @@ func (c *codec) afterWrite(ctx context.Context, prev, next reflect.Value) error 
 	return nil
 }
 
+// kindOf is how a Go value of type t is stored, false for none.
+func kindOf(t reflect.Type) (kind, bool) {
+	switch {
+	case t == timeType:
+		return kTime, true
+	case t.Kind() == reflect.String:
+		return kString, true
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
+		return kInt, true
+	case t.Kind() == reflect.Bool:
+		return kBool, true
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return kFloat, true
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Struct:
+		return kJSON, true
+	}
+	return 0, false
+}
+
+// elements returns c as an aggregate over the elements of its list of
+// objects each (storage.AggregateQuery.Each) sees it: a copy whose fields
+// also include each key of the element, as "<each>.<key>", typed as the
+// element struct's field is and read from the element the dialect's
+// elementsFrom names e. Keys of lists, maps and structs are left out.
+func (c *codec) elements(d dialect, each string) (*codec, error) {
+	list := c.byName[each]
+	if list == nil || !list.objects {
+		return nil, storage.Invalid("each", "%s has no list of objects %q", c.recType, each)
+	}
+	ec := *c
+	ec.byName = maps.Clone(c.byName)
+	elem := list.typ.Elem()
+	for i := range elem.NumField() {
+		f := elem.Field(i)
+		key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if key == "" {
+			key = f.Name
+		}
+		k, ok := kindOf(f.Type)
+		if !f.IsExported() || key == "-" || !ok || k == kJSON || !storage.ValidKey(key) {
+			continue
+		}
+		name := each + "." + key
+		ec.byName[name] = &column{name: name, kind: k, typ: f.Type, sql: d.elementKey(key, k)}
+	}
+	return &ec, nil
+}
+
 // newCodec reads the struct tags of the record type (through bun's table
 // metadata) and builds its statements.
 func newCodec(d dialect, bt *schema.Table, table, recType string) (*codec, error) {
@@ -89,23 +142,15 @@ func newCodec(d dialect, bt *schema.Table, table, recType string) (*codec, error
 	for _, f := range bt.Fields {
 		col := column{name: f.Name, index: f.Index, nullZero: f.NullZero, typ: f.IndirectType,
 			derived: f.StructField.Tag.Get("crm") == "derived"}
-		switch t := f.StructField.Type; {
-		case t == timeType:
-			col.kind = kTime
-		case t.Kind() == reflect.String:
-			col.kind = kString
-		case t.Kind() >= reflect.Int && t.Kind() <= reflect.Int64:
-			col.kind = kInt
-		case t.Kind() == reflect.Bool:
-			col.kind = kBool
-		case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
-			col.kind = kFloat
-		case t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Struct:
-			col.kind = kJSON
+		t := f.StructField.Type
+		k, ok := kindOf(t)
+		if !ok {
+			return nil, fmt.Errorf("bunstore: %s.%s: unsupported type %s", bt.TypeName, f.GoName, t)
+		}
+		col.kind = k
+		if k == kJSON {
 			col.list = t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.String
 			col.objects = t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct
-		default:
-			return nil, fmt.Errorf("bunstore: %s.%s: unsupported type %s", bt.TypeName, f.GoName, t)
 		}
 		c.cols = append(c.cols, col)
 	}

@@ -32,6 +32,12 @@ type dialect interface {
 	// object whose fields keys (checked names) have the text values bound
 	// after it, in order.
 	listHasObject(col string, keys []string) string
+	// elementsFrom joins the row aliased t to the elements of its JSON
+	// list col, as rows aliased e (none for a NULL or a list of none);
+	// elementKey reads a key of the element e, of kind k, as the table's
+	// columns of that kind are stored (a missing text is "").
+	elementsFrom(col string) string
+	elementKey(key string, k kind) string
 	// listEmpty is a condition that the JSON list column col is null or [].
 	listEmpty(col string) string
 	// jsonText is the text at key of the JSON object column col, or NULL.
@@ -103,6 +109,28 @@ func (sqliteDialect) listHasObject(col string, keys []string) string {
 	}
 	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE " + strings.Join(conds, " AND ") + ")"
 }
+func (sqliteDialect) elementsFrom(col string) string {
+	return ", json_each(CASE WHEN json_type(" + col + ") = 'array' THEN " + col + " END) e"
+}
+
+// elementKey reads times, which JSON holds as RFC 3339 text in any offset
+// and precision, as timeLayout text (to the millisecond), so that they
+// compare with the bound times and with each other as text.
+func (sqliteDialect) elementKey(key string, k kind) string {
+	x := "json_extract(e.value, '$." + key + "')"
+	switch k {
+	case kString:
+		return "COALESCE(" + x + ", '')"
+	case kInt:
+		return "CAST(" + x + " AS INTEGER)"
+	case kFloat:
+		return "CAST(" + x + " AS REAL)"
+	case kTime:
+		return "(strftime('%Y-%m-%dT%H:%M:%f', " + x + ") || '000Z')"
+	}
+	return x
+}
+
 func (sqliteDialect) listEmpty(col string) string {
 	return "(" + col + " IS NULL OR json_array_length(" + col + ") = 0)"
 }
@@ -284,6 +312,27 @@ func (postgresDialect) timeArg(t time.Time) any { return t.UTC() }
 func (postgresDialect) listHas(col string) string {
 	return col + " @> jsonb_build_array(?::text)"
 }
+func (postgresDialect) elementsFrom(col string) string {
+	return " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(CAST(" + col + " AS JSONB)) = 'array' THEN CAST(" + col + " AS JSONB) END) e"
+}
+
+func (postgresDialect) elementKey(key string, k kind) string {
+	x := "(e.value ->> '" + key + "')"
+	switch k {
+	case kString:
+		return "COALESCE(" + x + ", '')"
+	case kInt:
+		return "CAST(" + x + " AS BIGINT)"
+	case kFloat:
+		return "CAST(" + x + " AS DOUBLE PRECISION)"
+	case kBool:
+		return "CAST(" + x + " AS BOOLEAN)"
+	case kTime:
+		return "CAST(" + x + " AS TIMESTAMPTZ)"
+	}
+	return x
+}
+
 func (postgresDialect) listHasObject(col string, keys []string) string {
 	pairs := make([]string, len(keys))
 	for i, k := range keys {

@@ -77,6 +77,13 @@ func (m *fieldMask) access(field string) storage.FieldAccess {
 	if strings.HasPrefix(field, "custom.") {
 		return m.rules["custom"]
 	}
+	// A key of an element of a list of objects (AggregateQuery.Each) is
+	// as hidden as the list.
+	if list, _, ok := strings.Cut(field, "."); ok {
+		if col := m.c.byName[list]; col != nil && col.objects {
+			return m.rules[list]
+		}
+	}
 	return ""
 }
 

@@ -40,7 +40,16 @@ func (col *column) expr() string { return col.exprAt("t") }
 // exprAt is expr for the row aliased a.
 func (col *column) exprAt(a string) string {
 	if col.nullZero {
-		return "COALESCE(" + a + "." + col.name + ", '')"
+		return "COALESCE(" + col.at(a) + ", '')"
+	}
+	return col.at(a)
+}
+
+// at is the column of the row aliased a itself, or the SQL that reads a
+// key of an element (codec.elements).
+func (col *column) at(a string) string {
+	if col.sql != "" {
+		return col.sql
 	}
 	return a + "." + col.name
 }
@@ -119,25 +128,25 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 	if name, ok := strings.CutPrefix(f.Field, "custom."); ok {
 		return s.customCmp(c, a, name, f, b)
 	}
-	if rel, rest, ok := strings.Cut(f.Field, "."); ok {
+	col := c.byName[f.Field]
+	if rel, rest, ok := strings.Cut(f.Field, "."); ok && col == nil {
 		return s.relatedCmp(c, a, rel, rest, f, b)
 	}
-	col := c.byName[f.Field]
 	if col == nil {
 		return storage.Invalid(field, "%s has no field %q", c.recType, f.Field)
 	}
 	if col.kind == kJSON {
 		switch {
 		case f.Op == storage.OpEmpty && col.list:
-			b.add(s.d.listEmpty(a + "." + col.name))
+			b.add(s.d.listEmpty(col.at(a)))
 		case f.Op == storage.OpEmpty:
-			b.add(a + "." + col.name + " IS NULL")
+			b.add(col.at(a) + " IS NULL")
 		case f.Op == storage.OpContains && col.list:
 			v, ok := f.Value.(string)
 			if !ok {
 				return storage.Invalid(field, "contains needs a text value, not %T", f.Value)
 			}
-			b.add(s.d.listHas(a+"."+col.name), v)
+			b.add(s.d.listHas(col.at(a)), v)
 		case f.Op == storage.OpContains && col.objects:
 			fields, ok := f.Value.(map[string]string)
 			if !ok || len(fields) == 0 {
@@ -151,7 +160,7 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 				}
 				args[i] = fields[k]
 			}
-			b.add(s.d.listHasObject(a+"."+col.name, keys), args...)
+			b.add(s.d.listHasObject(col.at(a), keys), args...)
 		default:
 			return storage.Invalid(field, "operator %s is not supported on %s", f.Op, f.Field)
 		}
@@ -164,7 +173,7 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 			return storage.Invalid(field, "%v", err)
 		}
 		if f.Op == storage.OpEq && lookup(col, v) {
-			b.add("("+a+"."+col.name+" = ? AND "+a+"."+col.name+" <> '')", v)
+			b.add("("+col.at(a)+" = ? AND "+col.at(a)+" <> '')", v)
 			return nil
 		}
 		b.add(col.exprAt(a)+sqlOps[f.Op]+"?", v)
@@ -188,7 +197,7 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 			all = all && lookup(col, v)
 		}
 		if all {
-			b.add("("+a+"."+col.name+" IN ("+placeholders(len(args))+") AND "+a+"."+col.name+" <> '')", args...)
+			b.add("("+col.at(a)+" IN ("+placeholders(len(args))+") AND "+col.at(a)+" <> '')", args...)
 			return nil
 		}
 		b.add(col.exprAt(a)+" IN ("+placeholders(len(args))+")", args...)
@@ -202,14 +211,14 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 			// Only a text that is not empty holds a value that is not
 			// empty; with the term a partial index on the column (such as
 			// contacts' email index) can be read instead of the table.
-			cond = "(" + cond + " AND " + a + "." + col.name + " <> '')"
+			cond = "(" + cond + " AND " + col.at(a) + " <> '')"
 		}
 		b.add(cond, repeat(v, n)...)
 	case storage.OpEmpty:
 		if col.kind == kString {
 			b.add("(" + col.exprAt(a) + " = '')")
 		} else {
-			b.add(a + "." + col.name + " IS NULL")
+			b.add(col.at(a) + " IS NULL")
 		}
 	default:
 		return storage.Invalid(field, "unknown operator %q", f.Op)

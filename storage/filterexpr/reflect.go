@@ -27,6 +27,33 @@ func SchemaOf(rec any, custom map[string]Type) Schema {
 	return s
 }
 
+// ElementsOf returns the schema of the elements of the list of objects
+// list, a bun-tagged field of the record struct rec (such as an
+// opportunity's stage_history): each key of the element struct under its
+// JSON name, as "<list>.<key>", typed as SchemaOf types fields, the form
+// storage.AggregateQuery.Each addresses them in. ok is false when rec has
+// no such list.
+func ElementsOf(rec any, list string) (s Schema, ok bool) {
+	walk(reflect.TypeOf(rec), "", func(name string, t reflect.Type, _ []int) {
+		if name != list || t.Kind() != reflect.Slice || t.Elem().Kind() != reflect.Struct {
+			return
+		}
+		ok, s = true, Schema{}
+		elem := t.Elem()
+		for i := range elem.NumField() {
+			f := elem.Field(i)
+			key, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if key == "" {
+				key = f.Name
+			}
+			if typ := typeOf(f.Type); typ != 0 && typ != TextList && key != "-" && f.IsExported() {
+				s[list+"."+key] = typ
+			}
+		}
+	})
+	return s, ok
+}
+
 // RecordOf returns rec (a struct or a pointer to one) as a Record for
 // Match: every bun-tagged field by name, and the custom map under
 // "custom". Values of named string types (such as a Lifecycle) become

@@ -72,8 +72,8 @@ func testDashboards(t *testing.T, h Harness) {
 		{"5500", "+450.0 %"}, // March 5,500 against February's 1,000
 		{"Rep A: 4000", "Rep B: 2500"},
 		{"Feb 2026: 1", "Mar 2026: 3"},
-		{"closed_won: 2"},
-		{"closed_won: 2", "proposal: 1", "prospecting: 1"},
+		{"Closed won: 2"},
+		{"Closed won: 2", "Proposal: 1", "Prospecting: 1"},
 		{"owner_id Rep A, amount 4000"},
 	}
 	for i, p := range panels {

@@ -204,7 +204,7 @@ func testReportMail(t *testing.T, h Harness) {
 	m, err := got[0].Parse()
 	must(t, "parse", err)
 	if m.Subject != "Report: Pipeline & stages" || got[0].To[0] != "team@acme.example" ||
-		!strings.Contains(m.Text, "proposal") || !strings.Contains(m.Text, "4600") ||
+		!strings.Contains(m.Text, "Proposal") || !strings.Contains(m.Text, "4600") ||
 		!strings.Contains(m.HTML, "<td>4600</td>") || !strings.Contains(m.HTML, "Pipeline &amp; stages") {
 		t.Errorf("the mailed report: subject %q\ntext %q\nhtml %q", m.Subject, m.Text, m.HTML)
 	}

@@ -134,6 +134,7 @@ func Run(t *testing.T, h Harness) {
 		{"SalesKPIs", testSalesKPIs},
 		{"MarketingKPIs", testMarketingKPIs},
 		{"FunnelCohorts", testFunnelCohorts},
+		{"StageKPIs", testStageKPIs},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},
