@@ -65,7 +65,7 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPIWinRate, Title: "Win rate", Unit: storage.UnitRatio,
 			Formula: "won ÷ (won + lost), deals closed in the period (closed_at)",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-				o, err := s.outcomes(ctx, from, to, false, false)
+				o, err := s.outcomes(ctx, from, to, false, false, true)
 				if err != nil {
 					return nil, err
 				}
@@ -79,7 +79,7 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPIAverageDealSize, Title: "Average deal size", Unit: storage.UnitMoney,
 			Formula: "mean amount of the deals won in the period (closed_at), per currency",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-				o, err := s.outcomes(ctx, from, to, true, false)
+				o, err := s.outcomes(ctx, from, to, true, false, false)
 				if err != nil {
 					return nil, err
 				}
@@ -92,7 +92,7 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPISalesCycle, Title: "Sales cycle", Unit: storage.UnitSeconds,
 			Formula: "mean of closed_at − created_at over the deals won in the period (closed_at)",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-				o, err := s.outcomes(ctx, from, to, false, true)
+				o, err := s.outcomes(ctx, from, to, false, true, false)
 				if err != nil {
 					return nil, err
 				}
@@ -173,25 +173,34 @@ type outcome struct {
 	avgAmount, avgCycle float64
 }
 
-// outcomes reads, in one statement, the won and lost deals closed in
-// [from, to) by currency: counts, the won deals' mean amount and cycle.
+// outcomes reads, in one statement, the won (and with lost, the lost)
+// deals closed in [from, to) by currency: counts, the won deals' mean
+// amount and cycle. Only the deals counted are read: the closed stages are
+// in the statement's WHERE clause.
 //
 // Only the figures asked for are measured, so that a member from whom
 // amounts are hidden still gets the win rate and the cycle.
-func (s *Service) outcomes(ctx context.Context, from, to time.Time, amounts, cycles bool) ([]outcome, error) {
-	won, lost, err := s.closedStages(ctx)
+func (s *Service) outcomes(ctx context.Context, from, to time.Time, amounts, cycles, lost bool) ([]outcome, error) {
+	won, lostStages, err := s.closedStages(ctx)
 	if err != nil {
 		return nil, err
 	}
-	measures := []storage.Measure{{Op: storage.AggCount, Where: won}, {Op: storage.AggCount, Where: lost}}
+	// With lost deals read too, the won deals' figures are conditional.
+	var closed storage.Filter = won
+	var ofWon storage.Filter
+	measures := []storage.Measure{{Op: storage.AggCount}}
+	if lost {
+		closed, ofWon = storage.Or{won, lostStages}, won
+		measures = []storage.Measure{{Op: storage.AggCount, Where: won}, {Op: storage.AggCount, Where: lostStages}}
+	}
 	if amounts {
-		measures = append(measures, storage.Measure{Op: storage.AggAvg, Field: "amount", Where: won})
+		measures = append(measures, storage.Measure{Op: storage.AggAvg, Field: "amount", Where: ofWon})
 	}
 	if cycles {
-		measures = append(measures, storage.Measure{Op: storage.AggAvg, Field: "closed_at", Since: "created_at", Where: won})
+		measures = append(measures, storage.Measure{Op: storage.AggAvg, Field: "closed_at", Since: "created_at", Where: ofWon})
 	}
 	q := storage.AggregateQuery{
-		Filter:   storage.And{storage.InPeriod("closed_at", from, to), storage.Gt("closed_at", time.Time{})},
+		Filter:   storage.And{storage.InPeriod("closed_at", from, to), storage.Gt("closed_at", time.Time{}), closed},
 		Measures: measures,
 	}
 	if amounts {
@@ -207,8 +216,12 @@ func (s *Service) outcomes(ctx context.Context, from, to time.Time, amounts, cyc
 		if amounts {
 			cur, _ = r.Group[0].(string)
 		}
-		out[i] = outcome{currency: cur, won: r.Values[0].(int64), lost: r.Values[1].(int64)}
-		k := 2
+		out[i] = outcome{currency: cur, won: r.Values[0].(int64)}
+		k := 1
+		if lost {
+			out[i].lost = r.Values[1].(int64)
+			k = 2
+		}
 		if amounts {
 			out[i].avgAmount, _ = r.Values[k].(float64)
 			k++
@@ -223,7 +236,7 @@ func (s *Service) outcomes(ctx context.Context, from, to time.Time, amounts, cyc
 // velocity is pipeline_velocity: the open deals by currency (now) with the
 // period's outcomes.
 func (s *Service) velocity(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
-	o, err := s.outcomes(ctx, from, to, true, true)
+	o, err := s.outcomes(ctx, from, to, true, true, true)
 	if err != nil {
 		return nil, err
 	}
@@ -291,14 +304,17 @@ func (s *Service) closedStages(ctx context.Context) (won, lost storage.Filter, e
 // (AggregateQuery.Each), grouped by pipeline and stage.
 func (s *Service) timeInStage(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
 	rows, err := s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{Each: "stage_history",
-		Filter:   storage.And{storage.InPeriod("stage_history.left_at", from, to), storage.Gt("stage_history.left_at", time.Time{})},
+		Filter:   storage.InPeriod("stage_history.left_at", from, to),
 		GroupBy:  []string{"pipeline_id", "stage_history.stage"},
-		Measures: []storage.Measure{{Op: storage.AggAvg, Field: "stage_history.left_at", Since: "stage_history.entered_at"}, {Op: storage.AggCount}}})
+		Measures: []storage.Measure{{Op: storage.AggAvg, Field: "stage_history.left_at", Since: "stage_history.entered_at"}, {Op: storage.AggCount, Field: "stage_history.left_at"}}})
 	if err != nil {
 		return nil, err
 	}
 	stays := map[[2]string]storage.KPIValue{}
 	for _, r := range rows {
+		if r.Values[1].(int64) == 0 {
+			continue // a stage no deal has left
+		}
 		pid, _ := r.Group[0].(string)
 		key, _ := r.Group[1].(string)
 		mean, ok := r.Values[0].(float64)

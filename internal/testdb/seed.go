@@ -3,12 +3,14 @@ package testdb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/bunstore"
 )
@@ -92,48 +94,130 @@ func SeedContacts(b testing.TB, ctx context.Context, store *bunstore.Store, n in
 // SeedOpportunities inserts n deals of pipeline into the context's
 // workspace with plain SQL, fast, for benchmarks at scale: owned in turn
 // by owners, in EUR or USD, created over the last two years, a fifth won
-// and a fifth lost (closed 0–59 days after creation), the others in the
-// pipeline's open stages open, lost and won naming its stage keys. It
-// writes no change events nor search documents.
+// and a fifth lost, the others in the pipeline's open stages (open, lost
+// and won naming its stage keys). Each deal's stage history holds a stay
+// of 1–5 days in each open stage up to its own (a closed deal's last),
+// then, closed, one in its closing stage from closed_at. It writes no
+// change events nor search documents.
 func SeedOpportunities(b testing.TB, ctx context.Context, store *bunstore.Store, n int, pipeline string, open []string, won, lost string, owners []string) {
-	pg := store.Dialect() == "postgres"
 	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
 		"name", "amount", "currency", "pipeline_id", "stage", "probability", "expected_revenue", "forecast_category",
-		"expected_close", "closed_at", "owner_id"}
+		"expected_close", "closed_at", "owner_id", "stage_history"}
 	ws := storage.WorkspaceFrom(ctx)
-	tx, err := store.DB().DB.BeginTx(ctx, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tx.Rollback() //nolint:errcheck
 	now := time.Now().UTC().Truncate(time.Second)
+	seed(b, ctx, store, "crm_opportunities", cols, n, func(k int, tm func(time.Time) any) []any {
+		created := now.Add(-time.Duration(k%(730*24)) * time.Hour)
+		last := k % len(open)
+		stage, closed, cat := open[last], time.Time{}, "pipeline"
+		var hist []sales.StageVisit
+		at := created
+		for i := 0; i <= last; i++ {
+			v := sales.StageVisit{Stage: open[i], EnteredAt: at, By: "u1"}
+			at = at.Add(time.Duration(1+(k+i)%5) * 24 * time.Hour)
+			if i < last || k%5 < 2 {
+				v.LeftAt = at
+			}
+			hist = append(hist, v)
+		}
+		switch k % 5 {
+		case 0:
+			stage, closed, cat = won, at, "closed"
+		case 1:
+			stage, closed, cat = lost, at, "omitted"
+		}
+		if !closed.IsZero() {
+			hist = append(hist, sales.StageVisit{Stage: stage, EnteredAt: closed, By: "u1"})
+		}
+		js, err := json.Marshal(hist)
+		if err != nil {
+			b.Fatal(err)
+		}
+		amount := int64(1000 + (k*7919)%500000)
+		return []any{storage.NewID(), ws, 1, tm(created), "u1", tm(created), "u1", fmt.Sprint("Deal ", k), amount,
+			[]string{"EUR", "USD"}[k%2], pipeline, stage, 50, amount / 2, cat, tm(created.AddDate(0, 1, 0)), tm(closed), owners[k%len(owners)], string(js)}
+	})
+}
+
+// SeedLeads inserts n leads into the context's workspace with plain SQL:
+// created over the last two years, a fifth converted, owned in turn by
+// owners.
+func SeedLeads(b testing.TB, ctx context.Context, store *bunstore.Store, n int, owners []string) {
+	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
+		"first_name", "last_name", "status", "owner_id"}
+	ws := storage.WorkspaceFrom(ctx)
+	now := time.Now().UTC().Truncate(time.Second)
+	statuses := []string{"converted", "new", "working", "qualified", "disqualified"}
+	seed(b, ctx, store, "crm_leads", cols, n, func(k int, tm func(time.Time) any) []any {
+		at := tm(now.Add(-time.Duration(k%(730*24)) * time.Hour))
+		return []any{storage.NewID(), ws, 1, at, "u1", at, "u1", "Lead", fmt.Sprint("L", k), statuses[k%5], owners[k%len(owners)]}
+	})
+}
+
+// SeedActivities inserts n calls into the context's workspace with plain
+// SQL: over the last two years, owned in turn by owners (every tenth by
+// none).
+func SeedActivities(b testing.TB, ctx context.Context, store *bunstore.Store, n int, owners []string) {
+	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
+		"kind", "subject", "occurred_at", "owner_id"}
+	ws := storage.WorkspaceFrom(ctx)
+	now := time.Now().UTC().Truncate(time.Second)
+	seed(b, ctx, store, "crm_activities", cols, n, func(k int, tm func(time.Time) any) []any {
+		at := tm(now.Add(-time.Duration(k%(730*24)) * time.Hour))
+		owner := owners[k%len(owners)]
+		if k%10 == 0 {
+			owner = ""
+		}
+		return []any{storage.NewID(), ws, 1, at, "u1", at, "u1", "call", "Call", at, owner}
+	})
+}
+
+// SeedOrders inserts n orders into the context's workspace with plain
+// SQL: of n/4 customers (ids that name no contact), in EUR or USD, over
+// the last two years, a tenth cancelled and a tenth partly refunded.
+func SeedOrders(b testing.TB, ctx context.Context, store *bunstore.Store, n int) {
+	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
+		"external_id", "contact_id", "currency", "total", "refunded", "status", "ordered_at"}
+	ws := storage.WorkspaceFrom(ctx)
+	now := time.Now().UTC().Truncate(time.Second)
+	customers := max(1, n/4)
+	seed(b, ctx, store, "crm_orders", cols, n, func(k int, tm func(time.Time) any) []any {
+		at := tm(now.Add(-time.Duration(k%(730*24)) * time.Hour))
+		status, total, refunded := "paid", int64(1000+(k*7919)%50000), int64(0)
+		switch k % 10 {
+		case 0:
+			status = "cancelled"
+		case 1:
+			refunded = total / 3
+		}
+		return []any{storage.NewID(), ws, 1, at, "u1", at, "u1", fmt.Sprint("O", k), fmt.Sprint("c", k%customers),
+			[]string{"EUR", "USD"}[k%2], total, refunded, status, at}
+	})
+}
+
+// seed inserts n rows of cols into table in one transaction (row gives
+// row k's values; tm writes a time as the dialect stores it) and analyses
+// the table on Postgres.
+func seed(b testing.TB, ctx context.Context, store *bunstore.Store, table string, cols []string, n int, row func(k int, tm func(time.Time) any) []any) {
+	pg := store.Dialect() == "postgres"
 	tm := func(t time.Time) any {
 		if pg {
 			return t
 		}
 		return t.UTC().Format("2006-01-02T15:04:05.000000Z")
 	}
-	err = InsertRows(ctx, tx, pg, "crm_opportunities", cols, n, func(k int) []any {
-		created := now.Add(-time.Duration(k%(730*24)) * time.Hour)
-		stage, closed, cat := open[k%len(open)], time.Time{}, "pipeline"
-		switch k % 5 {
-		case 0:
-			stage, closed, cat = won, created.Add(time.Duration(k%60)*24*time.Hour), "closed"
-		case 1:
-			stage, closed, cat = lost, created.Add(time.Duration(k%60)*24*time.Hour), "omitted"
-		}
-		amount := int64(1000 + (k*7919)%500000)
-		return []any{storage.NewID(), ws, 1, tm(created), "u1", tm(created), "u1", fmt.Sprint("Deal ", k), amount,
-			[]string{"EUR", "USD"}[k%2], pipeline, stage, 50, amount / 2, cat, tm(created.AddDate(0, 1, 0)), tm(closed), owners[k%len(owners)]}
-	})
+	tx, err := store.DB().DB.BeginTx(ctx, nil)
 	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	if err := InsertRows(ctx, tx, pg, table, cols, n, func(k int) []any { return row(k, tm) }); err != nil {
 		b.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		b.Fatal(err)
 	}
 	if pg {
-		if _, err := store.DB().DB.ExecContext(ctx, "ANALYZE crm_opportunities"); err != nil {
+		if _, err := store.DB().DB.ExecContext(ctx, "ANALYZE "+table); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -505,12 +505,28 @@ func groupValue(g aggGroup, v any, loc *time.Location) (any, error) {
 
 // spanMeasureSQL appends the aggregate m of the seconds from since to col
 // over the records where both are set (not the zero time).
+//
+// Times of list elements are set when their JSON text is past the zero
+// time, which compares as text (RFC 3339 starts with the year), and are
+// measured as the dialect reads them best (dialect.spanTime).
 func (s *Store) spanMeasureSQL(c *codec, m storage.Measure, col, since *column, b *sqlBuilder) error {
+	b.add("CAST(" + strings.ToUpper(string(m.Op)) + "(")
+	if col.text != "" && since.text != "" {
+		b.add("CASE WHEN " + col.text + " > '0001-01-02' AND " + since.text + " > '0001-01-02'")
+		if m.Where != nil {
+			b.add(" AND ")
+			if err := s.where(c, m.Where, b); err != nil {
+				return err
+			}
+		}
+		to, from := s.d.spanTime(col.sql, col.text), s.d.spanTime(since.sql, since.text)
+		b.add(" THEN " + s.d.seconds(to, from) + " END) AS DOUBLE PRECISION)")
+		return nil
+	}
 	set := storage.And{storage.Gt(col.name, time.Time{}), storage.Gt(since.name, time.Time{})}
 	if m.Where != nil {
 		set = append(set, m.Where)
 	}
-	b.add("CAST(" + strings.ToUpper(string(m.Op)) + "(")
 	if err := s.measured(c, set, s.d.seconds(col.expr(), since.expr()), "", b); err != nil {
 		return err
 	}
@@ -567,6 +583,9 @@ func (s *Store) measureSQL(c *codec, m storage.Measure, col *column, b *sqlBuild
 		if col.kind == kString {
 			expr = "NULLIF(" + expr + ", '')" // an empty text is no value
 		}
+		if col.text != "" && m.Op == storage.AggCount {
+			expr = col.text // counted as set, not read as a time
+		}
 	}
 	var err error
 	switch {
@@ -582,6 +601,17 @@ func (s *Store) measureSQL(c *codec, m storage.Measure, col *column, b *sqlBuild
 		b.add("COUNT(")
 		err = val(expr, "")
 		b.add(")")
+	case m.Op == storage.AggCountDistinct && col.kind == kString && col.sql == "":
+		// The column bare, as DISTINCT can read it from an index in
+		// order, less the empty text if it is among the values (the
+		// least text, so MIN finds it).
+		b.add("(COUNT(DISTINCT ")
+		if err := val(col.expr(), ""); err != nil {
+			return err
+		}
+		b.add(") - CASE WHEN MIN(")
+		err = val(col.expr(), "")
+		b.add(") = '' THEN 1 ELSE 0 END)")
 	case m.Op == storage.AggCountDistinct:
 		b.add("COUNT(DISTINCT ")
 		err = val(expr, "")

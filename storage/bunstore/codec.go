@@ -40,8 +40,9 @@ type column struct {
 	typ      reflect.Type
 	// sql, for a key of an element of a list of objects (see
 	// codec.elements), is the SQL that reads it; such a column is no
-	// column of the table.
-	sql string
+	// column of the table. text, for such a time, is the SQL of its JSON
+	// text (dialect.elementKey).
+	sql, text string
 }
 
 var timeType = reflect.TypeFor[time.Time]()
@@ -130,7 +131,9 @@ func (c *codec) elements(d dialect, each string) (*codec, error) {
 			continue
 		}
 		name := each + "." + key
-		ec.byName[name] = &column{name: name, kind: k, typ: f.Type, sql: d.elementKey(key, k)}
+		col := &column{name: name, kind: k, typ: f.Type}
+		col.sql, col.text = d.elementKey(key, k)
+		ec.byName[name] = col
 	}
 	return &ec, nil
 }

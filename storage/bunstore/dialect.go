@@ -32,12 +32,22 @@ type dialect interface {
 	// object whose fields keys (checked names) have the text values bound
 	// after it, in order.
 	listHasObject(col string, keys []string) string
+	// listHasAnyObject is a condition that the JSON list column col holds
+	// an element whose key is one of n values (bound in order), reading
+	// the list once; "" where listHasObject's alternatives are the better
+	// form (Postgres: each a containment a GIN index can serve).
+	listHasAnyObject(col, key string, n int) string
 	// elementsFrom joins the row aliased t to the elements of its JSON
 	// list col, as rows aliased e (none for a NULL or a list of none);
 	// elementKey reads a key of the element e, of kind k, as the table's
-	// columns of that kind are stored (a missing text is "").
+	// columns of that kind are stored (a missing text is ""); for a time,
+	// text is the SQL of its JSON text (RFC 3339, NULL when missing).
+	// spanTime is the time a span measures from a time element's sql and
+	// text: the text where the dialect's time functions read it as it is
+	// (SQLite's julianday).
 	elementsFrom(col string) string
-	elementKey(key string, k kind) string
+	elementKey(key string, k kind) (sql, text string)
+	spanTime(sql, text string) string
 	// listEmpty is a condition that the JSON list column col is null or [].
 	listEmpty(col string) string
 	// jsonText is the text at key of the JSON object column col, or NULL.
@@ -109,6 +119,12 @@ func (sqliteDialect) listHasObject(col string, keys []string) string {
 	}
 	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE " + strings.Join(conds, " AND ") + ")"
 }
+func (sqliteDialect) spanTime(_, text string) string { return text }
+
+func (sqliteDialect) listHasAnyObject(col, key string, n int) string {
+	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_extract(json_each.value, '$." + key + "') IN (" + placeholders(n) + "))"
+}
+
 func (sqliteDialect) elementsFrom(col string) string {
 	return ", json_each(CASE WHEN json_type(" + col + ") = 'array' THEN " + col + " END) e"
 }
@@ -116,19 +132,19 @@ func (sqliteDialect) elementsFrom(col string) string {
 // elementKey reads times, which JSON holds as RFC 3339 text in any offset
 // and precision, as timeLayout text (to the millisecond), so that they
 // compare with the bound times and with each other as text.
-func (sqliteDialect) elementKey(key string, k kind) string {
+func (sqliteDialect) elementKey(key string, k kind) (string, string) {
 	x := "json_extract(e.value, '$." + key + "')"
 	switch k {
 	case kString:
-		return "COALESCE(" + x + ", '')"
+		return "COALESCE(" + x + ", '')", ""
 	case kInt:
-		return "CAST(" + x + " AS INTEGER)"
+		return "CAST(" + x + " AS INTEGER)", ""
 	case kFloat:
-		return "CAST(" + x + " AS REAL)"
+		return "CAST(" + x + " AS REAL)", ""
 	case kTime:
-		return "(strftime('%Y-%m-%dT%H:%M:%f', " + x + ") || '000Z')"
+		return "(strftime('%Y-%m-%dT%H:%M:%f', " + x + ") || '000Z')", x
 	}
-	return x
+	return x, ""
 }
 
 func (sqliteDialect) listEmpty(col string) string {
@@ -312,25 +328,29 @@ func (postgresDialect) timeArg(t time.Time) any { return t.UTC() }
 func (postgresDialect) listHas(col string) string {
 	return col + " @> jsonb_build_array(?::text)"
 }
+func (postgresDialect) spanTime(sql, _ string) string { return sql }
+
+func (postgresDialect) listHasAnyObject(string, string, int) string { return "" }
+
 func (postgresDialect) elementsFrom(col string) string {
 	return " CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(CAST(" + col + " AS JSONB)) = 'array' THEN CAST(" + col + " AS JSONB) END) e"
 }
 
-func (postgresDialect) elementKey(key string, k kind) string {
+func (postgresDialect) elementKey(key string, k kind) (string, string) {
 	x := "(e.value ->> '" + key + "')"
 	switch k {
 	case kString:
-		return "COALESCE(" + x + ", '')"
+		return "COALESCE(" + x + ", '')", ""
 	case kInt:
-		return "CAST(" + x + " AS BIGINT)"
+		return "CAST(" + x + " AS BIGINT)", ""
 	case kFloat:
-		return "CAST(" + x + " AS DOUBLE PRECISION)"
+		return "CAST(" + x + " AS DOUBLE PRECISION)", ""
 	case kBool:
-		return "CAST(" + x + " AS BOOLEAN)"
+		return "CAST(" + x + " AS BOOLEAN)", ""
 	case kTime:
-		return "CAST(" + x + " AS TIMESTAMPTZ)"
+		return "CAST(" + x + " AS TIMESTAMPTZ)", x
 	}
-	return x
+	return x, ""
 }
 
 func (postgresDialect) listHasObject(col string, keys []string) string {

@@ -107,16 +107,75 @@ func (s *Store) junction(c *codec, a string, fs []storage.Filter, sep, empty str
 		return nil
 	}
 	b.add("(")
-	for i, f := range fs {
-		if i > 0 {
+	n := 0
+	if sep == " OR " {
+		var err error
+		if fs, n, err = s.anyObject(c, a, fs, b); err != nil {
+			return err
+		}
+	}
+	for _, f := range fs {
+		if n > 0 {
 			b.add(sep)
 		}
+		n++
 		if err := s.whereAt(c, a, f, b); err != nil {
 			return err
 		}
 	}
 	b.add(")")
 	return nil
+}
+
+// anyObject writes, where the dialect has a form for it, the alternatives
+// of fs that ask whether a list of objects holds an element with one key
+// among several values (a deal that reached one of the later stages:
+// stage_history contains {stage: x} or {stage: y} …) as one condition per
+// list and key, which reads the list once (see
+// dialect.listHasAnyObject). It returns the other alternatives and how
+// many conditions it wrote.
+func (s *Store) anyObject(c *codec, a string, fs []storage.Filter, b *sqlBuilder) ([]storage.Filter, int, error) {
+	type group struct {
+		col  *column
+		key  string
+		vals []any
+	}
+	var groups []*group
+	var rest []storage.Filter
+	for _, f := range fs {
+		cmp, ok := f.(storage.Cmp)
+		col := c.byName[cmp.Field]
+		m, isMap := cmp.Value.(map[string]string)
+		if !ok || col == nil || !col.objects || cmp.Op != storage.OpContains || !isMap || len(m) != 1 {
+			rest = append(rest, f)
+			continue
+		}
+		var key, val string
+		for key, val = range m {
+		}
+		i := slices.IndexFunc(groups, func(g *group) bool { return g.col == col && g.key == key })
+		if i < 0 {
+			groups = append(groups, &group{col: col, key: key})
+			i = len(groups) - 1
+		}
+		groups[i].vals = append(groups[i].vals, val)
+	}
+	n := 0
+	for _, g := range groups {
+		sql := s.d.listHasAnyObject(g.col.at(a), g.key, len(g.vals))
+		if len(g.vals) < 2 || sql == "" || !storage.ValidKey(g.key) {
+			for _, v := range g.vals {
+				rest = append(rest, storage.Cmp{Field: g.col.name, Op: storage.OpContains, Value: map[string]string{g.key: v.(string)}})
+			}
+			continue
+		}
+		if n > 0 {
+			b.add(" OR ")
+		}
+		n++
+		b.add(sql, g.vals...)
+	}
+	return rest, n, nil
 }
 
 var sqlOps = map[storage.Op]string{storage.OpEq: " = ", storage.OpNe: " <> ", storage.OpLt: " < ",
