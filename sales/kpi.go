@@ -2,12 +2,14 @@ package sales
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 )
 
 // The names of the sales KPIs (Service.KPIs).
@@ -22,6 +24,7 @@ const (
 	KPIForecastAccuracy   = "forecast_accuracy"
 	KPITimeInStage        = "time_in_stage"
 	KPIStageConversion    = "stage_conversion"
+	KPIQuotaAttainment    = "quota_attainment"
 )
 
 // KPIs returns the sales KPIs (storage.KPIProvider), each computed in the
@@ -56,6 +59,11 @@ const (
 //   - stage_conversion: per step of each pipeline's funnel (Funnel), the
 //     share of the deals that reached the step before it that reached it
 //     too, over the deals created in the period.
+//   - quota_attainment: per quota (Quotas) whose period starts in the
+//     period, the revenue won in its currency by deals closed in the
+//     quota's period, owned by its member (or in its team, for a team's
+//     quota) ÷ its target; Group the quota's ID, Label the name of who
+//     it is for.
 //
 // The KPIs per stage give one value per stage, Group "<pipeline
 // id>/<stage key>" and Label "<pipeline name>: <stage name>", in the
@@ -141,6 +149,9 @@ func (s *Service) KPIs() []storage.KPI {
 		{Name: KPIStageConversion, Title: "Stage conversion", Unit: storage.UnitRatio,
 			Formula: "deals that reached a step ÷ deals that reached the step before, per step of each pipeline's funnel, deals created in the period",
 			Compute: s.stageConversion},
+		{Name: KPIQuotaAttainment, Title: "Quota attainment", Unit: storage.UnitRatio,
+			Formula: "won revenue in the quota's period and currency, by its member or team ÷ its target, quotas starting in the period",
+			Compute: s.quotaAttainment},
 		{Name: KPICustomerValue, Title: "Customer lifetime value", Unit: storage.UnitMoney,
 			Formula: "net spent (total − refunded) ÷ customers, orders that count ordered in the period, per currency",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
@@ -298,6 +309,106 @@ func (s *Service) closedStages(ctx context.Context) (won, lost storage.Filter, e
 		l = storage.Or{none}
 	}
 	return w, l, err
+}
+
+// quotaAttainment is quota_attainment: the quotas, then one statement per
+// distinct quota period over the won deals closed in it, by owner, team
+// and currency.
+func (s *Service) quotaAttainment(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+	var quotas []*Quota
+	err := storage.Each(ctx, s.t.quotas, storage.ListQuery{Filter: storage.InPeriod("period_from", from, to),
+		Sort: []storage.Sort{{Field: "period_from"}}}, func(q *Quota) error {
+		quotas = append(quotas, q)
+		return nil
+	})
+	if err != nil || len(quotas) == 0 {
+		return nil, err
+	}
+	won, _, err := s.closedStages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ owner, team, currency string }
+	type figures struct{ sum, n int64 }
+	periods := map[Period]map[key]figures{}
+	for _, q := range quotas {
+		p := Period{From: q.From, To: q.To}
+		if _, done := periods[p]; done {
+			continue
+		}
+		rows, err := s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{
+			Filter:   storage.And{storage.InPeriod("closed_at", p.From, p.To), won},
+			GroupBy:  []string{"owner_id", "team_id", "currency"},
+			Measures: []storage.Measure{{Op: storage.AggSum, Field: "amount"}, {Op: storage.AggCount}}})
+		if err != nil {
+			return nil, err
+		}
+		m := map[key]figures{}
+		for _, r := range rows {
+			owner, _ := r.Group[0].(string)
+			team, _ := r.Group[1].(string)
+			cur, _ := r.Group[2].(string)
+			sum, _ := r.Values[0].(int64)
+			m[key{owner, team, cur}] = figures{sum, r.Values[1].(int64)}
+		}
+		periods[p] = m
+	}
+	names, err := s.holders(ctx, quotas)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storage.KPIValue, len(quotas))
+	for i, q := range quotas {
+		var got figures
+		for k, f := range periods[Period{From: q.From, To: q.To}] {
+			if k.currency == q.Target.Currency && (q.OwnerID != "" && k.owner == q.OwnerID || q.OwnerID == "" && k.team == q.TeamID) {
+				got.sum += f.sum
+				got.n += f.n
+			}
+		}
+		who := names[q.TeamID]
+		if q.OwnerID != "" {
+			who = names[q.OwnerID]
+		}
+		out[i] = storage.KPIValue{Group: q.ID, Label: who, Value: float64(got.sum) / float64(q.Target.Amount), Valid: true, Count: got.n}
+	}
+	return out, nil
+}
+
+// holders returns the names of the members and teams the quotas are for,
+// by ID, as the member reads them (the ID where it may not).
+func (s *Service) holders(ctx context.Context, quotas []*Quota) (map[string]string, error) {
+	var members, teams []string
+	for _, q := range quotas {
+		if q.OwnerID != "" {
+			members = append(members, q.OwnerID)
+		} else {
+			teams = append(teams, q.TeamID)
+		}
+	}
+	names := map[string]string{}
+	for _, id := range append(slices.Clone(members), teams...) {
+		names[id] = id
+	}
+	if len(members) > 0 {
+		err := storage.Each(ctx, storage.TableOf[*access.Member](s.store), storage.ListQuery{Filter: storage.In("id", members...)}, func(m *access.Member) error {
+			names[m.ID] = m.Name
+			return nil
+		})
+		if err != nil && !errors.Is(err, storage.ErrForbidden) {
+			return nil, err
+		}
+	}
+	if len(teams) > 0 {
+		err := storage.Each(ctx, storage.TableOf[*access.Team](s.store), storage.ListQuery{Filter: storage.In("id", teams...)}, func(t *access.Team) error {
+			names[t.ID] = t.Name
+			return nil
+		})
+		if err != nil && !errors.Is(err, storage.ErrForbidden) {
+			return nil, err
+		}
+	}
+	return names, nil
 }
 
 // timeInStage is time_in_stage: one statement over the stays of the deals

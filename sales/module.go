@@ -42,6 +42,7 @@ func Module() storage.Module {
 			storage.Type[*Task]("crm_tasks", storage.TypeOptions{Personal: none}),
 			storage.Type[*Project]("crm_projects", storage.TypeOptions{Personal: none}),
 			storage.Type[*Order]("crm_orders", storage.TypeOptions{Personal: refers, TimelineEvents: true}),
+			storage.Type[*Quota]("crm_quotas", storage.TypeOptions{Personal: none}),
 		},
 	}
 }
@@ -63,6 +64,7 @@ type tables struct {
 	tasks     storage.Table[*Task]
 	projects  storage.Table[*Project]
 	orders    storage.Table[*Order]
+	quotas    storage.Table[*Quota]
 }
 
 func tablesOf(s storage.Tables) tables {
@@ -79,5 +81,6 @@ func tablesOf(s storage.Tables) tables {
 		tasks:     storage.TableOf[*Task](s),
 		projects:  storage.TableOf[*Project](s),
 		orders:    storage.TableOf[*Order](s),
+		quotas:    storage.TableOf[*Quota](s),
 	}
 }

@@ -19,6 +19,7 @@ const (
 	ObjectTask        = "task"
 	ObjectProject     = "project"
 	ObjectOrder       = "order"
+	ObjectQuota       = "quota"
 )
 
 // Store is what the sales package needs from a storage adapter, besides the
@@ -77,6 +78,8 @@ type Service struct {
 	Projects *Projects
 	// Orders records purchases from the host's shop or ERP.
 	Orders *Orders
+	// Quotas sets the members' and teams' sales targets.
+	Quotas *Quotas
 }
 
 // NewService returns the sales module on store; people is the contacts
@@ -94,6 +97,7 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.Tasks = &Tasks{s}
 	s.Projects = &Projects{s}
 	s.Orders = &Orders{s}
+	s.Quotas = &Quotas{s}
 	return s
 }
 

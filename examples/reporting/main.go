@@ -102,16 +102,25 @@ func run(ctx context.Context) error {
 			if !v.Valid {
 				continue
 			}
+			var part string
 			switch k.Unit {
 			case storage.UnitRatio:
-				parts = append(parts, fmt.Sprintf("%.1f%%", 100*v.Value))
+				part = fmt.Sprintf("%.1f%%", 100*v.Value)
 			case storage.UnitSeconds:
-				parts = append(parts, fmt.Sprintf("%.1f days", v.Value/86400))
+				part = fmt.Sprintf("%.1f days", v.Value/86400)
 			case storage.UnitMoney:
-				parts = append(parts, storage.Money{Amount: int64(v.Value), Currency: v.Group}.String())
+				part = storage.Money{Amount: int64(v.Value), Currency: v.Group}.String()
 			case storage.UnitMoneyPerDay:
-				parts = append(parts, storage.Money{Amount: int64(v.Value), Currency: v.Group}.String()+"/day")
+				part = storage.Money{Amount: int64(v.Value), Currency: v.Group}.String() + "/day"
 			}
+			if v.Label != "" { // a value per stage or per quota: on its own line
+				part = fmt.Sprintf("\n    %-22s %s", v.Label, part)
+			}
+			parts = append(parts, part)
+		}
+		if len(parts) > 0 && strings.HasPrefix(parts[0], "\n") {
+			fmt.Printf("  %-22s (%s)%s\n", k.Title, k.Formula, strings.Join(parts, ""))
+			continue
 		}
 		fmt.Printf("  %-22s %-24s (%s)\n", k.Title, strings.Join(parts, ", "), k.Formula)
 	}
@@ -200,6 +209,12 @@ func seed(ctx context.Context, app *crm.CRM, now time.Time) error {
 			return err
 		}
 		reps = append(reps, m.ID)
+		// Each rep's target: EUR 100,000 won in 2026.
+		year := sales.Period{From: time.Date(2026, 1, 1, 0, 0, 0, 0, now.Location()), To: time.Date(2027, 1, 1, 0, 0, 0, 0, now.Location())}
+		if _, err := app.Sales.Quotas.Create(ctx, sales.NewQuota{OwnerID: m.ID, From: year.From, To: year.To,
+			Target: storage.Money{Amount: 100_000_00, Currency: "EUR"}}); err != nil {
+			return err
+		}
 	}
 	start := now.AddDate(-1, 0, 0)
 	path := []string{"prospecting", "qualification", "proposal", "negotiation"}

@@ -109,10 +109,7 @@ func (s *Store) junction(c *codec, a string, fs []storage.Filter, sep, empty str
 	b.add("(")
 	n := 0
 	if sep == " OR " {
-		var err error
-		if fs, n, err = s.anyObject(c, a, fs, b); err != nil {
-			return err
-		}
+		fs, n = s.anyObject(c, a, fs, b)
 	}
 	for _, f := range fs {
 		if n > 0 {
@@ -134,7 +131,7 @@ func (s *Store) junction(c *codec, a string, fs []storage.Filter, sep, empty str
 // list and key, which reads the list once (see
 // dialect.listHasAnyObject). It returns the other alternatives and how
 // many conditions it wrote.
-func (s *Store) anyObject(c *codec, a string, fs []storage.Filter, b *sqlBuilder) ([]storage.Filter, int, error) {
+func (s *Store) anyObject(c *codec, a string, fs []storage.Filter, b *sqlBuilder) ([]storage.Filter, int) {
 	type group struct {
 		col  *column
 		key  string
@@ -151,7 +148,8 @@ func (s *Store) anyObject(c *codec, a string, fs []storage.Filter, b *sqlBuilder
 			continue
 		}
 		var key, val string
-		for key, val = range m {
+		for k, v := range m { // its one key
+			key, val = k, v
 		}
 		i := slices.IndexFunc(groups, func(g *group) bool { return g.col == col && g.key == key })
 		if i < 0 {
@@ -175,7 +173,7 @@ func (s *Store) anyObject(c *codec, a string, fs []storage.Filter, b *sqlBuilder
 		n++
 		b.add(sql, g.vals...)
 	}
-	return rest, n, nil
+	return rest, n
 }
 
 var sqlOps = map[storage.Op]string{storage.OpEq: " = ", storage.OpNe: " <> ", storage.OpLt: " < ",

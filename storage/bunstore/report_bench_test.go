@@ -292,25 +292,3 @@ func rawAny(ctx context.Context, db *sql.DB, q string, args ...any) (int, error)
 	}
 	return n, rows.Err()
 }
-
-// rawRows runs q and reads its rows of cols values, returning how many.
-func rawRows(ctx context.Context, db *sql.DB, q string, cols int, args ...any) (int, error) {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	vals := make([]any, cols)
-	ptrs := make([]any, cols)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return 0, err
-		}
-		n++
-	}
-	return n, rows.Err()
-}

@@ -135,6 +135,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingKPIs", testMarketingKPIs},
 		{"FunnelCohorts", testFunnelCohorts},
 		{"StageKPIs", testStageKPIs},
+		{"QuotaAttainment", testQuotaAttainment},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},
