@@ -47,6 +47,7 @@ import (
 	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/reporting"
 	"github.com/crmkit/crm/sales"
+	"github.com/crmkit/crm/service"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/merge"
@@ -179,15 +180,16 @@ type Store interface {
 	workflow.Store
 	marketing.Store
 	reporting.Store
+	service.Store
 }
 
 // Modules returns the built-in modules that New registers with the store,
-// in order: contacts, sales, workflow, marketing and reporting (the store
+// in order: contacts, sales, workflow, marketing, service and reporting (the store
 // registers the access module itself). A program that sets up a database
 // ahead of New, such as postgres.SetupRowLevelSecurity, registers these and
 // Config.Modules.
 func Modules() []storage.Module {
-	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module(), marketing.Module(), reporting.Module()}
+	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module(), marketing.Module(), service.Module(), reporting.Module()}
 }
 
 // Config configures New. The zero value works; each field's doc gives its
@@ -224,6 +226,8 @@ type Config struct {
 	// marketing/web's handler, the key that signs its links). Its Mailer
 	// defaults to Workflow.Mailer.
 	Marketing marketing.Options
+	// Service configures the customer service module.
+	Service service.Options
 	// Reporting configures the reporting module (the default time zone
 	// and first day of the week of reports' time buckets). Its Mailer
 	// (send_report) defaults to Workflow.Mailer; its KPIs are followed by
@@ -254,6 +258,8 @@ type CRM struct {
 	// Marketing manages subscription lists, segments, campaigns and
 	// campaign email with tracking.
 	Marketing *marketing.Service
+	// Service manages cases and their threads.
+	Service *service.Service
 	// Reporting saves and runs reports.
 	Reporting *reporting.Service
 	// Workflow stores and runs automation rules; it runs nothing until
@@ -288,12 +294,13 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		return nil, err
 	}
 	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey,
-		Movers: slices.Concat(sales.Movers(store), marketing.Movers(store), movers)})
+		Movers: slices.Concat(sales.Movers(store), marketing.Movers(store), service.Movers(store), movers)})
 	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
 	if cfg.Marketing.Mailer == nil {
 		cfg.Marketing.Mailer = cfg.Workflow.Mailer
 	}
 	mkt := marketing.NewService(store, people, sls, cfg.Marketing)
+	desk := service.NewService(store, people, cfg.Service)
 	c := &CRM{
 		store:      store,
 		Contacts:   people.Contacts,
@@ -304,7 +311,8 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Access:     access.NewService(store),
 		Sales:      sls,
 		Marketing:  mkt,
-		Reporting:  reporting.NewService(store, people, withKPIs(reportingOptions(cfg), sls, mkt)),
+		Service:    desk,
+		Reporting:  reporting.NewService(store, people, withKPIs(reportingOptions(cfg), sls, mkt, desk)),
 		people:     people,
 		retention:  map[string]storage.RetentionProvider{},
 	}
@@ -312,7 +320,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 	// package storage.
 	owned := map[string]bool{}
 	actions := []storage.ActionSpec{c.retentionAction()}
-	for _, svc := range []any{people, sls, mkt, c.Reporting} {
+	for _, svc := range []any{people, sls, mkt, desk, c.Reporting} {
 		if w, ok := svc.(storage.RecordWriters); ok {
 			cfg.Workflow.Writers = append(cfg.Workflow.Writers, w.RecordWriters()...)
 		}

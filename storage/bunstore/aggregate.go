@@ -506,21 +506,16 @@ func groupValue(g aggGroup, v any, loc *time.Location) (any, error) {
 // spanMeasureSQL appends the aggregate m of the seconds from since to col
 // over the records where both are set (not the zero time).
 //
-// Times of list elements are set when their JSON text is past the zero
-// time, which compares as text (RFC 3339 starts with the year), and are
-// measured as the dialect reads them best (dialect.spanTime).
+// Times of list elements are read as the dialect measures them best, the
+// zero time as no value (dialect.spanTime), which reads each key once.
 func (s *Store) spanMeasureSQL(c *codec, m storage.Measure, col, since *column, b *sqlBuilder) error {
 	b.add("CAST(" + strings.ToUpper(string(m.Op)) + "(")
 	if col.text != "" && since.text != "" {
-		b.add("CASE WHEN " + col.text + " > '0001-01-02' AND " + since.text + " > '0001-01-02'")
-		if m.Where != nil {
-			b.add(" AND ")
-			if err := s.where(c, m.Where, b); err != nil {
-				return err
-			}
-		}
 		to, from := s.d.spanTime(col.sql, col.text), s.d.spanTime(since.sql, since.text)
-		b.add(" THEN " + s.d.seconds(to, from) + " END) AS DOUBLE PRECISION)")
+		if err := s.measured(c, m.Where, s.d.seconds(to, from), "", b); err != nil {
+			return err
+		}
+		b.add(") AS DOUBLE PRECISION)")
 		return nil
 	}
 	set := storage.And{storage.Gt(col.name, time.Time{}), storage.Gt(since.name, time.Time{})}

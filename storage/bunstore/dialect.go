@@ -43,8 +43,8 @@ type dialect interface {
 	// columns of that kind are stored (a missing text is ""); for a time,
 	// text is the SQL of its JSON text (RFC 3339, NULL when missing).
 	// spanTime is the time a span measures from a time element's sql and
-	// text: the text where the dialect's time functions read it as it is
-	// (SQLite's julianday).
+	// text, NULL for the zero time (no value): from the text where the
+	// dialect's time functions read it as it is (SQLite's julianday).
 	elementsFrom(col string) string
 	elementKey(key string, k kind) (sql, text string)
 	spanTime(sql, text string) string
@@ -119,7 +119,12 @@ func (sqliteDialect) listHasObject(col string, keys []string) string {
 	}
 	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE " + strings.Join(conds, " AND ") + ")"
 }
-func (sqliteDialect) spanTime(_, text string) string { return text }
+
+// spanTime is the element's Julian day, which julianday (in seconds)
+// returns as it is; 1721425.5 is the zero time's.
+func (sqliteDialect) spanTime(_, text string) string {
+	return "NULLIF(julianday(" + text + "), 1721425.5)"
+}
 
 func (sqliteDialect) listHasAnyObject(col, key string, n int) string {
 	return "EXISTS (SELECT 1 FROM json_each(" + col + ") WHERE json_extract(json_each.value, '$." + key + "') IN (" + placeholders(n) + "))"
@@ -328,7 +333,9 @@ func (postgresDialect) timeArg(t time.Time) any { return t.UTC() }
 func (postgresDialect) listHas(col string) string {
 	return col + " @> jsonb_build_array(?::text)"
 }
-func (postgresDialect) spanTime(sql, _ string) string { return sql }
+func (postgresDialect) spanTime(sql, _ string) string {
+	return "NULLIF(" + sql + ", TIMESTAMPTZ '0001-01-01 00:00:00+00')"
+}
 
 func (postgresDialect) listHasAnyObject(string, string, int) string { return "" }
 

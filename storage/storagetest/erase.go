@@ -16,6 +16,7 @@ import (
 	"github.com/crmkit/crm/internal/testobjects"
 	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/sales"
+	"github.com/crmkit/crm/service"
 	"github.com/crmkit/crm/storage"
 )
 
@@ -107,7 +108,13 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	must(t, "vehicles", err)
 	_, err = vs.Create(ctx, &testobjects.Vehicle{VIN: "ZZ0FORGET", Model: "Vivaro", ContactID: c.ID, DriverName: "Zebedee Forgetme"})
 	must(t, "vehicle", err)
-	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle}
+	cs, err := app.Service.Cases.Create(ctx, service.NewCase{Subject: "Zebedee Forgetme's tyres", ContactID: c.ID, Channel: service.ChannelEmail})
+	must(t, "case", err)
+	_, err = app.Service.Cases.AddMessage(ctx, cs.ID, service.NewMessage{From: "Zebedee Forgetme <" + c.Email + ">",
+		Body: "Zebedee here: my tyres.", MessageID: "forgetme-1@forget.example"})
+	must(t, "case message", err)
+	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle,
+		service.ObjectCase, service.ObjectMessage}
 }
 
 // seedMarketing writes the marketing records of the person c: a

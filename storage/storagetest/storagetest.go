@@ -136,6 +136,7 @@ func Run(t *testing.T, h Harness) {
 		{"FunnelCohorts", testFunnelCohorts},
 		{"StageKPIs", testStageKPIs},
 		{"QuotaAttainment", testQuotaAttainment},
+		{"ServiceCases", testServiceCases},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},

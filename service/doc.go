@@ -1,0 +1,20 @@
+// Package service is the customer service module: cases with a gap-free
+// number per workspace, a status from the workspace's statuses (each in one
+// of the categories open, paused and resolved), a priority, a channel, an
+// assignee and a team, tags and custom fields, and a thread of messages
+// (public replies and internal notes); two cases merge into one.
+//
+// Cases and their messages are record types of the generic path (see
+// Module): every change is a change event, so workflow rules trigger on
+// them ("case.created", "case.status_changed", "case.resolved",
+// "case.reopened", "case.merged", "case_message.created"), filters and
+// reports reach their fields, and access scopes apply as to any record
+// (the assignee is the case's owner). A case and its messages are the
+// personal data of its contact: in the contact's access document, erased
+// with them, moved to the survivor when contacts merge (Movers).
+//
+// The module offers the service KPIs to reporting (Service.KPIs): first
+// response time and resolution time.
+//
+// The domain package holds no SQL and no HTTP.
+package service

@@ -1,0 +1,70 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+)
+
+// The names of the service KPIs (Service.KPIs).
+const (
+	KPIFirstResponse  = "first_response_time"
+	KPIResolutionTime = "resolution_time"
+	KPIOpenCases      = "open_cases"
+)
+
+// KPIs returns the service KPIs (storage.KPIProvider), each computed in the
+// store as the context's member over the cases it may read, in calendar
+// time:
+//
+//   - first_response_time: the mean of first_response_at − created_at over
+//     the cases first answered in the period, in seconds.
+//   - resolution_time: the mean of resolved_at − created_at over the cases
+//     resolved in the period (and not merged into another), in seconds.
+//   - open_cases: the cases not resolved now, by priority (Group); the
+//     period does not apply.
+func (s *Service) KPIs() []storage.KPI {
+	span := func(field string, extra storage.Filter) func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+		return func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+			rows, err := s.store.Aggregate(ctx, ObjectCase, storage.AggregateQuery{
+				Filter:   storage.And{storage.InPeriod(field, from, to), storage.Gt(field, time.Time{}), extra},
+				Measures: []storage.Measure{{Op: storage.AggAvg, Field: field, Since: "created_at"}, {Op: storage.AggCount}}})
+			if err != nil || len(rows) == 0 {
+				return []storage.KPIValue{{}}, err
+			}
+			mean, ok := rows[0].Values[0].(float64)
+			return []storage.KPIValue{{Value: mean, Valid: ok, Count: rows[0].Values[1].(int64)}}, nil
+		}
+	}
+	return []storage.KPI{
+		{Name: KPIFirstResponse, Title: "First response time", Unit: storage.UnitSeconds,
+			Formula: "mean of first_response_at − created_at, cases first answered in the period (first_response_at)",
+			Compute: span("first_response_at", nil)},
+		{Name: KPIResolutionTime, Title: "Resolution time", Unit: storage.UnitSeconds,
+			Formula: "mean of resolved_at − created_at, cases resolved in the period (resolved_at), merged ones left out",
+			Compute: span("resolved_at", storage.Eq("merged_into", ""))},
+		{Name: KPIOpenCases, Title: "Open cases", Unit: storage.UnitCount,
+			Formula: "cases not resolved now, by priority",
+			Compute: func(ctx context.Context, _, _ time.Time) ([]storage.KPIValue, error) {
+				rows, err := s.store.Aggregate(ctx, ObjectCase, storage.AggregateQuery{
+					Filter:  storage.Ne("status_category", string(StatusResolved)),
+					GroupBy: []string{"priority"}, Measures: []storage.Measure{{Op: storage.AggCount}}})
+				if err != nil {
+					return nil, err
+				}
+				var out []storage.KPIValue
+				for _, p := range []Priority{PriorityUrgent, PriorityHigh, PriorityNormal, PriorityLow} {
+					v := storage.KPIValue{Group: string(p), Label: string(p), Valid: true}
+					for _, r := range rows {
+						if r.Group[0] == string(p) {
+							v.Count = r.Values[0].(int64)
+						}
+					}
+					v.Value = float64(v.Count)
+					out = append(out, v)
+				}
+				return out, nil
+			}},
+	}
+}
