@@ -390,25 +390,29 @@ func (s *Service) holders(ctx context.Context, quotas []*Quota) (map[string]stri
 	for _, id := range append(slices.Clone(members), teams...) {
 		names[id] = id
 	}
-	if len(members) > 0 {
-		err := storage.Each(ctx, storage.TableOf[*access.Member](s.store), storage.ListQuery{Filter: storage.In("id", members...)}, func(m *access.Member) error {
-			names[m.ID] = m.Name
-			return nil
-		})
-		if err != nil && !errors.Is(err, storage.ErrForbidden) {
-			return nil, err
-		}
+	if err := nameAll(ctx, storage.TableOf[*access.Member](s.store), members, names, func(m *access.Member) string { return m.Name }); err != nil {
+		return nil, err
 	}
-	if len(teams) > 0 {
-		err := storage.Each(ctx, storage.TableOf[*access.Team](s.store), storage.ListQuery{Filter: storage.In("id", teams...)}, func(t *access.Team) error {
-			names[t.ID] = t.Name
-			return nil
-		})
-		if err != nil && !errors.Is(err, storage.ErrForbidden) {
-			return nil, err
-		}
+	if err := nameAll(ctx, storage.TableOf[*access.Team](s.store), teams, names, func(t *access.Team) string { return t.Name }); err != nil {
+		return nil, err
 	}
 	return names, nil
+}
+
+// nameAll sets names[id] to the name of each record of tbl with one of
+// ids that the member may read.
+func nameAll[T storage.Record](ctx context.Context, tbl storage.Table[T], ids []string, names map[string]string, name func(T) string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := storage.Each(ctx, tbl, storage.ListQuery{Filter: storage.In("id", ids...)}, func(r T) error {
+		names[r.RecordMeta().ID] = name(r)
+		return nil
+	})
+	if errors.Is(err, storage.ErrForbidden) {
+		return nil
+	}
+	return err
 }
 
 // timeInStage is time_in_stage: one statement over the stays of the deals

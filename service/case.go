@@ -167,15 +167,9 @@ func (cs *Cases) Create(ctx context.Context, in NewCase) (*Case, error) {
 				c.AccountID = contact.AccountID
 			}
 		}
-		custom, err := cs.s.people.Fields.Check(ctx, ObjectCase, in.Custom)
-		var bad *storage.ValidationError
-		switch {
-		case errors.As(err, &bad):
-			v.Merge("", bad)
-		case err != nil:
+		if c.Custom, err = cs.custom(ctx, &v, in.Custom); err != nil {
 			return err
 		}
-		c.Custom = custom
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -314,19 +308,24 @@ func (cs *Cases) update(ctx context.Context, id string, in UpdateCase) (*Case, e
 			}
 		}
 		if len(in.Custom) > 0 {
-			patch := mergeCustom(c.Custom, in.Custom)
-			custom, err := cs.s.people.Fields.Check(ctx, ObjectCase, patch)
-			var bad *storage.ValidationError
-			switch {
-			case errors.As(err, &bad):
-				v.Merge("", bad)
-			case err != nil:
+			if c.Custom, err = cs.custom(ctx, &v, mergeCustom(c.Custom, in.Custom)); err != nil {
 				return err
 			}
-			c.Custom = custom
 		}
 		return v.Err()
 	})
+}
+
+// custom checks a case's custom values against the workspace's
+// definitions, adding each bad one to v.
+func (cs *Cases) custom(ctx context.Context, v *storage.ValidationError, values map[string]any) (map[string]any, error) {
+	out, err := cs.s.people.Fields.Check(ctx, ObjectCase, values)
+	var bad *storage.ValidationError
+	if errors.As(err, &bad) {
+		v.Merge("", bad)
+		return values, nil
+	}
+	return out, err
 }
 
 // mergeCustom returns prev with patch applied: a nil value removes a key.
