@@ -418,18 +418,16 @@ func nameAll[T storage.Record](ctx context.Context, tbl storage.Table[T], ids []
 // timeInStage is time_in_stage: one statement over the stays of the deals
 // (AggregateQuery.Each), grouped by pipeline and stage.
 func (s *Service) timeInStage(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+	ended := storage.Not{Filter: storage.Cmp{Field: "stage_history.left_at", Op: storage.OpEmpty}}
 	rows, err := s.store.Aggregate(ctx, ObjectOpportunity, storage.AggregateQuery{Each: "stage_history",
-		Filter:   storage.InPeriod("stage_history.left_at", from, to),
+		Filter:   storage.And{ended, storage.InPeriod("stage_history.left_at", from, to)},
 		GroupBy:  []string{"pipeline_id", "stage_history.stage"},
-		Measures: []storage.Measure{{Op: storage.AggAvg, Field: "stage_history.left_at", Since: "stage_history.entered_at"}, {Op: storage.AggCount, Field: "stage_history.left_at"}}})
+		Measures: []storage.Measure{{Op: storage.AggAvg, Field: "stage_history.left_at", Since: "stage_history.entered_at"}, {Op: storage.AggCount}}})
 	if err != nil {
 		return nil, err
 	}
 	stays := map[[2]string]storage.KPIValue{}
 	for _, r := range rows {
-		if r.Values[1].(int64) == 0 {
-			continue // a stage no deal has left
-		}
 		pid, _ := r.Group[0].(string)
 		key, _ := r.Group[1].(string)
 		mean, ok := r.Values[0].(float64)

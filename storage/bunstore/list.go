@@ -272,9 +272,12 @@ func (s *Store) cmp(c *codec, a string, f storage.Cmp, b *sqlBuilder) error {
 		}
 		b.add(cond, repeat(v, n)...)
 	case storage.OpEmpty:
-		if col.kind == kString {
+		switch {
+		case col.kind == kString:
 			b.add("(" + col.exprAt(a) + " = '')")
-		} else {
+		case col.text != "":
+			b.add(col.text + " IS NULL") // a list element's missing time: its key is read once
+		default:
 			b.add(col.at(a) + " IS NULL")
 		}
 	default:
