@@ -226,7 +226,8 @@ type Config struct {
 	// marketing/web's handler, the key that signs its links). Its Mailer
 	// defaults to Workflow.Mailer.
 	Marketing marketing.Options
-	// Service configures the customer service module.
+	// Service configures the customer service module (the desk's address
+	// replies come from). Its Mailer defaults to Workflow.Mailer.
 	Service service.Options
 	// Reporting configures the reporting module (the default time zone
 	// and first day of the week of reports' time buckets). Its Mailer
@@ -300,6 +301,9 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		cfg.Marketing.Mailer = cfg.Workflow.Mailer
 	}
 	mkt := marketing.NewService(store, people, sls, cfg.Marketing)
+	if cfg.Service.Mailer == nil {
+		cfg.Service.Mailer = cfg.Workflow.Mailer
+	}
 	desk := service.NewService(store, people, cfg.Service)
 	c := &CRM{
 		store:      store,

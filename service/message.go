@@ -63,6 +63,10 @@ type Message struct {
 	InReplyTo  string    `bun:"in_reply_to,notnull" json:"in_reply_to,omitempty"`
 	References []string  `bun:"refs" json:"references,omitempty"`
 	SentAt     time.Time `bun:"sent_at,notnull" json:"sent_at"`
+	// AutoSubmitted marks a message sent by a machine, not a person (RFC
+	// 3834's Auto-Submitted header: an out-of-office reply, a bounce, or
+	// the desk's own automatic reply): nothing answers it automatically.
+	AutoSubmitted bool `bun:"auto_submitted,notnull" json:"auto_submitted,omitempty"`
 	// ContactID, OwnerID and TeamID are the case's, kept with each
 	// message: the message goes with the contact, and whoever may read the
 	// case reads its thread.
@@ -98,6 +102,8 @@ type NewMessage struct {
 	References  []string
 	// SentAt defaults to the write's time.
 	SentAt time.Time
+	// AutoSubmitted marks a machine's message (Message.AutoSubmitted).
+	AutoSubmitted bool
 }
 
 // AddMessage adds a message to the thread of the case id. The first
@@ -117,7 +123,7 @@ func (cs *Cases) AddMessage(ctx context.Context, caseID string, in NewMessage) (
 		}
 		m := &Message{CaseID: c.ID, Kind: in.Kind, Direction: in.Direction, From: in.From, Body: in.Body, HTML: in.HTML,
 			Attachments: in.Attachments, MessageID: trimID(in.MessageID), InReplyTo: trimID(in.InReplyTo),
-			SentAt: storage.Truncate(in.SentAt), ContactID: c.ContactID, OwnerID: c.OwnerID, TeamID: c.TeamID}
+			SentAt: storage.Truncate(in.SentAt), AutoSubmitted: in.AutoSubmitted, ContactID: c.ContactID, OwnerID: c.OwnerID, TeamID: c.TeamID}
 		for _, r := range in.References {
 			if r = trimID(r); r != "" {
 				m.References = append(m.References, r)

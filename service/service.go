@@ -3,6 +3,7 @@ package service
 import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 // Store is what the service package needs from a storage adapter: the
@@ -15,8 +16,20 @@ type Store interface {
 	storage.Sequencer
 }
 
-// Options configure the service module. The zero value works.
-type Options struct{}
+// Options configure the service module. The zero value works; replies by
+// email (Cases.Reply) need Mailer and From.
+type Options struct {
+	// Mailer sends the desk's replies. crm.New sets it to
+	// crm.Config.Workflow.Mailer when unset.
+	Mailer send.Mailer
+	// From is the desk's address replies come from ("Support
+	// <help@example.com>"), where customers' answers come back to Ingest.
+	From string
+	// MessageIDDomain is the part after "@" of the Message-IDs of replies,
+	// for a Mailer that does not say its own (send.MessageIDer, as
+	// workflow/smtp's does). Default: From's domain.
+	MessageIDDomain string
+}
 
 // Service is the customer service module.
 type Service struct {

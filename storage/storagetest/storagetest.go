@@ -137,6 +137,7 @@ func Run(t *testing.T, h Harness) {
 		{"StageKPIs", testStageKPIs},
 		{"QuotaAttainment", testQuotaAttainment},
 		{"ServiceCases", testServiceCases},
+		{"ServiceEmail", testServiceEmail},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},

@@ -30,6 +30,13 @@ type Mailer interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// MessageIDer is a Mailer that says which Message-ID (without angle
+// brackets) it writes for a Message's ID, so that the sender can thread
+// the answers to its messages (service.Cases.Reply).
+type MessageIDer interface {
+	MessageID(id string) string
+}
+
 // Message is one email. Header values (From, To, Cc, ReplyTo, Subject and
 // Headers) never hold CR or LF: CheckMessage refuses them.
 type Message struct {

@@ -200,6 +200,11 @@ var reserved = map[string]bool{
 // whose Headers set a header the Mailer writes; a permanent error for a
 // 5xx reply (an unknown recipient, a refused login); and a plain error,
 // retried by the engine, for a 4xx reply or a network fault.
+// MessageID returns the Message-ID the mailer writes for a message whose
+// ID is id (send.MessageIDer).
+func (m *Mailer) MessageID(id string) string { return MessageID(id, m.cfg.MessageIDDomain) }
+
+// Send implements send.Mailer.
 func (m *Mailer) Send(ctx context.Context, msg send.Message) error {
 	if msg.From == "" {
 		msg.From = m.cfg.From
