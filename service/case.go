@@ -76,6 +76,8 @@ type Case struct {
 	LastMessageAt   time.Time `bun:"last_message_at,notnull" json:"last_message_at,omitzero"`
 	// MergedInto is the case this one was merged into (Cases.Merge), or "".
 	MergedInto string `bun:"merged_into,notnull" json:"merged_into,omitempty"`
+	// SLA is the case's applied SLA: its policy's clocks (SLAPolicy).
+	SLA SLA `bun:"embed:" json:"sla,omitzero"`
 }
 
 // RecordType returns "case".
@@ -176,8 +178,12 @@ func (cs *Cases) Create(ctx context.Context, in NewCase) (*Case, error) {
 		if c.Number, err = cs.s.store.NextNumber(ctx, ObjectCase); err != nil {
 			return err
 		}
+		at := storage.WriteTimeFrom(ctx)
 		if c.Category == StatusResolved {
-			c.ResolvedAt = storage.WriteTimeFrom(ctx)
+			c.ResolvedAt = at
+		}
+		if err := cs.s.applySLA(ctx, c, at); err != nil {
+			return err
 		}
 		return cs.s.t.cases.Insert(ctx, c)
 	})
@@ -287,6 +293,7 @@ func (cs *Cases) update(ctx context.Context, id string, in UpdateCase) (*Case, e
 		if err != nil {
 			return err
 		}
+		prev := *c
 		storage.Set(&c.Subject, in.Subject)
 		storage.Set(&c.Description, in.Description)
 		storage.Set(&c.ContactID, in.ContactID)
@@ -312,7 +319,13 @@ func (cs *Cases) update(ctx context.Context, id string, in UpdateCase) (*Case, e
 				return err
 			}
 		}
-		return v.Err()
+		if err := v.Err(); err != nil {
+			return err
+		}
+		if c.Priority != prev.Priority { // the targets are the new priority's
+			return cs.s.clock(ctx, &prev, c, storage.WriteTimeFrom(ctx))
+		}
+		return nil
 	})
 }
 
@@ -373,12 +386,16 @@ func (cs *Cases) SetStatus(ctx context.Context, id, key string) (*Case, error) {
 		}
 		next := *prev
 		next.Status, next.Category = st.Key, st.Category
+		at := storage.WriteTimeFrom(ctx)
 		event := ObjectCase + ".status_changed"
 		switch {
 		case st.Category == StatusResolved && prev.Category != StatusResolved:
-			next.ResolvedAt, event = storage.WriteTimeFrom(ctx), ObjectCase+".resolved"
+			next.ResolvedAt, event = at, ObjectCase+".resolved"
 		case st.Category != StatusResolved && prev.Category == StatusResolved:
 			next.ResolvedAt, event = time.Time{}, ObjectCase+".reopened"
+		}
+		if err := cs.s.clock(ctx, prev, &next, at); err != nil {
+			return err
 		}
 		if err := cs.s.t.cases.Update(ctx, prev, &next, storage.WithEventType(event)); err != nil {
 			return err
@@ -479,6 +496,7 @@ func (cs *Cases) Merge(ctx context.Context, keepID, dupID string) (*Case, error)
 		}
 		merged := *dup
 		merged.MergedInto = keep.ID
+		merged.SLA.NextDue = time.Time{} // its clocks stop; the survivor's run
 		if merged.Category != StatusResolved {
 			st := set.First(StatusResolved)
 			merged.Status, merged.Category, merged.ResolvedAt = st.Key, st.Category, storage.WriteTimeFrom(ctx)

@@ -172,6 +172,9 @@ func (cs *Cases) AddMessage(ctx context.Context, caseID string, in NewMessage) (
 			st := set.First(StatusOpen)
 			next.Status, next.Category, next.ResolvedAt, event = st.Key, st.Category, time.Time{}, ObjectCase+".reopened"
 		}
+		if err := cs.s.clock(ctx, c, &next, m.SentAt); err != nil {
+			return err
+		}
 		var opts []storage.WriteOption
 		if event != "" {
 			opts = append(opts, storage.WithEventType(event))

@@ -12,17 +12,21 @@ var migrationFiles embed.FS
 
 // The record types of this package.
 const (
-	ObjectCase     = "case"
-	ObjectMessage  = "case_message"
-	ObjectSettings = "service_settings"
+	ObjectCase      = "case"
+	ObjectMessage   = "case_message"
+	ObjectSettings  = "service_settings"
+	ObjectCalendar  = "service_calendar"
+	ObjectSLAPolicy = "sla_policy"
 )
 
-// Module describes the service module to a store: cases, their messages
-// and each workspace's service settings (its case statuses). It requires
+// Module describes the service module to a store: cases, their messages,
+// each workspace's service settings (its case statuses), business-time
+// calendars and SLA policies. It requires
 // the contacts module. crm.New registers it.
 func Module() storage.Module {
 	// A case and its messages are about their contact, and go with them.
 	erased := storage.PersonalData{ContactField: "contact_id", Erase: storage.EraseRecord}
+	config := storage.TypeOptions{Access: storage.AccessConfig, Personal: storage.PersonalData{None: true}}
 	return storage.Module{
 		Name:       "service",
 		Migrations: storage.MigrationDir(migrationFiles, "migrations"),
@@ -30,25 +34,30 @@ func Module() storage.Module {
 		Types: []storage.RecordType{
 			storage.Type[*Case]("crm_cases", storage.TypeOptions{Personal: erased}),
 			storage.Type[*Message]("crm_case_messages", storage.TypeOptions{Personal: erased, TimelineAt: "sent_at"}),
-			storage.Type[*Settings]("crm_service_settings", storage.TypeOptions{Access: storage.AccessConfig,
-				Personal: storage.PersonalData{None: true}}),
+			storage.Type[*Settings]("crm_service_settings", config),
+			storage.Type[*Calendar]("crm_service_calendars", config),
+			storage.Type[*SLAPolicy]("crm_sla_policies", config),
 		},
 	}
 }
 
 // tables are the service module's tables in a store.
 type tables struct {
-	cases    storage.Table[*Case]
-	messages storage.Table[*Message]
-	settings storage.Table[*Settings]
-	contacts storage.Table[*contacts.Contact]
+	cases     storage.Table[*Case]
+	messages  storage.Table[*Message]
+	settings  storage.Table[*Settings]
+	calendars storage.Table[*Calendar]
+	policies  storage.Table[*SLAPolicy]
+	contacts  storage.Table[*contacts.Contact]
 }
 
 func tablesOf(s storage.Tables) tables {
 	return tables{
-		cases:    storage.TableOf[*Case](s),
-		messages: storage.TableOf[*Message](s),
-		settings: storage.TableOf[*Settings](s),
-		contacts: storage.TableOf[*contacts.Contact](s),
+		cases:     storage.TableOf[*Case](s),
+		messages:  storage.TableOf[*Message](s),
+		settings:  storage.TableOf[*Settings](s),
+		calendars: storage.TableOf[*Calendar](s),
+		policies:  storage.TableOf[*SLAPolicy](s),
+		contacts:  storage.TableOf[*contacts.Contact](s),
 	}
 }

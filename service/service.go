@@ -43,6 +43,10 @@ type Service struct {
 	Cases *Cases
 	// Settings holds each workspace's case statuses.
 	Settings *SettingsService
+	// Calendars stores business-time calendars.
+	Calendars *Calendars
+	// SLAPolicies stores the SLA policies that set the cases' clocks.
+	SLAPolicies *SLAPolicies
 }
 
 // NewService returns the service module on store; people is the contacts
@@ -52,5 +56,7 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s := &Service{store: store, people: people, opts: opts, t: tablesOf(store)}
 	s.Cases = &Cases{s}
 	s.Settings = &SettingsService{s}
+	s.Calendars = &Calendars{s: s}
+	s.SLAPolicies = &SLAPolicies{s}
 	return s
 }

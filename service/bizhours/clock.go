@@ -105,3 +105,17 @@ func (iv Interval) span() span {
 	}
 	return span{int64(iv.Start), end}
 }
+
+// MarshalText writes iv as "09:00-17:00", the form JSON and stored
+// calendars use.
+func (iv Interval) MarshalText() ([]byte, error) { return []byte(iv.String()), nil }
+
+// UnmarshalText reads the form MarshalText writes.
+func (iv *Interval) UnmarshalText(b []byte) error {
+	v, err := ParseInterval(string(b))
+	if err != nil {
+		return err
+	}
+	*iv = v
+	return nil
+}

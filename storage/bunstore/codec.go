@@ -101,7 +101,7 @@ func kindOf(t reflect.Type) (kind, bool) {
 		return kBool, true
 	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
 		return kFloat, true
-	case t.Kind() == reflect.Slice || t.Kind() == reflect.Map || t.Kind() == reflect.Struct:
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map || t.Kind() == reflect.Struct:
 		return kJSON, true
 	}
 	return 0, false

@@ -138,6 +138,7 @@ func Run(t *testing.T, h Harness) {
 		{"QuotaAttainment", testQuotaAttainment},
 		{"ServiceCases", testServiceCases},
 		{"ServiceEmail", testServiceEmail},
+		{"ServiceSLA", testServiceSLA},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},

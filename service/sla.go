@@ -1,0 +1,358 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/filterexpr"
+)
+
+// SLAPolicy is a service-level agreement: how soon the desk answers and
+// resolves the cases it applies to, per priority. The first enabled policy
+// (by Position, then name) whose Condition matches a new case applies to
+// it.
+type SLAPolicy struct {
+	storage.Meta
+	Name     string `bun:"name,notnull" json:"name"`
+	Position int    `bun:"position,notnull" json:"position"`
+	// Condition is an expression over the case's own fields ("priority ==
+	// 'urgent' && 'vip' in tags"); "" matches every case.
+	Condition string `bun:"condition_expr,notnull" json:"condition,omitempty"`
+	// CalendarID names the Calendar its targets count in; "" counts
+	// calendar time (every hour of every day).
+	CalendarID string      `bun:"calendar_id,notnull" json:"calendar_id,omitempty"`
+	Targets    []SLATarget `bun:"targets" json:"targets"`
+	Enabled    bool        `bun:"enabled,notnull" json:"enabled"`
+}
+
+// RecordType returns "sla_policy".
+func (*SLAPolicy) RecordType() string { return ObjectSLAPolicy }
+
+// SLATarget is a policy's targets for the cases of one priority ("" for
+// any priority the policy names no target for). A zero target sets no
+// clock.
+type SLATarget struct {
+	Priority Priority `json:"priority,omitempty"`
+	// FirstResponse is the time to the desk's first public reply;
+	// Resolution the time to a resolved status, not counting the time the
+	// case spends in a paused status (or resolved, before it reopens).
+	FirstResponse time.Duration `json:"first_response,omitempty"`
+	Resolution    time.Duration `json:"resolution,omitempty"`
+}
+
+// SLAState is where one SLA clock of a case stands.
+type SLAState string
+
+// The SLA states.
+const (
+	SLANone   SLAState = ""       // no clock: no policy, or no target
+	SLAActive SLAState = "active" // running (or paused), not yet due or met
+	SLAHit    SLAState = "hit"    // met in time
+	SLAMissed SLAState = "missed" // met late, or not met by its due time
+)
+
+// SLA is the applied SLA of a case: its policy, its clocks' due times and
+// states, and the business time the resolution clock has been paused.
+// Its fields are the case's (sla_*), so lists, reports and workflow time
+// triggers read them: a rule "30 minutes before sla_next_due" warns of a
+// breach.
+type SLA struct {
+	PolicyID           string    `bun:"sla_policy_id,notnull" json:"policy_id,omitempty"`
+	FirstResponseDue   time.Time `bun:"sla_first_response_due,notnull" json:"first_response_due,omitzero"`
+	FirstResponseState SLAState  `bun:"sla_first_response,notnull" json:"first_response,omitempty"`
+	ResolutionDue      time.Time `bun:"sla_resolution_due,notnull" json:"resolution_due,omitzero"`
+	ResolutionState    SLAState  `bun:"sla_resolution,notnull" json:"resolution,omitempty"`
+	// PausedFor is the business time the resolution clock has been paused
+	// (completed pauses); PausedSince the start of the current pause, or
+	// zero.
+	PausedFor   time.Duration `bun:"sla_paused_for,notnull" json:"paused_for,omitempty"`
+	PausedSince time.Time     `bun:"sla_paused_since,notnull" json:"paused_since,omitzero"`
+	// NextDue is the earliest due time of the clocks running now (zero
+	// when none is): the due list (Cases.Due) is ordered by it.
+	NextDue time.Time `bun:"sla_next_due,notnull" json:"next_due,omitzero"`
+}
+
+// NewSLAPolicy is the input of SLAPolicies.Create.
+type NewSLAPolicy struct {
+	Name       string
+	Position   int
+	Condition  string
+	CalendarID string
+	Targets    []SLATarget
+	Enabled    bool
+}
+
+// SLAPolicies stores SLA policies.
+type SLAPolicies struct{ s *Service }
+
+// Create adds a policy. Its condition must compile against the cases'
+// fields, its calendar exist, and its targets name known priorities once
+// each, none negative.
+func (ps *SLAPolicies) Create(ctx context.Context, in NewSLAPolicy) (*SLAPolicy, error) {
+	p := &SLAPolicy{Name: in.Name, Position: in.Position, Condition: in.Condition, CalendarID: in.CalendarID,
+		Targets: in.Targets, Enabled: in.Enabled}
+	if err := ps.check(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := ps.s.t.policies.Insert(ctx, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (ps *SLAPolicies) check(ctx context.Context, p *SLAPolicy) error {
+	var v storage.ValidationError
+	storage.TrimText(&v, "name", &p.Name, MaxTextLen)
+	if p.Name == "" {
+		v.Add("name", "is required")
+	}
+	storage.TrimText(&v, "condition", &p.Condition, 4000)
+	if p.Condition != "" {
+		if _, err := ps.s.condition(ctx, p.Condition); err != nil {
+			v.Add("condition", "%v", err)
+		}
+	}
+	if p.CalendarID != "" {
+		if err := storage.CheckRef(ctx, &v, "calendar_id", ps.s.store, storage.Ref{Type: ObjectCalendar, ID: p.CalendarID}); err != nil {
+			return err
+		}
+	}
+	if len(p.Targets) == 0 {
+		v.Add("targets", "a policy needs at least one target")
+	}
+	seen := map[Priority]bool{}
+	for i, t := range p.Targets {
+		f := fmt.Sprintf("targets[%d]", i)
+		switch t.Priority {
+		case "", PriorityLow, PriorityNormal, PriorityHigh, PriorityUrgent:
+		default:
+			v.Add(f+".priority", "%q is not low, normal, high, urgent or \"\" (any)", t.Priority)
+		}
+		if seen[t.Priority] {
+			v.Add(f+".priority", "%q has two targets", t.Priority)
+		}
+		seen[t.Priority] = true
+		if t.FirstResponse < 0 || t.FirstResponse > 10*365*24*time.Hour {
+			v.Add(f+".first_response", "%v is outside 0–10 years", t.FirstResponse)
+		}
+		if t.Resolution < 0 || t.Resolution > 10*365*24*time.Hour {
+			v.Add(f+".resolution", "%v is outside 0–10 years", t.Resolution)
+		}
+	}
+	return v.Err()
+}
+
+// condition compiles an SLA condition against the cases' schema.
+func (s *Service) condition(ctx context.Context, src string) (*filterexpr.Expr, error) {
+	schema, err := s.people.Schema(ctx, ObjectCase)
+	if err != nil {
+		return nil, err
+	}
+	return filterexpr.Compile(src, schema.Own())
+}
+
+// Get returns the policy with id.
+func (ps *SLAPolicies) Get(ctx context.Context, id string) (*SLAPolicy, error) {
+	return ps.s.t.policies.Get(ctx, id)
+}
+
+// List returns a page of policies.
+func (ps *SLAPolicies) List(ctx context.Context, q storage.ListQuery) (storage.Page[*SLAPolicy], error) {
+	return ps.s.t.policies.List(ctx, q)
+}
+
+// Update replaces a policy's definition. Cases it applies to keep their
+// due times until their next change.
+func (ps *SLAPolicies) Update(ctx context.Context, id string, in NewSLAPolicy) (*SLAPolicy, error) {
+	return storage.Modify(ctx, ps.s.store, ps.s.t.policies, id, 0, func(ctx context.Context, p *SLAPolicy) error {
+		p.Name, p.Position, p.Condition, p.CalendarID, p.Targets, p.Enabled = in.Name, in.Position, in.Condition, in.CalendarID, in.Targets, in.Enabled
+		return ps.check(ctx, p)
+	})
+}
+
+// Delete removes a policy; the cases it applied to keep their clocks.
+func (ps *SLAPolicies) Delete(ctx context.Context, id string) error {
+	return storage.Remove(ctx, ps.s.store, ps.s.t.policies, id, 0, nil)
+}
+
+// counter measures business time for a policy: its calendar's schedule,
+// or calendar time.
+type counter interface {
+	Add(t time.Time, d time.Duration) (time.Time, error)
+	Between(a, b time.Time) time.Duration
+}
+
+// always is calendar time: every instant is working time.
+type always struct{}
+
+func (always) Add(t time.Time, d time.Duration) (time.Time, error) { return t.Add(d), nil }
+func (always) Between(a, b time.Time) time.Duration {
+	if b.Before(a) {
+		return 0
+	}
+	return b.Sub(a)
+}
+
+// policy returns the policy with id and its counter.
+func (s *Service) policy(ctx context.Context, id string) (*SLAPolicy, counter, error) {
+	sys := storage.AsSystem(ctx) // the desk's configuration applies whoever writes
+	p, err := s.t.policies.Get(sys, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.CalendarID == "" {
+		return p, always{}, nil
+	}
+	sched, err := s.Calendars.Schedule(sys, p.CalendarID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, sched, nil
+}
+
+// target returns p's target for priority pr.
+func (p *SLAPolicy) target(pr Priority) SLATarget {
+	if i := slices.IndexFunc(p.Targets, func(t SLATarget) bool { return t.Priority == pr }); i >= 0 {
+		return p.Targets[i]
+	}
+	if i := slices.IndexFunc(p.Targets, func(t SLATarget) bool { return t.Priority == "" }); i >= 0 {
+		return p.Targets[i]
+	}
+	return SLATarget{}
+}
+
+// applySLA gives a new case the first matching policy and starts its
+// clocks at its creation.
+func (s *Service) applySLA(ctx context.Context, c *Case, at time.Time) error {
+	sys := storage.AsSystem(ctx)
+	var chosen string
+	err := storage.Each(sys, s.t.policies, storage.ListQuery{Filter: storage.Eq("enabled", true),
+		Sort: []storage.Sort{{Field: "position"}, {Field: "name"}}}, func(p *SLAPolicy) error {
+		if chosen != "" {
+			return nil
+		}
+		if p.Condition != "" {
+			e, err := s.condition(ctx, p.Condition)
+			if err != nil {
+				return nil // a policy whose condition no longer compiles applies to none
+			}
+			ok, err := e.Match(filterexpr.RecordOf(c), at)
+			if err != nil || !ok {
+				return nil
+			}
+		}
+		chosen = p.ID
+		return nil
+	})
+	if err != nil || chosen == "" {
+		return err
+	}
+	c.SLA = SLA{PolicyID: chosen}
+	return s.clock(ctx, nil, c, at)
+}
+
+// clock moves the SLA clocks of a case from prev (nil for a new case) to
+// next at time at: the due times from the policy's targets for next's
+// priority, the first response met when next has one, the resolution
+// clock paused in a paused status (and while resolved), met on entering
+// a resolved status, running again on leaving it.
+func (s *Service) clock(ctx context.Context, prev, next *Case, at time.Time) error {
+	sla := &next.SLA
+	if sla.PolicyID == "" {
+		return nil
+	}
+	p, count, err := s.policy(ctx, sla.PolicyID)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil // the policy is gone: the clocks stay as they are
+		}
+		return err
+	}
+	t := p.target(next.Priority)
+	// First response: due from the creation; met by the first reply.
+	switch {
+	case t.FirstResponse == 0:
+		sla.FirstResponseDue, sla.FirstResponseState = time.Time{}, SLANone
+	case sla.FirstResponseState == SLAHit || sla.FirstResponseState == SLAMissed:
+	default:
+		if sla.FirstResponseDue, err = count.Add(createdAt(next, at), t.FirstResponse); err != nil {
+			return err
+		}
+		sla.FirstResponseState = SLAActive
+		if !next.FirstResponseAt.IsZero() {
+			sla.FirstResponseState = met(next.FirstResponseAt, sla.FirstResponseDue)
+		}
+	}
+	// Resolution: paused while paused or resolved; met on resolving.
+	stopped := func(c *Case) bool { return c != nil && c.Category != StatusOpen }
+	switch {
+	case !stopped(prev) && stopped(next):
+		sla.PausedSince = at
+	case stopped(prev) && !stopped(next) && !sla.PausedSince.IsZero():
+		sla.PausedFor += count.Between(sla.PausedSince, at)
+		sla.PausedSince = time.Time{}
+	}
+	if t.Resolution == 0 {
+		sla.ResolutionDue, sla.ResolutionState = time.Time{}, SLANone
+	} else {
+		// The due time counts the pauses so far, the current one to now.
+		paused := sla.PausedFor
+		if !sla.PausedSince.IsZero() {
+			paused += count.Between(sla.PausedSince, at)
+		}
+		if sla.ResolutionDue, err = count.Add(createdAt(next, at), t.Resolution+paused); err != nil {
+			return err
+		}
+		switch {
+		case next.Category == StatusResolved && (prev == nil || prev.Category != StatusResolved):
+			sla.ResolutionState = met(at, sla.ResolutionDue)
+		case next.Category != StatusResolved:
+			sla.ResolutionState = SLAActive
+		}
+	}
+	sla.NextDue = time.Time{}
+	if sla.FirstResponseState == SLAActive {
+		sla.NextDue = sla.FirstResponseDue
+	}
+	if sla.ResolutionState == SLAActive && sla.PausedSince.IsZero() && (sla.NextDue.IsZero() || sla.ResolutionDue.Before(sla.NextDue)) {
+		sla.NextDue = sla.ResolutionDue
+	}
+	return nil
+}
+
+// met is hit when done is by due, else missed.
+func met(done, due time.Time) SLAState {
+	if done.After(due) {
+		return SLAMissed
+	}
+	return SLAHit
+}
+
+// createdAt returns c's creation time, or at for a case not yet stored.
+func createdAt(c *Case, at time.Time) time.Time {
+	if c.CreatedAt.IsZero() {
+		return at
+	}
+	return c.CreatedAt
+}
+
+// Due returns the cases whose running SLA clock falls due before the
+// instant before, the nearest first (at most limit, default 100): the
+// queue of cases about to breach, or breached ("before: now" lists the
+// breached ones). An index on (workspace_id, sla_next_due) serves it.
+func (cs *Cases) Due(ctx context.Context, before time.Time, limit int) ([]*Case, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	page, err := cs.s.t.cases.List(ctx, storage.ListQuery{
+		Filter: storage.And{storage.Gt("sla_next_due", time.Time{}), storage.Cmp{Field: "sla_next_due", Op: storage.OpLt, Value: before}},
+		Sort:   []storage.Sort{{Field: "sla_next_due"}}, PageQuery: storage.PageQuery{Limit: limit}})
+	if err != nil {
+		return nil, err
+	}
+	return page.Items, nil
+}
