@@ -222,3 +222,24 @@ func seed(b testing.TB, ctx context.Context, store *bunstore.Store, table string
 		}
 	}
 }
+
+// SeedCases inserts n open cases into the context's workspace with plain
+// SQL, numbered 1…n, created over the last 30 days, each with an SLA
+// clock due within the next 30 days (every tenth none), for benchmarks of
+// the due list.
+func SeedCases(b testing.TB, ctx context.Context, store *bunstore.Store, n int) {
+	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
+		"number", "subject", "channel", "priority", "status", "status_category", "sla_next_due"}
+	ws := storage.WorkspaceFrom(ctx)
+	now := time.Now().UTC().Truncate(time.Second)
+	priorities := []string{"low", "normal", "high", "urgent"}
+	seed(b, ctx, store, "crm_cases", cols, n, func(k int, tm func(time.Time) any) []any {
+		created := tm(now.Add(-time.Duration(k%(30*24*60)) * time.Minute))
+		due := time.Time{}
+		if k%10 != 0 {
+			due = now.Add(time.Duration((k*7919)%(30*24*60)) * time.Minute)
+		}
+		return []any{storage.NewID(), ws, 1, created, "u1", created, "u1", k + 1, fmt.Sprint("Case ", k), "email",
+			priorities[k%4], "open", "open", tm(due)}
+	})
+}
