@@ -39,10 +39,10 @@ type Ingested struct {
 // tokenRE finds a case token in a subject: "[#42]".
 var tokenRE = regexp.MustCompile(`\[#(\d{1,18})\]`)
 
-// html is the sanitiser of inbound HTML bodies: the user-generated-content
+// htmlPolicy is the sanitiser of inbound HTML bodies: the user-generated-content
 // policy (no scripts, styles, event handlers or forms; links kept, made
 // nofollow), with inline images by cid: kept.
-var html = func() *bluemonday.Policy {
+var htmlPolicy = func() *bluemonday.Policy {
 	p := bluemonday.UGCPolicy()
 	p.AllowURLSchemes("http", "https", "mailto", "cid")
 	return p
@@ -81,18 +81,24 @@ func (cs *Cases) Ingest(ctx context.Context, r io.Reader) (*Ingested, error) {
 	if err != nil {
 		return nil, storage.Invalid("from", "%q is not a sender's address", from.Address)
 	}
-	in := NewMessage{Direction: Inbound, From: from.String(), Body: env.Text, HTML: html.Sanitize(env.HTML),
+	// Bodies beyond MaxBodyLen are cut, not refused: the mail arrived.
+	in := NewMessage{Direction: Inbound, From: truncate(from.String(), MaxTextLen), Body: truncate(env.Text, MaxBodyLen),
+		HTML:      truncate(htmlPolicy.Sanitize(env.HTML), MaxBodyLen),
 		MessageID: trimID(env.GetHeader("Message-ID")), InReplyTo: firstID(env.GetHeader("In-Reply-To")),
 		References: ids(env.GetHeader("References"))}
 	if at, err := env.Date(); err == nil {
 		in.SentAt = at
 	}
-	for _, p := range slices.Concat(env.Attachments, env.Inlines, env.OtherParts) {
-		if p.ContentType == "multipart/related" || p.ContentType == "multipart/alternative" {
+	for i, p := range slices.Concat(env.Attachments, env.Inlines, env.OtherParts) {
+		if strings.HasPrefix(p.ContentType, "multipart/") {
 			continue
 		}
-		in.Attachments = append(in.Attachments, Attachment{Name: p.FileName, ContentType: p.ContentType,
-			Size: int64(len(p.Content)), ContentID: trimID(p.ContentID)})
+		a := Attachment{Name: truncate(p.FileName, MaxTextLen), ContentType: truncate(p.ContentType, MaxTextLen),
+			Size: int64(len(p.Content)), ContentID: truncate(trimID(p.ContentID), MaxTextLen)}
+		if a.Name == "" && a.ContentID == "" {
+			a.Name = fmt.Sprintf("part-%d", i+1) // a part with neither name nor Content-ID
+		}
+		in.Attachments = append(in.Attachments, a)
 	}
 	auto := env.GetHeader("Auto-Submitted")
 	in.AutoSubmitted = auto != "" && !strings.EqualFold(strings.TrimSpace(auto), "no")

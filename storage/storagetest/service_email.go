@@ -251,6 +251,30 @@ Back now.
 		t.Errorf("the automatic reply: %+v, headers %v", auto, ack.Root.Header)
 	}
 
+	// A long body is cut, not refused; a part with neither a name nor a
+	// Content-ID is described all the same.
+	big := deliver(`
+From: Bob <bob@shop.example>
+Subject: Logs
+Message-ID: <b2@shop.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="m2"
+
+--m2
+Content-Type: text/plain; charset=utf-8
+
+` + strings.Repeat("log line\n", 30000) + `
+--m2
+Content-Type: text/calendar
+
+BEGIN:VCALENDAR
+END:VCALENDAR
+--m2--
+`)
+	if n := len(big.Message.Body); n > service.MaxBodyLen || n < service.MaxBodyLen-20 || len(big.Message.Attachments) != 1 || big.Message.Attachments[0].Name == "" {
+		t.Errorf("a long message: body %d bytes, attachments %+v", len(big.Message.Body), big.Message.Attachments)
+	}
+
 	// What is not a message is refused.
 	_, err = cs.Ingest(ctx, strings.NewReader("Subject: no sender\r\n\r\nHello\r\n"))
 	wantFields(t, "a message without a sender", err, "from")
