@@ -85,6 +85,13 @@ func benchReports(b *testing.B, store *bunstore.Store) {
 	if _, err := sls.Forecasts.Take(ctx, "This quarter", sales.ForecastQuery{Period: quarter}); err != nil {
 		b.Fatal(err)
 	}
+	// A quota per rep for this quarter, in EUR.
+	for _, o := range owners {
+		if _, err := sls.Quotas.Create(ctx, sales.NewQuota{OwnerID: o, From: quarter.From, To: quarter.To,
+			Target: storage.Money{Amount: 10_000_000, Currency: "EUR"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
 	pg := store.Dialect() == "postgres"
 	db := store.ReadDB().DB
 	rebind := func(q string) string {
@@ -198,6 +205,11 @@ func benchReports(b *testing.B, store *bunstore.Store) {
 				" AND (forecast_category = 'closed' AND closed_at >= ? AND closed_at < ? OR forecast_category IN ('pipeline', 'best_case', 'commit') AND expected_close >= ? AND expected_close < ?) GROUP BY currency",
 			"bench", timeArg(pg, quarter.From), timeArg(pg, quarter.To), timeArg(pg, quarter.From), timeArg(pg, quarter.To)), true},
 		{"TimeInStage", all(sales.KPITimeInStage), raw(stays, "bench"), true},
+		{"QuotaAttainment", kpi(sales.KPIQuotaAttainment, quarter.From, quarter.To), raw(
+			"SELECT id, owner_id, team_id, period_from, period_to, target_amount, target_currency FROM crm_quotas WHERE workspace_id = ? AND period_from >= ? AND period_from < ?",
+			"bench", timeArg(pg, quarter.From), timeArg(pg, quarter.To),
+			"SELECT owner_id, team_id, currency, SUM(amount), COUNT(*) "+deals+" AND pipeline_id = ? AND stage = ? AND closed_at >= ? AND closed_at < ? GROUP BY 1, 2, 3",
+			"bench", p.ID, won, timeArg(pg, quarter.From), timeArg(pg, quarter.To)), false},
 		{"StageConversion", all(sales.KPIStageConversion), raw("SELECT "+strings.Join(funnel, ", ")+" "+deals+" AND pipeline_id = ?", "bench", p.ID), false},
 		{"LeadConversionRate", all(sales.KPILeadConversionRate), raw("SELECT COUNT(*), SUM(CASE WHEN status = 'converted' THEN 1 ELSE 0 END) FROM crm_leads WHERE workspace_id = ?", "bench"), true},
 		{"ActivitiesPerRep", all(sales.KPIActivitiesPerRep), raw("SELECT COUNT(*), COUNT(DISTINCT owner_id) FROM crm_activities WHERE workspace_id = ? AND owner_id <> ''", "bench"), true},
