@@ -18,7 +18,7 @@ import (
 type SLAPolicy struct {
 	storage.Meta
 	Name     string `bun:"name,notnull" json:"name"`
-	Position int    `bun:"position,notnull" json:"position"`
+	Position int    `bun:"sort_order,notnull" json:"position"`
 	// Condition is an expression over the case's own fields ("priority ==
 	// 'urgent' && 'vip' in tags"); "" matches every case.
 	Condition string `bun:"condition_expr,notnull" json:"condition,omitempty"`
@@ -231,7 +231,7 @@ func (s *Service) applySLA(ctx context.Context, c *Case, at time.Time) error {
 	sys := storage.AsSystem(ctx)
 	var chosen string
 	err := storage.Each(sys, s.t.policies, storage.ListQuery{Filter: storage.Eq("enabled", true),
-		Sort: []storage.Sort{{Field: "position"}, {Field: "name"}}}, func(p *SLAPolicy) error {
+		Sort: []storage.Sort{{Field: "sort_order"}, {Field: "name"}}}, func(p *SLAPolicy) error {
 		if chosen != "" {
 			return nil
 		}

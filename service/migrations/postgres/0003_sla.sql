@@ -26,14 +26,14 @@ CREATE TABLE crm_sla_policies (
     updated_at   TIMESTAMPTZ NOT NULL,
     updated_by   TEXT COLLATE "C" NOT NULL,
     name         TEXT COLLATE "C" NOT NULL DEFAULT '',
-    position     BIGINT NOT NULL DEFAULT 0,
+    sort_order   BIGINT NOT NULL DEFAULT 0,
     condition_expr TEXT COLLATE "C" NOT NULL DEFAULT '',
     calendar_id  TEXT COLLATE "C" NOT NULL DEFAULT '',
     targets      JSONB,
     enabled      BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE UNIQUE INDEX crm_sla_policies_ws_id ON crm_sla_policies (workspace_id, id);
-CREATE INDEX crm_sla_policies_ws_position ON crm_sla_policies (workspace_id, enabled, position, name);
+CREATE INDEX crm_sla_policies_ws_position ON crm_sla_policies (workspace_id, enabled, sort_order, name);
 
 ALTER TABLE crm_cases ADD COLUMN sla_policy_id TEXT COLLATE "C" NOT NULL DEFAULT '';
 ALTER TABLE crm_cases ADD COLUMN sla_first_response_due TIMESTAMPTZ NOT NULL DEFAULT '0001-01-01 00:00:00+00';

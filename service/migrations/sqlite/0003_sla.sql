@@ -26,14 +26,14 @@ CREATE TABLE crm_sla_policies (
     updated_at   TEXT NOT NULL,
     updated_by   TEXT NOT NULL,
     name         TEXT NOT NULL DEFAULT '',
-    position     INTEGER NOT NULL DEFAULT 0,
+    sort_order   INTEGER NOT NULL DEFAULT 0,
     condition_expr TEXT NOT NULL DEFAULT '',
     calendar_id  TEXT NOT NULL DEFAULT '',
     targets      TEXT,
     enabled      INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX crm_sla_policies_ws_id ON crm_sla_policies (workspace_id, id);
-CREATE INDEX crm_sla_policies_ws_position ON crm_sla_policies (workspace_id, enabled, position, name);
+CREATE INDEX crm_sla_policies_ws_position ON crm_sla_policies (workspace_id, enabled, sort_order, name);
 
 ALTER TABLE crm_cases ADD COLUMN sla_policy_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE crm_cases ADD COLUMN sla_first_response_due TEXT NOT NULL DEFAULT '0001-01-01T00:00:00.000000Z';
