@@ -93,8 +93,7 @@ func (cs *Cases) Reply(ctx context.Context, id string, in NewReply) (*Message, e
 		out = &next
 		subject := c.Subject
 		if !tokenRE.MatchString(subject) {
-			subject = c.Ref() + "] " + subject
-			subject = "[" + subject
+			subject = "[" + c.Ref() + "] " + subject
 		}
 		if !strings.HasPrefix(strings.ToLower(subject), "re:") {
 			subject = "Re: " + subject

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/crmkit/crm/service/bizhours"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
 )
@@ -273,13 +274,22 @@ func (s *Service) clock(ctx context.Context, prev, next *Case, at time.Time) err
 		return err
 	}
 	t := p.target(next.Priority)
+	// A calendar with no working time left sets no clock; it fails no
+	// write.
+	add := func(from time.Time, d time.Duration) (time.Time, error) {
+		due, err := count.Add(from, d)
+		if errors.Is(err, bizhours.ErrNoWorkingTime) {
+			return time.Time{}, nil
+		}
+		return due, err
+	}
 	// First response: due from the creation; met by the first reply.
 	switch {
 	case t.FirstResponse == 0:
 		sla.FirstResponseDue, sla.FirstResponseState = time.Time{}, SLANone
 	case sla.FirstResponseState == SLAHit || sla.FirstResponseState == SLAMissed:
 	default:
-		if sla.FirstResponseDue, err = count.Add(createdAt(next, at), t.FirstResponse); err != nil {
+		if sla.FirstResponseDue, err = add(createdAt(next, at), t.FirstResponse); err != nil {
 			return err
 		}
 		sla.FirstResponseState = SLAActive
@@ -304,15 +314,23 @@ func (s *Service) clock(ctx context.Context, prev, next *Case, at time.Time) err
 		if !sla.PausedSince.IsZero() {
 			paused += count.Between(sla.PausedSince, at)
 		}
-		if sla.ResolutionDue, err = count.Add(createdAt(next, at), t.Resolution+paused); err != nil {
+		if sla.ResolutionDue, err = add(createdAt(next, at), t.Resolution+paused); err != nil {
 			return err
 		}
 		switch {
+		case sla.ResolutionDue.IsZero():
+			sla.ResolutionState = SLANone
 		case next.Category == StatusResolved && (prev == nil || prev.Category != StatusResolved):
 			sla.ResolutionState = met(at, sla.ResolutionDue)
 		case next.Category != StatusResolved:
 			sla.ResolutionState = SLAActive
 		}
+	}
+	if sla.FirstResponseState == SLAActive && sla.FirstResponseDue.IsZero() {
+		sla.FirstResponseState = SLANone
+	}
+	if sla.ResolutionState == SLAActive && sla.ResolutionDue.IsZero() {
+		sla.ResolutionState = SLANone
 	}
 	sla.NextDue = time.Time{}
 	if sla.FirstResponseState == SLAActive {

@@ -37,6 +37,20 @@ func testServiceSLA(t *testing.T, h Harness) {
 			bizhours.Interval{Start: bizhours.At(16, 0), End: bizhours.At(18, 0)})})
 	wantErr(t, "overlapping intervals", err, storage.ErrInvalid)
 
+	// A calendar with no working time sets no clock, and fails no case.
+	never, err := app.Service.Calendars.Create(ctx, service.NewCalendar{Name: "Never", TimeZone: "UTC"})
+	must(t, "an empty calendar", err)
+	_, err = app.Service.SLAPolicies.Create(ctx, service.NewSLAPolicy{Name: "Low", Enabled: true, Condition: "priority == 'low'",
+		CalendarID: never.ID, Targets: []service.SLATarget{{FirstResponse: time.Hour, Resolution: time.Hour}}})
+	must(t, "a policy on it", err)
+	low, err := cs.Create(ctx, service.NewCase{Subject: "Someday", Priority: service.PriorityLow})
+	must(t, "a case under it", err)
+	if low.SLA.FirstResponseState != service.SLANone || low.SLA.ResolutionState != service.SLANone || !low.SLA.NextDue.IsZero() {
+		t.Errorf("clocks on a calendar without working time = %+v", low.SLA)
+	}
+	_, err = cs.SetStatus(ctx, low.ID, "solved")
+	must(t, "solve it", err)
+
 	_, err = app.Service.SLAPolicies.Create(ctx, service.NewSLAPolicy{Name: "Urgent", Position: 1, Enabled: true,
 		Condition: "priority == 'urgent'", CalendarID: office.ID,
 		Targets: []service.SLATarget{{Priority: service.PriorityUrgent, FirstResponse: 2 * time.Hour, Resolution: 8 * time.Hour}}})
