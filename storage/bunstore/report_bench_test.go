@@ -244,34 +244,7 @@ func benchReports(b *testing.B, store *bunstore.Store) {
 			if c.shape && a != r {
 				b.Fatalf("crm returns %d rows, the raw SQL %d", a, r)
 			}
-			var crmT, rawT []time.Duration
-			i := 0
-			for b.Loop() {
-				run := func(fn func() (int, error), into *[]time.Duration) {
-					t0 := time.Now()
-					if _, err := fn(); err != nil {
-						b.Fatal(err)
-					}
-					*into = append(*into, time.Since(t0))
-				}
-				if i%2 == 0 {
-					run(c.crm, &crmT)
-					run(c.raw, &rawT)
-				} else {
-					run(c.raw, &rawT)
-					run(c.crm, &crmT)
-				}
-				i++
-			}
-			med := func(d []time.Duration) float64 {
-				d = slices.Clone(d)
-				slices.Sort(d)
-				return float64(d[len(d)/2]) / float64(time.Millisecond)
-			}
-			b.ReportMetric(med(crmT), "crm-ms")
-			b.ReportMetric(med(rawT), "raw-ms")
-			b.ReportMetric(med(crmT)/med(rawT), "crm/raw")
-			b.ReportMetric(0, "ns/op")
+			interleave(b, "ms", func() error { _, err := c.crm(); return err }, func() error { _, err := c.raw(); return err })
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -53,34 +52,7 @@ func benchDueList(b *testing.B, store *bunstore.Store) {
 	if err != nil || a != r || a != 100 {
 		b.Fatalf("crm lists %d cases, the raw SQL %d (%v)", a, r, err)
 	}
-	var crmT, rawT []time.Duration
-	i := 0
-	for b.Loop() {
-		run := func(fn func() (int, error), into *[]time.Duration) {
-			t0 := time.Now()
-			if _, err := fn(); err != nil {
-				b.Fatal(err)
-			}
-			*into = append(*into, time.Since(t0))
-		}
-		if i%2 == 0 {
-			run(crmDue, &crmT)
-			run(rawDue, &rawT)
-		} else {
-			run(rawDue, &rawT)
-			run(crmDue, &crmT)
-		}
-		i++
-	}
-	med := func(d []time.Duration) float64 {
-		d = slices.Clone(d)
-		slices.Sort(d)
-		return float64(d[len(d)/2]) / float64(time.Microsecond)
-	}
-	b.ReportMetric(med(crmT), "crm-µs")
-	b.ReportMetric(med(rawT), "raw-µs")
-	b.ReportMetric(med(crmT)/med(rawT), "crm/raw")
-	b.ReportMetric(0, "ns/op")
+	interleave(b, "µs", func() error { _, err := crmDue(); return err }, func() error { _, err := rawDue(); return err })
 }
 
 // rawCases runs q, a SELECT * of crm_cases, and decodes its rows into
