@@ -2,7 +2,8 @@
 // creates accounts, contacts and activities, searches, prints a contact's
 // timeline and the audit history of a change, shows two members with
 // different roles seeing different data, runs a deal through the sales
-// cycle, prints a report of the pipeline and reads the change feed.
+// cycle, prints a report of the pipeline, takes a customer's email in as a
+// case with its SLA clock and answers it, and reads the change feed.
 //
 //	go run ./examples/quickstart
 package main
@@ -22,9 +23,12 @@ import (
 	"github.com/crmkit/crm/reporting"
 	"github.com/crmkit/crm/reporting/chart"
 	"github.com/crmkit/crm/sales"
+	"github.com/crmkit/crm/service"
+	"github.com/crmkit/crm/service/bizhours"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/sqlite"
+	"github.com/crmkit/crm/workflow/send"
 )
 
 func main() {
@@ -47,7 +51,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer store.Close()
-	app, err := crm.New(ctx, store, crm.Config{DefaultPhoneRegion: "GB"})
+	// The desk's replies go to an outbox here; a real host gives the
+	// service an SMTP mailer (workflow/smtp).
+	outbox := &outbox{}
+	app, err := crm.New(ctx, store, crm.Config{DefaultPhoneRegion: "GB",
+		Service: service.Options{Mailer: outbox, From: "Acme Support <help@acme.example>"}})
 	if err != nil {
 		return err
 	}
@@ -366,6 +374,51 @@ func run(ctx context.Context) error {
 	fmt.Printf("  KPIs: win rate %s, average deal size %s; dashboard written to %s\n",
 		kpiText(panels[0]), kpiText(panels[1]), svg)
 
+	// Customer service: an email becomes a case with an SLA clock in
+	// business hours; the desk answers, and the customer's answer threads
+	// back by its headers.
+	office, err := app.Service.Calendars.Create(ctx, service.NewCalendar{Name: "London office", TimeZone: "Europe/London",
+		Week: bizhours.MondayToFriday(bizhours.Interval{Start: bizhours.At(9, 0), End: bizhours.At(17, 30)})})
+	if err != nil {
+		return err
+	}
+	if _, err := app.Service.SLAPolicies.Create(ctx, service.NewSLAPolicy{Name: "Standard", Enabled: true, CalendarID: office.ID,
+		Targets: []service.SLATarget{{FirstResponse: 4 * time.Hour, Resolution: 16 * time.Hour}}}); err != nil {
+		return err
+	}
+	in, err := app.Service.Cases.Ingest(ctx, strings.NewReader("From: Ada Lovelace <ada@analytical.example>\r\n"+
+		"To: help@acme.example\r\nSubject: The engine stopped\r\nMessage-ID: <ada-1@analytical.example>\r\n"+
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nIt stopped at card 42. Can you help?\r\n"))
+	if err != nil {
+		return err
+	}
+	c := in.Case
+	london, err := time.LoadLocation("Europe/London")
+	if err != nil {
+		return err
+	}
+	fmt.Println("\nCustomer service")
+	fmt.Printf("  %s %q opened by email from %s, %s; first response due %s, resolution due %s (business hours)\n",
+		c.Ref(), c.Subject, in.Message.From, c.Status, c.SLA.FirstResponseDue.In(london).Format("Mon 15:04 MST"),
+		c.SLA.ResolutionDue.In(london).Format("Mon 02 Jan 15:04 MST"))
+	reply, err := app.Service.Cases.Reply(ctx, c.ID, service.NewReply{Text: "Please send us the card."})
+	if err != nil {
+		return err
+	}
+	sent := outbox.sent[len(outbox.sent)-1]
+	fmt.Printf("  replied: %q to %s, In-Reply-To %s\n", sent.Subject, sent.To[0], sent.Headers["In-Reply-To"])
+	back, err := app.Service.Cases.Ingest(ctx, strings.NewReader("From: ada@analytical.example\r\nSubject: Re: The engine stopped\r\n"+
+		"Message-ID: <ada-2@analytical.example>\r\nIn-Reply-To: <"+reply.MessageID+">\r\n\r\nCard attached.\r\n"))
+	if err != nil {
+		return err
+	}
+	c, err = app.Service.Cases.SetStatus(ctx, back.Case.ID, "solved")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  the answer joined %s by its %s; solved: first response %s, resolution %s\n",
+		back.Case.Ref(), back.ThreadedBy, c.SLA.FirstResponseState, c.SLA.ResolutionState)
+
 	// The change feed a host application would consume.
 	feed, err := app.Changes(ctx, "", 100)
 	if err != nil {
@@ -380,6 +433,15 @@ func run(ctx context.Context) error {
 		fmt.Printf("  %-24s %-13s %s by %s\n", e.Type, e.Subject.Type, e.OccurredAt.Format("15:04:05"), e.Actor)
 	}
 	fmt.Printf("Done in %v\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// outbox is a mailer that keeps what it sends.
+type outbox struct{ sent []send.Message }
+
+// Send keeps m.
+func (o *outbox) Send(_ context.Context, m send.Message) error {
+	o.sent = append(o.sent, m)
 	return nil
 }
 
