@@ -142,14 +142,28 @@ func SeedOpportunities(b testing.TB, ctx context.Context, store *bunstore.Store,
 // created over the last two years, a fifth converted, owned in turn by
 // owners.
 func SeedLeads(b testing.TB, ctx context.Context, store *bunstore.Store, n int, owners []string) {
+	SeedCampaignLeads(b, ctx, store, n, owners, nil, nil)
+}
+
+// SeedCampaignLeads is SeedLeads with every third lead credited to one of
+// campaigns in turn, and every converted lead naming one of deals (its
+// opportunity) in turn; either may be empty.
+func SeedCampaignLeads(b testing.TB, ctx context.Context, store *bunstore.Store, n int, owners, campaigns, deals []string) {
 	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
-		"first_name", "last_name", "status", "owner_id"}
+		"first_name", "last_name", "status", "owner_id", "campaign", "opportunity_id"}
 	ws := storage.WorkspaceFrom(ctx)
 	now := time.Now().UTC().Truncate(time.Second)
 	statuses := []string{"converted", "new", "working", "qualified", "disqualified"}
 	seed(b, ctx, store, "crm_leads", cols, n, func(k int, tm func(time.Time) any) []any {
 		at := tm(now.Add(-time.Duration(k%(730*24)) * time.Hour))
-		return []any{storage.NewID(), ws, 1, at, "u1", at, "u1", "Lead", fmt.Sprint("L", k), statuses[k%5], owners[k%len(owners)]}
+		campaign, deal := "", ""
+		if len(campaigns) > 0 && k%3 == 0 {
+			campaign = campaigns[(k/3)%len(campaigns)]
+		}
+		if len(deals) > 0 && k%5 == 0 {
+			deal = deals[(k/5)%len(deals)]
+		}
+		return []any{storage.NewID(), ws, 1, at, "u1", at, "u1", "Lead", fmt.Sprint("L", k), statuses[k%5], owners[k%len(owners)], campaign, deal}
 	})
 }
 

@@ -74,7 +74,7 @@ func (s *Store) whereAt(c *codec, a string, f storage.Filter, b *sqlBuilder) err
 			// EXISTS is two-valued; written bare, NOT EXISTS is the
 			// anti-join both planners know.
 			b.add("NOT ")
-			return s.within(c, a, w, b)
+			return s.within(c, a, w, true, b)
 		}
 		// A comparison with a missing value (NULL) is false, and NOT of it
 		// true, as in Go: the operand is made two-valued first.
@@ -94,7 +94,7 @@ func (s *Store) whereAt(c *codec, a string, f storage.Filter, b *sqlBuilder) err
 		b.add(a+".id IN (SELECT l.from_id FROM crm_links l WHERE l.workspace_id = ? AND l.to_id = ? AND l.to_type = ? AND l.from_type = ?)",
 			b.ws, f.ID, f.Type, c.recType)
 	case storage.Within:
-		return s.within(c, a, f, b)
+		return s.within(c, a, f, false, b)
 	default:
 		return storage.Invalid("filter", "unsupported filter node %T", f)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/testdb"
+	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
@@ -76,7 +77,24 @@ func benchReports(b *testing.B, store *bunstore.Store) {
 	n := benchDealCount(b)
 	start := time.Now()
 	testdb.SeedOpportunities(b, ctx, store, n, p.ID, open, won, lost, owners)
-	testdb.SeedLeads(b, ctx, store, n, owners)
+	// 50 campaigns with costs in EUR and USD, a third of the leads
+	// credited to them, the converted leads naming won deals.
+	mkt := marketing.NewService(store, people, sls, marketing.Options{})
+	var campaigns []string
+	for i := range 50 {
+		c, err := mkt.Campaigns.Create(ctx, marketing.NewCampaign{Name: fmt.Sprint("Campaign ", i), Start: time.Now().AddDate(0, 0, -i*7),
+			ActualCost: storage.Money{Amount: int64(100_000 + i*1000), Currency: []string{"EUR", "USD"}[i%2]}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		campaigns = append(campaigns, c.ID)
+	}
+	var wonDeals []string
+	if err := store.ReadDB().NewSelect().Table("crm_opportunities").Column("id").Where("workspace_id = ? AND stage = ?", "bench", won).
+		Limit(int64(n/5)).Scan(ctx, &wonDeals); err != nil {
+		b.Fatal(err)
+	}
+	testdb.SeedCampaignLeads(b, ctx, store, n, owners, campaigns, wonDeals)
 	testdb.SeedActivities(b, ctx, store, n, owners)
 	testdb.SeedOrders(b, ctx, store, n)
 	b.Logf("%s: seeded %d deals, leads, activities and orders in %v", store.Dialect(), n, time.Since(start).Round(time.Millisecond))
@@ -216,6 +234,26 @@ func benchReports(b *testing.B, store *bunstore.Store) {
 		{"CustomerLifetimeValue", all(sales.KPICustomerValue), raw("SELECT currency, SUM(total), SUM(refunded), COUNT(DISTINCT contact_id) FROM crm_orders WHERE workspace_id = ? "+
 			"AND contact_id <> '' AND status NOT IN ('cancelled', 'refunded') GROUP BY currency", "bench"), true},
 	}
+	mktKPI := func(name string) func() (int, error) {
+		return func() (int, error) {
+			for _, k := range mkt.KPIs() {
+				if k.Name == name {
+					v, err := k.Compute(ctx, time.Time{}, time.Time{})
+					return len(v), err
+				}
+			}
+			return 0, fmt.Errorf("no KPI %s", name)
+		}
+	}
+	costs := "SELECT cost_currency, SUM(cost_amount), COUNT(*) FROM crm_mkt_campaigns WHERE workspace_id = ? AND cost_amount > 0 GROUP BY 1"
+	ofCampaigns := "campaign IN (SELECT id FROM crm_mkt_campaigns WHERE workspace_id = ? AND cost_currency = ?)"
+	leadsOf := "SELECT COUNT(*) FROM crm_leads WHERE workspace_id = ? AND " + ofCampaigns
+	wonOf := "SELECT SUM(amount), COUNT(*) " + deals + " AND forecast_category = 'closed' AND closed_at > ? AND currency = ? AND id IN " +
+		"(SELECT opportunity_id FROM crm_leads WHERE workspace_id = ? AND " + ofCampaigns + ")"
+	cases = append(cases,
+		benchCase{"CostPerLead", mktKPI(marketing.KPICostPerLead), raw(costs, "bench", leadsOf, "bench", "bench", "EUR", leadsOf, "bench", "bench", "USD"), false},
+		benchCase{"CampaignROI", mktKPI(marketing.KPICampaignROI), raw(costs, "bench",
+			wonOf, "bench", zero, "EUR", "bench", "bench", "EUR", wonOf, "bench", zero, "USD", "bench", "bench", "USD"), false})
 	if pg {
 		cases = append(cases, benchCase{"TwoLevel/Paris", crmGroups(twoLevel(paris)),
 			raw("SELECT owner_id, "+parisMonth+", COUNT(*), SUM(amount) "+deals+" GROUP BY 1, 2 ORDER BY 1, 2", "bench"), true})

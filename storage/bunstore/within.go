@@ -9,23 +9,36 @@ import (
 
 // within appends the semi-join of w on the row aliased a of c:
 //
-//	EXISTS (SELECT 1 FROM <w.Type> wN WHERE wN.workspace_id = a.workspace_id
-//		AND wN.<Select> = a.<Field> AND <w.Filter on wN> AND <read scope of wN>)
+//	a.<Field> IN (SELECT wN.<Select> FROM <w.Type> wN WHERE wN.workspace_id = ?
+//		AND <w.Filter on wN> AND <read scope of wN>)
 //
-// Both planners turn EXISTS into a semi-join and NOT EXISTS into an
-// anti-join, reading the inner table through an index on its workspace and
-// Select column when one exists. The columns are compared bare, not
-// through COALESCE, so that such an index serves; the empty text of an
-// optional reference is a value like any other here.
-func (s *Store) within(c *codec, a string, w storage.Within, b *sqlBuilder) error {
+// an uncorrelated set, which both planners read through an index on the
+// outer field or hash, and, negated, the anti-join
+//
+//	EXISTS (SELECT 1 FROM <w.Type> wN WHERE wN.workspace_id = a.workspace_id
+//		AND wN.<Select> = a.<Field> AND …)
+//
+// behind a bare NOT, which both turn into an anti-join (NOT IN would not
+// be one on Postgres). The columns are compared bare, not through
+// COALESCE, so that an index serves; the empty text of an optional
+// reference is a value like any other here.
+func (s *Store) within(c *codec, a string, w storage.Within, negated bool, b *sqlBuilder) error {
 	ic, outer, sel, err := s.withinCols(c, w)
 	if err != nil {
 		return err
 	}
 	b.nest++
 	alias := fmt.Sprintf("w%d", b.nest)
-	b.add("EXISTS (SELECT 1 FROM " + ic.table + " " + alias + " WHERE " + alias + ".workspace_id = " + a + ".workspace_id AND " +
-		alias + "." + sel.name + " = " + a + "." + outer.name + " AND ")
+	if negated || b.ws == "" { // an anti-join; or a statement with no workspace bound
+		b.add("EXISTS (SELECT 1 FROM " + ic.table + " " + alias + " WHERE " + alias + ".workspace_id = " + a + ".workspace_id AND " +
+			alias + "." + sel.name + " = " + a + "." + outer.name + " AND ")
+	} else {
+		// A semi-join as an uncorrelated IN: both planners can read the
+		// outer table through an index on the field (the leads of some
+		// campaigns through their campaign index) or hash the set, where a
+		// correlated EXISTS makes SQLite probe once per outer row.
+		b.add(a+"."+outer.name+" IN (SELECT "+alias+"."+sel.name+" FROM "+ic.table+" "+alias+" WHERE "+alias+".workspace_id = ? AND ", b.ws)
+	}
 	if b.p != nil {
 		s.scopeCond(b.p, b.sets, ic, alias, storage.ActionRead, b)
 		b.add(" AND ")
