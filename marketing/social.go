@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
@@ -439,7 +438,7 @@ func (so *Social) publish(ctx context.Context, p *Post, rep *PublishReport) erro
 			p.PublishedAt, p.ExternalID, p.URL = so.s.now(), out.ExternalID, out.URL
 			return nil
 		}
-		p.Status, p.NextAt, p.Error = PostFailed, time.Time{}, truncate(perr.Error(), 2000)
+		p.Status, p.NextAt, p.Error = PostFailed, time.Time{}, storage.CutText(perr.Error(), 2000)
 		if !send.IsPermanent(perr) && p.Attempts < so.s.opts.PostAttempts {
 			p.NextAt, retry = so.s.now().Add(backoff(p.Attempts)), true
 		}
@@ -488,17 +487,6 @@ func backoff(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, time.Hour)
-}
-
-// truncate cuts s to at most n bytes, on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // Mention takes in a mention: once per channel and external ID, so that

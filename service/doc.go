@@ -13,8 +13,15 @@
 // personal data of its contact: in the contact's access document, erased
 // with them, moved to the survivor when contacts merge (Movers).
 //
+// Email reaches the desk through Cases.Ingest (threaded by its headers,
+// then by a "[#42]" subject token from the case's contact, else a new case)
+// and leaves it through Cases.Reply with the threading headers set. SLA
+// policies (SLAPolicies) set each new case's first-response and resolution
+// clocks in the business time of a stored Calendar (package bizhours);
+// Cases.Due lists the clocks about to run out.
+//
 // The module offers the service KPIs to reporting (Service.KPIs): first
-// response time and resolution time.
+// response time, resolution time and open cases.
 //
 // The domain package holds no SQL and no HTTP.
 package service

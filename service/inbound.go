@@ -82,8 +82,8 @@ func (cs *Cases) Ingest(ctx context.Context, r io.Reader) (*Ingested, error) {
 		return nil, storage.Invalid("from", "%q is not a sender's address", from.Address)
 	}
 	// Bodies beyond MaxBodyLen are cut, not refused: the mail arrived.
-	in := NewMessage{Direction: Inbound, From: truncate(from.String(), MaxTextLen), Body: truncate(env.Text, MaxBodyLen),
-		HTML:      truncate(htmlPolicy.Sanitize(env.HTML), MaxBodyLen),
+	in := NewMessage{Direction: Inbound, From: storage.CutText(from.String(), MaxTextLen), Body: storage.CutText(env.Text, MaxBodyLen),
+		HTML:      storage.CutText(htmlPolicy.Sanitize(env.HTML), MaxBodyLen),
 		MessageID: trimID(env.GetHeader("Message-ID")), InReplyTo: firstID(env.GetHeader("In-Reply-To")),
 		References: ids(env.GetHeader("References"))}
 	if at, err := env.Date(); err == nil {
@@ -93,8 +93,8 @@ func (cs *Cases) Ingest(ctx context.Context, r io.Reader) (*Ingested, error) {
 		if strings.HasPrefix(p.ContentType, "multipart/") {
 			continue
 		}
-		a := Attachment{Name: truncate(p.FileName, MaxTextLen), ContentType: truncate(p.ContentType, MaxTextLen),
-			Size: int64(len(p.Content)), ContentID: truncate(trimID(p.ContentID), MaxTextLen)}
+		a := Attachment{Name: storage.CutText(p.FileName, MaxTextLen), ContentType: storage.CutText(p.ContentType, MaxTextLen),
+			Size: int64(len(p.Content)), ContentID: storage.CutText(trimID(p.ContentID), MaxTextLen)}
 		if a.Name == "" && a.ContentID == "" {
 			a.Name = fmt.Sprintf("part-%d", i+1) // a part with neither name nor Content-ID
 		}
@@ -140,7 +140,7 @@ func (cs *Cases) Ingest(ctx context.Context, r io.Reader) (*Ingested, error) {
 			if len(desc) > MaxBodyLen {
 				desc = desc[:MaxBodyLen]
 			}
-			opened, err := cs.Create(ctx, NewCase{Subject: truncate(subject, MaxTextLen), Description: desc, ContactID: contact.ID,
+			opened, err := cs.Create(ctx, NewCase{Subject: storage.CutText(subject, MaxTextLen), Description: desc, ContactID: contact.ID,
 				Channel: ChannelEmail})
 			if err != nil {
 				return err
@@ -248,7 +248,7 @@ func (cs *Cases) sender(ctx context.Context, name, addr string) (*contacts.Conta
 	var c *contacts.Contact
 	err := storage.RunInSavepoint(ctx, cs.s.store, func(ctx context.Context) error {
 		var err error
-		c, err = cs.s.people.Contacts.Create(ctx, contacts.NewContact{FirstName: truncate(first, 100), LastName: truncate(last, 100), Email: addr})
+		c, err = cs.s.people.Contacts.Create(ctx, contacts.NewContact{FirstName: storage.CutText(first, 100), LastName: storage.CutText(last, 100), Email: addr})
 		return err
 	})
 	if errors.Is(err, storage.ErrConflict) { // made meanwhile by a concurrent message
@@ -277,16 +277,3 @@ func ids(h string) []string {
 	}
 	return out
 }
-
-// truncate cuts s to at most n bytes, at a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

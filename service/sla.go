@@ -113,7 +113,11 @@ func (ps *SLAPolicies) check(ctx context.Context, p *SLAPolicy) error {
 	}
 	storage.TrimText(&v, "condition", &p.Condition, 4000)
 	if p.Condition != "" {
-		if _, err := ps.s.condition(ctx, p.Condition); err != nil {
+		schema, err := ps.s.caseSchema(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := filterexpr.Compile(p.Condition, schema); err != nil {
 			v.Add("condition", "%v", err)
 		}
 	}
@@ -147,13 +151,14 @@ func (ps *SLAPolicies) check(ctx context.Context, p *SLAPolicy) error {
 	return v.Err()
 }
 
-// condition compiles an SLA condition against the cases' schema.
-func (s *Service) condition(ctx context.Context, src string) (*filterexpr.Expr, error) {
+// caseSchema is the schema SLA conditions compile against: the case's
+// own fields, custom ones included.
+func (s *Service) caseSchema(ctx context.Context) (filterexpr.Schema, error) {
 	schema, err := s.people.Schema(ctx, ObjectCase)
 	if err != nil {
 		return nil, err
 	}
-	return filterexpr.Compile(src, schema.Own())
+	return schema.Own(), nil
 }
 
 // Get returns the policy with id.
@@ -231,13 +236,20 @@ func (p *SLAPolicy) target(pr Priority) SLATarget {
 func (s *Service) applySLA(ctx context.Context, c *Case, at time.Time) error {
 	sys := storage.AsSystem(ctx)
 	var chosen string
+	var schema filterexpr.Schema // read once, when a policy has a condition
 	err := storage.Each(sys, s.t.policies, storage.ListQuery{Filter: storage.Eq("enabled", true),
 		Sort: []storage.Sort{{Field: "sort_order"}, {Field: "name"}}}, func(p *SLAPolicy) error {
 		if chosen != "" {
 			return nil
 		}
 		if p.Condition != "" {
-			e, err := s.condition(ctx, p.Condition)
+			if schema == nil {
+				var err error
+				if schema, err = s.caseSchema(ctx); err != nil {
+					return err
+				}
+			}
+			e, err := filterexpr.Compile(p.Condition, schema)
 			if err != nil {
 				return nil // a policy whose condition no longer compiles applies to none
 			}

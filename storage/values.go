@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxEmailLen is the longest email address accepted, in bytes (RFC 5321).
@@ -74,4 +75,17 @@ func TrimText(v *ValidationError, field string, s *string, max int) {
 	if len(*s) > max {
 		v.Add(field, "is longer than %d characters", max)
 	}
+}
+
+// CutText cuts s to at most n bytes, on a rune boundary: text that arrived
+// (an inbound email, a social mention) is kept, shortened, rather than
+// refused.
+func CutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

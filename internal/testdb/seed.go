@@ -56,39 +56,19 @@ func InsertRows(ctx context.Context, tx *sql.Tx, postgres bool, table string, co
 // tagged t0…t6, created over the last 60 days. It writes no change events
 // nor search documents.
 func SeedContacts(b testing.TB, ctx context.Context, store *bunstore.Store, n int) {
-	pg := store.Dialect() == "postgres"
 	cols := []string{"id", "workspace_id", "version", "created_at", "created_by", "updated_at", "updated_by",
 		"first_name", "last_name", "email", "lifecycle", "tags"}
 	lifecycles := []string{"lead", "customer", "marketing_qualified"}
 	ws := storage.WorkspaceFrom(ctx)
-	tx, err := store.DB().DB.BeginTx(ctx, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tx.Rollback() //nolint:errcheck
 	now := time.Now().UTC()
-	err = InsertRows(ctx, tx, pg, "crm_contacts", cols, n, func(k int) []any {
-		at := any(now.Add(-time.Duration(k%(60*24)) * time.Hour))
-		if !pg {
-			at = at.(time.Time).Format("2006-01-02T15:04:05.000000Z")
-		}
+	seed(b, ctx, store, "crm_contacts", cols, n, func(k int, tm func(time.Time) any) []any {
+		at := tm(now.Add(-time.Duration(k%(60*24)) * time.Hour))
 		tags := `["t` + strconv.Itoa(k%7) + `"]`
 		if k%10 == 0 {
 			tags = `["vip","t` + strconv.Itoa(k%7) + `"]`
 		}
 		return []any{storage.NewID(), ws, 1, at, "u1", at, "u1", "First", fmt.Sprint("Last", k), fmt.Sprintf("p%d@example.com", k), lifecycles[k%3], tags}
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
-	if pg {
-		if _, err := store.DB().DB.ExecContext(ctx, "ANALYZE crm_contacts"); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 // SeedOpportunities inserts n deals of pipeline into the context's
