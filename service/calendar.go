@@ -10,6 +10,7 @@ import (
 
 	"github.com/crmkit/crm/service/bizhours"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 )
 
 // Calendar is a workspace's business-time calendar, stored: the working
@@ -23,6 +24,10 @@ type Calendar struct {
 	Week      bizhours.Week       `bun:"week" json:"week"`
 	Holidays  []bizhours.Date     `bun:"holidays" json:"holidays,omitempty"`
 	Overrides []bizhours.Override `bun:"overrides" json:"overrides,omitempty"`
+	// TeamID makes this the calendar of a team (one per team): the SLA
+	// clocks of the team's cases count in it rather than their policy's
+	// calendar, and assignment reads it as the team's working hours.
+	TeamID string `bun:"team_id,notnull" json:"team_id,omitempty"`
 }
 
 // RecordType returns "service_calendar".
@@ -35,6 +40,8 @@ type NewCalendar struct {
 	Week      bizhours.Week
 	Holidays  []bizhours.Date
 	Overrides []bizhours.Override
+	// TeamID makes it a team's calendar (Calendar.TeamID).
+	TeamID string
 }
 
 // Calendars stores business-time calendars and compiles them.
@@ -47,14 +54,44 @@ type Calendars struct {
 // Create adds a calendar; a calendar that does not compile (bad zone,
 // overlapping intervals…) is ErrInvalid naming the field.
 func (cl *Calendars) Create(ctx context.Context, in NewCalendar) (*Calendar, error) {
-	c := &Calendar{Name: in.Name, TimeZone: in.TimeZone, Week: in.Week, Holidays: in.Holidays, Overrides: in.Overrides}
-	if _, err := check(c); err != nil {
+	c := &Calendar{Name: in.Name, TimeZone: in.TimeZone, Week: in.Week, Holidays: in.Holidays, Overrides: in.Overrides, TeamID: in.TeamID}
+	if err := cl.check(ctx, c); err != nil {
 		return nil, err
 	}
 	if err := cl.s.t.calendars.Insert(ctx, c); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// check validates c, its team included (a team that exists; taken by
+// another calendar is a conflict the unique index reports).
+func (cl *Calendars) check(ctx context.Context, c *Calendar) error {
+	_, err := check(c)
+	var v storage.ValidationError
+	var bad *storage.ValidationError
+	if errors.As(err, &bad) || err == nil {
+		if bad != nil {
+			v.Merge("", bad)
+		}
+		c.TeamID = strings.TrimSpace(c.TeamID)
+		if c.TeamID != "" {
+			if err := storage.CheckRef(ctx, &v, "team_id", cl.s.store, storage.Ref{Type: access.ObjectTeam, ID: c.TeamID}); err != nil {
+				return err
+			}
+		}
+		return v.Err()
+	}
+	return err
+}
+
+// ofTeam returns the ID of the calendar of team teamID, or "".
+func (cl *Calendars) ofTeam(ctx context.Context, teamID string) (string, error) {
+	page, err := cl.s.t.calendars.List(ctx, storage.ListQuery{Filter: storage.Eq("team_id", teamID), PageQuery: storage.PageQuery{Limit: 1}})
+	if err != nil || len(page.Items) == 0 {
+		return "", err
+	}
+	return page.Items[0].ID, nil
 }
 
 // check validates c and returns its schedule.
@@ -95,9 +132,8 @@ func (cl *Calendars) List(ctx context.Context, q storage.ListQuery) (storage.Pag
 // them.
 func (cl *Calendars) Update(ctx context.Context, id string, in NewCalendar) (*Calendar, error) {
 	return storage.Modify(ctx, cl.s.store, cl.s.t.calendars, id, 0, func(ctx context.Context, c *Calendar) error {
-		c.Name, c.TimeZone, c.Week, c.Holidays, c.Overrides = in.Name, in.TimeZone, in.Week, in.Holidays, in.Overrides
-		_, err := check(c)
-		return err
+		c.Name, c.TimeZone, c.Week, c.Holidays, c.Overrides, c.TeamID = in.Name, in.TimeZone, in.Week, in.Holidays, in.Overrides, in.TeamID
+		return cl.check(ctx, c)
 	})
 }
 

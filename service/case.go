@@ -74,6 +74,12 @@ type Case struct {
 	FirstResponseAt time.Time `bun:"first_response_at,notnull" json:"first_response_at,omitzero"`
 	ResolvedAt      time.Time `bun:"resolved_at,notnull" json:"resolved_at,omitzero"`
 	LastMessageAt   time.Time `bun:"last_message_at,notnull" json:"last_message_at,omitzero"`
+	// WaitingSince is when the customer's oldest message the desk has not
+	// answered was written (the case's creation, then each inbound reply
+	// after a public reply), or zero when the desk spoke last or the case
+	// is not open: the start of the next-response clock, and the order of
+	// a queue of waiting customers.
+	WaitingSince time.Time `bun:"waiting_since,notnull" json:"waiting_since,omitzero"`
 	// MergedInto is the case this one was merged into (Cases.Merge), or "".
 	MergedInto string `bun:"merged_into,notnull" json:"merged_into,omitempty"`
 	// SLA is the case's applied SLA: its policy's clocks (SLAPolicy).
@@ -181,6 +187,9 @@ func (cs *Cases) Create(ctx context.Context, in NewCase) (*Case, error) {
 		at := storage.WriteTimeFrom(ctx)
 		if c.Category == StatusResolved {
 			c.ResolvedAt = at
+		}
+		if c.Category == StatusOpen {
+			c.WaitingSince = at
 		}
 		if err := cs.s.applySLA(ctx, c, at); err != nil {
 			return err
@@ -394,6 +403,9 @@ func (cs *Cases) SetStatus(ctx context.Context, id, key string) (*Case, error) {
 		case st.Category != StatusResolved && prev.Category == StatusResolved:
 			next.ResolvedAt, event = time.Time{}, ObjectCase+".reopened"
 		}
+		if st.Category != StatusOpen {
+			next.WaitingSince = time.Time{} // no one waits on a paused or resolved case
+		}
 		if err := cs.s.clock(ctx, prev, &next, at); err != nil {
 			return err
 		}
@@ -435,6 +447,11 @@ func (cs *Cases) Assign(ctx context.Context, id, ownerID, teamID string) (*Case,
 		}
 		if err := v.Err(); err != nil {
 			return err
+		}
+		if next.TeamID != prev.TeamID { // the team's calendar may count the clocks
+			if err := cs.s.clock(ctx, prev, &next, storage.WriteTimeFrom(ctx)); err != nil {
+				return err
+			}
 		}
 		if err := cs.s.t.cases.Update(ctx, prev, &next, storage.WithEventType(ObjectCase+".assigned")); err != nil {
 			return err

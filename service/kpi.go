@@ -12,6 +12,10 @@ const (
 	KPIFirstResponse  = "first_response_time"
 	KPIResolutionTime = "resolution_time"
 	KPIOpenCases      = "open_cases"
+	// The SLA KPIs, over the cases under an SLA policy.
+	KPISLACompliance          = "sla_compliance"
+	KPIFirstResponseBusiness  = "first_response_business_time"
+	KPIResolutionBusinessTime = "resolution_business_time"
 )
 
 // KPIs returns the service KPIs (storage.KPIProvider), each computed in the
@@ -24,6 +28,13 @@ const (
 //     resolved in the period (and not merged into another), in seconds.
 //   - open_cases: the cases not resolved now, by priority (Group); the
 //     period does not apply.
+//   - sla_compliance: the share of the cases resolved in the period under
+//     an SLA whose every clock was met: first response and resolution not
+//     missed, no next response late.
+//   - first_response_business_time and resolution_business_time: the
+//     means of SLA.FirstResponseTime and SLA.ResolutionTime, in seconds of
+//     the policies' working time, over the cases whose clock stopped in
+//     the period (first answered, or resolved).
 func (s *Service) KPIs() []storage.KPI {
 	span := func(field string, extra storage.Filter) func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
 		return func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
@@ -37,7 +48,42 @@ func (s *Service) KPIs() []storage.KPI {
 			return []storage.KPIValue{{Value: mean, Valid: ok, Count: rows[0].Values[1].(int64)}}, nil
 		}
 	}
+	// business averages the working time of a clock stopped in the period.
+	business := func(at, state, took string) func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+		return func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+			rows, err := s.store.Aggregate(ctx, ObjectCase, storage.AggregateQuery{
+				Filter: storage.And{storage.InPeriod(at, from, to), storage.In(state, string(SLAHit), string(SLAMissed)),
+					storage.Eq("merged_into", "")},
+				Measures: []storage.Measure{{Op: storage.AggAvg, Field: took}, {Op: storage.AggCount}}})
+			if err != nil || len(rows) == 0 {
+				return []storage.KPIValue{{}}, err
+			}
+			mean, ok := rows[0].Values[0].(float64)
+			return []storage.KPIValue{{Value: mean / float64(time.Second), Valid: ok, Count: rows[0].Values[1].(int64)}}, nil
+		}
+	}
 	return []storage.KPI{
+		{Name: KPISLACompliance, Title: "SLA compliance", Unit: storage.UnitRatio,
+			Formula: "cases resolved in the period under an SLA with no clock missed ÷ cases resolved in the period under an SLA",
+			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
+				met := storage.And{storage.Ne("sla_first_response", string(SLAMissed)), storage.Ne("sla_resolution", string(SLAMissed)),
+					storage.Eq("sla_next_responses_missed", 0)}
+				rows, err := s.store.Aggregate(ctx, ObjectCase, storage.AggregateQuery{
+					Filter: storage.And{storage.InPeriod("resolved_at", from, to), storage.Gt("resolved_at", time.Time{}),
+						storage.Ne("sla_policy_id", ""), storage.Eq("merged_into", "")},
+					Measures: []storage.Measure{{Op: storage.AggCount, Where: met}, {Op: storage.AggCount}, {Op: storage.AggRatio, Of: [2]int{0, 1}}}})
+				if err != nil || len(rows) == 0 {
+					return []storage.KPIValue{{}}, err
+				}
+				ratio, ok := rows[0].Values[2].(float64)
+				return []storage.KPIValue{{Value: ratio, Valid: ok, Count: rows[0].Values[1].(int64)}}, nil
+			}},
+		{Name: KPIFirstResponseBusiness, Title: "First response time (business hours)", Unit: storage.UnitSeconds,
+			Formula: "mean working time from creation to first reply, in the SLA's calendar, cases first answered in the period",
+			Compute: business("first_response_at", "sla_first_response", "sla_first_response_time")},
+		{Name: KPIResolutionBusinessTime, Title: "Resolution time (business hours)", Unit: storage.UnitSeconds,
+			Formula: "mean working time from creation to resolution less the time paused, in the SLA's calendar, cases resolved in the period",
+			Compute: business("resolved_at", "sla_resolution", "sla_resolution_time")},
 		{Name: KPIFirstResponse, Title: "First response time", Unit: storage.UnitSeconds,
 			Formula: "mean of first_response_at − created_at, cases first answered in the period (first_response_at)",
 			Compute: span("first_response_at", nil)},

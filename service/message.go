@@ -107,9 +107,12 @@ type NewMessage struct {
 }
 
 // AddMessage adds a message to the thread of the case id. The first
-// outbound reply stamps the case's FirstResponseAt; every message its
-// LastMessageAt. An inbound reply to a resolved case reopens it (to the
-// first open status). A merged case takes no message (ErrConflict): write
+// outbound reply stamps the case's FirstResponseAt, and each ends the
+// customer's wait (WaitingSince); an inbound reply starts one. Every
+// message stamps LastMessageAt. An inbound reply to a resolved case
+// reopens it (to the first open status). Automatic messages
+// (AutoSubmitted: an acknowledgement, an out-of-office reply) neither
+// answer, wait nor reopen. A merged case takes no message (ErrConflict): write
 // to the case it was merged into.
 func (cs *Cases) AddMessage(ctx context.Context, caseID string, in NewMessage) (*Message, error) {
 	var out *Message
@@ -162,15 +165,23 @@ func (cs *Cases) AddMessage(ctx context.Context, caseID string, in NewMessage) (
 		}
 		event := ""
 		switch {
-		case m.Kind == KindReply && m.Direction == Outbound && next.FirstResponseAt.IsZero():
-			next.FirstResponseAt = m.SentAt
-		case m.Kind == KindReply && m.Direction == Inbound && c.Category == StatusResolved:
-			set, err := cs.s.Settings.Get(ctx)
-			if err != nil {
-				return err
+		case m.Kind == KindReply && m.Direction == Outbound && !m.AutoSubmitted:
+			if next.FirstResponseAt.IsZero() {
+				next.FirstResponseAt = m.SentAt
 			}
-			st := set.First(StatusOpen)
-			next.Status, next.Category, next.ResolvedAt, event = st.Key, st.Category, time.Time{}, ObjectCase+".reopened"
+			next.WaitingSince = time.Time{}
+		case m.Kind == KindReply && m.Direction == Inbound && !m.AutoSubmitted:
+			if c.Category == StatusResolved {
+				set, err := cs.s.Settings.Get(ctx)
+				if err != nil {
+					return err
+				}
+				st := set.First(StatusOpen)
+				next.Status, next.Category, next.ResolvedAt, event = st.Key, st.Category, time.Time{}, ObjectCase+".reopened"
+			}
+			if next.Category == StatusOpen && next.WaitingSince.IsZero() {
+				next.WaitingSince = m.SentAt
+			}
 		}
 		if err := cs.s.clock(ctx, c, &next, m.SentAt); err != nil {
 			return err

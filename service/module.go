@@ -49,6 +49,7 @@ type tables struct {
 	calendars storage.Table[*Calendar]
 	policies  storage.Table[*SLAPolicy]
 	contacts  storage.Table[*contacts.Contact]
+	accounts  storage.Table[*contacts.Account]
 }
 
 func tablesOf(s storage.Tables) tables {
@@ -59,5 +60,6 @@ func tablesOf(s storage.Tables) tables {
 		calendars: storage.TableOf[*Calendar](s),
 		policies:  storage.TableOf[*SLAPolicy](s),
 		contacts:  storage.TableOf[*contacts.Contact](s),
+		accounts:  storage.TableOf[*contacts.Account](s),
 	}
 }

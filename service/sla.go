@@ -20,11 +20,13 @@ type SLAPolicy struct {
 	storage.Meta
 	Name     string `bun:"name,notnull" json:"name"`
 	Position int    `bun:"sort_order,notnull" json:"position"`
-	// Condition is an expression over the case's own fields ("priority ==
-	// 'urgent' && 'vip' in tags"); "" matches every case.
+	// Condition is an expression over the case's fields and its contact's
+	// and account's ("priority == 'urgent' || account.tier == 'gold'"),
+	// read as the system; "" matches every case.
 	Condition string `bun:"condition_expr,notnull" json:"condition,omitempty"`
 	// CalendarID names the Calendar its targets count in; "" counts
-	// calendar time (every hour of every day).
+	// calendar time (every hour of every day). A case whose team has a
+	// calendar of its own (Calendar.TeamID) counts in the team's instead.
 	CalendarID string      `bun:"calendar_id,notnull" json:"calendar_id,omitempty"`
 	Targets    []SLATarget `bun:"targets" json:"targets"`
 	Enabled    bool        `bun:"enabled,notnull" json:"enabled"`
@@ -39,9 +41,12 @@ func (*SLAPolicy) RecordType() string { return ObjectSLAPolicy }
 type SLATarget struct {
 	Priority Priority `json:"priority,omitempty"`
 	// FirstResponse is the time to the desk's first public reply;
+	// NextResponse the time to each later one, counted from the
+	// customer's first message the desk has not answered (Case.WaitingSince);
 	// Resolution the time to a resolved status, not counting the time the
 	// case spends in a paused status (or resolved, before it reopens).
 	FirstResponse time.Duration `json:"first_response,omitempty"`
+	NextResponse  time.Duration `json:"next_response,omitempty"`
 	Resolution    time.Duration `json:"resolution,omitempty"`
 }
 
@@ -59,14 +64,29 @@ const (
 // SLA is the applied SLA of a case: its policy, its clocks' due times and
 // states, and the business time the resolution clock has been paused.
 // Its fields are the case's (sla_*), so lists, reports and workflow time
-// triggers read them: a rule "30 minutes before sla_next_due" warns of a
-// breach.
+// triggers read them: a time trigger on sla_first_response_due with the
+// offset -30m and the condition sla_first_response == 'active' warns of a
+// breach, one with no offset is the breach (see Cases.Breached), and one
+// on sla_next_due covers every clock.
 type SLA struct {
 	PolicyID           string    `bun:"sla_policy_id,notnull" json:"policy_id,omitempty"`
 	FirstResponseDue   time.Time `bun:"sla_first_response_due,notnull" json:"first_response_due,omitzero"`
 	FirstResponseState SLAState  `bun:"sla_first_response,notnull" json:"first_response,omitempty"`
-	ResolutionDue      time.Time `bun:"sla_resolution_due,notnull" json:"resolution_due,omitzero"`
-	ResolutionState    SLAState  `bun:"sla_resolution,notnull" json:"resolution,omitempty"`
+	// NextResponseDue is when the desk's answer to the customer's waiting
+	// message is due (zero when no one waits); NextResponseState the
+	// state of the latest such wait; NextResponsesMissed how many waits
+	// were answered late.
+	NextResponseDue     time.Time `bun:"sla_next_response_due,notnull" json:"next_response_due,omitzero"`
+	NextResponseState   SLAState  `bun:"sla_next_response,notnull" json:"next_response,omitempty"`
+	NextResponsesMissed int       `bun:"sla_next_responses_missed,notnull" json:"next_responses_missed,omitempty"`
+	ResolutionDue       time.Time `bun:"sla_resolution_due,notnull" json:"resolution_due,omitzero"`
+	ResolutionState     SLAState  `bun:"sla_resolution,notnull" json:"resolution,omitempty"`
+	// FirstResponseTime is the working time (in the policy's calendar)
+	// from the case's creation to its first reply, ResolutionTime to its
+	// resolution less the time paused; each is set when its clock stops,
+	// and the service KPIs average them in business time.
+	FirstResponseTime time.Duration `bun:"sla_first_response_time,notnull" json:"first_response_time,omitempty"`
+	ResolutionTime    time.Duration `bun:"sla_resolution_time,notnull" json:"resolution_time,omitempty"`
 	// PausedFor is the business time the resolution clock has been paused
 	// (completed pauses); PausedSince the start of the current pause, or
 	// zero.
@@ -141,24 +161,49 @@ func (ps *SLAPolicies) check(ctx context.Context, p *SLAPolicy) error {
 			v.Add(f+".priority", "%q has two targets", t.Priority)
 		}
 		seen[t.Priority] = true
-		if t.FirstResponse < 0 || t.FirstResponse > 10*365*24*time.Hour {
-			v.Add(f+".first_response", "%v is outside 0–10 years", t.FirstResponse)
-		}
-		if t.Resolution < 0 || t.Resolution > 10*365*24*time.Hour {
-			v.Add(f+".resolution", "%v is outside 0–10 years", t.Resolution)
+		for _, d := range []struct {
+			name string
+			d    time.Duration
+		}{{"first_response", t.FirstResponse}, {"next_response", t.NextResponse}, {"resolution", t.Resolution}} {
+			if d.d < 0 || d.d > 10*365*24*time.Hour {
+				v.Add(f+"."+d.name, "%v is outside 0–10 years", d.d)
+			}
 		}
 	}
 	return v.Err()
 }
 
 // caseSchema is the schema SLA conditions compile against: the case's
-// own fields, custom ones included.
+// fields, custom ones included, and its contact's and account's.
 func (s *Service) caseSchema(ctx context.Context) (filterexpr.Schema, error) {
-	schema, err := s.people.Schema(ctx, ObjectCase)
-	if err != nil {
-		return nil, err
+	return s.people.Schema(ctx, ObjectCase)
+}
+
+// caseRecord returns c as conditions read it: its fields, and its contact
+// and account under their relations' names, read as the system (the
+// desk's configuration sees every case).
+func (s *Service) caseRecord(ctx context.Context, c *Case) (filterexpr.Record, error) {
+	sys := storage.AsSystem(ctx)
+	rec := filterexpr.RecordOf(c)
+	if c.ContactID != "" {
+		p, err := s.t.contacts.Get(sys, c.ContactID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			rec["contact"] = filterexpr.RecordOf(p)
+		}
 	}
-	return schema.Own(), nil
+	if c.AccountID != "" {
+		a, err := s.t.accounts.Get(sys, c.AccountID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			rec["account"] = filterexpr.RecordOf(a)
+		}
+	}
+	return rec, nil
 }
 
 // Get returns the policy with id.
@@ -203,8 +248,11 @@ func (always) Between(a, b time.Time) time.Duration {
 	return b.Sub(a)
 }
 
-// policy returns the policy with id and its counter.
-func (s *Service) policy(ctx context.Context, id string) (*SLAPolicy, counter, error) {
+// policy returns the policy with id and the counter of a case of team
+// teamID under it: the team's calendar when it has one and the policy
+// counts in business time, else the policy's calendar, else calendar
+// time.
+func (s *Service) policy(ctx context.Context, id, teamID string) (*SLAPolicy, counter, error) {
 	sys := storage.AsSystem(ctx) // the desk's configuration applies whoever writes
 	p, err := s.t.policies.Get(sys, id)
 	if err != nil {
@@ -213,7 +261,15 @@ func (s *Service) policy(ctx context.Context, id string) (*SLAPolicy, counter, e
 	if p.CalendarID == "" {
 		return p, always{}, nil
 	}
-	sched, err := s.Calendars.Schedule(sys, p.CalendarID)
+	calendarID := p.CalendarID
+	if teamID != "" {
+		if team, err := s.Calendars.ofTeam(sys, teamID); err != nil {
+			return nil, nil, err
+		} else if team != "" {
+			calendarID = team
+		}
+	}
+	sched, err := s.Calendars.Schedule(sys, calendarID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -237,6 +293,7 @@ func (s *Service) applySLA(ctx context.Context, c *Case, at time.Time) error {
 	sys := storage.AsSystem(ctx)
 	var chosen string
 	var schema filterexpr.Schema // read once, when a policy has a condition
+	var rec filterexpr.Record
 	err := storage.Each(sys, s.t.policies, storage.ListQuery{Filter: storage.Eq("enabled", true),
 		Sort: []storage.Sort{{Field: "sort_order"}, {Field: "name"}}}, func(p *SLAPolicy) error {
 		if chosen != "" {
@@ -248,12 +305,15 @@ func (s *Service) applySLA(ctx context.Context, c *Case, at time.Time) error {
 				if schema, err = s.caseSchema(ctx); err != nil {
 					return err
 				}
+				if rec, err = s.caseRecord(ctx, c); err != nil {
+					return err
+				}
 			}
 			e, err := filterexpr.Compile(p.Condition, schema)
 			if err != nil {
 				return nil // a policy whose condition no longer compiles applies to none
 			}
-			ok, err := e.Match(filterexpr.RecordOf(c), at)
+			ok, err := e.Match(rec, at)
 			if err != nil || !ok {
 				return nil
 			}
@@ -270,15 +330,17 @@ func (s *Service) applySLA(ctx context.Context, c *Case, at time.Time) error {
 
 // clock moves the SLA clocks of a case from prev (nil for a new case) to
 // next at time at: the due times from the policy's targets for next's
-// priority, the first response met when next has one, the resolution
-// clock paused in a paused status (and while resolved), met on entering
-// a resolved status, running again on leaving it.
+// priority, the first response met when next has one, the next response
+// running while the customer waits (Case.WaitingSince) and met when the
+// wait ends, the resolution clock paused in a paused status (and while
+// resolved), met on entering a resolved status, running again on leaving
+// it.
 func (s *Service) clock(ctx context.Context, prev, next *Case, at time.Time) error {
 	sla := &next.SLA
 	if sla.PolicyID == "" {
 		return nil
 	}
-	p, count, err := s.policy(ctx, sla.PolicyID)
+	p, count, err := s.policy(ctx, sla.PolicyID, next.TeamID)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil // the policy is gone: the clocks stay as they are
@@ -295,18 +357,46 @@ func (s *Service) clock(ctx context.Context, prev, next *Case, at time.Time) err
 		}
 		return due, err
 	}
+	created := createdAt(next, at)
 	// First response: due from the creation; met by the first reply.
 	switch {
 	case t.FirstResponse == 0:
 		sla.FirstResponseDue, sla.FirstResponseState = time.Time{}, SLANone
 	case sla.FirstResponseState == SLAHit || sla.FirstResponseState == SLAMissed:
 	default:
-		if sla.FirstResponseDue, err = add(createdAt(next, at), t.FirstResponse); err != nil {
+		if sla.FirstResponseDue, err = add(created, t.FirstResponse); err != nil {
 			return err
 		}
 		sla.FirstResponseState = SLAActive
 		if !next.FirstResponseAt.IsZero() {
 			sla.FirstResponseState = met(next.FirstResponseAt, sla.FirstResponseDue)
+			sla.FirstResponseTime = count.Between(created, next.FirstResponseAt)
+		}
+	}
+	// Next response: due from the start of the customer's wait, once the
+	// desk has answered a first time; met when the wait ends.
+	// A wait ends with a reply while the case is open; leaving the open
+	// category ends it with none (Cases.SetStatus).
+	waited := prev != nil && !prev.WaitingSince.IsZero() && !prev.FirstResponseAt.IsZero()
+	switch {
+	case waited && next.WaitingSince.IsZero() && next.Category == StatusOpen && sla.NextResponseState == SLAActive:
+		sla.NextResponseState = met(at, sla.NextResponseDue)
+		if sla.NextResponseState == SLAMissed {
+			sla.NextResponsesMissed++
+		}
+		sla.NextResponseDue = time.Time{}
+	case t.NextResponse == 0 || next.WaitingSince.IsZero() || next.FirstResponseAt.IsZero():
+		sla.NextResponseDue = time.Time{}
+		if sla.NextResponseState == SLAActive {
+			sla.NextResponseState = SLANone // the wait ended without a reply (the case left open)
+		}
+	default:
+		if sla.NextResponseDue, err = add(next.WaitingSince, t.NextResponse); err != nil {
+			return err
+		}
+		sla.NextResponseState = SLAActive
+		if sla.NextResponseDue.IsZero() {
+			sla.NextResponseState = SLANone
 		}
 	}
 	// Resolution: paused while paused or resolved; met on resolving.
@@ -326,7 +416,7 @@ func (s *Service) clock(ctx context.Context, prev, next *Case, at time.Time) err
 		if !sla.PausedSince.IsZero() {
 			paused += count.Between(sla.PausedSince, at)
 		}
-		if sla.ResolutionDue, err = add(createdAt(next, at), t.Resolution+paused); err != nil {
+		if sla.ResolutionDue, err = add(created, t.Resolution+paused); err != nil {
 			return err
 		}
 		switch {
@@ -334,6 +424,7 @@ func (s *Service) clock(ctx context.Context, prev, next *Case, at time.Time) err
 			sla.ResolutionState = SLANone
 		case next.Category == StatusResolved && (prev == nil || prev.Category != StatusResolved):
 			sla.ResolutionState = met(at, sla.ResolutionDue)
+			sla.ResolutionTime = max(count.Between(created, at)-paused, 0)
 		case next.Category != StatusResolved:
 			sla.ResolutionState = SLAActive
 		}
@@ -345,11 +436,19 @@ func (s *Service) clock(ctx context.Context, prev, next *Case, at time.Time) err
 		sla.ResolutionState = SLANone
 	}
 	sla.NextDue = time.Time{}
-	if sla.FirstResponseState == SLAActive {
-		sla.NextDue = sla.FirstResponseDue
+	earliest := func(due time.Time) {
+		if sla.NextDue.IsZero() || due.Before(sla.NextDue) {
+			sla.NextDue = due
+		}
 	}
-	if sla.ResolutionState == SLAActive && sla.PausedSince.IsZero() && (sla.NextDue.IsZero() || sla.ResolutionDue.Before(sla.NextDue)) {
-		sla.NextDue = sla.ResolutionDue
+	if sla.FirstResponseState == SLAActive {
+		earliest(sla.FirstResponseDue)
+	}
+	if sla.NextResponseState == SLAActive {
+		earliest(sla.NextResponseDue)
+	}
+	if sla.ResolutionState == SLAActive && sla.PausedSince.IsZero() {
+		earliest(sla.ResolutionDue)
 	}
 	return nil
 }

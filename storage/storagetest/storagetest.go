@@ -139,6 +139,8 @@ func Run(t *testing.T, h Harness) {
 		{"ServiceCases", testServiceCases},
 		{"ServiceEmail", testServiceEmail},
 		{"ServiceSLA", testServiceSLA},
+		{"ServiceSLANext", testServiceSLANext},
+		{"ServiceSLABreach", testServiceSLABreach},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},
