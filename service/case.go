@@ -141,7 +141,8 @@ type Cases struct{ s *Service }
 
 // Create opens a case, numbered next in the workspace. The contact and the
 // account must exist; a case with a contact and no account takes the
-// contact's.
+// contact's. A case with no owner goes through the assignment rules
+// (AssignmentRule), then gets its SLA (SLAPolicy).
 func (cs *Cases) Create(ctx context.Context, in NewCase) (*Case, error) {
 	c := &Case{Subject: in.Subject, Description: in.Description, ContactID: in.ContactID, AccountID: in.AccountID,
 		Channel: in.Channel, Priority: in.Priority, Status: in.Status, OwnerID: in.OwnerID, TeamID: in.TeamID}
@@ -190,6 +191,11 @@ func (cs *Cases) Create(ctx context.Context, in NewCase) (*Case, error) {
 		}
 		if c.Category == StatusOpen {
 			c.WaitingSince = at
+		}
+		if c.OwnerID == "" && c.Category != StatusResolved {
+			if err := cs.s.route(ctx, c, at); err != nil {
+				return err
+			}
 		}
 		if err := cs.s.applySLA(ctx, c, at); err != nil {
 			return err

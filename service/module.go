@@ -5,6 +5,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 )
 
 //go:embed migrations
@@ -17,11 +18,15 @@ const (
 	ObjectSettings  = "service_settings"
 	ObjectCalendar  = "service_calendar"
 	ObjectSLAPolicy = "sla_policy"
+	// ObjectAgent is an agent's desk profile; ObjectAssignmentRule a rule
+	// routing new cases to agents.
+	ObjectAgent          = "service_agent"
+	ObjectAssignmentRule = "assignment_rule"
 )
 
 // Module describes the service module to a store: cases, their messages,
 // each workspace's service settings (its case statuses), business-time
-// calendars and SLA policies. It requires
+// calendars, SLA policies, agents' profiles and assignment rules. It requires
 // the contacts module. crm.New registers it.
 func Module() storage.Module {
 	// A case and its messages are about their contact, and go with them.
@@ -37,6 +42,8 @@ func Module() storage.Module {
 			storage.Type[*Settings]("crm_service_settings", config),
 			storage.Type[*Calendar]("crm_service_calendars", config),
 			storage.Type[*SLAPolicy]("crm_sla_policies", config),
+			storage.Type[*Agent]("crm_service_agents", config),
+			storage.Type[*AssignmentRule]("crm_assignment_rules", config),
 		},
 	}
 }
@@ -48,6 +55,9 @@ type tables struct {
 	settings  storage.Table[*Settings]
 	calendars storage.Table[*Calendar]
 	policies  storage.Table[*SLAPolicy]
+	agents    storage.Table[*Agent]
+	rules     storage.Table[*AssignmentRule]
+	members   storage.Table[*access.Member]
 	contacts  storage.Table[*contacts.Contact]
 	accounts  storage.Table[*contacts.Account]
 }
@@ -59,6 +69,9 @@ func tablesOf(s storage.Tables) tables {
 		settings:  storage.TableOf[*Settings](s),
 		calendars: storage.TableOf[*Calendar](s),
 		policies:  storage.TableOf[*SLAPolicy](s),
+		agents:    storage.TableOf[*Agent](s),
+		rules:     storage.TableOf[*AssignmentRule](s),
+		members:   storage.TableOf[*access.Member](s),
 		contacts:  storage.TableOf[*contacts.Contact](s),
 		accounts:  storage.TableOf[*contacts.Account](s),
 	}

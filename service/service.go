@@ -47,6 +47,11 @@ type Service struct {
 	Calendars *Calendars
 	// SLAPolicies stores the SLA policies that set the cases' clocks.
 	SLAPolicies *SLAPolicies
+	// Agents stores the agents' desk profiles: skills, capacity, working
+	// hours, availability.
+	Agents *Agents
+	// AssignmentRules stores the rules that route new cases to agents.
+	AssignmentRules *AssignmentRules
 }
 
 // NewService returns the service module on store; people is the contacts
@@ -58,5 +63,7 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.Settings = &SettingsService{s}
 	s.Calendars = &Calendars{s: s}
 	s.SLAPolicies = &SLAPolicies{s}
+	s.Agents = &Agents{s}
+	s.AssignmentRules = &AssignmentRules{s}
 	return s
 }

@@ -141,6 +141,7 @@ func Run(t *testing.T, h Harness) {
 		{"ServiceSLA", testServiceSLA},
 		{"ServiceSLANext", testServiceSLANext},
 		{"ServiceSLABreach", testServiceSLABreach},
+		{"ServiceAssignment", testServiceAssignment},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},
