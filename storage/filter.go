@@ -1,6 +1,9 @@
 package storage
 
-import "time"
+import (
+	"reflect"
+	"time"
+)
 
 // Filter is a node of the filter tree: Cmp, And, Or or Not. Adapters turn a
 // tree into parameterised SQL, and only fields the record type declares as
@@ -163,4 +166,70 @@ func WalkFilter(f Filter, fn func(Cmp)) {
 	case Not:
 		WalkFilter(f.Filter, fn)
 	}
+}
+
+// The bounds of a filter tree, which CheckFilterSize enforces before any
+// SQL is built: past them a database refuses the statement with an error
+// of its own (SQLite's expression depth and variable limits, Postgres's
+// 65,535 parameters) or spends its time parsing.
+const (
+	// MaxFilterDepth is the deepest nesting of And, Or, Not and Within:
+	// twice the expression language's, leaving room for the filters the
+	// library wraps around a user's.
+	MaxFilterDepth = 64
+	// MaxFilterTerms is the most comparisons a filter holds.
+	MaxFilterTerms = 500
+	// MaxFilterValues is the most values its In lists hold together.
+	MaxFilterValues = 10_000
+)
+
+// CheckFilterSize returns ErrInvalid naming "filter" and the limit when f
+// is deeper, or holds more comparisons or values, than the bounds above.
+// Adapters call it on every filter they are given; a filter built in Go
+// from user input meets it first.
+func CheckFilterSize(f Filter) error {
+	var terms, values int
+	var walk func(f Filter, depth int) error
+	walk = func(f Filter, depth int) error {
+		if depth > MaxFilterDepth {
+			return Invalid("filter", "is nested more than %d deep", MaxFilterDepth)
+		}
+		switch f := f.(type) {
+		case And:
+			for _, g := range f {
+				if err := walk(g, depth+1); err != nil {
+					return err
+				}
+			}
+		case Or:
+			for _, g := range f {
+				if err := walk(g, depth+1); err != nil {
+					return err
+				}
+			}
+		case Not:
+			return walk(f.Filter, depth+1)
+		case Within:
+			return walk(f.Filter, depth+1)
+		case Cmp, *Cmp, LinkedTo:
+			terms++
+			if terms > MaxFilterTerms {
+				return Invalid("filter", "has more than %d comparisons", MaxFilterTerms)
+			}
+			c, ok := f.(Cmp)
+			if p, isPtr := f.(*Cmp); isPtr && p != nil {
+				c, ok = *p, true
+			}
+			if ok && c.Op == OpIn {
+				if rv := reflect.ValueOf(c.Value); rv.Kind() == reflect.Slice {
+					values += rv.Len()
+				}
+				if values > MaxFilterValues {
+					return Invalid("filter", "has more than %d values in its in lists", MaxFilterValues)
+				}
+			}
+		}
+		return nil
+	}
+	return walk(f, 0)
 }

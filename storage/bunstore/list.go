@@ -57,6 +57,9 @@ func (col *column) at(a string) string {
 // where appends the SQL of f on the row aliased t. Field names come only
 // from the codec's columns; values only become bind values.
 func (s *Store) where(c *codec, f storage.Filter, b *sqlBuilder) error {
+	if err := storage.CheckFilterSize(f); err != nil {
+		return err
+	}
 	return s.whereAt(c, "t", f, b)
 }
 

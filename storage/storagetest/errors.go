@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -295,4 +296,66 @@ func testInputChecks(t *testing.T, h Harness) {
 	must(t, "distinct emails", err)
 	_, err = app.Contacts.Update(ctx, c.ID, contacts.UpdateContact{Email: ptr("a@example.org")})
 	wantFields(t, "a primary email equal to a secondary one", err, "emails[0].address")
+}
+
+// testFilterBounds checks that filters past storage's bounds are ErrInvalid
+// naming the filter, before SQL is built, in lists, counts and aggregates
+// (an Or of 1,000 comparisons, an In of 40,000 values and a Not 1,000 deep
+// used to reach the driver, which refused them with errors of its own),
+// and that filters at the bounds run on both adapters.
+func testFilterBounds(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	ctx := e.sys
+	ada := e.contact(ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	ors := func(n int) storage.Filter {
+		f := make(storage.Or, n)
+		for i := range f {
+			f[i] = storage.Eq("email", fmt.Sprintf("p%d@example.com", i))
+		}
+		return append(f, storage.Eq("id", ada.ID))
+	}
+	ids := func(n int) storage.Filter {
+		v := make([]string, n)
+		for i := range v {
+			v[i] = fmt.Sprintf("id-%d", i)
+		}
+		return storage.In("id", append(v, ada.ID)...)
+	}
+	nots := func(n int) storage.Filter {
+		var f storage.Filter = storage.Eq("id", ada.ID)
+		for range n {
+			f = storage.Not{Filter: storage.Not{Filter: f}}
+		}
+		return f
+	}
+	for _, c := range []struct {
+		what string
+		f    storage.Filter
+		ok   bool
+	}{
+		{"an Or of 1,000 comparisons", ors(1000), false},
+		{"an In of 40,000 values", ids(40_000), false},
+		{"a Not 1,000 deep", nots(500), false},
+		{"an Or at the bound", ors(storage.MaxFilterTerms - 1), true},
+		{"an In at the bound", ids(storage.MaxFilterValues - 1), true},
+		{"a Not at the bound", nots(storage.MaxFilterDepth / 2), true},
+	} {
+		page, err := app.Contacts.List(ctx, storage.ListQuery{Filter: c.f})
+		n, cerr := app.Contacts.Count(ctx, c.f)
+		_, aerr := e.store.(storage.Aggregator).Aggregate(ctx, contacts.ObjectContact, storage.AggregateQuery{Filter: c.f,
+			Measures: []storage.Measure{{Op: storage.AggCount}}})
+		if c.ok {
+			if err != nil || cerr != nil || aerr != nil || len(page.Items) != 1 || n != 1 {
+				t.Errorf("%s: list %d (%v), count %d (%v), aggregate %v; want Ada", c.what, len(page.Items), err, n, cerr, aerr)
+			}
+			continue
+		}
+		for _, err := range []error{err, cerr, aerr} {
+			var ve *storage.ValidationError
+			if !errors.As(err, &ve) || ve.Fields[0].Field != "filter" {
+				t.Errorf("%s: %v, want ErrInvalid naming the filter", c.what, err)
+			}
+		}
+	}
 }

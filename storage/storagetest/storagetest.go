@@ -142,6 +142,7 @@ func Run(t *testing.T, h Harness) {
 		{"ServiceSLANext", testServiceSLANext},
 		{"ServiceSLABreach", testServiceSLABreach},
 		{"ServiceAssignment", testServiceAssignment},
+		{"FilterBounds", testFilterBounds},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},
