@@ -83,12 +83,7 @@ func (as *Agents) check(ctx context.Context, a *Agent) error {
 	} else if err := storage.CheckRef(ctx, &v, "member_id", as.s.store, storage.Ref{Type: access.ObjectMember, ID: a.MemberID}); err != nil {
 		return err
 	}
-	skills, err := contacts.NormalizeTags(a.Skills)
-	var bad *storage.ValidationError
-	if errors.As(err, &bad) {
-		v.Merge("skills", bad)
-	}
-	a.Skills = skills
+	a.Skills = skillsOf(&v, a.Skills)
 	if a.Capacity < 0 || a.Capacity > 100_000 {
 		v.Add("capacity", "%d is outside 0–100000", a.Capacity)
 	}
@@ -276,12 +271,7 @@ func (rs *AssignmentRules) check(ctx context.Context, r *AssignmentRule) error {
 			return err
 		}
 	}
-	skills, err := contacts.NormalizeTags(r.Skills)
-	var bad *storage.ValidationError
-	if errors.As(err, &bad) {
-		v.Merge("skills", bad)
-	}
-	r.Skills = skills
+	r.Skills = skillsOf(&v, r.Skills)
 	return v.Err()
 }
 
@@ -328,39 +318,11 @@ func (cs *Cases) AutoAssign(ctx context.Context, id string) (*Case, error) {
 // counts the cases the ones before it assigned: no agent goes over its
 // capacity, and the round robin skips no one.
 func (s *Service) route(ctx context.Context, c *Case, at time.Time) error {
-	sys := storage.AsSystem(ctx) // the desk's configuration applies whoever writes
-	var rules []*AssignmentRule
-	err := storage.Each(sys, s.t.rules, storage.ListQuery{Filter: storage.Eq("enabled", true),
-		Sort: []storage.Sort{{Field: "sort_order"}, {Field: "name"}}}, func(r *AssignmentRule) error {
-		rules = append(rules, r)
-		return nil
-	})
-	if err != nil || len(rules) == 0 {
+	r, err := firstMatching(ctx, s, s.t.rules, func(r *AssignmentRule) string { return r.Condition }, c, at)
+	if err != nil || r == nil {
 		return err
 	}
-	var rec filterexpr.Record
-	var schema filterexpr.Schema
-	for _, r := range rules {
-		if r.Condition != "" {
-			if schema == nil {
-				if schema, err = s.caseSchema(ctx); err != nil {
-					return err
-				}
-				if rec, err = s.caseRecord(ctx, c); err != nil {
-					return err
-				}
-			}
-			e, err := filterexpr.Compile(r.Condition, schema)
-			if err != nil {
-				continue // a rule whose condition no longer compiles routes nothing
-			}
-			if ok, err := e.Match(rec, at); err != nil || !ok {
-				continue
-			}
-		}
-		return s.assignBy(sys, r.ID, c, at)
-	}
-	return nil
+	return s.assignBy(storage.AsSystem(ctx), r.ID, c, at) // the desk's configuration applies whoever writes
 }
 
 // assignBy assigns c through the rule id, under the rule's lock.
@@ -480,4 +442,15 @@ func hasAll(have, want []string) bool {
 		}
 	}
 	return true
+}
+
+// skillsOf normalises skills as tags are (trimmed, lower-case, once
+// each), adding a bad one to v.
+func skillsOf(v *storage.ValidationError, skills []string) []string {
+	out, err := contacts.NormalizeTags(skills)
+	var bad *storage.ValidationError
+	if errors.As(err, &bad) {
+		v.Merge("skills", bad)
+	}
+	return out
 }

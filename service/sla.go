@@ -290,16 +290,29 @@ func (p *SLAPolicy) target(pr Priority) SLATarget {
 // applySLA gives a new case the first matching policy and starts its
 // clocks at its creation.
 func (s *Service) applySLA(ctx context.Context, c *Case, at time.Time) error {
-	sys := storage.AsSystem(ctx)
-	var chosen string
-	var schema filterexpr.Schema // read once, when a policy has a condition
+	p, err := firstMatching(ctx, s, s.t.policies, func(p *SLAPolicy) string { return p.Condition }, c, at)
+	if err != nil || p == nil {
+		return err
+	}
+	c.SLA = SLA{PolicyID: p.ID}
+	return s.clock(ctx, nil, c, at)
+}
+
+// firstMatching returns the first enabled record of table (by sort_order,
+// then name: SLA policies, assignment rules) whose condition matches the
+// case c at time at, read as the system, or nil. A condition that no
+// longer compiles matches nothing.
+func firstMatching[T storage.Record](ctx context.Context, s *Service, table storage.Table[T], condition func(T) string, c *Case, at time.Time) (T, error) {
+	var chosen T
+	var found bool
+	var schema filterexpr.Schema // read once, when a record has a condition
 	var rec filterexpr.Record
-	err := storage.Each(sys, s.t.policies, storage.ListQuery{Filter: storage.Eq("enabled", true),
-		Sort: []storage.Sort{{Field: "sort_order"}, {Field: "name"}}}, func(p *SLAPolicy) error {
-		if chosen != "" {
+	err := storage.Each(storage.AsSystem(ctx), table, storage.ListQuery{Filter: storage.Eq("enabled", true),
+		Sort: []storage.Sort{{Field: "sort_order"}, {Field: "name"}}}, func(r T) error {
+		if found {
 			return nil
 		}
-		if p.Condition != "" {
+		if src := condition(r); src != "" {
 			if schema == nil {
 				var err error
 				if schema, err = s.caseSchema(ctx); err != nil {
@@ -309,23 +322,18 @@ func (s *Service) applySLA(ctx context.Context, c *Case, at time.Time) error {
 					return err
 				}
 			}
-			e, err := filterexpr.Compile(p.Condition, schema)
+			e, err := filterexpr.Compile(src, schema)
 			if err != nil {
-				return nil // a policy whose condition no longer compiles applies to none
+				return nil
 			}
-			ok, err := e.Match(rec, at)
-			if err != nil || !ok {
+			if ok, err := e.Match(rec, at); err != nil || !ok {
 				return nil
 			}
 		}
-		chosen = p.ID
+		chosen, found = r, true
 		return nil
 	})
-	if err != nil || chosen == "" {
-		return err
-	}
-	c.SLA = SLA{PolicyID: chosen}
-	return s.clock(ctx, nil, c, at)
+	return chosen, err
 }
 
 // clock moves the SLA clocks of a case from prev (nil for a new case) to
