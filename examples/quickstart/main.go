@@ -383,7 +383,19 @@ func run(ctx context.Context) error {
 		return err
 	}
 	if _, err := app.Service.SLAPolicies.Create(ctx, service.NewSLAPolicy{Name: "Standard", Enabled: true, CalendarID: office.ID,
-		Targets: []service.SLATarget{{FirstResponse: 4 * time.Hour, Resolution: 16 * time.Hour}}}); err != nil {
+		Targets: []service.SLATarget{{FirstResponse: 4 * time.Hour, NextResponse: 2 * time.Hour, Resolution: 16 * time.Hour}}}); err != nil {
+		return err
+	}
+	// New cases go round robin to the desk's agents on duty.
+	grace, err := app.Access.CreateMember(ctx, access.NewMember{Name: "Grace", Email: "grace@acme.example", Role: access.RoleRep})
+	if err != nil {
+		return err
+	}
+	if _, err := app.Service.Agents.Set(ctx, service.NewAgent{MemberID: grace.ID, Available: true, Capacity: 20}); err != nil {
+		return err
+	}
+	if _, err := app.Service.AssignmentRules.Create(ctx, service.NewAssignmentRule{Name: "Desk", Enabled: true,
+		MemberIDs: []string{grace.ID}}); err != nil {
 		return err
 	}
 	in, err := app.Service.Cases.Ingest(ctx, strings.NewReader("From: Ada Lovelace <ada@analytical.example>\r\n"+
@@ -398,9 +410,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	fmt.Println("\nCustomer service")
-	fmt.Printf("  %s %q opened by email from %s, %s; first response due %s, resolution due %s (business hours)\n",
-		c.Ref(), c.Subject, in.Message.From, c.Status, c.SLA.FirstResponseDue.In(london).Format("Mon 15:04 MST"),
+	fmt.Printf("  %s %q opened by email from %s, %s, routed to %s; first response due %s, resolution due %s (business hours)\n",
+		c.Ref(), c.Subject, in.Message.From, c.Status, grace.Name, c.SLA.FirstResponseDue.In(london).Format("Mon 15:04 MST"),
 		c.SLA.ResolutionDue.In(london).Format("Mon 02 Jan 15:04 MST"))
+	if c.OwnerID != grace.ID {
+		return fmt.Errorf("case %s not routed to Grace", c.Ref())
+	}
 	reply, err := app.Service.Cases.Reply(ctx, c.ID, service.NewReply{Text: "Please send us the card."})
 	if err != nil {
 		return err
@@ -412,6 +427,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	fmt.Printf("  the customer answered: next response due %s\n", back.Case.SLA.NextResponseDue.In(london).Format("Mon 15:04 MST"))
 	c, err = app.Service.Cases.SetStatus(ctx, back.Case.ID, "solved")
 	if err != nil {
 		return err
