@@ -17,7 +17,7 @@ import (
 // inside its aggregate, so that several conditional figures (won, commit,
 // best case…) come from one scan.
 func (s *Store) Aggregate(ctx context.Context, recordType string, q storage.AggregateQuery) ([]storage.AggregateRow, error) {
-	return reading(ctx, s, func(ctx context.Context) ([]storage.AggregateRow, error) { return s.aggregate(ctx, recordType, q) })
+	return bounded(ctx, s, func(ctx context.Context) ([]storage.AggregateRow, error) { return s.aggregate(ctx, recordType, q) })
 }
 
 // aggCol resolves a grouped or measured field of c, named under field in

@@ -510,7 +510,7 @@ func (c *codec) order(sorts []storage.Sort) ([]*column, []bool, error) {
 
 // List implements storage.RecordTable.
 func (t *table) List(ctx context.Context, q storage.ListQuery) (storage.Page[storage.Record], error) {
-	return reading(ctx, t.s, func(ctx context.Context) (storage.Page[storage.Record], error) { return t.list(ctx, q) })
+	return bounded(ctx, t.s, func(ctx context.Context) (storage.Page[storage.Record], error) { return t.list(ctx, q) })
 }
 
 // listStmt is a list query made SQL, with what reading its rows needs.
@@ -658,7 +658,7 @@ func (s *Store) keyset(cols []*column, desc []bool, keys []json.RawMessage, b *s
 
 // Count implements storage.RecordTable.
 func (t *table) Count(ctx context.Context, f storage.Filter) (int64, error) {
-	return reading(ctx, t.s, func(ctx context.Context) (int64, error) { return t.count(ctx, f) })
+	return bounded(ctx, t.s, func(ctx context.Context) (int64, error) { return t.count(ctx, f) })
 }
 
 func (t *table) count(ctx context.Context, f storage.Filter) (int64, error) {

@@ -37,7 +37,7 @@ func searchBody(r storage.Searchable) string {
 // match the record as the principal sees it, so that a hidden value cannot
 // be probed by searching for it, and its title is the title of that record.
 func (s *Store) Search(ctx context.Context, q storage.SearchQuery) ([]storage.SearchHit, error) {
-	return reading(ctx, s, func(ctx context.Context) ([]storage.SearchHit, error) { return s.search(ctx, q) })
+	return bounded(ctx, s, func(ctx context.Context) ([]storage.SearchHit, error) { return s.search(ctx, q) })
 }
 
 func (s *Store) search(ctx context.Context, q storage.SearchQuery) ([]storage.SearchHit, error) {

@@ -61,6 +61,13 @@ type Options struct {
 	// queue behind each other without this bound. Default: 10 s
 	// (storage/sqlite passes its busy timeout).
 	WriterWait time.Duration
+	// QueryTimeout bounds each list, count, aggregate and search: the calls
+	// whose filters and expressions come from users, where one costly
+	// expression could hold a connection for minutes. Past it the call
+	// fails with an error wrapping context.DeadlineExceeded that names
+	// this option; the caller's own earlier deadline still applies.
+	// Default: 60 s; negative: no bound.
+	QueryTimeout time.Duration
 }
 
 // Store implements the Store of every domain package on one bun database.
@@ -73,6 +80,7 @@ type Store struct {
 	requireWorkspace bool
 	rls              bool // Options.RowLevelSecurity
 	manual           bool // Options.ManualMigrations
+	queryTimeout     time.Duration
 
 	whooks hookSet   // the query hooks of writes (and of reads in a transaction)
 	rhooks hookSet   // the query hooks of reads outside a transaction
@@ -102,7 +110,10 @@ type Store struct {
 // sqlite.New, which checks it and refuses one that would fail.
 func New(db *bun.DB, opts Options) (*Store, error) {
 	s := &Store{db: db, rdb: db, closeDB: opts.CloseDB, requirePrincipal: opts.RequirePrincipal, requireWorkspace: opts.RequireWorkspace, rls: opts.RowLevelSecurity,
-		manual: opts.ManualMigrations}
+		manual: opts.ManualMigrations, queryTimeout: opts.QueryTimeout}
+	if s.queryTimeout == 0 {
+		s.queryTimeout = DefaultQueryTimeout
+	}
 	if opts.ReadDB != nil {
 		s.rdb = opts.ReadDB
 	}
@@ -320,6 +331,26 @@ func (s *Store) setWorkspace(ctx context.Context, tx *txState) error {
 	}
 	tx.ws = ws
 	return nil
+}
+
+// DefaultQueryTimeout is Options.QueryTimeout's default.
+const DefaultQueryTimeout = 60 * time.Second
+
+// bounded runs the read fn under the store's query timeout (see
+// Options.QueryTimeout), as reading does.
+func bounded[R any](ctx context.Context, s *Store, fn func(ctx context.Context) (R, error)) (R, error) {
+	if s.queryTimeout < 0 {
+		return reading(ctx, s, fn)
+	}
+	bctx, cancel := context.WithTimeout(ctx, s.queryTimeout)
+	defer cancel()
+	out, err := reading(bctx, s, fn)
+	if err != nil && bctx.Err() != nil && ctx.Err() == nil {
+		var zero R
+		return zero, fmt.Errorf("bunstore: the query ran past the store's query timeout of %v (bunstore.Options.QueryTimeout): %w",
+			s.queryTimeout, context.DeadlineExceeded)
+	}
+	return out, err
 }
 
 // reading runs fn, a read, in a transaction of its own where row-level

@@ -30,9 +30,15 @@ type config struct {
 	migrate          bool
 	modules          []storage.Module
 	hooks            []bun.QueryHook
+	queryTimeout     time.Duration
 	maxConns         int
 	schema           string
 }
+
+// WithQueryTimeout bounds each list, count, aggregate and search (see
+// bunstore.Options.QueryTimeout); a negative d sets no bound. Default:
+// bunstore.DefaultQueryTimeout (60 s).
+func WithQueryTimeout(d time.Duration) Option { return func(c *config) { c.queryTimeout = d } }
 
 // WithPrincipalRequired makes every call whose context carries no principal
 // fail with ErrForbidden (see bunstore.Options.RequirePrincipal): the
@@ -115,7 +121,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*bunstore.Store, err
 	}
 	db := bun.NewDB(sqldb, pgdialect.New())
 	store, err := bunstore.New(db, bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RequireWorkspace: cfg.requireWorkspace, RowLevelSecurity: cfg.rls,
-		ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks})
+		ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks, QueryTimeout: cfg.queryTimeout})
 	if err != nil {
 		db.Close()
 		return nil, err

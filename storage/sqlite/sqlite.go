@@ -33,9 +33,15 @@ type config struct {
 	migrate          bool
 	modules          []storage.Module
 	hooks            []bun.QueryHook
+	queryTimeout     time.Duration
 	readConns        int
 	busyTimeout      int
 }
+
+// WithQueryTimeout bounds each list, count, aggregate and search (see
+// bunstore.Options.QueryTimeout); a negative d sets no bound. Default:
+// bunstore.DefaultQueryTimeout (60 s).
+func WithQueryTimeout(d time.Duration) Option { return func(c *config) { c.queryTimeout = d } }
 
 // WithPrincipalRequired makes every call whose context carries no principal
 // fail with ErrForbidden (see bunstore.Options.RequirePrincipal): the
@@ -139,7 +145,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*bunstore.Store, erro
 		return nil, fmt.Errorf("sqlite: the pool cannot serve the store (open it with sqlite.DSN): %s", strings.Join(problems, "; "))
 	}
 	store, err := bunstore.New(bun.NewDB(db, sqlitedialect.New()), bunstore.Options{RequirePrincipal: cfg.requirePrincipal,
-		RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks, WriterWait: cfg.wait()})
+		RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks, QueryTimeout: cfg.queryTimeout, WriterWait: cfg.wait()})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +217,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*bunstore.Store, er
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	wdb := bun.NewDB(wsql, sqlitedialect.New())
-	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks, WriterWait: cfg.wait()}
+	bopts := bunstore.Options{CloseDB: true, RequirePrincipal: cfg.requirePrincipal, RequireWorkspace: cfg.requireWorkspace, ManualMigrations: !cfg.migrate, QueryHooks: cfg.hooks, QueryTimeout: cfg.queryTimeout, WriterWait: cfg.wait()}
 	if !memory {
 		rsql, err := sql.Open("sqlite", path+"?"+rq+"&_pragma=query_only(1)")
 		if err != nil {
