@@ -20,6 +20,12 @@
 // clocks in the business time of a stored Calendar (package bizhours);
 // Cases.Due lists the clocks about to run out.
 //
+// Live chat (Conversations) keeps conversations with website visitors,
+// their messages numbered without gaps per conversation, the host-signed
+// identity that links a visitor's contact (SignIdentity), an away message
+// outside the chat's business hours, and hand-off to a case; package
+// service/chat serves it to a widget over HTTP with Server-Sent Events.
+//
 // The module offers the service KPIs to reporting (Service.KPIs): first
 // response time, resolution time and open cases.
 //

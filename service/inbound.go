@@ -128,7 +128,7 @@ func (cs *Cases) Ingest(ctx context.Context, r io.Reader) (*Ingested, error) {
 				out.ThreadedBy = "subject"
 			}
 		} else {
-			contact, created, err := cs.sender(ctx, from.Name, addr)
+			contact, created, err := cs.s.contactByEmail(ctx, from.Name, addr)
 			if err != nil {
 				return err
 			}
@@ -228,11 +228,14 @@ func (cs *Cases) survivor(ctx context.Context, id string) (*Case, error) {
 	return nil, fmt.Errorf("%w: case %s: merges nested too deep", storage.ErrConflict, id)
 }
 
-// sender returns the contact with address addr, made (with name) when
-// there is none, and whether it was made.
-func (cs *Cases) sender(ctx context.Context, name, addr string) (*contacts.Contact, bool, error) {
+// contactByEmail returns the contact with the normalised address addr,
+// made (with name) when there is none, and whether it was made: an email's
+// sender, a chat visitor's verified identity. A contact made meanwhile by
+// a concurrent call is caught by the unique email index in a savepoint and
+// read back.
+func (s *Service) contactByEmail(ctx context.Context, name, addr string) (*contacts.Contact, bool, error) {
 	find := func() (*contacts.Contact, error) {
-		page, err := cs.s.t.contacts.List(ctx, storage.ListQuery{Filter: storage.Eq("email", addr), PageQuery: storage.PageQuery{Limit: 1}})
+		page, err := s.t.contacts.List(ctx, storage.ListQuery{Filter: storage.Eq("email", addr), PageQuery: storage.PageQuery{Limit: 1}})
 		if err != nil || len(page.Items) == 0 {
 			return nil, err
 		}
@@ -246,12 +249,12 @@ func (cs *Cases) sender(ctx context.Context, name, addr string) (*contacts.Conta
 		first, _, _ = strings.Cut(addr, "@")
 	}
 	var c *contacts.Contact
-	err := storage.RunInSavepoint(ctx, cs.s.store, func(ctx context.Context) error {
+	err := storage.RunInSavepoint(ctx, s.store, func(ctx context.Context) error {
 		var err error
-		c, err = cs.s.people.Contacts.Create(ctx, contacts.NewContact{FirstName: storage.CutText(first, 100), LastName: storage.CutText(last, 100), Email: addr})
+		c, err = s.people.Contacts.Create(ctx, contacts.NewContact{FirstName: storage.CutText(first, 100), LastName: storage.CutText(last, 100), Email: addr})
 		return err
 	})
-	if errors.Is(err, storage.ErrConflict) { // made meanwhile by a concurrent message
+	if errors.Is(err, storage.ErrConflict) { // made meanwhile by a concurrent call
 		c, err = find()
 		return c, false, err
 	}

@@ -22,11 +22,17 @@ const (
 	// routing new cases to agents.
 	ObjectAgent          = "service_agent"
 	ObjectAssignmentRule = "assignment_rule"
+
+	// ObjectConversation is a live chat; ObjectChatMessage one of its
+	// messages.
+	ObjectConversation = "conversation"
+	ObjectChatMessage  = "chat_message"
 )
 
 // Module describes the service module to a store: cases, their messages,
 // each workspace's service settings (its case statuses), business-time
-// calendars, SLA policies, agents' profiles and assignment rules. It requires
+// calendars, SLA policies, agents' profiles and assignment rules, and live
+// chat conversations and their messages. It requires
 // the contacts module. crm.New registers it.
 func Module() storage.Module {
 	// A case and its messages are about their contact, and go with them.
@@ -44,6 +50,9 @@ func Module() storage.Module {
 			storage.Type[*SLAPolicy]("crm_sla_policies", config),
 			storage.Type[*Agent]("crm_service_agents", config),
 			storage.Type[*AssignmentRule]("crm_assignment_rules", config),
+			// A conversation and its messages are their contact's too.
+			storage.Type[*Conversation]("crm_conversations", storage.TypeOptions{Personal: erased}),
+			storage.Type[*ChatMessage]("crm_chat_messages", storage.TypeOptions{Personal: erased, TimelineAt: "sent_at"}),
 		},
 	}
 }
@@ -60,6 +69,9 @@ type tables struct {
 	members   storage.Table[*access.Member]
 	contacts  storage.Table[*contacts.Contact]
 	accounts  storage.Table[*contacts.Account]
+
+	conversations storage.Table[*Conversation]
+	chat          storage.Table[*ChatMessage]
 }
 
 func tablesOf(s storage.Tables) tables {
@@ -74,5 +86,8 @@ func tablesOf(s storage.Tables) tables {
 		members:   storage.TableOf[*access.Member](s),
 		contacts:  storage.TableOf[*contacts.Contact](s),
 		accounts:  storage.TableOf[*contacts.Account](s),
+
+		conversations: storage.TableOf[*Conversation](s),
+		chat:          storage.TableOf[*ChatMessage](s),
 	}
 }

@@ -29,6 +29,11 @@ type Options struct {
 	// for a Mailer that does not say its own (send.MessageIDer, as
 	// workflow/smtp's does). Default: From's domain.
 	MessageIDDomain string
+	// IdentityKey is the secret the host signs its visitors' identities
+	// with for live chat (SignIdentity, Conversations.Start and
+	// Identify); without it no identity verifies. It should be at
+	// least 32 random bytes.
+	IdentityKey []byte
 }
 
 // Service is the customer service module.
@@ -52,6 +57,9 @@ type Service struct {
 	Agents *Agents
 	// AssignmentRules stores the rules that route new cases to agents.
 	AssignmentRules *AssignmentRules
+	// Conversations is live chat: conversations with website visitors,
+	// their messages, hand-off to a case.
+	Conversations *Conversations
 }
 
 // NewService returns the service module on store; people is the contacts
@@ -65,5 +73,6 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.SLAPolicies = &SLAPolicies{s}
 	s.Agents = &Agents{s}
 	s.AssignmentRules = &AssignmentRules{s}
+	s.Conversations = &Conversations{s: s}
 	return s
 }

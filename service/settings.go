@@ -48,6 +48,11 @@ type Settings struct {
 	// Statuses are the case statuses in order; the first open one is the
 	// default of new cases.
 	Statuses []Status `bun:"statuses" json:"statuses"`
+	// ChatCalendarID is the calendar of live chat's business hours
+	// (SetChat): outside them a visitor's first message is answered with
+	// ChatAwayText (DefaultAwayText when ""). "": always open.
+	ChatCalendarID string `bun:"chat_calendar_id,notnull" json:"chat_calendar_id,omitempty"`
+	ChatAwayText   string `bun:"chat_away_text,notnull" json:"chat_away_text,omitempty"`
 }
 
 // RecordType returns "service_settings".

@@ -59,6 +59,7 @@ var rules = []struct {
 	{"marketing/web", place{3, both}},    // HTTP handlers over the marketing service
 	{"marketing/social", place{3, both}}, // social channels over the network (webhooks)
 	{"marketing/...", place{2, domain}},
+	{"service/chat", place{3, both}}, // the live chat handler over the service module
 	{"service/...", place{2, domain}},
 	{"reporting/...", place{2, domain}},
 	{".", place{3, both}}, // package crm

@@ -113,8 +113,11 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	_, err = app.Service.Cases.AddMessage(ctx, cs.ID, service.NewMessage{From: "Zebedee Forgetme <" + c.Email + ">",
 		Body: "Zebedee here: my tyres.", MessageID: "forgetme-1@forget.example"})
 	must(t, "case message", err)
+	_, _, err = app.Service.Conversations.Start(ctx, service.NewConversation{ContactID: c.ID, Name: "Zebedee Forgetme", Email: c.Email,
+		Message: "Zebedee here, about my tyres."})
+	must(t, "conversation", err)
 	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle,
-		service.ObjectCase, service.ObjectMessage}
+		service.ObjectCase, service.ObjectMessage, service.ObjectConversation, service.ObjectChatMessage}
 }
 
 // seedMarketing writes the marketing records of the person c: a
