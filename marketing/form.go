@@ -154,7 +154,7 @@ func (fs *Forms) URL(ctx context.Context, id string) (string, error) {
 	if _, err := fs.s.t.forms.Get(ctx, id); err != nil {
 		return "", err
 	}
-	return fs.s.opts.BaseURL + "/f/" + fs.s.sign.sign(tokenForm, storage.WorkspaceFrom(ctx), id), nil
+	return fs.s.opts.BaseURL + "/f/" + fs.s.sign.Sign(tokenForm, storage.WorkspaceFrom(ctx), id), nil
 }
 
 func (fs *Forms) check(ctx context.Context, f *Form) error {
@@ -268,7 +268,7 @@ type Submission struct {
 // naming the inputs; nothing is written then. The honeypot filled is a
 // Spam submission. The post acts as the system in the form's workspace.
 func (fs *Forms) Submit(ctx context.Context, token string, values map[string][]string) (*Submission, error) {
-	f, err := fs.s.sign.verify(tokenForm, token)
+	f, err := fs.s.sign.Verify(tokenForm, token)
 	if err != nil || len(f) != 2 {
 		return nil, storage.Invalid("token", "is not a form token of this service")
 	}
@@ -441,7 +441,7 @@ type FormView struct {
 
 // View returns the form a form token names, for rendering it.
 func (fs *Forms) View(ctx context.Context, token string) (*FormView, error) {
-	f, err := fs.s.sign.verify(tokenForm, token)
+	f, err := fs.s.sign.Verify(tokenForm, token)
 	if err != nil || len(f) != 2 {
 		return nil, storage.Invalid("token", "is not a form token of this service")
 	}

@@ -234,7 +234,7 @@ func (ls *Lists) Subscribe(ctx context.Context, listID, contactID string, opts S
 // confirmation is the mail that asks the subscriber of sub to confirm.
 func (ls *Lists) confirmation(ctx context.Context, l *List, sub *Subscription) send.Message {
 	expires := ls.s.now().Add(ls.s.opts.ConfirmFor).Unix()
-	link := ls.s.opts.BaseURL + "/confirm/" + ls.s.sign.sign(tokenConfirm, storage.WorkspaceFrom(ctx), sub.ID, strconv.FormatInt(expires, 10))
+	link := ls.s.opts.BaseURL + "/confirm/" + ls.s.sign.Sign(tokenConfirm, storage.WorkspaceFrom(ctx), sub.ID, strconv.FormatInt(expires, 10))
 	return send.Message{
 		ID:      "confirm-" + sub.ID + "-" + strconv.FormatInt(sub.Version, 10),
 		From:    ls.s.opts.From,

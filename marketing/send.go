@@ -713,8 +713,8 @@ func (es *Emails) compose(ctx context.Context, e *Email, camp *Campaign, tpl *te
 	ws := storage.WorkspaceFrom(ctx)
 	base := es.s.opts.BaseURL
 	d := &MergeData{Contact: c, Account: a, Campaign: camp,
-		UnsubscribeURL: base + "/u/" + es.s.sign.sign(tokenUnsub, ws, m.ID),
-		PreferencesURL: base + "/p/" + es.s.sign.sign(tokenPrefs, ws, c.ID)}
+		UnsubscribeURL: base + "/u/" + es.s.sign.Sign(tokenUnsub, ws, m.ID),
+		PreferencesURL: base + "/p/" + es.s.sign.Sign(tokenPrefs, ws, c.ID)}
 	subject, text, html, err := tpl.render(d, m.Variant)
 	if err != nil {
 		return send.Message{}, send.Permanent(err)
@@ -729,14 +729,14 @@ func (es *Emails) compose(ctx context.Context, e *Email, camp *Campaign, tpl *te
 				if e.NoClickTracking {
 					return u
 				}
-				return base + "/c/" + es.s.sign.sign(tokenClick, ws, m.ID, u)
+				return base + "/c/" + es.s.sign.Sign(tokenClick, ws, m.ID, u)
 			})
 			if err != nil {
 				return send.Message{}, send.Permanent(err)
 			}
 		}
 		if !e.NoOpenTracking {
-			html = addPixel(html, base+"/o/"+es.s.sign.sign(tokenOpen, ws, m.ID))
+			html = addPixel(html, base+"/o/"+es.s.sign.Sign(tokenOpen, ws, m.ID))
 		}
 	}
 	return send.Message{

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/linktoken"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/queue"
@@ -82,7 +83,7 @@ type Service struct {
 	people *contacts.Service
 	sales  *sales.Service
 	opts   Options
-	sign   signer
+	sign   linktoken.Signer
 	hits   *hitBatcher
 
 	// Lists manages subscription lists and who is subscribed to them.
@@ -138,7 +139,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 		opts.Now = time.Now
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
-	s := &Service{store: store, t: tablesOf(store), people: people, sales: sls, opts: opts, sign: newSigner(opts.Key)}
+	s := &Service{store: store, t: tablesOf(store), people: people, sales: sls, opts: opts, sign: linktoken.New(opts.Key)}
 	s.Lists = &Lists{s}
 	s.Suppressions = &Suppressions{s}
 	s.Segments = &Segments{s}
@@ -158,7 +159,7 @@ func NewService(store Store, people *contacts.Service, sls *sales.Service, opts 
 func (s *Service) now() time.Time { return storage.Truncate(s.opts.Now()) }
 
 // MinKeyLen is the shortest Options.Key accepted.
-const MinKeyLen = 32
+const MinKeyLen = linktoken.MinKeyLen
 
 // canMail reports, as ErrInvalid, what the options lack for sending mail.
 func (s *Service) canMail() error {

@@ -59,7 +59,7 @@ const maxUserAgent = 500
 // Open records an open of the message the pixel's token names. A message
 // that no longer exists (erased) records nothing.
 func (t *Tracking) Open(ctx context.Context, token string, h HitInfo) error {
-	f, err := t.s.sign.verify(tokenOpen, token)
+	f, err := t.s.sign.Verify(tokenOpen, token)
 	if err != nil || len(f) != 2 {
 		return storage.Invalid("token", "is not a tracking token of this service")
 	}
@@ -70,7 +70,7 @@ func (t *Tracking) Open(ctx context.Context, token string, h HitInfo) error {
 // link's URL (which the token binds: no one can make the redirect lead
 // elsewhere). A message that no longer exists still gets its redirect.
 func (t *Tracking) Click(ctx context.Context, token string, h HitInfo) (string, error) {
-	f, err := t.s.sign.verify(tokenClick, token)
+	f, err := t.s.sign.Verify(tokenClick, token)
 	if err != nil || len(f) != 3 {
 		return "", storage.Invalid("token", "is not a tracking token of this service")
 	}
@@ -178,7 +178,7 @@ func (t *Tracking) Unsubscribe(ctx context.Context, token string, info HitInfo) 
 // unsubMessage verifies an unsubscribe token and reads its message and
 // email, in the token's workspace.
 func (t *Tracking) unsubMessage(ctx context.Context, token string) (context.Context, *Message, *Email, error) {
-	f, err := t.s.sign.verify(tokenUnsub, token)
+	f, err := t.s.sign.Verify(tokenUnsub, token)
 	if err != nil || len(f) != 2 {
 		return ctx, nil, nil, storage.Invalid("token", "is not an unsubscribe token of this service")
 	}
@@ -198,7 +198,7 @@ func (t *Tracking) unsubMessage(ctx context.Context, token string) (context.Cont
 // link's token and returns it. An expired link is ErrInvalid; confirming
 // twice changes nothing.
 func (t *Tracking) Confirm(ctx context.Context, token string) (*Subscription, error) {
-	f, err := t.s.sign.verify(tokenConfirm, token)
+	f, err := t.s.sign.Verify(tokenConfirm, token)
 	if err != nil || len(f) != 3 {
 		return nil, storage.Invalid("token", "is not a confirmation token of this service")
 	}
@@ -297,7 +297,7 @@ func (t *Tracking) SetPreferences(ctx context.Context, token string, subscribe [
 }
 
 func (t *Tracking) prefsContact(ctx context.Context, token string) (context.Context, *contacts.Contact, error) {
-	f, err := t.s.sign.verify(tokenPrefs, token)
+	f, err := t.s.sign.Verify(tokenPrefs, token)
 	if err != nil || len(f) != 2 {
 		return ctx, nil, storage.Invalid("token", "is not a preferences token of this service")
 	}

@@ -444,6 +444,8 @@ func formatKPI(unit string, vals []storage.KPIValue) string {
 			parts = append(parts, storage.Money{Amount: int64(math.Round(v.Value)), Currency: v.Group}.String()+"/day")
 		case storage.UnitSeconds:
 			parts = append(parts, strconv.FormatFloat(v.Value/86400, 'f', 1, 64)+" days")
+		case storage.UnitScore:
+			parts = append(parts, strconv.FormatFloat(v.Value, 'f', 1, 64))
 		default:
 			parts = append(parts, strconv.FormatFloat(v.Value, 'f', -1, 64))
 		}

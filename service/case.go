@@ -376,9 +376,13 @@ func mergeCustom(prev, patch map[string]any) map[string]any {
 // status stamps ResolvedAt; leaving one clears it. The change event is
 // case.resolved when the case enters the resolved category, case.reopened
 // when it leaves it, case.status_changed otherwise; moving to the current
-// status changes nothing.
+// status changes nothing. With Options.CSATOnResolve, a case entering the
+// resolved category gets its CSAT survey in the same transaction (once per
+// case), mailed after the commit when the module has a mailer: a failure
+// to mail returns the case and an error saying the survey was not sent.
 func (cs *Cases) SetStatus(ctx context.Context, id, key string) (*Case, error) {
 	var out *Case
+	var survey *SurveyRequest
 	err := cs.s.store.RunInTx(ctx, func(ctx context.Context) error {
 		set, err := cs.s.Settings.Get(ctx)
 		if err != nil {
@@ -419,8 +423,16 @@ func (cs *Cases) SetStatus(ctx context.Context, id, key string) (*Case, error) {
 			return err
 		}
 		out = &next
-		return nil
+		if event == ObjectCase+".resolved" {
+			survey, err = cs.s.Surveys.csatOnResolve(ctx, &next)
+		}
+		return err
 	})
+	if err == nil && survey != nil && cs.s.opts.Mailer != nil {
+		if _, err := cs.s.Surveys.send(ctx, survey); err != nil {
+			return out, fmt.Errorf("service: case %s resolved, its CSAT survey recorded but not mailed: %w", out.Ref(), err)
+		}
+	}
 	return out, err
 }
 

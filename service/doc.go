@@ -25,9 +25,14 @@
 // identity that links a visitor's contact (SignIdentity), an away message
 // outside the chat's business hours, and hand-off to a case; package
 // service/chat serves it to a widget over HTTP with Server-Sent Events.
+// Surveys asks customers CSAT (1–5), NPS (0–10) and CES (1–7) questions
+// about a case or in a campaign wave, by signed one-use links (package
+// service/surveyweb serves them; Options.Key signs them), optionally
+// after every case that is solved (Options.CSATOnResolve), and scores the
+// answers per agent, team and period in the store.
 //
 // The module offers the service KPIs to reporting (Service.KPIs): first
-// response time, resolution time and open cases.
+// response time, resolution time, open cases, CSAT, NPS and CES.
 //
 // The domain package holds no SQL and no HTTP.
 package service

@@ -35,6 +35,9 @@ const (
 //     means of SLA.FirstResponseTime and SLA.ResolutionTime, in seconds of
 //     the policies' working time, over the cases whose clock stopped in
 //     the period (first answered, or resolved).
+//   - csat, nps, ces: the survey scores (Surveys.Scores) of the surveys
+//     answered in the period; csat as a ratio (0–1), nps and ces on their
+//     own scales (storage.UnitScore).
 func (s *Service) KPIs() []storage.KPI {
 	span := func(field string, extra storage.Filter) func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
 		return func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
@@ -62,7 +65,7 @@ func (s *Service) KPIs() []storage.KPI {
 			return []storage.KPIValue{{Value: mean / float64(time.Second), Valid: ok, Count: rows[0].Values[1].(int64)}}, nil
 		}
 	}
-	return []storage.KPI{
+	return append([]storage.KPI{
 		{Name: KPISLACompliance, Title: "SLA compliance", Unit: storage.UnitRatio,
 			Formula: "cases resolved in the period under an SLA with no clock missed ÷ cases resolved in the period under an SLA",
 			Compute: func(ctx context.Context, from, to time.Time) ([]storage.KPIValue, error) {
@@ -112,5 +115,5 @@ func (s *Service) KPIs() []storage.KPI {
 				}
 				return out, nil
 			}},
-	}
+	}, s.surveyKPIs()...)
 }

@@ -27,13 +27,15 @@ const (
 	// messages.
 	ObjectConversation = "conversation"
 	ObjectChatMessage  = "chat_message"
+	// ObjectSurvey is a survey asked of a contact.
+	ObjectSurvey = "survey_request"
 )
 
 // Module describes the service module to a store: cases, their messages,
 // each workspace's service settings (its case statuses), business-time
-// calendars, SLA policies, agents' profiles and assignment rules, and live
-// chat conversations and their messages. It requires
-// the contacts module. crm.New registers it.
+// calendars, SLA policies, agents' profiles and assignment rules, live
+// chat conversations and their messages, and satisfaction surveys. It
+// requires the contacts module. crm.New registers it.
 func Module() storage.Module {
 	// A case and its messages are about their contact, and go with them.
 	erased := storage.PersonalData{ContactField: "contact_id", Erase: storage.EraseRecord}
@@ -53,6 +55,9 @@ func Module() storage.Module {
 			// A conversation and its messages are their contact's too.
 			storage.Type[*Conversation]("crm_conversations", storage.TypeOptions{Personal: erased}),
 			storage.Type[*ChatMessage]("crm_chat_messages", storage.TypeOptions{Personal: erased, TimelineAt: "sent_at"}),
+			// A survey's answer is its contact's to see and to have erased.
+			storage.Type[*SurveyRequest]("crm_survey_requests", storage.TypeOptions{Personal: storage.PersonalData{
+				ContactField: "contact_id", Fields: []string{"comment_text"}, Erase: storage.EraseRecord}}),
 		},
 	}
 }
@@ -67,6 +72,7 @@ type tables struct {
 	agents    storage.Table[*Agent]
 	rules     storage.Table[*AssignmentRule]
 	members   storage.Table[*access.Member]
+	surveys   storage.Table[*SurveyRequest]
 	contacts  storage.Table[*contacts.Contact]
 	accounts  storage.Table[*contacts.Account]
 
@@ -84,6 +90,7 @@ func tablesOf(s storage.Tables) tables {
 		agents:    storage.TableOf[*Agent](s),
 		rules:     storage.TableOf[*AssignmentRule](s),
 		members:   storage.TableOf[*access.Member](s),
+		surveys:   storage.TableOf[*SurveyRequest](s),
 		contacts:  storage.TableOf[*contacts.Contact](s),
 		accounts:  storage.TableOf[*contacts.Account](s),
 

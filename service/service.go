@@ -1,6 +1,8 @@
 package service
 
 import (
+	"time"
+
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/workflow/send"
@@ -34,6 +36,23 @@ type Options struct {
 	// Identify); without it no identity verifies. It should be at
 	// least 32 random bytes.
 	IdentityKey []byte
+	// Key signs the links of satisfaction surveys (Surveys): at least
+	// MinKeyLen (32) bytes of secret, the same across restarts (another
+	// key breaks the links sent). Surveys.Request and Send refuse without
+	// it (ErrInvalid naming "key").
+	Key []byte
+	// BaseURL is where the host mounts service/surveyweb's handler
+	// ("https://crm.example/service"): a survey's link is BaseURL +
+	// "/s/" + its token. Required for surveys, as Key.
+	BaseURL string
+	// SurveyTTL is how long a survey link takes an answer. Default:
+	// DefaultSurveyTTL (30 days).
+	SurveyTTL time.Duration
+	// CSATOnResolve makes a CSAT survey of a case's contact when the case
+	// enters a resolved status (Cases.SetStatus), once per case, and
+	// mails it after the change commits when a Mailer and From are set
+	// (see Surveys.SendPending for those whose mail failed).
+	CSATOnResolve bool
 }
 
 // Service is the customer service module.
@@ -60,6 +79,9 @@ type Service struct {
 	// Conversations is live chat: conversations with website visitors,
 	// their messages, hand-off to a case.
 	Conversations *Conversations
+	// Surveys makes CSAT, NPS and CES surveys, records their answers and
+	// scores them.
+	Surveys *Surveys
 }
 
 // NewService returns the service module on store; people is the contacts
@@ -74,5 +96,6 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.Agents = &Agents{s}
 	s.AssignmentRules = &AssignmentRules{s}
 	s.Conversations = &Conversations{s: s}
+	s.Surveys = newSurveys(s)
 	return s
 }

@@ -20,8 +20,8 @@ type KPI struct {
 	// fields it reads and how the period applies.
 	Formula string
 	// Unit is how the value reads: UnitRatio (0–1), UnitMoney (minor
-	// units of Value's Group currency), UnitSeconds, UnitCount or
-	// UnitMoneyPerDay.
+	// units of Value's Group currency), UnitSeconds, UnitCount,
+	// UnitMoneyPerDay or UnitScore.
 	Unit string
 	// Compute returns the KPI over [from, to) (zero bounds are open): one
 	// value, or one per Group (a currency) where the figure is money.
@@ -35,6 +35,9 @@ const (
 	UnitMoneyPerDay = "money_per_day"
 	UnitSeconds     = "seconds"
 	UnitCount       = "count"
+	// UnitScore is a figure on a scale of its own, said in the KPI's
+	// Formula: a net promoter score (−100–100), a mean rating (1–7).
+	UnitScore = "score"
 )
 
 // KPIValue is one value of a KPI.

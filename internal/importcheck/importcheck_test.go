@@ -48,6 +48,7 @@ var rules = []struct {
 	{"storage/queue", place{1, both}},
 	{"storage/merge", place{1, both}},
 	{"workflow/send", place{1, both}},
+	{"internal/linktoken", place{1, both}}, // the signed tokens of mailed links (marketing, service)
 	{"storage/bunstore", place{2, adapter}},
 	{"storage/sqlite", place{2, adapter}},
 	{"storage/postgres", place{2, adapter}},
@@ -59,7 +60,8 @@ var rules = []struct {
 	{"marketing/web", place{3, both}},    // HTTP handlers over the marketing service
 	{"marketing/social", place{3, both}}, // social channels over the network (webhooks)
 	{"marketing/...", place{2, domain}},
-	{"service/chat", place{3, both}}, // the live chat handler over the service module
+	{"service/chat", place{3, both}},      // the live chat handler over the service module
+	{"service/surveyweb", place{3, both}}, // HTTP handler of the survey links
 	{"service/...", place{2, domain}},
 	{"reporting/...", place{2, domain}},
 	{".", place{3, both}}, // package crm

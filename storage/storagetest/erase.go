@@ -116,8 +116,15 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	_, _, err = app.Service.Conversations.Start(ctx, service.NewConversation{ContactID: c.ID, Name: "Zebedee Forgetme", Email: c.Email,
 		Message: "Zebedee here, about my tyres."})
 	must(t, "conversation", err)
+	// An answered survey, written through the generic path (a request
+	// needs the module's key, an answer its signed link).
+	surveys, err := crm.ObjectsOf[*service.SurveyRequest](app)
+	must(t, "surveys", err)
+	_, err = surveys.Create(ctx, &service.SurveyRequest{Kind: service.SurveyCSAT, ContactID: c.ID, CaseID: cs.ID,
+		ExpiresAt: storage.Now().Add(time.Hour), AnsweredAt: storage.Now(), Score: 5, Comment: "Zebedee Forgetme is pleased"})
+	must(t, "survey", err)
 	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle,
-		service.ObjectCase, service.ObjectMessage, service.ObjectConversation, service.ObjectChatMessage}
+		service.ObjectCase, service.ObjectMessage, service.ObjectConversation, service.ObjectChatMessage, service.ObjectSurvey}
 }
 
 // seedMarketing writes the marketing records of the person c: a

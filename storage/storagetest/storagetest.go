@@ -144,6 +144,7 @@ func Run(t *testing.T, h Harness) {
 		{"ServiceAssignment", testServiceAssignment},
 		{"FilterBounds", testFilterBounds},
 		{"ServiceChat", testServiceChat},
+		{"ServiceSurveys", testServiceSurveys},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},

@@ -1,4 +1,10 @@
-package marketing
+// Package linktoken signs and verifies the tokens of the links the CRM
+// mails (a campaign's tracking and unsubscribe links, a survey's answer
+// link): opaque, URL-safe strings that bind a kind and a few fields under
+// an HMAC-SHA256 of the module's key, so that no one can make a link the
+// module did not. A token holds its fields in the clear (base64url), so
+// it carries identifiers, never secrets.
+package linktoken
 
 import (
 	"crypto/hmac"
@@ -10,13 +16,16 @@ import (
 	"github.com/crmkit/crm/storage"
 )
 
-// signer signs and verifies the tokens of the links in mail: opaque,
-// URL-safe, bound to their kind and fields by an HMAC-SHA256 under the
-// service's key, so that no one can make a link the service did not.
-type signer struct{ key []byte }
+// MinKeyLen is the shortest key the modules accept for signing (256 bits).
+const MinKeyLen = 32
 
-// newSigner returns a signer with key.
-func newSigner(key []byte) signer { return signer{key: key} }
+// Signer signs and verifies link tokens under one key. The zero value
+// (no key) signs tokens that never verify.
+type Signer struct{ key []byte }
+
+// New returns a Signer with key. The modules check the key's length
+// (MinKeyLen) where they need it, with their option's name in the error.
+func New(key []byte) Signer { return Signer{key: key} }
 
 // macLen is how many bytes of the HMAC a token keeps (128 bits).
 const macLen = 16
@@ -25,16 +34,16 @@ const macLen = 16
 // that a token has one spelling.
 var b64 = base64.RawURLEncoding.Strict()
 
-// sign returns a token binding kind and fields: the payload (kind and each
+// Sign returns a token binding kind and fields: the payload (kind and each
 // field, each prefixed by its length, so that any text fits) in base64url,
 // a dot, and the MAC of the payload.
-func (s signer) sign(kind string, fields ...string) string {
-	p := s.payload(kind, fields)
+func (s Signer) Sign(kind string, fields ...string) string {
+	p := payload(kind, fields)
 	return b64.EncodeToString(p) + "." + b64.EncodeToString(s.mac(p))
 }
 
 // payload encodes kind and fields, each as a uvarint length and its bytes.
-func (s signer) payload(kind string, fields []string) []byte {
+func payload(kind string, fields []string) []byte {
 	n := len(kind) + binary.MaxVarintLen64
 	for _, f := range fields {
 		n += len(f) + binary.MaxVarintLen64
@@ -47,16 +56,16 @@ func (s signer) payload(kind string, fields []string) []byte {
 	return p
 }
 
-func (s signer) mac(p []byte) []byte {
+func (s Signer) mac(p []byte) []byte {
 	h := hmac.New(sha256.New, s.key)
 	h.Write(p)
 	return h.Sum(nil)[:macLen]
 }
 
-// verify returns the fields of a token of kind made by sign with the same
-// key. Any other string (tampered, truncated, of another kind or key) is
-// ErrInvalid naming the token.
-func (s signer) verify(kind, token string) ([]string, error) {
+// Verify returns the fields of a token of kind made by Sign with the same
+// key. Any other string (tampered, truncated, of another kind or key, or
+// any token when the key is empty) is ErrInvalid naming the token.
+func (s Signer) Verify(kind, token string) ([]string, error) {
 	bad := storage.Invalid("token", "is not a valid link token")
 	if len(s.key) == 0 {
 		return nil, bad
