@@ -30,6 +30,14 @@
 // service/surveyweb serves them; Options.Key signs them), optionally
 // after every case that is solved (Options.CSATOnResolve), and scores the
 // answers per agent, team and period in the store.
+// The knowledge base (Articles, ArticleCategories) holds articles in a
+// tree of categories, written in Markdown and stored with their sanitised
+// HTML, draft, internal or public, each change of title or body a new
+// version. The desk searches them (Articles.Search, by prefixes of every
+// word), a case gets suggestions from its own words (Articles.Suggest, by
+// any word, best first), and a help center reads and searches only the
+// public ones (Articles.PublicSearch, PublicArticle, PublicArticles) and
+// takes helpfulness votes (Articles.Vote), counted exactly on the article.
 //
 // The module offers the service KPIs to reporting (Service.KPIs): first
 // response time, resolution time, open cases, CSAT, NPS and CES.

@@ -29,12 +29,18 @@ const (
 	ObjectChatMessage  = "chat_message"
 	// ObjectSurvey is a survey asked of a contact.
 	ObjectSurvey = "survey_request"
+	// The knowledge base: articles, their categories, versions and votes.
+	ObjectArticle         = "article"
+	ObjectArticleCategory = "article_category"
+	ObjectArticleVersion  = "article_version"
+	ObjectArticleVote     = "article_vote"
 )
 
 // Module describes the service module to a store: cases, their messages,
 // each workspace's service settings (its case statuses), business-time
 // calendars, SLA policies, agents' profiles and assignment rules, live
-// chat conversations and their messages, and satisfaction surveys. It
+// chat conversations and their messages, satisfaction surveys, and the
+// knowledge base (articles, their categories, versions and votes). It
 // requires the contacts module. crm.New registers it.
 func Module() storage.Module {
 	// A case and its messages are about their contact, and go with them.
@@ -58,6 +64,13 @@ func Module() storage.Module {
 			// A survey's answer is its contact's to see and to have erased.
 			storage.Type[*SurveyRequest]("crm_survey_requests", storage.TypeOptions{Personal: storage.PersonalData{
 				ContactField: "contact_id", Fields: []string{"comment_text"}, Erase: storage.EraseRecord}}),
+			storage.Type[*ArticleCategory]("crm_article_categories", config),
+			storage.Type[*Article]("crm_articles", storage.TypeOptions{Personal: storage.PersonalData{None: true}}),
+			storage.Type[*ArticleVersion]("crm_article_versions", storage.TypeOptions{Personal: storage.PersonalData{None: true}}),
+			// A contact's votes are theirs; the article's counts follow
+			// every write of one.
+			storage.Type[*ArticleVote]("crm_article_votes", storage.TypeOptions{AfterWrite: countVote,
+				Personal: storage.PersonalData{ContactField: "contact_id", Erase: storage.EraseRecord}}),
 		},
 	}
 }
@@ -78,6 +91,11 @@ type tables struct {
 
 	conversations storage.Table[*Conversation]
 	chat          storage.Table[*ChatMessage]
+
+	articles   storage.Table[*Article]
+	categories storage.Table[*ArticleCategory]
+	versions   storage.Table[*ArticleVersion]
+	votes      storage.Table[*ArticleVote]
 }
 
 func tablesOf(s storage.Tables) tables {
@@ -96,5 +114,10 @@ func tablesOf(s storage.Tables) tables {
 
 		conversations: storage.TableOf[*Conversation](s),
 		chat:          storage.TableOf[*ChatMessage](s),
+
+		articles:   storage.TableOf[*Article](s),
+		categories: storage.TableOf[*ArticleCategory](s),
+		versions:   storage.TableOf[*ArticleVersion](s),
+		votes:      storage.TableOf[*ArticleVote](s),
 	}
 }

@@ -10,12 +10,14 @@ import (
 
 // Store is what the service package needs from a storage adapter: the
 // generic path of its record types (the module must be registered, see
-// Module), aggregates for its KPIs, and numbering for case numbers.
+// Module), aggregates for its KPIs, numbering for case numbers, and the
+// full-text index for the knowledge base.
 type Store interface {
 	storage.Transactor
 	storage.Tables
 	storage.Aggregator
 	storage.Sequencer
+	storage.Searcher
 }
 
 // Options configure the service module. The zero value works; replies by
@@ -82,6 +84,11 @@ type Service struct {
 	// Surveys makes CSAT, NPS and CES surveys, records their answers and
 	// scores them.
 	Surveys *Surveys
+	// Articles keeps the knowledge base's articles, their versions and
+	// votes, and searches them, for the desk and for a help center.
+	Articles *Articles
+	// ArticleCategories keeps the knowledge base's tree of categories.
+	ArticleCategories *ArticleCategories
 }
 
 // NewService returns the service module on store; people is the contacts
@@ -97,5 +104,7 @@ func NewService(store Store, people *contacts.Service, opts Options) *Service {
 	s.AssignmentRules = &AssignmentRules{s}
 	s.Conversations = &Conversations{s: s}
 	s.Surveys = newSurveys(s)
+	s.Articles = &Articles{s}
+	s.ArticleCategories = &ArticleCategories{s}
 	return s
 }

@@ -190,6 +190,11 @@ type HookStore interface {
 	// crm:"derived"), of the records ids of recordType to value where its
 	// stored value is lower, without a change event.
 	Advance(ctx context.Context, recordType string, ids []string, field string, value any) error
+	// Add adds deltas to integer fields the store keeps itself (struct tag
+	// crm:"derived"), by name, of the record id of recordType, in one
+	// statement and without a change event: counters that concurrent
+	// writers keep exact, such as an article's helpfulness votes.
+	Add(ctx context.Context, recordType, id string, deltas map[string]int64) error
 }
 
 // RecordTable is the generic path of one registered record type, untyped:

@@ -116,13 +116,30 @@ func Restoring() WriteOption {
 // SearchQuery asks the full-text index.
 type SearchQuery struct {
 	// Text is what the user typed; each word matches as a prefix, and a hit
-	// has every word.
+	// has every word (or, with Match MatchAny, at least one). At most 16
+	// words.
 	Text string
 	// Types keeps hits of these record types; empty keeps all.
 	Types []string
 	// Limit caps the hits; 0 means 20.
 	Limit int
+	// Match says how many of the words a hit needs. Default: MatchAll.
+	Match SearchMatch
 }
+
+// SearchMatch is how many of a search's words a hit needs.
+type SearchMatch string
+
+// The search matches.
+const (
+	// MatchAll: a hit has every word, as a prefix of one of its words
+	// (what a user typing in a search box expects).
+	MatchAll SearchMatch = ""
+	// MatchAny: a hit has at least one of the words; a record with more of
+	// them (and rarer ones) ranks first. For finding related records from
+	// a text, such as the articles that may answer a case.
+	MatchAny SearchMatch = "any"
+)
 
 // SearchHit is one record found by a search.
 type SearchHit struct {

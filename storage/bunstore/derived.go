@@ -3,7 +3,9 @@ package bunstore
 import (
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/crmkit/crm/storage"
 )
@@ -38,4 +40,38 @@ func (s *Store) Advance(ctx context.Context, recordType string, ids []string, fi
 	_, err = s.exec(ctx, s.d.rebind("UPDATE "+c.table+" SET "+col.name+" = ? WHERE workspace_id = ? AND id IN ("+
 		placeholders(len(ids))+") AND "+col.name+" < ?"), args...)
 	return err
+}
+
+// Add implements storage.HookStore: one UPDATE adding deltas to integer
+// columns the store keeps itself, in the context's transaction and without
+// a change event. Each addition is made to the value stored when the row
+// is written (on Postgres the row's lock orders concurrent writers), so
+// counters stay exact however many transactions add at once.
+func (s *Store) Add(ctx context.Context, recordType, id string, deltas map[string]int64) error {
+	c := s.codec(recordType)
+	if c == nil {
+		return fmt.Errorf("bunstore: Add: %q is not a registered record type", recordType)
+	}
+	fields := slices.Sorted(maps.Keys(deltas))
+	if len(fields) == 0 {
+		return nil
+	}
+	var b sqlBuilder
+	b.add("UPDATE " + c.table + " SET ")
+	for i, f := range fields {
+		col := c.byName[f]
+		if col == nil || !col.derived {
+			return fmt.Errorf("bunstore: Add: %s.%s is not a field the store keeps (crm:\"derived\")", recordType, f)
+		}
+		if k := col.typ.Kind(); k < reflect.Int || k > reflect.Int64 {
+			return fmt.Errorf("bunstore: Add: %s.%s is a %s, not an integer", recordType, f, col.typ)
+		}
+		if i > 0 {
+			b.add(", ")
+		}
+		b.add(col.name+" = "+col.name+" + ?", deltas[f])
+	}
+	b.add(" WHERE workspace_id = ? AND id = ?", storage.WorkspaceFrom(ctx), id)
+	_, err := s.exec(ctx, s.d.rebind(b.sb.String()), b.args...)
+	return s.d.translate(err, recordType)
 }

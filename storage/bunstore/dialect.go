@@ -95,8 +95,9 @@ type dialect interface {
 	// searchQuery), workspace_id, the type filter, then the bind values of
 	// cond, a condition on the documents aliased d, the limit and the offset.
 	search(types int, cond string) string
-	// searchQuery turns words into the dialect's full-text query.
-	searchQuery(words []string) string
+	// searchQuery turns words into the dialect's full-text query: each
+	// word as a prefix, all of them required, or with any one of them.
+	searchQuery(words []string, anyWord bool) string
 	// translate turns a driver error into the storage sentinels.
 	translate(err error, recordType string) error
 }
@@ -276,10 +277,13 @@ WHERE crm_search MATCH ? AND d.workspace_id = ?`
 	return q + cond + " ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ? OFFSET ?"
 }
 
-func (sqliteDialect) searchQuery(words []string) string {
+func (sqliteDialect) searchQuery(words []string, anyWord bool) string {
 	parts := make([]string, len(words))
 	for i, w := range words {
 		parts[i] = `"` + w + `"*`
+	}
+	if anyWord {
+		return strings.Join(parts, " OR ")
 	}
 	return strings.Join(parts, " ")
 }
@@ -460,10 +464,13 @@ WHERE d.tsv @@ q AND d.workspace_id = ?`
 	return q + cond + " ORDER BY ts_rank(d.tsv, q) DESC, d.record_id LIMIT ? OFFSET ?"
 }
 
-func (postgresDialect) searchQuery(words []string) string {
+func (postgresDialect) searchQuery(words []string, anyWord bool) string {
 	parts := make([]string, len(words))
 	for i, w := range words {
 		parts[i] = w + ":*"
+	}
+	if anyWord {
+		return strings.Join(parts, " | ")
 	}
 	return strings.Join(parts, " & ")
 }

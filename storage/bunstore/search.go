@@ -48,12 +48,20 @@ func (s *Store) search(ctx context.Context, q storage.SearchQuery) ([]storage.Se
 	if len(ws) > 16 {
 		return nil, storage.Invalid("text", "has %d words, more than the limit of 16", len(ws))
 	}
+	anyWord := false
+	switch q.Match {
+	case storage.MatchAll:
+	case storage.MatchAny:
+		anyWord = true
+	default:
+		return nil, storage.Invalid("match", "%q is not \"\" (all words) or %q", q.Match, storage.MatchAny)
+	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 20
 	}
 	limit = min(limit, storage.MaxLimit)
-	args := []any{s.d.searchQuery(ws), storage.WorkspaceFrom(ctx)}
+	args := []any{s.d.searchQuery(ws, anyWord), storage.WorkspaceFrom(ctx)}
 	for _, t := range q.Types {
 		args = append(args, t)
 	}
@@ -79,7 +87,7 @@ func (s *Store) search(ctx context.Context, q storage.SearchQuery) ([]storage.Se
 		if err != nil {
 			return nil, err
 		}
-		kept, err := s.verifyHits(ctx, masks, ws, got)
+		kept, err := s.verifyHits(ctx, masks, ws, anyWord, got)
 		if err != nil {
 			return nil, err
 		}
@@ -136,9 +144,10 @@ func (s *Store) searchMasks(ctx context.Context) (map[string]*fieldMask, error) 
 }
 
 // verifyHits keeps the hits whose record, with its hidden fields blanked,
-// still matches every query word, and gives them that record's title. Hits
-// of types without hidden fields pass as they are.
-func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwords []string, hits []storage.SearchHit) ([]storage.SearchHit, error) {
+// still matches every query word (with anyWord, one of them), and gives
+// them that record's title. Hits of types without hidden fields pass as
+// they are.
+func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwords []string, anyWord bool, hits []storage.SearchHit) ([]storage.SearchHit, error) {
 	ids := map[string][]string{}
 	for _, h := range hits {
 		if masks[h.Ref.Type] != nil {
@@ -178,7 +187,7 @@ func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwo
 			continue
 		}
 		rec := seen[h.Ref]
-		if rec == nil || !matchesAll(qwords, words(rec.SearchTitle()+" "+rec.SearchText())) {
+		if rec == nil || !matches(qwords, words(rec.SearchTitle()+" "+rec.SearchText()), anyWord) {
 			continue
 		}
 		h.Title = rec.SearchTitle()
@@ -187,13 +196,17 @@ func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwo
 	return out, nil
 }
 
-// matchesAll reports whether every query word is a prefix of a word of the
-// text: the index's own rule.
-func matchesAll(qwords, text []string) bool {
+// matches reports whether every query word (with anyWord, one of them) is
+// a prefix of a word of the text: the index's own rule.
+func matches(qwords, text []string, anyWord bool) bool {
 	for _, q := range qwords {
-		if !slices.ContainsFunc(text, func(w string) bool { return strings.HasPrefix(w, q) }) {
+		found := slices.ContainsFunc(text, func(w string) bool { return strings.HasPrefix(w, q) })
+		if found && anyWord {
+			return true
+		}
+		if !found && !anyWord {
 			return false
 		}
 	}
-	return true
+	return !anyWord
 }

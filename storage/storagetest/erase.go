@@ -123,8 +123,13 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	_, err = surveys.Create(ctx, &service.SurveyRequest{Kind: service.SurveyCSAT, ContactID: c.ID, CaseID: cs.ID,
 		ExpiresAt: storage.Now().Add(time.Hour), AnsweredAt: storage.Now(), Score: 5, Comment: "Zebedee Forgetme is pleased"})
 	must(t, "survey", err)
+	kb, err := app.Service.Articles.Create(ctx, service.NewArticle{Title: "Tyre pressure", Body: "Check it monthly.", Status: service.ArticlePublic})
+	must(t, "article", err)
+	_, err = app.Service.Articles.Vote(ctx, kb.ID, service.Voter{ContactID: c.ID}, true)
+	must(t, "article vote", err)
 	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle,
-		service.ObjectCase, service.ObjectMessage, service.ObjectConversation, service.ObjectChatMessage, service.ObjectSurvey}
+		service.ObjectCase, service.ObjectMessage, service.ObjectConversation, service.ObjectChatMessage, service.ObjectSurvey,
+		service.ObjectArticleVote}
 }
 
 // seedMarketing writes the marketing records of the person c: a

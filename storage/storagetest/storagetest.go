@@ -145,6 +145,7 @@ func Run(t *testing.T, h Harness) {
 		{"FilterBounds", testFilterBounds},
 		{"ServiceChat", testServiceChat},
 		{"ServiceSurveys", testServiceSurveys},
+		{"ServiceKnowledge", testServiceKnowledge},
 		{"Dashboards", testDashboards},
 		{"ReportMail", testReportMail},
 		{"ProductsPrices", testProductsPrices},
