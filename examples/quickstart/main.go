@@ -3,7 +3,8 @@
 // timeline and the audit history of a change, shows two members with
 // different roles seeing different data, runs a deal through the sales
 // cycle, prints a report of the pipeline, takes a customer's email in as a
-// case with its SLA clock and answers it, and reads the change feed.
+// case with its SLA clock, routes and answers it, asks for a CSAT score,
+// and reads the change feed.
 //
 //	go run ./examples/quickstart
 package main
@@ -55,7 +56,10 @@ func run(ctx context.Context) error {
 	// service an SMTP mailer (workflow/smtp).
 	outbox := &outbox{}
 	app, err := crm.New(ctx, store, crm.Config{DefaultPhoneRegion: "GB",
-		Service: service.Options{Mailer: outbox, From: "Acme Support <help@acme.example>"}})
+		Service: service.Options{Mailer: outbox, From: "Acme Support <help@acme.example>",
+			// A CSAT survey goes out when a case is solved, by a link
+			// signed with Key (keep a real key secret and stable).
+			CSATOnResolve: true, BaseURL: "http://localhost:8080/service", Key: []byte("quickstart-survey-key-32-bytes-!")}})
 	if err != nil {
 		return err
 	}
@@ -434,6 +438,25 @@ func run(ctx context.Context) error {
 	}
 	fmt.Printf("  the answer joined %s by its %s; solved: first response %s, resolution %s\n",
 		back.Case.Ref(), back.ThreadedBy, c.SLA.FirstResponseState, c.SLA.ResolutionState)
+	// Solving it mailed Ada a CSAT survey; she answers through its link
+	// (service/surveyweb serves the form), once.
+	surveys, err := app.Service.Surveys.List(ctx, crm.ListQuery{Filter: crm.Eq("case_id", c.ID)})
+	if err != nil || len(surveys.Items) != 1 {
+		return fmt.Errorf("the case's survey: %v", err)
+	}
+	link, err := app.Service.Surveys.Link(ctx, surveys.Items[0].ID)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  CSAT survey mailed: %q\n", outbox.sent[len(outbox.sent)-1].Subject)
+	if _, err := app.Service.Surveys.Answer(ctx, link[strings.LastIndex(link, "/")+1:], 5, "Quick and kind."); err != nil {
+		return err
+	}
+	csat, err := app.Service.Surveys.Scores(ctx, service.ScoreQuery{Kind: service.SurveyCSAT})
+	if err != nil || len(csat) != 1 {
+		return fmt.Errorf("CSAT: %v", err)
+	}
+	fmt.Printf("  Ada answered 5: CSAT %.0f%% over %d answer\n", csat[0].Value, csat[0].Answers)
 
 	// The change feed a host application would consume.
 	feed, err := app.Changes(ctx, "", 100)
