@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/testdb"
 	"github.com/crmkit/crm/service"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/sqlite"
@@ -70,42 +71,8 @@ func BenchmarkScores(b *testing.B) {
 		return rows.Err()
 	}
 	b.ResetTimer()
-	interleaveScores(b, crm, raw)
+	testdb.Interleave(b, "ms", crm, raw)
 	if len(got) != agents || !slices.Equal(got, want) {
 		b.Fatalf("Scores = %+v\nraw SQL = %+v", got, want)
 	}
-}
-
-// interleaveScores times crm and raw in turn in each iteration of b, their
-// order alternating, and reports their medians in ms and their ratio.
-func interleaveScores(b *testing.B, crm, raw func() error) {
-	b.Helper()
-	var crmT, rawT []time.Duration
-	run := func(fn func() error, into *[]time.Duration) {
-		t0 := time.Now()
-		if err := fn(); err != nil {
-			b.Fatal(err)
-		}
-		*into = append(*into, time.Since(t0))
-	}
-	i := 0
-	for b.Loop() {
-		if i%2 == 0 {
-			run(crm, &crmT)
-			run(raw, &rawT)
-		} else {
-			run(raw, &rawT)
-			run(crm, &crmT)
-		}
-		i++
-	}
-	med := func(d []time.Duration) float64 {
-		d = slices.Clone(d)
-		slices.Sort(d)
-		return float64(d[len(d)/2]) / float64(time.Millisecond)
-	}
-	b.ReportMetric(med(crmT), "crm-ms")
-	b.ReportMetric(med(rawT), "raw-ms")
-	b.ReportMetric(med(crmT)/med(rawT), "crm/raw")
-	b.ReportMetric(0, "ns/op")
 }

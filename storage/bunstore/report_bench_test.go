@@ -282,7 +282,7 @@ func benchReports(b *testing.B, store *bunstore.Store) {
 			if c.shape && a != r {
 				b.Fatalf("crm returns %d rows, the raw SQL %d", a, r)
 			}
-			interleave(b, "ms", func() error { _, err := c.crm(); return err }, func() error { _, err := c.raw(); return err })
+			testdb.Interleave(b, "ms", func() error { _, err := c.crm(); return err }, func() error { _, err := c.raw(); return err })
 		})
 	}
 }

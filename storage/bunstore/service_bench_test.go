@@ -52,7 +52,7 @@ func benchDueList(b *testing.B, store *bunstore.Store) {
 	if err != nil || a != r || a != 100 {
 		b.Fatalf("crm lists %d cases, the raw SQL %d (%v)", a, r, err)
 	}
-	interleave(b, "µs", func() error { _, err := crmDue(); return err }, func() error { _, err := rawDue(); return err })
+	testdb.Interleave(b, "µs", func() error { _, err := crmDue(); return err }, func() error { _, err := rawDue(); return err })
 }
 
 // rawCases runs q, a SELECT * of crm_cases, and decodes its rows into

@@ -1,4 +1,4 @@
-package bunstore_test
+package testdb
 
 import (
 	"slices"
@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// interleave times crm and raw in turn in each iteration of b (their
-// order alternating, so that the machine's drift falls on both) and
-// reports their medians in unit ("ms" or "µs") and their ratio.
-func interleave(b *testing.B, unit string, crm, raw func() error) {
+// Interleave times crm and raw in turn in each iteration of b (their order
+// alternating, so that the machine's drift falls on both) and reports their
+// medians in unit ("ms" or "µs") and their ratio: the shape of every
+// benchmark that puts the CRM beside hand-written SQL.
+func Interleave(b *testing.B, unit string, crm, raw func() error) {
 	b.Helper()
 	scale := map[string]time.Duration{"ms": time.Millisecond, "µs": time.Microsecond}[unit]
 	var crmT, rawT []time.Duration
