@@ -505,7 +505,20 @@ func (c *CRM) FindDuplicates(ctx context.Context, opts contacts.DuplicateOptions
 // registered type whose PersonalData.ContactField names the contact
 // (opportunities, quotes, invoices, orders, a host's own types), each a
 // slice of the type's records ([]*sales.Order).
+//
+// It is an export: the member must have the export right on the contact
+// (else ErrForbidden, or ErrNotFound when it may not read it), and every
+// record type the document lists is read in the member's export scope
+// (storage.ForExport): records outside it are left out, and a type the
+// member may not export at all is ErrForbidden. A data protection officer
+// runs it as an admin or as the system.
 func (c *CRM) PersonalData(ctx context.Context, id string) (*contacts.PersonalData, error) {
+	// The document leaves the CRM: the member must be able to export the
+	// contact, and every list below reads in its export scope.
+	ctx = storage.ForExport(ctx)
+	if err := c.store.Check(ctx, storage.Ref{Type: contacts.ObjectContact, ID: id}, storage.ActionExport); err != nil {
+		return nil, err
+	}
 	pd, err := c.people.PersonalData(ctx, id)
 	if err != nil {
 		return nil, err

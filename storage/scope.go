@@ -90,3 +90,23 @@ func DepthFrom(ctx context.Context) int {
 	d, _ := ctx.Value(depthKey{}).(int)
 	return d
 }
+
+type exportKey struct{}
+
+// ForExport returns ctx for a bulk read that leaves the CRM, such as a
+// person's access document (crm.CRM.PersonalData): every list made with
+// it whose ListQuery names no For takes the principal's export scope
+// (ActionExport) rather than its read scope, so that the read carries no
+// more than the member may export; a record type the member may not export
+// at all is ErrForbidden. Configuration types (AccessConfig: field
+// definitions, pipelines, calendars) are read as usual, being no one's
+// data.
+func ForExport(ctx context.Context) context.Context {
+	return context.WithValue(ctx, exportKey{}, true)
+}
+
+// ExportingFrom reports whether ctx was made by ForExport.
+func ExportingFrom(ctx context.Context) bool {
+	v, _ := ctx.Value(exportKey{}).(bool)
+	return v
+}

@@ -547,10 +547,14 @@ func (t *table) listSQL(ctx context.Context, q storage.ListQuery) (*listStmt, er
 	if err := t.s.where(t.c, q.Filter, &b); err != nil {
 		return nil, err
 	}
-	if err := t.s.scoped(ctx, t.c, "t", q.For, &b); err != nil {
+	action := q.For
+	if action == "" && storage.ExportingFrom(ctx) && t.ty.Options().Access != storage.AccessConfig {
+		action = storage.ActionExport
+	}
+	if err := t.s.scoped(ctx, t.c, "t", action, &b); err != nil {
 		return nil, err
 	}
-	fp := cursor.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort, q.For)
+	fp := cursor.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort, action)
 	if q.Cursor != "" {
 		keys, err := cursor.Decode(q.Cursor, fp, len(cols))
 		if err != nil {

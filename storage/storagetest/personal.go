@@ -296,3 +296,50 @@ func sorted(s []string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// testPersonalDataExport checks that a person's access document is an
+// export (issue 17 item 6): a member without the export right gets none
+// (a rep exported everything about a contact before), a manager's leaves
+// out the records outside its team's export scope, and the system's holds
+// them all.
+func testPersonalDataExport(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	app := hostApp(t, h, e)
+	rep, mgr := e.as(e.repA), e.as(e.mgr)
+	ada := e.contact(rep, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	_, err := app.Sales.Pipelines.Default(e.sys) // made by the system on first use
+	must(t, "pipeline", err)
+	_, err = app.Sales.Opportunities.Create(rep, sales.NewOpportunity{Name: "Team X deal", ContactID: ada.ID})
+	must(t, "team X deal", err)
+	_, err = app.Sales.Opportunities.Create(e.sys, sales.NewOpportunity{Name: "Team Y deal", ContactID: ada.ID, OwnerID: e.repB.ID})
+	must(t, "team Y deal", err)
+
+	_, err = app.PersonalData(rep, ada.ID)
+	wantErr(t, "a rep's access document", err, storage.ErrForbidden)
+	deals := func(pd *contacts.PersonalData) []string {
+		var out []string
+		if ds, ok := pd.Related[sales.ObjectOpportunity].([]*sales.Opportunity); ok {
+			for _, d := range ds {
+				out = append(out, d.Name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	pd, err := app.PersonalData(mgr, ada.ID)
+	must(t, "the manager's access document", err)
+	if got := deals(pd); !slices.Equal(got, []string{"Team X deal"}) || pd.Contact.ID != ada.ID {
+		t.Errorf("the manager's document lists deals %v, want its team's only", got)
+	}
+	pd, err = app.PersonalData(e.sys, ada.ID)
+	must(t, "the system's access document", err)
+	if got := deals(pd); !slices.Equal(got, []string{"Team X deal", "Team Y deal"}) {
+		t.Errorf("the system's document lists deals %v, want both", got)
+	}
+	// Lists elsewhere keep the read scope: the manager reads both deals.
+	page, err := app.Sales.Opportunities.List(mgr, storage.ListQuery{})
+	must(t, "the manager's deals", err)
+	if len(page.Items) != 2 {
+		t.Errorf("the manager reads %d deals, want 2", len(page.Items))
+	}
+}

@@ -143,6 +143,7 @@ func Run(t *testing.T, h Harness) {
 		{"ServiceSLABreach", testServiceSLABreach},
 		{"ServiceAssignment", testServiceAssignment},
 		{"FilterBounds", testFilterBounds},
+		{"PersonalDataExport", testPersonalDataExport},
 		{"ServiceChat", testServiceChat},
 		{"ServiceSurveys", testServiceSurveys},
 		{"ServiceKnowledge", testServiceKnowledge},
