@@ -565,8 +565,12 @@ func typedSlice(t storage.RecordType, recs []storage.Record) any {
 // every registered type whose PersonalData.ContactField names the contact,
 // as the type's PersonalData.Erase says (deleted, their personal fields
 // emptied, or kept: deals, quotes, invoices and orders keep only the
-// contact's ID). The past change events of every record touched are
-// scrubbed.
+// contact's ID); and, in the records linked to the contact that hold no
+// personal data by type (tasks a rule wrote "Call {{.email}}" into), the
+// person's addresses, phone numbers and names, replaced by "[erased]"
+// (counted under Related["scrubbed"]). The past change events of every
+// record touched are scrubbed, and with them the workflow engine's copies:
+// the jobs and runs made for those events (a run still going ends).
 func (c *CRM) Erase(ctx context.Context, contactID string) (*contacts.Erasure, error) {
 	return c.forget(ctx, contactID, false)
 }
@@ -612,6 +616,13 @@ func (c *CRM) forget(ctx context.Context, contactID string, anonymise bool) (*co
 			if n > 0 {
 				related[t.Name()] = n
 			}
+		}
+		n, err := c.scrubLinked(ctx, ct)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			related["scrubbed"] = n
 		}
 		if anonymise {
 			out, err = c.people.Anonymise(ctx, contactID)

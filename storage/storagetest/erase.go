@@ -18,6 +18,7 @@ import (
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/service"
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/workflow"
 )
 
 // ErasedNeedles are the personal data SeedErasure writes and erasure must
@@ -29,8 +30,24 @@ var ErasedNeedles = []string{"zz-erase@forget.example", "zebedee", "forgetme", "
 // index) and erases it with crm.CRM.Erase. It returns the app.
 func SeedErasure(t testing.TB, store Store, ctx context.Context) *crm.CRM {
 	t.Helper()
-	app, err := crm.New(ctx, store, crm.Config{Modules: []storage.Module{testobjects.Module()}})
+	app, err := crm.New(ctx, store, crm.Config{Modules: []storage.Module{testobjects.Module()},
+		Workflow: workflow.Config{Workspaces: []string{storage.WorkspaceFrom(ctx)}}}) // as row-level security needs
 	must(t, "crm", err)
+	// Workflow rules, made before the data: one renders the person into a
+	// task, one leaves a run waiting (its data the whole event), one
+	// fails (a webhook the guard refuses), so that erasure meets the
+	// engine's copies: runs, jobs and what rules wrote.
+	for _, r := range []workflow.NewRule{
+		{Name: "Call the new contact", Actions: []workflow.Action{workflow.CreateTask(workflow.TaskParams{
+			Title: "Call {{.first_name}} at {{.email}}", Description: "Ask {{.last_name}} about {{.job_title}}"})}},
+		{Name: "Wait a week", Actions: []workflow.Action{workflow.Wait(7 * 24 * time.Hour), workflow.AddTag("week-old")}},
+		{Name: "Tell the host", Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: "http://127.0.0.1:9/{{.email}}"})}},
+	} {
+		r.Enabled = true
+		r.Trigger = workflow.Trigger{Kind: workflow.OnEvent, Object: contacts.ObjectContact, Events: []string{"created"}}
+		_, err := app.Workflow.Rules.Create(ctx, r)
+		must(t, "rule "+r.Name, err)
+	}
 	_, err = app.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "nickname", Type: contacts.FieldText})
 	must(t, "define", err)
 	c, err := app.Contacts.Create(ctx, contacts.NewContact{FirstName: "Zebedee", LastName: "Forgetme", Email: "zz-erase@forget.example",
@@ -67,6 +84,18 @@ func SeedErasure(t testing.TB, store Store, ctx context.Context) *crm.CRM {
 		if !pd.None && !slices.Contains(append([]string{contacts.ObjectContact, contacts.ObjectActivity, contacts.ObjectConsent, sales.ObjectLead}, seeded...), ty.Name()) {
 			t.Errorf("record type %s may hold personal data and SeedErasure seeds none: add it to seedReferring", ty.Name())
 		}
+	}
+	if _, err := app.Workflow.Drain(ctx); err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+	runs, err := app.Workflow.Runs(ctx, workflow.RunQuery{PageQuery: storage.PageQuery{Limit: storage.MaxLimit}})
+	must(t, "runs", err)
+	states := map[workflow.RunState]int{}
+	for _, r := range runs.Items {
+		states[r.State]++
+	}
+	if states[workflow.RunWaiting] == 0 || states[workflow.RunFailed] == 0 || states[workflow.RunSucceeded] == 0 {
+		t.Errorf("runs before the erasure by state = %v, want waiting, failed and succeeded ones", states)
 	}
 	er, err := app.Erase(ctx, c.ID)
 	must(t, "erase", err)
