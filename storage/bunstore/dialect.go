@@ -95,6 +95,9 @@ type dialect interface {
 	// searchQuery), workspace_id, the type filter, then the bind values of
 	// cond, a condition on the documents aliased d, the limit and the offset.
 	search(types int, cond string) string
+	// searchPlain is search without rank: the hits in record ID order,
+	// with their documents' bodies, LIMIT ?.
+	searchPlain(types int, cond string) string
 	// searchQuery turns words into the dialect's full-text query: each
 	// word as a prefix, all of them required, or with any one of them.
 	searchQuery(words []string, anyWord bool) string
@@ -275,6 +278,16 @@ WHERE crm_search MATCH ? AND d.workspace_id = ?`
 		q += " AND d.record_type IN (" + placeholders(types) + ")"
 	}
 	return q + cond + " ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ? OFFSET ?"
+}
+
+func (sqliteDialect) searchPlain(types int, cond string) string {
+	q := `SELECT d.record_type, d.record_id, d.title, d.body
+FROM crm_search JOIN crm_search_docs d ON d.id = crm_search.rowid
+WHERE crm_search MATCH ? AND d.workspace_id = ?`
+	if types > 0 {
+		q += " AND d.record_type IN (" + placeholders(types) + ")"
+	}
+	return q + cond + " ORDER BY d.record_id LIMIT ?"
 }
 
 func (sqliteDialect) searchQuery(words []string, anyWord bool) string {
@@ -462,6 +475,16 @@ WHERE d.tsv @@ q AND d.workspace_id = ?`
 		q += " AND d.record_type IN (" + placeholders(types) + ")"
 	}
 	return q + cond + " ORDER BY ts_rank(d.tsv, q) DESC, d.record_id LIMIT ? OFFSET ?"
+}
+
+func (postgresDialect) searchPlain(types int, cond string) string {
+	q := `SELECT d.record_type, d.record_id, d.title, d.body
+FROM crm_search d, to_tsquery('simple', ?::text) q
+WHERE d.tsv @@ q AND d.workspace_id = ?`
+	if types > 0 {
+		q += " AND d.record_type IN (" + placeholders(types) + ")"
+	}
+	return q + cond + " ORDER BY d.record_id LIMIT ?"
 }
 
 func (postgresDialect) searchQuery(words []string, anyWord bool) string {

@@ -1,6 +1,7 @@
 package bunstore
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -78,28 +79,67 @@ func (s *Store) search(ctx context.Context, q storage.SearchQuery) ([]storage.Se
 	if masks == nil {
 		return s.searchPage(ctx, query, args, limit, 0)
 	}
-	// Verify the hits of types with hidden fields, a batch at a time, until
-	// the page is full or the index has no more.
-	batch := min(2*limit, storage.MaxLimit)
-	var hits []storage.SearchHit
-	for offset := 0; len(hits) < limit; offset += batch {
-		got, err := s.searchPage(ctx, query, args, batch, offset)
-		if err != nil {
-			return nil, err
-		}
-		kept, err := s.verifyHits(ctx, masks, ws, anyWord, got)
-		if err != nil {
-			return nil, err
-		}
-		hits = append(hits, kept...)
-		if len(got) < batch {
-			break
-		}
+	// A role that hides fields: the index's rank counts the hidden words
+	// too, so two records alike in all the member sees would rank apart,
+	// telling what it may not see. The candidates are read without rank
+	// (in ID order, at most MaxLimit), those of types with hidden fields
+	// checked against the record as the member sees it, and all ranked
+	// here over the text the member may see.
+	plain := s.d.rebind(s.d.searchPlain(len(q.Types), cond.sb.String()))
+	got, err := s.searchDocs(ctx, plain, args, storage.MaxLimit)
+	if err != nil {
+		return nil, err
 	}
+	hits, err := s.verifyHits(ctx, masks, ws, anyWord, got)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(hits, func(a, b storage.SearchHit) int { return cmp.Compare(a.Rank, b.Rank) })
 	if len(hits) > limit {
 		hits = hits[:limit]
 	}
 	return hits, nil
+}
+
+// searchDocs runs the unranked search query for up to limit hits, each
+// ranked by visibleRank over its document's title and body.
+func (s *Store) searchDocs(ctx context.Context, query string, args []any, limit int) ([]docHit, error) {
+	rows, err := s.query(ctx, query, append(args[:len(args):len(args)], limit)...)
+	if err != nil {
+		return nil, s.d.translate(err, "search")
+	}
+	defer rows.Close()
+	var hits []docHit
+	for rows.Next() {
+		var h docHit
+		if err := rows.Scan(&h.Ref.Type, &h.Ref.ID, &h.Title, &h.body); err != nil {
+			return nil, err
+		}
+		hits = append(hits, h)
+	}
+	return hits, rows.Err()
+}
+
+// docHit is a hit with the indexed body of its record.
+type docHit struct {
+	storage.SearchHit
+	body string
+}
+
+// visibleRank ranks a record for the query words from its title and text
+// alone: more words of the title (ten times), then of the text, that a
+// query word begins, rank first (lower is better, as the index's ranks).
+func visibleRank(qwords []string, title, text string) float64 {
+	count := func(ws []string) int {
+		n := 0
+		for _, w := range ws {
+			if slices.ContainsFunc(qwords, func(q string) bool { return strings.HasPrefix(w, q) }) {
+				n++
+			}
+		}
+		return n
+	}
+	return -float64(10*count(words(title)) + count(words(text)))
 }
 
 // searchPage runs the search query for limit hits after offset.
@@ -145,9 +185,9 @@ func (s *Store) searchMasks(ctx context.Context) (map[string]*fieldMask, error) 
 
 // verifyHits keeps the hits whose record, with its hidden fields blanked,
 // still matches every query word (with anyWord, one of them), and gives
-// them that record's title. Hits of types without hidden fields pass as
-// they are.
-func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwords []string, anyWord bool, hits []storage.SearchHit) ([]storage.SearchHit, error) {
+// them that record's title; hits of types without hidden fields pass as
+// they are. Each is ranked over what the member sees (visibleRank).
+func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwords []string, anyWord bool, hits []docHit) ([]storage.SearchHit, error) {
 	ids := map[string][]string{}
 	for _, h := range hits {
 		if masks[h.Ref.Type] != nil {
@@ -180,9 +220,11 @@ func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwo
 			return nil, err
 		}
 	}
-	out := hits[:0:0]
-	for _, h := range hits {
+	var out []storage.SearchHit
+	for _, d := range hits {
+		h := d.SearchHit
 		if masks[h.Ref.Type] == nil {
+			h.Rank = visibleRank(qwords, h.Title, d.body)
 			out = append(out, h)
 			continue
 		}
@@ -191,6 +233,7 @@ func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwo
 			continue
 		}
 		h.Title = rec.SearchTitle()
+		h.Rank = visibleRank(qwords, h.Title, rec.SearchText())
 		out = append(out, h)
 	}
 	return out, nil

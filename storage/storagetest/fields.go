@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -244,5 +245,53 @@ func testFieldRules(t *testing.T, h Harness) {
 	must(t, "principal", err)
 	if p.FieldAccess(contacts.ObjectAccount, "domain") != storage.FieldHidden {
 		t.Errorf("principal's field rules = %v, want account.domain hidden", p.Fields)
+	}
+}
+
+// testSearchRankHidden checks that search rank tells nothing of hidden
+// fields (issue 17 item 8): two contacts alike in every field a member
+// sees come back in the same order whichever holds the query's words in a
+// field hidden from it, while a name that matches twice still ranks first
+// on what it shows.
+func testSearchRankHidden(t *testing.T, h Harness) {
+	e := newAccessEnv(t, h)
+	all := map[storage.Action]storage.Scope{storage.ActionRead: storage.ScopeAll, storage.ActionCreate: storage.ScopeAll,
+		storage.ActionUpdate: storage.ScopeAll, storage.ActionDelete: storage.ScopeAll, storage.ActionExport: storage.ScopeAll}
+	_, err := e.acc.DefineRole(e.sys, access.NewRole{Name: "no_titles", Permissions: storage.Permissions{storage.AnyType: all},
+		Fields: storage.FieldRules{contacts.ObjectContact: {"job_title": storage.FieldHidden}}})
+	must(t, "define role", err)
+	m, err := e.acc.CreateMember(e.sys, access.NewMember{Name: "No titles", Role: "no_titles"})
+	must(t, "member", err)
+	plain := e.contact(e.sys, contacts.NewContact{FirstName: "Ada", LastName: "Lovelace"})
+	rich := e.contact(e.sys, contacts.NewContact{FirstName: "Ada", LastName: "Lovelace", JobTitle: "Ada Ada Ada Ada"})
+	twice := e.contact(e.sys, contacts.NewContact{FirstName: "Ada", LastName: "Ada"})
+	order := func(ctx context.Context) []string {
+		t.Helper()
+		hits, err := e.store.(storage.Searcher).Search(ctx, storage.SearchQuery{Text: "ada", Types: []string{contacts.ObjectContact}})
+		must(t, "search", err)
+		var out []string
+		for _, h := range hits {
+			out = append(out, h.Ref.ID)
+		}
+		return out
+	}
+	masked, err := e.acc.As(e.sys, m.ID)
+	must(t, "as", err)
+	want := []string{twice.ID, plain.ID, rich.ID}
+	if got := order(masked); !slices.Equal(got, want) {
+		t.Errorf("the masked member's order = %v, want the double name first, then by creation %v", got, want)
+	}
+	// The hidden words move to the other contact: the member's order
+	// stays (the index's rank tells the two apart, one way or the other).
+	none, words := "", "Ada Ada Ada Ada"
+	_, err = e.svc.Contacts.Update(e.sys, rich.ID, contacts.UpdateContact{JobTitle: &none})
+	must(t, "update", err)
+	_, err = e.svc.Contacts.Update(e.sys, plain.ID, contacts.UpdateContact{JobTitle: &words})
+	must(t, "update", err)
+	if got := order(masked); !slices.Equal(got, want) {
+		t.Errorf("with the hidden words swapped, the masked member's order = %v, want %v", got, want)
+	}
+	if got := order(e.sys); len(got) != 3 {
+		t.Errorf("the system finds %d contacts, want 3", len(got))
 	}
 }

@@ -144,6 +144,7 @@ func Run(t *testing.T, h Harness) {
 		{"ServiceAssignment", testServiceAssignment},
 		{"FilterBounds", testFilterBounds},
 		{"PersonalDataExport", testPersonalDataExport},
+		{"SearchRankHidden", testSearchRankHidden},
 		{"ServiceChat", testServiceChat},
 		{"ServiceSurveys", testServiceSurveys},
 		{"ServiceKnowledge", testServiceKnowledge},
