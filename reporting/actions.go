@@ -36,8 +36,9 @@ type SendReportParams struct {
 // gets. It is an external action: it runs at least once per step, and the
 // message keeps the step's key as its ID, so a retry is one message to a
 // receiver that drops repeats. The report runs with the rights the engine
-// gives rule actions (today the system's: every record of the workspace),
-// so who may save such a rule decides who reads what it mails.
+// gives the rule's actions: those of the member who saved the rule
+// (workflow.Rule.ActsAs), or the system's for a rule the system or an
+// admin saved to run as the system.
 func (s *Service) Actions() []storage.ActionSpec {
 	return []storage.ActionSpec{{Name: ActionSendReport, External: true, Check: s.checkSendReport, Run: s.sendReport}}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/filterexpr"
 	"github.com/crmkit/crm/storage/queue"
 	"github.com/crmkit/crm/workflow/send"
@@ -148,6 +149,7 @@ type Engine struct {
 	strict  bool // the store requires a principal in every context (see operator)
 	q       queue.Queue
 	rules   storage.Table[*Rule]
+	acc     *access.Service // the principals of the members rules act for
 	cfg     Config
 	writers map[string]storage.RecordWriter // by record type
 
@@ -246,6 +248,9 @@ func New(store Store, cfg Config) *Engine {
 		writers: map[string]storage.RecordWriter{}, objects: map[string]Object{}, actions: map[string]Handler{}}
 	if r, ok := store.(interface{ RequiresPrincipal() bool }); ok {
 		e.strict = r.RequiresPrincipal()
+	}
+	if as, ok := store.(access.Store); ok {
+		e.acc = access.NewService(as)
 	}
 	for _, w := range cfg.Writers {
 		e.writers[w.Type] = w

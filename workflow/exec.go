@@ -265,7 +265,7 @@ func (e *Engine) match(ctx context.Context, ev *storage.Event, rs *ruleSet, inli
 			}
 		}
 		key := "event:" + ev.ID + ":" + c.rule.ID
-		if run := e.newRun(ctx, c.rule, ev.Subject, ev, key, ev.Depth+1, OnEvent); inline && run.State == RunRunning {
+		if run := e.newRun(ctx, c.rule, ev.Subject, ev, key, ev.Depth+1, OnEvent); inline && run.State == RunRunning && c.rule.ActsAs == "" {
 			// The run is stored once, when its inline steps are done.
 			if err := e.runInline(ctx, run, rec); err != nil {
 				return err
@@ -343,7 +343,10 @@ func (e *Engine) queueStep(ctx context.Context, run *Run, at time.Time) error {
 // transaction rolls back, and the work is done again through jobs, where
 // failures are recorded and retried and runs are started once.
 func (e *Engine) runInline(ctx context.Context, run *Run, rec storage.Record) error {
-	actx := storage.WithDepth(storage.AsSystemActor(ctx, "workflow:"+run.Rule.Name), run.Depth)
+	actx, err := e.actor(ctx, run) // the system's: only such rules run inline
+	if err != nil {
+		return err
+	}
 	for run.Step < len(run.Rule.Actions) {
 		act := run.Rule.Actions[run.Step]
 		h, err := e.handler(act.Type)
@@ -408,6 +411,38 @@ func (e *Engine) subject(ctx context.Context, run *Run) (storage.Record, error) 
 		return nil, nil
 	}
 	return rec, err
+}
+
+// actor returns the context the actions of run use: for a rule without
+// ActsAs the system's, its writes recorded as "workflow:<rule>"; else the
+// member's (access.Service.As), whose rights bound what the actions read
+// and write. A member gone or inactive fails the run for good.
+func (e *Engine) actor(ctx context.Context, run *Run) (context.Context, error) {
+	if run.Rule.ActsAs == "" || e.acc == nil {
+		return storage.WithDepth(storage.AsSystemActor(ctx, "workflow:"+run.Rule.Name), run.Depth), nil
+	}
+	mctx, err := e.acc.As(ctx, run.Rule.ActsAs)
+	if err != nil {
+		return nil, Permanent(fmt.Errorf("the rule acts for member %s, who cannot act: %w", run.Rule.ActsAs, err))
+	}
+	return storage.WithDepth(mctx, run.Depth), nil
+}
+
+// subjectAs returns the record of run as actx reads it (see subject): for
+// a rule acting for a member, a record that exists but that the member
+// may not read fails the run for good.
+func (e *Engine) subjectAs(ctx, actx context.Context, run *Run) (storage.Record, error) {
+	if run.Rule.ActsAs == "" || run.Subject.ID == "" {
+		return e.subject(ctx, run)
+	}
+	rec, err := e.get(actx, run.Subject)
+	if !errors.Is(err, storage.ErrNotFound) {
+		return rec, err
+	}
+	if _, serr := e.get(ctx, run.Subject); serr == nil {
+		return nil, Permanent(fmt.Errorf("the rule acts for member %s, who may not read %s %s", run.Rule.ActsAs, run.Subject.Type, run.Subject.ID))
+	}
+	return nil, nil // gone
 }
 
 // newCall returns the call of step of run about rec; with rec nil and a
@@ -485,12 +520,37 @@ func (e *Engine) runStep(ctx context.Context, j *queue.Job) error {
 	if err != nil {
 		return e.failJob(ctx, j, run, Permanent(err))
 	}
-	rec, err := e.subject(ctx, run)
+	actx, err := e.actor(ctx, run)
+	if err != nil {
+		return e.failJob(ctx, j, run, err)
+	}
+	rec, err := e.subjectAs(ctx, actx, run)
 	if err != nil {
 		return e.failJob(ctx, j, run, err)
 	}
 	call := e.newCall(run, j.Step, rec)
+	if rec == nil && run.Rule.ActsAs != "" {
+		call.Fields = nil // the event of a gone record holds what the member may not see
+	}
 	call.Attempt = j.Attempt
+	if j.Step == 0 && run.Rule.ActsAs != "" && run.Rule.Condition != "" && rec != nil {
+		// The condition was matched on the whole record; the member's rule
+		// goes on only if it holds on what the member sees, or it would
+		// tell hidden values by its effects.
+		c, err := e.compiledRule(ctx, &run.Rule)
+		if err != nil {
+			return e.failJob(ctx, j, run, Permanent(err))
+		}
+		if ok, err := c.cond.Match(call.Fields, now); err != nil || !ok {
+			return e.inJob(ctx, j, func(ctx context.Context) error {
+				j.State, j.FinishedAt = queue.JobSucceeded, now
+				if err := e.finishRun(ctx, run, RunExited, "the condition does not hold on what member "+run.Rule.ActsAs+" sees"); err != nil {
+					return err
+				}
+				return e.q.SetJob(ctx, j)
+			})
+		}
+	}
 	if run.Subject.ID != "" && j.Step > 0 && run.Rule.Actions[j.Step-1].Type == ActionWait && run.Rule.Exit.When != "" {
 		c, err := e.compiledRule(ctx, &run.Rule)
 		if err != nil {
@@ -506,7 +566,6 @@ func (e *Engine) runStep(ctx context.Context, j *queue.Job) error {
 			})
 		}
 	}
-	actx := storage.WithDepth(storage.AsSystemActor(ctx, "workflow:"+run.Rule.Name), run.Depth)
 	started := time.Now()
 	if h.External {
 		cctx, cancel := context.WithTimeout(actx, e.cfg.ActionTimeout)

@@ -50,6 +50,14 @@ type Rule struct {
 	// sets it; zero for rules defined in code, which act on every event
 	// after the engine's cursor (see Config.StartFrom).
 	EnabledAt time.Time `bun:"enabled_at,nullzero" json:"enabled_at,omitzero"`
+	// ActsAs is the member whose rights the rule's actions use, and as
+	// whom it reads its records: the member who last saved it (created or
+	// changed it, enabling included). "" runs it as the system, as rules
+	// defined in code and rules saved by the system do; a member saves
+	// one so only when it is an admin and asks (NewRule.RunAsSystem). A
+	// run of a rule whose member is gone, inactive, or may not read the
+	// run's record fails, saying so. The store sets it.
+	ActsAs string `bun:"acts_as,notnull" json:"acts_as,omitempty"`
 }
 
 // RecordType returns "workflow_rule".

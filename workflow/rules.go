@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 )
 
 // Rules manages the rules stored in the context's workspace. Every write
@@ -23,6 +24,9 @@ type NewRule struct {
 	Condition         string
 	Actions           []Action
 	Exit              Exit
+	// RunAsSystem makes the rule act as the system rather than for the
+	// member saving it (Rule.ActsAs): only the system and admins may.
+	RunAsSystem bool
 }
 
 // UpdateRule changes a rule; nil fields stay as they are. Every change
@@ -37,6 +41,9 @@ type UpdateRule struct {
 	Condition         *string
 	Actions           *[]Action
 	Exit              *Exit
+	// RunAsSystem, as NewRule's; nil leaves a rule saved by an admin as
+	// it was, and makes one saved by another member act for it.
+	RunAsSystem *bool
 }
 
 // Create checks and stores a new rule.
@@ -47,6 +54,9 @@ func (rs *Rules) Create(ctx context.Context, in NewRule) (*Rule, error) {
 		r.EnabledAt = storage.Now()
 	}
 	if err := rs.e.check(ctx, r); err != nil {
+		return nil, err
+	}
+	if err := actsAs(ctx, r, &in.RunAsSystem); err != nil {
 		return nil, err
 	}
 	if err := rs.e.rules.Insert(ctx, r); err != nil {
@@ -91,7 +101,10 @@ func (rs *Rules) Update(ctx context.Context, id string, in UpdateRule) (*Rule, e
 		storage.Set(&r.Condition, in.Condition)
 		storage.Set(&r.Actions, in.Actions)
 		storage.Set(&r.Exit, in.Exit)
-		return rs.e.check(ctx, r)
+		if err := rs.e.check(ctx, r); err != nil {
+			return err
+		}
+		return actsAs(ctx, r, in.RunAsSystem)
 	})
 	if err != nil {
 		return nil, err
@@ -112,4 +125,29 @@ func (rs *Rules) Delete(ctx context.Context, id string) error {
 		rs.e.cache.forget(storage.WorkspaceFrom(ctx))
 	}
 	return err
+}
+
+// actsAs sets whom the rule r, being saved with ctx, acts for
+// (Rule.ActsAs): the saving member, or the system when the system saves it
+// (keeping, on a change, the member it acted for) or an admin asks, or
+// keeps, it (runAsSystem; nil keeps the rule's own). A member other than
+// an admin asking for the system is ErrForbidden.
+func actsAs(ctx context.Context, r *Rule, runAsSystem *bool) error {
+	p := storage.PrincipalFrom(ctx)
+	if p == nil || p.IsSystem() {
+		if runAsSystem != nil && *runAsSystem {
+			r.ActsAs = ""
+		}
+		return nil
+	}
+	admin := p.Role == access.RoleAdmin
+	switch {
+	case runAsSystem != nil && *runAsSystem && !admin:
+		return fmt.Errorf("%w: only an admin saves a rule that runs as the system (run_as_system)", storage.ErrForbidden)
+	case runAsSystem != nil && *runAsSystem, runAsSystem == nil && admin && r.ActsAs == "" && r.Version > 0:
+		r.ActsAs = ""
+	default:
+		r.ActsAs = p.MemberID
+	}
+	return nil
 }

@@ -145,6 +145,7 @@ func Run(t *testing.T, h Harness) {
 		{"FilterBounds", testFilterBounds},
 		{"PersonalDataExport", testPersonalDataExport},
 		{"SearchRankHidden", testSearchRankHidden},
+		{"WorkflowActsAs", testWorkflowActsAs},
 		{"ServiceChat", testServiceChat},
 		{"ServiceSurveys", testServiceSurveys},
 		{"ServiceKnowledge", testServiceKnowledge},

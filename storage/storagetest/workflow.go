@@ -1028,3 +1028,89 @@ func testWorkflowRetention(t *testing.T, h Harness) {
 	_, err = f.app.Contacts.Get(f.ctx, fresh.ID)
 	must(t, "the active contact", err)
 }
+
+// testWorkflowActsAs checks that a rule acts with the rights of the member
+// who saved it (issue 17 item 1): a member whose role lets it create rules
+// but read and change only its own contacts, and hides emails, neither
+// copies another's hidden email into a task nor tags a contact it may not
+// change (both happened: rules ran as the system); on its own contact the
+// rule runs, the hidden email rendering empty; only admins save a rule
+// that runs as the system; and a rule whose member was deactivated fails
+// its runs, saying so.
+func testWorkflowActsAs(t *testing.T, h Harness) {
+	f := newFlow(t, h, workflow.Config{})
+	acc := access.NewService(f.store)
+	own := map[storage.Action]storage.Scope{storage.ActionRead: storage.ScopeOwn, storage.ActionCreate: storage.ScopeAll,
+		storage.ActionUpdate: storage.ScopeOwn, storage.ActionDelete: storage.ScopeNone, storage.ActionExport: storage.ScopeNone}
+	_, err := acc.DefineRole(f.ctx, access.NewRole{Name: "automator", Permissions: storage.Permissions{storage.AnyType: own},
+		Fields: storage.FieldRules{contacts.ObjectContact: {"email": storage.FieldHidden}}})
+	must(t, "role", err)
+	m, err := acc.CreateMember(f.ctx, access.NewMember{Name: "Automator", Role: "automator"})
+	must(t, "member", err)
+	admin, err := acc.CreateMember(f.ctx, access.NewMember{Name: "Admin", Role: access.RoleAdmin})
+	must(t, "admin", err)
+	mctx, err := acc.As(f.ctx, m.ID)
+	must(t, "as member", err)
+	actx, err := acc.As(f.ctx, admin.ID)
+	must(t, "as admin", err)
+	onCreate := workflow.Trigger{Kind: workflow.OnEvent, Object: contacts.ObjectContact, Events: []string{"created"}}
+	copyEmail := []workflow.Action{workflow.CreateTask(workflow.TaskParams{Title: "Write to <{{.email}}>"}), workflow.AddTag("touched")}
+	r, err := f.app.Workflow.Rules.Create(mctx, workflow.NewRule{Name: "Copy", Enabled: true, Trigger: onCreate, Actions: copyEmail})
+	must(t, "the member's rule", err)
+	if r.ActsAs != m.ID {
+		t.Errorf("the member's rule acts as %q, want the member", r.ActsAs)
+	}
+	_, err = f.app.Workflow.Rules.Create(mctx, workflow.NewRule{Name: "Sys", Trigger: onCreate, Actions: copyEmail, RunAsSystem: true})
+	wantErr(t, "a member's rule as the system", err, storage.ErrForbidden)
+	sys, err := f.app.Workflow.Rules.Create(actx, workflow.NewRule{Name: "Admin's", Enabled: true, Trigger: onCreate, RunAsSystem: true,
+		Actions: []workflow.Action{workflow.AddTag("seen")}})
+	must(t, "the admin's system rule", err)
+	if sys.ActsAs != "" {
+		t.Errorf("the admin's system rule acts as %q", sys.ActsAs)
+	}
+
+	other := f.contact(f.ctx, contacts.NewContact{FirstName: "Other", Email: "other@secret.example"})
+	mine, err := f.app.Contacts.Create(f.ctx, contacts.NewContact{FirstName: "Mine", Email: "mine@secret.example", OwnerID: m.ID})
+	must(t, "the member's contact", err)
+	f.settle()
+	for _, task := range append(f.tasksOf(other.ID), f.tasksOf(mine.ID)...) {
+		if strings.Contains(task.Title, "secret.example") {
+			t.Errorf("a task holds a hidden email: %q", task.Title)
+		}
+	}
+	if n := len(f.tasksOf(other.ID)); n != 0 {
+		t.Errorf("%d tasks about a contact the rule's member may not read", n)
+	}
+	if got := f.contactNow(other.ID).Tags; slices.Contains(got, "touched") || !slices.Contains(got, "seen") {
+		t.Errorf("the other contact's tags = %v, want the admin's rule's only", got)
+	}
+	if got := f.contactNow(mine.ID).Tags; !slices.Contains(got, "touched") || len(f.tasksOf(mine.ID)) != 1 {
+		t.Errorf("on the member's own contact: tags %v, %d tasks; want the rule run", got, len(f.tasksOf(mine.ID)))
+	}
+	var failed []*workflow.Run
+	for _, run := range f.runs(r.ID) {
+		if run.State == workflow.RunFailed {
+			failed = append(failed, run)
+		}
+	}
+	if len(failed) != 1 || failed[0].Subject.ID != other.ID || !strings.Contains(failed[0].Error, "may not read") {
+		t.Errorf("failed runs of the member's rule = %+v, want the other contact's, saying why", failed)
+	}
+
+	// The member leaves: its rule's next run fails, saying so.
+	again, err := f.app.Contacts.Create(mctx, contacts.NewContact{FirstName: "Again"})
+	must(t, "another contact", err)
+	inactive := false
+	_, err = acc.UpdateMember(f.ctx, m.ID, access.UpdateMember{Active: &inactive})
+	must(t, "deactivate", err)
+	f.settle()
+	var why string
+	for _, run := range f.runs(r.ID) {
+		if run.Subject.ID == again.ID {
+			why = string(run.State) + ": " + run.Error
+		}
+	}
+	if !strings.Contains(why, "failed") || !strings.Contains(why, m.ID) {
+		t.Errorf("the run after the member left: %q, want failed naming the member", why)
+	}
+}
