@@ -692,12 +692,26 @@ func assignHandler() Handler {
 }
 
 func webhookHandler() Handler {
-	request := func(call *Call) (send.WebhookRequest, error) {
+	request := func(ctx context.Context, call *Call) (send.WebhookRequest, error) {
 		var p WebhookParams
 		if err := call.Decode(&p); err != nil {
 			return send.WebhookRequest{}, err
 		}
-		req := send.WebhookRequest{ID: call.Key, URL: p.URL, Secret: p.Secret, Headers: p.Headers}
+		req := send.WebhookRequest{ID: call.Key, URL: p.URL, Headers: p.Headers}
+		if ctx != nil { // a dry run shows the references, not the secrets
+			var err error
+			if req.Secret, err = call.e.unseal(ctx, p.Secret); err != nil {
+				return req, err
+			}
+			if len(p.Headers) > 0 {
+				req.Headers = make(map[string]string, len(p.Headers))
+				for h, v := range p.Headers {
+					if req.Headers[h], err = call.e.unseal(ctx, v); err != nil {
+						return req, err
+					}
+				}
+			}
+		}
 		if p.Body != "" {
 			body, err := call.Render(p.Body)
 			if err != nil {
@@ -739,7 +753,7 @@ func webhookHandler() Handler {
 			if !strings.HasPrefix(p.URL, "https://") && !strings.HasPrefix(p.URL, "http://") {
 				return fmt.Errorf("url %q: want an http or https URL", p.URL)
 			}
-			if p.Secret != "" {
+			if p.Secret != "" && !isRef(p.Secret) {
 				// As the Standard Webhooks libraries read it: base64
 				// after an optional "whsec_".
 				if key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(p.Secret, "whsec_")); err != nil || len(key) == 0 {
@@ -754,11 +768,11 @@ func webhookHandler() Handler {
 			return checkTemplate(p.Body, in.Schema, false)
 		},
 		Plan: func(ctx context.Context, call *Call) (any, error) {
-			req, err := request(call)
+			req, err := request(nil, call)
 			return map[string]any{"url": req.URL, "id": req.ID, "body": json.RawMessage(req.Body)}, err
 		},
 		Run: func(ctx context.Context, call *Call) (any, error) {
-			req, err := request(call)
+			req, err := request(ctx, call)
 			if err != nil {
 				return nil, err
 			}

@@ -59,7 +59,13 @@ func (rs *Rules) Create(ctx context.Context, in NewRule) (*Rule, error) {
 	if err := actsAs(ctx, r, &in.RunAsSystem); err != nil {
 		return nil, err
 	}
-	if err := rs.e.rules.Insert(ctx, r); err != nil {
+	err := rs.e.store.RunInTx(ctx, func(ctx context.Context) error {
+		if err := rs.e.seal(ctx, r, nil); err != nil {
+			return err
+		}
+		return rs.e.rules.Insert(ctx, r)
+	})
+	if err != nil {
 		return nil, err
 	}
 	rs.e.cache.forget(storage.WorkspaceFrom(ctx))
@@ -91,6 +97,7 @@ func (rs *Rules) List(ctx context.Context, q storage.ListQuery) (storage.Page[*R
 // Update changes rule id and checks the result.
 func (rs *Rules) Update(ctx context.Context, id string, in UpdateRule) (*Rule, error) {
 	r, err := storage.Modify(ctx, rs.e.store, rs.e.rules, id, in.Version, func(ctx context.Context, r *Rule) error {
+		prev := r.Actions
 		storage.Set(&r.Name, in.Name)
 		storage.Set(&r.Description, in.Description)
 		if in.Enabled != nil && *in.Enabled && !r.Enabled {
@@ -104,7 +111,10 @@ func (rs *Rules) Update(ctx context.Context, id string, in UpdateRule) (*Rule, e
 		if err := rs.e.check(ctx, r); err != nil {
 			return err
 		}
-		return actsAs(ctx, r, in.RunAsSystem)
+		if err := actsAs(ctx, r, in.RunAsSystem); err != nil {
+			return err
+		}
+		return rs.e.seal(ctx, r, prev)
 	})
 	if err != nil {
 		return nil, err
@@ -120,7 +130,9 @@ func (rs *Rules) Enable(ctx context.Context, id string, on bool) (*Rule, error) 
 
 // Delete removes rule id. Its runs stay in the history.
 func (rs *Rules) Delete(ctx context.Context, id string) error {
-	err := storage.Remove(ctx, rs.e.store, rs.e.rules, id, 0, nil)
+	err := storage.Remove(ctx, rs.e.store, rs.e.rules, id, 0, func(ctx context.Context, r *Rule) error {
+		return rs.e.seal(ctx, &Rule{}, r.Actions) // its secrets go with it
+	})
 	if err == nil {
 		rs.e.cache.forget(storage.WorkspaceFrom(ctx))
 	}

@@ -146,6 +146,7 @@ func Run(t *testing.T, h Harness) {
 		{"PersonalDataExport", testPersonalDataExport},
 		{"SearchRankHidden", testSearchRankHidden},
 		{"WorkflowActsAs", testWorkflowActsAs},
+		{"WorkflowSecrets", testWorkflowSecrets},
 		{"ServiceChat", testServiceChat},
 		{"ServiceSurveys", testServiceSurveys},
 		{"ServiceKnowledge", testServiceKnowledge},

@@ -15,6 +15,8 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/mailtest"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/storage/access"
 	"github.com/crmkit/crm/storage/queue"
 	"github.com/crmkit/crm/workflow"
 	"github.com/crmkit/crm/workflow/smtp"
@@ -213,4 +215,99 @@ func testWorkflowWebhook(t *testing.T, h Harness) {
 	if len(jobs.Items) != 1 || jobs.Items[0].Attempt != 1 {
 		t.Errorf("failed jobs of the refused call = %+v, want one tried once (permanent)", jobs.Items)
 	}
+}
+
+// testWorkflowSecrets checks that webhook secrets live apart from rules
+// (issue 17 item 3): a signing secret and an Authorization header saved
+// with a rule come back as references, in the rule, its history and the
+// change feed, never as values; the call still carries them; only admins
+// set them; a member reads no secret; and a secret the rule stops naming,
+// or whose rule is deleted, is deleted.
+func testWorkflowSecrets(t *testing.T, h Harness) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	secret := webhook.SecretPrefix + base64.StdEncoding.EncodeToString(key)
+	const token = "Bearer tok-s3cr3t-4711"
+	var mu sync.Mutex
+	var calls []hookCall
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		calls = append(calls, hookCall{r.URL.Path, r.Header.Clone(), body, webhook.Verify(secret, r.Header, body, time.Minute)})
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	sender := webhook.New(webhook.Config{Timeout: 10 * time.Second,
+		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}})
+	f := newFlow(t, h, workflow.Config{Webhooks: sender, Retry: ioRetry})
+	created := workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}}
+	hook := workflow.WebhookParams{URL: srv.URL + "/hook", Secret: secret, Headers: map[string]string{"Authorization": token, "X-Source": "crm"}}
+	r := f.rule(workflow.NewRule{Name: "Notify", Enabled: true, Trigger: created, Actions: []workflow.Action{workflow.CallWebhook(hook)}})
+	leaks := func(what string, v any) {
+		t.Helper()
+		b, err := json.Marshal(v)
+		must(t, what, err)
+		if s := string(b); strings.Contains(s, "tok-s3cr3t") || strings.Contains(s, secret[len(webhook.SecretPrefix):]) {
+			t.Errorf("%s holds a secret: %s", what, s)
+		}
+	}
+	got, err := f.app.Workflow.Rules.Get(f.ctx, r.ID)
+	must(t, "rule", err)
+	leaks("the rule", got)
+	var p workflow.WebhookParams
+	must(t, "params", json.Unmarshal(got.Actions[0].Params, &p))
+	if !strings.HasPrefix(p.Secret, storage.SecretRefPrefix) || !strings.HasPrefix(p.Headers["Authorization"], storage.SecretRefPrefix) ||
+		p.Headers["X-Source"] != "crm" {
+		t.Errorf("the rule's webhook = %+v, want references for the secret and the credentials only", p)
+	}
+	hist, err := f.app.History(f.ctx, r.ID, storage.PageQuery{})
+	must(t, "history", err)
+	leaks("the rule's history", hist.Items)
+	feed, err := f.app.Changes(f.ctx, "", storage.MaxLimit)
+	must(t, "feed", err)
+	leaks("the change feed", feed.Events)
+
+	f.contact(f.ctx, contacts.NewContact{FirstName: "Grace"})
+	f.settle()
+	mu.Lock()
+	got1 := append([]hookCall(nil), calls...)
+	mu.Unlock()
+	if len(got1) != 1 || got1[0].verify != nil || got1[0].header.Get("Authorization") != token {
+		t.Fatalf("the receiver got %d calls: %+v", len(got1), got1)
+	}
+
+	// Only admins set secrets; a member reads none.
+	acc := access.NewService(f.store)
+	all := map[storage.Action]storage.Scope{storage.ActionRead: storage.ScopeAll, storage.ActionCreate: storage.ScopeAll,
+		storage.ActionUpdate: storage.ScopeAll, storage.ActionDelete: storage.ScopeAll, storage.ActionExport: storage.ScopeAll}
+	_, err = acc.DefineRole(f.ctx, access.NewRole{Name: "builder", Permissions: storage.Permissions{storage.AnyType: all}})
+	must(t, "role", err)
+	m, err := acc.CreateMember(f.ctx, access.NewMember{Name: "Builder", Role: "builder"})
+	must(t, "member", err)
+	mctx, err := acc.As(f.ctx, m.ID)
+	must(t, "as", err)
+	_, err = f.app.Workflow.Rules.Create(mctx, workflow.NewRule{Name: "Mine", Trigger: created,
+		Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: srv.URL, Headers: map[string]string{"X-Api-Key": "k-1"}})}})
+	wantErr(t, "a member sets a credential", err, storage.ErrForbidden)
+	sec := f.store.(storage.Secrets)
+	name := strings.TrimPrefix(p.Headers["Authorization"], storage.SecretRefPrefix)
+	_, err = sec.Secret(mctx, name)
+	wantErr(t, "a member reads a secret", err, storage.ErrForbidden)
+
+	// The credentials dropped from the rule, then the rule itself: their
+	// secrets go.
+	hook.Headers = map[string]string{"X-Source": "crm"}
+	hook.Secret = p.Secret
+	acts := []workflow.Action{workflow.CallWebhook(hook)}
+	_, err = f.app.Workflow.Rules.Update(f.ctx, r.ID, workflow.UpdateRule{Actions: &acts})
+	must(t, "update", err)
+	_, err = sec.Secret(f.ctx, name)
+	wantErr(t, "the dropped credential", err, storage.ErrNotFound)
+	if v, err := sec.Secret(f.ctx, strings.TrimPrefix(p.Secret, storage.SecretRefPrefix)); err != nil || v != secret {
+		t.Errorf("the kept signing secret: %v", err)
+	}
+	must(t, "delete", f.app.Workflow.Rules.Delete(f.ctx, r.ID))
+	_, err = sec.Secret(f.ctx, strings.TrimPrefix(p.Secret, storage.SecretRefPrefix))
+	wantErr(t, "the deleted rule's secret", err, storage.ErrNotFound)
 }
