@@ -282,7 +282,7 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 	if len(groups) == 0 {
 		b.add(", COUNT(*)") // the one group is no group when there is no record
 	}
-	b.add(" FROM "+c.table+" t"+from+" WHERE t.workspace_id = ? AND ", b.ws)
+	b.add(" FROM "+c.table+" t"+s.sharedCustom(c, q.Filter, &b)+from+" WHERE t.workspace_id = ? AND ", b.ws)
 	if err := s.where(c, q.Filter, &b); err != nil {
 		return nil, err
 	}

@@ -95,6 +95,9 @@ type dialect interface {
 	// searchQuery), workspace_id, the type filter, then the bind values of
 	// cond, a condition on the documents aliased d, the limit and the offset.
 	search(types int, cond string) string
+	// sharesJSON reports whether a custom field compared several times
+	// is best extracted once per row (see Store.sharedCustom).
+	sharesJSON() bool
 	// searchPlain is search without rank: the hits in record ID order,
 	// with their documents' bodies, LIMIT ?.
 	searchPlain(types int, cond string) string
@@ -279,6 +282,10 @@ WHERE crm_search MATCH ? AND d.workspace_id = ?`
 	}
 	return q + cond + " ORDER BY bm25(crm_search, 10.0, 1.0), d.record_id LIMIT ? OFFSET ?"
 }
+
+// sharesJSON is false: SQLite keeps the JSON it parsed for the row, and
+// extracting again costs little.
+func (sqliteDialect) sharesJSON() bool { return false }
 
 func (sqliteDialect) searchPlain(types int, cond string) string {
 	q := `SELECT d.record_type, d.record_id, d.title, d.body
@@ -476,6 +483,8 @@ WHERE d.tsv @@ q AND d.workspace_id = ?`
 	}
 	return q + cond + " ORDER BY ts_rank(d.tsv, q) DESC, d.record_id LIMIT ? OFFSET ?"
 }
+
+func (postgresDialect) sharesJSON() bool { return true }
 
 func (postgresDialect) searchPlain(types int, cond string) string {
 	q := `SELECT d.record_type, d.record_id, d.title, d.body

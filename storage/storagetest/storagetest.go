@@ -147,6 +147,7 @@ func Run(t *testing.T, h Harness) {
 		{"SearchRankHidden", testSearchRankHidden},
 		{"WorkflowActsAs", testWorkflowActsAs},
 		{"WorkflowSecrets", testWorkflowSecrets},
+		{"CustomRepeated", testCustomRepeated},
 		{"ServiceChat", testServiceChat},
 		{"ServiceSurveys", testServiceSurveys},
 		{"ServiceKnowledge", testServiceKnowledge},
