@@ -11,7 +11,6 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/access"
-	"github.com/crmkit/crm/storage/filterexpr"
 )
 
 // Agent is a member's profile at the service desk: what assignment rules
@@ -232,19 +231,8 @@ func (rs *AssignmentRules) Delete(ctx context.Context, id string) error {
 
 func (rs *AssignmentRules) check(ctx context.Context, r *AssignmentRule) error {
 	var v storage.ValidationError
-	storage.TrimText(&v, "name", &r.Name, MaxTextLen)
-	if r.Name == "" {
-		v.Add("name", "is required")
-	}
-	storage.TrimText(&v, "condition", &r.Condition, 4000)
-	if r.Condition != "" {
-		schema, err := rs.s.caseSchema(ctx)
-		if err != nil {
-			return err
-		}
-		if _, err := filterexpr.Compile(r.Condition, schema); err != nil {
-			v.Add("condition", "%v", err)
-		}
+	if err := rs.s.checkRuleText(ctx, &v, &r.Name, &r.Condition); err != nil {
+		return err
 	}
 	switch r.Method {
 	case RoundRobin, LeastOpen:

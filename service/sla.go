@@ -127,19 +127,8 @@ func (ps *SLAPolicies) Create(ctx context.Context, in NewSLAPolicy) (*SLAPolicy,
 
 func (ps *SLAPolicies) check(ctx context.Context, p *SLAPolicy) error {
 	var v storage.ValidationError
-	storage.TrimText(&v, "name", &p.Name, MaxTextLen)
-	if p.Name == "" {
-		v.Add("name", "is required")
-	}
-	storage.TrimText(&v, "condition", &p.Condition, 4000)
-	if p.Condition != "" {
-		schema, err := ps.s.caseSchema(ctx)
-		if err != nil {
-			return err
-		}
-		if _, err := filterexpr.Compile(p.Condition, schema); err != nil {
-			v.Add("condition", "%v", err)
-		}
+	if err := ps.s.checkRuleText(ctx, &v, &p.Name, &p.Condition); err != nil {
+		return err
 	}
 	if p.CalendarID != "" {
 		if err := storage.CheckRef(ctx, &v, "calendar_id", ps.s.store, storage.Ref{Type: ObjectCalendar, ID: p.CalendarID}); err != nil {
@@ -171,6 +160,28 @@ func (ps *SLAPolicies) check(ctx context.Context, p *SLAPolicy) error {
 		}
 	}
 	return v.Err()
+}
+
+// checkRuleText trims and checks the name (required) and the condition
+// (an expression over cases) of an SLA policy or an assignment rule,
+// adding what is wrong to v.
+func (s *Service) checkRuleText(ctx context.Context, v *storage.ValidationError, name, condition *string) error {
+	storage.TrimText(v, "name", name, MaxTextLen)
+	if *name == "" {
+		v.Add("name", "is required")
+	}
+	storage.TrimText(v, "condition", condition, 4000)
+	if *condition == "" {
+		return nil
+	}
+	schema, err := s.caseSchema(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := filterexpr.Compile(*condition, schema); err != nil {
+		v.Add("condition", "%v", err)
+	}
+	return nil
 }
 
 // caseSchema is the schema SLA conditions compile against: the case's
