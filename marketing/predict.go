@@ -29,13 +29,18 @@ import (
 // Contacts without an outcome are not trained on; every contact is scored.
 //
 // Features, in this order, computed the same way for training and for
-// scoring (counts over the window of TrainOptions.WindowDays before now):
+// scoring: counts over the window of TrainOptions.WindowDays before now
+// when scoring, and when training before the example's outcome was known
+// (the close of its first won deal, else of its first lost one), so that
+// what a customer did after winning tells the model nothing it could not
+// know when predicting:
 //
 //	opens                  log(1 + human opens of campaign mail)
 //	clicks                 log(1 + human clicks in campaign mail)
 //	forms                  log(1 + web form posts)
-//	days_since_activity    days since the contact's last activity, at most
-//	                       365; 365 when it has none
+//	days_since_activity    days since the contact's last activity (before
+//	                       the outcome, in training), at most 365; 365
+//	                       when it has none
 //	has_account            1 when the contact has an account
 //	account_employees      log(1 + the account's employees)
 //	account_revenue        log(1 + the account's annual revenue in minor
@@ -223,8 +228,8 @@ func (pr *Predictive) Train(ctx context.Context, opts TrainOptions) (*Model, err
 		return nil, err
 	}
 	pos := 0
-	for _, w := range won {
-		if w {
+	for _, o := range won {
+		if o.won {
 			pos++
 		}
 	}
@@ -241,15 +246,21 @@ func (pr *Predictive) Train(ctx context.Context, opts TrainOptions) (*Model, err
 		if err != nil {
 			return nil, err
 		}
-		rows, err := pr.raw(sys, m, cs)
+		// Each example's behaviour as it stood when its outcome was
+		// known: what came after a win would tell the outcome.
+		asOf := make(map[string]time.Time, len(cs))
+		for _, c := range cs {
+			asOf[c.ID] = won[c.ID].at
+		}
+		rows, err := pr.raw(sys, m, cs, asOf)
 		if err != nil {
 			return nil, err
 		}
 		for i, c := range cs {
 			if heldOut(c.ID, opts.TestShare) {
-				testX, testY = append(testX, rows[i]), append(testY, won[c.ID])
+				testX, testY = append(testX, rows[i]), append(testY, won[c.ID].won)
 			} else {
-				trainX, trainY = append(trainX, rows[i]), append(trainY, won[c.ID])
+				trainX, trainY = append(trainX, rows[i]), append(trainY, won[c.ID].won)
 			}
 		}
 	}
@@ -351,7 +362,7 @@ func (pr *Predictive) check(ctx context.Context, opts *TrainOptions) ([]ModelFea
 
 // outcomes returns the contacts with an outcome: true for those linked to
 // a won deal, false for those whose closed deals were all lost.
-func (pr *Predictive) outcomes(ctx context.Context) (map[string]bool, error) {
+func (pr *Predictive) outcomes(ctx context.Context) (map[string]outcome, error) {
 	kinds := map[string]map[string]sales.StageKind{} // pipeline → stage → kind
 	pipes, err := storage.All(ctx, storage.TableOf[*sales.Pipeline](pr.s.store), nil)
 	if err != nil {
@@ -363,7 +374,12 @@ func (pr *Predictive) outcomes(ctx context.Context) (map[string]bool, error) {
 			kinds[p.ID][st.Key] = st.Kind
 		}
 	}
-	out := map[string]bool{}
+	firstWon, firstLost := map[string]time.Time{}, map[string]time.Time{}
+	earliest := func(m map[string]time.Time, id string, t time.Time) {
+		if have, ok := m[id]; !ok || t.Before(have) {
+			m[id] = t
+		}
+	}
 	opps := storage.TableOf[*sales.Opportunity](pr.s.store)
 	err = storage.Each(ctx, opps, storage.ListQuery{Filter: storage.Gt("closed_at", time.Time{}), PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
 		func(o *sales.Opportunity) error {
@@ -372,13 +388,33 @@ func (pr *Predictive) outcomes(ctx context.Context) (map[string]bool, error) {
 				return nil
 			}
 			for _, ref := range o.Links() {
-				if ref.Type == contacts.ObjectContact {
-					out[ref.ID] = out[ref.ID] || kind == sales.StageWon
+				if ref.Type != contacts.ObjectContact {
+					continue
+				}
+				if kind == sales.StageWon {
+					earliest(firstWon, ref.ID, o.ClosedAt)
+				} else {
+					earliest(firstLost, ref.ID, o.ClosedAt)
 				}
 			}
 			return nil
 		})
+	out := make(map[string]outcome, len(firstLost)+len(firstWon))
+	for id, at := range firstLost {
+		out[id] = outcome{at: at}
+	}
+	for id, at := range firstWon {
+		out[id] = outcome{won: true, at: at}
+	}
 	return out, err
+}
+
+// outcome is a training example's label and when it was known: the
+// close of its first won deal, or of its first lost one when none was
+// won.
+type outcome struct {
+	won bool
+	at  time.Time
 }
 
 // heldOut reports whether the contact id is a held-out example: whether
@@ -432,7 +468,10 @@ func (pr *Predictive) Predict(ctx context.Context, contactID string) (*Predictio
 	if err != nil {
 		return nil, err
 	}
-	rows, err := pr.raw(storage.AsSystem(ctx), m, []*contacts.Contact{c})
+	// As the caller reads: a field its role hides, or a record it may
+	// not read, counts as missing, so that the contributions tell
+	// nothing it may not see.
+	rows, err := pr.raw(ctx, m, []*contacts.Contact{c}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +490,7 @@ func (pr *Predictive) Predict(ctx context.Context, contactID string) (*Predictio
 // predict returns the model's probabilities, in percent rounded, of the
 // contacts cs, by ID.
 func (pr *Predictive) predict(ctx context.Context, m *Model, cs []*contacts.Contact) (map[string]int, error) {
-	rows, err := pr.raw(ctx, m, cs)
+	rows, err := pr.raw(ctx, m, cs, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -507,7 +546,7 @@ func (m *Model) logit(raw []float64) float64 {
 // most batchSize), in m's order, reading as ctx (the system): the hits and
 // posts with one aggregate each, the accounts with one list, each
 // expression with one list.
-func (pr *Predictive) raw(ctx context.Context, m *Model, cs []*contacts.Contact) ([][]float64, error) {
+func (pr *Predictive) raw(ctx context.Context, m *Model, cs []*contacts.Contact, asOf map[string]time.Time) ([][]float64, error) {
 	now := pr.s.now()
 	since := now.AddDate(0, 0, -m.WindowDays)
 	ids := make([]string, len(cs))
@@ -521,33 +560,59 @@ func (pr *Predictive) raw(ctx context.Context, m *Model, cs []*contacts.Contact)
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	hits, err := pr.s.store.Aggregate(ctx, ObjectHit, storage.AggregateQuery{
-		Filter:  storage.And{storage.In("contact_id", ids...), storage.Eq("bot", false), storage.Ge("at", since)},
-		GroupBy: []string{"contact_id"},
-		Measures: []storage.Measure{
-			{Op: storage.AggCount, Where: storage.Eq("kind", string(HitOpen))},
-			{Op: storage.AggCount, Where: storage.Eq("kind", string(HitClick))},
-		}})
-	if err != nil {
-		return nil, err
+	// The behaviour windows: the last WindowDays before now, or, for
+	// training, before each example's outcome (asOf), each contact's own
+	// window in one filter (at most windowBatch contacts a statement).
+	windows := func(ids []string, field string) storage.Filter {
+		if asOf == nil {
+			return storage.And{storage.In("contact_id", ids...), storage.Ge(field, since)}
+		}
+		or := make(storage.Or, len(ids))
+		for i, id := range ids {
+			to := asOf[id]
+			or[i] = storage.And{storage.Eq("contact_id", id), storage.Ge(field, to.AddDate(0, 0, -m.WindowDays)), storage.Cmp{Field: field, Op: storage.OpLt, Value: to}}
+		}
+		return or
 	}
-	opens, clicks := map[string]int64{}, map[string]int64{}
-	for _, r := range hits {
-		id, _ := r.Group[0].(string)
-		opens[id], _ = r.Values[0].(int64)
-		clicks[id], _ = r.Values[1].(int64)
+	opens, clicks, forms := map[string]int64{}, map[string]int64{}, map[string]int64{}
+	for part := range slices.Chunk(ids, windowBatch) {
+		hits, err := pr.s.store.Aggregate(ctx, ObjectHit, storage.AggregateQuery{
+			Filter:  storage.And{storage.Eq("bot", false), windows(part, "at")},
+			GroupBy: []string{"contact_id"},
+			Measures: []storage.Measure{
+				{Op: storage.AggCount, Where: storage.Eq("kind", string(HitOpen))},
+				{Op: storage.AggCount, Where: storage.Eq("kind", string(HitClick))},
+			}})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range hits {
+			id, _ := r.Group[0].(string)
+			opens[id], _ = r.Values[0].(int64)
+			clicks[id], _ = r.Values[1].(int64)
+		}
+		posts, err := pr.s.store.Aggregate(ctx, ObjectFormPost, storage.AggregateQuery{
+			Filter:   windows(part, "at"),
+			GroupBy:  []string{"contact_id"},
+			Measures: []storage.Measure{{Op: storage.AggCount}}})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range posts {
+			id, _ := r.Group[0].(string)
+			forms[id], _ = r.Values[0].(int64)
+		}
 	}
-	posts, err := pr.s.store.Aggregate(ctx, ObjectFormPost, storage.AggregateQuery{
-		Filter:   storage.And{storage.In("contact_id", ids...), storage.Ge("at", since)},
-		GroupBy:  []string{"contact_id"},
-		Measures: []storage.Measure{{Op: storage.AggCount}}})
-	if err != nil {
-		return nil, err
+	// The last activity: the contact's own field now; for training, the
+	// latest activity before the outcome.
+	lastActivity := make(map[string]time.Time, len(cs))
+	for _, c := range cs {
+		lastActivity[c.ID] = c.LastActivityAt
 	}
-	forms := map[string]int64{}
-	for _, r := range posts {
-		id, _ := r.Group[0].(string)
-		forms[id], _ = r.Values[0].(int64)
+	if asOf != nil {
+		if err := pr.activityBefore(ctx, ids, asOf, lastActivity); err != nil {
+			return nil, err
+		}
 	}
 	accounts := map[string]*contacts.Account{}
 	if len(accountIDs) > 0 {
@@ -576,7 +641,10 @@ func (pr *Predictive) raw(ctx context.Context, m *Model, cs []*contacts.Contact)
 			in[c.ID] = true
 			return nil
 		})
-		if err != nil {
+		switch {
+		case errors.Is(err, storage.ErrForbidden):
+			clear(in) // it names a field hidden from the reader: as missing, 0
+		case err != nil:
 			return nil, err
 		}
 	}
@@ -595,8 +663,12 @@ func (pr *Predictive) raw(ctx context.Context, m *Model, cs []*contacts.Contact)
 				x = math.Log1p(float64(forms[c.ID]))
 			case "days_since_activity":
 				x = 365
-				if !c.LastActivityAt.IsZero() {
-					x = math.Min(365, math.Max(0, now.Sub(c.LastActivityAt).Hours()/24))
+				at := now
+				if asOf != nil {
+					at = asOf[c.ID]
+				}
+				if last := lastActivity[c.ID]; !last.IsZero() {
+					x = math.Min(365, math.Max(0, at.Sub(last).Hours()/24))
 				}
 			case "has_account":
 				x = bit(a != nil)
@@ -620,6 +692,45 @@ func (pr *Predictive) raw(ctx context.Context, m *Model, cs []*contacts.Contact)
 		out[i] = row
 	}
 	return out, nil
+}
+
+// windowBatch is how many contacts' own windows one statement filters on
+// (three comparisons each, within storage.MaxFilterTerms).
+const windowBatch = 150
+
+// activityBefore sets last[id] to the time of the latest activity of each
+// contact ids before asOf[id] (zero when there is none), a batch of
+// contacts a statement, newest first.
+func (pr *Predictive) activityBefore(ctx context.Context, ids []string, asOf map[string]time.Time, last map[string]time.Time) error {
+	for _, id := range ids {
+		last[id] = time.Time{}
+	}
+	acts := storage.TableOf[*contacts.Activity](pr.s.store)
+	for part := range slices.Chunk(ids, windowBatch) {
+		var latest time.Time
+		or := make(storage.Or, len(part))
+		for i, id := range part {
+			or[i] = storage.Cmp{Field: "contact_ids", Op: storage.OpContains, Value: id}
+			if asOf[id].After(latest) {
+				latest = asOf[id]
+			}
+		}
+		err := storage.Each(ctx, acts, storage.ListQuery{Filter: storage.And{or, storage.Cmp{Field: "occurred_at", Op: storage.OpLt, Value: latest}},
+			Sort: []storage.Sort{{Field: "occurred_at", Desc: true}}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}},
+			func(a *contacts.Activity) error {
+				for _, id := range a.ContactIDs {
+					to, ok := asOf[id]
+					if ok && a.OccurredAt.Before(to) && a.OccurredAt.After(last[id]) {
+						last[id] = a.OccurredAt
+					}
+				}
+				return nil
+			})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func bit(b bool) float64 {

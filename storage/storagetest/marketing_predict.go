@@ -179,6 +179,69 @@ func testMarketingPredict(t *testing.T, h Harness) {
 	}
 	// A rep may not predict for a contact it cannot read.
 	wantErr(t, "a rep predicts for another's contact", errOf(pr.Predict(rep, keen.ID)), storage.ErrNotFound)
+
+	// A member whose role hides the job title gets no contribution from
+	// it: the value of the "cto" feature would tell the hidden title.
+	_, err = acc.DefineRole(ctx, access.NewRole{Name: "no_titles", Permissions: storage.Permissions{storage.AnyType: {storage.ActionRead: storage.ScopeAll}},
+		Fields: storage.FieldRules{contacts.ObjectContact: {"job_title": storage.FieldHidden}}})
+	must(t, "role", err)
+	nm, err := acc.CreateMember(ctx, access.NewMember{Name: "No titles", Role: "no_titles"})
+	must(t, "member", err)
+	masked, err := acc.As(ctx, nm.ID)
+	must(t, "as", err)
+	value := func(p *marketing.Prediction, feature string) float64 {
+		for _, c := range p.Contributions {
+			if c.Feature == feature {
+				return c.Value
+			}
+		}
+		return math.NaN()
+	}
+	pm, err := pr.Predict(masked, keen.ID)
+	must(t, "predict as a member who may not see titles", err)
+	if value(pk, "cto") != 1 || value(pm, "cto") != 0 {
+		t.Errorf("the cto feature: %v as the system, %v as a member who may not see titles; want 1 and 0", value(pk, "cto"), value(pm, "cto"))
+	}
+}
+
+// testMarketingPredictLeak checks that training counts each example's
+// behaviour before its outcome: customers who click and meet the desk only
+// after winning teach the model nothing about clicks or activity (both
+// features stay constant, weight 0); before, the clicks after the win
+// made clicks look like the best predictor.
+func testMarketingPredictLeak(t *testing.T, h Harness) {
+	e := newMktEnv(t, h, true, marketing.Options{})
+	ctx := e.ctx
+	s := e.sales()
+	sys := storage.AsSystem(ctx)
+	hits := storage.TableOf[*marketing.Hit](e.store)
+	for i := range 40 {
+		c := e.contact(ctx, contacts.NewContact{FirstName: "P", LastName: fmt.Sprint(i), Email: fmt.Sprintf("leak%d@predict.example", i)})
+		o, err := s.Opportunities.Create(ctx, sales.NewOpportunity{Name: "Deal", ContactID: c.ID})
+		must(t, "deal", err)
+		if i%2 == 1 {
+			_, err = s.Opportunities.Lose(ctx, o.ID, "budget")
+			must(t, "lose", err)
+			continue
+		}
+		won, err := s.Opportunities.Win(ctx, o.ID)
+		must(t, "win", err)
+		after := won.ClosedAt.Add(time.Minute)
+		var hs []*marketing.Hit
+		for k := range 3 {
+			hs = append(hs, &marketing.Hit{ContactID: c.ID, Kind: marketing.HitClick, At: after.Add(time.Duration(k) * time.Second)})
+		}
+		must(t, "hits after the win", storage.InsertMany(sys, e.store, hits, hs))
+		_, err = e.svc.Activities.Log(ctx, contacts.NewActivity{Kind: contacts.KindMeeting, Subject: "Onboarding", OccurredAt: after, ContactIDs: []string{c.ID}})
+		must(t, "activity after the win", err)
+	}
+	model, err := e.mkt.Predictive.Train(ctx, marketing.TrainOptions{})
+	must(t, "train", err)
+	for _, f := range model.Features {
+		if (f.Name == "clicks" || f.Name == "days_since_activity") && (f.Std != 0 || f.Weight != 0) {
+			t.Errorf("%s learnt from what came after the outcome: %+v", f.Name, f)
+		}
+	}
 }
 
 func bit(b bool) int {

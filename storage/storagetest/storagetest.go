@@ -148,6 +148,7 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowActsAs", testWorkflowActsAs},
 		{"WorkflowSecrets", testWorkflowSecrets},
 		{"CustomRepeated", testCustomRepeated},
+		{"MarketingPredictLeak", testMarketingPredictLeak},
 		{"ServiceChat", testServiceChat},
 		{"ServiceSurveys", testServiceSurveys},
 		{"ServiceKnowledge", testServiceKnowledge},
