@@ -409,6 +409,9 @@ func (s *Service) Sync(ctx context.Context) (int, error) {
 			if _, err := s.Scoring.update(ctx, ids); err != nil {
 				return err
 			}
+			if err := s.Social.claim(ctx, feed.Events); err != nil {
+				return err
+			}
 			return q.SetCursor(ctx, ws, syncCursor, feed.Cursor)
 		})
 		total += n

@@ -574,3 +574,57 @@ func (so *Social) author(ctx context.Context, network, handle string) (string, e
 func (so *Social) Mentions(ctx context.Context, q storage.ListQuery) (storage.Page[*Mention], error) {
 	return so.s.t.mentions.List(ctx, q)
 }
+
+// claim gives the mentions of unknown authors to the contacts whose social
+// profiles the events created or changed: a mention posted before the CRM
+// knew its author's profile joins the author's timeline once it does
+// (when exactly one contact has the profile, as Mention decides). Sync
+// calls it for each batch of the change feed.
+func (so *Social) claim(ctx context.Context, events []storage.Event) error {
+	var ids []string
+	for _, ev := range events {
+		if ev.Subject.Type != contacts.ObjectContact {
+			continue
+		}
+		if ev.Type == contacts.ObjectContact+".created" || slices.ContainsFunc(ev.Changes, func(c storage.Change) bool { return c.Field == "social_profiles" }) {
+			ids = append(ids, ev.Subject.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	for part := range slices.Chunk(ids, batchSize) {
+		cs, err := storage.All(ctx, so.s.t.contacts, storage.In("id", part...))
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			for _, p := range c.SocialProfiles {
+				if err := so.claimHandle(ctx, c.ID, p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// claimHandle gives contact id the unmatched mentions of profile p, when
+// id is the one contact with it.
+func (so *Social) claimHandle(ctx context.Context, id string, p contacts.SocialProfile) error {
+	h := strings.TrimPrefix(strings.TrimSpace(p.Handle), "@")
+	if h == "" || p.Network == "" {
+		return nil
+	}
+	if owner, err := so.author(ctx, p.Network, h); err != nil || owner != id {
+		return err
+	}
+	return storage.Each(ctx, so.s.t.mentions, storage.ListQuery{Filter: storage.And{storage.Eq("channel", p.Network),
+		storage.In("handle", h, "@"+h), storage.Eq("contact_id", "")}}, func(m *Mention) error {
+		next := *m
+		next.ContactID = id
+		return so.s.t.mentions.Update(ctx, m, &next, storage.WithEventType(ObjectMention+".matched"))
+	})
+}

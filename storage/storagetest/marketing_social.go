@@ -384,6 +384,30 @@ func testMarketingSocial(t *testing.T, h Harness) {
 		t.Errorf("ada's timeline lacks the mention: %+v", tl.Items)
 	}
 
+	// The stranger becomes a contact with that profile: once synced, the
+	// mention is theirs. A handle two contacts share names no one.
+	who := e.contact(ctx, contacts.NewContact{FirstName: "Who", SocialProfiles: []contacts.SocialProfile{{Network: "twitter", Handle: "@who"}}})
+	twin := []contacts.SocialProfile{{Network: "twitter", Handle: "twin"}}
+	e.contact(ctx, contacts.NewContact{FirstName: "Twin", LastName: "A", SocialProfiles: twin})
+	e.contact(ctx, contacts.NewContact{FirstName: "Twin", LastName: "B", SocialProfiles: twin})
+	twinMention, err := so.Mention(ctx, marketing.NewMention{Channel: "twitter", ExternalID: "tw-twin", Handle: "twin", Text: "hi"})
+	must(t, "the twins' mention", err)
+	e.sync()
+	_, err = app.Marketing.Sync(ctx)
+	must(t, "sync", err)
+	mentionNow := func(id string) *marketing.Mention {
+		t.Helper()
+		got, err := storage.TableOf[*marketing.Mention](e.store).Get(ctx, id)
+		must(t, "mention", err)
+		return got
+	}
+	if got := mentionNow(stranger.ID); got.ContactID != who.ID {
+		t.Errorf("the stranger's mention after they became a contact: %+v, want theirs", got)
+	}
+	if got := mentionNow(twinMention.ID); got.ContactID != "" {
+		t.Errorf("a mention of a handle two contacts share went to %s", got.ContactID)
+	}
+
 	// Erasing Ada takes her mention; the others stay.
 	er, err := app.Erase(ctx, ada.ID)
 	must(t, "erase", err)
@@ -392,8 +416,8 @@ func testMarketingSocial(t *testing.T, h Harness) {
 	}
 	_, err = storage.TableOf[*marketing.Mention](e.store).Get(ctx, m.ID)
 	wantErr(t, "the erased person's mention", err, storage.ErrNotFound)
-	if n := count(t, ctx, storage.TableOf[*marketing.Mention](e.store)); n != 2 {
-		t.Errorf("%d mentions left, want 2", n)
+	if n := count(t, ctx, storage.TableOf[*marketing.Mention](e.store)); n != 3 {
+		t.Errorf("%d mentions left, want 3", n)
 	}
 	// Taken in again after the erasure, it is new and names no one.
 	back, err := so.Mention(ctx, in)
