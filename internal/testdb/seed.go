@@ -237,3 +237,18 @@ func SeedCases(b testing.TB, ctx context.Context, store *bunstore.Store, n int) 
 			priorities[k%4], "open", "open", tm(due)}
 	})
 }
+
+// SeedEvents inserts n change events into the context's workspace with
+// plain SQL: contact.updated events of n/10 subjects (IDs that name no
+// record) over the last two years, for benchmarks of what reads the log by
+// subject (timelines, history) at scale.
+func SeedEvents(b testing.TB, ctx context.Context, store *bunstore.Store, n int) {
+	cols := []string{"tx_id", "id", "workspace_id", "type", "subject_type", "subject_id", "actor", "occurred_at"}
+	ws := storage.WorkspaceFrom(ctx)
+	now := time.Now().UTC().Truncate(time.Second)
+	subjects := max(n/10, 1)
+	seed(b, ctx, store, "crm_events", cols, n, func(k int, tm func(time.Time) any) []any {
+		return []any{0, storage.NewID(), ws, "contact.updated", "contact", fmt.Sprintf("seed-%d", k%subjects), "u1",
+			tm(now.Add(-time.Duration(k%(730*24)) * time.Hour))}
+	})
+}

@@ -53,8 +53,9 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		if !after {
 			return
 		}
-		ta := s.d.timeArg(afterT)
-		b.add(" AND ("+tcol+" < ? OR ("+tcol+" = ? AND "+idcol+" < ?))", ta, ta, afterID)
+		// A row value, which both planners read as one range of the
+		// (…, time, id) index, where the OR form walked it.
+		b.add(" AND ("+tcol+", "+idcol+") < (?, ?)", s.d.timeArg(afterT), afterID)
 	}
 
 	var all []storage.TimelineEntry
@@ -74,10 +75,12 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		if err != nil {
 			return page, err
 		}
+		// From the links of ref to the records: CROSS JOIN keeps SQLite
+		// from walking every record of the workspace in time order
+		// looking for the few linked ones.
 		var b sqlBuilder
-		b.add("SELECT "+c.selectCols+" FROM "+c.table+" t WHERE t.workspace_id = ? AND t.id IN "+
-			"(SELECT from_id FROM crm_links WHERE workspace_id = ? AND to_id = ? AND from_type = ?)",
-			ws, ws, ref.ID, t.rt)
+		b.add("SELECT "+c.selectCols+" FROM crm_links l CROSS JOIN "+c.table+" t WHERE l.workspace_id = ? AND l.to_id = ? AND l.from_type = ?"+
+			" AND t.workspace_id = l.workspace_id AND t.id = l.from_id", ws, ref.ID, t.rt)
 		if err := s.readable(ctx, c, "t", &b); err != nil {
 			return page, err
 		}
@@ -103,47 +106,55 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		}
 	}
 
-	// The change events of ref, and of the records of the types whose
-	// events show in the timelines of what they link to (a contact's and
-	// an account's timelines show their orders).
+	// The change events, as the principal may see them.
 	hide, err := s.eventMasker(ctx)
 	if err != nil {
 		return page, err
 	}
-	var b sqlBuilder
-	b.add("SELECT "+eventCols+" FROM crm_events e WHERE workspace_id = ? AND ", ws)
-	if len(eventTypes) == 0 {
-		b.add("subject_id = ?", ref.ID)
-	} else {
+	// Two queries, each served by an index in time order, where one with
+	// an OR of the two walked the workspace's events: ref's own events,
+	// and those of the records of the types whose events show in the
+	// timelines of what they link to (a contact's and an account's
+	// timelines show their orders).
+	queries := []func(b *sqlBuilder){func(b *sqlBuilder) {
+		b.add("SELECT "+eventCols+" FROM crm_events e WHERE e.workspace_id = ? AND e.subject_id = ?", ws, ref.ID)
+	}}
+	if len(eventTypes) > 0 {
 		types := anys(eventTypes)
-		b.add("(subject_id = ? OR (subject_type IN ("+placeholders(len(types))+") AND subject_id IN "+
-			"(SELECT from_id FROM crm_links WHERE workspace_id = ? AND to_id = ? AND from_type IN ("+placeholders(len(types))+"))))",
-			append(append(append([]any{ref.ID}, types...), ws, ref.ID), types...)...)
+		queries = append(queries, func(b *sqlBuilder) {
+			b.add("SELECT "+eventCols+" FROM crm_events e WHERE e.workspace_id = ? AND e.subject_type IN ("+placeholders(len(types))+
+				") AND e.subject_id IN (SELECT from_id FROM crm_links WHERE workspace_id = ? AND to_id = ? AND from_type IN ("+
+				placeholders(len(types))+")) AND e.subject_id <> ?", append(append(append(append([]any{ws}, types...), ws, ref.ID), types...), ref.ID)...)
+		})
 	}
-	if err := s.refsReadable(ctx, "e.subject_type", "e.subject_id", "e.workspace_id", &b); err != nil {
-		return page, err
-	}
-	keyset("occurred_at", "id", &b)
-	b.add(" ORDER BY occurred_at DESC, id DESC" + limitSQL(limit+1))
-	rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
-	if err != nil {
-		return page, s.d.translate(err, "event")
-	}
-	var txID int64
-	for rows.Next() {
-		e, err := scanEvent(rows, &txID)
-		if err != nil {
-			rows.Close()
+	for _, q := range queries {
+		var b sqlBuilder
+		q(&b)
+		if err := s.refsReadable(ctx, "e.subject_type", "e.subject_id", "e.workspace_id", &b); err != nil {
 			return page, err
 		}
-		if hide != nil {
-			hide(&e)
+		keyset("e.occurred_at", "e.id", &b)
+		b.add(" ORDER BY e.occurred_at DESC, e.id DESC" + limitSQL(limit+1))
+		rows, err := s.query(ctx, s.d.rebind(b.sb.String()), b.args...)
+		if err != nil {
+			return page, s.d.translate(err, "event")
 		}
-		all = append(all, storage.TimelineEntry{At: e.OccurredAt, Event: &e})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return page, err
+		var txID int64
+		for rows.Next() {
+			e, err := scanEvent(rows, &txID)
+			if err != nil {
+				rows.Close()
+				return page, err
+			}
+			if hide != nil {
+				hide(&e)
+			}
+			all = append(all, storage.TimelineEntry{At: e.OccurredAt, Event: &e})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return page, err
+		}
 	}
 
 	// Merge, newest first; ties by ID, descending. Each source holds at
