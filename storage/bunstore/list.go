@@ -646,7 +646,28 @@ func (s *Store) keyset(cols []*column, desc []bool, keys []json.RawMessage, b *s
 		}
 		vals[i] = a
 	}
-	b.add("(")
+	// One direction: a row value, which both planners read as the start
+	// of a range of the sort's index. Mixed directions: the OR chain, led
+	// by a bound on the first key, so that the range starts there too
+	// (without it a page deep in the order read as much as OFFSET).
+	same := !slices.Contains(desc, !desc[0])
+	if same {
+		op := " > "
+		if desc[0] {
+			op = " < "
+		}
+		exprs := make([]string, len(cols))
+		for i, col := range cols {
+			exprs[i] = col.expr()
+		}
+		b.add("("+strings.Join(exprs, ", ")+")"+op+"("+placeholders(len(cols))+")", vals...)
+		return nil
+	}
+	lead := " >= ?"
+	if desc[0] {
+		lead = " <= ?"
+	}
+	b.add(cols[0].expr()+lead+" AND (", vals[0])
 	for i := range cols {
 		if i > 0 {
 			b.add(" OR ")

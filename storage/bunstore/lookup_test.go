@@ -3,7 +3,6 @@ package bunstore_test
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -140,6 +139,16 @@ func testLookupPlans(t *testing.T, store *bunstore.Store) {
 			listSQL(storage.TableOf[*marketing.Subscription](store), storage.ListQuery{Filter: storage.And{storage.Eq("list_id", "l1"),
 				storage.Eq("status", "subscribed")}, PageQuery: page})},
 	}
+	// A page deep in an order starts where its cursor points, through the
+	// sort's index: a row value (an OR chain without a leading bound read
+	// as much as OFFSET).
+	byCreated := storage.ListQuery{Sort: []storage.Sort{{Field: "created_at"}}, PageQuery: page}
+	contactsTbl := storage.TableOf[*contacts.Contact](store)
+	byCreated.Cursor = bunstore.ListCursor(contactsTbl, byCreated, time.Now(), "01a23bd8-07ed-73a7-9720-4bbd606299ac")
+	cases = append(cases, lookupCase{"a list page after a cursor, by creation", "crm_contacts_ws_created", false, listSQL(contactsTbl, byCreated)})
+	if q, _, err := bunstore.ListSQL(ctx, contactsTbl, byCreated); err != nil || !strings.Contains(q, "(t.created_at, t.id) > (") {
+		t.Errorf("the keyset after a cursor is no row value (%v):\n%s", err, q)
+	}
 	for _, c := range cases {
 		if c.scan && store.Dialect() != "sqlite" {
 			continue
@@ -190,6 +199,9 @@ func explain(t *testing.T, ctx context.Context, store *bunstore.Store, q string,
 		defer tx.ExecContext(ctx, "DEALLOCATE lookup")
 		lits := make([]string, len(args))
 		for i, a := range args {
+			if tm, ok := a.(time.Time); ok {
+				a = tm.Format(time.RFC3339Nano) // as a literal Postgres reads
+			}
 			lits[i] = "'" + strings.ReplaceAll(fmt.Sprint(a), "'", "''") + "'"
 		}
 		q, args = "EXPLAIN EXECUTE lookup("+strings.Join(lits, ", ")+")", nil
@@ -287,13 +299,7 @@ func TestTimelinePlans(t *testing.T) {
 			}
 			var links, subjects int
 			for i, q := range h.qs {
-				args := slices.Clone(h.args[i])
-				for j, a := range args {
-					if tm, ok := a.(time.Time); ok {
-						args[j] = tm.Format(time.RFC3339Nano) // as a literal Postgres reads
-					}
-				}
-				plan := explain(t, ctx, store, q, args)
+				plan := explain(t, ctx, store, q, h.args[i])
 				joined := strings.Join(plan, "\n")
 				switch {
 				case strings.Contains(q, "FROM crm_links l CROSS JOIN"):
