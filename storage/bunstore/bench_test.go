@@ -652,7 +652,7 @@ func benchFeed(b *testing.B, store *bunstore.Store, ctx context.Context) {
 		b.Fatal(err)
 	}
 	q := pgRebindIf(store, "SELECT seq, tx_id, id, workspace_id, type, subject_type, subject_id, actor, occurred_at, changes, depth FROM crm_events "+
-		"WHERE (tx_id > ? OR (tx_id = ? AND seq > ?)) AND workspace_id = ? ORDER BY tx_id, seq LIMIT 100")
+		"WHERE (tx_id, seq) > (?, ?) AND workspace_id = ? ORDER BY tx_id, seq LIMIT 100")
 	var crmT, rawT []time.Duration
 	timed := func(into *[]time.Duration, fn func() error) {
 		t0 := time.Now()
@@ -669,7 +669,7 @@ func benchFeed(b *testing.B, store *bunstore.Store, ctx context.Context) {
 		return err
 	}
 	rawRead := func() error {
-		rows, err := store.ReadDB().DB.QueryContext(ctx, q, fromTx, fromTx, fromSeq, storage.WorkspaceFrom(ctx))
+		rows, err := store.ReadDB().DB.QueryContext(ctx, q, fromTx, fromSeq, storage.WorkspaceFrom(ctx))
 		if err != nil {
 			return err
 		}

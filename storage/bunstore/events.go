@@ -111,7 +111,15 @@ func (s *Store) feedOf(ctx context.Context, ws, after string, limit int, scoped 
 	sparse := scoped || len(f.Types) > 0 || len(f.RecordTypes) > 0
 	marker := sparse && !s.d.feedClock()
 	var b, m sqlBuilder
-	m.add(" WHERE (tx_id > ? OR (tx_id = ? AND seq > ?))", txID, txID, seq)
+	// The start of a range of the (workspace_id, tx_id, seq) index: a row
+	// value on Postgres; on SQLite, where every tx_id is 0 and seq is the
+	// commit order, the seq alone (SQLite reads a row value there as
+	// tx_id > ? only, and the OR form of before from the log's start).
+	if !s.d.feedClock() && txID == 0 {
+		m.add(" WHERE tx_id = 0 AND seq > ?", seq)
+	} else {
+		m.add(" WHERE (tx_id, seq) > (?, ?)", txID, seq)
+	}
 	if ws != "" {
 		m.add(" AND workspace_id = ?", ws)
 	}

@@ -28,3 +28,7 @@ func ListCursor[T storage.Record](tbl storage.Table[T], q storage.ListQuery, key
 	t := storage.Untyped(tbl).(*table)
 	return cursor.Encode(cursor.Fingerprint(t.rt, fmt.Sprintf("%#v", q.Filter), q.Sort, q.For), keys...)
 }
+
+// FeedCursor returns the change feed's cursor after the event at (txID,
+// seq) of one workspace's feed.
+func FeedCursor(txID, seq int64) string { return cursor.Encode("feed", txID, seq) }
