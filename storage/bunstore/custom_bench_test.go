@@ -1,6 +1,7 @@
 package bunstore_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -18,53 +19,45 @@ import (
 // the field once per row (sharedCustom); on SQLite both extract per
 // comparison, SQLite keeping the row's parsed JSON.
 func BenchmarkRepeatedCustom(b *testing.B) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		b.Run(db, func(b *testing.B) {
-			var store *bunstore.Store
-			if db == "sqlite" {
-				store = testdb.SQLite(b)
-			} else {
-				store = testdb.Postgres(b)
-			}
-			ctx := storage.WithWorkspace(b.Context(), "bench")
-			people := contacts.NewService(store, contacts.Options{})
-			if _, err := people.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "bio", Label: "Bio", Type: contacts.FieldText}); err != nil {
+	onBoth(b, func(b *testing.B, store *bunstore.Store, ctx context.Context) {
+		db := store.Dialect()
+		people := contacts.NewService(store, contacts.Options{})
+		if _, err := people.Fields.Define(ctx, contacts.NewFieldDef{Object: contacts.ObjectContact, Name: "bio", Label: "Bio", Type: contacts.FieldText}); err != nil {
+			b.Fatal(err)
+		}
+		bio := strings.Repeat("lorem ipsum dolor sit amet ", 100_000/27)
+		for i := range 300 {
+			if _, err := people.Contacts.Create(ctx, contacts.NewContact{FirstName: fmt.Sprint("P", i), Custom: map[string]any{"bio": bio}}); err != nil {
 				b.Fatal(err)
 			}
-			bio := strings.Repeat("lorem ipsum dolor sit amet ", 100_000/27)
-			for i := range 300 {
-				if _, err := people.Contacts.Create(ctx, contacts.NewContact{FirstName: fmt.Sprint("P", i), Custom: map[string]any{"bio": bio}}); err != nil {
-					b.Fatal(err)
-				}
+		}
+		var f storage.Or
+		var terms []string
+		args := []any{"bench"}
+		for i := range 30 {
+			w := fmt.Sprintf("absent %d", i)
+			f = append(f, storage.Cmp{Field: "custom.bio", Op: storage.OpContains, Value: w})
+			args = append(args, w)
+			if db == "sqlite" {
+				terms = append(terms, "instr(json_extract(custom, '$.bio'), ?) > 0")
+			} else {
+				terms = append(terms, fmt.Sprintf("strpos(custom ->> 'bio', $%d::text) > 0", i+2))
 			}
-			var f storage.Or
-			var terms []string
-			args := []any{"bench"}
-			for i := range 30 {
-				w := fmt.Sprintf("absent %d", i)
-				f = append(f, storage.Cmp{Field: "custom.bio", Op: storage.OpContains, Value: w})
-				args = append(args, w)
-				if db == "sqlite" {
-					terms = append(terms, "instr(json_extract(custom, '$.bio'), ?) > 0")
-				} else {
-					terms = append(terms, fmt.Sprintf("strpos(custom ->> 'bio', $%d::text) > 0", i+2))
-				}
+		}
+		q := "SELECT COUNT(*) FROM crm_contacts WHERE workspace_id = ? AND (" + strings.Join(terms, " OR ") + ")"
+		if db == "postgres" {
+			q = strings.Replace(q, "workspace_id = ?", "workspace_id = $1", 1)
+		}
+		raw := store.ReadDB().DB
+		testdb.Interleave(b, "ms", func() error {
+			n, err := people.Contacts.Count(ctx, f)
+			if err == nil && n != 0 {
+				err = fmt.Errorf("count %d", n)
 			}
-			q := "SELECT COUNT(*) FROM crm_contacts WHERE workspace_id = ? AND (" + strings.Join(terms, " OR ") + ")"
-			if db == "postgres" {
-				q = strings.Replace(q, "workspace_id = ?", "workspace_id = $1", 1)
-			}
-			raw := store.ReadDB().DB
-			testdb.Interleave(b, "ms", func() error {
-				n, err := people.Contacts.Count(ctx, f)
-				if err == nil && n != 0 {
-					err = fmt.Errorf("count %d", n)
-				}
-				return err
-			}, func() error {
-				var n int64
-				return raw.QueryRowContext(ctx, q, args...).Scan(&n)
-			})
+			return err
+		}, func() error {
+			var n int64
+			return raw.QueryRowContext(ctx, q, args...).Scan(&n)
 		})
-	}
+	})
 }

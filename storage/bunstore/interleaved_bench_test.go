@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/internal/testdb"
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/bunstore"
 )
@@ -113,4 +114,20 @@ func hookedStore(b *testing.B, s *bunstore.Store) *bunstore.Store {
 	}
 	b.Cleanup(func() { h.Close() })
 	return h
+}
+
+// onBoth runs fn as a sub-benchmark on a new SQLite file and on a new
+// Postgres schema, with a context in workspace "bench".
+func onBoth(b *testing.B, fn func(b *testing.B, store *bunstore.Store, ctx context.Context)) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		b.Run(db, func(b *testing.B) {
+			var store *bunstore.Store
+			if db == "sqlite" {
+				store = testdb.SQLite(b)
+			} else {
+				store = testdb.Postgres(b)
+			}
+			fn(b, store, storage.WithWorkspace(b.Context(), "bench"))
+		})
+	}
 }

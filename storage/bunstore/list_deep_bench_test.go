@@ -1,6 +1,7 @@
 package bunstore_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -15,65 +16,57 @@ import (
 // 100,000), beside the hand-written keyset query of the same page, in turn
 // in each iteration.
 func BenchmarkListDeep(b *testing.B) {
-	for _, db := range []string{"sqlite", "postgres"} {
-		b.Run(db, func(b *testing.B) {
-			var store *bunstore.Store
-			if db == "sqlite" {
-				store = testdb.SQLite(b)
-			} else {
-				store = testdb.Postgres(b)
+	onBoth(b, func(b *testing.B, store *bunstore.Store, ctx context.Context) {
+		db := store.Dialect()
+		n := benchContactCount(b)
+		testdb.SeedContacts(b, ctx, store, n)
+		raw := store.ReadDB().DB
+		pg := db == "postgres"
+		q := "SELECT created_at, id FROM crm_contacts WHERE workspace_id = ? ORDER BY created_at, id LIMIT 1 OFFSET ?"
+		if pg {
+			q = "SELECT created_at, id FROM crm_contacts WHERE workspace_id = $1 ORDER BY created_at, id LIMIT 1 OFFSET $2"
+		}
+		var atText any
+		var at time.Time
+		var id string
+		if pg {
+			if err := raw.QueryRowContext(ctx, q, "bench", n*9/10).Scan(&at, &id); err != nil {
+				b.Fatal(err)
 			}
-			ctx := storage.WithWorkspace(b.Context(), "bench")
-			n := benchContactCount(b)
-			testdb.SeedContacts(b, ctx, store, n)
-			raw := store.ReadDB().DB
-			pg := db == "postgres"
-			q := "SELECT created_at, id FROM crm_contacts WHERE workspace_id = ? ORDER BY created_at, id LIMIT 1 OFFSET ?"
-			if pg {
-				q = "SELECT created_at, id FROM crm_contacts WHERE workspace_id = $1 ORDER BY created_at, id LIMIT 1 OFFSET $2"
+			atText = at
+		} else {
+			var s string
+			if err := raw.QueryRowContext(ctx, q, "bench", n*9/10).Scan(&s, &id); err != nil {
+				b.Fatal(err)
 			}
-			var atText any
-			var at time.Time
-			var id string
-			if pg {
-				if err := raw.QueryRowContext(ctx, q, "bench", n*9/10).Scan(&at, &id); err != nil {
-					b.Fatal(err)
-				}
-				atText = at
-			} else {
-				var s string
-				if err := raw.QueryRowContext(ctx, q, "bench", n*9/10).Scan(&s, &id); err != nil {
-					b.Fatal(err)
-				}
-				var err error
-				if at, err = time.Parse("2006-01-02T15:04:05.000000Z", s); err != nil {
-					b.Fatal(err)
-				}
-				atText = s
+			var err error
+			if at, err = time.Parse("2006-01-02T15:04:05.000000Z", s); err != nil {
+				b.Fatal(err)
 			}
-			tbl := storage.TableOf[*contacts.Contact](store)
-			lq := storage.ListQuery{Sort: []storage.Sort{{Field: "created_at"}}, PageQuery: storage.PageQuery{Limit: 50}}
-			lq.Cursor = bunstore.ListCursor(tbl, lq, at, id)
-			page := "SELECT * FROM crm_contacts WHERE workspace_id = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT 51"
-			if pg {
-				page = "SELECT * FROM crm_contacts WHERE workspace_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT 51"
+			atText = s
+		}
+		tbl := storage.TableOf[*contacts.Contact](store)
+		lq := storage.ListQuery{Sort: []storage.Sort{{Field: "created_at"}}, PageQuery: storage.PageQuery{Limit: 50}}
+		lq.Cursor = bunstore.ListCursor(tbl, lq, at, id)
+		page := "SELECT * FROM crm_contacts WHERE workspace_id = ? AND (created_at, id) > (?, ?) ORDER BY created_at, id LIMIT 51"
+		if pg {
+			page = "SELECT * FROM crm_contacts WHERE workspace_id = $1 AND (created_at, id) > ($2, $3) ORDER BY created_at, id LIMIT 51"
+		}
+		testdb.Interleave(b, "µs", func() error {
+			p, err := tbl.List(ctx, lq)
+			if err == nil && len(p.Items) != 50 {
+				b.Fatalf("%d contacts on the page", len(p.Items))
 			}
-			testdb.Interleave(b, "µs", func() error {
-				p, err := tbl.List(ctx, lq)
-				if err == nil && len(p.Items) != 50 {
-					b.Fatalf("%d contacts on the page", len(p.Items))
-				}
+			return err
+		}, func() error {
+			rows, err := raw.QueryContext(ctx, page, "bench", atText, id)
+			if err != nil {
 				return err
-			}, func() error {
-				rows, err := raw.QueryContext(ctx, page, "bench", atText, id)
-				if err != nil {
-					return err
-				}
-				for rows.Next() {
-				}
-				rows.Close()
-				return rows.Err()
-			})
+			}
+			for rows.Next() {
+			}
+			rows.Close()
+			return rows.Err()
 		})
-	}
+	})
 }

@@ -252,6 +252,16 @@ func (h *captured) AfterQuery(_ context.Context, e *bun.QueryEvent) {
 	}
 }
 
+// capturingStore returns a new store of the adapter db ("sqlite" or
+// "postgres") whose statements h captures while on.
+func capturingStore(t *testing.T, db string) (*bunstore.Store, *captured) {
+	h := &captured{}
+	if db == "sqlite" {
+		return testdb.SQLite(t, sqlite.WithQueryHook(h)), h
+	}
+	return testdb.Postgres(t, postgres.WithQueryHook(h)), h
+}
+
 // TestTimelinePlans checks the shapes of a contact's timeline on both
 // adapters: the records of each timeline type are read from the contact's
 // links (the link index first, never the records' time index walked in
@@ -262,13 +272,7 @@ func TestTimelinePlans(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			h := &captured{}
-			var store *bunstore.Store
-			if db == "sqlite" {
-				store = testdb.SQLite(t, sqlite.WithQueryHook(h))
-			} else {
-				store = testdb.Postgres(t, postgres.WithQueryHook(h))
-			}
+			store, h := capturingStore(t, db)
 			ctx := storage.WithWorkspace(t.Context(), "ws")
 			testdb.SeedActivities(t, ctx, store, 2000, []string{"u1"})
 			testdb.SeedEvents(t, ctx, store, 2000)
@@ -334,13 +338,7 @@ func TestFeedPlans(t *testing.T) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			h := &captured{}
-			var store *bunstore.Store
-			if db == "sqlite" {
-				store = testdb.SQLite(t, sqlite.WithQueryHook(h))
-			} else {
-				store = testdb.Postgres(t, postgres.WithQueryHook(h))
-			}
+			store, h := capturingStore(t, db)
 			ctx := storage.WithWorkspace(t.Context(), "ws")
 			testdb.SeedEvents(t, ctx, store, 3000)
 			first, err := store.ChangeFeed(ctx, "", 100)
