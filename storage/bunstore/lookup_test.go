@@ -149,6 +149,15 @@ func testLookupPlans(t *testing.T, store *bunstore.Store) {
 	if q, _, err := bunstore.ListSQL(ctx, contactsTbl, byCreated); err != nil || !strings.Contains(q, "(t.created_at, t.id) > (") {
 		t.Errorf("the keyset after a cursor is no row value (%v):\n%s", err, q)
 	}
+	// A page sorted by last name alone is read in the order of an index,
+	// its ties by ID included: no sort of the ties apart.
+	byName := storage.ListQuery{Sort: []storage.Sort{{Field: "last_name"}}, PageQuery: page}
+	if q, args, err := bunstore.ListSQL(ctx, contactsTbl, byName); err != nil {
+		t.Error(err)
+	} else if plan := strings.Join(explain(t, ctx, store, q, args), "\n"); strings.Contains(plan, "TEMP B-TREE") ||
+		store.Dialect() == "postgres" && (!strings.Contains(plan, "crm_contacts_ws_last_id") || strings.Contains(plan, "Sort")) {
+		t.Errorf("contacts by last name are sorted apart:\n%s\n  %s", q, plan)
+	}
 	for _, c := range cases {
 		if c.scan && store.Dialect() != "sqlite" {
 			continue
