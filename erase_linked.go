@@ -128,16 +128,19 @@ func scrubStrings(v reflect.Value, re *scrubber, set bool) bool {
 			v.SetString(re.ReplaceAllString(v.String(), erasedText))
 		}
 		return true
-	case reflect.Pointer, reflect.Interface:
+	case reflect.Pointer:
+		return !v.IsNil() && scrubStrings(v.Elem(), re, set)
+	case reflect.Interface:
 		if v.IsNil() {
 			return false
 		}
-		if v.Kind() == reflect.Interface {
-			// A value in a map or an interface cannot be set in place.
-			s, ok := v.Interface().(string)
-			return ok && re.MatchString(s)
+		// What an interface holds cannot be changed in place: a scrubbed
+		// copy takes its place.
+		out, found := scrubAny(v.Interface(), re)
+		if found && set && v.CanSet() {
+			v.Set(reflect.ValueOf(out))
 		}
-		return scrubStrings(v.Elem(), re, set)
+		return found
 	case reflect.Struct:
 		found := false
 		for i := range v.NumField() {
@@ -157,19 +160,54 @@ func scrubStrings(v reflect.Value, re *scrubber, set bool) bool {
 	case reflect.Map:
 		found := false
 		for _, k := range v.MapKeys() {
-			e := v.MapIndex(k)
-			if s, ok := e.Interface().(string); ok && re.MatchString(s) {
+			out, ok := scrubAny(v.MapIndex(k).Interface(), re)
+			if ok {
 				found = true
 				if set {
-					v.SetMapIndex(k, reflect.ValueOf(re.ReplaceAllString(s, erasedText)).Convert(e.Type()))
+					v.SetMapIndex(k, reflect.ValueOf(out).Convert(v.Type().Elem()))
 				}
-				continue
-			}
-			if e.Kind() == reflect.Interface && !e.IsNil() && e.Elem().Kind() != reflect.String {
-				found = found || scrubStrings(e.Elem(), re, false)
 			}
 		}
 		return found
 	}
 	return false
+}
+
+// scrubAny returns a copy of x (a value of a map or an interface: text,
+// lists and objects as JSON decodes them, or any other value) with re's
+// matches replaced, and whether any matched.
+func scrubAny(x any, re *scrubber) (any, bool) {
+	switch x := x.(type) {
+	case string:
+		if !re.MatchString(x) {
+			return x, false
+		}
+		return re.ReplaceAllString(x, erasedText), true
+	case nil:
+		return nil, false
+	}
+	// A copy to walk and set: the value inside x cannot be addressed.
+	cp := reflect.New(reflect.TypeOf(x)).Elem()
+	cp.Set(reflect.ValueOf(x))
+	if k := cp.Kind(); k == reflect.Map || k == reflect.Slice {
+		if cp.IsNil() {
+			return x, false
+		}
+		// Maps and slices share their elements with x: copy them first.
+		if k == reflect.Map {
+			m := reflect.MakeMapWithSize(cp.Type(), cp.Len())
+			for _, key := range cp.MapKeys() {
+				m.SetMapIndex(key, cp.MapIndex(key))
+			}
+			cp = m
+		} else {
+			sl := reflect.MakeSlice(cp.Type(), cp.Len(), cp.Len())
+			reflect.Copy(sl, cp)
+			cp = sl
+		}
+	}
+	if !scrubStrings(cp, re, true) {
+		return x, false
+	}
+	return cp.Interface(), true
 }

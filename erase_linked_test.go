@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/crmkit/crm/contacts"
@@ -19,5 +20,22 @@ func TestScrubPattern(t *testing.T) {
 		if got := sc.ReplaceAllString(in, "[erased]"); got != want {
 			t.Errorf("%q → %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestScrubNested checks that what erasure finds in a record it also
+// replaces, in nested custom values too.
+func TestScrubNested(t *testing.T) {
+	sc := personPattern(&contacts.Contact{FirstName: "Zoë", Email: "zz@x.example"})
+	rec := &contacts.Contact{JobTitle: "Zoë's boss", Tags: []string{"zz@x.example"},
+		Custom: map[string]any{"note": "call Zoë", "list": []any{"a", "zz@x.example"}, "deep": map[string]any{"who": "Zoë"}, "n": 3.0}}
+	if !scrubStrings(reflect.ValueOf(rec).Elem(), sc, true) {
+		t.Fatal("nothing found")
+	}
+	if scrubStrings(reflect.ValueOf(rec).Elem(), sc, false) {
+		t.Errorf("still found after scrubbing: %+v", rec)
+	}
+	if rec.JobTitle != "[erased]'s boss" || rec.Custom["n"] != 3.0 || rec.Custom["list"].([]any)[0] != "a" {
+		t.Errorf("scrubbed record = %+v", rec)
 	}
 }

@@ -279,23 +279,14 @@ func (cs *Cases) AutoAssign(ctx context.Context, id string) (*Case, error) {
 			return nil
 		}
 		next := *prev
-		at := storage.WriteTimeFrom(ctx)
-		if err := cs.s.route(ctx, &next, at); err != nil {
+		if err := cs.s.route(ctx, &next, storage.WriteTimeFrom(ctx)); err != nil {
 			return err
 		}
 		if next.OwnerID == prev.OwnerID && next.TeamID == prev.TeamID {
 			return nil
 		}
-		if next.TeamID != prev.TeamID {
-			if err := cs.s.clock(ctx, prev, &next, at); err != nil {
-				return err
-			}
-		}
-		if err := cs.s.t.cases.Update(ctx, prev, &next, storage.WithEventType(ObjectCase+".assigned")); err != nil {
-			return err
-		}
 		out = &next
-		return cs.s.follow(ctx, &next)
+		return cs.s.writeAssignment(ctx, prev, &next)
 	})
 	return out, err
 }

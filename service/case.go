@@ -466,18 +466,25 @@ func (cs *Cases) Assign(ctx context.Context, id, ownerID, teamID string) (*Case,
 		if err := v.Err(); err != nil {
 			return err
 		}
-		if next.TeamID != prev.TeamID { // the team's calendar may count the clocks
-			if err := cs.s.clock(ctx, prev, &next, storage.WriteTimeFrom(ctx)); err != nil {
-				return err
-			}
-		}
-		if err := cs.s.t.cases.Update(ctx, prev, &next, storage.WithEventType(ObjectCase+".assigned")); err != nil {
-			return err
-		}
 		out = &next
-		return cs.s.follow(ctx, &next)
+		return cs.s.writeAssignment(ctx, prev, &next)
 	})
 	return out, err
+}
+
+// writeAssignment stores next, prev with another owner or team (event
+// case.assigned), in ctx's transaction: the clocks recounted in the new
+// team's calendar, the thread following the case.
+func (s *Service) writeAssignment(ctx context.Context, prev, next *Case) error {
+	if next.TeamID != prev.TeamID {
+		if err := s.clock(ctx, prev, next, storage.WriteTimeFrom(ctx)); err != nil {
+			return err
+		}
+	}
+	if err := s.t.cases.Update(ctx, prev, next, storage.WithEventType(ObjectCase+".assigned")); err != nil {
+		return err
+	}
+	return s.follow(ctx, next)
 }
 
 // Merge merges the case dupID into keepID, in one transaction: dupID's

@@ -526,28 +526,24 @@ func (cv *Conversations) Assign(ctx context.Context, id, ownerID, teamID string)
 	ownerID, teamID = strings.TrimSpace(ownerID), strings.TrimSpace(teamID)
 	var out *Conversation
 	err := cv.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		prev, err := cv.s.t.conversations.Get(ctx, id)
+		// Modify reads again and retries when a message moved the
+		// conversation's version meanwhile; no change writes nothing.
+		c, err := storage.Modify(ctx, cv.s.store, cv.s.t.conversations, id, 0, func(ctx context.Context, c *Conversation) error {
+			if c.OwnerID == ownerID && c.TeamID == teamID {
+				return nil
+			}
+			var v storage.ValidationError
+			if err := cv.checkAssignee(ctx, &v, ownerID, teamID); err != nil {
+				return err
+			}
+			c.OwnerID, c.TeamID = ownerID, teamID
+			return v.Err()
+		}, storage.WithEventType(ObjectConversation+".assigned"))
 		if err != nil {
 			return err
 		}
-		if prev.OwnerID == ownerID && prev.TeamID == teamID {
-			out = prev
-			return nil
-		}
-		var v storage.ValidationError
-		if err := cv.checkAssignee(ctx, &v, ownerID, teamID); err != nil {
-			return err
-		}
-		if err := v.Err(); err != nil {
-			return err
-		}
-		next := *prev
-		next.OwnerID, next.TeamID = ownerID, teamID
-		if err := cv.s.t.conversations.Update(ctx, prev, &next, storage.WithEventType(ObjectConversation+".assigned")); err != nil {
-			return err
-		}
-		out = &next
-		return cv.follow(ctx, &next)
+		out = c
+		return cv.follow(ctx, c)
 	})
 	return out, err
 }
@@ -578,31 +574,27 @@ func (cv *Conversations) Identify(ctx context.Context, id string, ident Identity
 	uid := strings.TrimSpace(ident.UserID)
 	var out *Conversation
 	err = cv.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		prev, err := cv.s.t.conversations.Get(ctx, id)
-		if err != nil {
-			return err
-		}
-		if prev.Verified && (prev.VisitorID != uid || prev.Email != addr) {
-			return fmt.Errorf("%w: conversation %s is verified as another visitor", storage.ErrConflict, prev.ID)
-		}
-		contact, _, err := cv.s.contactByEmail(ctx, ident.Name, addr)
-		if err != nil {
-			return err
-		}
-		if prev.Verified && prev.ContactID == contact.ID {
-			out = prev
+		// Modify reads again and retries when a message moved the
+		// conversation's version meanwhile; no change writes nothing.
+		c, err := storage.Modify(ctx, cv.s.store, cv.s.t.conversations, id, 0, func(ctx context.Context, c *Conversation) error {
+			if c.Verified && (c.VisitorID != uid || c.Email != addr) {
+				return fmt.Errorf("%w: conversation %s is verified as another visitor", storage.ErrConflict, c.ID)
+			}
+			contact, _, err := cv.s.contactByEmail(ctx, ident.Name, addr)
+			if err != nil || c.Verified && c.ContactID == contact.ID {
+				return err
+			}
+			c.ContactID, c.Verified, c.VisitorID, c.Email = contact.ID, true, uid, addr
+			if c.Name == "" {
+				c.Name = storage.CutText(strings.TrimSpace(ident.Name), MaxTextLen)
+			}
 			return nil
-		}
-		next := *prev
-		next.ContactID, next.Verified, next.VisitorID, next.Email = contact.ID, true, uid, addr
-		if next.Name == "" {
-			next.Name = storage.CutText(strings.TrimSpace(ident.Name), MaxTextLen)
-		}
-		if err := cv.s.t.conversations.Update(ctx, prev, &next, storage.WithEventType(ObjectConversation+".identified")); err != nil {
+		}, storage.WithEventType(ObjectConversation+".identified"))
+		if err != nil {
 			return err
 		}
-		out = &next
-		return cv.follow(ctx, &next)
+		out = c
+		return cv.follow(ctx, c)
 	})
 	return out, err
 }
@@ -611,24 +603,14 @@ func (cv *Conversations) Identify(ctx context.Context, id string, ident Identity
 // event is conversation.closed; closing a closed conversation changes
 // nothing.
 func (cv *Conversations) Close(ctx context.Context, id string) (*Conversation, error) {
-	var out *Conversation
-	err := cv.s.store.RunInTx(ctx, func(ctx context.Context) error {
-		prev, err := cv.s.t.conversations.Get(ctx, id)
-		if err != nil {
-			return err
+	// Modify reads again and retries when a message moved the
+	// conversation's version meanwhile.
+	out, err := storage.Modify(ctx, cv.s.store, cv.s.t.conversations, id, 0, func(ctx context.Context, c *Conversation) error {
+		if c.Status != ConversationClosed {
+			c.Status, c.ClosedAt = ConversationClosed, storage.WriteTimeFrom(ctx)
 		}
-		if prev.Status == ConversationClosed {
-			out = prev
-			return nil
-		}
-		next := *prev
-		next.Status, next.ClosedAt = ConversationClosed, storage.WriteTimeFrom(ctx)
-		if err := cv.s.t.conversations.Update(ctx, prev, &next, storage.WithEventType(ObjectConversation+".closed")); err != nil {
-			return err
-		}
-		out = &next
 		return nil
-	})
+	}, storage.WithEventType(ObjectConversation+".closed"))
 	if err == nil {
 		cv.hub.notify(storage.WorkspaceFrom(ctx) + "/" + id) // streams end
 	}

@@ -91,6 +91,9 @@ func slugOf(title string) string {
 		switch {
 		case mark && latin:
 		case mark: // a mark of another script is part of its letter
+			if b.Len()+len(string(r)) > maxSlugLen {
+				return norm.NFC.String(strings.TrimRight(b.String(), "-"))
+			}
 			if b.Len() > 0 && !dash {
 				b.WriteRune(r)
 			}

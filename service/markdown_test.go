@@ -71,3 +71,11 @@ func TestKeywords(t *testing.T) {
 		t.Errorf("keywords capped = %v", got)
 	}
 }
+
+// TestSlugOfLongMarks checks that a title whose script writes marks after
+// its letters still makes a slug within maxSlugLen.
+func TestSlugOfLongMarks(t *testing.T) {
+	if s := slugOf("a" + strings.Repeat("कि", 40)); len(s) > maxSlugLen || !validSlug(s) {
+		t.Errorf("slug of %d bytes, valid %v: %q", len(s), validSlug(s), s)
+	}
+}

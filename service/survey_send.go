@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"strconv"
@@ -140,8 +141,9 @@ var surveyMail = template.Must(template.New("survey").Parse(`<!doctype html>
 // SendPending mails, as Send does, up to limit surveys of the workspace
 // that were never sent and can still be answered (those CSATOnResolve made
 // whose mail failed, or the host's own), oldest first, and returns how
-// many went. It stops at the first failure to mail, returning the count
-// so far and the error. limit ≤ 0 means 100.
+// many went. A survey that cannot be mailed (its contact has no address,
+// or is gone) is passed over; it stops at the first failure of the
+// mailer, returning the count so far and the error. limit ≤ 0 means 100.
 func (sv *Surveys) SendPending(ctx context.Context, limit int) (int, error) {
 	if err := sv.canMail(); err != nil {
 		return 0, err
@@ -158,7 +160,11 @@ func (sv *Surveys) SendPending(ctx context.Context, limit int) (int, error) {
 	}
 	n := 0
 	for _, r := range page.Items {
-		if _, err := sv.send(ctx, r); err != nil {
+		_, err := sv.send(ctx, r)
+		switch {
+		case errors.Is(err, storage.ErrInvalid), errors.Is(err, storage.ErrNotFound):
+			continue // this survey cannot go (no address, its contact gone): the others still can
+		case err != nil:
 			return n, err
 		}
 		n++

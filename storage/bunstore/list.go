@@ -729,32 +729,13 @@ func (s *Store) sharedCustom(c *codec, f storage.Filter, b *sqlBuilder) string {
 		return ""
 	}
 	uses := map[string]int{}
-	var walk func(f storage.Filter)
-	walk = func(f storage.Filter) {
-		switch f := f.(type) {
-		case storage.And:
-			for _, g := range f {
-				walk(g)
-			}
-		case storage.Or:
-			for _, g := range f {
-				walk(g)
-			}
-		case storage.Not:
-			walk(f.Filter)
-		case storage.Cmp:
-			if name, ok := strings.CutPrefix(f.Field, "custom."); ok && storage.ValidKey(name) {
-				if _, text := f.Value.(string); text || f.Op == storage.OpEmpty {
-					uses[name]++
-				}
-			}
-		case *storage.Cmp:
-			if f != nil {
-				walk(*f)
+	storage.WalkFilter(f, func(c storage.Cmp) {
+		if name, ok := strings.CutPrefix(c.Field, "custom."); ok && storage.ValidKey(name) {
+			if _, text := c.Value.(string); text || c.Op == storage.OpEmpty {
+				uses[name]++
 			}
 		}
-	}
-	walk(f)
+	})
 	var names []string
 	for name, n := range uses {
 		if n > 1 {

@@ -155,10 +155,21 @@ func testServiceChat(t *testing.T, h Harness) {
 			_, errs[i] = cv.Post(post, c1.ID, service.NewChatMessage{Body: fmt.Sprint("message ", i)})
 		}()
 	}
+	// An assignment among the posts: the version the posts move makes it
+	// read again, not fail.
+	wg.Add(1)
+	var assignErr error
+	go func() {
+		defer wg.Done()
+		_, assignErr = cv.Assign(ctx, c1.ID, e.repA.ID, "")
+	}()
 	wg.Wait()
 	for _, err := range errs {
 		must(t, "concurrent post", err)
 	}
+	must(t, "an assignment among the posts", assignErr)
+	_, err = cv.Assign(ctx, c1.ID, e.repA.ID, e.teamX.ID)
+	must(t, "assign back", err)
 	select {
 	case <-watch:
 	default:

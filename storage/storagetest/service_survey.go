@@ -142,7 +142,11 @@ func testServiceSurveys(t *testing.T, h Harness) {
 		t.Errorf("the mail's bodies lack the score links:\n%s\n%s", env.Text, env.HTML)
 	}
 	// A survey made and not mailed goes with SendPending; a mailed one
-	// does not go again.
+	// does not go again, and one that cannot go (its contact has no
+	// address) holds back none after it.
+	mute := e.contact(ctx, contacts.NewContact{FirstName: "Mute"})
+	_, _, err = sv.Request(ctx, service.NewSurvey{Kind: service.SurveyNPS, ContactID: mute.ID, Wave: "2026-q1"})
+	must(t, "a survey of a contact without an address", err)
 	r2, link2, err := sv.Request(ctx, service.NewSurvey{Kind: service.SurveyNPS, ContactID: bob.ID, Wave: "2026-q1"})
 	must(t, "campaign survey", err)
 	n, err := sv.SendPending(ctx, 0)
