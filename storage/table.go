@@ -10,6 +10,24 @@ type Transactor interface {
 	RunInTx(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
+// TxReporter is an optional capability of a Transactor: whether ctx is
+// inside one of its transactions. A domain that would run store calls on
+// several goroutines at once (a campaign send records one batch while it
+// renders the next) does so only outside a transaction, whose calls must
+// come one at a time.
+type TxReporter interface {
+	// InTx reports whether ctx carries a transaction of the store.
+	InTx(ctx context.Context) bool
+}
+
+// InTx reports whether ctx is inside a transaction of tx; true when tx
+// cannot tell (it is no TxReporter), the safe answer for a caller that
+// would go concurrent only outside one.
+func InTx(ctx context.Context, tx Transactor) bool {
+	r, ok := tx.(TxReporter)
+	return !ok || r.InTx(ctx)
+}
+
 // HostTransactor is an optional capability of a Transactor: a transaction
 // for the host's own code, such as the function crm.CRM.RunInTx runs, in
 // which each store call runs under a savepoint of its own, so that a call
@@ -85,6 +103,15 @@ type WriteOptions struct {
 	// removed earlier coming back under its ID, such as the loser of an
 	// undone merge.
 	Restore bool
+	// NoEvent makes an Insert write no change event for its records: for
+	// rows in bulk that another event of the same transaction reports,
+	// such as the messages of a batch of a campaign send, which the
+	// email's batch event counts. Nothing that follows the change feed
+	// sees them (workflow rules, segment and score upkeep, the records'
+	// History); their links, search entries, rollups and AfterWrite hooks
+	// are written as for any insert. Update and Delete refuse it: a
+	// record's later changes are always in the feed.
+	NoEvent bool
 }
 
 // WriteOption sets a field of WriteOptions.
@@ -111,6 +138,12 @@ func WithEventChanges(changes ...Change) WriteOption {
 // WriteOptions.Restore).
 func Restoring() WriteOption {
 	return func(o *WriteOptions) { o.Restore = true }
+}
+
+// WithoutEvent makes an Insert write no change event (see
+// WriteOptions.NoEvent).
+func WithoutEvent() WriteOption {
+	return func(o *WriteOptions) { o.NoEvent = true }
 }
 
 // SearchQuery asks the full-text index.

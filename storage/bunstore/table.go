@@ -103,8 +103,10 @@ func (t *table) Insert(ctx context.Context, recs []storage.Record, opts ...stora
 		}
 		var side sideRows
 		for i, rec := range recs {
-			if err := side.event(ctx, t.s.d, o, rec, t.c.diff(reflect.Value{}, rvs[i])); err != nil {
-				return err
+			if !o.NoEvent {
+				if err := side.event(ctx, t.s.d, o, rec, t.c.diff(reflect.Value{}, rvs[i])); err != nil {
+					return err
+				}
 			}
 			if err := t.c.afterWrite(ctx, reflect.Value{}, rvs[i]); err != nil {
 				return err
@@ -225,6 +227,9 @@ func (t *table) update(ctx context.Context, prevs, nexts []storage.Record, opts 
 	if err := oneEvent(o, len(prevs)); err != nil {
 		return err
 	}
+	if err := insertOnly(o); err != nil {
+		return err
+	}
 	m, err := t.s.mask(ctx, t.c)
 	if err != nil {
 		return err
@@ -334,6 +339,9 @@ func (t *table) Delete(ctx context.Context, prev storage.Record, opts ...storage
 		return err
 	}
 	o := writeOptions(opts, t.rt+".deleted")
+	if err := insertOnly(o); err != nil {
+		return err
+	}
 	pm := prev.RecordMeta()
 	m, err := t.s.mask(ctx, t.c)
 	if err != nil {
@@ -420,6 +428,15 @@ func (s *Store) write(ctx context.Context, recType string, fn func(ctx context.C
 func oneEvent(o storage.WriteOptions, n int) error {
 	if o.EventID != "" && n > 1 {
 		return fmt.Errorf("bunstore: WithEventID names one event; the write has %d records", n)
+	}
+	return nil
+}
+
+// insertOnly refuses WithoutEvent for an update or a delete: a record's
+// changes after its insert are always in the feed.
+func insertOnly(o storage.WriteOptions) error {
+	if o.NoEvent {
+		return fmt.Errorf("bunstore: WithoutEvent is for inserts; an update or delete always writes its event")
 	}
 	return nil
 }

@@ -63,6 +63,9 @@ func txFrom(ctx context.Context, s *Store) *txState {
 	return st
 }
 
+// InTx implements storage.TxReporter.
+func (s *Store) InTx(ctx context.Context) bool { return txFrom(ctx, s) != nil }
+
 // writer is SQLite's single writer. The write pool holds one connection,
 // and the writer's token lets one of the process's transactions at a time
 // hold it, so writers queue in Go instead of meeting SQLITE_BUSY. A host

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/storage"
@@ -240,5 +241,53 @@ func testBatchAllOrNothing(t *testing.T, h Harness) {
 	must(t, "list", err)
 	if len(all.Items) != 1 || all.Items[0].ID != kept.ID {
 		t.Errorf("after the savepoint's rollback the workspace holds %+v, want only Kept", all.Items)
+	}
+}
+
+// testInsertWithoutEvent checks that an insert WithoutEvent writes its
+// records, their search entries and links, and no change event, and that
+// an update or delete refuses the option.
+func testInsertWithoutEvent(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	before := len(e.events(e.ctx))
+	recs := batchContacts(3)
+	must(t, "insert without events", storage.InsertMany(e.ctx, e.store, storage.TableOf[*contacts.Contact](e.store), recs, storage.WithoutEvent()))
+	act := &contacts.Activity{Kind: contacts.KindNote, Subject: "Quiet note", OccurredAt: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC),
+		ContactIDs: []string{recs[0].ID}}
+	must(t, "activity without event", storage.InsertMany(e.ctx, e.store, storage.TableOf[*contacts.Activity](e.store), []*contacts.Activity{act}, storage.WithoutEvent()))
+	if after := e.events(e.ctx); len(after) != before {
+		t.Fatalf("inserts without events wrote %d events: %+v", len(after)-before, after[before:])
+	}
+	hist, err := e.store.History(e.ctx, recs[0].ID, storage.PageQuery{})
+	must(t, "history", err)
+	if len(hist.Items) != 0 {
+		t.Errorf("history of a record inserted without events: %+v", hist.Items)
+	}
+	got, err := e.svc.Contacts.Get(e.ctx, recs[1].ID)
+	must(t, "get", err)
+	if got.LastName != "Zed01" || got.Version != 1 {
+		t.Errorf("record inserted without events: %+v", got)
+	}
+	res, err := e.svc.Search(e.ctx, "zed02", 0)
+	must(t, "search", err)
+	if len(res) != 1 || res[0].Contact == nil || res[0].Contact.ID != recs[2].ID {
+		t.Errorf("search for a record inserted without events: %+v", res)
+	}
+	tl, err := e.svc.Contacts.Timeline(e.ctx, recs[0].ID, storage.PageQuery{})
+	must(t, "timeline", err)
+	if len(tl.Items) != 1 || tl.Items[0].Activity == nil || tl.Items[0].Activity.ID != act.ID {
+		t.Errorf("timeline of a contact with an activity inserted without events: %+v", tl.Items)
+	}
+	next := *got
+	next.JobTitle = "Changed"
+	err = storage.TableOf[*contacts.Contact](e.store).Update(e.ctx, got, &next, storage.WithoutEvent())
+	if err == nil {
+		t.Error("an update WithoutEvent was allowed")
+	}
+	if err := storage.TableOf[*contacts.Contact](e.store).Delete(e.ctx, got, storage.WithoutEvent()); err == nil {
+		t.Error("a delete WithoutEvent was allowed")
+	}
+	if _, err := e.svc.Contacts.Get(e.ctx, got.ID); err != nil {
+		t.Errorf("a refused delete removed the record: %v", err)
 	}
 }

@@ -166,6 +166,7 @@ func Run(t *testing.T, h Harness) {
 		{"ExprRelatedAccess", testExprRelatedAccess},
 		{"BatchMatchesRows", testBatchMatchesRows},
 		{"BatchAllOrNothing", testBatchAllOrNothing},
+		{"InsertWithoutEvent", testInsertWithoutEvent},
 		{"Import", testImport},
 		{"ImportModes", testImportModes},
 		{"ImportCompanyDomain", testImportCompanyDomain},

@@ -73,9 +73,15 @@ func testRollback(t *testing.T, h Harness) {
 
 func testNestedTx(t *testing.T, h Harness) {
 	e := newEnv(t, h)
+	if storage.InTx(e.ctx, e.store) {
+		t.Error("InTx outside a transaction")
+	}
 	var id string
 	err := e.store.RunInTx(e.ctx, func(ctx context.Context) error {
 		return e.store.RunInTx(ctx, func(ctx context.Context) error {
+			if !storage.InTx(ctx, e.store) {
+				t.Error("not InTx in a nested transaction")
+			}
 			id = e.contact(ctx, contacts.NewContact{FirstName: "Inner"}).ID
 			return nil
 		})
