@@ -8,6 +8,8 @@ import (
 	htmltemplate "html/template"
 	"net/mail"
 	"strings"
+	"sync"
+	"sync/atomic"
 	texttemplate "text/template"
 	"time"
 
@@ -371,7 +373,20 @@ type templates struct {
 	variants []*texttemplate.Template // the other subjects
 	text     *texttemplate.Template   // nil without a text body
 	html     *htmltemplate.Template   // nil without an HTML body
+	// linked is html with its links planned (links): nil when they are
+	// rewritten in each rendered mail instead (see planLinks).
+	linked *htmltemplate.Template
+	links  *linkPlan
+	// tagged caches the links with their UTM tags, by link: one parse
+	// of each of a send's links instead of one per recipient (a send
+	// adds the same tags to every recipient's links). At most maxTagged
+	// are kept, for templates whose links differ per recipient.
+	tagged  sync.Map
+	nTagged atomic.Int32
 }
+
+// maxTagged bounds templates.tagged.
+const maxTagged = 1024
 
 // parseTemplates parses e's templates; a fault is ErrInvalid naming the
 // field and the position.
@@ -397,13 +412,19 @@ func parseTemplates(e *Email) (*templates, error) {
 	if e.HTML != "" {
 		if t.html, err = htmltemplate.New("html").Option("missingkey=zero").Parse(e.HTML); err != nil {
 			v.Add("html", "%v", err)
+		} else if plan := planLinks(e.HTML); plan != nil {
+			if lt, err := htmltemplate.New("html").Option("missingkey=zero").Parse(plan.src); err == nil {
+				t.linked, t.links = lt, plan
+			}
 		}
 	}
 	return &t, v.Err()
 }
 
-// render fills the templates for one recipient of the subject variant.
-func (t *templates) render(d *MergeData, variant int) (subject, text, html string, err error) {
+// render fills the templates for one recipient of the subject variant;
+// with linked, the HTML is the one with planned links where there is one
+// (t.links fills it).
+func (t *templates) render(d *MergeData, variant int, linked bool) (subject, text, html string, err error) {
 	var b bytes.Buffer
 	st := t.subject
 	if variant > 0 && variant <= len(t.variants) {
@@ -422,7 +443,11 @@ func (t *templates) render(d *MergeData, variant int) (subject, text, html strin
 	}
 	if t.html != nil {
 		b.Reset()
-		if err := t.html.Execute(&b, d); err != nil {
+		ht := t.html
+		if linked && t.linked != nil {
+			ht = t.linked
+		}
+		if err := ht.Execute(&b, d); err != nil {
 			return "", "", "", storage.Invalid("html", "%v", err)
 		}
 		html = b.String()

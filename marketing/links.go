@@ -2,8 +2,13 @@ package marketing
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"html"
+	"io"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	xhtml "golang.org/x/net/html"
@@ -51,47 +56,192 @@ func rewriteLinks(doc string, wrap func(u string) string) (string, error) {
 	for {
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
-			if err := z.Err(); err.Error() != "EOF" {
+			if err := z.Err(); err != io.EOF {
 				return "", err
 			}
 			return out.String(), nil
 		}
 		raw := z.Raw()
-		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
+		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken || !linkTag(raw) {
+			out.Write(raw)
+			continue
+		}
+		raw = bytes.Clone(raw)
+		rewriteTag(&out, raw, z.Token(), wrap)
+	}
+}
+
+// rewriteTag writes the link tag t, whose text is raw, as rewriteLinks
+// rewrites it.
+func rewriteTag(out *bytes.Buffer, raw []byte, t xhtml.Token, wrap func(u string) string) {
+	if len(t.Attr) == 0 || (t.Data != "a" && t.Data != "area") {
+		out.Write(raw)
+		return
+	}
+	changed, notrack := false, false
+	for _, a := range t.Attr {
+		if a.Namespace == "" && a.Key == "data-notrack" {
+			notrack = true
+		}
+	}
+	attrs := t.Attr[:0]
+	for _, a := range t.Attr {
+		switch {
+		case a.Namespace == "" && a.Key == "data-notrack":
+			changed = true
+			continue
+		case a.Namespace == "" && a.Key == "href" && !notrack && trackable(a.Val):
+			a.Val = wrap(strings.TrimSpace(a.Val))
+			changed = true
+		}
+		attrs = append(attrs, a)
+	}
+	if !changed {
+		out.Write(raw)
+		return
+	}
+	t.Attr = attrs
+	writeTag(out, t)
+}
+
+// linkPlan is an HTML template's links, rewritten once in its source
+// rather than in every recipient's rendered mail (the tokenizer's pass
+// over each mail was half the cost of composing it, and grows with the
+// mail): the source with each trackable link's URL replaced by a
+// placeholder (prefix, the link's number, "-"), and the links' URLs by
+// number. Filling the placeholders of a rendered mail gives what
+// rewriteLinks gives for it.
+type linkPlan struct {
+	src    string
+	prefix string
+	urls   []string
+}
+
+// planLinks returns the link plan of an HTML template's source, or nil
+// when a link's rendered form is known only once rendered: a link tag
+// with a template action in it (other than one marked data-notrack,
+// whose mark comes off in the source), or inside an action.
+func planLinks(src string) *linkPlan {
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	p := &linkPlan{prefix: "crm-link-" + hex.EncodeToString(nonce[:]) + "-"}
+	z := xhtml.NewTokenizer(strings.NewReader(src))
+	var out bytes.Buffer
+	open := 0 // actions begun and not ended, in the source so far
+	for {
+		tt := z.Next()
+		if tt == xhtml.ErrorToken {
+			if z.Err() != io.EOF {
+				return nil
+			}
+			p.src = out.String()
+			return p
+		}
+		raw := z.Raw()
+		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken || !linkTag(raw) {
+			open += bytes.Count(raw, []byte("{{")) - bytes.Count(raw, []byte("}}"))
 			out.Write(raw)
 			continue
 		}
 		raw = bytes.Clone(raw)
 		t := z.Token()
-		if len(t.Attr) == 0 || (t.Data != "a" && t.Data != "area") {
-			out.Write(raw)
+		if open > 0 {
+			return nil
+		}
+		if !bytes.Contains(raw, []byte("{{")) && !bytes.Contains(raw, []byte("}}")) {
+			rewriteTag(&out, raw, t, func(u string) string {
+				p.urls = append(p.urls, u)
+				return p.prefix + strconv.Itoa(len(p.urls)-1) + "-"
+			})
 			continue
 		}
-		changed, notrack := false, false
-		for _, a := range t.Attr {
-			if a.Namespace == "" && a.Key == "data-notrack" {
-				notrack = true
-			}
+		unmarked, ok := unmark(raw, t)
+		if !ok {
+			return nil
 		}
-		attrs := t.Attr[:0]
-		for _, a := range t.Attr {
-			switch {
-			case a.Namespace == "" && a.Key == "data-notrack":
-				changed = true
-				continue
-			case a.Namespace == "" && a.Key == "href" && !notrack && trackable(a.Val):
-				a.Val = wrap(strings.TrimSpace(a.Val))
-				changed = true
-			}
-			attrs = append(attrs, a)
-		}
-		if !changed {
-			out.Write(raw)
-			continue
-		}
-		t.Attr = attrs
-		writeTag(&out, t)
+		out.Write(unmarked)
 	}
+}
+
+// unmark returns the text raw of a link tag t that holds a template
+// action with its data-notrack attribute cut out, leaving the rest as
+// written. ok is false when the tag has no such mark (its link is
+// rewritten once rendered), or when cutting it would change any other
+// attribute.
+func unmark(raw []byte, t xhtml.Token) ([]byte, bool) {
+	var quote byte
+	for i := 1; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+			continue
+		case c == '"' || c == '\'':
+			quote = c
+			continue
+		}
+		const mark = "data-notrack"
+		if !isSpace(raw[i-1]) || i+len(mark) > len(raw) || !strings.EqualFold(string(raw[i:i+len(mark)]), mark) {
+			continue
+		}
+		end := i + len(mark)
+		if end < len(raw) && !isSpace(raw[end]) && raw[end] != '>' && raw[end] != '/' {
+			continue // a longer name
+		}
+		cut := append(bytes.Clone(raw[:i-1]), raw[end:]...)
+		ct := xhtml.NewTokenizer(bytes.NewReader(cut))
+		if tt := ct.Next(); tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
+			return nil, false
+		}
+		want := slices.DeleteFunc(slices.Clone(t.Attr), func(a xhtml.Attribute) bool { return a.Namespace == "" && a.Key == mark })
+		if got := ct.Token(); got.Data != t.Data || !slices.Equal(got.Attr, want) || len(want) == len(t.Attr) {
+			return nil, false
+		}
+		return cut, true
+	}
+	return nil, false
+}
+
+// isSpace reports whether c is HTML whitespace.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+// fill returns a mail rendered from the plan's source with each
+// placeholder replaced by wrap of its link's URL, escaped for the
+// attribute it is in.
+func (p *linkPlan) fill(doc string, wrap func(u string) string) string {
+	var b strings.Builder
+	b.Grow(len(doc) + len(p.urls)*160)
+	for {
+		i := strings.Index(doc, p.prefix)
+		if i < 0 {
+			b.WriteString(doc)
+			return b.String()
+		}
+		b.WriteString(doc[:i])
+		rest := doc[i+len(p.prefix):]
+		j := strings.IndexByte(rest, '-')
+		n, err := strconv.Atoi(rest[:max(j, 0)])
+		if j < 0 || err != nil || n < 0 || n >= len(p.urls) {
+			b.WriteString(p.prefix) // not one of ours: kept as it is
+			doc = rest
+			continue
+		}
+		b.WriteString(html.EscapeString(wrap(p.urls[n])))
+		doc = rest[j+1:]
+	}
+}
+
+// linkTag reports whether raw, a start tag as written, may be an <a> or
+// an <area>: its name is a or area in any case. The others are copied
+// as they are, without being parsed into a token.
+func linkTag(raw []byte) bool {
+	name := raw[1:]
+	if i := bytes.IndexAny(name, " \t\n\f\r/>"); i >= 0 {
+		name = name[:i]
+	}
+	return bytes.EqualFold(name, []byte("a")) || bytes.EqualFold(name, []byte("area"))
 }
 
 // trackable reports whether a link's URL is absolute http(s).
@@ -126,9 +276,21 @@ func writeTag(out *bytes.Buffer, t xhtml.Token) {
 // last </body>, or at its end when it has none.
 func addPixel(doc, src string) string {
 	img := `<img src="` + html.EscapeString(src) + `" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0;opacity:0">`
-	i := strings.LastIndex(strings.ToLower(doc), "</body")
+	i := lastIndexFold(doc, "</body")
 	if i < 0 {
 		return doc + img
 	}
 	return doc[:i] + img + doc[i:]
+}
+
+// lastIndexFold is strings.LastIndex of sub in s, matched without regard
+// to ASCII case, without lowering a copy of s; sub's first byte must be
+// one without case (such as '<').
+func lastIndexFold(s, sub string) int {
+	for i := len(s) - len(sub); i >= 0; i-- {
+		if s[i] == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

@@ -1,6 +1,8 @@
 package marketing
 
 import (
+	"bytes"
+	htmltemplate "html/template"
 	"strings"
 	"testing"
 	"time"
@@ -92,4 +94,88 @@ func TestClassify(t *testing.T) {
 			t.Errorf("classify(%+v, %v) = %v %q, want %v %q", c.h, c.since, bot, why, c.bot, c.why)
 		}
 	}
+}
+
+// TestPlanLinks checks that an HTML template with its links planned in
+// its source, rendered and filled, gives what rewriting the links of the
+// rendered mail gives, and that the links only a rendered mail shows are
+// left to that rewrite.
+func TestPlanLinks(t *testing.T) {
+	t.Parallel()
+	wrap := func(u string) string { return "https://t.example/c?u=" + u + "&n=1" }
+	data := map[string]any{"Name": `Ada <b>&`, "URL": "https://u.example/x?a=1&b=2", "Unsub": "https://t.example/u/tok", "On": true}
+	for _, c := range []struct {
+		src     string
+		planned bool
+	}{
+		{`<a href="https://a.example/x?a=1&amp;b=2">x</a>`, true},
+		{`<A HREF='http://a.example/'>x</A> <a class=btn href=https://a.example/>y</a>`, true},
+		{`<p>Hi {{.Name}}</p><a href="mailto:x@a.example">m</a> <a href="#top">t</a> <a href="/rel">r</a>`, true},
+		{`<a href="https://a.example/" data-notrack>x</a><area shape="rect" href="https://a.example/">`, true},
+		{`<!-- <a href="https://a.example/"> --><style>a[href="https://a.example/"]{}</style><p>{{.Name}}</p>`, true},
+		{`<p>Hello {{.Name}},</p><a href="https://shop.example/sale?x=1">sale</a> <a href="{{.Unsub}}" data-notrack>Unsubscribe</a>`, true},
+		{`<a href="{{.Unsub}}" title="Leave, {{.Name}}" DATA-NOTRACK class="u">Leave</a><a href="https://a.example/2">2</a>`, true},
+		{`{{if .On}}<a href="https://a.example/on">on</a>{{else}}<a href="https://a.example/off">off</a>{{end}}`, true},
+		{`{{range $i, $x := .List}}<a href="https://a.example/{{$i}}">{{$x}}</a>{{end}}`, false},
+		{`<a href="{{.URL}}">dynamic</a> <a href="https://a.example/">static</a>`, false},
+		{`<a {{if .On}}class="on"{{end}} href="https://a.example/">x</a>`, false},
+		{`{{"<a href='https://a.example/in-action'>"}} <a href="https://a.example/">x</a>`, false},
+		{`<a href="https://a.example/crm-link-0-">literal</a> crm-link-`, true},
+	} {
+		orig := htmltemplate.Must(htmltemplate.New("h").Option("missingkey=zero").Parse(c.src))
+		var want bytes.Buffer
+		if err := orig.Execute(&want, data); err != nil {
+			t.Fatalf("%s: %v", c.src, err)
+		}
+		rewritten, err := rewriteLinks(want.String(), wrap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := planLinks(c.src)
+		if (plan != nil) != c.planned {
+			t.Errorf("planLinks(%s) planned = %v, want %v", c.src, plan != nil, c.planned)
+		}
+		if plan == nil {
+			continue
+		}
+		linked, err := htmltemplate.New("h").Option("missingkey=zero").Parse(plan.src)
+		if err != nil {
+			t.Fatalf("the planned source of %s does not parse: %v\n%s", c.src, err, plan.src)
+		}
+		var got bytes.Buffer
+		if err := linked.Execute(&got, data); err != nil {
+			t.Fatal(err)
+		}
+		if filled := plan.fill(got.String(), wrap); filled != rewritten {
+			t.Errorf("planned links of %s\n got %s\nwant %s", c.src, filled, rewritten)
+		}
+	}
+}
+
+func BenchmarkLinks(b *testing.B) {
+	src := `<html><head><style>p{margin:0}</style></head><body>` + strings.Repeat(`<table><tr><td style="padding:8px;font-family:Arial">Some text for {{.Name}} here.</td></tr></table>`, 100) +
+		`<a href="https://shop.example/sale?x=1">sale</a> <a href="https://shop.example/new">new</a> <a href="{{.Unsub}}" data-notrack>Unsubscribe</a></body></html>`
+	data := map[string]any{"Name": "Ada", "Unsub": "https://t.example/u/tok"}
+	wrap := func(u string) string { return "https://t.example/c/" + u }
+	orig := htmltemplate.Must(htmltemplate.New("h").Parse(src))
+	plan := planLinks(src)
+	linked := htmltemplate.Must(htmltemplate.New("h").Parse(plan.src))
+	b.Run("rewrite", func(b *testing.B) {
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			_ = orig.Execute(&buf, data)
+			if _, err := rewriteLinks(buf.String(), wrap); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("planned", func(b *testing.B) {
+		var buf bytes.Buffer
+		for b.Loop() {
+			buf.Reset()
+			_ = linked.Execute(&buf, data)
+			_ = plan.fill(buf.String(), wrap)
+		}
+	})
 }

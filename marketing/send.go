@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -120,26 +121,8 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 		limit = rate.Limit(e.RatePerSecond)
 	}
 	d := &delivery{es: es, camp: camp, tpl: tpl, source: es.utmSource(ctx, e), limiter: rate.NewLimiter(limit, 1), rep: rep}
-	for {
-		batch, claim, claimed, err := es.claim(ctx, e.ID)
-		if err != nil {
-			return rep, err
-		}
-		if batch == nil {
-			break
-		}
-		e = claimed
-		if err := d.run(ctx, e, claim, batch); err != nil {
-			return rep, err
-		}
-		if tried := d.sent + d.failed; tried >= minTried && float64(d.failed) > e.ErrorThreshold*float64(tried) && e.ErrorThreshold < 1 {
-			reason := fmt.Sprintf("%d of %d messages failed (threshold %.0f%%); last error: %s", d.failed, tried, e.ErrorThreshold*100, d.lastErr)
-			if _, err := es.setStatus(ctx, e, EmailStopped, reason); err != nil {
-				return rep, err
-			}
-			rep.Status, rep.StopReason = EmailStopped, reason
-			return rep, nil
-		}
+	if err := d.walk(ctx, e); err != nil || rep.Status == EmailStopped {
+		return rep, err
 	}
 	if e, err = es.s.t.emails.Get(ctx, e.ID); err != nil {
 		return rep, err
@@ -163,6 +146,92 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 	}
 	rep.Status = e.Status
 	return rep, nil
+}
+
+// walk claims, mails and records e's audience a batch at a time, until
+// the walk is over, ctx ends, or the error threshold stops the email
+// (rep.Status EmailStopped). Outside a transaction each batch is recorded
+// while the next is read and mailed, so that the store's writer and the
+// renderers work at once (a send to 100,000 took 0.7x the time); the
+// next batch is claimed before the record starts, and no record starts
+// before the one before it has committed.
+func (d *delivery) walk(ctx context.Context, e *Email) error {
+	es := d.es
+	pipelined := !storage.InTx(ctx, es.s.store)
+	type result struct {
+		err      error
+		panicked any
+	}
+	var recording chan result // the batch being recorded, if any
+	settle := func() error {
+		if recording == nil {
+			return nil
+		}
+		r := <-recording
+		recording = nil
+		if r.panicked != nil {
+			panic(r.panicked)
+		}
+		return r.err
+	}
+	// A panic (a Mailer's) waits for the record under way.
+	defer func() { _ = settle() }()
+	batch, claim, claimed, err := es.claim(ctx, e.ID)
+	for err == nil && batch != nil {
+		e = claimed
+		done, stop, err := d.mailBatch(ctx, e, claim, batch)
+		if err != nil {
+			return errors.Join(err, settle())
+		}
+		over := d.overThreshold(e)
+		var next []string
+		var nextClaim Claim
+		var nextEmail *Email
+		var claimErr error
+		if stop == nil && !over {
+			next, nextClaim, nextEmail, claimErr = es.claim(ctx, e.ID)
+		}
+		if err := settle(); err != nil {
+			// The batch before could not be recorded: record this one,
+			// whose mail went out, and stop.
+			return errors.Join(err, d.record(ctx, e, done))
+		}
+		if pipelined && claimErr == nil && next != nil {
+			recording = make(chan result, 1)
+			go func(e *Email, done *mailed, out chan<- result) {
+				var r result
+				defer func() {
+					r.panicked = recover()
+					out <- r
+				}()
+				r.err = d.record(ctx, e, done)
+			}(e, done, recording)
+		} else if err := d.record(ctx, e, done); err != nil {
+			return errors.Join(err, claimErr)
+		}
+		switch {
+		case claimErr != nil:
+			return errors.Join(claimErr, settle())
+		case stop != nil:
+			return stop
+		case over:
+			reason := fmt.Sprintf("%d of %d messages failed (threshold %.0f%%); last error: %s", d.failed, d.sent+d.failed, e.ErrorThreshold*100, d.lastErr)
+			if _, err := es.setStatus(ctx, e, EmailStopped, reason); err != nil {
+				return err
+			}
+			d.rep.Status, d.rep.StopReason = EmailStopped, reason
+			return nil
+		}
+		batch, claim, claimed = next, nextClaim, nextEmail
+	}
+	return errors.Join(err, settle())
+}
+
+// overThreshold reports whether so many of the messages tried failed that
+// e's error threshold stops it.
+func (d *delivery) overThreshold(e *Email) bool {
+	tried := d.sent + d.failed
+	return tried >= minTried && float64(d.failed) > e.ErrorThreshold*float64(tried) && e.ErrorThreshold < 1
 }
 
 // setStatus moves e to st.
@@ -261,16 +330,53 @@ func (es *Emails) claim(ctx context.Context, id string) ([]string, Claim, *Email
 	}
 }
 
+// The events of a campaign email's batches. A send writes its messages
+// with no event each (one per recipient was half of a send's cost); the
+// batch's event on the email counts them instead, in changes named
+// "batch.sent", "batch.failed", "batch.suppressed" and
+// "batch.interrupted", with the batch's first and last contact in
+// "batch.from" and "batch.to". The messages themselves show on their
+// contacts' timelines, and later events of a message (opened, clicked,
+// bounced) are its own.
+const (
+	EventBatchSent        = "campaign_email.batch_sent"
+	EventBatchInterrupted = "campaign_email.batch_interrupted"
+)
+
+// batchCounts is what a batch's event reports.
+type batchCounts struct{ sent, failed, suppressed, interrupted int }
+
+// changes returns the counts as the changes of a batch event of claim c.
+func (b batchCounts) changes(c Claim) []storage.Change {
+	out := []storage.Change{{Field: "batch.from", New: jsonValue(c.From)}, {Field: "batch.to", New: jsonValue(c.To)}}
+	for _, kv := range []struct {
+		name string
+		n    int
+	}{{"sent", b.sent}, {"failed", b.failed}, {"suppressed", b.suppressed}, {"interrupted", b.interrupted}} {
+		if kv.n > 0 {
+			out = append(out, storage.Change{Field: "batch." + kv.name, New: jsonValue(kv.n)})
+		}
+	}
+	return out
+}
+
+// jsonValue is v in JSON.
+func jsonValue(v any) json.RawMessage {
+	b, _ := json.Marshal(v)
+	return b
+}
+
 // release drops a claim from the email, in the caller's transaction, and
-// with rest (non-zero) puts back what was not done as a free claim.
-func (es *Emails) release(ctx context.Context, id string, c Claim, rest Claim) error {
+// with rest (non-zero) puts back what was not done as a free claim. Its
+// event, of type event, reports the batch's counts.
+func (es *Emails) release(ctx context.Context, id string, c Claim, rest Claim, event string, counts batchCounts) error {
 	_, err := storage.Modify(ctx, es.s.store, es.s.t.emails, id, 0, func(_ context.Context, e *Email) error {
 		e.Claims = slices.DeleteFunc(slices.Clone(e.Claims), func(x Claim) bool { return x.From == c.From && x.To == c.To })
 		if rest.From != "" {
 			e.Claims = append(e.Claims, rest)
 		}
 		return nil
-	})
+	}, storage.WithEventType(event), storage.WithEventChanges(counts.changes(c)...))
 	return err
 }
 
@@ -338,12 +444,12 @@ func (es *Emails) interrupt(ctx context.Context, id string, rep *SendReport) err
 					Error: "its sender stopped while it was claimed; it may have gone out and is not sent again"})
 			}
 			if len(msgs) > 0 {
-				if err := storage.InsertMany(ctx, es.s.store, es.s.t.messages, msgs); err != nil {
+				if err := storage.InsertMany(ctx, es.s.store, es.s.t.messages, msgs, storage.WithoutEvent()); err != nil {
 					return err
 				}
 			}
 			rep.Interrupted += len(msgs)
-			return es.release(ctx, e.ID, c, Claim{})
+			return es.release(ctx, e.ID, c, Claim{}, EventBatchInterrupted, batchCounts{interrupted: len(msgs)})
 		})
 		if err != nil {
 			return err
@@ -463,20 +569,32 @@ type delivery struct {
 	lastErr      string
 }
 
-// run mails a claimed batch of e's audience, stores its messages and
-// drops the claim. Recipients with a message already are skipped, and
+// mailed is a batch that was mailed, to record: its claim and
+// recipients, the messages, what they count, and the index of the first
+// recipient not done (len(batch) when all were).
+type mailed struct {
+	claim  Claim
+	batch  []string
+	msgs   []*Message
+	counts batchCounts
+	undone int
+}
+
+// mailBatch mails a claimed batch of e's audience and returns its
+// messages to record. Recipients with a message already are skipped, and
 // those an A/B test holds are left without one. When ctx ends before all
-// are mailed, the rest are left for the next Send (the claim shrinks to
-// what was done).
-func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []string) error {
+// are mailed, it returns what was done and ctx's error as stop (the rest
+// is left for the next Send); err is a failure to read the batch, which
+// mailed nobody.
+func (d *delivery) mailBatch(ctx context.Context, e *Email, claim Claim, batch []string) (done *mailed, stop, err error) {
 	es := d.es
 	have, err := es.made(ctx, e.ID, batch)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	people, accounts, err := es.recipients(ctx, batch)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	subscribed := map[string]bool{}
 	if e.ListID != "" {
@@ -487,7 +605,7 @@ func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []strin
 			return nil
 		})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	var addrs []string
@@ -498,9 +616,10 @@ func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []strin
 	}
 	suppressed, err := es.s.Suppressions.suppressed(ctx, addrs)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	byStatus := map[MessageStatus][]*Message{}
+	done = &mailed{claim: claim, batch: batch, undone: len(batch)}
+	byIndex := make([]*Message, len(batch))
 	var jobs []mailJob
 	for i, cid := range batch {
 		c := people[cid]
@@ -520,16 +639,16 @@ func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []strin
 		}
 		if m.Status == MessageSuppressed {
 			d.rep.Suppressed++
-			byStatus[m.Status] = append(byStatus[m.Status], m)
+			done.counts.suppressed++
+			byIndex[i] = m
 			continue
 		}
 		jobs = append(jobs, mailJob{i: i, m: m, c: c, a: accounts[c.AccountID]})
 	}
-	stop := d.mailAll(ctx, e, jobs)
-	undone := len(batch) // the index of the first recipient not done
+	stop = d.mailAll(ctx, e, jobs)
 	for _, j := range jobs {
 		if !j.done {
-			undone = min(undone, j.i)
+			done.undone = min(done.undone, j.i)
 			continue
 		}
 		m := j.m
@@ -538,42 +657,44 @@ func (d *delivery) run(ctx context.Context, e *Email, claim Claim, batch []strin
 			d.failed++
 			d.rep.Failed++
 			d.lastErr = j.err.Error()
+			done.counts.failed++
 		} else {
 			m.SentAt = j.at
 			d.sent++
 			d.rep.Sent++
+			done.counts.sent++
 		}
-		byStatus[m.Status] = append(byStatus[m.Status], m)
+		byIndex[j.i] = m
 	}
-	// Record even when ctx has ended: what went out must be known.
-	rec := context.WithoutCancel(ctx)
-	err = es.s.store.RunInTx(rec, func(ctx context.Context) error {
-		for _, w := range []struct {
-			st    MessageStatus
-			event string
-		}{{MessageSent, EventSent}, {MessageFailed, EventFailed}, {MessageSuppressed, ""}} {
-			if len(byStatus[w.st]) == 0 {
-				continue
-			}
-			var opts []storage.WriteOption
-			if w.event != "" {
-				opts = append(opts, storage.WithEventType(w.event))
-			}
-			if err := storage.InsertMany(ctx, es.s.store, es.s.t.messages, byStatus[w.st], opts...); err != nil {
+	// In the batch's (contact) order, which the indexes of messages by
+	// email and contact take as appends.
+	for _, m := range byIndex {
+		if m != nil {
+			done.msgs = append(done.msgs, m)
+		}
+	}
+	return done, stop, nil
+}
+
+// record stores a mailed batch's messages (with no event each: the
+// batch's event on the email counts them) and drops its claim, putting
+// back what was not done as a free claim. It records even when ctx has
+// ended: what went out must be known.
+func (d *delivery) record(ctx context.Context, e *Email, done *mailed) error {
+	es := d.es
+	return es.s.store.RunInTx(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		if len(done.msgs) > 0 {
+			if err := storage.InsertMany(ctx, es.s.store, es.s.t.messages, done.msgs, storage.WithoutEvent()); err != nil {
 				return err
 			}
 		}
 		var rest Claim
-		if undone < len(batch) {
+		if done.undone < len(done.batch) {
 			// Stopped early: the rest goes back, free for the next batch.
-			rest = Claim{From: batch[undone], To: claim.To, N: len(batch) - undone, Free: true}
+			rest = Claim{From: done.batch[done.undone], To: done.claim.To, N: len(done.batch) - done.undone, Free: true}
 		}
-		return es.release(ctx, e.ID, claim, rest)
+		return es.release(ctx, e.ID, done.claim, rest, EventBatchSent, done.counts)
 	})
-	if err != nil {
-		return err
-	}
-	return stop
 }
 
 // mailJob is one recipient of a batch to render and mail: i is its index
@@ -715,23 +836,34 @@ func (es *Emails) compose(ctx context.Context, e *Email, camp *Campaign, tpl *te
 	d := &MergeData{Contact: c, Account: a, Campaign: camp,
 		UnsubscribeURL: base + "/u/" + es.s.sign.Sign(tokenUnsub, ws, m.ID),
 		PreferencesURL: base + "/p/" + es.s.sign.Sign(tokenPrefs, ws, c.ID)}
-	subject, text, html, err := tpl.render(d, m.Variant)
+	track := !e.NoClickTracking || !e.NoUTM
+	subject, text, html, err := tpl.render(d, m.Variant, track)
 	if err != nil {
 		return send.Message{}, send.Permanent(err)
 	}
 	if html != "" {
 		utm := UTM{Source: source, Medium: "email", Campaign: camp.UTMCampaign, Content: slug(e.Name)}
-		if !e.NoClickTracking || !e.NoUTM {
-			html, err = rewriteLinks(html, func(u string) string {
+		if track {
+			wrap := func(u string) string {
 				if !e.NoUTM {
-					u = addUTM(u, utm)
+					if t, ok := tpl.tagged.Load(u); ok {
+						u = t.(string)
+					} else {
+						t := addUTM(u, utm)
+						if tpl.nTagged.Add(1) <= maxTagged {
+							tpl.tagged.Store(u, t)
+						}
+						u = t
+					}
 				}
 				if e.NoClickTracking {
 					return u
 				}
 				return base + "/c/" + es.s.sign.Sign(tokenClick, ws, m.ID, u)
-			})
-			if err != nil {
+			}
+			if tpl.links != nil {
+				html = tpl.links.fill(html, wrap)
+			} else if html, err = rewriteLinks(html, wrap); err != nil {
 				return send.Message{}, send.Permanent(err)
 			}
 		}

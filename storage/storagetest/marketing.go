@@ -394,6 +394,44 @@ func testMarketingSend(t *testing.T, h Harness) {
 	if again, err := e.mkt.Emails.Send(ctx, em.ID); err != nil || again.Sent != 0 || len(e.srv.Messages()) != 2 {
 		t.Fatalf("sending again: %+v, %v, %d mails", again, err, len(e.srv.Messages()))
 	}
+	// The send wrote one event for its batch, on the email, counting the
+	// messages, and none per message; each message is on its contact's
+	// timeline.
+	var batches []storage.Event
+	for _, ev := range e.events(ctx) {
+		switch {
+		case ev.Subject.Type == marketing.ObjectMessage:
+			t.Errorf("a message's event from the send: %s", ev.Type)
+		case ev.Type == marketing.EventBatchSent && ev.Subject.ID == em.ID:
+			batches = append(batches, ev)
+		}
+	}
+	if len(batches) != 1 {
+		t.Fatalf("%d batch events, want 1", len(batches))
+	}
+	first := people[0].ID
+	for _, c := range people {
+		first = min(first, c.ID)
+	}
+	for field, want := range map[string]string{"batch.sent": "2", "batch.suppressed": "3", "batch.from": `"` + first + `"`} {
+		if ch, ok := batches[0].Change(field); !ok || string(ch.New) != want {
+			t.Errorf("batch event's %s = %s, want %s", field, ch.New, want)
+		}
+	}
+	if _, ok := batches[0].Change("batch.failed"); ok {
+		t.Error("the batch event counts failures it did not have")
+	}
+	tl, err := e.svc.Contacts.Timeline(ctx, bob.ID, storage.PageQuery{})
+	must(t, "bob's timeline", err)
+	onTimeline := false
+	for _, it := range tl.Items {
+		if m, ok := it.Record.(*marketing.Message); ok && m.ID == byContact[bob.ID].ID && m.Status == marketing.MessageSent {
+			onTimeline = true
+		}
+	}
+	if !onTimeline {
+		t.Errorf("bob's message is not on his timeline: %+v", tl.Items)
+	}
 
 	// Opens and clicks: a person's mark the message, a machine's are
 	// flagged.
@@ -562,6 +600,19 @@ func testMarketingSendResume(t *testing.T, h Harness) {
 	must(t, "send after the lease", err)
 	if rep.Interrupted != 10 || rep.Status != marketing.EmailSent || rep.InFlight != 0 {
 		t.Fatalf("after the lease: %+v", rep)
+	}
+	interrupted := 0
+	for _, ev := range e.events(ctx) {
+		if ev.Type == marketing.EventBatchInterrupted && ev.Subject.ID == em.ID {
+			ch, _ := ev.Change("batch.interrupted")
+			interrupted++
+			if string(ch.New) != "10" {
+				t.Errorf("the interrupted batch's event counts %s", ch.New)
+			}
+		}
+	}
+	if interrupted != 1 {
+		t.Errorf("%d interrupted batch events, want 1", interrupted)
 	}
 	seen := map[string]int{}
 	for _, m := range srv.Messages() {
