@@ -159,10 +159,9 @@ func (m *Message) Links() []storage.Ref {
 	return []storage.Ref{{Type: contacts.ObjectContact, ID: m.ContactID}}
 }
 
-// The events of messages besides created and updated.
+// The events of a message after it was sent (a send writes none for
+// the message itself: its batch has one, EventBatchSent).
 const (
-	EventSent    = "email_message.sent"
-	EventFailed  = "email_message.failed"
 	EventOpened  = "email_message.opened"
 	EventClicked = "email_message.clicked"
 	EventBounced = "email_message.bounced"

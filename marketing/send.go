@@ -75,9 +75,10 @@ const minTried = 20
 // batch at a time: it claims the batch on the email (one version-checked
 // write, so that no two senders take the same recipients), renders and
 // mails each recipient's message through the Mailer (at RatePerSecond),
-// and then stores the batch's messages with one multi-row insert
-// (email_message.sent, .failed, or created for those suppressed) and
-// drops the claim. It is idempotent: calling it again after a crash, a
+// and then stores the batch's messages with one multi-row insert and
+// drops the claim, with one event for the batch (EventBatchSent; outside
+// a transaction, while the next batch is read and mailed). It is
+// idempotent: calling it again after a crash, a
 // stop or a winner resumes where it was, and nobody is mailed twice
 // (recipients with a message are skipped; those of a dead sender's claim
 // are marked interrupted once its lease is over, not mailed again). The
@@ -152,8 +153,7 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 // the walk is over, ctx ends, or the error threshold stops the email
 // (rep.Status EmailStopped). Outside a transaction each batch is recorded
 // while the next is read and mailed, so that the store's writer and the
-// renderers work at once (a send to 100,000 took 0.7x the time); the
-// next batch is claimed before the record starts, and no record starts
+// renderers work at once; the next batch is claimed before the record starts, and no record starts
 // before the one before it has committed.
 func (d *delivery) walk(ctx context.Context, e *Email) error {
 	es := d.es
@@ -331,7 +331,7 @@ func (es *Emails) claim(ctx context.Context, id string) ([]string, Claim, *Email
 }
 
 // The events of a campaign email's batches. A send writes its messages
-// with no event each (one per recipient was half of a send's cost); the
+// with no event each (one per recipient was a third of a send's cost); the
 // batch's event on the email counts them instead, in changes named
 // "batch.sent", "batch.failed", "batch.suppressed" and
 // "batch.interrupted", with the batch's first and last contact in
