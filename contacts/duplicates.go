@@ -341,9 +341,12 @@ func (cs *Contacts) Duplicates(ctx context.Context, in NewContact) ([]Candidate,
 		out = append(out, Candidate{ContactID: c.ID, Name: c.Name(), Score: score, Rule: rule})
 	}
 	// searched adds, as matched by rule, the contacts the search index
-	// finds for text that match holds for.
+	// finds for text that match holds for. The text (an address, a
+	// number) is searched as a phrase: as words its common parts
+	// ("example", "com") matched every contact, all of them ranked, and
+	// the 20 taken could miss the one that holds it.
 	searched := func(text, rule string, match func(*Contact) bool) error {
-		hits, err := s.store.Search(ctx, storage.SearchQuery{Text: text, Types: []string{ObjectContact}, Limit: 20})
+		hits, err := s.store.Search(ctx, storage.SearchQuery{Text: text, Types: []string{ObjectContact}, Limit: 20, Match: storage.MatchPhrase})
 		if err != nil || len(hits) == 0 {
 			return err
 		}

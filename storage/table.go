@@ -172,6 +172,11 @@ const (
 	// them (and rarer ones) ranks first. For finding related records from
 	// a text, such as the articles that may answer a case.
 	MatchAny SearchMatch = "any"
+	// MatchPhrase: a hit has the words together and in order, each whole
+	// (not as a prefix): for an exact value such as an email address or a
+	// phone number, whose common parts ("example", "com") would match
+	// every record as words.
+	MatchPhrase SearchMatch = "phrase"
 )
 
 // SearchHit is one record found by a search.

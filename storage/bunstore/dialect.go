@@ -103,7 +103,7 @@ type dialect interface {
 	searchPlain(types int, cond string) string
 	// searchQuery turns words into the dialect's full-text query: each
 	// word as a prefix, all of them required, or with any one of them.
-	searchQuery(words []string, anyWord bool) string
+	searchQuery(words []string, match storage.SearchMatch) string
 	// translate turns a driver error into the storage sentinels.
 	translate(err error, recordType string) error
 }
@@ -297,12 +297,15 @@ WHERE crm_search MATCH ? AND d.workspace_id = ?`
 	return q + cond + " ORDER BY d.record_id LIMIT ?"
 }
 
-func (sqliteDialect) searchQuery(words []string, anyWord bool) string {
+func (sqliteDialect) searchQuery(words []string, match storage.SearchMatch) string {
+	if match == storage.MatchPhrase {
+		return `"` + strings.Join(words, " ") + `"` // an FTS5 phrase: whole tokens in a row
+	}
 	parts := make([]string, len(words))
 	for i, w := range words {
 		parts[i] = `"` + w + `"*`
 	}
-	if anyWord {
+	if match == storage.MatchAny {
 		return strings.Join(parts, " OR ")
 	}
 	return strings.Join(parts, " ")
@@ -496,12 +499,15 @@ WHERE d.tsv @@ q AND d.workspace_id = ?`
 	return q + cond + " ORDER BY d.record_id LIMIT ?"
 }
 
-func (postgresDialect) searchQuery(words []string, anyWord bool) string {
+func (postgresDialect) searchQuery(words []string, match storage.SearchMatch) string {
+	if match == storage.MatchPhrase {
+		return strings.Join(words, " <-> ") // followed by: whole lexemes in a row
+	}
 	parts := make([]string, len(words))
 	for i, w := range words {
 		parts[i] = w + ":*"
 	}
-	if anyWord {
+	if match == storage.MatchAny {
 		return strings.Join(parts, " | ")
 	}
 	return strings.Join(parts, " & ")

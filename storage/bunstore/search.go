@@ -49,20 +49,17 @@ func (s *Store) search(ctx context.Context, q storage.SearchQuery) ([]storage.Se
 	if len(ws) > 16 {
 		return nil, storage.Invalid("text", "has %d words, more than the limit of 16", len(ws))
 	}
-	anyWord := false
 	switch q.Match {
-	case storage.MatchAll:
-	case storage.MatchAny:
-		anyWord = true
+	case storage.MatchAll, storage.MatchAny, storage.MatchPhrase:
 	default:
-		return nil, storage.Invalid("match", "%q is not \"\" (all words) or %q", q.Match, storage.MatchAny)
+		return nil, storage.Invalid("match", "%q is not \"\" (all words), %q or %q", q.Match, storage.MatchAny, storage.MatchPhrase)
 	}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = 20
 	}
 	limit = min(limit, storage.MaxLimit)
-	args := []any{s.d.searchQuery(ws, anyWord), storage.WorkspaceFrom(ctx)}
+	args := []any{s.d.searchQuery(ws, q.Match), storage.WorkspaceFrom(ctx)}
 	for _, t := range q.Types {
 		args = append(args, t)
 	}
@@ -90,7 +87,7 @@ func (s *Store) search(ctx context.Context, q storage.SearchQuery) ([]storage.Se
 	if err != nil {
 		return nil, err
 	}
-	hits, err := s.verifyHits(ctx, masks, ws, anyWord, got)
+	hits, err := s.verifyHits(ctx, masks, ws, q.Match, got)
 	if err != nil {
 		return nil, err
 	}
@@ -184,10 +181,10 @@ func (s *Store) searchMasks(ctx context.Context) (map[string]*fieldMask, error) 
 }
 
 // verifyHits keeps the hits whose record, with its hidden fields blanked,
-// still matches every query word (with anyWord, one of them), and gives
+// still matches the query words as match says, and gives
 // them that record's title; hits of types without hidden fields pass as
 // they are. Each is ranked over what the member sees (visibleRank).
-func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwords []string, anyWord bool, hits []docHit) ([]storage.SearchHit, error) {
+func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwords []string, match storage.SearchMatch, hits []docHit) ([]storage.SearchHit, error) {
 	ids := map[string][]string{}
 	for _, h := range hits {
 		if masks[h.Ref.Type] != nil {
@@ -229,7 +226,7 @@ func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwo
 			continue
 		}
 		rec := seen[h.Ref]
-		if rec == nil || !matches(qwords, words(rec.SearchTitle()+" "+rec.SearchText()), anyWord) {
+		if rec == nil || !matches(qwords, words(rec.SearchTitle()+" "+rec.SearchText()), match) {
 			continue
 		}
 		h.Title = rec.SearchTitle()
@@ -239,9 +236,19 @@ func (s *Store) verifyHits(ctx context.Context, masks map[string]*fieldMask, qwo
 	return out, nil
 }
 
-// matches reports whether every query word (with anyWord, one of them) is
-// a prefix of a word of the text: the index's own rule.
-func matches(qwords, text []string, anyWord bool) bool {
+// matches reports whether the query words match the text as the index
+// matches them: every word (with MatchAny, one of them) a prefix of a
+// word of the text, or with MatchPhrase the words whole and in a row.
+func matches(qwords, text []string, match storage.SearchMatch) bool {
+	if match == storage.MatchPhrase {
+		for i := 0; i+len(qwords) <= len(text); i++ {
+			if slices.Equal(text[i:i+len(qwords)], qwords) {
+				return true
+			}
+		}
+		return false
+	}
+	anyWord := match == storage.MatchAny
 	for _, q := range qwords {
 		found := slices.ContainsFunc(text, func(w string) bool { return strings.HasPrefix(w, q) })
 		if found && anyWord {

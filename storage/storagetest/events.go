@@ -3,6 +3,7 @@ package storagetest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -375,5 +376,48 @@ func testFeedAllWorkspaces(t *testing.T, h Harness) {
 	_, err := e.store.ChangeFeedOf(e.as(e.admin), "", 10, all)
 	if !errors.Is(err, storage.ErrForbidden) {
 		t.Errorf("every workspace's feed for a member: %v, want ErrForbidden", err)
+	}
+}
+
+// testSearchPhrase checks MatchPhrase: the words whole and in a row, so
+// that an address finds the records that hold it and no others, and a
+// contact's duplicate check finds a secondary address among many
+// contacts sharing its name's start and its domain.
+func testSearchPhrase(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	ada := e.contact(e.ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	e.contact(e.ctx, contacts.NewContact{FirstName: "Adam", Email: "adam@example.com"})
+	for i := range 40 {
+		e.contact(e.ctx, contacts.NewContact{FirstName: "Ada", LastName: name(i), Email: fmt.Sprintf("ada%d@example.com", i)})
+	}
+	// Holds ada@example.com as a second address; its longer text ranks
+	// it below the 41 contacts whose words start the same.
+	second := e.contact(e.ctx, contacts.NewContact{FirstName: "Augusta", LastName: "King", Email: "augusta@lovelace.example",
+		JobTitle: "Countess of Lovelace and analyst of the analytical engine", Department: "Mathematics and poetry",
+		Emails: []contacts.EmailAddress{{Address: "ada@example.com", Label: "old"}}})
+	find := func(text string, m storage.SearchMatch) []string {
+		t.Helper()
+		hits, err := e.store.Search(e.ctx, storage.SearchQuery{Text: text, Types: []string{contacts.ObjectContact}, Match: m, Limit: 100})
+		must(t, "search "+text, err)
+		var ids []string
+		for _, h := range hits {
+			ids = append(ids, h.Ref.ID)
+		}
+		return ids
+	}
+	if got := find("ada@example.com", storage.MatchPhrase); !slices.Equal(got, []string{ada.ID, second.ID}) && !slices.Equal(got, []string{second.ID, ada.ID}) {
+		t.Errorf("phrase ada@example.com: %v, want Ada %s and Augusta %s", got, ada.ID, second.ID)
+	}
+	if got := find("example.com ada", storage.MatchPhrase); len(got) != 0 {
+		t.Errorf("the phrase's words out of order matched %v", got)
+	}
+	if got := find("ada example", storage.MatchAll); len(got) != 43 {
+		t.Errorf("all words ada, example: %d hits, want 43 (prefixes)", len(got))
+	}
+	must(t, "delete ada", e.svc.Contacts.Delete(e.ctx, ada.ID))
+	cands, err := e.svc.Contacts.Duplicates(e.ctx, contacts.NewContact{FirstName: "Ada", Email: "ada@example.com"})
+	must(t, "duplicates", err)
+	if !slices.ContainsFunc(cands, func(c contacts.Candidate) bool { return c.ContactID == second.ID && c.Rule == "email" }) {
+		t.Errorf("the contact with ada@example.com among its addresses is not a candidate: %+v", cands)
 	}
 }

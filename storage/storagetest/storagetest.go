@@ -108,6 +108,7 @@ func Run(t *testing.T, h Harness) {
 		{"WorkflowStartFrom", testWorkflowStartFrom},
 		{"WorkflowOperators", testWorkflowOperators},
 		{"Search", testSearch},
+		{"SearchPhrase", testSearchPhrase},
 		{"ChangeFeed", testChangeFeed},
 		{"History", testHistory},
 		{"Timeline", testTimeline},
