@@ -151,13 +151,11 @@ type Message struct {
 // RecordType returns "email_message".
 func (*Message) RecordType() string { return ObjectMessage }
 
-// Links returns the contact, so the message shows in the contact's
-// timeline. The email's and the campaign's messages are found by their
-// own indexed fields; links to them too were two more rows and four index
-// entries per recipient of a send.
-func (m *Message) Links() []storage.Ref {
-	return []storage.Ref{{Type: contacts.ObjectContact, ID: m.ContactID}}
-}
+// Links returns none: a message shows in its contact's timeline by its
+// contact_id (storage.TypeOptions.TimelineField), where a link row per
+// recipient and its index entry were a tenth of a send. Deleting a
+// message still drops the link rows of messages stored before.
+func (m *Message) Links() []storage.Ref { return nil }
 
 // The events of a message after it was sent (a send writes none for
 // the message itself: its batch has one, EventBatchSent).

@@ -59,9 +59,9 @@ func Module() storage.Module {
 			storage.Type[*Email]("crm_mkt_emails", storage.TypeOptions{Personal: none}),
 			// A message shows on its contact's timeline as itself (a send
 			// writes no event per message), and its later events (opened,
-			// clicked, bounced) with it.
+			// clicked, bounced) with it, found by its contact_id.
 			storage.Type[*Message]("crm_mkt_messages", storage.TypeOptions{Personal: erased("address", "error"),
-				TimelineAt: "created_at", TimelineEvents: true}),
+				TimelineAt: "created_at", TimelineEvents: true, TimelineField: "contact_id"}),
 			storage.Type[*Hit]("crm_mkt_hits", storage.TypeOptions{Personal: erased("url", "user_agent")}),
 			storage.Type[*Form]("crm_mkt_forms", storage.TypeOptions{Personal: none}),
 			// A post to a lead form names the lead, which sales forgets

@@ -135,6 +135,15 @@ type TypeOptions struct {
 	// in the timelines of the records it links to, such as an order's in
 	// its contact's and account's timelines.
 	TimelineEvents bool
+	// TimelineField names the field that holds the ID of the one record
+	// in whose timeline a record of the type shows (with TimelineAt or
+	// TimelineEvents), read through an index of the type's table that
+	// leads with (workspace_id, field), instead of the records' Links:
+	// for records in bulk that each name one record, such as a campaign
+	// send's messages and their contact, where a link row per record and
+	// its index entry were a tenth of the send. Empty: the timelines of
+	// what the records link to.
+	TimelineField string
 	// Personal says where the type keeps personal data, for access
 	// requests, erasure and anonymisation (see PersonalData).
 	Personal PersonalData

@@ -296,6 +296,18 @@ func TestTimelinePlans(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// 2,000 campaign messages to others, 20 to the contact.
+			var msgs []*marketing.Message
+			for i := range 2020 {
+				to := storage.NewID()
+				if i%101 == 0 {
+					to = c.ID
+				}
+				msgs = append(msgs, &marketing.Message{EmailID: fmt.Sprint("e", i), CampaignID: "c1", ContactID: to, Status: marketing.MessageSent})
+			}
+			if err := storage.InsertMany(ctx, store, storage.TableOf[*marketing.Message](store), msgs, storage.WithoutEvent()); err != nil {
+				t.Fatal(err)
+			}
 			if db == "postgres" {
 				if _, err := store.DB().ExecContext(ctx, "ANALYZE"); err != nil {
 					t.Fatal(err)
@@ -310,7 +322,7 @@ func TestTimelinePlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var links, subjects int
+			var links, subjects, fields int
 			for i, q := range h.qs {
 				plan := explain(t, ctx, store, q, h.args[i])
 				joined := strings.Join(plan, "\n")
@@ -324,6 +336,14 @@ func TestTimelinePlans(t *testing.T) {
 					if !strings.Contains(first, "crm_links_to") {
 						t.Errorf("timeline records not read from the links first:\n%s\n  %s", q, strings.Join(plan, "\n  "))
 					}
+				case strings.Contains(q, "FROM crm_mkt_messages"):
+					// A campaign's messages, by their contact_id
+					// (TimelineField): the index that leads with it.
+					fields++
+					if !strings.Contains(joined, "crm_mkt_messages_uq") || strings.Contains(joined, "SCAN crm_mkt_messages") ||
+						strings.Contains(joined, "Seq Scan on crm_mkt_messages") {
+						t.Errorf("a contact's messages not read by their contact index:\n%s\n  %s", q, strings.Join(plan, "\n  "))
+					}
 				case strings.Contains(q, "FROM crm_events e WHERE e.workspace_id = ? AND e.subject_id = ?"),
 					strings.Contains(q, "FROM crm_events e WHERE e.workspace_id = $1 AND e.subject_id = $2"):
 					subjects++
@@ -332,8 +352,8 @@ func TestTimelinePlans(t *testing.T) {
 					}
 				}
 			}
-			if links < 2 || subjects != 2 {
-				t.Errorf("saw %d link reads and %d subject reads in %d statements, want at least 2 and 2", links, subjects, len(h.qs))
+			if links < 2 || subjects != 2 || fields != 4 {
+				t.Errorf("saw %d link reads, %d subject reads and %d field reads in %d statements, want at least 2, 2 and 4", links, subjects, fields, len(h.qs))
 			}
 		})
 	}

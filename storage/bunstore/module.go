@@ -104,6 +104,11 @@ func (s *Store) hook(t *table) error {
 			return fmt.Errorf("%s: TimelineAt %q is not a time field", t.rt, o.TimelineAt)
 		}
 	}
+	if o.TimelineField != "" {
+		if col := t.c.byName[o.TimelineField]; col == nil || col.kind != kString {
+			return fmt.Errorf("%s: TimelineField %q is not a string field", t.rt, o.TimelineField)
+		}
+	}
 	for _, ru := range o.Rollups {
 		f, err := s.rollupHook(t.c, ru)
 		if err != nil {

@@ -60,9 +60,13 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 
 	var all []storage.TimelineEntry
 	var eventTypes []string
+	var fieldEvents []*table // types with TimelineEvents by TimelineField
 	for _, t := range s.reg.Load().types {
 		o := t.ty.Options()
-		if o.TimelineEvents {
+		switch {
+		case o.TimelineEvents && o.TimelineField != "":
+			fieldEvents = append(fieldEvents, t)
+		case o.TimelineEvents:
 			eventTypes = append(eventTypes, t.rt)
 		}
 		if o.TimelineAt == "" {
@@ -79,8 +83,12 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		// from walking every record of the workspace in time order
 		// looking for the few linked ones.
 		var b sqlBuilder
-		b.add("SELECT "+c.selectCols+" FROM crm_links l CROSS JOIN "+c.table+" t WHERE l.workspace_id = ? AND l.to_id = ? AND l.from_type = ?"+
-			" AND t.workspace_id = l.workspace_id AND t.id = l.from_id", ws, ref.ID, t.rt)
+		if o.TimelineField != "" {
+			b.add("SELECT "+c.selectCols+" FROM "+c.table+" t WHERE t.workspace_id = ? AND t."+c.byName[o.TimelineField].name+" = ?", ws, ref.ID)
+		} else {
+			b.add("SELECT "+c.selectCols+" FROM crm_links l CROSS JOIN "+c.table+" t WHERE l.workspace_id = ? AND l.to_id = ? AND l.from_type = ?"+
+				" AND t.workspace_id = l.workspace_id AND t.id = l.from_id", ws, ref.ID, t.rt)
+		}
 		if err := s.readable(ctx, c, "t", &b); err != nil {
 			return page, err
 		}
@@ -125,6 +133,15 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 			b.add("SELECT "+eventCols+" FROM crm_events e WHERE e.workspace_id = ? AND e.subject_type IN ("+placeholders(len(types))+
 				") AND e.subject_id IN (SELECT from_id FROM crm_links WHERE workspace_id = ? AND to_id = ? AND from_type IN ("+
 				placeholders(len(types))+")) AND e.subject_id <> ?", append(append(append(append([]any{ws}, types...), ws, ref.ID), types...), ref.ID)...)
+		})
+	}
+	for _, t := range fieldEvents {
+		// The events of the records of t that name ref in its
+		// TimelineField, through the table's index of that field.
+		col := t.c.byName[t.ty.Options().TimelineField].name
+		queries = append(queries, func(b *sqlBuilder) {
+			b.add("SELECT "+eventCols+" FROM crm_events e WHERE e.workspace_id = ? AND e.subject_type = ? AND e.subject_id IN (SELECT id FROM "+
+				t.c.table+" WHERE workspace_id = ? AND "+col+" = ?) AND e.subject_id <> ?", ws, t.rt, ws, ref.ID, ref.ID)
 		})
 	}
 	for _, q := range queries {

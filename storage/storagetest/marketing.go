@@ -457,6 +457,18 @@ func testMarketingSend(t *testing.T, h Harness) {
 	if m.OpenedAt.IsZero() || m.ClickedAt.IsZero() || m.ClickedAt.Before(m.OpenedAt) {
 		t.Errorf("ada's message after hits: %+v", m)
 	}
+	// The open is on Ada's timeline, beside the message itself.
+	adaTL, err := e.svc.Contacts.Timeline(ctx, ada.ID, storage.PageQuery{})
+	must(t, "ada's timeline", err)
+	var opened, message bool
+	for _, it := range adaTL.Items {
+		opened = opened || it.Event != nil && it.Event.Type == marketing.EventOpened && it.Event.Subject.ID == m.ID
+		rec, ok := it.Record.(*marketing.Message)
+		message = message || ok && rec.ID == m.ID
+	}
+	if !opened || !message {
+		t.Errorf("ada's timeline shows the open %v and the message %v: %+v", opened, message, adaTL.Items)
+	}
 	hits, err := storage.All(ctx, storage.TableOf[*marketing.Hit](e.store), storage.Eq("message_id", m.ID))
 	must(t, "hits", err)
 	bots := 0
