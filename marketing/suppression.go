@@ -126,7 +126,7 @@ func (ss *Suppressions) suppressed(ctx context.Context, addrs []string) (map[str
 		return out, nil
 	}
 	err := storage.Each(ctx, ss.s.t.suppressions, storage.ListQuery{Filter: storage.In("email", addrs...),
-		Sort: []storage.Sort{{Field: "email"}}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(s *Suppression) error {
+		Sort: []storage.Sort{{Field: "email"}}, Fields: []string{"email"}, PageQuery: storage.PageQuery{Limit: storage.MaxLimit}}, func(s *Suppression) error {
 		out[s.Email] = true
 		return nil
 	})

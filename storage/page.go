@@ -54,5 +54,13 @@ type ListQuery struct {
 	// ActionExport. Records outside the principal's scope for it are left
 	// out.
 	For Action
+	// Fields, when not empty, names the only fields to read (as in
+	// filters: "contact_id", "custom" for all custom fields); the
+	// records' other fields are left zero, except the ID, workspace,
+	// version and the sort's fields, which are always read. For a caller
+	// that needs a few fields of many records, such as a campaign send
+	// reading its audience's contact IDs. A name that is not a field is
+	// ErrInvalid naming "fields".
+	Fields []string
 	PageQuery
 }

@@ -397,6 +397,33 @@ func (c *codec) newScanner() *scanner {
 	return s
 }
 
+// newScannerOf returns a scanner of n columns.
+func (c *codec) newScannerOf(n int) *scanner {
+	s := &scanner{vals: make([]any, n), ptrs: make([]any, n)}
+	for i := range s.vals {
+		s.ptrs[i] = &s.vals[i]
+	}
+	return s
+}
+
+// scanSome reads the current row, of the columns pick (all when nil),
+// into a new record.
+func (c *codec) scanSome(rows interface{ Scan(...any) error }, s *scanner, pick []int) (reflect.Value, error) {
+	if pick == nil {
+		return c.scan(rows, s)
+	}
+	if err := rows.Scan(s.ptrs...); err != nil {
+		return reflect.Value{}, err
+	}
+	rec := reflect.New(c.typ)
+	for i, k := range pick {
+		if err := c.cols[k].set(rec, s.vals[i]); err != nil {
+			return reflect.Value{}, err
+		}
+	}
+	return rec, nil
+}
+
 // scan reads the current row into a new record.
 func (c *codec) scan(rows interface{ Scan(...any) error }, s *scanner) (reflect.Value, error) {
 	if err := rows.Scan(s.ptrs...); err != nil {

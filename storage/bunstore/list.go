@@ -526,7 +526,34 @@ type listStmt struct {
 	cols  []*column // the sort keys, the ID last
 	fp    string    // the query's fingerprint, for cursors
 	fm    *fieldMask
-	limit int // the page size; the statement reads one row more
+	limit int   // the page size; the statement reads one row more
+	pick  []int // the columns read (ListQuery.Fields), nil for all
+}
+
+// pick returns the indexes of the columns a list with fields reads: the
+// ID, workspace and version, the sort keys and the fields, in the codec's
+// order; nil when fields is empty (all of them).
+func (c *codec) pick(fields []string, sort []*column) ([]int, error) {
+	if len(fields) == 0 {
+		return nil, nil
+	}
+	want := map[string]bool{"id": true, "workspace_id": true, "version": true}
+	for _, col := range sort {
+		want[col.name] = true
+	}
+	for _, f := range fields {
+		if c.byName[f] == nil {
+			return nil, storage.Invalid("fields", "%q is not a field of %s", f, c.recType)
+		}
+		want[f] = true
+	}
+	var out []int
+	for i := range c.cols {
+		if want[c.cols[i].name] {
+			out = append(out, i)
+		}
+	}
+	return out, nil
 }
 
 // listSQL turns q into the statement List runs.
@@ -549,7 +576,19 @@ func (t *table) listSQL(ctx context.Context, q storage.ListQuery) (*listStmt, er
 	if err := t.s.relatedFilter(ctx, t.c, q.Filter, &b); err != nil {
 		return nil, err
 	}
-	b.add("SELECT "+t.c.selectCols+" FROM "+t.c.table+" t"+t.s.sharedCustom(t.c, q.Filter, &b)+" WHERE t.workspace_id = ? AND ", b.ws)
+	pick, err := t.c.pick(q.Fields, cols)
+	if err != nil {
+		return nil, err
+	}
+	sel := t.c.selectCols
+	if pick != nil {
+		names := make([]string, len(pick))
+		for i, k := range pick {
+			names[i] = "t." + t.c.cols[k].name
+		}
+		sel = strings.Join(names, ", ")
+	}
+	b.add("SELECT "+sel+" FROM "+t.c.table+" t"+t.s.sharedCustom(t.c, q.Filter, &b)+" WHERE t.workspace_id = ? AND ", b.ws)
 	if err := t.s.where(t.c, q.Filter, &b); err != nil {
 		return nil, err
 	}
@@ -583,7 +622,7 @@ func (t *table) listSQL(ctx context.Context, q storage.ListQuery) (*listStmt, er
 	}
 	limit := q.PageSize()
 	b.add(limitSQL(limit + 1))
-	return &listStmt{sql: t.s.d.rebind(b.sb.String()), args: b.args, cols: cols, fp: fp, fm: fm, limit: limit}, nil
+	return &listStmt{sql: t.s.d.rebind(b.sb.String()), args: b.args, cols: cols, fp: fp, fm: fm, limit: limit, pick: pick}, nil
 }
 
 func (t *table) list(ctx context.Context, q storage.ListQuery) (storage.Page[storage.Record], error) {
@@ -599,6 +638,9 @@ func (t *table) list(ctx context.Context, q storage.ListQuery) (storage.Page[sto
 	}
 	defer rows.Close()
 	sc := t.c.newScanner()
+	if st.pick != nil {
+		sc = t.c.newScannerOf(len(st.pick))
+	}
 	page.Items = make([]storage.Record, 0, min(limit, 64))
 	var last reflect.Value
 	for rows.Next() {
@@ -610,7 +652,7 @@ func (t *table) list(ctx context.Context, q storage.ListQuery) (storage.Page[sto
 			page.Next = cursor.Encode(fp, keys...)
 			break
 		}
-		rv, err := t.c.scan(rows, sc)
+		rv, err := t.c.scanSome(rows, sc, st.pick)
 		if err != nil {
 			return page, err
 		}

@@ -235,3 +235,38 @@ func testListBadQueries(t *testing.T, h Harness) {
 		t.Fatal("page size is not capped")
 	}
 }
+
+// testListFields checks ListQuery.Fields: only the fields named (and the
+// ID, version and sort keys) are read, pages follow one another as
+// without them, and a name that is not a field is refused.
+func testListFields(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	for i := range 5 {
+		e.contact(e.ctx, contacts.NewContact{FirstName: "F" + name(i), LastName: "L" + name(4-i), Email: fmt.Sprintf("f%d@example.com", i),
+			JobTitle: "Tester", Tags: []string{"x"}})
+	}
+	q := storage.ListQuery{Fields: []string{"email"}, Sort: []storage.Sort{{Field: "last_name"}}, PageQuery: storage.PageQuery{Limit: 2}}
+	var got []*contacts.Contact
+	for {
+		p, err := e.svc.Contacts.List(e.ctx, q)
+		must(t, "list with fields", err)
+		got = append(got, p.Items...)
+		if p.Next == "" {
+			break
+		}
+		q.Cursor = p.Next
+	}
+	if len(got) != 5 {
+		t.Fatalf("%d contacts over the pages, want 5", len(got))
+	}
+	for i, c := range got {
+		if c.ID == "" || c.Version != 1 || c.Email != fmt.Sprintf("f%d@example.com", 4-i) || c.LastName != "L"+name(i) {
+			t.Errorf("contact %d read with fields: %+v", i, c)
+		}
+		if c.FirstName != "" || c.JobTitle != "" || c.Tags != nil || !c.CreatedAt.IsZero() {
+			t.Errorf("contact %d has fields it was not asked for: %+v", i, c)
+		}
+	}
+	_, err := e.svc.Contacts.List(e.ctx, storage.ListQuery{Fields: []string{"email", "no_such"}})
+	wantFields(t, "an unknown field", err, "fields")
+}

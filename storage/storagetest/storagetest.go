@@ -167,6 +167,7 @@ func Run(t *testing.T, h Harness) {
 		{"ExprRelatedAccess", testExprRelatedAccess},
 		{"BatchMatchesRows", testBatchMatchesRows},
 		{"BatchAllOrNothing", testBatchAllOrNothing},
+		{"ListFields", testListFields},
 		{"InsertWithoutEvent", testInsertWithoutEvent},
 		{"Import", testImport},
 		{"ImportModes", testImportModes},
