@@ -139,7 +139,9 @@ func planLinks(src string) *linkPlan {
 		}
 		raw := z.Raw()
 		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken || !linkTag(raw) {
-			open += bytes.Count(raw, []byte("{{")) - bytes.Count(raw, []byte("}}"))
+			// A "}}" outside an action (in CSS, say) is text: the count
+			// does not go below zero.
+			open = max(0, open+bytes.Count(raw, []byte("{{"))-bytes.Count(raw, []byte("}}")))
 			out.Write(raw)
 			continue
 		}
@@ -149,6 +151,13 @@ func planLinks(src string) *linkPlan {
 			return nil
 		}
 		if !bytes.Contains(raw, []byte("{{")) && !bytes.Contains(raw, []byte("}}")) {
+			for _, a := range t.Attr {
+				if strings.Contains(a.Val, "{{") || strings.Contains(a.Val, "}}") {
+					// Braces written as entities: the tag written again
+					// would turn them into an action of the template.
+					return nil
+				}
+			}
 			rewriteTag(&out, raw, t, func(u string) string {
 				p.urls = append(p.urls, u)
 				return p.prefix + strconv.Itoa(len(p.urls)-1) + "-"
@@ -163,13 +172,27 @@ func planLinks(src string) *linkPlan {
 	}
 }
 
-// unmark returns the text raw of a link tag t that holds a template
-// action with its data-notrack attribute cut out, leaving the rest as
-// written. ok is false when the tag has no such mark (its link is
-// rewritten once rendered), or when cutting it would change any other
-// attribute.
+// unmark returns the text raw of a link tag t that holds template
+// actions (in quoted attribute values only) with its data-notrack
+// attribute cut out, leaving the rest as written. ok is false when the
+// tag has no such mark (its link is rewritten once rendered), an action
+// outside a quoted value (which may add or drop the mark, or attributes),
+// or when cutting the mark would change any other attribute.
 func unmark(raw []byte, t xhtml.Token) ([]byte, bool) {
 	var quote byte
+	for i := 1; i < len(raw); i++ {
+		switch c := raw[i]; {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '{' && i+1 < len(raw) && raw[i+1] == '{':
+			return nil, false
+		}
+	}
+	quote = 0
 	for i := 1; i < len(raw); i++ {
 		c := raw[i]
 		switch {

@@ -121,6 +121,14 @@ func TestPlanLinks(t *testing.T) {
 		{`<a {{if .On}}class="on"{{end}} href="https://a.example/">x</a>`, false},
 		{`{{"<a href='https://a.example/in-action'>"}} <a href="https://a.example/">x</a>`, false},
 		{`<a href="https://a.example/crm-link-0-">literal</a> crm-link-`, true},
+		// Braces as entities stay text, never an action.
+		{`<a title="&#123;&#123;.Name&#125;&#125;" href="https://a.example/">x</a>`, false},
+		// A mark an action may add or drop.
+		{`<a {{if .On}} data-notrack {{end}} href="https://a.example/">x</a>`, false},
+		{`<a {{/* data-notrack */}} href="https://a.example/">x</a>`, false},
+		// A "}}" in CSS is text; the link in the action after it is not planned.
+		{"<style>@media screen{.a{color:red}}</style>{{`<a href='https://a.example/in'>`}} <a href=\"https://a.example/\">x</a>", false},
+		{`<style>@media screen{.a{color:red}}</style><a href="https://a.example/">x</a>`, true},
 	} {
 		orig := htmltemplate.Must(htmltemplate.New("h").Option("missingkey=zero").Parse(c.src))
 		var want bytes.Buffer

@@ -153,8 +153,12 @@ func (es *Emails) Send(ctx context.Context, id string) (*SendReport, error) {
 // the walk is over, ctx ends, or the error threshold stops the email
 // (rep.Status EmailStopped). Outside a transaction each batch is recorded
 // while the next is read and mailed, so that the store's writer and the
-// renderers work at once; the next batch is claimed before the record starts, and no record starts
-// before the one before it has committed.
+// renderers work at once: once a batch is mailed, the record of the one
+// before is awaited (a failed one stops the walk, claiming nothing more),
+// the next batch is claimed, and this one's record starts. A sender holds
+// one batch it has not mailed at most, and no record starts before the
+// one before it has committed. In a transaction, each batch is recorded
+// before the next is claimed.
 func (d *delivery) walk(ctx context.Context, e *Email) error {
 	es := d.es
 	pipelined := !storage.InTx(ctx, es.s.store)
@@ -177,54 +181,61 @@ func (d *delivery) walk(ctx context.Context, e *Email) error {
 	// A panic (a Mailer's) waits for the record under way.
 	defer func() { _ = settle() }()
 	batch, claim, claimed, err := es.claim(ctx, e.ID)
-	for err == nil && batch != nil {
+	if err != nil {
+		return err
+	}
+	for batch != nil {
 		e = claimed
 		done, stop, err := d.mailBatch(ctx, e, claim, batch)
 		if err != nil {
-			return errors.Join(err, settle())
+			// Nobody of the batch was mailed: it goes back, free.
+			give := es.release(context.WithoutCancel(ctx), e.ID, claim, Claim{From: claim.From, To: claim.To, N: claim.N, Free: true}, "", batchCounts{})
+			return errors.Join(err, give, settle())
 		}
-		over := d.overThreshold(e)
-		var next []string
-		var nextClaim Claim
-		var nextEmail *Email
-		var claimErr error
-		if stop == nil && !over {
-			next, nextClaim, nextEmail, claimErr = es.claim(ctx, e.ID)
-		}
+		// The batch before is recorded before the next claim, so that no
+		// claim is left behind when it failed.
 		if err := settle(); err != nil {
-			// The batch before could not be recorded: record this one,
-			// whose mail went out, and stop.
 			return errors.Join(err, d.record(ctx, e, done))
 		}
-		if pipelined && claimErr == nil && next != nil {
-			recording = make(chan result, 1)
-			go func(e *Email, done *mailed, out chan<- result) {
-				var r result
-				defer func() {
-					r.panicked = recover()
-					out <- r
-				}()
-				r.err = d.record(ctx, e, done)
-			}(e, done, recording)
-		} else if err := d.record(ctx, e, done); err != nil {
-			return errors.Join(err, claimErr)
-		}
-		switch {
-		case claimErr != nil:
-			return errors.Join(claimErr, settle())
-		case stop != nil:
-			return stop
-		case over:
-			reason := fmt.Sprintf("%d of %d messages failed (threshold %.0f%%); last error: %s", d.failed, d.sent+d.failed, e.ErrorThreshold*100, d.lastErr)
-			if _, err := es.setStatus(ctx, e, EmailStopped, reason); err != nil {
+		over := d.overThreshold(e)
+		if !pipelined || stop != nil || over {
+			if err := d.record(ctx, e, done); err != nil {
 				return err
 			}
-			d.rep.Status, d.rep.StopReason = EmailStopped, reason
-			return nil
+			switch {
+			case stop != nil:
+				return stop
+			case over:
+				reason := fmt.Sprintf("%d of %d messages failed (threshold %.0f%%); last error: %s", d.failed, d.sent+d.failed, e.ErrorThreshold*100, d.lastErr)
+				if _, err := es.setStatus(ctx, e, EmailStopped, reason); err != nil {
+					return err
+				}
+				d.rep.Status, d.rep.StopReason = EmailStopped, reason
+				return nil
+			}
+			if batch, claim, claimed, err = es.claim(ctx, e.ID); err != nil {
+				return err
+			}
+			continue
 		}
+		// The next batch is claimed, then this one recorded while the
+		// next is read and mailed.
+		next, nextClaim, nextEmail, err := es.claim(ctx, e.ID)
+		if err != nil || next == nil {
+			return errors.Join(err, d.record(ctx, e, done))
+		}
+		recording = make(chan result, 1)
+		go func(e *Email, done *mailed, out chan<- result) {
+			var r result
+			defer func() {
+				r.panicked = recover()
+				out <- r
+			}()
+			r.err = d.record(ctx, e, done)
+		}(e, done, recording)
 		batch, claim, claimed = next, nextClaim, nextEmail
 	}
-	return errors.Join(err, settle())
+	return settle()
 }
 
 // overThreshold reports whether so many of the messages tried failed that
@@ -370,7 +381,8 @@ func jsonValue(v any) json.RawMessage {
 
 // release drops a claim from the email, in the caller's transaction, and
 // with rest (non-zero) puts back what was not done as a free claim. Its
-// event, of type event, reports the batch's counts.
+// event, of type event, reports the batch's counts; with event "" it is
+// the email's plain update (a batch given back unmailed).
 func (es *Emails) release(ctx context.Context, id string, c Claim, rest Claim, event string, counts batchCounts) error {
 	_, err := storage.Modify(ctx, es.s.store, es.s.t.emails, id, 0, func(_ context.Context, e *Email) error {
 		e.Claims = slices.DeleteFunc(slices.Clone(e.Claims), func(x Claim) bool { return x.From == c.From && x.To == c.To })
@@ -378,8 +390,17 @@ func (es *Emails) release(ctx context.Context, id string, c Claim, rest Claim, e
 			e.Claims = append(e.Claims, rest)
 		}
 		return nil
-	}, storage.WithEventType(event), storage.WithEventChanges(counts.changes(c)...))
+	}, releaseOptions(event, counts, c)...)
 	return err
+}
+
+// releaseOptions are the write options of a release: its batch's event,
+// or none for a batch given back unmailed (event "").
+func releaseOptions(event string, counts batchCounts, c Claim) []storage.WriteOption {
+	if event == "" {
+		return nil
+	}
+	return []storage.WriteOption{storage.WithEventType(event), storage.WithEventChanges(counts.changes(c)...)}
 }
 
 // held counts e's recipients an A/B test holds: the audience without a

@@ -11,8 +11,8 @@ import (
 // have it (RecordTable writes many at once).
 //
 // Each record is written exactly as Insert or Update writes it: its Meta
-// set, the access checks and field rules applied, its change event, search
-// document and links stored, in the context's transaction or one of its
+// set, the access checks and field rules applied, its change event (unless
+// WithoutEvent), search document and links stored, in the context's transaction or one of its
 // own. A record that fails (a taken unique field, a stale version) fails
 // the whole call and nothing of the call is written; which record failed
 // is not known, so a caller that must know writes again one record at a

@@ -60,7 +60,8 @@ type ListQuery struct {
 	// version and the sort's fields, which are always read. For a caller
 	// that needs a few fields of many records, such as a campaign send
 	// reading its audience's contact IDs. A name that is not a field is
-	// ErrInvalid naming "fields".
+	// ErrInvalid naming "fields". Such records are partial: writing one
+	// back would store the fields not read as cleared.
 	Fields []string
 	PageQuery
 }

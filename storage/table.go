@@ -149,8 +149,8 @@ func WithoutEvent() WriteOption {
 // SearchQuery asks the full-text index.
 type SearchQuery struct {
 	// Text is what the user typed; each word matches as a prefix, and a hit
-	// has every word (or, with Match MatchAny, at least one). At most 16
-	// words.
+	// has every word (or, with Match MatchAny, at least one; with
+	// MatchPhrase, all of them whole and in a row). At most 16 words.
 	Text string
 	// Types keeps hits of these record types; empty keeps all.
 	Types []string

@@ -102,7 +102,8 @@ type dialect interface {
 	// with their documents' bodies, LIMIT ?.
 	searchPlain(types int, cond string) string
 	// searchQuery turns words into the dialect's full-text query: each
-	// word as a prefix, all of them required, or with any one of them.
+	// word as a prefix, all of them required, or with MatchAny any one of
+	// them; with MatchPhrase the words whole and in a row.
 	searchQuery(words []string, match storage.SearchMatch) string
 	// translate turns a driver error into the storage sentinels.
 	translate(err error, recordType string) error

@@ -33,7 +33,8 @@ func searchBody(r storage.Searchable) string {
 }
 
 // Search implements storage.Searcher: every word of the query must match a
-// word of the record as a prefix. A principal finds only the records it may
+// word of the record as a prefix (with MatchAny one of them; with
+// MatchPhrase all, whole and in a row). A principal finds only the records it may
 // read; when its role hides fields of a record type, a hit of that type must
 // match the record as the principal sees it, so that a hidden value cannot
 // be probed by searching for it, and its title is the title of that record.
