@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"html"
 	"io"
 	"net/url"
@@ -50,26 +51,45 @@ func addUTM(u string, tags UTM) string {
 // links marked data-notrack are kept (the mark itself removed). Tokens it
 // does not change are copied byte for byte.
 func rewriteLinks(doc string, wrap func(u string) string) (string, error) {
-	z := xhtml.NewTokenizer(strings.NewReader(doc))
 	var out bytes.Buffer
 	out.Grow(len(doc) + len(doc)/4)
+	err := walkLinks(doc, func(raw []byte) { out.Write(raw) }, func(raw []byte, t xhtml.Token) bool {
+		rewriteTag(&out, raw, t, wrap)
+		return true
+	})
+	if err != nil {
+		return "", err
+	}
+	return out.String(), nil
+}
+
+// walkLinks tokenizes doc and hands each token's text to text, but the
+// start tags of <a> and <area> (linkTag) to link, with their token (raw
+// is link's own); link returns false to stop the walk (errStopped).
+func walkLinks(doc string, text func(raw []byte), link func(raw []byte, t xhtml.Token) bool) error {
+	z := xhtml.NewTokenizer(strings.NewReader(doc))
 	for {
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
 			if err := z.Err(); err != io.EOF {
-				return "", err
+				return err
 			}
-			return out.String(), nil
+			return nil
 		}
 		raw := z.Raw()
 		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken || !linkTag(raw) {
-			out.Write(raw)
+			text(raw)
 			continue
 		}
-		raw = bytes.Clone(raw)
-		rewriteTag(&out, raw, z.Token(), wrap)
+		raw = bytes.Clone(raw) // Token may change Raw's bytes
+		if !link(raw, z.Token()) {
+			return errStopped
+		}
 	}
 }
+
+// errStopped is walkLinks's error when its link function stopped it.
+var errStopped = errors.New("marketing: link walk stopped")
 
 // rewriteTag writes the link tag t, whose text is raw, as rewriteLinks
 // rewrites it.
@@ -125,51 +145,40 @@ func planLinks(src string) *linkPlan {
 	var nonce [8]byte
 	_, _ = rand.Read(nonce[:])
 	p := &linkPlan{prefix: "crm-link-" + hex.EncodeToString(nonce[:]) + "-"}
-	z := xhtml.NewTokenizer(strings.NewReader(src))
 	var out bytes.Buffer
 	open := 0 // actions begun and not ended, in the source so far
-	for {
-		tt := z.Next()
-		if tt == xhtml.ErrorToken {
-			if z.Err() != io.EOF {
-				return nil
-			}
-			p.src = out.String()
-			return p
-		}
-		raw := z.Raw()
-		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken || !linkTag(raw) {
-			// A "}}" outside an action (in CSS, say) is text: the count
-			// does not go below zero.
-			open = max(0, open+bytes.Count(raw, []byte("{{"))-bytes.Count(raw, []byte("}}")))
-			out.Write(raw)
-			continue
-		}
-		raw = bytes.Clone(raw)
-		t := z.Token()
+	err := walkLinks(src, func(raw []byte) {
+		// A "}}" outside an action (in CSS, say) is text: the count does
+		// not go below zero.
+		open = max(0, open+bytes.Count(raw, []byte("{{"))-bytes.Count(raw, []byte("}}")))
+		out.Write(raw)
+	}, func(raw []byte, t xhtml.Token) bool {
 		if open > 0 {
-			return nil
+			return false
 		}
-		if !bytes.Contains(raw, []byte("{{")) && !bytes.Contains(raw, []byte("}}")) {
-			for _, a := range t.Attr {
-				if strings.Contains(a.Val, "{{") || strings.Contains(a.Val, "}}") {
-					// Braces written as entities: the tag written again
-					// would turn them into an action of the template.
-					return nil
-				}
+		if bytes.Contains(raw, []byte("{{")) || bytes.Contains(raw, []byte("}}")) {
+			unmarked, ok := unmark(raw, t)
+			out.Write(unmarked)
+			return ok
+		}
+		for _, a := range t.Attr {
+			if strings.Contains(a.Val, "{{") || strings.Contains(a.Val, "}}") {
+				// Braces written as entities: the tag written again would
+				// turn them into an action of the template.
+				return false
 			}
-			rewriteTag(&out, raw, t, func(u string) string {
-				p.urls = append(p.urls, u)
-				return p.prefix + strconv.Itoa(len(p.urls)-1) + "-"
-			})
-			continue
 		}
-		unmarked, ok := unmark(raw, t)
-		if !ok {
-			return nil
-		}
-		out.Write(unmarked)
+		rewriteTag(&out, raw, t, func(u string) string {
+			p.urls = append(p.urls, u)
+			return p.prefix + strconv.Itoa(len(p.urls)-1) + "-"
+		})
+		return true
+	})
+	if err != nil {
+		return nil
 	}
+	p.src = out.String()
+	return p
 }
 
 // unmark returns the text raw of a link tag t that holds template
@@ -179,6 +188,8 @@ func planLinks(src string) *linkPlan {
 // outside a quoted value (which may add or drop the mark, or attributes),
 // or when cutting the mark would change any other attribute.
 func unmark(raw []byte, t xhtml.Token) ([]byte, bool) {
+	const mark = "data-notrack"
+	at := -1 // where the mark starts
 	var quote byte
 	for i := 1; i < len(raw); i++ {
 		switch c := raw[i]; {
@@ -190,41 +201,25 @@ func unmark(raw []byte, t xhtml.Token) ([]byte, bool) {
 			quote = c
 		case c == '{' && i+1 < len(raw) && raw[i+1] == '{':
 			return nil, false
-		}
-	}
-	quote = 0
-	for i := 1; i < len(raw); i++ {
-		c := raw[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
+		case at < 0 && isSpace(raw[i-1]) && i+len(mark) <= len(raw) && strings.EqualFold(string(raw[i:i+len(mark)]), mark):
+			if end := i + len(mark); end == len(raw) || isSpace(raw[end]) || raw[end] == '>' || raw[end] == '/' {
+				at = i // not a longer name
 			}
-			continue
-		case c == '"' || c == '\'':
-			quote = c
-			continue
 		}
-		const mark = "data-notrack"
-		if !isSpace(raw[i-1]) || i+len(mark) > len(raw) || !strings.EqualFold(string(raw[i:i+len(mark)]), mark) {
-			continue
-		}
-		end := i + len(mark)
-		if end < len(raw) && !isSpace(raw[end]) && raw[end] != '>' && raw[end] != '/' {
-			continue // a longer name
-		}
-		cut := append(bytes.Clone(raw[:i-1]), raw[end:]...)
-		ct := xhtml.NewTokenizer(bytes.NewReader(cut))
-		if tt := ct.Next(); tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
-			return nil, false
-		}
-		want := slices.DeleteFunc(slices.Clone(t.Attr), func(a xhtml.Attribute) bool { return a.Namespace == "" && a.Key == mark })
-		if got := ct.Token(); got.Data != t.Data || !slices.Equal(got.Attr, want) || len(want) == len(t.Attr) {
-			return nil, false
-		}
-		return cut, true
 	}
-	return nil, false
+	if at < 0 {
+		return nil, false
+	}
+	cut := append(bytes.Clone(raw[:at-1]), raw[at+len(mark):]...)
+	ct := xhtml.NewTokenizer(bytes.NewReader(cut))
+	if tt := ct.Next(); tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
+		return nil, false
+	}
+	want := slices.DeleteFunc(slices.Clone(t.Attr), func(a xhtml.Attribute) bool { return a.Namespace == "" && a.Key == mark })
+	if got := ct.Token(); got.Data != t.Data || !slices.Equal(got.Attr, want) || len(want) == len(t.Attr) {
+		return nil, false
+	}
+	return cut, true
 }
 
 // isSpace reports whether c is HTML whitespace.

@@ -389,13 +389,7 @@ type scanner struct {
 	ptrs []any
 }
 
-func (c *codec) newScanner() *scanner {
-	s := &scanner{vals: make([]any, len(c.cols)), ptrs: make([]any, len(c.cols))}
-	for i := range s.vals {
-		s.ptrs[i] = &s.vals[i]
-	}
-	return s
-}
+func (c *codec) newScanner() *scanner { return c.newScannerOf(len(c.cols)) }
 
 // newScannerOf returns a scanner of n columns.
 func (c *codec) newScannerOf(n int) *scanner {
@@ -406,32 +400,24 @@ func (c *codec) newScannerOf(n int) *scanner {
 	return s
 }
 
+// scan reads the current row into a new record.
+func (c *codec) scan(rows interface{ Scan(...any) error }, s *scanner) (reflect.Value, error) {
+	return c.scanSome(rows, s, nil)
+}
+
 // scanSome reads the current row, of the columns pick (all when nil),
 // into a new record.
 func (c *codec) scanSome(rows interface{ Scan(...any) error }, s *scanner, pick []int) (reflect.Value, error) {
-	if pick == nil {
-		return c.scan(rows, s)
-	}
 	if err := rows.Scan(s.ptrs...); err != nil {
 		return reflect.Value{}, err
 	}
 	rec := reflect.New(c.typ)
-	for i, k := range pick {
-		if err := c.cols[k].set(rec, s.vals[i]); err != nil {
-			return reflect.Value{}, err
+	for i := range s.vals {
+		k := i
+		if pick != nil {
+			k = pick[i]
 		}
-	}
-	return rec, nil
-}
-
-// scan reads the current row into a new record.
-func (c *codec) scan(rows interface{ Scan(...any) error }, s *scanner) (reflect.Value, error) {
-	if err := rows.Scan(s.ptrs...); err != nil {
-		return reflect.Value{}, err
-	}
-	rec := reflect.New(c.typ)
-	for i := range c.cols {
-		if err := c.cols[i].set(rec, s.vals[i]); err != nil {
+		if err := c.cols[k].set(rec, s.vals[i]); err != nil {
 			return reflect.Value{}, err
 		}
 	}

@@ -14,7 +14,8 @@ import (
 // Timeline implements storage.Timeliner: the records of the types with a
 // TimelineAt that link to ref (activities), and the change events of ref
 // and of the records of types with TimelineEvents that link to it
-// (orders), merged newest first. Every source is read with the same keyset
+// (orders), merged newest first; a type with a TimelineField is found by
+// that field instead of its links (campaign messages). Every source is read with the same keyset
 // (time, then ID, descending), so a page costs one indexed query of at
 // most limit+1 rows per source.
 func (s *Store) Timeline(ctx context.Context, ref storage.Ref, pq storage.PageQuery) (storage.Page[storage.TimelineEntry], error) {
@@ -72,16 +73,17 @@ func (s *Store) timeline(ctx context.Context, ref storage.Ref, pq storage.PageQu
 		if o.TimelineAt == "" {
 			continue
 		}
-		// The records of t linked to ref, as the principal may see them.
+		// The records of t linked to ref (or naming it in their
+		// TimelineField), as the principal may see them.
 		c := t.c
 		at := c.byName[o.TimelineAt]
 		fm, err := s.mask(ctx, c)
 		if err != nil {
 			return page, err
 		}
-		// From the links of ref to the records: CROSS JOIN keeps SQLite
-		// from walking every record of the workspace in time order
-		// looking for the few linked ones.
+		// By the field's index, or from the links of ref to the records:
+		// CROSS JOIN keeps SQLite from walking every record of the
+		// workspace in time order looking for the few linked ones.
 		var b sqlBuilder
 		if o.TimelineField != "" {
 			b.add("SELECT "+c.selectCols+" FROM "+c.table+" t WHERE t.workspace_id = ? AND t."+c.byName[o.TimelineField].name+" = ?", ws, ref.ID)

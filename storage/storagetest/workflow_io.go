@@ -107,32 +107,63 @@ type hookCall struct {
 	verify error
 }
 
+// hookReceiver is a webhook receiver on loopback that records each call
+// and verifies its Standard Webhooks signature under its own secret.
+type hookReceiver struct {
+	srv    *httptest.Server
+	secret string
+	// sender posts through workflow/webhook to loopback only.
+	sender *webhook.Sender
+	mu     sync.Mutex
+	calls  []hookCall
+}
+
+// newHookReceiver starts a receiver; fail, if not nil, says which calls
+// answer 503, by their path and their number among all calls (1 for the
+// first).
+func newHookReceiver(t *testing.T, fail func(path string, n int) bool) *hookReceiver {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	rc := &hookReceiver{secret: webhook.SecretPrefix + base64.StdEncoding.EncodeToString(key)}
+	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		rc.calls = append(rc.calls, hookCall{r.URL.Path, r.Header.Clone(), body, webhook.Verify(rc.secret, r.Header, body, time.Minute)})
+		if fail != nil && fail(r.URL.Path, len(rc.calls)) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rc.srv.Close)
+	rc.sender = webhook.New(webhook.Config{Timeout: 10 * time.Second,
+		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}})
+	return rc
+}
+
+// got returns the calls so far, of path (all when "").
+func (rc *hookReceiver) got(path string) []hookCall {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var out []hookCall
+	for _, c := range rc.calls {
+		if path == "" || c.path == path {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // testWorkflowWebhook checks call_webhook end to end: rules post through
 // workflow/webhook to a real HTTP receiver on localhost, which verifies
 // the Standard Webhooks signature; its first answer is 503, and the retry
 // carries the same webhook-id. A rule calling the cloud metadata address
 // fails at once, without a call.
 func testWorkflowWebhook(t *testing.T, h Harness) {
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	secret := webhook.SecretPrefix + base64.StdEncoding.EncodeToString(key)
-	var mu sync.Mutex
-	var calls []hookCall
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		calls = append(calls, hookCall{r.URL.Path, r.Header.Clone(), body, webhook.Verify(secret, r.Header, body, time.Minute)})
-		if r.URL.Path == "/flaky" && len(calls) == 1 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(srv.Close)
-	sender := webhook.New(webhook.Config{Timeout: 10 * time.Second,
-		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}})
-	f := newFlow(t, h, workflow.Config{Webhooks: sender, Retry: ioRetry})
+	rc := newHookReceiver(t, func(path string, n int) bool { return path == "/flaky" && n == 1 })
+	srv, secret := rc.srv, rc.secret
+	f := newFlow(t, h, workflow.Config{Webhooks: rc.sender, Retry: ioRetry})
 	created := workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}}
 	// A secret that is not base64 is refused when the rule is saved.
 	_, err := f.app.Workflow.Rules.Create(f.ctx, workflow.NewRule{Name: "Raw secret", Trigger: created,
@@ -148,9 +179,7 @@ func testWorkflowWebhook(t *testing.T, h Harness) {
 	f.retryDue(1)
 	f.settle()
 
-	mu.Lock()
-	got := append([]hookCall(nil), calls...)
-	mu.Unlock()
+	got := rc.got("")
 	if len(got) != 2 {
 		t.Fatalf("the receiver got %d calls, want 2 (a 503, then a success)", len(got))
 	}
@@ -183,14 +212,7 @@ func testWorkflowWebhook(t *testing.T, h Harness) {
 		Actions: []workflow.Action{workflow.CallWebhook(workflow.WebhookParams{URL: "http://169.254.169.254/latest/meta-data/"})}})
 	f.contact(f.ctx, contacts.NewContact{FirstName: "Linus"})
 	f.settle()
-	got = nil
-	mu.Lock()
-	for _, c := range calls {
-		if c.path == "/default" {
-			got = append(got, c)
-		}
-	}
-	mu.Unlock()
+	got = rc.got("/default")
 	if len(got) != 1 || got[0].header.Get("webhook-signature") != "" {
 		t.Fatalf("the receiver got %d calls of /default, want one, unsigned", len(got))
 	}
@@ -224,23 +246,10 @@ func testWorkflowWebhook(t *testing.T, h Harness) {
 // set them; a member reads no secret; and a secret the rule stops naming,
 // or whose rule is deleted, is deleted.
 func testWorkflowSecrets(t *testing.T, h Harness) {
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	secret := webhook.SecretPrefix + base64.StdEncoding.EncodeToString(key)
+	rc := newHookReceiver(t, nil)
+	srv, secret := rc.srv, rc.secret
 	const token = "Bearer tok-s3cr3t-4711"
-	var mu sync.Mutex
-	var calls []hookCall
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		calls = append(calls, hookCall{r.URL.Path, r.Header.Clone(), body, webhook.Verify(secret, r.Header, body, time.Minute)})
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	t.Cleanup(srv.Close)
-	sender := webhook.New(webhook.Config{Timeout: 10 * time.Second,
-		AllowedNetworks: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")}})
-	f := newFlow(t, h, workflow.Config{Webhooks: sender, Retry: ioRetry})
+	f := newFlow(t, h, workflow.Config{Webhooks: rc.sender, Retry: ioRetry})
 	created := workflow.Trigger{Kind: workflow.OnEvent, Object: "contact", Events: []string{"created"}}
 	hook := workflow.WebhookParams{URL: srv.URL + "/hook", Secret: secret, Headers: map[string]string{"Authorization": token, "X-Source": "crm"}}
 	r := f.rule(workflow.NewRule{Name: "Notify", Enabled: true, Trigger: created, Actions: []workflow.Action{workflow.CallWebhook(hook)}})
@@ -270,9 +279,7 @@ func testWorkflowSecrets(t *testing.T, h Harness) {
 
 	f.contact(f.ctx, contacts.NewContact{FirstName: "Grace"})
 	f.settle()
-	mu.Lock()
-	got1 := append([]hookCall(nil), calls...)
-	mu.Unlock()
+	got1 := rc.got("")
 	if len(got1) != 1 || got1[0].verify != nil || got1[0].header.Get("Authorization") != token {
 		t.Fatalf("the receiver got %d calls: %+v", len(got1), got1)
 	}
