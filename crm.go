@@ -45,6 +45,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/marketing"
+	"github.com/crmkit/crm/marketing/retention"
 	"github.com/crmkit/crm/reporting"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/service"
@@ -179,17 +180,18 @@ type Store interface {
 	sales.Store
 	workflow.Store
 	marketing.Store
+	retention.Store
 	reporting.Store
 	service.Store
 }
 
 // Modules returns the built-in modules that New registers with the store,
-// in order: contacts, sales, workflow, marketing, service and reporting (the store
+// in order: contacts, sales, workflow, marketing, retention, service and reporting (the store
 // registers the access module itself). A program that sets up a database
 // ahead of New, such as postgres.SetupRowLevelSecurity, registers these and
 // Config.Modules.
 func Modules() []storage.Module {
-	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module(), marketing.Module(), service.Module(), reporting.Module()}
+	return []storage.Module{contacts.Module(), sales.Module(), workflow.Module(), marketing.Module(), retention.Module(), service.Module(), reporting.Module()}
 }
 
 // Config configures New. The zero value works; each field's doc gives its
@@ -226,6 +228,9 @@ type Config struct {
 	// marketing/web's handler, the key that signs its links). Its Mailer
 	// defaults to Workflow.Mailer.
 	Marketing marketing.Options
+	// Retention configures the customer-retention module (the currency of
+	// monetary values, the churn risk that counts as high).
+	Retention retention.Options
 	// Service configures the customer service module (the desk's address
 	// replies come from). Its Mailer defaults to Workflow.Mailer.
 	Service service.Options
@@ -259,6 +264,9 @@ type CRM struct {
 	// Marketing manages subscription lists, segments, campaigns and
 	// campaign email with tracking.
 	Marketing *marketing.Service
+	// Retention keeps customers' RFM scores and churn risk and runs
+	// loyalty programs.
+	Retention *retention.Service
 	// Service manages cases and their threads.
 	Service *service.Service
 	// Reporting saves and runs reports.
@@ -295,7 +303,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		return nil, err
 	}
 	people := contacts.NewService(store, contacts.Options{DefaultRegion: cfg.DefaultPhoneRegion, TombstoneKey: cfg.TombstoneKey,
-		Movers: slices.Concat(sales.Movers(store), marketing.Movers(store), service.Movers(store), movers)})
+		Movers: slices.Concat(sales.Movers(store), marketing.Movers(store), retention.Movers(store), service.Movers(store), movers)})
 	sls := sales.NewService(store, people, sales.Options{DefaultRegion: cfg.DefaultPhoneRegion})
 	if cfg.Marketing.Mailer == nil {
 		cfg.Marketing.Mailer = cfg.Workflow.Mailer
@@ -315,6 +323,7 @@ func New(ctx context.Context, store Store, cfg Config) (*CRM, error) {
 		Access:     access.NewService(store),
 		Sales:      sls,
 		Marketing:  mkt,
+		Retention:  retention.NewService(store, people, cfg.Retention),
 		Service:    desk,
 		Reporting:  reporting.NewService(store, people, withKPIs(reportingOptions(cfg), sls, mkt, desk)),
 		people:     people,

@@ -264,37 +264,10 @@ func (pr *Predictive) Train(ctx context.Context, opts TrainOptions) (*Model, err
 			}
 		}
 	}
-	mt := &m.Metrics
-	mt.Train, mt.Test = len(trainX), len(testX)
-	mt.TrainPositives, mt.TestPositives = count(trainY), count(testY)
-	if mt.Test == 0 || mt.TrainPositives == 0 || mt.TrainPositives == mt.Train {
-		return nil, storage.Invalid("examples", "the held-out split leaves %d training examples (%d won) and %d held out; add examples",
-			mt.Train, mt.TrainPositives, mt.Test)
+	m.Intercept, m.Metrics, err = Fit(m.Features, opts.L2, Examples{trainX, trainY}, Examples{testX, testY})
+	if err != nil {
+		return nil, err
 	}
-	m.standardise(trainX)
-	zs := func(rows [][]float64) [][]float64 {
-		out := make([][]float64, len(rows))
-		for i, r := range rows {
-			out[i] = m.scale(r)
-		}
-		return out
-	}
-	fit := fitLogit(zs(trainX), trainY, opts.L2)
-	m.Intercept = fit.b
-	for j := range m.Features {
-		m.Features[j].Weight = fit.w[j]
-	}
-	logits := func(rows [][]float64) []float64 {
-		out := make([]float64, len(rows))
-		for i, r := range rows {
-			out[i] = m.logit(r)
-		}
-		return out
-	}
-	mt.TrainAccuracy, _, _ = evaluate(logits(trainX), trainY)
-	mt.Accuracy, mt.AUC, mt.LogLoss = evaluate(logits(testX), testY)
-	mt.BaseRate = float64(mt.TestPositives) / float64(mt.Test)
-	mt.Baseline = math.Max(mt.BaseRate, 1-mt.BaseRate)
 	if err := pr.s.t.models.Insert(ctx, m); err != nil {
 		return nil, err
 	}
@@ -475,14 +448,8 @@ func (pr *Predictive) Predict(ctx context.Context, contactID string) (*Predictio
 	if err != nil {
 		return nil, err
 	}
-	z := m.scale(rows[0])
-	out := &Prediction{ContactID: c.ID, ModelID: m.ID, Intercept: m.Intercept, Logit: m.Intercept}
-	for j, f := range m.Features {
-		pts := f.Weight * z[j]
-		out.Logit += pts
-		out.Contributions = append(out.Contributions, Contribution{Feature: f.Name, Value: rows[0][j], Weight: f.Weight, Points: pts})
-	}
-	slices.SortStableFunc(out.Contributions, func(a, b Contribution) int { return cmp.Compare(math.Abs(b.Points), math.Abs(a.Points)) })
+	out := &Prediction{ContactID: c.ID, ModelID: m.ID, Intercept: m.Intercept}
+	out.Logit, out.Contributions = Explain(m.Features, m.Intercept, rows[0])
 	out.Probability = sigmoid(out.Logit)
 	return out, nil
 }
@@ -500,6 +467,72 @@ func (pr *Predictive) predict(ctx context.Context, m *Model, cs []*contacts.Cont
 	}
 	return out, nil
 }
+
+// Examples are the rows of raw feature values of a model's examples (in
+// the order of its features) and their outcomes.
+type Examples struct {
+	X [][]float64
+	Y []bool
+}
+
+// Fit fits a logistic model of features (their names set; Fit sets each
+// one's Mean, Std and Weight) to the training examples, standardising each
+// feature by its training mean and deviation, with L2 regularisation l2,
+// and measures it on the held-out test examples. It is the regressor of
+// Predictive.Train, for other modules' models too (retention's churn
+// model). It is deterministic. Too few examples of an outcome to fit or
+// to measure are ErrInvalid naming "examples".
+func Fit(features []ModelFeature, l2 float64, train, test Examples) (intercept float64, mt ModelMetrics, err error) {
+	mt.Train, mt.Test = len(train.X), len(test.X)
+	mt.TrainPositives, mt.TestPositives = count(train.Y), count(test.Y)
+	if mt.Test == 0 || mt.TrainPositives == 0 || mt.TrainPositives == mt.Train {
+		return 0, mt, storage.Invalid("examples", "the held-out split leaves %d training examples (%d positive) and %d held out; add examples",
+			mt.Train, mt.TrainPositives, mt.Test)
+	}
+	m := &Model{Features: features}
+	m.standardise(train.X)
+	zs := make([][]float64, len(train.X))
+	for i, r := range train.X {
+		zs[i] = m.scale(r)
+	}
+	fit := fitLogit(zs, train.Y, l2)
+	m.Intercept = fit.b
+	for j := range m.Features {
+		m.Features[j].Weight = fit.w[j]
+	}
+	logits := func(rows [][]float64) []float64 {
+		out := make([]float64, len(rows))
+		for i, r := range rows {
+			out[i] = m.logit(r)
+		}
+		return out
+	}
+	mt.TrainAccuracy, _, _ = evaluate(logits(train.X), train.Y)
+	mt.Accuracy, mt.AUC, mt.LogLoss = evaluate(logits(test.X), test.Y)
+	mt.BaseRate = float64(mt.TestPositives) / float64(mt.Test)
+	mt.Baseline = math.Max(mt.BaseRate, 1-mt.BaseRate)
+	return m.Intercept, mt, nil
+}
+
+// Explain returns the log-odds of the raw feature values under a fitted
+// model (features and intercept, as Fit made them) and each feature's
+// contribution to it (weight × standardised value), the largest in size
+// first; the log-odds is the intercept plus the contributions.
+func Explain(features []ModelFeature, intercept float64, raw []float64) (logit float64, contributions []Contribution) {
+	m := &Model{Features: features, Intercept: intercept}
+	z := m.scale(raw)
+	logit = intercept
+	for j, f := range features {
+		pts := f.Weight * z[j]
+		logit += pts
+		contributions = append(contributions, Contribution{Feature: f.Name, Value: raw[j], Weight: f.Weight, Points: pts})
+	}
+	slices.SortStableFunc(contributions, func(a, b Contribution) int { return cmp.Compare(math.Abs(b.Points), math.Abs(a.Points)) })
+	return logit, contributions
+}
+
+// Sigmoid is 1 / (1 + e^−z): the probability of log-odds z.
+func Sigmoid(z float64) float64 { return sigmoid(z) }
 
 // standardise sets the Mean and Std of m's features from the rows.
 func (m *Model) standardise(rows [][]float64) {

@@ -250,3 +250,18 @@ func All[T any](ctx context.Context, tbl Lister[T], f Filter) ([]T, error) {
 	})
 	return out, err
 }
+
+// First returns the first record of tbl (a Table or a RecordTable) that f
+// selects, in ID order: the one record of a key unique per workspace
+// (a contact's score, a workspace's settings). None is ErrNotFound.
+func First[T any](ctx context.Context, tbl Lister[T], f Filter) (T, error) {
+	var zero T
+	page, err := tbl.List(ctx, ListQuery{Filter: f, PageQuery: PageQuery{Limit: 1}})
+	if err != nil {
+		return zero, err
+	}
+	if len(page.Items) == 0 {
+		return zero, fmt.Errorf("%w: no record matches", ErrNotFound)
+	}
+	return page.Items[0], nil
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/testobjects"
 	"github.com/crmkit/crm/marketing"
+	"github.com/crmkit/crm/marketing/retention"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/service"
 	"github.com/crmkit/crm/storage"
@@ -133,6 +134,8 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	_, _, err = app.Sales.Orders.Record(ctx, sales.NewOrder{ExternalID: "shop-9", ContactID: c.ID, Currency: "EUR",
 		Lines: []sales.OrderLine{{Name: "Tyres", Quantity: 4, UnitPrice: 9000}}})
 	must(t, "order", err)
+	_, err = app.Retention.RFM.Refresh(ctx) // the order makes the person a customer
+	must(t, "rfm", err)
 	vs, err := crm.ObjectsOf[*testobjects.Vehicle](app)
 	must(t, "vehicles", err)
 	_, err = vs.Create(ctx, &testobjects.Vehicle{VIN: "ZZ0FORGET", Model: "Vivaro", ContactID: c.ID, DriverName: "Zebedee Forgetme"})
@@ -158,7 +161,7 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	must(t, "article vote", err)
 	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle,
 		service.ObjectCase, service.ObjectMessage, service.ObjectConversation, service.ObjectChatMessage, service.ObjectSurvey,
-		service.ObjectArticleVote}
+		service.ObjectArticleVote, retention.ObjectRFM}
 }
 
 // seedMarketing writes the marketing records of the person c: a

@@ -218,6 +218,8 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingMerge", testMarketingMerge},
 		{"MarketingSocial", testMarketingSocial},
 		{"MarketingPredict", testMarketingPredict},
+		{"RetentionRFM", testRetentionRFM},
+		{"RetentionWinBack", testRetentionWinBack},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}

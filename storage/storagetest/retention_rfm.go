@@ -1,0 +1,258 @@
+package storagetest
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/crmkit/crm"
+	"github.com/crmkit/crm/contacts"
+	"github.com/crmkit/crm/marketing/retention"
+	"github.com/crmkit/crm/sales"
+	"github.com/crmkit/crm/storage"
+	"github.com/crmkit/crm/workflow"
+)
+
+// testRetentionRFM computes RFM from orders and a won deal worked out by
+// hand (refunds, a cancelled order and an order in another currency
+// included), keeps it current from the change feed, and checks that a
+// refresh with nothing bought writes nothing.
+func testRetentionRFM(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	n := storage.Truncate(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+	clock := &fakeClock{t: n}
+	wf := workflow.Config{Now: clock.Now}
+	if h.RowLevelSecurity {
+		wf.Workspaces = []string{storage.WorkspaceFrom(e.ctx)}
+	}
+	app, err := crm.New(e.ctx, e.store, crm.Config{Workflow: wf, Retention: retention.Options{Now: clock.Now}})
+	must(t, "crm.New", err)
+	ctx := e.ctx
+	rfm := app.Retention.RFM
+	ago := func(days float64) time.Time { return n.Add(-time.Duration(days * float64(24*time.Hour))) }
+	ext := 0
+	order := func(c *contacts.Contact, daysAgo float64, amount int64, currency, status string) *sales.Order {
+		t.Helper()
+		ext++
+		o, _, err := app.Sales.Orders.Record(ctx, sales.NewOrder{ExternalID: name(ext), ContactID: c.ID, Currency: currency,
+			Status: status, OrderedAt: ago(daysAgo), Lines: []sales.OrderLine{{Name: "Tea", Quantity: 1, UnitPrice: amount}}})
+		must(t, "order", err)
+		return o
+	}
+	mk := func(first string) *contacts.Contact { return e.contact(ctx, contacts.NewContact{FirstName: first}) }
+	a, b, c, d, ee, f, g := mk("A"), mk("B"), mk("C"), mk("D"), mk("E"), mk("F"), mk("G")
+
+	// A: three orders 15 days apart, the latest refunded in part.
+	refunded := order(a, 7, 10000, "USD", "")
+	_, err = app.Sales.Orders.Refund(ctx, refunded.ID, 2000)
+	must(t, "refund", err)
+	order(a, 22, 5000, "USD", "")
+	order(a, 37, 5000, "USD", "")
+	// B: one order, a cancelled one, and a deal won now.
+	order(b, 4, 3000, "USD", "")
+	order(b, 2, 9900, "USD", sales.OrderCancelled)
+	_, err = app.Sales.Opportunities.Create(storage.WithWriteTime(ctx, n), sales.NewOpportunity{Name: "Deal", ContactID: b.ID,
+		Stage: "closed_won", Amount: storage.Money{Amount: 2000, Currency: "USD"}})
+	must(t, "won deal", err)
+	// C: two large orders 60 days apart; D: one small order long ago.
+	order(c, 151, 50000, "USD", "")
+	order(c, 91, 50000, "USD", "")
+	order(d, 182, 1000, "USD", "")
+	// E: four orders 10 days apart; G: one in euros; F buys nothing.
+	for _, days := range []float64{120, 110, 100, 90} {
+		order(ee, days, 2500, "USD", "")
+	}
+	order(g, 1, 1000, "EUR", "")
+
+	res, err := rfm.Refresh(ctx)
+	must(t, "refresh", err)
+	if res.Customers != 6 || res.Created != 6 || res.Updated != 0 {
+		t.Fatalf("refresh = %+v, want 6 customers created", res)
+	}
+	cuts, err := rfm.Cuts(ctx)
+	must(t, "cuts", err)
+	// Six customers: the k-th cut point is the value at rank ⌈6k/5⌉ (2, 3, 4, 5).
+	if cuts.Currency != "USD" || cuts.IntervalDays != 12.5 ||
+		!timesEqual(cuts.Recency, []time.Time{ago(91), ago(90), ago(7), ago(1)}) ||
+		!slicesEqual(cuts.Frequency, []int64{1, 2, 2, 3}) || !slicesEqual(cuts.Monetary, []int64{1000, 5000, 10000, 18000}) {
+		t.Fatalf("cuts = %+v", cuts)
+	}
+	type want struct {
+		orders   int64
+		spent    int64
+		score    string
+		segment  string
+		interval float64
+		own      bool
+	}
+	check := func(who *contacts.Contact, w want) *retention.RFM {
+		t.Helper()
+		r, err := rfm.Get(ctx, who.ID)
+		must(t, "get "+who.FirstName, err)
+		if r.Orders != w.orders || r.Spent != w.spent || r.Score != w.score || r.Segment != w.segment ||
+			math.Abs(r.IntervalDays-w.interval) > 1e-9 || r.OwnInterval != w.own {
+			t.Errorf("%s: %+v, want %+v", who.FirstName, r, w)
+		}
+		return r
+	}
+	check(a, want{3, 18000, "344", retention.SegmentLoyal, 15, true})
+	check(b, want{2, 5000, "522", retention.SegmentPotential, 4, true})
+	rc := check(c, want{2, 100000, "125", retention.SegmentAtRisk, 60, true})
+	rd := check(d, want{1, 1000, "111", retention.SegmentLost, 12.5, false})
+	check(ee, want{4, 10000, "253", retention.SegmentAtRisk, 10, true})
+	check(g, want{1, 0, "411", retention.SegmentPromising, 12.5, false})
+	if _, err := rfm.Get(ctx, f.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("F bought nothing, but has an RFM record (%v)", err)
+	}
+	if !rc.NextAt.Equal(ago(31)) || !rd.NextAt.Equal(ago(182-12.5)) {
+		t.Errorf("next_at: C %v, D %v", rc.NextAt, rd.NextAt)
+	}
+
+	// Churn: C bought 91 days ago and buys every 60: 1 − e^(−31/60).
+	risk, err := app.Retention.Churn.Risk(ctx, c.ID)
+	must(t, "risk", err)
+	if math.Abs(risk.Risk-(1-math.Exp(-31.0/60))) > 1e-9 || risk.High || !risk.OwnInterval || math.Abs(risk.Overdue-91.0/60) > 1e-9 {
+		t.Errorf("C's risk = %+v", risk)
+	}
+	if risk, err := app.Retention.Churn.Risk(ctx, d.ID); err != nil || !risk.High || risk.OwnInterval {
+		t.Errorf("D's risk = %+v, %v; want high, by the workspace's interval", risk, err)
+	}
+
+	// Nothing bought: a refresh writes nothing, whatever the clock says.
+	clock.Add(30 * 24 * time.Hour)
+	res, err = rfm.Refresh(ctx)
+	must(t, "refresh again", err)
+	if res.Created+res.Updated+res.Deleted != 0 {
+		t.Errorf("a refresh with nothing bought wrote %+v", res)
+	}
+
+	// Kept from the feed: D orders again; the order refunded in full
+	// drops out of A's figures; F's first order gives it a record.
+	_, err = rfm.Sync(ctx) // the history so far
+	must(t, "sync", err)
+	order(d, -29, 4000, "USD", "") // the clock is 30 days on
+	_, err = app.Sales.Orders.Refund(ctx, refunded.ID, 8000)
+	must(t, "refund the rest", err)
+	order(f, -30, 500, "USD", "")
+	_, err = rfm.Sync(ctx)
+	must(t, "sync", err)
+	check(d, want{2, 5000, "522", retention.SegmentPotential, 182 + 29, true})
+	check(a, want{2, 10000, "323", retention.SegmentNeedAttention, 15, true})
+	check(f, want{1, 500, "511", retention.SegmentNew, 12.5, false})
+	// The next sync reads the records the last one wrote, and writes
+	// nothing more.
+	_, err = rfm.Sync(ctx)
+	must(t, "sync", err)
+	if n, err := rfm.Sync(ctx); err != nil || n != 0 {
+		t.Errorf("a sync with nothing new read %d events (%v)", n, err)
+	}
+}
+
+func timesEqual(a, b []time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !a[i].Equal(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func slicesEqual[T comparable](a, b []T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// testRetentionWinBack runs the win-back sequence: customers enter when
+// their churn risk turns high (a time trigger at churn_at), get its steps,
+// and leave when they order again.
+func testRetentionWinBack(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	n := storage.Now()
+	clock := &fakeClock{t: n}
+	wf := workflow.Config{Now: clock.Now}
+	if h.RowLevelSecurity {
+		wf.Workspaces = []string{storage.WorkspaceFrom(e.ctx)}
+	}
+	app, err := crm.New(e.ctx, e.store, crm.Config{Workflow: wf, Retention: retention.Options{Now: clock.Now}})
+	must(t, "crm.New", err)
+	f := &flow{env: e, app: app, clock: clock}
+	ctx := f.ctx
+	ext := 0
+	order := func(c *contacts.Contact, at time.Time) {
+		t.Helper()
+		ext++
+		_, _, err := app.Sales.Orders.Record(ctx, sales.NewOrder{ExternalID: name(ext), ContactID: c.ID, Currency: "USD",
+			OrderedAt: at, Lines: []sales.OrderLine{{Name: "Coffee", Quantity: 1, UnitPrice: 1500}}})
+		must(t, "order", err)
+	}
+	// Stays and Returns buy every 10 days, the last time 10 days ago:
+	// high risk 2.2 intervals after it, 12 days from now. Weekly buys every
+	// 30 days, the last time yesterday.
+	stays, returns := e.contact(ctx, contacts.NewContact{FirstName: "Stays"}), e.contact(ctx, contacts.NewContact{FirstName: "Returns"})
+	yearly := e.contact(ctx, contacts.NewContact{FirstName: "Monthly"})
+	day := 24 * time.Hour
+	for _, c := range []*contacts.Contact{stays, returns} {
+		order(c, n.Add(-20*day))
+		order(c, n.Add(-10*day))
+	}
+	order(yearly, n.Add(-31*day))
+	order(yearly, n.Add(-1*day))
+	_, err = app.Retention.RFM.Refresh(ctx)
+	must(t, "refresh", err)
+
+	_, err = retention.WinBack{Name: "Win back"}.Rules()
+	wantFields(t, "a win-back without steps", err, "steps")
+	rules, err := retention.WinBack{Name: "Win back", When: "orders >= 2", Steps: []workflow.Action{
+		workflow.AddTag("winback1"), workflow.Wait(7 * 24 * time.Hour), workflow.AddTag("winback2")}}.Rules()
+	must(t, "win-back rules", err)
+	for _, r := range rules {
+		_, err := app.Workflow.Rules.Create(ctx, workflow.NewRule{Name: r.Name, Enabled: r.Enabled, Trigger: r.Trigger,
+			Condition: r.Condition, Actions: r.Actions, Exit: r.Exit})
+		must(t, "save rule "+r.Name, err)
+	}
+	settle := func() {
+		t.Helper()
+		for range 5 {
+			_, err := app.Retention.RFM.Sync(ctx)
+			must(t, "rfm sync", err)
+			f.settle()
+		}
+	}
+	tags := func(c *contacts.Contact) []string { return f.contactNow(c.ID).Tags }
+	settle()
+	if got := tags(stays); slices.Contains(got, "winback1") {
+		t.Fatalf("entered before the risk turned high: %v", got)
+	}
+	clock.Add(13 * day)
+	settle()
+	for _, c := range []*contacts.Contact{stays, returns} {
+		if got := tags(c); !slices.Contains(got, "winback1") {
+			t.Fatalf("%s did not enter at high risk: tags %v", c.FirstName, got)
+		}
+	}
+	if got := tags(yearly); slices.Contains(got, "winback1") {
+		t.Errorf("a customer on time entered: %v", got)
+	}
+	order(returns, clock.Now())
+	settle()
+	clock.Add(8 * day)
+	settle()
+	if got := tags(stays); !slices.Contains(got, "winback2") {
+		t.Errorf("Stays did not get step 2: %v", got)
+	}
+	if got := tags(returns); slices.Contains(got, "winback2") {
+		t.Errorf("Returns got step 2 after ordering: %v", got)
+	}
+}
