@@ -3,6 +3,7 @@ package contacts
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/crmkit/crm/storage"
 	"github.com/crmkit/crm/storage/filterexpr"
@@ -13,7 +14,9 @@ import (
 // own) may name: the built-in fields and the workspace's
 // custom fields, typed, and those of the records it refers to under their
 // names (storage.Referrer: a contact's "account.industry",
-// "account.custom.tier"). Date custom fields are text ("2026-01-31", which
+// "account.custom.tier"), and of the records of other modules' types that
+// extend it (storage.TypeOptions.Extends: "rfm.segment"), all listed by
+// storage.ReferencesOf. Date custom fields are text ("2026-01-31", which
 // orders as dates); multi-choice fields are left out. Lists compare
 // related fields in SQL; an in-memory evaluation needs the related records
 // in its filterexpr.Record (Contacts.ExprRecord).
@@ -22,18 +25,12 @@ func (s *Service) Schema(ctx context.Context, object string) (filterexpr.Schema,
 	if err != nil {
 		return nil, err
 	}
-	zero, err := s.objectRecord(object)
-	if err != nil {
-		return nil, err
-	}
-	if r, ok := zero.(storage.Referrer); ok {
-		for _, ref := range r.References() {
-			rs, err := s.ownSchema(ctx, ref.Type)
-			if err != nil {
-				return nil, err
-			}
-			schema.Relate(ref.Name, rs)
+	for _, ref := range storage.ReferencesOf(s.store, object) {
+		rs, err := s.ownSchema(ctx, ref.Type)
+		if err != nil {
+			return nil, err
 		}
+		schema.Relate(ref.Name, rs)
 	}
 	return schema, nil
 }
@@ -137,20 +134,56 @@ func (as *Accounts) Where(ctx context.Context, src string, q storage.ListQuery) 
 }
 
 // ExprRecord returns c as an in-memory filter expression reads it
-// (filterexpr.Record), with its account under "account" as the context's
-// principal may read it: absent when c has none, or one the principal may
-// not read, as Where treats it.
+// (filterexpr.Record), with each record it refers to or that extends it
+// (storage.ReferencesOf: its account under "account", another module's
+// extension under its name) as the context's principal may read it:
+// absent when there is none, or one the principal may not read, as Where
+// treats it.
 func (cs *Contacts) ExprRecord(ctx context.Context, c *Contact) (filterexpr.Record, error) {
 	rec := filterexpr.RecordOf(c)
-	if c.AccountID == "" {
-		return rec, nil
-	}
-	a, err := cs.s.Accounts.Get(ctx, c.AccountID)
-	switch {
-	case err == nil:
-		rec["account"] = filterexpr.RecordOf(a)
-	case !errors.Is(err, storage.ErrNotFound):
+	if err := cs.s.relate(ctx, ObjectContact, rec); err != nil {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// relate puts in rec, a record of object as filterexpr.RecordOf gives
+// it, the records its references name (storage.ReferencesOf), each under
+// its name as filterexpr.RecordOf gives it, read through the generic path
+// as the context's principal: a reference whose field is empty, or whose
+// record is missing or one the principal may not read, is left absent.
+func (s *Service) relate(ctx context.Context, object string, rec filterexpr.Record) error {
+	for _, ref := range storage.ReferencesOf(s.store, object) {
+		r, err := s.related(ctx, ref, rec)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ref.Name, err)
+		}
+		if r != nil {
+			rec[ref.Name] = filterexpr.RecordOf(r)
+		}
+	}
+	return nil
+}
+
+// related reads the record ref names for rec: the one of ref's type whose
+// Key (its ID by default) is rec's Field, or nil when there is none the
+// principal may read.
+func (s *Service) related(ctx context.Context, ref storage.Reference, rec filterexpr.Record) (storage.Record, error) {
+	v, _ := rec[ref.Field].(string)
+	t, ok := s.store.Table(ref.Type)
+	if v == "" || !ok {
+		return nil, nil
+	}
+	if ref.KeyField() == "id" {
+		r, err := t.Get(ctx, v)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil, nil
+		}
+		return r, err
+	}
+	page, err := t.List(ctx, storage.ListQuery{Filter: storage.Eq(ref.KeyField(), v), PageQuery: storage.PageQuery{Limit: 1}})
+	if err != nil || len(page.Items) == 0 {
+		return nil, err
+	}
+	return page.Items[0], nil
 }

@@ -50,8 +50,9 @@ const (
 // periods of a time field.
 type Group struct {
 	// Field is a stored field, "custom.<name>" (grouped by its text), or a
-	// field of a related record ("account.industry": storage.Referrer),
-	// read as the principal may read that record.
+	// field of a related record ("account.industry": storage.Referrer, or
+	// an extension's "rfm.segment": ReferencesOf lists both), read as the
+	// principal may read that record.
 	Field string
 	// Bucket, for a time field, groups by period (or part) instead of by
 	// instant. A zero time is no value: its group's value is nil.

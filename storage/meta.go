@@ -76,12 +76,30 @@ type Reference struct {
 	Field string
 	// Type is the related record's type: "account".
 	Type string
+	// Key is the related record's text field matched against Field:
+	// "id" when empty, the related record's ID. Another field turns the
+	// reference around, as an Extension does (Field "id", Key
+	// "contact_id": the record whose contact_id is this one's ID). At most
+	// one related record may hold a value of Key (a unique index), and an
+	// index of the related type's table that leads with (workspace_id,
+	// Key) serves the look-up; an empty Field then refers to no record.
+	Key string
+}
+
+// KeyField returns the related record's field matched against Field: Key,
+// or "id" when Key is empty.
+func (r Reference) KeyField() string {
+	if r.Key == "" {
+		return "id"
+	}
+	return r.Key
 }
 
 // Referrer is a Record type whose filters may compare fields of the
 // records it refers to. A store reads the related record as the context's
 // principal may read it: one it may not read, like none, is a missing
-// value.
+// value. Other modules' types may add references to a type by extending it
+// (TypeOptions.Extends); ReferencesOf lists both kinds.
 type Referrer interface {
 	Record
 	// References returns the records this type refers to, by name.

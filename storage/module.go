@@ -82,7 +82,8 @@ type RecordType struct {
 // names the type. Optional interfaces of T add behaviour: Searchable (the
 // full-text index), Linked (the link index: timelines, merges, "related"),
 // Referrer (filters on related records' fields), Preparer (fields derived
-// before every write).
+// before every write). With TypeOptions.Extends, the filters of another
+// type compare fields of T's records.
 //
 // It panics when T is not a pointer to a struct, a programming error.
 func Type[T Record](table string, opts TypeOptions) RecordType {
@@ -147,6 +148,67 @@ type TypeOptions struct {
 	// Personal says where the type keeps personal data, for access
 	// requests, erasure and anonymisation (see PersonalData).
 	Personal PersonalData
+	// Extends says that the records of the type extend those of another
+	// type one to one, so that filters on that type compare their fields
+	// under a name of their own: a retention module's customer_rfm
+	// records extend contacts, and contacts are filtered by
+	// "rfm.segment == 'at_risk'" (see Extension). The zero value extends
+	// nothing.
+	Extends Extension
+}
+
+// Extension says that the records of a type extend those of another
+// type one to one: at most one per record of Type, found by Field, which
+// holds the extended record's ID. Filters on Type then compare the
+// extending record's fields as "<Name>.<field>" ("rfm.segment",
+// "rfm.custom.note") as they compare those of a record Type refers to,
+// and its module need not know the extending one: to Type the extension
+// is the reference
+//
+//	Reference{Name: Name, Field: "id", Type: <the extending type>, Key: Field}
+//
+// which ReferencesOf lists. A store reads the extending record as the
+// context's principal may read it (one it may not read is missing, its
+// hidden fields are ErrForbidden in filters), as for every reference.
+//
+// The module that declares the extension keeps it one to one and its
+// look-up cheap: its migrations create a unique index of the extending
+// type's table on (workspace_id, <Field>), which serves the look-up of
+// the extending record by the extended one's ID. A store refuses, at
+// Register, an extension of a type it does not have, by a field that is
+// not a text field of the extending type, or under a name that is empty,
+// "custom", holds a "." or is already a field or reference name of Type.
+type Extension struct {
+	// Type is the record type extended: "contact".
+	Type string
+	// Name is how filters on Type name the extending record: "rfm".
+	Name string
+	// Field is the extending record's text field holding the extended
+	// record's ID: "contact_id".
+	Field string
+}
+
+// ReferencesOf returns every reference of recordType's records in s: the
+// type's own (Referrer), in its order, then the extensions that the types
+// of s declare on it (TypeOptions.Extends), in registration order, each as
+// the Reference that Extension describes. It returns nil when s has no
+// such type. It checks nothing: a store refuses bad references when their
+// modules register.
+func ReferencesOf(s Tables, recordType string) []Reference {
+	t, ok := s.Table(recordType)
+	if !ok {
+		return nil
+	}
+	var out []Reference
+	if r, ok := t.Type().New().(Referrer); ok {
+		out = append(out, r.References()...)
+	}
+	for _, ty := range s.Types() {
+		if e := ty.Options().Extends; e.Type == recordType {
+			out = append(out, Reference{Name: e.Name, Field: "id", Type: ty.Name(), Key: e.Field})
+		}
+	}
+	return out
 }
 
 // AccessClass is how the built-in roles (admin, manager, rep, read_only)

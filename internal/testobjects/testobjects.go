@@ -13,8 +13,13 @@ import (
 	"github.com/crmkit/crm/storage"
 )
 
-// ObjectVehicle is the record type of Vehicle.
-const ObjectVehicle = "vehicle"
+// The record types of the module.
+const (
+	// ObjectVehicle is the record type of Vehicle.
+	ObjectVehicle = "vehicle"
+	// ObjectDriverProfile is the record type of DriverProfile.
+	ObjectDriverProfile = "driver_profile"
+)
 
 // Vehicle is a vehicle a contact drives: a custom object of a fleet
 // service's CRM.
@@ -59,12 +64,39 @@ func (*Vehicle) References() []storage.Reference {
 	return []storage.Reference{{Name: "contact", Field: "contact_id", Type: "contact"}}
 }
 
+// DriverProfile is what the fleet service knows of a contact as a
+// driver: at most one per contact, extending contacts
+// (storage.TypeOptions.Extends), so that filters on contacts compare its
+// fields as "driver.<field>" ("driver.license_class == 'C'") without the
+// contacts module knowing this one.
+type DriverProfile struct {
+	storage.Meta
+	// ContactID is the contact the profile extends (unique in the
+	// workspace).
+	ContactID    string         `bun:"contact_id,notnull" json:"contact_id"`
+	LicenseClass string         `bun:"license_class,notnull" json:"license_class,omitempty"`
+	Points       int64          `bun:"points,notnull" json:"points,omitempty"`
+	Certified    bool           `bun:"certified,notnull" json:"certified,omitempty"`
+	OwnerID      string         `bun:"owner_id,notnull" json:"owner_id,omitempty"`
+	TeamID       string         `bun:"team_id,notnull" json:"team_id,omitempty"`
+	Custom       map[string]any `bun:"custom" json:"custom,omitempty"`
+}
+
+// RecordType returns "driver_profile".
+func (*DriverProfile) RecordType() string { return ObjectDriverProfile }
+
+// DriverExtension is how driver profiles extend contacts: filters on
+// contacts name a contact's profile "driver".
+var DriverExtension = storage.Extension{Type: "contact", Name: "driver", Field: "contact_id"}
+
 //go:embed migrations
 var migrationFiles embed.FS
 
 // Module describes the test's module: vehicles, in table fleet_vehicles,
 // whose events show in their contact's timeline and which an erasure of
-// the contact deletes.
+// the contact deletes; and driver profiles, in table
+// fleet_driver_profiles, which extend contacts (DriverExtension) and which
+// an erasure of the contact deletes too.
 func Module() storage.Module {
 	return storage.Module{
 		Name:       "fleet",
@@ -75,6 +107,10 @@ func Module() storage.Module {
 				TimelineEvents: true,
 				Personal: storage.PersonalData{ContactField: "contact_id", Fields: []string{"driver_name"},
 					Erase: storage.EraseRecord},
+			}),
+			storage.Type[*DriverProfile]("fleet_driver_profiles", storage.TypeOptions{
+				Extends:  DriverExtension,
+				Personal: storage.PersonalData{ContactField: "contact_id", Erase: storage.EraseRecord},
 			}),
 		},
 	}

@@ -237,7 +237,7 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 		if m.Op == storage.AggRatio {
 			continue
 		}
-		mb := sqlBuilder{ws: b.ws, p: b.p, sets: b.sets, nest: b.nest}
+		mb := sqlBuilder{ws: b.ws, p: b.p, sets: b.sets, nest: b.nest, reg: b.reg}
 		var err error
 		switch {
 		case customs[i] != "":
@@ -391,15 +391,17 @@ func (s *Store) aggregate(ctx context.Context, recordType string, q storage.Aggr
 }
 
 // relatedGroup resolves a grouping by a field of a related record
-// ("account.industry"): a scalar subquery reading the record the group's
-// reference names, within the principal's read scope of that type, so a
-// record the principal may not read groups as no value. The reference's
-// field and the related field must be visible to the principal.
+// ("account.industry", an extension's "rfm.segment"): a scalar subquery
+// reading the record the group's reference names, within the principal's
+// read scope of that type, so a record the principal may not read groups
+// as no value. The reference's fields (the referring record's, and the
+// related record's Key) and the related field must be visible to the
+// principal.
 func (s *Store) relatedGroup(ctx context.Context, c *codec, fm *fieldMask, g storage.Group, rel, rest, field string, gr *aggGroup) error {
-	ref, ok := c.refs[rel]
-	rc := s.codec(ref.Type)
-	if !ok || rc == nil {
-		return storage.Invalid(field, "%s has no related record %q (its references: %s)", c.recType, rel, strings.Join(refNames(c), ", "))
+	reg := s.refs(&gr.sql)
+	ref, rc, ok := reg.related(c, rel)
+	if !ok {
+		return storage.Invalid(field, "%s has no related record %q (its references: %s)", c.recType, rel, strings.Join(refNames(reg.refs[c.recType]), ", "))
 	}
 	if g.Bucket != "" {
 		return storage.Invalid(field, "a related field is grouped by its value, not by period")
@@ -410,6 +412,9 @@ func (s *Store) relatedGroup(ctx context.Context, c *codec, fm *fieldMask, g sto
 	rm, err := s.mask(ctx, rc)
 	if err != nil {
 		return err
+	}
+	if key := ref.KeyField(); key != "id" && rm.access(key) == storage.FieldHidden {
+		return fmt.Errorf("%w: group by %s through %s field %s, which is hidden", storage.ErrForbidden, g.Field, rc.recType, key)
 	}
 	if rm.access(rest) == storage.FieldHidden {
 		return fmt.Errorf("%w: %s field %s is hidden from role %s", storage.ErrForbidden, rc.recType, rest, rm.role)
@@ -428,9 +433,18 @@ func (s *Store) relatedGroup(ctx context.Context, c *codec, fm *fieldMask, g sto
 		}
 		expr, gr.kind = col.exprAt("r"), col.kind
 	}
-	gr.sql.add("(SELECT " + expr + " FROM " + rc.table + " r WHERE r.workspace_id = t.workspace_id AND r.id = " + refCol.expr())
+	if ref.KeyField() == "id" {
+		gr.sql.add("(SELECT " + expr + " FROM " + rc.table + " r WHERE r.workspace_id = t.workspace_id AND r.id = " + refCol.expr())
+	} else {
+		gr.sql.add("(SELECT " + expr + " FROM " + rc.table + " r WHERE r.workspace_id = t.workspace_id AND " + relJoin(ref, "r", "t"))
+	}
 	if err := s.readable(ctx, rc, "r", &gr.sql); err != nil {
 		return err
+	}
+	if ref.KeyField() != "id" {
+		// One record, the first by ID as the in-memory reading takes it,
+		// should the Key's values not be unique as they are meant to be.
+		gr.sql.add(" ORDER BY r.id" + limitSQL(1))
 	}
 	gr.sql.add(")")
 	return nil
@@ -446,10 +460,10 @@ func customKey(c *codec, name, field string) error {
 	return nil
 }
 
-// refNames are the names of c's related records, sorted.
-func refNames(c *codec) []string {
-	out := make([]string, 0, len(c.refs))
-	for name := range c.refs {
+// refNames are the names of refs, sorted.
+func refNames(refs map[string]storage.Reference) []string {
+	out := make([]string, 0, len(refs))
+	for name := range refs {
 		out = append(out, name)
 	}
 	slices.Sort(out)

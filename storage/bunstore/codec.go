@@ -52,13 +52,10 @@ var timeType = reflect.TypeFor[time.Time]()
 type codec struct {
 	table      string
 	recType    string
-	searchable bool // the records implement storage.Searchable
-	// refs are the records the type refers to (storage.Referrer), by the
-	// name filters give them; checked by checkRefs.
-	refs   map[string]storage.Reference
-	typ    reflect.Type // the struct type
-	cols   []column
-	byName map[string]*column
+	searchable bool         // the records implement storage.Searchable
+	typ        reflect.Type // the struct type
+	cols       []column
+	byName     map[string]*column
 
 	selectCols string // "t.id, t.workspace_id, …"
 	insertHead string // "INSERT INTO <table> (<columns>)", before the VALUES

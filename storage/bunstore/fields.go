@@ -164,17 +164,19 @@ func (m *fieldMask) checkFilter(f storage.Filter) error {
 }
 
 // relatedFilter readies b for the comparisons of f with fields of records
-// that c's records refer to ("account.industry"): it refuses, with
-// ErrForbidden, a related field hidden from the principal, or a reference
-// field (account_id) hidden from it, since either could be probed one query
-// at a time; and it gives b the principal and its scope sets, so that the
-// related record is one the principal may read (see relatedCmp). It
-// readies the Within nodes of f too (see withinFilter).
+// that c's records refer to ("account.industry") or that extend them
+// ("rfm.segment"): it refuses, with ErrForbidden, a related field hidden
+// from the principal, or a field that links the two hidden from it (a
+// contact's account_id, an extension's contact_id), since either could be
+// probed one query at a time; and it gives b the principal and its scope
+// sets, so that the related record is one the principal may read (see
+// relatedCmp). It readies the Within nodes of f too (see withinFilter).
 func (s *Store) relatedFilter(ctx context.Context, c *codec, f storage.Filter, b *sqlBuilder) error {
 	if err := s.withinFilter(ctx, c, f, b); err != nil {
 		return err
 	}
-	if len(c.refs) == 0 {
+	reg := s.refs(b)
+	if len(reg.refs[c.recType]) == 0 {
 		return nil
 	}
 	p, err := s.principal(ctx)
@@ -187,17 +189,23 @@ func (s *Store) relatedFilter(ctx context.Context, c *codec, f storage.Filter, b
 	}
 	storage.WalkFilter(f, func(cmp storage.Cmp) {
 		rel, rest, ok := strings.Cut(cmp.Field, ".")
-		ref, isRef := c.refs[rel]
-		if err != nil || !ok || !isRef {
+		if err != nil || !ok {
 			return
 		}
-		rc := s.codec(ref.Type)
+		ref, rc, isRef := reg.related(c, rel)
+		if !isRef {
+			return
+		}
 		if own.access(ref.Field) == storage.FieldHidden {
 			err = fmt.Errorf("%w: filter on %s through %s field %s, which is hidden", storage.ErrForbidden, cmp.Field, c.recType, ref.Field)
 			return
 		}
 		var m *fieldMask
 		if m, err = s.mask(ctx, rc); err != nil {
+			return
+		}
+		if key := ref.KeyField(); key != "id" && m.access(key) == storage.FieldHidden {
+			err = fmt.Errorf("%w: filter on %s through %s field %s, which is hidden", storage.ErrForbidden, cmp.Field, rc.recType, key)
 			return
 		}
 		if m.access(rest) == storage.FieldHidden {

@@ -29,6 +29,9 @@ type sqlBuilder struct {
 	// shared holds, by custom field name, the column of the row aliased
 	// t that holds the field's text extracted once (see sharedCustom).
 	shared map[string]string
+	// reg is the registry the statement's related fields are read from
+	// (see Store.refs); nil until one is read.
+	reg *registry
 }
 
 func (b *sqlBuilder) add(sql string, args ...any) {
@@ -313,49 +316,105 @@ func lookup(col *column, v any) bool {
 	return ok && col.kind == kString && s != ""
 }
 
-// checkRefs checks the references of every record type: a name that is
-// not a field name nor "custom", a text field, a record type of the store.
+// checkRefs checks the references of every record type of r, its own
+// (storage.Referrer) and the extensions other types declare on it
+// (storage.TypeOptions.Extends), and keeps them in r.refs by name. An
+// extension needs a type, a name and a field; it extends another record
+// type of the store, by a text field of the extending type. Every
+// reference has a name that is not empty, not "custom", holds no "." and
+// is no field name nor another reference's name of the referring type;
+// its Field is a text field of that type, its Type a record type of the
+// store, and its Key (default "id") a text field of that type.
 func checkRefs(r *registry) error {
 	for _, t := range r.types {
+		e := t.ty.Options().Extends
+		if e == (storage.Extension{}) {
+			continue
+		}
+		col := t.c.byName[e.Field]
+		switch {
+		case e.Type == "" || e.Name == "" || e.Field == "":
+			return fmt.Errorf("bunstore: %s extends %q as %q by %q: an extension needs a record type, a name and a field", t.rt, e.Type, e.Name, e.Field)
+		case e.Type == t.rt:
+			return fmt.Errorf("bunstore: %s extends itself", t.rt)
+		case r.tables[e.Type] == nil:
+			return fmt.Errorf("bunstore: %s extends %q, not a record type of the store", t.rt, e.Type)
+		case col == nil || col.kind != kString:
+			return fmt.Errorf("bunstore: %s extends %s by %q, not a text field of %s", t.rt, e.Type, e.Field, t.rt)
+		}
+	}
+	r.refs = make(map[string]map[string]storage.Reference, len(r.types))
+	for _, t := range r.types {
 		c, rt := t.c, t.rt
-		for name, ref := range c.refs {
+		refs := storage.ReferencesOf(r, rt)
+		if len(refs) == 0 {
+			continue
+		}
+		byName := make(map[string]storage.Reference, len(refs))
+		for _, ref := range refs {
+			name, what := ref.Name, rt+"'s reference "+strconv.Quote(ref.Name)
+			if e := r.tables[ref.Type]; e != nil && ref.Key != "" && ref.Field == "id" && e.ty.Options().Extends == (storage.Extension{Type: rt, Name: ref.Name, Field: ref.Key}) {
+				what = ref.Type + "'s extension " + strconv.Quote(ref.Name) + " of " + rt
+			}
 			col := c.byName[ref.Field]
+			rel := r.tables[ref.Type]
+			_, dup := byName[name]
 			switch {
 			case name == "" || name == "custom" || strings.Contains(name, ".") || c.byName[name] != nil:
-				return fmt.Errorf("bunstore: %s refers to a record by the name %q, which cannot name a relation", rt, name)
+				return fmt.Errorf("bunstore: %s: %q cannot name a relation of %s (empty, custom, with a dot, or a field of it)", what, name, rt)
+			case dup:
+				return fmt.Errorf("bunstore: %s: %s has two references named %q", what, rt, name)
 			case col == nil || col.kind != kString:
-				return fmt.Errorf("bunstore: %s's reference %q is by %q, not a text field of it", rt, name, ref.Field)
-			case r.tables[ref.Type] == nil:
-				return fmt.Errorf("bunstore: %s's reference %q is to %q, not a record type of the store", rt, name, ref.Type)
+				return fmt.Errorf("bunstore: %s is by %q, not a text field of %s", what, ref.Field, rt)
+			case rel == nil:
+				return fmt.Errorf("bunstore: %s is to %q, not a record type of the store", what, ref.Type)
 			}
+			if key := rel.c.byName[ref.KeyField()]; key == nil || key.kind != kString {
+				return fmt.Errorf("bunstore: %s matches %q, not a text field of %s", what, ref.KeyField(), ref.Type)
+			}
+			byName[name] = ref
 		}
+		r.refs[rt] = byName
 	}
 	return nil
 }
 
+// refs returns the registry b's statement reads references from: the one
+// it first read them from, so that the related fields of a statement all
+// come from one registry (relatedFilter readies what relatedCmp writes,
+// and a Register between them must not add a relation that relatedFilter
+// did not check).
+func (s *Store) refs(b *sqlBuilder) *registry {
+	if b.reg == nil {
+		b.reg = s.reg.Load()
+	}
+	return b.reg
+}
+
 // relatedCmp compares a field of the record that c's reference rel refers
-// to ("account" of "account.industry"), as an EXISTS on the related table
-// in the workspace: true when the related record exists, the principal may
-// read it (b.p's read scope on its type) and the comparison holds. So a
-// missing related record, or one the principal may not read, compares as a
-// missing value: false, except "empty" (== nil), which is written as "no
-// such record whose field is not empty" and so holds for it.
+// to ("account" of "account.industry", or an extension's "rfm" of
+// "rfm.segment"), as an EXISTS on the related table in the workspace:
+// true when the related record exists, the principal may read it (b.p's
+// read scope on its type) and the comparison holds. So a missing related
+// record, or one the principal may not read, compares as a missing value:
+// false, except "empty" (== nil), which is written as "no such record
+// whose field is not empty" and so holds for it. The related record is
+// the one whose Key (its ID by default) is the referring record's Field.
 func (s *Store) relatedCmp(c *codec, a, rel, rest string, f storage.Cmp, b *sqlBuilder) error {
-	ref, ok := c.refs[rel]
+	ref, rc, ok := s.refs(b).related(c, rel)
 	if !ok {
 		return storage.Invalid("filter."+f.Field, "%s has no field %q", c.recType, f.Field)
 	}
 	if head, _, nested := strings.Cut(rest, "."); nested && head != "custom" {
 		return storage.Invalid("filter."+f.Field, "fields of related records reach one record deep")
 	}
-	rc := s.codec(ref.Type)
 	inner := f
 	inner.Field = rest
 	empty := f.Op == storage.OpEmpty
 	if empty {
 		b.add("NOT ")
 	}
-	b.add("EXISTS (SELECT 1 FROM " + rc.table + " rel WHERE rel.workspace_id = " + a + ".workspace_id AND rel.id = " + a + "." + ref.Field + " AND ")
+	b.add("EXISTS (SELECT 1 FROM " + rc.table + " rel WHERE rel.workspace_id = " + a + ".workspace_id AND " + relJoin(ref, "rel", a) + " AND ")
 	if b.p != nil {
 		s.scopeCond(b.p, b.sets, rc, "rel", storage.ActionRead, b)
 		b.add(" AND ")
@@ -369,6 +428,21 @@ func (s *Store) relatedCmp(c *codec, a, rel, rest string, f storage.Cmp, b *sqlB
 	}
 	b.add("))")
 	return nil
+}
+
+// relJoin is the condition that the row aliased r of ref's type is the
+// one ref names for the row aliased a: "r.id = a.account_id", or with a
+// Key "r.contact_id = a.id". Both columns bare, so that the related
+// table's (workspace_id, key) index serves it. With a Key, a Field other
+// than the ID adds that r's key is not empty: an empty Field names no
+// record, as an empty reference does.
+func relJoin(ref storage.Reference, r, a string) string {
+	key := ref.KeyField()
+	cond := r + "." + key + " = " + a + "." + ref.Field
+	if key != "id" && ref.Field != "id" {
+		cond += " AND " + r + "." + key + " <> ''"
+	}
+	return cond
 }
 
 func repeat(v any, n int) []any {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/crmkit/crm/contacts"
 	"github.com/crmkit/crm/internal/testdb"
+	"github.com/crmkit/crm/internal/testobjects"
 	"github.com/crmkit/crm/marketing"
 	"github.com/crmkit/crm/sales"
 	"github.com/crmkit/crm/storage"
@@ -73,9 +74,16 @@ func testLookupPlans(t *testing.T, store *bunstore.Store) {
 				}
 				acct = a.ID
 			}
-			if _, err := people.Contacts.Create(ctx, contacts.NewContact{FirstName: fmt.Sprint("P", i),
-				Email: fmt.Sprintf("p%d@c%d.example", i, i/10*10), AccountID: acct}); err != nil {
+			c, err := people.Contacts.Create(ctx, contacts.NewContact{FirstName: fmt.Sprint("P", i),
+				Email: fmt.Sprintf("p%d@c%d.example", i, i/10*10), AccountID: acct})
+			if err != nil {
 				return err
+			}
+			if i%4 == 0 {
+				if err := storage.TableOf[*testobjects.DriverProfile](store).Insert(ctx, &testobjects.DriverProfile{ContactID: c.ID,
+					LicenseClass: []string{"B", "C"}[i%8/4], Points: int64(i % 7)}); err != nil {
+					return err
+				}
 			}
 			if _, err := sls.Leads.Capture(ctx, sales.NewLead{FirstName: fmt.Sprint("L", i), Email: fmt.Sprintf("l%d@c%d.example", i, i/10*10),
 				Phone: fmt.Sprintf("+1 415 555 %04d", i), AllowDuplicates: true}); err != nil {
@@ -157,6 +165,27 @@ func testLookupPlans(t *testing.T, store *bunstore.Store) {
 	} else if plan := strings.Join(explain(t, ctx, store, q, args), "\n"); strings.Contains(plan, "TEMP B-TREE") ||
 		store.Dialect() == "postgres" && (!strings.Contains(plan, "crm_contacts_ws_last_id") || strings.Contains(plan, "Sort")) {
 		t.Errorf("contacts by last name are sorted apart:\n%s\n  %s", q, plan)
+	}
+	// A filter on a field of the record that extends contacts (the fleet
+	// module's driver profiles, by their contact_id) reads the extending
+	// table through its (workspace_id, contact_id) index: SQLite probes it
+	// per contact, Postgres probes it or merges with it in contact_id
+	// order.
+	for _, f := range []storage.Filter{storage.Eq("driver.license_class", "C"), storage.Cmp{Field: "driver.points", Op: storage.OpEmpty}} {
+		q, args, err := bunstore.ListSQL(ctx, contactsTbl, storage.ListQuery{Filter: f, PageQuery: page})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan := strings.Join(explain(t, ctx, store, q, args), "\n")
+		var bad bool
+		if store.Dialect() == "sqlite" {
+			bad = !strings.Contains(plan, "INDEX fleet_driver_profiles_ws_contact (workspace_id=? AND contact_id=?)")
+		} else {
+			bad = !strings.Contains(plan, "fleet_driver_profiles_ws_contact") || strings.Contains(plan, "Seq Scan")
+		}
+		if bad {
+			t.Errorf("contacts by %#v: the plan does not read the profiles by their contact:\n%s\n  %s", f, q, strings.ReplaceAll(plan, "\n", "\n  "))
+		}
 	}
 	for _, c := range cases {
 		if c.scan && store.Dialect() != "sqlite" {

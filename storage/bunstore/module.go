@@ -17,6 +17,39 @@ type registry struct {
 	order  []string                  // module names, in registration order
 	tables map[string]*table         // by record type
 	types  []*table                  // in registration order
+	// refs are every record type's references by name, its own and the
+	// extensions of later modules on it (storage.ReferencesOf), made anew
+	// with each registry by checkRefs: a table handed out earlier reads
+	// them through its store, so it sees the extensions registered after.
+	refs map[string]map[string]storage.Reference
+}
+
+// Table implements storage.Tables over r's types, for ReferencesOf.
+func (r *registry) Table(recordType string) (storage.RecordTable, bool) {
+	t, ok := r.tables[recordType]
+	if !ok {
+		return nil, false
+	}
+	return t, true
+}
+
+// Types implements storage.Tables over r's types.
+func (r *registry) Types() []storage.RecordType {
+	out := make([]storage.RecordType, len(r.types))
+	for i, t := range r.types {
+		out[i] = t.ty
+	}
+	return out
+}
+
+// related returns c's reference named rel and the codec of the record
+// type it refers to; ok is false when c's type has no such reference.
+func (r *registry) related(c *codec, rel string) (ref storage.Reference, rc *codec, ok bool) {
+	ref, ok = r.refs[c.recType][rel]
+	if !ok {
+		return ref, nil, false
+	}
+	return ref, r.tables[ref.Type].c, true
 }
 
 // clone returns a copy of r that Register may change.
@@ -36,9 +69,11 @@ func (r *registry) clone() *registry {
 // their tables (the generic path, storage.TableOf) and their migration
 // lines are brought up to date (see Migrate). A module registered already
 // is skipped. A module whose description is bad (storage.Module.Check),
-// whose record type another module has, or that refers to a record type
-// no registered module has, is an error, and nothing of the call is
-// registered. With Options.ManualMigrations it migrates nothing and fails
+// whose record type another module has, that refers to a record type no
+// registered module has, or whose reference or extension
+// (storage.TypeOptions.Extends) is bad (see checkRefs), is an error, and
+// nothing of the call is registered. The tables of types registered
+// before see the extensions a later call declares on them. With Options.ManualMigrations it migrates nothing and fails
 // unless the schema is up to date. crm.New registers the built-in modules
 // and the host's.
 func (s *Store) Register(ctx context.Context, mods ...storage.Module) error {
@@ -167,14 +202,7 @@ func (s *Store) codecs() []*codec {
 }
 
 // Types implements storage.Tables.
-func (s *Store) Types() []storage.RecordType {
-	r := s.reg.Load()
-	out := make([]storage.RecordType, len(r.types))
-	for i, t := range r.types {
-		out[i] = t.ty
-	}
-	return out
-}
+func (s *Store) Types() []storage.RecordType { return s.reg.Load().Types() }
 
 // Modules returns the registered modules, in registration order.
 func (s *Store) Modules() []storage.Module {

@@ -30,12 +30,6 @@ func newTable(s *Store, ty storage.RecordType) (*table, error) {
 	}
 	_, c.searchable = zero.(storage.Searchable)
 	_, c.prepare = zero.(storage.Preparer)
-	if r, ok := zero.(storage.Referrer); ok {
-		c.refs = map[string]storage.Reference{}
-		for _, ref := range r.References() {
-			c.refs[ref.Name] = ref
-		}
-	}
 	return &table{s: s, c: c, rt: ty.Name(), ty: ty}, nil
 }
 

@@ -114,7 +114,8 @@ func SeedErasure(t testing.TB, store Store, ctx context.Context) *crm.CRM {
 // seedReferring writes a record of every registered type that names the
 // person c in its PersonalData.ContactField: deals, quotes, invoices and
 // orders (kept by the erasure, with the contact's ID alone), and the host
-// module's vehicles (deleted by it, their driver's name is personal). It
+// module's vehicles (deleted by it, their driver's name is personal) and
+// driver profiles (deleted by it). It
 // returns the types it seeded.
 func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.Contact) []string {
 	t.Helper()
@@ -140,6 +141,10 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	must(t, "vehicles", err)
 	_, err = vs.Create(ctx, &testobjects.Vehicle{VIN: "ZZ0FORGET", Model: "Vivaro", ContactID: c.ID, DriverName: "Zebedee Forgetme"})
 	must(t, "vehicle", err)
+	profiles, err := crm.ObjectsOf[*testobjects.DriverProfile](app)
+	must(t, "driver profiles", err)
+	_, err = profiles.Create(ctx, &testobjects.DriverProfile{ContactID: c.ID, LicenseClass: "C", Points: 2})
+	must(t, "driver profile", err)
 	cs, err := app.Service.Cases.Create(ctx, service.NewCase{Subject: "Zebedee Forgetme's tyres", ContactID: c.ID, Channel: service.ChannelEmail})
 	must(t, "case", err)
 	_, err = app.Service.Cases.AddMessage(ctx, cs.ID, service.NewMessage{From: "Zebedee Forgetme <" + c.Email + ">",
@@ -160,8 +165,8 @@ func seedReferring(t testing.TB, ctx context.Context, app *crm.CRM, c *contacts.
 	_, err = app.Service.Articles.Vote(ctx, kb.ID, service.Voter{ContactID: c.ID}, true)
 	must(t, "article vote", err)
 	return []string{sales.ObjectOpportunity, sales.ObjectQuote, sales.ObjectInvoice, sales.ObjectOrder, testobjects.ObjectVehicle,
-		service.ObjectCase, service.ObjectMessage, service.ObjectConversation, service.ObjectChatMessage, service.ObjectSurvey,
-		service.ObjectArticleVote, retention.ObjectRFM}
+		testobjects.ObjectDriverProfile, service.ObjectCase, service.ObjectMessage, service.ObjectConversation, service.ObjectChatMessage,
+		service.ObjectSurvey, service.ObjectArticleVote, retention.ObjectRFM}
 }
 
 // seedMarketing writes the marketing records of the person c: a

@@ -40,19 +40,22 @@ var exprAtoms = []string{
 	"account.custom.partner", "account.custom.partner == false", "account.custom.partner == nil",
 }
 
-func genExpr(rng *rand.Rand, depth int) string {
+func genExpr(rng *rand.Rand, depth int) string { return genFrom(rng, exprAtoms, depth) }
+
+// genFrom returns a random expression of atoms, nested up to depth.
+func genFrom(rng *rand.Rand, atoms []string, depth int) string {
 	if depth == 0 || rng.IntN(3) == 0 {
-		return exprAtoms[rng.IntN(len(exprAtoms))]
+		return atoms[rng.IntN(len(atoms))]
 	}
 	switch rng.IntN(4) {
 	case 0:
-		return "!(" + genExpr(rng, depth-1) + ")"
+		return "!(" + genFrom(rng, atoms, depth-1) + ")"
 	case 1:
-		return "(" + genExpr(rng, depth-1) + " && " + genExpr(rng, depth-1) + ")"
+		return "(" + genFrom(rng, atoms, depth-1) + " && " + genFrom(rng, atoms, depth-1) + ")"
 	case 2:
-		return "(" + genExpr(rng, depth-1) + " or " + genExpr(rng, depth-1) + ")"
+		return "(" + genFrom(rng, atoms, depth-1) + " or " + genFrom(rng, atoms, depth-1) + ")"
 	}
-	return "not (" + genExpr(rng, depth-1) + " || " + genExpr(rng, depth-1) + ")"
+	return "not (" + genFrom(rng, atoms, depth-1) + " || " + genFrom(rng, atoms, depth-1) + ")"
 }
 
 // testExprDifferential generates records and expressions and checks that

@@ -165,6 +165,7 @@ func Run(t *testing.T, h Harness) {
 		{"ExprMatchesSQL", testExprDifferential},
 		{"ExprErrors", testExprErrors},
 		{"ExprRelatedAccess", testExprRelatedAccess},
+		{"ExprExtension", testExprExtension},
 		{"BatchMatchesRows", testBatchMatchesRows},
 		{"BatchAllOrNothing", testBatchAllOrNothing},
 		{"ListFields", testListFields},
