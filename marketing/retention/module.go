@@ -37,7 +37,8 @@ func Module() storage.Module {
 	types := []storage.RecordType{
 		// A contact's RFM record extends it: filters on contacts name its
 		// fields as rfm.<field>.
-		storage.Type[*RFM]("crm_ret_rfm", storage.TypeOptions{Personal: erased()}),
+		storage.Type[*RFM]("crm_ret_rfm", storage.TypeOptions{Personal: erased(),
+			Extends: storage.Extension{Type: contacts.ObjectContact, Name: ExtensionName, Field: "contact_id"}}),
 		storage.Type[*Cuts]("crm_ret_cuts", storage.TypeOptions{Access: storage.AccessConfig, Personal: none}),
 		// A model keeps weights and means, no one's values.
 		storage.Type[*ChurnModel]("crm_ret_churn_models", storage.TypeOptions{Access: storage.AccessConfig, Personal: none}),

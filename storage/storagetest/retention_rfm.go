@@ -110,6 +110,30 @@ func testRetentionRFM(t *testing.T, h Harness) {
 		t.Errorf("next_at: C %v, D %v", rc.NextAt, rd.NextAt)
 	}
 
+	// A contact's RFM record extends it in expressions: lists, counts and
+	// segments filter on it, and a contact without one has none.
+	whose := func(src string) []string {
+		t.Helper()
+		page, err := app.Contacts.Where(ctx, src, storage.ListQuery{Sort: []storage.Sort{{Field: "first_name"}}})
+		must(t, "where "+src, err)
+		var names []string
+		for _, c := range page.Items {
+			names = append(names, c.FirstName)
+		}
+		return names
+	}
+	for src, want := range map[string][]string{
+		"rfm.segment == 'at_risk'":            {"C", "E"},
+		"rfm.r >= 4 && rfm.orders >= 2":       {"B"},
+		"rfm.segment == nil":                  {"F"},
+		"rfm.own_interval == false":           {"D", "G"},
+		"!(rfm.segment in ['lost', 'loyal'])": {"B", "C", "E", "F", "G"},
+	} {
+		if got := whose(src); !slicesEqual(got, want) {
+			t.Errorf("%s: %v, want %v", src, got, want)
+		}
+	}
+
 	// Churn: C bought 91 days ago and buys every 60: 1 − e^(−31/60).
 	risk, err := app.Retention.Churn.Risk(ctx, c.ID)
 	must(t, "risk", err)
