@@ -127,6 +127,9 @@ type Cuts struct {
 	// IntervalDays is the median of the repeat buyers' mean intervals
 	// between purchases, in days: the interval of one-time buyers.
 	IntervalDays float64 `bun:"interval_days,notnull" json:"interval_days"`
+	// ChurnHigh is Options.ChurnHigh when they were computed: the churn
+	// dates of the records depend on it.
+	ChurnHigh float64 `bun:"churn_high,notnull" json:"churn_high"`
 }
 
 // RecordType returns "rfm_cuts".
@@ -232,6 +235,17 @@ func same(a, b *RFM) bool {
 	return a.Orders == b.Orders && a.Spent == b.Spent && a.Currency == b.Currency && a.FirstAt.Equal(b.FirstAt) &&
 		a.LastAt.Equal(b.LastAt) && a.R == b.R && a.F == b.F && a.M == b.M && a.Score == b.Score && a.Segment == b.Segment &&
 		a.IntervalDays == b.IntervalDays && a.OwnInterval == b.OwnInterval && a.NextAt.Equal(b.NextAt) && a.ChurnAt.Equal(b.ChurnAt)
+}
+
+// inputFields are the fields of a stored RFM record that, with the cut
+// points, determine all the others.
+var inputFields = []string{"contact_id", "orders", "spent", "currency", "first_at", "last_at", "r", "f", "m", "interval_days", "own_interval"}
+
+// sameInputs reports whether two RFM records agree on inputFields.
+func sameInputs(a, b *RFM) bool {
+	return a.Orders == b.Orders && a.Spent == b.Spent && a.Currency == b.Currency && a.FirstAt.Equal(b.FirstAt) &&
+		a.LastAt.Equal(b.LastAt) && a.R == b.R && a.F == b.F && a.M == b.M && a.IntervalDays == b.IntervalDays &&
+		a.OwnInterval == b.OwnInterval
 }
 
 // RFMs keeps customers' RFM records.
@@ -350,7 +364,7 @@ func dealPurchases(r storage.AggregateRow) purchases {
 
 // cutsFrom computes the cut points of ps.
 func (rs *RFMs) cutsFrom(currency string, ps []purchases) *Cuts {
-	c := &Cuts{Currency: currency, Customers: int64(len(ps))}
+	c := &Cuts{Currency: currency, Customers: int64(len(ps)), ChurnHigh: rs.s.opts.ChurnHigh}
 	if len(ps) == 0 {
 		c.IntervalDays = rs.s.opts.Interval.Hours() / 24
 		return c
@@ -385,7 +399,7 @@ func (rs *RFMs) cutsFrom(currency string, ps []purchases) *Cuts {
 
 // sameCuts reports whether two cut point sets score alike.
 func sameCuts(a, b *Cuts) bool {
-	return a.Currency == b.Currency && a.Customers == b.Customers && a.IntervalDays == b.IntervalDays &&
+	return a.Currency == b.Currency && a.Customers == b.Customers && a.IntervalDays == b.IntervalDays && a.ChurnHigh == b.ChurnHigh &&
 		slices.EqualFunc(a.Recency, b.Recency, time.Time.Equal) && slices.Equal(a.Frequency, b.Frequency) &&
 		slices.Equal(a.Monetary, b.Monetary)
 }
@@ -401,15 +415,38 @@ type RefreshResult struct {
 // writeBatch bounds the records written in one transaction.
 const writeBatch = 1000
 
-// Refresh recomputes the cut points and every customer's RFM record in
-// the context's workspace from its orders and won deals (two grouped
-// aggregates), and writes the records that changed: those of customers who
-// bought since, and of those whose scores moved with the cut points. A
-// record changes with purchases, never with the clock alone, so a Refresh
-// with no purchase since the last one writes nothing; run it daily, or
-// after an import of orders.
+// Refresh brings the context's workspace's RFM up to date: it follows the
+// change feed first (Sync: the customers whose orders or deals changed are
+// rescored), then recomputes the cut points from every customer's orders
+// and won deals (two grouped aggregates); when they moved, every record is
+// compared against the new ones and those whose scores changed are
+// written (Rescore). A record changes with purchases and cut points,
+// never with the clock alone, so a Refresh with no purchase since the last
+// one reads the aggregates and writes nothing; run it daily, or after an
+// import of orders.
 func (rs *RFMs) Refresh(ctx context.Context) (RefreshResult, error) {
 	ctx = storage.AsSystem(ctx)
+	var synced RefreshResult
+	if _, err := rs.sync(ctx, &synced); err != nil {
+		return synced, err
+	}
+	res, err := rs.refresh(ctx, false)
+	res.Created, res.Updated, res.Deleted = res.Created+synced.Created, res.Updated+synced.Updated, res.Deleted+synced.Deleted
+	return res, err
+}
+
+// Rescore is Refresh comparing every stored record with what its
+// customer's purchases and the cut points make it, whether or not the cut
+// points moved: for a host that changes orders or deals around the store
+// (in SQL of its own, so the change feed does not show it), or after
+// restoring the records from a backup.
+func (rs *RFMs) Rescore(ctx context.Context) (RefreshResult, error) {
+	return rs.refresh(storage.AsSystem(ctx), true)
+}
+
+// refresh recomputes the cut points and, when they moved or all is set,
+// compares every stored record and writes those that changed.
+func (rs *RFMs) refresh(ctx context.Context, all bool) (RefreshResult, error) {
 	var res RefreshResult
 	currency, err := rs.currency(ctx)
 	if err != nil {
@@ -419,12 +456,22 @@ func (rs *RFMs) Refresh(ctx context.Context) (RefreshResult, error) {
 	if err != nil {
 		return res, err
 	}
-	cuts, err := rs.saveCuts(ctx, rs.cutsFrom(currency, ps))
+	cuts, moved, err := rs.saveCuts(ctx, rs.cutsFrom(currency, ps))
 	if err != nil {
 		return res, err
 	}
+	// With the cut points as they were, a record's inputs decide the
+	// rest: read only them (the records written are read whole).
+	q := storage.ListQuery{PageQuery: storage.PageQuery{Limit: storage.MaxLimit}, Sort: []storage.Sort{{Field: "contact_id"}}}
+	unchanged := same
+	if !moved {
+		q.Fields, unchanged = inputFields, sameInputs
+	}
 	sc := newScorer(cuts, rs.s.opts.ChurnHigh)
 	res.Customers = len(ps)
+	if !moved && !all {
+		return res, nil // Sync rescored who bought since against the same cut points
+	}
 	// Walk the stored records in contact order beside ps.
 	var batch []*RFM
 	var prevs []*RFM
@@ -437,8 +484,7 @@ func (rs *RFMs) Refresh(ctx context.Context) (RefreshResult, error) {
 		return err
 	}
 	i := 0
-	err = storage.Each(ctx, rs.s.t.rfm, storage.ListQuery{PageQuery: storage.PageQuery{Limit: storage.MaxLimit},
-		Sort: []storage.Sort{{Field: "contact_id"}}}, func(prev *RFM) error {
+	err = storage.Each(ctx, rs.s.t.rfm, q, func(prev *RFM) error {
 		for i < len(ps) && ps[i].contact < prev.ContactID {
 			batch, prevs = append(batch, sc.rfmOf(ps[i])), append(prevs, nil)
 			i++
@@ -447,7 +493,7 @@ func (rs *RFMs) Refresh(ctx context.Context) (RefreshResult, error) {
 		if i < len(ps) && ps[i].contact == prev.ContactID {
 			next = sc.rfmOf(ps[i])
 			i++
-			if same(prev, next) {
+			if unchanged(prev, next) {
 				return nil
 			}
 		}
@@ -472,28 +518,50 @@ func (rs *RFMs) Refresh(ctx context.Context) (RefreshResult, error) {
 }
 
 // saveCuts stores c as the workspace's cut points unless they are the
-// same, and returns the stored ones.
-func (rs *RFMs) saveCuts(ctx context.Context, c *Cuts) (*Cuts, error) {
+// same, and returns the stored ones and whether they moved.
+func (rs *RFMs) saveCuts(ctx context.Context, c *Cuts) (*Cuts, bool, error) {
 	prev, err := storage.First(ctx, rs.s.t.cuts, nil)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return c, rs.s.t.cuts.Insert(ctx, c)
+		return c, true, rs.s.t.cuts.Insert(ctx, c)
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	case sameCuts(prev, c):
-		return prev, nil
+		return prev, false, nil
 	}
 	c.Meta = prev.Meta
-	return c, rs.s.t.cuts.Update(ctx, prev, c)
+	return c, true, rs.s.t.cuts.Update(ctx, prev, c)
 }
 
 // write applies one batch in a transaction: next nil deletes prev, prev
-// nil inserts next, both update.
+// nil inserts next, both update. The records of prevs may have been read
+// in part (their ID and version matter): they are read again whole.
 func (rs *RFMs) write(ctx context.Context, prevs, nexts []*RFM, res *RefreshResult) error {
 	return rs.s.store.RunInTx(ctx, func(ctx context.Context) error {
+		var ids []string
+		for _, p := range prevs {
+			if p != nil {
+				ids = append(ids, p.ID)
+			}
+		}
+		whole := map[string]*RFM{}
+		if len(ids) > 0 {
+			stored, err := storage.All(ctx, rs.s.t.rfm, storage.In("id", ids...))
+			if err != nil {
+				return err
+			}
+			for _, r := range stored {
+				whole[r.ID] = r
+			}
+		}
 		var inserts []*RFM
 		for k, next := range nexts {
 			prev := prevs[k]
+			if prev != nil {
+				if prev = whole[prev.ID]; prev == nil || prev.Version != prevs[k].Version {
+					return fmt.Errorf("%w: the RFM record of contact %s changed during the refresh", storage.ErrStale, prevs[k].ContactID)
+				}
+			}
 			switch {
 			case prev == nil:
 				inserts = append(inserts, next)
@@ -530,7 +598,12 @@ const feedBatch = 500
 // cursor. The first Sync of a workspace without cut points is a Refresh.
 // It returns how many events it read. Run it after writes, or on a ticker.
 func (rs *RFMs) Sync(ctx context.Context) (int, error) {
-	ctx = storage.AsSystem(ctx)
+	var res RefreshResult
+	return rs.sync(storage.AsSystem(ctx), &res)
+}
+
+// sync is Sync, counting what it writes in res.
+func (rs *RFMs) sync(ctx context.Context, res *RefreshResult) (int, error) {
 	ws := storage.WorkspaceFrom(ctx)
 	q := rs.s.store.Queue()
 	total := 0
@@ -551,7 +624,7 @@ func (rs *RFMs) Sync(ctx context.Context) (int, error) {
 				return err
 			}
 			if len(ids) > 0 {
-				if err := rs.update(ctx, ids); err != nil {
+				if err := rs.update(ctx, ids, res); err != nil {
 					return err
 				}
 			}
@@ -617,17 +690,20 @@ func contactsOf[T storage.Record](ctx context.Context, tbl storage.Table[T], ids
 
 // update rescores the contacts ids against the stored cut points (a
 // Refresh when there are none), in the context's transaction.
-func (rs *RFMs) update(ctx context.Context, ids []string) error {
+func (rs *RFMs) update(ctx context.Context, ids []string, res *RefreshResult) error {
 	cuts, err := storage.First(ctx, rs.s.t.cuts, nil)
+	if err == nil && cuts.ChurnHigh != rs.s.opts.ChurnHigh {
+		err = storage.ErrNotFound // options changed: rescore everyone
+	}
 	if errors.Is(err, storage.ErrNotFound) {
-		_, err = rs.Refresh(ctx)
+		all, err := rs.refresh(ctx, true)
+		res.Created, res.Updated, res.Deleted = res.Created+all.Created, res.Updated+all.Updated, res.Deleted+all.Deleted
 		return err
 	}
 	if err != nil {
 		return err
 	}
 	sc := newScorer(cuts, rs.s.opts.ChurnHigh)
-	var res RefreshResult
 	for chunk := range slices.Chunk(ids, storage.MaxLimit) {
 		ps, err := rs.purchasesOf(ctx, cuts.Currency, chunk)
 		if err != nil {
@@ -656,7 +732,7 @@ func (rs *RFMs) update(ctx context.Context, ids []string) error {
 		for _, id := range slices.Sorted(maps.Keys(byContact)) {
 			prevs, nexts = append(prevs, nil), append(nexts, sc.rfmOf(byContact[id]))
 		}
-		if err := rs.write(ctx, prevs, nexts, &res); err != nil {
+		if err := rs.write(ctx, prevs, nexts, res); err != nil {
 			return err
 		}
 	}

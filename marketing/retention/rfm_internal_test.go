@@ -40,6 +40,7 @@ func TestRFMByHand(t *testing.T) {
 		Frequency:    []int64{1, 1, 2, 3},
 		Monetary:     []int64{1000, 3000, 10000, 20000},
 		IntervalDays: 15, // the median of 15 (A), 60 (C) and 10 (E)
+		ChurnHigh:    0.7,
 	}
 	if d := cmp.Diff(want, cuts); d != "" {
 		t.Fatalf("cuts (-want +got):\n%s", d)

@@ -165,6 +165,15 @@ func testRetentionRFM(t *testing.T, h Harness) {
 	check(d, want{2, 5000, "522", retention.SegmentPotential, 182 + 29, true})
 	check(a, want{2, 10000, "323", retention.SegmentNeedAttention, 15, true})
 	check(f, want{1, 500, "511", retention.SegmentNew, 12.5, false})
+	// After a refresh (the new cut points), what the feed kept equals a
+	// full recompute.
+	_, err = rfm.Refresh(ctx)
+	must(t, "refresh", err)
+	res, err = rfm.Rescore(ctx)
+	must(t, "rescore", err)
+	if res.Created+res.Updated+res.Deleted != 0 {
+		t.Errorf("a full rescore after syncs wrote %+v", res)
+	}
 	// The next sync reads the records the last one wrote, and writes
 	// nothing more.
 	_, err = rfm.Sync(ctx)

@@ -44,7 +44,8 @@ CREATE TABLE crm_ret_cuts (
     recency           JSONB,
     frequency         JSONB,
     monetary          JSONB,
-    interval_days     DOUBLE PRECISION NOT NULL DEFAULT 0
+    interval_days     DOUBLE PRECISION NOT NULL DEFAULT 0,
+    churn_high        DOUBLE PRECISION NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX crm_ret_cuts_ws_id ON crm_ret_cuts (workspace_id, id);
 

@@ -44,7 +44,8 @@ CREATE TABLE crm_ret_cuts (
     recency           TEXT,
     frequency         TEXT,
     monetary          TEXT,
-    interval_days     REAL NOT NULL DEFAULT 0
+    interval_days     REAL NOT NULL DEFAULT 0,
+    churn_high        REAL NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX crm_ret_cuts_ws_id ON crm_ret_cuts (workspace_id, id);
 
