@@ -257,7 +257,7 @@ func (pr *Predictive) Train(ctx context.Context, opts TrainOptions) (*Model, err
 			return nil, err
 		}
 		for i, c := range cs {
-			if heldOut(c.ID, opts.TestShare) {
+			if HeldOut(c.ID, opts.TestShare) {
 				testX, testY = append(testX, rows[i]), append(testY, won[c.ID].won)
 			} else {
 				trainX, trainY = append(trainX, rows[i]), append(trainY, won[c.ID].won)
@@ -390,9 +390,10 @@ type outcome struct {
 	at  time.Time
 }
 
-// heldOut reports whether the contact id is a held-out example: whether
-// its hash falls in the first share of the hash space.
-func heldOut(id string, share float64) bool {
+// HeldOut reports whether the example id falls in the held-out share of a
+// model's examples (0–1): by a hash of the ID, so the same examples are
+// held out on every run.
+func HeldOut(id string, share float64) bool {
 	h := fnv.New64a()
 	h.Write([]byte(id))
 	return float64(h.Sum64()%10000) < share*10000

@@ -302,21 +302,34 @@ func (rs *RFMs) currency(ctx context.Context) (string, error) {
 // purchasesOf returns what the contacts among (all when nil) bought, by
 // contact in ID order, with monetary values in currency.
 func (rs *RFMs) purchasesOf(ctx context.Context, currency string, among []string) ([]purchases, error) {
-	of := func(f storage.Filter) storage.Filter {
-		if among == nil {
-			return f
+	return rs.purchasesIn(ctx, currency, among, time.Time{}, time.Time{})
+}
+
+// purchasesIn is purchasesOf counting only the purchases from from (when
+// set) and before to (when set).
+func (rs *RFMs) purchasesIn(ctx context.Context, currency string, among []string, from, to time.Time) ([]purchases, error) {
+	of := func(f storage.Filter, at string) storage.Filter {
+		and := storage.And{f}
+		if among != nil {
+			and = append(and, storage.In("contact_id", among...))
 		}
-		return storage.And{f, storage.In("contact_id", among...)}
+		if !from.IsZero() {
+			and = append(and, storage.Ge(at, from))
+		}
+		if !to.IsZero() {
+			and = append(and, storage.Lt(at, to))
+		}
+		return and
 	}
 	inCur := storage.Eq("currency", currency)
-	orders, err := rs.s.store.Aggregate(ctx, sales.ObjectOrder, storage.AggregateQuery{Filter: of(countingOrders),
+	orders, err := rs.s.store.Aggregate(ctx, sales.ObjectOrder, storage.AggregateQuery{Filter: of(countingOrders, "ordered_at"),
 		GroupBy: []string{"contact_id"}, Measures: []storage.Measure{{Op: storage.AggCount},
 			{Op: storage.AggSum, Field: "total", Where: inCur}, {Op: storage.AggSum, Field: "refunded", Where: inCur},
 			{Op: storage.AggMin, Field: "ordered_at"}, {Op: storage.AggMax, Field: "ordered_at"}}})
 	if err != nil {
 		return nil, err
 	}
-	deals, err := rs.s.store.Aggregate(ctx, sales.ObjectOpportunity, storage.AggregateQuery{Filter: of(wonDeals),
+	deals, err := rs.s.store.Aggregate(ctx, sales.ObjectOpportunity, storage.AggregateQuery{Filter: of(wonDeals, "closed_at"),
 		GroupBy: []string{"contact_id"}, Measures: []storage.Measure{{Op: storage.AggCount},
 			{Op: storage.AggSum, Field: "amount", Where: inCur},
 			{Op: storage.AggMin, Field: "closed_at"}, {Op: storage.AggMax, Field: "closed_at"}}})

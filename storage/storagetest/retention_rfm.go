@@ -289,3 +289,64 @@ func testRetentionWinBack(t *testing.T, h Harness) {
 		t.Errorf("Returns got step 2 after ordering: %v", got)
 	}
 }
+
+// testRetentionChurnModel trains the churn model on customers who kept
+// buying and customers who stopped before the cut-off, and checks that it
+// beats the base rate on the held-out ones and explains its predictions.
+func testRetentionChurnModel(t *testing.T, h Harness) {
+	e := newEnv(t, h)
+	n := storage.Now()
+	clock := &fakeClock{t: n}
+	app, err := crm.New(e.ctx, e.store, crm.Config{Retention: retention.Options{Now: clock.Now}})
+	must(t, "crm.New", err)
+	ctx := e.ctx
+	_, err = app.Retention.Churn.Train(ctx, retention.TrainChurn{HorizonDays: -1})
+	wantFields(t, "a bad horizon", err, "horizon_days")
+	_, err = app.Retention.Churn.Train(ctx, retention.TrainChurn{})
+	wantFields(t, "no customers", err, "examples")
+
+	day := 24 * time.Hour
+	var orders []*sales.Order
+	kind := map[string]int{}
+	for i := range 150 {
+		contact := storage.NewID()
+		kind[contact] = i % 5
+		interval := time.Duration(10+(i%4)*5) * day
+		last := map[int]time.Time{0: n, 1: n, 2: n.Add(-200 * day), 3: n.Add(-200 * day), 4: n.Add(-100 * day)}[i%5]
+		for at := n.Add(-300*day + time.Duration(i)*time.Hour); !at.After(last); at = at.Add(interval) {
+			orders = append(orders, &sales.Order{ExternalID: storage.NewID(), ContactID: contact, Currency: "USD", Total: 2000 + int64(i)*10,
+				Status: sales.OrderPaid, OrderedAt: at})
+		}
+	}
+	must(t, "orders", storage.InsertMany(ctx, e.store, storage.TableOf[*sales.Order](e.store), orders))
+	_, err = app.Retention.RFM.Refresh(ctx)
+	must(t, "refresh", err)
+	m, err := app.Retention.Churn.Train(ctx, retention.TrainChurn{})
+	must(t, "train", err)
+	mt := m.Metrics
+	if mt.Train+mt.Test != 150 || mt.Test == 0 || mt.Accuracy <= mt.Baseline || mt.AUC < 0.8 {
+		t.Fatalf("metrics = %+v: want every customer an example and held-out accuracy above the base rate", mt)
+	}
+	if got, err := app.Retention.Churn.Model(ctx); err != nil || got.ID != m.ID {
+		t.Fatalf("model = %v, %v", got, err)
+	}
+	// Predictions now: those who kept buying are unlikely to stop; those
+	// silent for 200 days are likely to.
+	for contact, k := range kind {
+		if k == 4 {
+			continue
+		}
+		p, err := app.Retention.Churn.Predict(ctx, contact)
+		must(t, "predict", err)
+		sum := p.Intercept
+		for _, c := range p.Contributions {
+			sum += c.Points
+		}
+		if math.Abs(sum-p.Logit) > 1e-9 || len(p.Contributions) != 4 {
+			t.Fatalf("contributions %+v do not add up to the log-odds %v", p.Contributions, p.Logit)
+		}
+		if stays := k < 2; stays && p.Probability > 0.5 || !stays && p.Probability < 0.5 {
+			t.Errorf("kind %d: chance of churn %.2f", k, p.Probability)
+		}
+	}
+}

@@ -221,6 +221,7 @@ func Run(t *testing.T, h Harness) {
 		{"MarketingPredict", testMarketingPredict},
 		{"RetentionRFM", testRetentionRFM},
 		{"RetentionWinBack", testRetentionWinBack},
+		{"RetentionChurnModel", testRetentionChurnModel},
 		{"HostObjects", testHostObjects},
 		{"HostObjectsDeclare", testHostObjectsDeclare},
 	}
